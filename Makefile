@@ -1,0 +1,36 @@
+# edgeshare: `make dev` serves locally, `make test` runs every test. Both set up what is missing.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+# worker-build must not download anything: point it at local tools.
+export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+
+EDGESHARE_PORT ?= 8787
+
+.PHONY: setup build dev test test-host test-e2e bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	worker-build --release
+
+dev: build
+	@scripts/dev-vars.sh
+	scripts/wrangler dev --ip 127.0.0.1 --port $(EDGESHARE_PORT) --persist-to .state --show-interactive-dev-session=false
+
+test-host: setup
+	cargo test --lib --bins
+
+test-e2e: build
+	cargo test --release --features e2e --test 'e2e_*' -- --test-threads=2
+
+test: test-host test-e2e
+
+bench: build
+	bench/throughput.sh
+
+clean:
+	rm -rf build target .wrangler

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: installs only what is missing.
+#   wasm32 target, wasm-bindgen-cli (the version Cargo.lock pins), worker-build,
+#   npm packages (wrangler, esbuild, binaryen, test clients), curl.
+# Nothing here downloads from anywhere but crates.io, the npm registry and Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$CARGO_BIN:$PATH"
+
+lock_version() { # version of a package in Cargo.lock
+  awk -v n="$1" '$0=="name = \""n"\"" {getline; gsub(/version = |"/,""); print; exit}' Cargo.lock
+}
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+want_bindgen=$(lock_version wasm-bindgen)
+have_bindgen=$("$CARGO_BIN/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have_bindgen" != "$want_bindgen" ]; then
+  say "installing wasm-bindgen-cli $want_bindgen (have: ${have_bindgen:-none})"
+  cargo install wasm-bindgen-cli --version "=$want_bindgen" --locked \
+    || cargo install wasm-bindgen-cli --version "=$want_bindgen" --force
+fi
+
+want_wb=$(lock_version worker)
+have_wb=$("$CARGO_BIN/worker-build" --version 2>/dev/null | awk '{print $NF}' || true)
+if [ "$have_wb" != "$want_wb" ]; then
+  say "installing worker-build $want_wb (have: ${have_wb:-none})"
+  cargo install worker-build --version "=$want_wb" --locked \
+    || cargo install worker-build --version "=$want_wb" --force
+fi
+
+# npm packages: reinstall when package-lock.json changed since the last install.
+stamp=node_modules/.edgeshare-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  say "installing npm packages"
+  # npm ci refuses this lock (the registry here omits other platforms' optional workerd
+  # builds from it); npm install honours the pinned versions all the same.
+  npm install --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+
+need_apt=()
+command -v curl >/dev/null || need_apt+=(curl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+say "ready"

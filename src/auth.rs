@@ -1,0 +1,145 @@
+//! Credentials and tenants.
+//!
+//! The `EDGESHARE_CREDENTIALS` secret lists, separated by `;`, `,` or new lines, entries
+//! `tenant:basic:<sha256 hex of "user:password">` and `tenant:bearer:<sha256 hex of token>`.
+//! Only hashes are stored; a presented credential is hashed and compared in constant time
+//! against every entry, so neither timing nor logs reveal anything.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Result};
+use crate::http::auth_header::Presented;
+
+/// Whose files these are. Every credential maps to exactly one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Basic,
+    Bearer,
+}
+
+#[derive(Clone)]
+struct Entry {
+    tenant: Tenant,
+    scheme: Scheme,
+    hash: [u8; 32],
+}
+
+/// The configured credentials, hashed. `Debug` shows only how many there are.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    entries: Vec<Entry>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({} entries)", self.entries.len())
+    }
+}
+
+/// sha256 of a presented credential, as stored in the secret.
+pub fn credential_hash(p: &Presented) -> [u8; 32] {
+    let mut h = Sha256::new();
+    match p {
+        Presented::Basic { user, password } => {
+            h.update(user.as_bytes());
+            h.update(b":");
+            h.update(password.as_bytes());
+        }
+        Presented::Bearer(token) => h.update(token.as_bytes()),
+    }
+    h.finalize().into()
+}
+
+impl Credentials {
+    /// Parses the secret. An invalid entry is an error naming its position, never its value.
+    pub fn parse(spec: &str) -> Result<Credentials> {
+        let mut entries = Vec::new();
+        for (i, item) in spec.split([';', ',', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+            let bad = || Error::Internal(format!("EDGESHARE_CREDENTIALS entry {} is malformed", i + 1));
+            let mut it = item.splitn(3, ':');
+            let (tenant, scheme, hex_hash) = (it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?);
+            let scheme = match scheme.to_ascii_lowercase().as_str() {
+                "basic" => Scheme::Basic,
+                "bearer" => Scheme::Bearer,
+                _ => return Err(bad()),
+            };
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(hex_hash.trim(), &mut hash).map_err(|_| bad())?;
+            if tenant.is_empty() || !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err(bad());
+            }
+            entries.push(Entry { tenant: Tenant(tenant.into()), scheme, hash });
+        }
+        Ok(Credentials { entries })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The tenant of a presented credential, or `Unauthorized`. Every entry is compared, in
+    /// constant time, whatever matches first.
+    pub fn authenticate(&self, presented: Option<&Presented>) -> Result<Tenant> {
+        let presented = presented.ok_or(Error::Unauthorized)?;
+        let scheme = match presented {
+            Presented::Basic { .. } => Scheme::Basic,
+            Presented::Bearer(_) => Scheme::Bearer,
+        };
+        let hash = credential_hash(presented);
+        let mut found: Option<&Tenant> = None;
+        for e in &self.entries {
+            let same = e.hash.ct_eq(&hash).unwrap_u8() == 1;
+            if same && e.scheme == scheme && found.is_none() {
+                found = Some(&e.tenant);
+            }
+        }
+        found.cloned().ok_or(Error::Unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::auth_header::parse_authorization;
+
+    fn hex_of(p: &Presented) -> String {
+        hex::encode(credential_hash(p))
+    }
+
+    #[test]
+    fn credentials_map_to_their_tenant() {
+        let alice = Presented::Basic { user: "alice".into(), password: "pw".into() };
+        let bob_token = Presented::Bearer("tok-bob".into());
+        let spec = format!("acme:basic:{}; bobco:bearer:{}", hex_of(&alice), hex_of(&bob_token));
+        let creds = Credentials::parse(&spec).unwrap();
+        assert_eq!(creds.len(), 2);
+        assert_eq!(creds.authenticate(Some(&alice)).unwrap(), Tenant("acme".into()));
+        assert_eq!(creds.authenticate(Some(&bob_token)).unwrap(), Tenant("bobco".into()));
+        let wrong = Presented::Basic { user: "alice".into(), password: "PW".into() };
+        assert_eq!(creds.authenticate(Some(&wrong)), Err(Error::Unauthorized));
+        assert_eq!(creds.authenticate(None), Err(Error::Unauthorized));
+        // the same secret presented under the other scheme is not accepted
+        let as_bearer = Presented::Bearer("tok-bob".into());
+        assert!(creds.authenticate(Some(&as_bearer)).is_ok());
+        let basic_with_token = parse_authorization("Basic dG9rLWJvYjo=").unwrap(); // "tok-bob:"
+        assert!(creds.authenticate(Some(&basic_with_token)).is_err());
+    }
+
+    #[test]
+    fn malformed_secrets_are_refused_without_echoing_them() {
+        for spec in ["acme:basic:zz", "acme:digest:00", "acme", "bad tenant:basic:".to_string().as_str()] {
+            let err = Credentials::parse(spec).unwrap_err();
+            assert!(!err.to_string().contains("zz"), "{err}");
+        }
+        assert!(Credentials::parse("").unwrap().is_empty());
+        assert!(!format!("{:?}", Credentials::parse("").unwrap()).contains(':'));
+    }
+}

@@ -1,0 +1,106 @@
+//! Typed configuration from the worker's vars and secrets, with defaults and validation.
+//! Built from a lookup function so that host tests need no `worker::Env`.
+
+use crate::auth::Credentials;
+use crate::error::{Error, Result};
+
+pub const MIB: u64 = 1024 * 1024;
+
+/// Every setting of the service. See the README's "Configuration" table.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest file accepted, in bytes (`EDGESHARE_MAX_FILE_SIZE`, default 5 GiB).
+    pub max_file_size: u64,
+    /// Smallest R2 part, in bytes (`EDGESHARE_MIN_PART_SIZE`, default and floor 5 MiB).
+    pub min_part_size: u64,
+    /// NGCP upload TTL when the client sends none (`EDGESHARE_UPLOAD_TTL`, default 3600 s).
+    pub upload_ttl: u64,
+    /// NGCP session TTL when the client sends none (`EDGESHARE_SESSION_TTL`, default 7 d).
+    pub session_ttl: u64,
+    /// Largest TTL a client may ask for; larger ones are capped (`EDGESHARE_MAX_TTL`, 7 d).
+    pub max_ttl: u64,
+    /// How long an expired file's record stays to answer 410 (`EDGESHARE_GRACE`, 7 d).
+    pub grace: u64,
+    /// Idle time after which an unfinished upload is aborted (`EDGESHARE_IDLE_TIMEOUT`, 24 h).
+    pub idle_timeout: u64,
+    /// Hashed credentials (`EDGESHARE_CREDENTIALS`, a secret).
+    pub credentials: Credentials,
+}
+
+/// R2's floor for every part but the last.
+pub const R2_MIN_PART: u64 = 5 * MIB;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_file_size: 5 * 1024 * MIB,
+            min_part_size: R2_MIN_PART,
+            upload_ttl: 3600,
+            session_ttl: 86400 * 7,
+            max_ttl: 86400 * 7,
+            grace: 86400 * 7,
+            idle_timeout: 86400,
+            credentials: Credentials::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads every setting through `get` (a var or secret by name).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let d = Config::default();
+        let num = |name: &str, default: u64| -> Result<u64> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) if v.trim().is_empty() => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Error::Internal(format!("{name} must be a positive integer"))),
+            }
+        };
+        let cfg = Config {
+            max_file_size: num("EDGESHARE_MAX_FILE_SIZE", d.max_file_size)?,
+            min_part_size: num("EDGESHARE_MIN_PART_SIZE", d.min_part_size)?.max(R2_MIN_PART),
+            upload_ttl: num("EDGESHARE_UPLOAD_TTL", d.upload_ttl)?,
+            session_ttl: num("EDGESHARE_SESSION_TTL", d.session_ttl)?,
+            max_ttl: num("EDGESHARE_MAX_TTL", d.max_ttl)?,
+            grace: num("EDGESHARE_GRACE", d.grace)?,
+            idle_timeout: num("EDGESHARE_IDLE_TIMEOUT", d.idle_timeout)?,
+            credentials: Credentials::parse(&get("EDGESHARE_CREDENTIALS").unwrap_or_default())?,
+        };
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_apply_when_unset() {
+        let c = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(c.upload_ttl, 3600);
+        assert_eq!(c.session_ttl, 604800);
+        assert_eq!(c.min_part_size, 5 * MIB);
+        assert!(c.credentials.is_empty());
+    }
+
+    #[test]
+    fn values_are_read_and_checked() {
+        let c = Config::from_lookup(lookup(&[("EDGESHARE_UPLOAD_TTL", "60"), ("EDGESHARE_MIN_PART_SIZE", "1")])).unwrap();
+        assert_eq!(c.upload_ttl, 60);
+        assert_eq!(c.min_part_size, R2_MIN_PART, "never below R2's floor");
+        for bad in ["0", "-1", "ten", "1.5"] {
+            assert!(Config::from_lookup(lookup(&[("EDGESHARE_MAX_TTL", bad)])).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Dialect adapters: each turns its vendor's requests into engine calls and renders the
+//! engine's answers and [`Error`](crate::error::Error)s in the vendor's shape.
+
+pub mod ngcp;
+
+use crate::http::auth_header::{parse_authorization, Presented};
+use crate::http::download::DownloadPlan;
+use crate::route::Method;
+
+/// The head of a request: everything but the body, with no `worker::` types.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub method: Method,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    /// Header names in lowercase.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Head {
+    pub fn new(method: Method, path: &str, query: &str, headers: Vec<(String, String)>) -> Head {
+        let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        Head { method, path: path.into(), query: query.into(), headers }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// First value of a query parameter, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k) == name).then(|| decode(v))
+        })
+    }
+
+    pub fn authorization(&self) -> Option<Presented> {
+        self.header("authorization").and_then(parse_authorization)
+    }
+
+    pub fn content_length(&self) -> Option<u64> {
+        self.header("content-length").and_then(|v| v.trim().parse().ok())
+    }
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+}
+
+/// What a handler answers, for the worker layer to send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Json { status: u16, headers: Vec<(&'static str, String)>, body: serde_json::Value },
+    Empty { status: u16, headers: Vec<(&'static str, String)> },
+    /// Stream (part of) an R2 object as `plan` says.
+    Download { r2_key: String, plan: DownloadPlan },
+}
+
+impl Reply {
+    pub fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply::Json { status, headers: Vec::new(), body }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Reply::Json { status, .. } | Reply::Empty { status, .. } => *status,
+            Reply::Download { plan, .. } => plan.status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_decoded() {
+        let h = Head::new(Method::Get, "/", "ttl=60&name=a%20b+c&flag&ttl=9", vec![("Content-Length".into(), "12".into())]);
+        assert_eq!(h.query_param("ttl").as_deref(), Some("60"));
+        assert_eq!(h.query_param("name").as_deref(), Some("a b c"));
+        assert_eq!(h.query_param("flag").as_deref(), Some(""));
+        assert_eq!(h.query_param("none"), None);
+        assert_eq!(h.content_length(), Some(12));
+        assert_eq!(h.header("CONTENT-LENGTH"), Some("12"));
+    }
+}

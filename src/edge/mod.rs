@@ -1,0 +1,155 @@
+//! The worker entry and the request/response glue. Wiring only: build the context from
+//! `Env`, route, hand the request to its dialect, send the reply.
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use worker::{event, Context, Env, Headers, Request, Response, ResponseBody};
+
+use crate::config::Config;
+use crate::dialect::{ngcp, Head, Reply};
+use crate::durable::DoJanitor;
+use crate::engine::Ctx;
+use crate::error::{Error, Result};
+use crate::http::download::BodyPlan;
+use crate::route::{Method, Route};
+use crate::store::kv::KvMeta;
+use crate::store::r2::R2Blobs;
+
+pub const BUCKET: &str = "FILES";
+pub const KV: &str = "RECORDS";
+pub const UPLOADS: &str = "UPLOADS";
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    console_error_panic_hook::set_once();
+    let path = req.path();
+    let (route, reply) = handle(req, &env).await;
+    let reply = reply.unwrap_or_else(|e| {
+        // NGCP's log format; never a header or a body, so never a secret.
+        worker::console_error!("Error at {path}: message={}, status={}", e, e.status());
+        render_error(&route, &e)
+    });
+    match send(reply, &env).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            worker::console_error!("Error at {path}: message={}, status={}", e, e.status());
+            send(render_error(&route, &e), &env).await.or_else(|_| Response::error("internal error", 500))
+        }
+    }
+}
+
+/// Each dialect renders errors in its own shape.
+fn render_error(_route: &Route, e: &Error) -> Reply {
+    ngcp::error_reply(e)
+}
+
+fn config(env: &Env) -> Result<Config> {
+    Config::from_lookup(|name| {
+        env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+    })
+}
+
+async fn handle(mut req: Request, env: &Env) -> (Route, Result<Reply>) {
+    let method = Method::parse(req.inner().method().as_str());
+    let url = match req.url() {
+        Ok(u) => u,
+        Err(e) => return (Route::NotFound, Err(Error::bad_request(format!("bad url: {e}")))),
+    };
+    let route = Route::from(method, url.path());
+    let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
+    let result = async {
+        let config = config(env)?;
+        let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
+        let blobs = R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? };
+        let meta = KvMeta { kv: env.kv(KV).map_err(binding)? };
+        let janitor = DoJanitor { ns: env.durable_object(UPLOADS).map_err(binding)? };
+        let now = || worker::Date::now().as_millis();
+        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
+        match &route {
+            Route::Health => Ok(Reply::json(200, serde_json::json!({"status": "ok"}))),
+            Route::NgcpUpload => ngcp::upload(&ctx, &head, body_stream(&mut req)?).await,
+            Route::NgcpDownload { id } => ngcp::download(&ctx, &head, id).await,
+            Route::MethodNotAllowed { .. } => Err(Error::MethodNotAllowed),
+            Route::NotFound => Err(Error::NotFound("not found")),
+        }
+    }
+    .await;
+    (route, result)
+}
+
+/// The request body as a stream of `Bytes`; an empty body is an empty stream.
+fn body_stream(req: &mut Request) -> Result<SendStream<impl Stream<Item = Result<Bytes>> + Unpin>> {
+    let inner = match req.inner().body() {
+        None => futures_util::stream::empty().left_stream(),
+        Some(_) => req
+            .stream()
+            .map_err(|e| Error::bad_request(format!("request body: {e}")))?
+            .map(|r| r.map(Bytes::from).map_err(|e| Error::bad_request(format!("reading request body: {e}"))))
+            .right_stream(),
+    };
+    Ok(SendStream(inner))
+}
+
+/// Workers are single-threaded: a JS-backed stream may be handed to libraries that ask for
+/// `Send` (multer) without ever crossing a thread.
+pub struct SendStream<S>(S);
+unsafe impl<S> Send for SendStream<S> {}
+
+impl<S: Stream + Unpin> Stream for SendStream<S> {
+    type Item = S::Item;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+        Pin::new(&mut self.0).poll_next(cx)
+    }
+}
+
+fn headers_of(list: &[(&'static str, String)]) -> Result<Headers> {
+    let h = Headers::new();
+    for (k, v) in list {
+        h.set(k, v).map_err(|e| Error::Internal(format!("header {k}: {e}")))?;
+    }
+    Ok(h)
+}
+
+async fn send(reply: Reply, env: &Env) -> Result<Response> {
+    let internal = |e: worker::Error| Error::Internal(e.to_string());
+    match reply {
+        Reply::Json { status, headers, body } => {
+            let h = headers_of(&headers)?;
+            h.set("Content-Type", "application/json; charset=utf-8").map_err(internal)?;
+            let text = serde_json::to_string(&body).map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(Response::ok(text).map_err(internal)?.with_status(status).with_headers(h))
+        }
+        Reply::Empty { status, headers } => {
+            Ok(Response::empty().map_err(internal)?.with_status(status).with_headers(headers_of(&headers)?))
+        }
+        Reply::Download { r2_key, plan } => {
+            let h = headers_of(&plan.headers)?;
+            let range = match plan.body {
+                BodyPlan::None => {
+                    return Ok(Response::empty().map_err(internal)?.with_status(plan.status).with_headers(h));
+                }
+                BodyPlan::Whole => None,
+                BodyPlan::Part(span) => Some(worker::Range::OffsetWithLength { offset: span.start, length: span.len }),
+            };
+            let bucket = env.bucket(BUCKET).map_err(internal)?;
+            let mut get = bucket.get(&r2_key);
+            if let Some(r) = range {
+                get = get.range(r);
+            }
+            let object = get
+                .execute()
+                .await
+                .map_err(|e| Error::Storage(format!("r2 get: {e}")))?
+                .ok_or(Error::NotFound("file not found"))?;
+            let body = object.body().ok_or(Error::NotFound("file not found"))?;
+            let stream = body.response_body().map_err(internal)?;
+            let stream = match stream {
+                ResponseBody::Stream(s) => ResponseBody::Stream(s),
+                other => other,
+            };
+            Ok(Response::from_body(stream).map_err(internal)?.with_status(plan.status).with_headers(h))
+        }
+    }
+}

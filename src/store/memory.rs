@@ -1,0 +1,135 @@
+//! In-memory stores for host tests. The blob store enforces R2's multipart rules (equal
+//! parts of at least 5 MiB but the last, at most 10,000), so tests that pass here would
+//! not be refused by R2.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{BlobMeta, BlobStore, MetaStore, MultipartRef, UploadedPart};
+use crate::config::R2_MIN_PART;
+use crate::error::{Error, Result};
+
+#[derive(Default)]
+pub struct MemoryBlobs {
+    pub objects: RefCell<HashMap<String, (Vec<u8>, BlobMeta)>>,
+    uploads: RefCell<HashMap<String, (String, BlobMeta, BTreeMap<u16, Vec<u8>>)>>,
+    next_id: Cell<u64>,
+    /// Counts of calls, for tests that check how bytes were written.
+    pub puts: Cell<u32>,
+    pub multiparts: Cell<u32>,
+    pub aborts: Cell<u32>,
+}
+
+impl MemoryBlobs {
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        self.objects.borrow().get(key).map(|(b, _)| b.clone())
+    }
+
+    pub fn open_uploads(&self) -> usize {
+        self.uploads.borrow().len()
+    }
+}
+
+impl BlobStore for MemoryBlobs {
+    async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<()> {
+        self.puts.set(self.puts.get() + 1);
+        self.objects.borrow_mut().insert(key.into(), (bytes, meta.clone()));
+        Ok(())
+    }
+
+    async fn create_multipart(&self, key: &str, meta: &BlobMeta) -> Result<MultipartRef> {
+        self.multiparts.set(self.multiparts.get() + 1);
+        let id = format!("mp-{}", self.next_id.get());
+        self.next_id.set(self.next_id.get() + 1);
+        self.uploads.borrow_mut().insert(id.clone(), (key.into(), meta.clone(), BTreeMap::new()));
+        Ok(MultipartRef { key: key.into(), upload_id: id })
+    }
+
+    async fn upload_part(&self, mp: &MultipartRef, number: u16, bytes: Vec<u8>) -> Result<UploadedPart> {
+        if !(1..=10_000).contains(&number) {
+            return Err(Error::Storage(format!("part number {number} out of range")));
+        }
+        let mut uploads = self.uploads.borrow_mut();
+        let (_, _, parts) = uploads.get_mut(&mp.upload_id).ok_or_else(|| Error::Storage("no such upload".into()))?;
+        let etag = format!("etag-{number}-{}", bytes.len());
+        parts.insert(number, bytes);
+        Ok(UploadedPart { number, etag })
+    }
+
+    async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<()> {
+        let (key, meta, stored) =
+            self.uploads.borrow_mut().remove(&mp.upload_id).ok_or_else(|| Error::Storage("no such upload".into()))?;
+        let mut bytes = Vec::new();
+        let mut first_size = None;
+        for (i, p) in parts.iter().enumerate() {
+            let data = stored.get(&p.number).ok_or_else(|| Error::Storage("unknown part".into()))?;
+            if p.etag != format!("etag-{}-{}", p.number, data.len()) {
+                return Err(Error::Storage("etag mismatch".into()));
+            }
+            if p.number as usize != i + 1 {
+                return Err(Error::Storage("parts must be numbered 1..n".into()));
+            }
+            let last = i + 1 == parts.len();
+            if !last {
+                let size = *first_size.get_or_insert(data.len());
+                if size != data.len() || (size as u64) < R2_MIN_PART {
+                    return Err(Error::Storage(format!("part {} has size {}, R2 wants equal parts >= 5 MiB", p.number, data.len())));
+                }
+            } else if first_size.is_some_and(|s| data.len() > s) {
+                return Err(Error::Storage("last part larger than the others".into()));
+            }
+            bytes.extend_from_slice(data);
+        }
+        self.objects.borrow_mut().insert(key, (bytes, meta));
+        Ok(())
+    }
+
+    async fn abort(&self, mp: &MultipartRef) -> Result<()> {
+        self.aborts.set(self.aborts.get() + 1);
+        self.uploads.borrow_mut().remove(&mp.upload_id);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.objects.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+/// KV in memory; remembers the TTL each key was written with.
+#[derive(Default)]
+pub struct MemoryMeta {
+    pub entries: RefCell<HashMap<String, (String, Option<u64>)>>,
+}
+
+impl MetaStore for MemoryMeta {
+    async fn get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
+    }
+
+    async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()> {
+        if ttl_secs.is_some_and(|t| t < 60) {
+            return Err(Error::Storage("KV refuses an expiration under 60 s".into()));
+        }
+        self.entries.borrow_mut().insert(key.into(), (value, ttl_secs));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+/// Records what was scheduled, for tests.
+#[derive(Default)]
+pub struct MemoryJanitor {
+    pub scheduled: RefCell<Vec<(String, String, u64)>>,
+}
+
+impl super::Janitor for MemoryJanitor {
+    async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()> {
+        self.scheduled.borrow_mut().push((file_id.into(), r2_key.into(), at_ms));
+        Ok(())
+    }
+}
