@@ -1,0 +1,233 @@
+//! End-to-end harness: runs the already built worker (`make build`) under `wrangler dev`
+//! on a free 127.0.0.1 port with a fresh state folder, and stops it by PID when dropped,
+//! panics included. It builds nothing itself.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+pub const USER: &str = "e2e-user";
+pub const PASSWORD: &str = "e2e-pass";
+pub const TOKEN: &str = "e2e-token-0123456789";
+/// The seed's own example credentials are configured too.
+pub const SEED_USER: &str = "myuser@example.com";
+pub const SEED_PASSWORD: &str = "mypass";
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sha_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    /// A server with the test credentials and default settings.
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// A server with extra vars (`EDGESHARE_MAX_FILE_SIZE`, ...).
+    pub fn start_with(vars: &[(&str, &str)]) -> Server {
+        let built = root().join("build/index.js");
+        assert!(built.exists(), "{} is missing: run `make build` (make test does)", built.display());
+        let dir = tempfile::Builder::new().prefix("edgeshare-e2e-").tempdir().unwrap();
+        let mut all: Vec<(String, String)> = vec![(
+            "EDGESHARE_CREDENTIALS".into(),
+            format!(
+                "e2e:basic:{};e2e:bearer:{};seed:basic:{}",
+                sha_hex(&format!("{USER}:{PASSWORD}")),
+                sha_hex(TOKEN),
+                sha_hex(&format!("{SEED_USER}:{SEED_PASSWORD}")),
+            ),
+        )];
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        // A copy of wrangler.toml in the temp folder, so that the developer's .dev.vars is
+        // not read and each server has its own settings.
+        let toml = fs::read_to_string(root().join("wrangler.toml")).unwrap();
+        let toml = toml.replace("main = \"build/index.js\"", &format!("main = {:?}", built.display().to_string()));
+        fs::write(dir.path().join("wrangler.toml"), toml).unwrap();
+        let dev_vars: String = all.iter().map(|(k, v)| format!("{k}={v:?}\n")).collect();
+        fs::write(dir.path().join(".dev.vars"), dev_vars).unwrap();
+        let port = free_port();
+        let mut s = Server { child: None, base: format!("http://127.0.0.1:{port}"), port, dir, vars: all };
+        s.spawn();
+        s
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("wrangler.log")
+    }
+
+    fn spawn(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let log = fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let child = Command::new(root().join("scripts/wrangler"))
+            .current_dir(self.dir.path())
+            .args(["dev", "--config", "wrangler.toml", "--ip", "127.0.0.1"])
+            .args(["--port", &self.port.to_string(), "--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(self.state_dir())
+            .arg("--show-interactive-dev-session=false")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "true")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0) // its own group, so that workerd goes with it
+            .spawn()
+            .expect("start wrangler dev");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(r) = ureq::get(&format!("{}/healthz", self.base)).timeout(Duration::from_secs(5)).call() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("wrangler dev exited with {status}:\n{}", self.log_tail());
+            }
+            if Instant::now() > deadline {
+                panic!("wrangler dev not ready after 90 s:\n{}", self.log_tail());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = fs::read_to_string(self.log_path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+
+    /// Stops the server (its whole process group, by PID), keeping the state folder.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pgid = child.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pgid}")]).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same state folder and port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- wrangler dev log ---\n{}", self.log_tail());
+        }
+        self.stop();
+    }
+}
+
+/// Deterministic pseudo-random bytes written to a file in `dir`.
+pub fn data_file(dir: &Path, name: &str, len: usize) -> (PathBuf, String) {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ len as u64;
+    let mut bytes = Vec::with_capacity(len);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    let path = dir.join(name);
+    fs::write(&path, &bytes).unwrap();
+    (path, hex::encode(Sha256::digest(&bytes)))
+}
+
+/// Runs curl; returns (status, headers in lowercase, body).
+pub fn curl(args: &[&str]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-s", "-i", "-H", "Expect:"]) // workerd never answers 100-continue
+        .args(args)
+        .output()
+        .expect("run curl");
+    assert!(out.status.success(), "curl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    parse_http(&out.stdout)
+}
+
+fn parse_http(raw: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let mut lines = head.lines();
+    let status: u16 = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// GETs a URL and returns (status, sha256 hex of the body, body length), streaming.
+pub fn get_sha256(url: &str) -> (u16, String, u64) {
+    let resp = match ureq::get(url).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let status = resp.status();
+    let mut reader = resp.into_reader();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = reader.read(&mut buf).unwrap();
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    (status, hex::encode(h.finalize()), n)
+}
+
+pub fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
