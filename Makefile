@@ -30,7 +30,7 @@ test-e2e: build
 test: test-host test-e2e
 
 bench: build
-	bench/throughput.sh
+	python3 bench/throughput.py
 
 clean:
 	rm -rf build target .wrangler

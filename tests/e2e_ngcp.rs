@@ -189,6 +189,14 @@ fn bad_input_gets_documented_errors() {
     assert!(header(&h, "www-authenticate").is_some());
     assert_eq!(json(&body)["message"], "unauthorized");
 
+    // refused before the body is read: the body is drained so the client gets the answer
+    let (big, _) = data_file(tmp.path(), "big.bin", 2 * 1024 * 1024);
+    let big_form = format!("file=@{}", big.display());
+    for _ in 0..3 {
+        let (status, _, _) = curl(&["-X", "POST", "--form", &big_form, "--user", "e2e-user:wrong", &url]);
+        assert_eq!(status, 401);
+    }
+
     let bearer = format!("Authorization: Bearer {TOKEN}");
     let (status, _, _) = curl(&["-X", "POST", "--form", &form, "-H", &bearer, &url]);
     assert_eq!(status, 200, "the tenant's bearer token works too");
@@ -205,8 +213,6 @@ fn bad_input_gets_documented_errors() {
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     assert!(json(&body)["message"].is_string());
 
-    let (big, _) = data_file(tmp.path(), "big.bin", 2 * 1024 * 1024);
-    let big_form = format!("file=@{}", big.display());
     let (status, _, body) = curl(&["-X", "POST", "--form", &big_form, "--user", &creds, &url]);
     assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
     assert!(json(&body)["message"].as_str().unwrap().contains("too large"));

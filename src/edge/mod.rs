@@ -1,8 +1,9 @@
 //! The worker entry and the request/response glue. Wiring only: build the context from
 //! `Env`, route, hand the request to its dialect, send the reply.
 
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+mod body;
+
+use futures_util::Stream;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use worker::{event, Context, Env, Headers, Request, Response, ResponseBody};
@@ -51,7 +52,7 @@ fn config(env: &Env) -> Result<Config> {
     })
 }
 
-async fn handle(mut req: Request, env: &Env) -> (Route, Result<Reply>) {
+async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
     let method = Method::parse(req.inner().method().as_str());
     let url = match req.url() {
         Ok(u) => u,
@@ -59,6 +60,10 @@ async fn handle(mut req: Request, env: &Env) -> (Route, Result<Reply>) {
     };
     let route = Route::from(method, url.path());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
+    let body = match body::SharedBody::new(req.inner().body()) {
+        Ok(b) => b,
+        Err(e) => return (route, Err(e)),
+    };
     let result = async {
         let config = config(env)?;
         let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
@@ -69,28 +74,19 @@ async fn handle(mut req: Request, env: &Env) -> (Route, Result<Reply>) {
         let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
         match &route {
             Route::Health => Ok(Reply::json(200, serde_json::json!({"status": "ok"}))),
-            Route::NgcpUpload => ngcp::upload(&ctx, &head, body_stream(&mut req)?).await,
+            Route::NgcpUpload => ngcp::upload(&ctx, &head, SendStream(body.clone())).await,
             Route::NgcpDownload { id } => ngcp::download(&ctx, &head, id).await,
             Route::MethodNotAllowed { .. } => Err(Error::MethodNotAllowed),
             Route::NotFound => Err(Error::NotFound("not found")),
         }
     }
     .await;
+    if result.is_err() {
+        body.drain().await;
+    }
     (route, result)
 }
 
-/// The request body as a stream of `Bytes`; an empty body is an empty stream.
-fn body_stream(req: &mut Request) -> Result<SendStream<impl Stream<Item = Result<Bytes>> + Unpin>> {
-    let inner = match req.inner().body() {
-        None => futures_util::stream::empty().left_stream(),
-        Some(_) => req
-            .stream()
-            .map_err(|e| Error::bad_request(format!("request body: {e}")))?
-            .map(|r| r.map(Bytes::from).map_err(|e| Error::bad_request(format!("reading request body: {e}"))))
-            .right_stream(),
-    };
-    Ok(SendStream(inner))
-}
 
 /// Workers are single-threaded: a JS-backed stream may be handed to libraries that ask for
 /// `Send` (multer) without ever crossing a thread.

@@ -1,5 +1,8 @@
 //! R2 behind [`BlobStore`]. Thin: every rule lives in the engine.
 
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::{Bucket, Data, HttpMetadata};
 
 use super::{BlobMeta, BlobStore, MultipartRef, UploadedPart};
@@ -11,6 +14,10 @@ pub struct R2Blobs {
 
 fn storage(op: &'static str) -> impl Fn(worker::Error) -> Error {
     move |e| Error::Storage(format!("r2 {op}: {e}"))
+}
+
+fn js_text(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_default()
 }
 
 fn http_metadata(meta: &BlobMeta) -> HttpMetadata {
@@ -41,10 +48,26 @@ impl BlobStore for R2Blobs {
         Ok(MultipartRef { key: key.into(), upload_id: mp.upload_id().await })
     }
 
+    /// Hands R2 a view of the part in wasm memory rather than a JavaScript copy of it: the
+    /// runtime copies an `ArrayBufferView` argument into its own buffer during the call, so
+    /// no 5 MiB garbage array is left per part for the JavaScript heap to collect.
     async fn upload_part(&self, mp: &MultipartRef, number: u16, bytes: Vec<u8>) -> Result<UploadedPart> {
-        let upload = self.bucket.resume_multipart_upload(&mp.key, &mp.upload_id).map_err(storage("resume"))?;
-        let part = upload.upload_part(number, Data::Bytes(bytes)).await.map_err(storage("upload part"))?;
-        Ok(UploadedPart { number: part.part_number(), etag: part.etag() })
+        let fail = |e: JsValue| Error::Storage(format!("r2 upload part: {}", js_text(&e)));
+        let bucket: &JsValue = self.bucket.as_ref();
+        let resume: Function = Reflect::get(bucket, &"resumeMultipartUpload".into()).map_err(fail)?.unchecked_into();
+        let upload = resume.call2(bucket, &mp.key.as_str().into(), &mp.upload_id.as_str().into()).map_err(fail)?;
+        let upload_part: Function = Reflect::get(&upload, &"uploadPart".into()).map_err(fail)?.unchecked_into();
+        // SAFETY: the view is used only during this synchronous call, in which nothing can
+        // allocate in wasm memory (and so move it); `bytes` outlives it.
+        let promise = unsafe {
+            let view = Uint8Array::view(&bytes);
+            upload_part.call2(&upload, &JsValue::from(number), &view)
+        }
+        .map_err(fail)?;
+        let part = JsFuture::from(promise.unchecked_into::<Promise>()).await.map_err(fail)?;
+        drop(bytes);
+        let etag = Reflect::get(&part, &"etag".into()).map_err(fail)?.as_string();
+        Ok(UploadedPart { number, etag: etag.ok_or_else(|| Error::Storage("r2 upload part: no etag".into()))? })
     }
 
     async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<()> {

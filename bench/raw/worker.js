@@ -1,0 +1,47 @@
+// The baseline: a plain JavaScript worker that streams a request body into R2 and back,
+// with nothing in between. bench/throughput.py runs it beside edgeshare in the same workerd build.
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const key = url.pathname.slice(1) || "blob";
+    if (url.pathname === "/healthz") return new Response("ok");
+    if (request.method === "PUT" || request.method === "POST") {
+      const partSize = Number(url.searchParams.get("part") || 0);
+      if (!partSize) {
+        // single streaming put
+        const obj = await env.BUCKET.put(key, request.body);
+        return Response.json({ key, size: obj.size });
+      }
+      // R2 multipart upload with parts of exactly `partSize` bytes, read from the body stream
+      const upload = await env.BUCKET.createMultipartUpload(key);
+      const reader = request.body.getReader();
+      const parts = [];
+      let buf = new Uint8Array(partSize);
+      let fill = 0;
+      let size = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        let off = 0;
+        while (off < value.length) {
+          const n = Math.min(partSize - fill, value.length - off);
+          buf.set(value.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          size += n;
+          if (fill === partSize) {
+            parts.push(await upload.uploadPart(parts.length + 1, buf));
+            buf = new Uint8Array(partSize);
+            fill = 0;
+          }
+        }
+      }
+      if (fill > 0 || parts.length === 0) parts.push(await upload.uploadPart(parts.length + 1, buf.subarray(0, fill)));
+      await upload.complete(parts);
+      return Response.json({ key, size });
+    }
+    const obj = await env.BUCKET.get(key);
+    if (!obj) return new Response("not found", { status: 404 });
+    return new Response(obj.body, { headers: { "content-length": String(obj.size) } });
+  },
+};

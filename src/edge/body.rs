@@ -1,0 +1,163 @@
+//! The request body as a stream of large chunks.
+//!
+//! workerd hands request bodies to JavaScript in 4 KiB chunks; crossing into wasm that often
+//! costs more than hashing and cutting the bytes. A BYOB reader with workerd's
+//! `readAtLeast(min, view)` fills a 1 MiB buffer per crossing instead. A stream that ends
+//! with an error (a client that went away) is an error, never a short file.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::Stream;
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::{Error, Result};
+
+/// Bytes per crossing into wasm: at least `MIN`, at most `CAP`.
+const CAP: u32 = 1 << 20;
+const MIN: u32 = 256 << 10;
+
+pub struct BodyStream {
+    reader: JsValue,
+    read: Function,
+    /// `readAtLeast` (workerd) rather than the standard BYOB `read`.
+    at_least: bool,
+    pending: Option<JsFuture>,
+    /// The buffer of the last read, handed back by the reader and reused for the next.
+    spare: Option<js_sys::ArrayBuffer>,
+    done: bool,
+}
+
+fn js_err(what: &str, e: JsValue) -> Error {
+    let text = e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())));
+    Error::bad_request(format!("{what}: {}", text.unwrap_or_else(|| "stream error".into())))
+}
+
+fn get(obj: &JsValue, key: &str) -> Result<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(key)).map_err(|e| js_err(key, e))
+}
+
+impl BodyStream {
+    pub fn new(body: &web_sys::ReadableStream) -> Result<BodyStream> {
+        let opts = Object::new();
+        Reflect::set(&opts, &"mode".into(), &"byob".into()).map_err(|e| js_err("reader options", e))?;
+        let get_reader: Function = get(body, "getReader")?.unchecked_into();
+        let reader = get_reader.call1(body, &opts).map_err(|e| js_err("byob reader", e))?;
+        let at_least = get(&reader, "readAtLeast")?;
+        let (read, at_least) = match at_least.dyn_into::<Function>() {
+            Ok(f) => (f, true),
+            Err(_) => (get(&reader, "read")?.unchecked_into(), false),
+        };
+        Ok(BodyStream { reader, read, at_least, pending: None, spare: None, done: false })
+    }
+
+    fn start_read(&mut self) -> Result<JsFuture> {
+        let view = match self.spare.take() {
+            Some(buf) => Uint8Array::new_with_byte_offset_and_length(&buf, 0, CAP),
+            None => Uint8Array::new_with_length(CAP),
+        };
+        let promise = if self.at_least {
+            self.read.call2(&self.reader, &JsValue::from(MIN), &view)
+        } else {
+            self.read.call1(&self.reader, &view)
+        }
+        .map_err(|e| js_err("reading request body", e))?;
+        Ok(JsFuture::from(promise.unchecked_into::<Promise>()))
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            if self.pending.is_none() {
+                match self.start_read() {
+                    Ok(f) => self.pending = Some(f),
+                    Err(e) => {
+                        self.done = true;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+            }
+            let fut = self.pending.as_mut().expect("set above");
+            let result = match Pin::new(fut).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r,
+            };
+            self.pending = None;
+            let chunk = match result {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(js_err("reading request body", e))));
+                }
+            };
+            let done = get(&chunk, "done").map(|d| d.is_truthy()).unwrap_or(true);
+            let value = get(&chunk, "value").ok().filter(|v| !v.is_undefined());
+            if done {
+                self.done = true;
+            }
+            if let Some(view) = value.and_then(|v| v.dyn_into::<Uint8Array>().ok()) {
+                let bytes = view.to_vec();
+                let buffer = view.buffer();
+                if buffer.byte_length() == CAP {
+                    self.spare = Some(buffer);
+                }
+                if !bytes.is_empty() {
+                    return Poll::Ready(Some(Ok(Bytes::from(bytes))));
+                }
+            }
+        }
+    }
+}
+
+/// A body stream the edge layer keeps a handle on, so that whatever a handler left unread
+/// can be drained before an early error answer (a client still sending when the server
+/// answers and closes sees a reset, not the error).
+#[derive(Clone)]
+pub struct SharedBody(Option<Rc<RefCell<BodyStream>>>);
+
+/// Past this much, an unread body is not worth reading just to answer cleanly.
+const DRAIN_LIMIT: u64 = 64 << 20;
+
+impl SharedBody {
+    pub fn new(body: Option<web_sys::ReadableStream>) -> Result<SharedBody> {
+        Ok(SharedBody(match body {
+            None => None,
+            Some(b) => Some(Rc::new(RefCell::new(BodyStream::new(&b)?))),
+        }))
+    }
+
+    /// Reads and drops what is left of the body, up to a limit.
+    pub async fn drain(&self) {
+        let mut seen = 0u64;
+        let mut me = self.clone();
+        while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut me).await {
+            seen += chunk.len() as u64;
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+}
+
+impl Stream for SharedBody {
+    type Item = Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match &self.0 {
+            None => Poll::Ready(None),
+            Some(inner) => Pin::new(&mut *inner.borrow_mut()).poll_next(cx),
+        }
+    }
+}
