@@ -4,7 +4,11 @@
 //! [`Error::code`] and [`Error::status`] below and nowhere else. Dialects only choose how to
 //! render it (`{"message": ...}` for NGCP, `{"errors": [...]}` for PortSIP, ...).
 
+use std::borrow::Cow;
 use std::fmt;
+
+/// Human text: a literal most of the time, built at run time sometimes.
+pub type Text = Cow<'static, str>;
 
 /// What went wrong, with the human text a client sees where the dialect shows text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,11 +16,11 @@ pub enum Error {
     /// No credentials, or credentials that match no tenant.
     Unauthorized,
     /// A credential that is valid but not allowed to do this.
-    Forbidden(&'static str),
+    Forbidden(Text),
     /// The thing named in the URL does not exist (or belongs to another tenant).
-    NotFound(&'static str),
+    NotFound(Text),
     /// The thing existed but its TTL has passed.
-    Expired(&'static str),
+    Expired(Text),
     /// The request is malformed: missing field, bad number, bad header.
     BadRequest(String),
     /// The body is larger than the service accepts.
@@ -26,9 +30,15 @@ pub enum Error {
     /// The route exists but not for this method.
     MethodNotAllowed,
     /// The body's media type is not the one this endpoint takes.
-    UnsupportedMediaType(&'static str),
+    UnsupportedMediaType(Text),
     /// The request conflicts with the resource's state (offset mismatch, already stored).
     Conflict(String),
+    /// A protocol version the service does not speak (tus `Tus-Resumable`).
+    UnsupportedVersion,
+    /// The body does not match the checksum the client sent with it; nothing was applied.
+    ChecksumMismatch,
+    /// The file does not match the digest the client expected; nothing was changed.
+    DigestMismatch,
     /// R2, KV or a Durable Object failed; not the client's fault.
     Storage(String),
     /// A bug: an invariant did not hold. Never caused by input.
@@ -51,6 +61,9 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::Conflict(_) => "conflict",
+            Error::UnsupportedVersion => "unsupported_version",
+            Error::ChecksumMismatch => "checksum_mismatch",
+            Error::DigestMismatch => "digest_mismatch",
             Error::Storage(_) => "storage_unavailable",
             Error::Internal(_) => "internal",
         }
@@ -65,6 +78,9 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
             Error::Conflict(_) => 409,
+            Error::UnsupportedVersion => 412,
+            Error::ChecksumMismatch => 460,
+            Error::DigestMismatch => 400,
             Error::Expired(_) => 410,
             Error::TooLarge { .. } => 413,
             Error::UnsupportedMediaType(_) => 415,
@@ -78,8 +94,11 @@ impl Error {
     pub fn message(&self) -> String {
         match self {
             Error::Unauthorized => "unauthorized".into(),
-            Error::Forbidden(m) | Error::NotFound(m) | Error::Expired(m) => (*m).into(),
-            Error::UnsupportedMediaType(m) => (*m).into(),
+            Error::Forbidden(m) | Error::NotFound(m) | Error::Expired(m) => m.to_string(),
+            Error::UnsupportedMediaType(m) => m.to_string(),
+            Error::UnsupportedVersion => "unsupported protocol version".into(),
+            Error::ChecksumMismatch => "checksum mismatch".into(),
+            Error::DigestMismatch => "digest does not match the uploaded content".into(),
             Error::BadRequest(m) | Error::Conflict(m) => m.clone(),
             Error::TooLarge { max } => format!("file too large (maximum {max} bytes)"),
             Error::RangeNotSatisfiable { .. } => "range not satisfiable".into(),
@@ -91,6 +110,49 @@ impl Error {
 
     pub fn bad_request(msg: impl Into<String>) -> Self {
         Error::BadRequest(msg.into())
+    }
+
+    pub fn not_found(msg: impl Into<Text>) -> Self {
+        Error::NotFound(msg.into())
+    }
+
+    /// Rebuilds an error that crossed a process boundary (Durable Object → worker) as its
+    /// code and message. Unknown codes become `Internal`.
+    pub fn from_wire(code: &str, message: String, size: Option<u64>) -> Error {
+        match code {
+            "unauthorized" => Error::Unauthorized,
+            "forbidden" => Error::Forbidden(message.into()),
+            "not_found" => Error::NotFound(message.into()),
+            "expired" => Error::Expired(message.into()),
+            "bad_request" => Error::BadRequest(message),
+            "too_large" => Error::TooLarge { max: size.unwrap_or(0) },
+            "range_not_satisfiable" => Error::RangeNotSatisfiable { size: size.unwrap_or(0) },
+            "method_not_allowed" => Error::MethodNotAllowed,
+            "unsupported_media_type" => Error::UnsupportedMediaType(message.into()),
+            "conflict" => Error::Conflict(message),
+            "unsupported_version" => Error::UnsupportedVersion,
+            "checksum_mismatch" => Error::ChecksumMismatch,
+            "digest_mismatch" => Error::DigestMismatch,
+            "storage_unavailable" => Error::Storage(message),
+            _ => Error::Internal(message),
+        }
+    }
+
+    /// The number a few variants carry, for [`Error::from_wire`].
+    pub fn wire_size(&self) -> Option<u64> {
+        match self {
+            Error::TooLarge { max } => Some(*max),
+            Error::RangeNotSatisfiable { size } => Some(*size),
+            _ => None,
+        }
+    }
+
+    /// The message to send across the wire: details included, for internal hops only.
+    pub fn wire_message(&self) -> String {
+        match self {
+            Error::Storage(d) | Error::Internal(d) => d.clone(),
+            _ => self.message(),
+        }
     }
 }
 
@@ -114,21 +176,26 @@ mod tests {
     fn every_variant_has_its_code_and_status() {
         let table: Vec<(Error, &str, u16)> = vec![
             (Error::Unauthorized, "unauthorized", 401),
-            (Error::Forbidden("x"), "forbidden", 403),
-            (Error::NotFound("upload not found"), "not_found", 404),
-            (Error::Expired("upload expired"), "expired", 410),
+            (Error::Forbidden("x".into()), "forbidden", 403),
+            (Error::not_found("upload not found"), "not_found", 404),
+            (Error::Expired("upload expired".into()), "expired", 410),
             (Error::bad_request("file missing"), "bad_request", 400),
             (Error::TooLarge { max: 1 }, "too_large", 413),
             (Error::RangeNotSatisfiable { size: 3 }, "range_not_satisfiable", 416),
             (Error::MethodNotAllowed, "method_not_allowed", 405),
-            (Error::UnsupportedMediaType("x"), "unsupported_media_type", 415),
+            (Error::UnsupportedMediaType("x".into()), "unsupported_media_type", 415),
             (Error::Conflict("x".into()), "conflict", 409),
+            (Error::UnsupportedVersion, "unsupported_version", 412),
+            (Error::ChecksumMismatch, "checksum_mismatch", 460),
+            (Error::DigestMismatch, "digest_mismatch", 400),
             (Error::Storage("r2 down".into()), "storage_unavailable", 503),
             (Error::Internal("bug".into()), "internal", 500),
         ];
         for (e, code, status) in table {
             assert_eq!(e.code(), code, "{e:?}");
             assert_eq!(e.status(), status, "{e:?}");
+            let back = Error::from_wire(e.code(), e.wire_message(), e.wire_size());
+            assert_eq!(back, e, "survives the trip from a Durable Object");
         }
     }
 
@@ -136,6 +203,6 @@ mod tests {
     fn storage_details_are_not_shown_to_clients() {
         let e = Error::Storage("bucket secret-name: 500".into());
         assert!(!e.message().contains("secret-name"));
-        assert_eq!(Error::Expired("upload expired").message(), "upload expired");
+        assert_eq!(Error::Expired("upload expired".into()).message(), "upload expired");
     }
 }

@@ -126,7 +126,7 @@ where
     J: Janitor,
 {
     if !is_uuid(id) {
-        return Err(Error::NotFound(UPLOAD_NOT_FOUND));
+        return Err(Error::not_found(UPLOAD_NOT_FOUND));
     }
     let record = ctx.live_file(&id.to_ascii_lowercase(), UPLOAD_NOT_FOUND, UPLOAD_EXPIRED).await?;
     Ok(download_reply(&record, head, CachePolicy::Private))
@@ -286,7 +286,7 @@ mod tests {
         assert!(w.get(id, vec![]).is_ok());
         w.now.set(w.now.get() + 1);
         let err = w.get(id, vec![]).unwrap_err();
-        assert_eq!(err, Error::Expired(UPLOAD_EXPIRED));
+        assert_eq!(err, Error::Expired(UPLOAD_EXPIRED.into()));
         assert_eq!(body_json(&error_reply(&err)), &json!({"message": "upload expired"}));
         assert_eq!(error_reply(&err).status(), 410);
     }
@@ -318,8 +318,8 @@ mod tests {
         assert_eq!(err.status(), 400);
         assert_eq!(w.blobs.objects.borrow().len(), before);
 
-        assert_eq!(w.get("88e5905d-5d96-4750-ab3d-77a1ed26f569", vec![]).unwrap_err(), Error::NotFound(UPLOAD_NOT_FOUND));
-        assert_eq!(w.get("../etc", vec![]).unwrap_err(), Error::NotFound(UPLOAD_NOT_FOUND));
+        assert_eq!(w.get("88e5905d-5d96-4750-ab3d-77a1ed26f569", vec![]).unwrap_err(), Error::not_found(UPLOAD_NOT_FOUND));
+        assert_eq!(w.get("../etc", vec![]).unwrap_err(), Error::not_found(UPLOAD_NOT_FOUND));
     }
 
     #[test]

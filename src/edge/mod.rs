@@ -77,7 +77,7 @@ async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
             Route::NgcpUpload => ngcp::upload(&ctx, &head, SendStream(body.clone())).await,
             Route::NgcpDownload { id } => ngcp::download(&ctx, &head, id).await,
             Route::MethodNotAllowed { .. } => Err(Error::MethodNotAllowed),
-            Route::NotFound => Err(Error::NotFound("not found")),
+            Route::NotFound => Err(Error::not_found("not found")),
         }
     }
     .await;
@@ -138,8 +138,8 @@ async fn send(reply: Reply, env: &Env) -> Result<Response> {
                 .execute()
                 .await
                 .map_err(|e| Error::Storage(format!("r2 get: {e}")))?
-                .ok_or(Error::NotFound("file not found"))?;
-            let body = object.body().ok_or(Error::NotFound("file not found"))?;
+                .ok_or(Error::not_found("file not found"))?;
+            let body = object.body().ok_or(Error::not_found("file not found"))?;
             let stream = body.response_body().map_err(internal)?;
             let stream = match stream {
                 ResponseBody::Stream(s) => ResponseBody::Stream(s),

@@ -45,7 +45,7 @@ impl FileRecord {
     pub fn live(self, now_ms: u64, what: &'static str) -> Result<FileRecord> {
         match liveness(self.expires_at, now_ms) {
             Liveness::Live => Ok(self),
-            Liveness::Expired => Err(Error::Expired(what)),
+            Liveness::Expired => Err(Error::Expired(what.into())),
         }
     }
 }
@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn expired_records_say_so() {
         assert!(rec(Some(10)).live(9, "upload expired").is_ok());
-        assert_eq!(rec(Some(10)).live(10, "upload expired"), Err(Error::Expired("upload expired")));
+        assert_eq!(rec(Some(10)).live(10, "upload expired"), Err(Error::Expired("upload expired".into())));
         assert!(rec(None).live(u64::MAX, "x").is_ok());
     }
 

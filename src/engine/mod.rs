@@ -5,6 +5,9 @@ pub mod expiry;
 pub mod files;
 pub mod ids;
 pub mod part_plan;
+pub mod resumable;
+pub mod sha256;
+pub mod upload;
 pub mod writer;
 
 use bytes::Bytes;
@@ -100,7 +103,7 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
     /// The record of file `id` if it exists and has not expired; `NotFound(missing)` or
     /// `Expired(expired)` otherwise.
     pub async fn live_file(&self, id: &str, missing: &'static str, expired: &'static str) -> Result<FileRecord> {
-        let raw = self.meta.get(&FileRecord::kv_key(id)).await?.ok_or(Error::NotFound(missing))?;
+        let raw = self.meta.get(&FileRecord::kv_key(id)).await?.ok_or_else(|| Error::not_found(missing))?;
         let record: FileRecord =
             serde_json::from_str(&raw).map_err(|e| Error::Internal(format!("bad record {id}: {e}")))?;
         record.live((self.now)(), expired)

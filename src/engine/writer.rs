@@ -1,9 +1,14 @@
-//! The streaming write path: a byte stream of unknown length into R2.
+//! The streaming write path: byte streams into R2.
 //!
-//! Bytes are hashed as they pass and re-cut into parts of exactly `plan.part_size`.
-//! A stream no longer than one part becomes a single `put`; a longer one an R2 multipart
-//! upload. One part is uploaded while the next one fills, so memory stays at about two
-//! parts whatever the file size, and reading the body never waits on R2 longer than it must.
+//! Bytes are hashed as they pass and re-cut into parts of exactly `part_size`. A file no
+//! longer than one part becomes a single `put`; a longer one an R2 multipart upload. One part
+//! is uploaded while the next one fills, so memory stays at about two parts whatever the file
+//! size, and reading the body never waits on R2 longer than it must.
+//!
+//! [`Cut`] is the state between streams: an upload received over many requests feeds each
+//! request's body into the same `Cut` ([`feed`]), saves it between requests (the tail bytes
+//! in the Upload Durable Object's storage) and [`finish`]es it once. [`write_stream`] does
+//! all three for a file that arrives in one request.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,9 +16,9 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures_util::future::{select, Either};
 use futures_util::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
 
 use super::part_plan::{PartPlan, MAX_PARTS};
+use super::sha256::ResumableSha256;
 use crate::error::{Error, Result};
 use crate::store::{BlobMeta, BlobStore, MultipartRef, UploadedPart};
 
@@ -25,10 +30,163 @@ pub struct Written {
     pub parts: u16,
 }
 
+/// Where a file being written stands: its open multipart upload and acknowledged parts, the
+/// bytes after the last part (`tail`, at most one part), and the hash of everything so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cut {
+    pub multipart: Option<MultipartRef>,
+    pub parts: Vec<UploadedPart>,
+    pub tail: Vec<u8>,
+    pub hash: ResumableSha256,
+}
+
+impl Cut {
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.hash.len()
+    }
+}
+
+/// Where the bytes go and how they are cut.
+pub struct Target<'a, B> {
+    pub store: &'a B,
+    pub key: &'a str,
+    pub meta: &'a BlobMeta,
+    pub part_size: u64,
+}
+
 type PartFuture<'a> = Pin<Box<dyn Future<Output = Result<UploadedPart>> + 'a>>;
 
-/// Writes `body` to `key`. On any failure (including the body exceeding `max_size`) an
-/// open multipart upload is aborted and nothing is left behind.
+/// Feeds `body` into `cut`, at most `limit` bytes (more is `TooLarge { max: too_large }`).
+/// `observe` sees every byte (for a per-request checksum). On error, `cut` still holds every
+/// byte received before it, with the part in flight acknowledged: the caller decides whether
+/// to keep that progress or drop it.
+pub async fn feed<'a, B, S>(
+    target: &Target<'a, B>,
+    cut: &mut Cut,
+    limit: u64,
+    too_large: u64,
+    body: S,
+    observe: &mut dyn FnMut(&[u8]),
+) -> Result<()>
+where
+    B: BlobStore,
+    S: Stream<Item = Result<Bytes>> + Unpin,
+{
+    let mut in_flight: Option<PartFuture<'a>> = None;
+    let result = feed_inner(target, cut, limit, too_large, body, observe, &mut in_flight).await;
+    if let Some(part) = in_flight.take() {
+        match part.await {
+            Ok(p) => cut.parts.push(p),
+            Err(e) => return Err(e),
+        }
+    }
+    result
+}
+
+async fn feed_inner<'a, B, S>(
+    target: &Target<'a, B>,
+    cut: &mut Cut,
+    limit: u64,
+    too_large: u64,
+    mut body: S,
+    observe: &mut dyn FnMut(&[u8]),
+    in_flight: &mut Option<PartFuture<'a>>,
+) -> Result<()>
+where
+    B: BlobStore,
+    S: Stream<Item = Result<Bytes>> + Unpin,
+{
+    let part_size = target.part_size as usize;
+    let mut received: u64 = 0;
+    loop {
+        // Read the next chunk while the previous part uploads.
+        let next = match in_flight.as_mut() {
+            None => body.next().await,
+            Some(part) => match select(part.as_mut(), body.next()).await {
+                Either::Left((done, next)) => {
+                    *in_flight = None;
+                    cut.parts.push(done?);
+                    next.await
+                }
+                Either::Right((next, _)) => next,
+            },
+        };
+        let Some(chunk) = next else { return Ok(()) };
+        let chunk = chunk?;
+        received += chunk.len() as u64;
+        if received > limit {
+            return Err(Error::TooLarge { max: too_large });
+        }
+        observe(&chunk);
+        cut.hash.update(&chunk);
+        let mut rest: &[u8] = &chunk;
+        while !rest.is_empty() {
+            // A full tail is sent only once more bytes arrive, so that a file of exactly one
+            // part is still a single put.
+            if cut.tail.len() >= part_size {
+                let full = std::mem::replace(&mut cut.tail, Vec::with_capacity(part_size));
+                if let Some(part) = in_flight.take() {
+                    cut.parts.push(part.await?);
+                }
+                *in_flight = Some(start_part(target, cut, full).await?);
+            }
+            if cut.tail.capacity() == 0 {
+                cut.tail.reserve_exact(part_size.min(rest.len().max(64 * 1024)));
+            }
+            let take = (part_size - cut.tail.len()).min(rest.len());
+            cut.tail.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+        }
+    }
+}
+
+/// Parts are numbered densely from 1; the part in flight is always awaited before the next
+/// starts, so every earlier part is in `parts`.
+fn next_part_number(cut: &Cut, part_size: u64) -> Result<u16> {
+    let n = cut.parts.len() + 1;
+    u16::try_from(n)
+        .ok()
+        .filter(|n| u64::from(*n) <= MAX_PARTS)
+        .ok_or(Error::TooLarge { max: part_size * MAX_PARTS })
+}
+
+/// Opens the multipart upload on the first part, then starts uploading `bytes`.
+async fn start_part<'a, B: BlobStore>(target: &Target<'a, B>, cut: &mut Cut, bytes: Vec<u8>) -> Result<PartFuture<'a>> {
+    if cut.multipart.is_none() {
+        cut.multipart = Some(target.store.create_multipart(target.key, target.meta).await?);
+    }
+    let n = next_part_number(cut, target.part_size)?;
+    let store = target.store;
+    let mp = cut.multipart.clone().expect("opened above");
+    Ok(Box::pin(async move { store.upload_part(&mp, n, bytes).await }))
+}
+
+/// Makes the object: a single put when no part was cut, else the last part and the
+/// completion of the multipart upload.
+pub async fn finish<B: BlobStore>(target: &Target<'_, B>, mut cut: Cut) -> Result<Written> {
+    let size = cut.size();
+    let sha256 = cut.hash.hex();
+    match cut.multipart.clone() {
+        None => {
+            target.store.put(target.key, cut.tail, target.meta).await?;
+            Ok(Written { size, sha256, parts: 0 })
+        }
+        Some(mp) => {
+            if !cut.tail.is_empty() {
+                let n = next_part_number(&cut, target.part_size)?;
+                let tail = std::mem::take(&mut cut.tail);
+                cut.parts.push(target.store.upload_part(&mp, n, tail).await?);
+            }
+            let count = cut.parts.len() as u16;
+            target.store.complete(&mp, cut.parts).await?;
+            Ok(Written { size, sha256, parts: count })
+        }
+    }
+}
+
+/// Writes a file that arrives in one stream. On any failure (including the body exceeding
+/// `max_size`) an open multipart upload is aborted and nothing is left behind.
 pub async fn write_stream<B, S>(
     store: &B,
     key: &str,
@@ -41,121 +199,18 @@ where
     B: BlobStore,
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
-    let mut w = PartWriter { store, key, meta, part_size: plan.part_size as usize, mp: None, parts: Vec::new() };
-    match w.run(max_size, body).await {
-        Ok(written) => Ok(written),
-        Err(e) => {
-            if let Some(mp) = &w.mp {
-                let _ = store.abort(mp).await; // best effort; the idle alarm catches the rest
-            }
-            Err(e)
-        }
+    let target = Target { store, key, meta, part_size: plan.part_size };
+    let mut cut = Cut::default();
+    let fed = feed(&target, &mut cut, max_size, max_size, body, &mut |_| {}).await;
+    let mp = cut.multipart.clone();
+    let result = match fed {
+        Ok(()) => finish(&target, cut).await,
+        Err(e) => Err(e),
+    };
+    if let (Err(_), Some(mp)) = (&result, mp) {
+        let _ = store.abort(&mp).await; // best effort; R2 expires abandoned uploads too
     }
-}
-
-struct PartWriter<'a, B> {
-    store: &'a B,
-    key: &'a str,
-    meta: &'a BlobMeta,
-    part_size: usize,
-    mp: Option<MultipartRef>,
-    parts: Vec<UploadedPart>,
-}
-
-impl<'a, B: BlobStore> PartWriter<'a, B> {
-    async fn run<S>(&mut self, max_size: u64, mut body: S) -> Result<Written>
-    where
-        S: Stream<Item = Result<Bytes>> + Unpin,
-    {
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        let mut buf: Vec<u8> = Vec::new();
-        let mut in_flight: Option<PartFuture<'a>> = None;
-
-        loop {
-            // Read the next chunk while the previous part uploads.
-            let next = match in_flight.as_mut() {
-                None => body.next().await,
-                Some(part) => match select(part.as_mut(), body.next()).await {
-                    Either::Left((done, next)) => {
-                        self.parts.push(done?);
-                        in_flight = None;
-                        next.await
-                    }
-                    Either::Right((next, _)) => next,
-                },
-            };
-            let Some(chunk) = next else { break };
-            let chunk = chunk?;
-            size += chunk.len() as u64;
-            if size > max_size {
-                if let Some(part) = in_flight.take() {
-                    let _ = part.await;
-                }
-                return Err(Error::TooLarge { max: max_size });
-            }
-            hasher.update(&chunk);
-            let mut rest: &[u8] = &chunk;
-            while !rest.is_empty() {
-                // A full part is sent only once more bytes arrive, so a file of exactly one
-                // part is still a single put.
-                if buf.len() == self.part_size {
-                    let full = std::mem::replace(&mut buf, Vec::with_capacity(self.part_size));
-                    if let Some(part) = in_flight.take() {
-                        self.parts.push(part.await?);
-                    }
-                    in_flight = Some(self.start_part(full).await?);
-                }
-                if buf.capacity() == 0 {
-                    buf.reserve_exact(self.part_size.min(rest.len().max(64 * 1024)));
-                }
-                let take = (self.part_size - buf.len()).min(rest.len());
-                buf.extend_from_slice(&rest[..take]);
-                rest = &rest[take..];
-            }
-        }
-        if let Some(part) = in_flight.take() {
-            self.parts.push(part.await?);
-        }
-
-        let sha256 = hex::encode(hasher.finalize());
-        match &self.mp {
-            None => {
-                self.store.put(self.key, buf, self.meta).await?;
-                Ok(Written { size, sha256, parts: 0 })
-            }
-            Some(mp) => {
-                if !buf.is_empty() {
-                    let n = self.next_part_number()?;
-                    self.parts.push(self.store.upload_part(mp, n, buf).await?);
-                }
-                let count = self.parts.len() as u16;
-                self.store.complete(mp, std::mem::take(&mut self.parts)).await?;
-                Ok(Written { size, sha256, parts: count })
-            }
-        }
-    }
-
-    /// Parts are numbered densely from 1. Callers await the part in flight before starting
-    /// the next, so every earlier part is in `parts`.
-    fn next_part_number(&self) -> Result<u16> {
-        let n = self.parts.len() + 1;
-        u16::try_from(n)
-            .ok()
-            .filter(|n| u64::from(*n) <= MAX_PARTS)
-            .ok_or(Error::TooLarge { max: self.part_size as u64 * MAX_PARTS })
-    }
-
-    /// Opens the multipart upload on the first part, then starts uploading `bytes`.
-    async fn start_part(&mut self, bytes: Vec<u8>) -> Result<PartFuture<'a>> {
-        if self.mp.is_none() {
-            self.mp = Some(self.store.create_multipart(self.key, self.meta).await?);
-        }
-        let n = self.next_part_number()?;
-        let store = self.store;
-        let mp = self.mp.clone().expect("opened above");
-        Ok(Box::pin(async move { store.upload_part(&mp, n, bytes).await }))
-    }
+    result
 }
 
 #[cfg(test)]
@@ -174,6 +229,7 @@ mod tests {
     }
 
     fn sha(b: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
         hex::encode(Sha256::digest(b))
     }
 

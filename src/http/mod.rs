@@ -1,6 +1,7 @@
 //! Pure HTTP parsers and writers: no I/O, no `worker::` types.
 
 pub mod auth_header;
+pub mod checksum;
 pub mod disposition;
 pub mod download;
 pub mod etag;

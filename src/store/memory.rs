@@ -133,3 +133,42 @@ impl super::Janitor for MemoryJanitor {
         Ok(())
     }
 }
+
+/// The Upload object's storage in memory, kept as JSON so that every load really goes
+/// through (de)serialisation, as it does across requests and restarts in the worker.
+#[derive(Default)]
+pub struct MemoryUploadStore {
+    pub state: RefCell<Option<String>>,
+    pub tail: RefCell<Vec<u8>>,
+    pub saves: Cell<u32>,
+}
+
+impl crate::engine::resumable::UploadStore for MemoryUploadStore {
+    fn load(&self) -> Result<Option<crate::engine::upload::UploadState>> {
+        match &*self.state.borrow() {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(json).map(Some).map_err(|e| Error::Internal(e.to_string())),
+        }
+    }
+
+    fn tail(&self) -> Result<Vec<u8>> {
+        Ok(self.tail.borrow().clone())
+    }
+
+    fn save(&self, state: &crate::engine::upload::UploadState, tail: Option<&[u8]>) -> Result<()> {
+        assert!(state.tail_len <= state.part_size, "the tail never exceeds one part");
+        *self.state.borrow_mut() = Some(serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?);
+        if let Some(t) = tail {
+            *self.tail.borrow_mut() = t.to_vec();
+        }
+        assert_eq!(self.tail.borrow().len() as u64, state.tail_len);
+        self.saves.set(self.saves.get() + 1);
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        *self.state.borrow_mut() = None;
+        self.tail.borrow_mut().clear();
+        Ok(())
+    }
+}

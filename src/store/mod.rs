@@ -22,14 +22,14 @@ pub struct BlobMeta {
 }
 
 /// An R2 multipart upload, by plain data so that it can be saved and resumed later.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MultipartRef {
     pub key: String,
     pub upload_id: String,
 }
 
 /// A part that R2 acknowledged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UploadedPart {
     pub number: u16,
     pub etag: String,
