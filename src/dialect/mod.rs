@@ -2,6 +2,8 @@
 //! engine's answers and [`Error`](crate::error::Error)s in the vendor's shape.
 
 pub mod ngcp;
+pub mod portsip;
+pub mod tus;
 
 use crate::http::auth_header::{parse_authorization, Presented};
 use crate::http::download::DownloadPlan;
@@ -55,6 +57,7 @@ fn decode(s: &str) -> String {
 pub enum Reply {
     Json { status: u16, headers: Vec<(&'static str, String)>, body: serde_json::Value },
     Empty { status: u16, headers: Vec<(&'static str, String)> },
+    Text { status: u16, headers: Vec<(&'static str, String)>, body: String },
     /// Stream (part of) an R2 object as `plan` says.
     Download { r2_key: String, plan: DownloadPlan },
 }
@@ -64,9 +67,20 @@ impl Reply {
         Reply::Json { status, headers: Vec::new(), body }
     }
 
+    /// Adds headers to any reply (a download's go into its plan).
+    pub fn with_headers(mut self, extra: &[(&'static str, String)]) -> Reply {
+        match &mut self {
+            Reply::Json { headers, .. } | Reply::Empty { headers, .. } | Reply::Text { headers, .. } => {
+                headers.extend_from_slice(extra)
+            }
+            Reply::Download { plan, .. } => plan.headers.extend_from_slice(extra),
+        }
+        self
+    }
+
     pub fn status(&self) -> u16 {
         match self {
-            Reply::Json { status, .. } | Reply::Empty { status, .. } => *status,
+            Reply::Json { status, .. } | Reply::Empty { status, .. } | Reply::Text { status, .. } => *status,
             Reply::Download { plan, .. } => plan.status,
         }
     }

@@ -1,7 +1,7 @@
 //! The worker entry and the request/response glue. Wiring only: build the context from
 //! `Env`, route, hand the request to its dialect, send the reply.
 
-mod body;
+pub mod body;
 
 use futures_util::Stream;
 use std::pin::Pin;
@@ -9,8 +9,8 @@ use std::task::{Context as TaskContext, Poll};
 use worker::{event, Context, Env, Headers, Request, Response, ResponseBody};
 
 use crate::config::Config;
-use crate::dialect::{ngcp, Head, Reply};
-use crate::durable::DoJanitor;
+use crate::dialect::{ngcp, portsip, tus, Head, Reply};
+use crate::durable::{DoJanitor, DoUploads};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
@@ -42,28 +42,47 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 /// Each dialect renders errors in its own shape.
-fn render_error(_route: &Route, e: &Error) -> Reply {
-    ngcp::error_reply(e)
+fn render_error(route: &Route, e: &Error) -> Reply {
+    use Route::*;
+    match route {
+        TusOptions | TusCreate | TusHead { .. } | TusPatch { .. } | TusDelete { .. } | TusGet { .. } => tus::error_reply(e),
+        PortsipInitiate
+        | PortsipAppend { .. }
+        | PortsipComplete { .. }
+        | PortsipStatus { .. }
+        | PortsipDestroy { .. }
+        | PortsipDownload { .. } => portsip::error_reply(e),
+        Health | NgcpUpload | NgcpDownload { .. } | MethodNotAllowed { .. } | NotFound => ngcp::error_reply(e),
+    }
 }
 
-fn config(env: &Env) -> Result<Config> {
+pub fn config(env: &Env) -> Result<Config> {
     Config::from_lookup(|name| {
         env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
     })
 }
 
 async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
-    let method = Method::parse(req.inner().method().as_str());
+    let mut method = Method::parse(req.inner().method().as_str());
+    // tus clients behind proxies that only pass GET and POST
+    if method == Method::Post {
+        if let Some(m) = req.headers().get("x-http-method-override").ok().flatten() {
+            method = Method::parse(&m);
+        }
+    }
     let url = match req.url() {
         Ok(u) => u,
         Err(e) => return (Route::NotFound, Err(Error::bad_request(format!("bad url: {e}")))),
     };
     let route = Route::from(method, url.path());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
-    let body = match body::SharedBody::new(req.inner().body()) {
+    // Bodies for uploads that a Durable Object owns go to it untouched; NGCP's form is read here.
+    let raw_body = req.inner().body();
+    let body = match body::SharedBody::new(if route == Route::NgcpUpload { raw_body.clone() } else { None }) {
         Ok(b) => b,
         Err(e) => return (route, Err(e)),
     };
+    let origin = url.origin().ascii_serialization();
     let result = async {
         let config = config(env)?;
         let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
@@ -72,10 +91,23 @@ async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
         let janitor = DoJanitor { ns: env.durable_object(UPLOADS).map_err(binding)? };
         let now = || worker::Date::now().as_millis();
         let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
+        let uploads = DoUploads { ns: env.durable_object(UPLOADS).map_err(binding)? };
         match &route {
             Route::Health => Ok(Reply::json(200, serde_json::json!({"status": "ok"}))),
             Route::NgcpUpload => ngcp::upload(&ctx, &head, SendStream(body.clone())).await,
             Route::NgcpDownload { id } => ngcp::download(&ctx, &head, id).await,
+            Route::TusOptions => Ok(tus::options(config.max_file_size)),
+            Route::TusCreate => tus::create(&ctx, &uploads, &head, &origin, raw_body.clone()).await,
+            Route::TusHead { id } => tus::head(&ctx, &uploads, &head, id).await,
+            Route::TusPatch { id } => tus::patch(&ctx, &uploads, &head, id, raw_body.clone()).await,
+            Route::TusDelete { id } => tus::delete(&ctx, &uploads, &head, id).await,
+            Route::TusGet { id } => tus::get(&ctx, &head, id).await,
+            Route::PortsipInitiate => portsip::initiate(&ctx, &uploads, &head).await,
+            Route::PortsipAppend { id } => portsip::append(&ctx, &uploads, &head, id, raw_body.clone()).await,
+            Route::PortsipComplete { id } => portsip::complete(&ctx, &uploads, &head, id, raw_body.clone()).await,
+            Route::PortsipStatus { id } => portsip::status(&ctx, &uploads, &head, id).await,
+            Route::PortsipDestroy { id } => portsip::destroy(&ctx, &uploads, &head, id).await,
+            Route::PortsipDownload { key } => portsip::download(&ctx, &head, key).await,
             Route::MethodNotAllowed { .. } => Err(Error::MethodNotAllowed),
             Route::NotFound => Err(Error::not_found("not found")),
         }
@@ -83,6 +115,12 @@ async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
     .await;
     if result.is_err() {
         body.drain().await;
+        // a body meant for a Durable Object but refused before it got there
+        if let Some(raw) = raw_body.filter(|b| !b.locked()) {
+            if let Ok(unread) = body::SharedBody::new(Some(raw)) {
+                unread.drain().await;
+            }
+        }
     }
     (route, result)
 }
@@ -116,6 +154,11 @@ async fn send(reply: Reply, env: &Env) -> Result<Response> {
             h.set("Content-Type", "application/json; charset=utf-8").map_err(internal)?;
             let text = serde_json::to_string(&body).map_err(|e| Error::Internal(e.to_string()))?;
             Ok(Response::ok(text).map_err(internal)?.with_status(status).with_headers(h))
+        }
+        Reply::Text { status, headers, body } => {
+            let h = headers_of(&headers)?;
+            h.set("Content-Type", "text/plain; charset=utf-8").map_err(internal)?;
+            Ok(Response::ok(body).map_err(internal)?.with_status(status).with_headers(h))
         }
         Reply::Empty { status, headers } => {
             Ok(Response::empty().map_err(internal)?.with_status(status).with_headers(headers_of(&headers)?))

@@ -25,8 +25,8 @@ pub trait UploadStore {
     fn clear(&self) -> Result<()>;
 }
 
-/// An append as a dialect asks for it.
-#[derive(Debug, Default)]
+/// An append as a dialect asks for it (it crosses to the Durable Object as JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AppendAsk {
     /// Where the client says the body starts (`None`: wherever the upload stands).
     pub offset: Option<u64>,
@@ -34,14 +34,16 @@ pub struct AppendAsk {
     pub body_len: Option<u64>,
     /// A deferred total length being announced now.
     pub set_length: Option<u64>,
-    /// Checksum of this body; on mismatch nothing of it is kept.
-    pub checksum: Option<Checksum>,
+    /// `Upload-Checksum` of this body; on mismatch nothing of it is kept.
+    pub checksum: Option<String>,
     /// Complete the upload once the body is in: `Some(expected sha256 or None)`.
     pub complete: Option<Option<String>>,
     /// Complete as soon as the declared length is reached (tus).
     pub complete_at_length: bool,
     /// PortSIP's upload token, when the dialect has one.
     pub token: Option<String>,
+    /// Refuse (409) a re-sent range instead of acknowledging it (tus requires it).
+    pub strict_offset: bool,
 }
 
 fn meta_for(st: &UploadState) -> BlobMeta {
@@ -87,11 +89,15 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         U: UploadStore,
         S: Stream<Item = Result<Bytes>> + Unpin,
     {
+        let mut checksum = ask.checksum.as_deref().map(Checksum::parse).transpose()?;
         let mut st = self.load_upload(store, tenant, ask.token.as_deref())?;
         if let Some(len) = ask.set_length {
             st.set_length(len)?;
         }
         let limit = match st.accept(ask.offset, ask.body_len)? {
+            Accept::AlreadyHave if ask.strict_offset => {
+                return Err(Error::Conflict(format!("offset mismatch: the upload is at {}", st.offset)))
+            }
             Accept::AlreadyHave => return Ok(st),
             Accept::Apply { limit } => limit,
         };
@@ -99,7 +105,6 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         let mut cut = st.cut(tail);
         let meta = meta_for(&st);
         let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
-        let mut checksum = ask.checksum;
         let overrun = st.overrun();
         let fed = feed(&target, &mut cut, limit, 0, body, &mut |b| {
             if let Some(c) = checksum.as_mut() {
@@ -360,6 +365,8 @@ mod tests {
         w.append(at(0, 10), &data(10)).unwrap();
         let st = w.append(at(0, 10), &data(10)).unwrap();
         assert_eq!(st.offset, 10, "a retry of what was received changes nothing");
+        let strict = AppendAsk { strict_offset: true, ..at(0, 10) };
+        assert_eq!(w.append(strict, &data(10)).unwrap_err().status(), 409, "tus refuses even an exact retry");
         assert_eq!(w.append(at(5, 10), &data(10)).unwrap_err().status(), 409, "overlap");
         assert_eq!(w.append(at(11, 1), b"x").unwrap_err().status(), 409, "gap");
         assert_eq!(w.append(at(10, 21), &data(21)).unwrap_err().status(), 400, "past the length");
@@ -383,11 +390,11 @@ mod tests {
         w.create(Some(6 * MIB), None);
         let body = data(6 * MIB as usize);
         let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(d));
-        let wrong = AppendAsk { checksum: Some(Checksum::parse(&format!("sha256 {}", b64(b"nope"))).unwrap()), ..at(0, body.len()) };
+        let wrong = AppendAsk { checksum: Some(format!("sha256 {}", b64(b"nope"))), ..at(0, body.len()) };
         assert_eq!(w.append(wrong, &body).unwrap_err(), Error::ChecksumMismatch);
         let st = w.state();
         assert_eq!((st.offset, st.tail_len, st.hash.len()), (0, 0, 0), "nothing of it kept");
-        let right = AppendAsk { checksum: Some(Checksum::parse(&format!("sha256 {}", b64(&body))).unwrap()), ..at(0, body.len()) };
+        let right = AppendAsk { checksum: Some(format!("sha256 {}", b64(&body))), ..at(0, body.len()) };
         w.append(right, &body).unwrap();
         let file = w.state().file.unwrap();
         assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "re-sent part numbers overwrite the discarded ones");

@@ -2,7 +2,9 @@
 
 pub mod auth_header;
 pub mod checksum;
+pub mod digest;
 pub mod disposition;
 pub mod download;
 pub mod etag;
 pub mod range;
+pub mod tus;

@@ -56,3 +56,20 @@ pub trait MetaStore {
 pub trait Janitor {
     async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()>;
 }
+
+/// The resumable uploads, as the worker sees them: in the worker each call goes to the
+/// upload's Durable Object, with the request body streamed through untouched.
+pub trait Uploads {
+    /// A request body as the platform has it.
+    type Body;
+    async fn create(&self, new: &crate::engine::upload::NewUpload) -> Result<crate::engine::upload::UploadState>;
+    async fn append(
+        &self,
+        id: &str,
+        tenant: &str,
+        ask: &crate::engine::resumable::AppendAsk,
+        body: Self::Body,
+    ) -> Result<crate::engine::upload::UploadState>;
+    async fn state(&self, id: &str, tenant: &str, token: Option<&str>) -> Result<crate::engine::upload::UploadState>;
+    async fn cancel(&self, id: &str, tenant: &str, token: Option<&str>, delete_finished: bool) -> Result<()>;
+}

@@ -1,0 +1,104 @@
+//! tus 1.0 headers: versions, offsets and lengths, `Upload-Metadata`, HTTP dates.
+
+use base64::Engine;
+
+use crate::error::{Error, Result};
+
+pub const VERSION: &str = "1.0.0";
+pub const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum";
+/// Every tus header a browser must be allowed to send and to read.
+pub const REQUEST_HEADERS: &str = "Authorization, Content-Type, Upload-Checksum, Upload-Concat, Upload-Defer-Length, Upload-Length, Upload-Metadata, Upload-Offset, Tus-Resumable, X-HTTP-Method-Override, X-Requested-With";
+pub const EXPOSED_HEADERS: &str = "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Expires";
+
+/// `Tus-Resumable` must name the version we speak (412 otherwise).
+pub fn check_version(value: Option<&str>) -> Result<()> {
+    match value.map(str::trim) {
+        Some(VERSION) => Ok(()),
+        _ => Err(Error::UnsupportedVersion),
+    }
+}
+
+/// A non-negative integer header (`Upload-Offset`, `Upload-Length`); `name` is for the error.
+pub fn parse_u64(value: &str, name: &str) -> Result<u64> {
+    crate::http::range::digits(value.trim()).ok_or_else(|| Error::bad_request(format!("invalid {name}")))
+}
+
+/// `Upload-Metadata`: comma-separated `key base64value` pairs (value optional). Returns the
+/// decoded pairs; keys must be non-empty ASCII without spaces or commas and unique.
+pub fn parse_metadata(value: &str) -> Result<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut it = pair.split(' ').filter(|s| !s.is_empty());
+        let key = it.next().ok_or_else(|| Error::bad_request("invalid Upload-Metadata"))?;
+        if !key.bytes().all(|b| b.is_ascii_graphic()) || out.iter().any(|(k, _)| k == key) {
+            return Err(Error::bad_request("invalid Upload-Metadata key"));
+        }
+        let val = match it.next() {
+            None => String::new(),
+            Some(v) => {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(v)
+                    .map_err(|_| Error::bad_request("Upload-Metadata value is not base64"))?;
+                String::from_utf8_lossy(&raw).into_owned()
+            }
+        };
+        if it.next().is_some() {
+            return Err(Error::bad_request("invalid Upload-Metadata"));
+        }
+        out.push((key.to_string(), val));
+    }
+    Ok(out)
+}
+
+/// IMF-fixdate (RFC 9110 §5.6.7), as `Upload-Expires` wants: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(ms: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let iso = crate::engine::ids::iso8601_ms(ms); // YYYY-MM-DDTHH:MM:SS.mmmZ
+    let (y, m, d, time) = (&iso[0..4], &iso[5..7], &iso[8..10], &iso[11..19]);
+    let weekday = DAYS[((ms / 1000 / 86400) % 7) as usize];
+    let month = MONTHS[m.parse::<usize>().unwrap_or(1) - 1];
+    format!("{weekday}, {d} {month} {y} {time} GMT")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_table() {
+        let ok: &[(&str, &[(&str, &str)])] = &[
+            ("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential", &[("filename", "world_domination_plan.pdf"), ("is_confidential", "")]),
+            ("filename dGVzdC50eHQ=, filetype dGV4dC9wbGFpbg==", &[("filename", "test.txt"), ("filetype", "text/plain")]),
+            ("", &[]),
+            ("name w6lsw6ll", &[("name", "élée")]),
+        ];
+        for (input, want) in ok {
+            let got = parse_metadata(input).unwrap();
+            let want: Vec<(String, String)> = want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            assert_eq!(got, want, "{input}");
+        }
+        for bad in ["filename !!!", "a YQ== YQ==", "a YQ==,a YQ==", "\u{e9} YQ=="] {
+            assert_eq!(parse_metadata(bad).unwrap_err().status(), 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_versions() {
+        assert_eq!(parse_u64("42", "Upload-Offset").unwrap(), 42);
+        assert_eq!(parse_u64(" 0 ", "Upload-Offset").unwrap(), 0);
+        for bad in ["-1", "", "1e3", "0x10", "99999999999999999999"] {
+            assert_eq!(parse_u64(bad, "Upload-Offset").unwrap_err().status(), 400, "{bad}");
+        }
+        assert!(check_version(Some("1.0.0")).is_ok());
+        assert_eq!(check_version(Some("0.2.2")).unwrap_err().status(), 412);
+        assert_eq!(check_version(None).unwrap_err().status(), 412);
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_714_644_000_999), "Thu, 02 May 2024 10:00:00 GMT");
+    }
+}
