@@ -130,7 +130,7 @@ where
 {
     let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
     let digest = head.query_param("digest").filter(|d| !d.trim().is_empty()).map(|d| parse_sha256(&d)).transpose()?;
-    let ask = AppendAsk { token: Some(token(head)?), complete: Some(digest), ..Default::default() };
+    let ask = AppendAsk { token: Some(token(head)?), complete: true, expected_sha256: digest, ..Default::default() };
     let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
     let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
     let opaque = opaque_id((ctx.now)(), u32::from_le_bytes(random_bytes()));

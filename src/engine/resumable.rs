@@ -36,8 +36,10 @@ pub struct AppendAsk {
     pub set_length: Option<u64>,
     /// `Upload-Checksum` of this body; on mismatch nothing of it is kept.
     pub checksum: Option<String>,
-    /// Complete the upload once the body is in: `Some(expected sha256 or None)`.
-    pub complete: Option<Option<String>>,
+    /// Complete the upload once the body is in.
+    pub complete: bool,
+    /// With `complete`: the sha256 the file must have (a mismatch leaves the upload intact).
+    pub expected_sha256: Option<String>,
     /// Complete as soon as the declared length is reached (tus).
     pub complete_at_length: bool,
     /// PortSIP's upload token, when the dialect has one.
@@ -130,19 +132,15 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         }
         let mut next = st.clone();
         next.absorb(&cut, (self.now)());
-        let complete = match (&ask.complete, ask.complete_at_length) {
-            (Some(expected), _) => Some(expected.clone()),
-            (None, true) if next.length() == Some(next.offset) => Some(None),
-            _ => None,
-        };
+        let complete = ask.complete || (ask.complete_at_length && next.length() == Some(next.offset));
         match complete {
-            None => {
+            false => {
                 store.save(&next, Some(&cut.tail))?;
                 Ok(next)
             }
-            Some(expected) => {
+            true => {
                 // Checked before anything is saved: a wrong digest leaves the upload as it was.
-                next.check_complete(expected.as_deref())?;
+                next.check_complete(ask.expected_sha256.as_deref())?;
                 store.save(&next, Some(&cut.tail))?;
                 self.finish_upload(store, next, cut).await
             }
@@ -430,12 +428,12 @@ mod tests {
         assert_eq!(append(b"x", "wrong").unwrap_err().status(), 403);
         assert_eq!(w.state().offset, 6, "a wrong token changes nothing");
         // complete with a final body and a wrong digest: refused, upload left intact
-        let bad = AppendAsk { token: Some("tok".into()), complete: Some(Some("00".repeat(32))), ..Default::default() };
+        let bad = AppendAsk { token: Some("tok".into()), complete: true, expected_sha256: Some("00".repeat(32)), ..Default::default() };
         assert_eq!(w.append(bad, b"world").unwrap_err(), Error::DigestMismatch);
         assert_eq!(w.state().offset, 6);
         assert!(w.state().is_open());
         let digest = hex::encode(Sha256::digest(b"hello world"));
-        let good = AppendAsk { token: Some("tok".into()), complete: Some(Some(digest.clone())), ..Default::default() };
+        let good = AppendAsk { token: Some("tok".into()), complete: true, expected_sha256: Some(digest.clone()), ..Default::default() };
         let st = w.append(good, b"world").unwrap();
         assert_eq!(st.file.unwrap().sha256, digest);
         assert_eq!(append(b"more", "tok").unwrap_err().status(), 404, "append after complete");
@@ -482,7 +480,10 @@ mod tests {
             token: None,
         };
         w.ctx(|c| c.create_upload(&w.store, new)).unwrap();
-        let st = w.append(AppendAsk { complete: Some(None), ..Default::default() }, b"temp").unwrap();
+        let st = w.append(AppendAsk { complete: true, ..Default::default() }, b"temp").unwrap();
+        // the ask crosses to the Durable Object as JSON: it must survive the trip
+        let ask = AppendAsk { complete: true, ..Default::default() };
+        assert_eq!(serde_json::from_str::<AppendAsk>(&serde_json::to_string(&ask).unwrap()).unwrap(), ask);
         let file = st.file.clone().unwrap();
         assert_eq!(next_alarm(&st), Some(w.now.get() + 60_000));
         w.now.set(w.now.get() + 60_000);

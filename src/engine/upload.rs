@@ -137,14 +137,15 @@ impl UploadState {
     /// Decides an append that says it starts at `at` (`None`: wherever the upload stands)
     /// and carries `len` bytes if the client said so.
     pub fn accept(&self, at: Option<u64>, len: Option<u64>) -> Result<Accept> {
-        self.open()?;
         let at = at.unwrap_or(self.offset);
         if at != self.offset {
+            // even on a finished upload: a client racing another sees the offset move
             return match len {
                 Some(n) if at < self.offset && at + n <= self.offset => Ok(Accept::AlreadyHave),
                 _ => Err(Error::Conflict(format!("offset mismatch: the upload is at {}", self.offset))),
             };
         }
+        self.open()?;
         let room = self.new.length.unwrap_or(self.max_size) - self.offset;
         if len.is_some_and(|n| n > room) {
             return Err(self.overrun());

