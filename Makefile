@@ -31,6 +31,7 @@ test: test-host test-e2e
 
 bench: build
 	python3 bench/throughput.py
+	python3 bench/tus.py
 
 clean:
 	rm -rf build target .wrangler

@@ -5,6 +5,21 @@ export default {
     const url = new URL(request.url);
     const key = url.pathname.slice(1) || "blob";
     if (url.pathname === "/healthz") return new Response("ok");
+    if (url.pathname.startsWith("/mpu/")) {
+      // one R2 multipart upload driven by the client, one request per part (as in the R2 docs)
+      const action = url.searchParams.get("action");
+      if (action === "create") {
+        const upload = await env.BUCKET.createMultipartUpload(key);
+        return Response.json({ uploadId: upload.uploadId });
+      }
+      const upload = env.BUCKET.resumeMultipartUpload(key, url.searchParams.get("uploadId"));
+      if (action === "complete") {
+        const object = await upload.complete(await request.json());
+        return Response.json({ key, size: object.size });
+      }
+      const part = await upload.uploadPart(Number(url.searchParams.get("partNumber")), request.body);
+      return Response.json(part);
+    }
     if (request.method === "PUT" || request.method === "POST") {
       const partSize = Number(url.searchParams.get("part") || 0);
       if (!partSize) {

@@ -10,7 +10,7 @@ use futures_util::Stream;
 use super::files::FileRecord;
 use super::part_plan::PartPlan;
 use super::upload::{Accept, NewUpload, UploadState, UPLOAD_NOT_FOUND};
-use super::writer::{feed, finish, Cut, Target};
+use super::writer::{feed, finish, Cut, FeedLimits, Target};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
@@ -103,12 +103,14 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
             Accept::AlreadyHave => return Ok(st),
             Accept::Apply { limit } => limit,
         };
+        st.adopt_chunk_size(ask.body_len);
         let tail = if st.tail_len > 0 { store.tail()? } else { Vec::new() };
         let mut cut = st.cut(tail);
         let meta = meta_for(&st);
         let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
         let overrun = st.overrun();
-        let fed = feed(&target, &mut cut, limit, 0, body, &mut |b| {
+        let limits = FeedLimits { limit, too_large: 0, flush_full_tail: true };
+        let fed = feed(&target, &mut cut, limits, body, &mut |b| {
             if let Some(c) = checksum.as_mut() {
                 c.update(b)
             }
@@ -337,6 +339,21 @@ mod tests {
             assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "chunk {chunk}");
             assert!(w.meta.entries.borrow().contains_key(&FileRecord::kv_key("up1")));
         }
+    }
+
+    #[test]
+    fn chunks_of_a_part_size_leave_no_tail_between_requests() {
+        let w = World::new();
+        let len = 40 * MIB as usize;
+        let body = data(len);
+        w.create(Some(len as u64), None);
+        for off in (0..len).step_by(8 * MIB as usize) {
+            let st = w.append(at(off as u64, 8 * MIB as usize), &body[off..off + 8 * MIB as usize]).unwrap();
+            assert_eq!(st.part_size, 8 * MIB, "the first chunk set the part size");
+            assert_eq!(st.tail_len, 0, "nothing to keep between requests");
+        }
+        let file = w.state().file.unwrap();
+        assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body);
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub enum Accept {
 
 pub const UPLOAD_NOT_FOUND: &str = "upload not found";
 
+/// Largest part size adopted from a client's chunk size (two parts are held in memory).
+pub const ALIGNED_PART_MAX: u64 = 16 << 20;
+
 impl UploadState {
     pub fn new(new: NewUpload, part_size: u64, max_size: u64, idle_secs: u64, now: u64) -> Result<UploadState> {
         if new.length.is_some_and(|l| l > max_size) {
@@ -164,6 +167,20 @@ impl UploadState {
     /// The writer's state for the next append, with the tail read from storage.
     pub fn cut(&self, tail: Vec<u8>) -> Cut {
         Cut { multipart: self.multipart.clone(), parts: self.parts.clone(), tail, hash: self.hash.clone() }
+    }
+
+    /// Before the first byte arrives, the part size may still follow the client's chunk size:
+    /// a client sending 8 MiB chunks then gets one 8 MiB part per request and no tail to
+    /// store between requests. Only a chunk of at least the planned part size (so the part
+    /// count stays within R2's limit) and at most `ALIGNED_PART_MAX` (memory) is adopted.
+    pub fn adopt_chunk_size(&mut self, body_len: Option<u64>) {
+        let first = self.offset == 0 && self.tail_len == 0 && self.multipart.is_none();
+        if let Some(chunk) = body_len.filter(|_| first) {
+            let whole_file = self.new.length.is_some_and(|l| chunk >= l);
+            if !whole_file && chunk >= self.part_size && chunk <= ALIGNED_PART_MAX {
+                self.part_size = chunk;
+            }
+        }
     }
 
     /// Takes in what an append did.
@@ -308,6 +325,30 @@ mod tests {
         let mut big = upload(None).new;
         big.length = Some(11);
         assert_eq!(UploadState::new(big, 1, 10, 1, 0).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn part_size_follows_the_first_chunk_when_it_can() {
+        let mib = 1 << 20;
+        // (declared length, first body length, resulting part size)
+        let rows: &[(Option<u64>, Option<u64>, u64)] = &[
+            (Some(256 * mib), Some(8 * mib), 8 * mib),
+            (Some(256 * mib), Some(7 * mib), 7 * mib),
+            (Some(256 * mib), Some(mib), 5 * mib),       // under R2's floor: keep the plan
+            (Some(256 * mib), Some(64 * mib), 5 * mib),  // too large to hold in memory twice
+            (Some(256 * mib), Some(256 * mib), 5 * mib), // the whole file in one request
+            (Some(256 * mib), None, 5 * mib),
+            (None, Some(8 * mib), 8 * mib),
+        ];
+        for (length, body, want) in rows {
+            let mut u = upload(*length);
+            u.adopt_chunk_size(*body);
+            assert_eq!(u.part_size, *want, "{length:?} {body:?}");
+        }
+        // never once bytes have arrived
+        let mut u = at(upload(Some(256 * mib)), 1);
+        u.adopt_chunk_size(Some(8 * mib));
+        assert_eq!(u.part_size, 5 * mib);
     }
 
     #[test]

@@ -57,15 +57,25 @@ pub struct Target<'a, B> {
 
 type PartFuture<'a> = Pin<Box<dyn Future<Output = Result<UploadedPart>> + 'a>>;
 
-/// Feeds `body` into `cut`, at most `limit` bytes (more is `TooLarge { max: too_large }`).
-/// `observe` sees every byte (for a per-request checksum). On error, `cut` still holds every
-/// byte received before it, with the part in flight acknowledged: the caller decides whether
-/// to keep that progress or drop it.
+/// How much a [`feed`] may take, and what to do at its end.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedLimits {
+    /// Most bytes this body may carry.
+    pub limit: u64,
+    /// The maximum reported in `TooLarge` when `limit` is passed.
+    pub too_large: u64,
+    /// Send a tail that is exactly one part at the end of the body (more bodies will follow,
+    /// so it is not the file's only part) instead of keeping it.
+    pub flush_full_tail: bool,
+}
+
+/// Feeds `body` into `cut`. `observe` sees every byte (for a per-request checksum). On
+/// error, `cut` still holds every byte received before it, with the part in flight
+/// acknowledged: the caller decides whether to keep that progress or drop it.
 pub async fn feed<'a, B, S>(
     target: &Target<'a, B>,
     cut: &mut Cut,
-    limit: u64,
-    too_large: u64,
+    limits: FeedLimits,
     body: S,
     observe: &mut dyn FnMut(&[u8]),
 ) -> Result<()>
@@ -74,7 +84,23 @@ where
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
     let mut in_flight: Option<PartFuture<'a>> = None;
-    let result = feed_inner(target, cut, limit, too_large, body, observe, &mut in_flight).await;
+    let mut result = feed_inner(target, cut, limits.limit, limits.too_large, body, observe, &mut in_flight).await;
+    if result.is_ok() && limits.flush_full_tail && cut.tail.len() as u64 == target.part_size {
+        if let Some(part) = in_flight.take() {
+            match part.await {
+                Ok(p) => cut.parts.push(p),
+                Err(e) => return Err(e),
+            }
+        }
+        let full = std::mem::take(&mut cut.tail);
+        result = match start_part(target, cut, full).await {
+            Ok(f) => {
+                in_flight = Some(f);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+    }
     if let Some(part) = in_flight.take() {
         match part.await {
             Ok(p) => cut.parts.push(p),
@@ -201,7 +227,8 @@ where
 {
     let target = Target { store, key, meta, part_size: plan.part_size };
     let mut cut = Cut::default();
-    let fed = feed(&target, &mut cut, max_size, max_size, body, &mut |_| {}).await;
+    let limits = FeedLimits { limit: max_size, too_large: max_size, flush_full_tail: false };
+    let fed = feed(&target, &mut cut, limits, body, &mut |_| {}).await;
     let mp = cut.multipart.clone();
     let result = match fed {
         Ok(()) => finish(&target, cut).await,

@@ -1,0 +1,144 @@
+"""Shared by the benchmarks: servers under `scripts/wrangler dev`, RSS sampling, curl."""
+import hashlib, os, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIB = 1024 * 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name, config_dir, config_text, dev_vars=""):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix=f"edgeshare-bench-{name}-")
+        with open(os.path.join(self.dir, "wrangler.toml"), "w") as f:
+            f.write(config_text)
+        with open(os.path.join(self.dir, ".dev.vars"), "w") as f:
+            f.write(dev_vars)
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "wrangler.log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(ROOT, "scripts/wrangler"), "dev", "--config", "wrangler.toml", "--ip", "127.0.0.1",
+             "--port", str(self.port), "--inspector-port", str(free_port()),
+             "--persist-to", os.path.join(self.dir, "state"), "--show-interactive-dev-session=false"],
+            cwd=self.dir, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
+            env={**os.environ, "WRANGLER_SEND_METRICS": "false", "CI": "true"}, start_new_session=True)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(self.base + "/healthz", timeout=5).status == 200:
+                    break
+            except Exception:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                sys.exit(f"{name}: wrangler dev did not start; see {self.log.name}")
+            time.sleep(0.2)
+
+    def workerd_pids(self):
+        """workerd processes of this server's process group."""
+        pids = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                if os.getpgid(int(p)) != self.proc.pid:
+                    continue
+                with open(f"/proc/{p}/comm") as f:
+                    if f.read().strip() == "workerd":
+                        pids.append(int(p))
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                pass
+        return pids
+
+    def rss(self):
+        total = 0
+        for pid in self.workerd_pids():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1]) * 1024
+            except FileNotFoundError:
+                pass
+        return total
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except Exception:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def curl(args):
+    out = subprocess.run(["curl", "-s", "-S", "-H", "Expect:", "-w", "\n%{http_code} %{time_total} %{size_download}"] + args,
+                         capture_output=True, check=True)
+    body, _, tail = out.stdout.rpartition(b"\n")
+    code, secs, size = tail.decode().split()
+    return int(code), float(secs), int(size), body
+
+
+class RssPeak:
+    """Samples a server's workerd RSS every 20 ms while in a `with` block."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def __enter__(self):
+        self.base = self.server.rss()
+        self.peak = self.base
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.done.is_set():
+            self.peak = max(self.peak, self.server.rss())
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        self.growth_mib = (self.peak - self.base) / MIB
+
+
+def random_file(mib):
+    work = tempfile.mkdtemp(prefix="edgeshare-bench-")
+    path = os.path.join(work, "file.bin")
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(MIB))
+    return path
+
+
+def edgeshare_server(credential=b"bench:bench"):
+    cred_hash = hashlib.sha256(credential).hexdigest()
+    toml = open(os.path.join(ROOT, "wrangler.toml")).read().replace(
+        'main = "build/index.js"', f'main = "{os.path.join(ROOT, "build/index.js")}"')
+    return Server("edgeshare", ROOT, toml, f'EDGESHARE_CREDENTIALS="bench:basic:{cred_hash}"\n')
+
+
+def raw_server():
+    raw_toml = open(os.path.join(ROOT, "bench/raw/wrangler.toml")).read().replace(
+        'main = "worker.js"', f'main = "{os.path.join(ROOT, "bench/raw/worker.js")}"')
+    return Server("raw", ROOT, raw_toml)
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def require_build():
+    if not os.path.exists(os.path.join(ROOT, "build/index.js")):
+        sys.exit("build/index.js is missing: run `make build` (or `make bench`)")

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""tus upload throughput and workerd memory: edgeshare vs a raw JavaScript worker.
+
+One run, same wrangler/workerd, local R2. A 256 MiB file goes
+  - through edgeshare's tus endpoint in 8 MiB PATCHes, beside the raw worker driving one R2
+    multipart upload with one request per 8 MiB part (create, 32 x uploadPart, complete);
+  - through edgeshare's tus endpoint in a single PATCH, beside the raw worker's single
+    `env.BUCKET.put(key, request.body)`.
+Prints MiB/s (whole upload, first request to last answer) and the peak RSS growth of each
+worker's workerd processes, side by side, median of --runs. Needs `make build`.
+"""
+import argparse, base64, http.client, json, os, sys, time
+
+from common import MIB, RssPeak, edgeshare_server, median, random_file, raw_server, require_build
+
+AUTH = "Basic " + base64.b64encode(b"bench:bench").decode()
+
+
+def conn(server):
+    return http.client.HTTPConnection("127.0.0.1", server.port, timeout=600, blocksize=1 << 20)
+
+
+def send(c, method, path, body=None, headers=None, length=None):
+    headers = dict(headers or {})
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+
+class Slice:
+    """A file-like view of `length` bytes of a file from `offset`, read in 1 MiB blocks."""
+
+    def __init__(self, f, offset, length):
+        self.f, self.left = f, length
+        f.seek(offset)
+
+    def read(self, n=-1):
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.f.read(n)
+        self.left -= len(data)
+        return data
+
+
+def tus_upload(server, path, chunk):
+    size = os.path.getsize(path)
+    c = conn(server)
+    tus = {"Tus-Resumable": "1.0.0", "Authorization": AUTH}
+    status, h, _ = send(c, "POST", "/files/", headers={**tus, "Upload-Length": str(size)}, length=0)
+    assert status == 201, status
+    loc = "/" + h["location"].split("/", 3)[3]
+    with open(path, "rb") as f:
+        offset = 0
+        while offset < size:
+            n = min(chunk or size, size - offset)
+            hdrs = {**tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+            status, h, body = send(c, "PATCH", loc, body=Slice(f, offset, n), headers=hdrs, length=n)
+            assert status == 204, (status, body[:200])
+            offset = int(h["upload-offset"])
+    return size
+
+
+def raw_multipart(server, path, part, key):
+    size = os.path.getsize(path)
+    c = conn(server)
+    status, _, body = send(c, "POST", f"/mpu/{key}?action=create", length=0)
+    upload_id = json.loads(body)["uploadId"]
+    parts = []
+    with open(path, "rb") as f:
+        for n, offset in enumerate(range(0, size, part), start=1):
+            length = min(part, size - offset)
+            status, _, body = send(c, "PUT", f"/mpu/{key}?uploadId={upload_id}&partNumber={n}",
+                                   body=Slice(f, offset, length), length=length)
+            assert status == 200, body
+            parts.append(json.loads(body))
+    status, _, body = send(c, "POST", f"/mpu/{key}?action=complete&uploadId={upload_id}", body=json.dumps(parts))
+    assert status == 200 and json.loads(body)["size"] == size, body
+    return size
+
+
+def raw_put(server, path, key):
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        status, _, body = send(conn(server), "PUT", f"/{key}", body=Slice(f, 0, size), length=size)
+    assert status == 200 and json.loads(body)["size"] == size, body
+    return size
+
+
+def timed(server, fn):
+    with RssPeak(server) as rss:
+        t = time.monotonic()
+        size = fn()
+        secs = time.monotonic() - t
+    return size / MIB / secs, rss.growth_mib
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mib", type=int, default=256)
+    ap.add_argument("--chunk-mib", type=int, default=8)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    require_build()
+    path = random_file(args.mib)
+    chunk = args.chunk_mib * MIB
+    edge, raw = edgeshare_server(), raw_server()
+    res = {k: [] for k in ("tus_chunks", "raw_parts", "tus_single", "raw_put")}
+    try:
+        for i in range(args.runs):
+            res["raw_parts"].append(timed(raw, lambda: raw_multipart(raw, path, chunk, f"mp{i}")))
+            res["tus_chunks"].append(timed(edge, lambda: tus_upload(edge, path, chunk)))
+            res["raw_put"].append(timed(raw, lambda: raw_put(raw, path, f"put{i}")))
+            res["tus_single"].append(timed(edge, lambda: tus_upload(edge, path, 0)))
+    finally:
+        edge.stop()
+        raw.stop()
+        os.remove(path)
+    for k, runs in res.items():
+        print(k, "runs (MiB/s, RSS MiB):", [(round(a, 1), round(b, 1)) for a, b in runs], file=sys.stderr)
+    m = {k: (median([r[0] for r in v]), median([r[1] for r in v])) for k, v in res.items()}
+    print(f"{args.mib} MiB file, median of {args.runs} runs, same wrangler/workerd, local R2")
+    print(f"{'':34}{'edgeshare tus':>14}{'raw JS worker':>15}{'ratio':>8}")
+    rows = [(f"{args.chunk_mib} MiB chunks / parts, MiB/s", "tus_chunks", "raw_parts"),
+            ("single request, MiB/s", "tus_single", "raw_put")]
+    ok = True
+    for label, e, r in rows:
+        ratio = m[e][0] / m[r][0]
+        ok &= ratio >= 0.9 and m[e][1] - m[r][1] <= 32
+        print(f"{label:34}{m[e][0]:14.1f}{m[r][0]:15.1f}{ratio:8.2f}")
+        print(f"{'  upload RSS growth, MiB':34}{m[e][1]:14.1f}{m[r][1]:15.1f}{m[e][1] - m[r][1]:+8.1f}")
+    print("target (>= 0.9x raw in both cases, RSS growth within 32 MiB):", "met" if ok else "NOT met")
+
+
+if __name__ == "__main__":
+    main()
