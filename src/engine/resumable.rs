@@ -357,6 +357,19 @@ mod tests {
     }
 
     #[test]
+    fn a_body_shorter_than_announced_keeps_what_arrived() {
+        let w = World::new();
+        let body = data(12 * MIB as usize);
+        w.create(Some(body.len() as u64), None);
+        // announces 12 MiB, sends 7 MiB and ends: one part cut, 2 MiB kept as the tail
+        let short = w.append(at(0, body.len()), &body[..7 * MIB as usize]).unwrap();
+        assert_eq!((short.offset, short.tail_len, short.parts.len()), (7 * MIB, 2 * MIB, 1));
+        w.append(at(7 * MIB, 5 * MIB as usize), &body[7 * MIB as usize..]).unwrap();
+        let file = w.state().file.unwrap();
+        assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body);
+    }
+
+    #[test]
     fn tiny_requests_and_single_byte_file() {
         let w = World::new();
         w.create(Some(3), None);
