@@ -61,7 +61,8 @@ impl Credentials {
         for (i, item) in spec.split([';', ',', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
             let bad = || Error::Internal(format!("EDGESHARE_CREDENTIALS entry {} is malformed", i + 1));
             let mut it = item.splitn(3, ':');
-            let (tenant, scheme, hex_hash) = (it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?);
+            let (tenant, scheme, hex_hash) =
+                (it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?);
             let scheme = match scheme.to_ascii_lowercase().as_str() {
                 "basic" => Scheme::Basic,
                 "bearer" => Scheme::Bearer,

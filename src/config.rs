@@ -96,7 +96,8 @@ mod tests {
 
     #[test]
     fn values_are_read_and_checked() {
-        let c = Config::from_lookup(lookup(&[("EDGESHARE_UPLOAD_TTL", "60"), ("EDGESHARE_MIN_PART_SIZE", "1")])).unwrap();
+        let c =
+            Config::from_lookup(lookup(&[("EDGESHARE_UPLOAD_TTL", "60"), ("EDGESHARE_MIN_PART_SIZE", "1")])).unwrap();
         assert_eq!(c.upload_ttl, 60);
         assert_eq!(c.min_part_size, R2_MIN_PART, "never below R2's floor");
         for bad in ["0", "-1", "ten", "1.5"] {

@@ -37,33 +37,55 @@ pub enum Route {
     /// NGCP simple upload `POST /uploads`, at the root and under `/rtc/fileshare`.
     NgcpUpload,
     /// NGCP simple download `GET|HEAD /uploads/{fileId}`.
-    NgcpDownload { id: String },
+    NgcpDownload {
+        id: String,
+    },
     /// tus 1.0 at `/files/`: `OPTIONS` anywhere under it.
     TusOptions,
     /// tus creation `POST /files/`.
     TusCreate,
     /// tus `HEAD /files/{id}`: offset and length.
-    TusHead { id: String },
+    TusHead {
+        id: String,
+    },
     /// tus `PATCH /files/{id}`: append.
-    TusPatch { id: String },
+    TusPatch {
+        id: String,
+    },
     /// tus termination `DELETE /files/{id}`.
-    TusDelete { id: String },
+    TusDelete {
+        id: String,
+    },
     /// `GET /files/{id}`: the finished file.
-    TusGet { id: String },
+    TusGet {
+        id: String,
+    },
     /// PortSIP `POST /api/blobs/uploads`: initiate.
     PortsipInitiate,
     /// PortSIP `POST /api/blobs/uploads/{id}/append`.
-    PortsipAppend { id: String },
+    PortsipAppend {
+        id: String,
+    },
     /// PortSIP `POST /api/blobs/uploads/{id}/complete`.
-    PortsipComplete { id: String },
+    PortsipComplete {
+        id: String,
+    },
     /// PortSIP `GET /api/blobs/uploads/{id}/status`.
-    PortsipStatus { id: String },
+    PortsipStatus {
+        id: String,
+    },
     /// PortSIP `POST /api/blobs/uploads/{id}/destroy`.
-    PortsipDestroy { id: String },
+    PortsipDestroy {
+        id: String,
+    },
     /// PortSIP `GET /api/blobs/{digest or opaque id}`: public download.
-    PortsipDownload { key: String },
+    PortsipDownload {
+        key: String,
+    },
     /// A known path with a method it does not take.
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed {
+        allow: &'static str,
+    },
     NotFound,
 }
 
@@ -195,9 +217,15 @@ mod tests {
             (
                 Get,
                 "/api/blobs/84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882".into(),
-                Route::PortsipDownload { key: "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882".into() },
+                Route::PortsipDownload {
+                    key: "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882".into(),
+                },
             ),
-            (Get, "/api/blobs/rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into(), Route::PortsipDownload { key: "rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into() }),
+            (
+                Get,
+                "/api/blobs/rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into(),
+                Route::PortsipDownload { key: "rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into() },
+            ),
             (Post, "/api/blobs/abc".into(), Route::MethodNotAllowed { allow: "GET, HEAD" }),
         ];
         for (m, path, want) in rows {

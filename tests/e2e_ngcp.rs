@@ -209,7 +209,17 @@ fn bad_input_gets_documented_errors() {
 
     let (status, _, body) = curl(&["-X", "POST", "--form", "other=1", "--user", &creds, &url]);
     assert_eq!((status, json(&body)), (400, serde_json::json!({"message": "file missing"})));
-    let (status, _, body) = curl(&["-X", "POST", "-H", "Content-Type: multipart/form-data; boundary=x", "--data-binary", "garbage", "--user", &creds, &url]);
+    let (status, _, body) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: multipart/form-data; boundary=x",
+        "--data-binary",
+        "garbage",
+        "--user",
+        &creds,
+        &url,
+    ]);
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     assert!(json(&body)["message"].is_string());
 

@@ -41,15 +41,35 @@ fn seed_flow_and_failures() {
     let token_h = format!("PortSIP-Upload-Token: {token}");
 
     // POST .../append, Content-Type application/octet-stream, Content-Length 8: 203
-    let append = call(&["-X", "POST", "-H", BEARER, "-H", &token_h, "-H", "Content-Type: application/octet-stream",
-        "--data-binary", "\"binary\"", &format!("{base}/uploads/{id}/append")]);
+    let append = call(&[
+        "-X",
+        "POST",
+        "-H",
+        BEARER,
+        "-H",
+        &token_h,
+        "-H",
+        "Content-Type: application/octet-stream",
+        "--data-binary",
+        "\"binary\"",
+        &format!("{base}/uploads/{id}/append"),
+    ]);
     assert_eq!(append.status, 203);
     assert_eq!(append.h("range"), Some("0-7"));
     assert_eq!(append.h("portsip-upload-id"), Some(id.as_str()));
 
     // wrong token: refused, nothing changed
-    let wrong = call(&["-X", "POST", "-H", BEARER, "-H", "PortSIP-Upload-Token: nope", "--data-binary", "xx",
-        &format!("{base}/uploads/{id}/append")]);
+    let wrong = call(&[
+        "-X",
+        "POST",
+        "-H",
+        BEARER,
+        "-H",
+        "PortSIP-Upload-Token: nope",
+        "--data-binary",
+        "xx",
+        &format!("{base}/uploads/{id}/append"),
+    ]);
     assert_eq!(wrong.status, 403);
     assert_eq!(json(&wrong.body)["errors"][0]["code"], "UNKNOWN");
     let status = call(&["-H", BEARER, &format!("{base}/uploads/{id}/status")]);
@@ -60,20 +80,50 @@ fn seed_flow_and_failures() {
     // complete with a final body and a wrong digest: VALIDATE_FAILED, upload left intact
     let whole = b"\"binary\"tail";
     let digest = hex::encode(Sha256::digest(whole));
-    let bad = call(&["-X", "POST", "-H", BEARER, "-H", &token_h, "--data-binary", "tail",
-        &format!("{base}/uploads/{id}/complete?digest={}", "0".repeat(64))]);
+    let bad = call(&[
+        "-X",
+        "POST",
+        "-H",
+        BEARER,
+        "-H",
+        &token_h,
+        "--data-binary",
+        "tail",
+        &format!("{base}/uploads/{id}/complete?digest={}", "0".repeat(64)),
+    ]);
     assert_eq!(bad.status, 400);
     assert_eq!(json(&bad.body)["errors"][0]["code"], "VALIDATE_FAILED");
     assert_eq!(call(&["-H", BEARER, &format!("{base}/uploads/{id}/status")]).h("range"), Some("0-7"));
 
     // complete with the right digest (sha256: prefix accepted): 201 {"id"}
-    let done = call(&["-X", "POST", "-H", BEARER, "-H", &token_h, "-H", "Content-Type: application/octet-stream",
-        "--data-binary", "tail", &format!("{base}/uploads/{id}/complete?digest=sha256:{digest}")]);
+    let done = call(&[
+        "-X",
+        "POST",
+        "-H",
+        BEARER,
+        "-H",
+        &token_h,
+        "-H",
+        "Content-Type: application/octet-stream",
+        "--data-binary",
+        "tail",
+        &format!("{base}/uploads/{id}/complete?digest=sha256:{digest}"),
+    ]);
     assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
     let blob_id = json(&done.body)["id"].as_str().unwrap().to_string();
 
     // the upload id stops working: append after complete, status
-    let after = call(&["-X", "POST", "-H", BEARER, "-H", &token_h, "--data-binary", "x", &format!("{base}/uploads/{id}/append")]);
+    let after = call(&[
+        "-X",
+        "POST",
+        "-H",
+        BEARER,
+        "-H",
+        &token_h,
+        "--data-binary",
+        "x",
+        &format!("{base}/uploads/{id}/append"),
+    ]);
     assert_eq!(after.status, 404);
     assert_eq!(call(&["-H", BEARER, &format!("{base}/uploads/{id}/status")]).status, 404);
 
@@ -118,8 +168,17 @@ fn destroy_and_no_digest_and_large_blob() {
     for (i, chunk) in bytes.chunks(4 * 1024 * 1024).enumerate() {
         let p = tmp.path().join(format!("c{i}"));
         std::fs::write(&p, chunk).unwrap();
-        let r = call(&["-X", "POST", "-H", BEARER, "-H", &token_h, "--data-binary", &format!("@{}", p.display()),
-            &format!("{base}/uploads/{id}/append")]);
+        let r = call(&[
+            "-X",
+            "POST",
+            "-H",
+            BEARER,
+            "-H",
+            &token_h,
+            "--data-binary",
+            &format!("@{}", p.display()),
+            &format!("{base}/uploads/{id}/append"),
+        ]);
         assert_eq!(r.status, 203);
         assert_eq!(r.h("range").unwrap(), format!("0-{}", (i + 1) * 4 * 1024 * 1024 - 1));
     }

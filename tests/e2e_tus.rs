@@ -3,8 +3,8 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
 use serde_json::json;
+use std::time::{Duration, Instant};
 use support::*;
 
 const MIB: usize = 1024 * 1024;
@@ -176,7 +176,10 @@ fn protocol_details() {
     assert_eq!(status(post().set("Upload-Length", "5").call()), 412, "no Tus-Resumable");
     assert_eq!(status(post().set("Tus-Resumable", "0.2.2").set("Upload-Length", "5").call()), 412);
     assert_eq!(status(post().set("Tus-Resumable", "1.0.0").call()), 400, "no length");
-    assert_eq!(status(ureq::post(&srv.url("/files/")).set("Tus-Resumable", "1.0.0").set("Upload-Length", "5").call()), 401);
+    assert_eq!(
+        status(ureq::post(&srv.url("/files/")).set("Tus-Resumable", "1.0.0").set("Upload-Length", "5").call()),
+        401
+    );
 
     // deferred length, creation-with-upload, checksum, method override, Upload-Expires
     let r = post()

@@ -55,11 +55,25 @@ fn decode(s: &str) -> String {
 /// What a handler answers, for the worker layer to send.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    Json { status: u16, headers: Vec<(&'static str, String)>, body: serde_json::Value },
-    Empty { status: u16, headers: Vec<(&'static str, String)> },
-    Text { status: u16, headers: Vec<(&'static str, String)>, body: String },
+    Json {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: serde_json::Value,
+    },
+    Empty {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+    },
+    Text {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: String,
+    },
     /// Stream (part of) an R2 object as `plan` says.
-    Download { r2_key: String, plan: DownloadPlan },
+    Download {
+        r2_key: String,
+        plan: DownloadPlan,
+    },
 }
 
 impl Reply {
@@ -92,7 +106,8 @@ mod tests {
 
     #[test]
     fn query_params_are_decoded() {
-        let h = Head::new(Method::Get, "/", "ttl=60&name=a%20b+c&flag&ttl=9", vec![("Content-Length".into(), "12".into())]);
+        let h =
+            Head::new(Method::Get, "/", "ttl=60&name=a%20b+c&flag&ttl=9", vec![("Content-Length".into(), "12".into())]);
         assert_eq!(h.query_param("ttl").as_deref(), Some("60"));
         assert_eq!(h.query_param("name").as_deref(), Some("a b c"));
         assert_eq!(h.query_param("flag").as_deref(), Some(""));

@@ -205,7 +205,8 @@ mod tests {
 
         fn run<T>(&self, f: impl FnOnce(&Ctx<'_, MemoryBlobs, MemoryMeta, MemoryJanitor>) -> T) -> T {
             let now = || self.now.get();
-            let ctx = Ctx { config: &self.config, blobs: &self.blobs, meta: &self.meta, janitor: &self.janitor, now: &now };
+            let ctx =
+                Ctx { config: &self.config, blobs: &self.blobs, meta: &self.meta, janitor: &self.janitor, now: &now };
             f(&ctx)
         }
 
@@ -218,7 +219,8 @@ mod tests {
                 headers.push(("Authorization".into(), a.into()));
             }
             let head = Head::new(Method::Post, "/uploads", query, headers);
-            let stream = futures_util::stream::iter(body.chunks(7).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
+            let stream =
+                futures_util::stream::iter(body.chunks(7).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
             self.run(|ctx| block_on(upload(ctx, &head, stream)))
         }
 
@@ -307,7 +309,9 @@ mod tests {
         assert_eq!(w.post("", None, file.clone()).unwrap_err(), Error::Unauthorized);
         assert_eq!(w.post("", Some("Basic Zm9vOmJheg=="), file).unwrap_err(), Error::Unauthorized);
         let e = error_reply(&Error::Unauthorized);
-        assert!(matches!(&e, Reply::Json { headers, .. } if headers.iter().any(|(k, v)| *k == "WWW-Authenticate" && v == "Basic realm=\"fileshare\"")));
+        assert!(
+            matches!(&e, Reply::Json { headers, .. } if headers.iter().any(|(k, v)| *k == "WWW-Authenticate" && v == "Basic realm=\"fileshare\""))
+        );
 
         assert_eq!(w.post("", Some(AUTH), form(&[("ttl", None, b"5")])).unwrap_err(), Error::bad_request(FILE_MISSING));
         assert_eq!(w.post("", Some(AUTH), b"not a form".to_vec()).unwrap_err().status(), 400);
@@ -318,7 +322,10 @@ mod tests {
         assert_eq!(err.status(), 400);
         assert_eq!(w.blobs.objects.borrow().len(), before);
 
-        assert_eq!(w.get("88e5905d-5d96-4750-ab3d-77a1ed26f569", vec![]).unwrap_err(), Error::not_found(UPLOAD_NOT_FOUND));
+        assert_eq!(
+            w.get("88e5905d-5d96-4750-ab3d-77a1ed26f569", vec![]).unwrap_err(),
+            Error::not_found(UPLOAD_NOT_FOUND)
+        );
         assert_eq!(w.get("../etc", vec![]).unwrap_err(), Error::not_found(UPLOAD_NOT_FOUND));
     }
 

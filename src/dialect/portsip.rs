@@ -74,124 +74,105 @@ fn token(head: &Head) -> Result<String> {
         .ok_or_else(|| Error::Forbidden("missing PortSIP-Upload-Token".into()))
 }
 
-/// `POST /api/blobs/uploads?filename=&temporary=`
-pub async fn initiate<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    let temporary = match head.query_param("temporary").as_deref().map(str::trim) {
-        None | Some("") | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(_) => return Err(Error::bad_request("temporary must be true or false")),
-    };
-    let name = head.query_param("filename").map(|f| crate::http::disposition::last_path_segment(&f).to_string());
-    let new = NewUpload {
-        id: uuid_v4(random_bytes()),
-        tenant: tenant.0,
-        dialect: "portsip".into(),
-        // the digest stands in for a missing name once known (see `complete`)
-        name: name.filter(|n| !n.is_empty()).unwrap_or_default(),
-        content_type: "application/octet-stream".into(),
-        metadata: None,
-        length: None,
-        ttl: temporary.then_some(TEMPORARY_TTL),
-        token: Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>())),
-    };
-    let st = uploads.create(&new).await?;
-    Ok(Reply::Empty { status: 202, headers: upload_headers(&st) })
+/// The Portsip endpoints, over the engine's context and the uploads' Durable Objects.
+pub struct Portsip<'a, 'c, B, M, J, U> {
+    pub ctx: &'a Ctx<'c, B, M, J>,
+    pub uploads: &'a U,
 }
 
-/// `POST /api/blobs/uploads/{id}/append`
-pub async fn append<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head, id: &str, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    let ask = AppendAsk { token: Some(token(head)?), ..Default::default() };
-    let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
-    Ok(Reply::Empty { status: 203, headers: upload_headers(&st) })
-}
-
-/// `POST /api/blobs/uploads/{id}/complete?digest=`: appends a final body if any, checks
-/// the digest (a mismatch leaves the upload as it was), and publishes the blob.
-pub async fn complete<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head, id: &str, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    let digest = head.query_param("digest").filter(|d| !d.trim().is_empty()).map(|d| parse_sha256(&d)).transpose()?;
-    let ask = AppendAsk { token: Some(token(head)?), complete: true, expected_sha256: digest, ..Default::default() };
-    let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
-    let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
-    let opaque = opaque_id((ctx.now)(), u32::from_le_bytes(random_bytes()));
-    let ttl = file.expires_at.map(|at| crate::engine::expiry::kv_ttl_secs(at, (ctx.now)(), ctx.config.grace));
-    ctx.meta.put(&blob_key(&opaque), file.id.clone(), ttl).await?;
-    ctx.meta.put(&blob_key(&file.sha256), file.id.clone(), ttl).await?;
-    Ok(Reply::json(201, json!({ "id": opaque })))
-}
-
-/// `GET /api/blobs/uploads/{id}/status`
-pub async fn status<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    let st = uploads.state(upload_id(id)?, &tenant.0, None).await?;
-    if !st.is_open() {
-        return Err(Error::not_found(UPLOAD_NOT_FOUND));
+impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Portsip<'_, '_, B, M, J, U> {
+    /// `POST /api/blobs/uploads?filename=&temporary=`
+    pub async fn initiate(&self, head: &Head) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+        let temporary = match head.query_param("temporary").as_deref().map(str::trim) {
+            None | Some("") | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(_) => return Err(Error::bad_request("temporary must be true or false")),
+        };
+        let name = head.query_param("filename").map(|f| crate::http::disposition::last_path_segment(&f).to_string());
+        let new = NewUpload {
+            id: uuid_v4(random_bytes()),
+            tenant: tenant.0,
+            dialect: "portsip".into(),
+            // the digest stands in for a missing name once known (see `complete`)
+            name: name.filter(|n| !n.is_empty()).unwrap_or_default(),
+            content_type: "application/octet-stream".into(),
+            metadata: None,
+            length: None,
+            ttl: temporary.then_some(TEMPORARY_TTL),
+            token: Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>())),
+        };
+        let st = uploads.create(&new).await?;
+        Ok(Reply::Empty { status: 202, headers: upload_headers(&st) })
     }
-    Ok(Reply::Empty { status: 204, headers: upload_headers(&st) })
-}
 
-/// `POST /api/blobs/uploads/{id}/destroy`
-pub async fn destroy<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    uploads.cancel(upload_id(id)?, &tenant.0, None, false).await?;
-    Ok(Reply::Empty { status: 204, headers: Vec::new() })
-}
+    /// `POST /api/blobs/uploads/{id}/append`
+    pub async fn append(&self, head: &Head, id: &str, body: U::Body) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+        let ask = AppendAsk { token: Some(token(head)?), ..Default::default() };
+        let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
+        Ok(Reply::Empty { status: 203, headers: upload_headers(&st) })
+    }
 
-/// `GET /api/blobs/{digest or id}`: public for PortSIP blobs; with a tenant's credentials,
-/// any of that tenant's files by sha256.
-pub async fn download<B, M, J>(ctx: &Ctx<'_, B, M, J>, head: &Head, key: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-{
-    let tenant = head.authorization().and_then(|p| ctx.config.credentials.authenticate(Some(&p)).ok());
-    let digest = looks_like_sha256(key).then(|| key.to_ascii_lowercase());
-    let mut id = None;
-    if let (Some(t), Some(d)) = (&tenant, &digest) {
-        id = ctx.meta.get(&FileRecord::digest_key(&t.0, d)).await?;
+    /// `POST /api/blobs/uploads/{id}/complete?digest=`: appends a final body if any, checks
+    /// the digest (a mismatch leaves the upload as it was), and publishes the blob.
+    pub async fn complete(&self, head: &Head, id: &str, body: U::Body) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+        let digest =
+            head.query_param("digest").filter(|d| !d.trim().is_empty()).map(|d| parse_sha256(&d)).transpose()?;
+        let ask =
+            AppendAsk { token: Some(token(head)?), complete: true, expected_sha256: digest, ..Default::default() };
+        let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
+        let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
+        let opaque = opaque_id((ctx.now)(), u32::from_le_bytes(random_bytes()));
+        let ttl = file.expires_at.map(|at| crate::engine::expiry::kv_ttl_secs(at, (ctx.now)(), ctx.config.grace));
+        ctx.meta.put(&blob_key(&opaque), file.id.clone(), ttl).await?;
+        ctx.meta.put(&blob_key(&file.sha256), file.id.clone(), ttl).await?;
+        Ok(Reply::json(201, json!({ "id": opaque })))
     }
-    if id.is_none() {
-        id = ctx.meta.get(&blob_key(digest.as_deref().unwrap_or(key))).await?;
+
+    /// `GET /api/blobs/uploads/{id}/status`
+    pub async fn status(&self, head: &Head, id: &str) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+        let st = uploads.state(upload_id(id)?, &tenant.0, None).await?;
+        if !st.is_open() {
+            return Err(Error::not_found(UPLOAD_NOT_FOUND));
+        }
+        Ok(Reply::Empty { status: 204, headers: upload_headers(&st) })
     }
-    let id = id.ok_or_else(|| Error::not_found(BLOB_NOT_FOUND))?;
-    let mut file = ctx.live_file(&id, BLOB_NOT_FOUND, "blob expired").await?;
-    if file.name.is_empty() {
-        file.name = file.sha256.clone();
+
+    /// `POST /api/blobs/uploads/{id}/destroy`
+    pub async fn destroy(&self, head: &Head, id: &str) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+        uploads.cancel(upload_id(id)?, &tenant.0, None, false).await?;
+        Ok(Reply::Empty { status: 204, headers: Vec::new() })
     }
-    Ok(download_reply(&file, head, CachePolicy::Immutable))
+
+    /// `GET /api/blobs/{digest or id}`: public for PortSIP blobs; with a tenant's credentials,
+    /// any of that tenant's files by sha256.
+    pub async fn download(&self, head: &Head, key: &str) -> Result<Reply> {
+        let ctx = self.ctx;
+        let tenant = head.authorization().and_then(|p| ctx.config.credentials.authenticate(Some(&p)).ok());
+        let digest = looks_like_sha256(key).then(|| key.to_ascii_lowercase());
+        let mut id = None;
+        if let (Some(t), Some(d)) = (&tenant, &digest) {
+            id = ctx.meta.get(&FileRecord::digest_key(&t.0, d)).await?;
+        }
+        if id.is_none() {
+            id = ctx.meta.get(&blob_key(digest.as_deref().unwrap_or(key))).await?;
+        }
+        let id = id.ok_or_else(|| Error::not_found(BLOB_NOT_FOUND))?;
+        let mut file = ctx.live_file(&id, BLOB_NOT_FOUND, "blob expired").await?;
+        if file.name.is_empty() {
+            file.name = file.sha256.clone();
+        }
+        Ok(download_reply(&file, head, CachePolicy::Immutable))
+    }
 }
 
 #[cfg(test)]
@@ -205,7 +186,8 @@ mod tests {
         assert!(decoded.bytes().all(|b| b.is_ascii_digit()), "{decoded}");
         assert_ne!(opaque_id(1, 1), opaque_id(1, 2));
         assert_eq!(
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode("NzAwNTUxOTA5NzczMTQ4MTYw").unwrap()).unwrap(),
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode("NzAwNTUxOTA5NzczMTQ4MTYw").unwrap())
+                .unwrap(),
             "700551909773148160"
         );
     }

@@ -57,6 +57,13 @@ fn expires(st: &UploadState, headers: &mut Vec<(&'static str, String)>) {
     }
 }
 
+/// Every tus request but `OPTIONS`: the tenant's credentials and `Tus-Resumable: 1.0.0`.
+fn caller<B, M, J>(ctx: &Ctx<'_, B, M, J>, head: &Head) -> Result<crate::auth::Tenant> {
+    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+    check_version(head.header("tus-resumable"))?;
+    Ok(tenant)
+}
+
 fn upload_id(id: &str) -> Result<&str> {
     if is_uuid(id) {
         Ok(id)
@@ -80,144 +87,121 @@ fn has_upload_body(head: &Head) -> bool {
     head.header("content-type").is_some_and(|ct| ct.trim().eq_ignore_ascii_case(OFFSET_TYPE))
 }
 
-/// `POST /files/`: creation (with an upload in the body, if it has one).
-pub async fn create<B, M, J, U>(
-    ctx: &Ctx<'_, B, M, J>,
-    uploads: &U,
-    head: &Head,
-    origin: &str,
-    body: U::Body,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    check_version(head.header("tus-resumable"))?;
-    let length = match (head.header("upload-length"), head.header("upload-defer-length")) {
-        (Some(l), None) => Some(parse_u64(l, "Upload-Length")?),
-        (None, Some(d)) if d.trim() == "1" => None,
-        _ => return Err(Error::bad_request("send either Upload-Length or Upload-Defer-Length: 1")),
-    };
-    if length.is_some_and(|l| l > ctx.config.max_file_size) {
-        return Err(Error::TooLarge { max: ctx.config.max_file_size });
-    }
-    let raw_meta = head.header("upload-metadata").map(str::to_string);
-    let meta = parse_metadata(raw_meta.as_deref().unwrap_or(""))?;
-    let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
-    let name = if name.is_empty() { "upload" } else { name };
-    let new = NewUpload {
-        id: uuid_v4(random_bytes()),
-        tenant: tenant.0,
-        dialect: "tus".into(),
-        name: name.into(),
-        content_type: content_type_or_guess(get("filetype").or(get("type")), name),
-        metadata: raw_meta,
-        length,
-        ttl: None,
-        token: None,
-    };
-    let mut st = uploads.create(&new).await?;
-    let with_upload = has_upload_body(head);
-    if with_upload || length == Some(0) {
-        st = uploads.append(&new.id, &new.tenant, &append_ask(head, 0)?, body).await?;
-    }
-    let mut headers = base_headers();
-    headers.push(("Location", format!("{origin}/files/{}", new.id)));
-    if with_upload {
-        headers.push(("Upload-Offset", st.offset.to_string()));
-    }
-    expires(&st, &mut headers);
-    Ok(Reply::Empty { status: 201, headers })
+/// The Tus endpoints, over the engine's context and the uploads' Durable Objects.
+pub struct Tus<'a, 'c, B, M, J, U> {
+    pub ctx: &'a Ctx<'c, B, M, J>,
+    pub uploads: &'a U,
 }
 
-/// `HEAD /files/{id}`: where the upload stands. `Cache-Control: no-store`, always.
-pub async fn head<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    check_version(head.header("tus-resumable"))?;
-    let id = upload_id(id)?;
-    let mut headers = base_headers();
-    headers.push(("Cache-Control", "no-store".into()));
-    match uploads.state(id, &tenant.0, None).await {
-        Ok(st) => {
+impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Tus<'_, '_, B, M, J, U> {
+    /// `POST /files/`: creation (with an upload in the body, if it has one).
+    pub async fn create(&self, head: &Head, origin: &str, body: U::Body) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = caller(ctx, head)?;
+        let length = match (head.header("upload-length"), head.header("upload-defer-length")) {
+            (Some(l), None) => Some(parse_u64(l, "Upload-Length")?),
+            (None, Some(d)) if d.trim() == "1" => None,
+            _ => return Err(Error::bad_request("send either Upload-Length or Upload-Defer-Length: 1")),
+        };
+        if length.is_some_and(|l| l > ctx.config.max_file_size) {
+            return Err(Error::TooLarge { max: ctx.config.max_file_size });
+        }
+        let raw_meta = head.header("upload-metadata").map(str::to_string);
+        let meta = parse_metadata(raw_meta.as_deref().unwrap_or(""))?;
+        let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
+        let name = if name.is_empty() { "upload" } else { name };
+        let new = NewUpload {
+            id: uuid_v4(random_bytes()),
+            tenant: tenant.0,
+            dialect: "tus".into(),
+            name: name.into(),
+            content_type: content_type_or_guess(get("filetype").or(get("type")), name),
+            metadata: raw_meta,
+            length,
+            ttl: None,
+            token: None,
+        };
+        let mut st = uploads.create(&new).await?;
+        let with_upload = has_upload_body(head);
+        if with_upload || length == Some(0) {
+            st = uploads.append(&new.id, &new.tenant, &append_ask(head, 0)?, body).await?;
+        }
+        let mut headers = base_headers();
+        headers.push(("Location", format!("{origin}/files/{}", new.id)));
+        if with_upload {
             headers.push(("Upload-Offset", st.offset.to_string()));
-            match st.length() {
-                Some(l) => headers.push(("Upload-Length", l.to_string())),
-                None => headers.push(("Upload-Defer-Length", "1".into())),
-            }
-            if let Some(m) = &st.new.metadata {
-                headers.push(("Upload-Metadata", m.clone()));
-            }
-            expires(&st, &mut headers);
         }
-        // The object forgets a finished upload once its file expires; the record remains.
-        Err(Error::NotFound(_)) => {
-            let file = own_file(ctx, &tenant.0, id).await?;
-            headers.push(("Upload-Offset", file.size.to_string()));
-            headers.push(("Upload-Length", file.size.to_string()));
+        expires(&st, &mut headers);
+        Ok(Reply::Empty { status: 201, headers })
+    }
+
+    /// `HEAD /files/{id}`: where the upload stands. `Cache-Control: no-store`, always.
+    pub async fn head(&self, head: &Head, id: &str) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = caller(ctx, head)?;
+        let id = upload_id(id)?;
+        let mut headers = base_headers();
+        headers.push(("Cache-Control", "no-store".into()));
+        match uploads.state(id, &tenant.0, None).await {
+            Ok(st) => {
+                headers.push(("Upload-Offset", st.offset.to_string()));
+                match st.length() {
+                    Some(l) => headers.push(("Upload-Length", l.to_string())),
+                    None => headers.push(("Upload-Defer-Length", "1".into())),
+                }
+                if let Some(m) = &st.new.metadata {
+                    headers.push(("Upload-Metadata", m.clone()));
+                }
+                expires(&st, &mut headers);
+            }
+            // The object forgets a finished upload once its file expires; the record remains.
+            Err(Error::NotFound(_)) => {
+                let file = own_file(ctx, &tenant.0, id).await?;
+                headers.push(("Upload-Offset", file.size.to_string()));
+                headers.push(("Upload-Length", file.size.to_string()));
+            }
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
+        Ok(Reply::Empty { status: 200, headers })
     }
-    Ok(Reply::Empty { status: 200, headers })
-}
 
-/// `PATCH /files/{id}`: append at `Upload-Offset`.
-pub async fn patch<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head, id: &str, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    check_version(head.header("tus-resumable"))?;
-    if !has_upload_body(head) {
-        return Err(Error::UnsupportedMediaType("Content-Type must be application/offset+octet-stream".into()));
+    /// `PATCH /files/{id}`: append at `Upload-Offset`.
+    pub async fn patch(&self, head: &Head, id: &str, body: U::Body) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = caller(ctx, head)?;
+        if !has_upload_body(head) {
+            return Err(Error::UnsupportedMediaType("Content-Type must be application/offset+octet-stream".into()));
+        }
+        let id = upload_id(id)?;
+        let offset = parse_u64(
+            head.header("upload-offset").ok_or_else(|| Error::bad_request("missing Upload-Offset"))?,
+            "Upload-Offset",
+        )?;
+        let mut ask = append_ask(head, offset)?;
+        ask.set_length = head.header("upload-length").map(|l| parse_u64(l, "Upload-Length")).transpose()?;
+        let st = uploads.append(id, &tenant.0, &ask, body).await?;
+        let mut headers = base_headers();
+        headers.push(("Upload-Offset", st.offset.to_string()));
+        expires(&st, &mut headers);
+        Ok(Reply::Empty { status: 204, headers })
     }
-    let id = upload_id(id)?;
-    let offset = parse_u64(head.header("upload-offset").ok_or_else(|| Error::bad_request("missing Upload-Offset"))?, "Upload-Offset")?;
-    let mut ask = append_ask(head, offset)?;
-    ask.set_length = head.header("upload-length").map(|l| parse_u64(l, "Upload-Length")).transpose()?;
-    let st = uploads.append(id, &tenant.0, &ask, body).await?;
-    let mut headers = base_headers();
-    headers.push(("Upload-Offset", st.offset.to_string()));
-    expires(&st, &mut headers);
-    Ok(Reply::Empty { status: 204, headers })
-}
 
-/// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
-pub async fn delete<B, M, J, U>(ctx: &Ctx<'_, B, M, J>, uploads: &U, head: &Head, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-    U: Uploads,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    check_version(head.header("tus-resumable"))?;
-    uploads.cancel(upload_id(id)?, &tenant.0, None, true).await?;
-    Ok(Reply::Empty { status: 204, headers: base_headers() })
-}
+    /// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
+    pub async fn delete(&self, head: &Head, id: &str) -> Result<Reply> {
+        let (ctx, uploads) = (self.ctx, self.uploads);
+        let tenant = caller(ctx, head)?;
+        uploads.cancel(upload_id(id)?, &tenant.0, None, true).await?;
+        Ok(Reply::Empty { status: 204, headers: base_headers() })
+    }
 
-/// `GET /files/{id}`: the finished file.
-pub async fn get<B, M, J>(ctx: &Ctx<'_, B, M, J>, head: &Head, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    J: Janitor,
-{
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    let file = own_file(ctx, &tenant.0, upload_id(id)?).await?;
-    Ok(download_reply(&file, head, CachePolicy::Private).with_headers(&base_headers()))
+    /// `GET /files/{id}`: the finished file.
+    pub async fn get(&self, head: &Head, id: &str) -> Result<Reply> {
+        let ctx = self.ctx;
+        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+        let file = own_file(ctx, &tenant.0, upload_id(id)?).await?;
+        Ok(download_reply(&file, head, CachePolicy::Private).with_headers(&base_headers()))
+    }
 }
 
 async fn own_file<B, M, J>(ctx: &Ctx<'_, B, M, J>, tenant: &str, id: &str) -> Result<FileRecord>

@@ -11,13 +11,11 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use crate::edge::{body::SharedBody, config, BUCKET, KV};
+use crate::edge::{body::SharedBody, stores};
 use crate::engine::resumable::{next_alarm, AppendAsk, UploadStore};
 use crate::engine::upload::{NewUpload, UploadState};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
-use crate::store::kv::KvMeta;
-use crate::store::r2::R2Blobs;
 use crate::store::{Janitor, Uploads};
 
 /// The header carrying a [`Call`] (base64url JSON, since file names are not Latin-1).
@@ -88,8 +86,12 @@ impl SqlStore {
 
 impl UploadStore for SqlStore {
     fn load(&self) -> Result<Option<UploadState>> {
-        let rows: Vec<serde_json::Value> =
-            self.sql.exec("SELECT state FROM upload WHERE k = 1", None).map_err(internal)?.to_array().map_err(internal)?;
+        let rows: Vec<serde_json::Value> = self
+            .sql
+            .exec("SELECT state FROM upload WHERE k = 1", None)
+            .map_err(internal)?
+            .to_array()
+            .map_err(internal)?;
         match rows.first().and_then(|r| r.get("state")).and_then(|s| s.as_str()) {
             None => Ok(None),
             Some(json) => serde_json::from_str(json).map(Some).map_err(internal),
@@ -108,9 +110,7 @@ impl UploadStore for SqlStore {
 
     fn save(&self, state: &UploadState, tail: Option<&[u8]>) -> Result<()> {
         let json = serde_json::to_string(state).map_err(internal)?;
-        self.sql
-            .exec("INSERT OR REPLACE INTO upload (k, state) VALUES (1, ?)", vec![json.into()])
-            .map_err(internal)?;
+        self.sql.exec("INSERT OR REPLACE INTO upload (k, state) VALUES (1, ?)", vec![json.into()]).map_err(internal)?;
         if let Some(tail) = tail {
             self.sql.exec("DELETE FROM tail", None).map_err(internal)?;
             for (i, row) in tail.chunks(TAIL_ROW).enumerate() {
@@ -190,10 +190,7 @@ impl Upload {
             .and_then(|raw| serde_json::from_slice::<Call>(&raw).ok())
             .ok_or_else(|| Error::Internal("upload object: missing or bad call".into()))?;
         let store = SqlStore::new(&self.state)?;
-        let config = config(&self.env)?;
-        let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
-        let blobs = R2Blobs { bucket: self.env.bucket(BUCKET).map_err(binding)? };
-        let meta = KvMeta { kv: self.env.kv(KV).map_err(binding)? };
+        let (config, blobs, meta) = stores(&self.env)?;
         let now = || worker::Date::now().as_millis();
         let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor, now: &now };
         let answer = match call.op {
@@ -242,10 +239,7 @@ impl Upload {
 
     async fn wake(&self) -> Result<()> {
         let store = SqlStore::new(&self.state)?;
-        let config = config(&self.env)?;
-        let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
-        let blobs = R2Blobs { bucket: self.env.bucket(BUCKET).map_err(binding)? };
-        let meta = KvMeta { kv: self.env.kv(KV).map_err(binding)? };
+        let (config, blobs, meta) = stores(&self.env)?;
         let now = || worker::Date::now().as_millis();
         let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor, now: &now };
         ctx.upload_alarm(&store).await?;
@@ -272,9 +266,7 @@ impl DoUploads {
         let stub = self.ns.get_by_name(id).map_err(fail)?;
         let json = serde_json::to_vec(call).map_err(internal)?;
         let headers = worker::Headers::new();
-        headers
-            .set(CALL_HEADER, &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
-            .map_err(fail)?;
+        headers.set(CALL_HEADER, &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)).map_err(fail)?;
         let mut init = worker::RequestInit::new();
         init.with_method(worker::Method::Post).with_headers(headers).with_body(body.map(JsValue::from));
         let req = Request::new_with_init("https://upload/", &init).map_err(fail)?;
@@ -341,7 +333,8 @@ pub struct DoJanitor {
 
 impl Janitor for DoJanitor {
     async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()> {
-        let call = Call { expire: Some(Expiry { r2_key: r2_key.into(), at: at_ms }), ..DoUploads::plain(Op::Expire, "") };
+        let call =
+            Call { expire: Some(Expiry { r2_key: r2_key.into(), at: at_ms }), ..DoUploads::plain(Op::Expire, "") };
         DoUploads { ns: self.ns.clone() }.call(file_id, &call, None).await.map(|_| ())
     }
 }

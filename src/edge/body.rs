@@ -7,8 +7,8 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::rc::Rc;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;

@@ -6,7 +6,7 @@ pub mod body;
 use futures_util::Stream;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use worker::{event, Context, Env, Headers, Request, Response, ResponseBody};
+use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::config::Config;
 use crate::dialect::{ngcp, portsip, tus, Head, Reply};
@@ -45,7 +45,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 fn render_error(route: &Route, e: &Error) -> Reply {
     use Route::*;
     match route {
-        TusOptions | TusCreate | TusHead { .. } | TusPatch { .. } | TusDelete { .. } | TusGet { .. } => tus::error_reply(e),
+        TusOptions | TusCreate | TusHead { .. } | TusPatch { .. } | TusDelete { .. } | TusGet { .. } => {
+            tus::error_reply(e)
+        }
         PortsipInitiate
         | PortsipAppend { .. }
         | PortsipComplete { .. }
@@ -54,6 +56,14 @@ fn render_error(route: &Route, e: &Error) -> Reply {
         | PortsipDownload { .. } => portsip::error_reply(e),
         Health | NgcpUpload | NgcpDownload { .. } | MethodNotAllowed { .. } | NotFound => ngcp::error_reply(e),
     }
+}
+
+/// The settings and the R2 and KV stores, from the worker's (or an object's) bindings.
+pub fn stores(env: &Env) -> Result<(Config, R2Blobs, KvMeta)> {
+    let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
+    let blobs = R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? };
+    let meta = KvMeta { kv: env.kv(KV).map_err(binding)? };
+    Ok((config(env)?, blobs, meta))
 }
 
 pub fn config(env: &Env) -> Result<Config> {
@@ -84,30 +94,30 @@ async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
     };
     let origin = url.origin().ascii_serialization();
     let result = async {
-        let config = config(env)?;
+        let (config, blobs, meta) = stores(env)?;
         let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
-        let blobs = R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? };
-        let meta = KvMeta { kv: env.kv(KV).map_err(binding)? };
         let janitor = DoJanitor { ns: env.durable_object(UPLOADS).map_err(binding)? };
         let now = || worker::Date::now().as_millis();
         let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
         let uploads = DoUploads { ns: env.durable_object(UPLOADS).map_err(binding)? };
+        let tus = tus::Tus { ctx: &ctx, uploads: &uploads };
+        let portsip = portsip::Portsip { ctx: &ctx, uploads: &uploads };
         match &route {
             Route::Health => Ok(Reply::json(200, serde_json::json!({"status": "ok"}))),
             Route::NgcpUpload => ngcp::upload(&ctx, &head, SendStream(body.clone())).await,
             Route::NgcpDownload { id } => ngcp::download(&ctx, &head, id).await,
             Route::TusOptions => Ok(tus::options(config.max_file_size)),
-            Route::TusCreate => tus::create(&ctx, &uploads, &head, &origin, raw_body.clone()).await,
-            Route::TusHead { id } => tus::head(&ctx, &uploads, &head, id).await,
-            Route::TusPatch { id } => tus::patch(&ctx, &uploads, &head, id, raw_body.clone()).await,
-            Route::TusDelete { id } => tus::delete(&ctx, &uploads, &head, id).await,
-            Route::TusGet { id } => tus::get(&ctx, &head, id).await,
-            Route::PortsipInitiate => portsip::initiate(&ctx, &uploads, &head).await,
-            Route::PortsipAppend { id } => portsip::append(&ctx, &uploads, &head, id, raw_body.clone()).await,
-            Route::PortsipComplete { id } => portsip::complete(&ctx, &uploads, &head, id, raw_body.clone()).await,
-            Route::PortsipStatus { id } => portsip::status(&ctx, &uploads, &head, id).await,
-            Route::PortsipDestroy { id } => portsip::destroy(&ctx, &uploads, &head, id).await,
-            Route::PortsipDownload { key } => portsip::download(&ctx, &head, key).await,
+            Route::TusCreate => tus.create(&head, &origin, raw_body.clone()).await,
+            Route::TusHead { id } => tus.head(&head, id).await,
+            Route::TusPatch { id } => tus.patch(&head, id, raw_body.clone()).await,
+            Route::TusDelete { id } => tus.delete(&head, id).await,
+            Route::TusGet { id } => tus.get(&head, id).await,
+            Route::PortsipInitiate => portsip.initiate(&head).await,
+            Route::PortsipAppend { id } => portsip.append(&head, id, raw_body.clone()).await,
+            Route::PortsipComplete { id } => portsip.complete(&head, id, raw_body.clone()).await,
+            Route::PortsipStatus { id } => portsip.status(&head, id).await,
+            Route::PortsipDestroy { id } => portsip.destroy(&head, id).await,
+            Route::PortsipDownload { key } => portsip.download(&head, key).await,
             Route::MethodNotAllowed { .. } => Err(Error::MethodNotAllowed),
             Route::NotFound => Err(Error::not_found("not found")),
         }
@@ -124,7 +134,6 @@ async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
     }
     (route, result)
 }
-
 
 /// Workers are single-threaded: a JS-backed stream may be handed to libraries that ask for
 /// `Send` (multer) without ever crossing a thread.
@@ -184,10 +193,6 @@ async fn send(reply: Reply, env: &Env) -> Result<Response> {
                 .ok_or(Error::not_found("file not found"))?;
             let body = object.body().ok_or(Error::not_found("file not found"))?;
             let stream = body.response_body().map_err(internal)?;
-            let stream = match stream {
-                ResponseBody::Stream(s) => ResponseBody::Stream(s),
-                other => other,
-            };
             Ok(Response::from_body(stream).map_err(internal)?.with_status(plan.status).with_headers(h))
         }
     }

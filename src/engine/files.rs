@@ -80,11 +80,7 @@ pub fn guess_content_type(name: &str) -> &'static str {
 /// characters; otherwise the guess from the name.
 pub fn content_type_or_guess(declared: Option<&str>, name: &str) -> String {
     match declared.map(str::trim) {
-        Some(ct)
-            if ct.contains('/')
-                && ct.len() <= 255
-                && ct.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
-        {
+        Some(ct) if ct.contains('/') && ct.len() <= 255 && ct.bytes().all(|b| (0x20..0x7f).contains(&b)) => {
             ct.to_string()
         }
         _ => guess_content_type(name).to_string(),

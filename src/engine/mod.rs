@@ -86,9 +86,7 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         let kv_ttl = record.expires_at.map(|at| kv_ttl_secs(at, now, self.config.grace));
         let json = serde_json::to_string(&record).map_err(|e| Error::Internal(e.to_string()))?;
         self.meta.put(&FileRecord::kv_key(&record.id), json, kv_ttl).await?;
-        self.meta
-            .put(&FileRecord::digest_key(&record.tenant, &record.sha256), record.id.clone(), kv_ttl)
-            .await?;
+        self.meta.put(&FileRecord::digest_key(&record.tenant, &record.sha256), record.id.clone(), kv_ttl).await?;
         if let Some(at) = record.expires_at {
             self.janitor.delete_at(&record.id, &record.r2_key, at).await?;
         }

@@ -64,7 +64,8 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
             return Err(Error::Conflict("upload id already in use".into()));
         }
         let plan = PartPlan::new(new.length, self.config.max_file_size, self.config.min_part_size)?;
-        let st = UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, (self.now)())?;
+        let st =
+            UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, (self.now)())?;
         store.save(&st, Some(&[]))?;
         Ok(st)
     }
@@ -321,7 +322,7 @@ mod tests {
     fn any_request_sizes_give_equal_parts_and_the_whole_digest() {
         let len = 23 * MIB as usize + 12345;
         let body = data(len);
-        for chunk in [1 * MIB as usize, 5 * MIB as usize, 7 * MIB as usize, 13 * MIB as usize, len] {
+        for chunk in [MIB as usize, 5 * MIB as usize, 7 * MIB as usize, 13 * MIB as usize, len] {
             let w = World::new();
             w.create(Some(len as u64), None);
             let mut off = 0;
@@ -451,19 +452,28 @@ mod tests {
     fn portsip_style_complete_with_digest() {
         let w = World::new();
         w.create(None, Some("tok"));
-        let append = |bytes: &[u8], token: &str| {
-            w.append(AppendAsk { token: Some(token.into()), ..Default::default() }, bytes)
-        };
+        let append =
+            |bytes: &[u8], token: &str| w.append(AppendAsk { token: Some(token.into()), ..Default::default() }, bytes);
         append(b"hello ", "tok").unwrap();
         assert_eq!(append(b"x", "wrong").unwrap_err().status(), 403);
         assert_eq!(w.state().offset, 6, "a wrong token changes nothing");
         // complete with a final body and a wrong digest: refused, upload left intact
-        let bad = AppendAsk { token: Some("tok".into()), complete: true, expected_sha256: Some("00".repeat(32)), ..Default::default() };
+        let bad = AppendAsk {
+            token: Some("tok".into()),
+            complete: true,
+            expected_sha256: Some("00".repeat(32)),
+            ..Default::default()
+        };
         assert_eq!(w.append(bad, b"world").unwrap_err(), Error::DigestMismatch);
         assert_eq!(w.state().offset, 6);
         assert!(w.state().is_open());
         let digest = hex::encode(Sha256::digest(b"hello world"));
-        let good = AppendAsk { token: Some("tok".into()), complete: true, expected_sha256: Some(digest.clone()), ..Default::default() };
+        let good = AppendAsk {
+            token: Some("tok".into()),
+            complete: true,
+            expected_sha256: Some(digest.clone()),
+            ..Default::default()
+        };
         let st = w.append(good, b"world").unwrap();
         assert_eq!(st.file.unwrap().sha256, digest);
         assert_eq!(append(b"more", "tok").unwrap_err().status(), 404, "append after complete");

@@ -253,7 +253,8 @@ mod tests {
     #[test]
     fn accept_table() {
         use Accept::*;
-        let rows: Vec<(UploadState, Option<u64>, Option<u64>, Result<Accept>)> = vec![
+        type Row = (UploadState, Option<u64>, Option<u64>, Result<Accept>);
+        let rows: Vec<Row> = vec![
             (upload(Some(100)), Some(0), Some(10), Ok(Apply { limit: 100 })),
             (upload(Some(100)), Some(0), None, Ok(Apply { limit: 100 })),
             (upload(Some(100)), None, None, Ok(Apply { limit: 100 })),
@@ -334,8 +335,8 @@ mod tests {
         let rows: &[(Option<u64>, Option<u64>, u64)] = &[
             (Some(256 * mib), Some(8 * mib), 8 * mib),
             (Some(256 * mib), Some(7 * mib), 7 * mib),
-            (Some(256 * mib), Some(mib), 5 * mib),       // under R2's floor: keep the plan
-            (Some(256 * mib), Some(64 * mib), 5 * mib),  // too large to hold in memory twice
+            (Some(256 * mib), Some(mib), 5 * mib), // under R2's floor: keep the plan
+            (Some(256 * mib), Some(64 * mib), 5 * mib), // too large to hold in memory twice
             (Some(256 * mib), Some(256 * mib), 5 * mib), // the whole file in one request
             (Some(256 * mib), None, 5 * mib),
             (None, Some(8 * mib), 8 * mib),

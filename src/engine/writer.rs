@@ -171,10 +171,7 @@ where
 /// starts, so every earlier part is in `parts`.
 fn next_part_number(cut: &Cut, part_size: u64) -> Result<u16> {
     let n = cut.parts.len() + 1;
-    u16::try_from(n)
-        .ok()
-        .filter(|n| u64::from(*n) <= MAX_PARTS)
-        .ok_or(Error::TooLarge { max: part_size * MAX_PARTS })
+    u16::try_from(n).ok().filter(|n| u64::from(*n) <= MAX_PARTS).ok_or(Error::TooLarge { max: part_size * MAX_PARTS })
 }
 
 /// Opens the multipart upload on the first part, then starts uploading `bytes`.
@@ -317,10 +314,7 @@ mod tests {
     fn a_failing_body_aborts_the_upload() {
         let store = MemoryBlobs::default();
         let good = data(2 * PART as usize);
-        let s = stream::iter(vec![
-            Ok(Bytes::from(good)),
-            Err(Error::bad_request("client went away")),
-        ]);
+        let s = stream::iter(vec![Ok(Bytes::from(good)), Err(Error::bad_request("client went away"))]);
         let r = block_on(write_stream(&store, "k", &BlobMeta::default(), PartPlan { part_size: PART }, u64::MAX, s));
         assert_eq!(r.unwrap_err().status(), 400);
         assert!(store.object("k").is_none());

@@ -34,7 +34,8 @@ impl std::fmt::Debug for Checksum {
 impl Checksum {
     /// Parses the header value. An unknown algorithm or a malformed digest is a 400.
     pub fn parse(value: &str) -> Result<Checksum> {
-        let (alg, digest) = value.trim().split_once(' ').ok_or_else(|| Error::bad_request("malformed Upload-Checksum"))?;
+        let (alg, digest) =
+            value.trim().split_once(' ').ok_or_else(|| Error::bad_request("malformed Upload-Checksum"))?;
         let expected = base64::engine::general_purpose::STANDARD
             .decode(digest.trim())
             .map_err(|_| Error::bad_request("Upload-Checksum digest is not base64"))?;

@@ -28,11 +28,20 @@ mod tests {
     #[test]
     fn digest_table() {
         let hex = "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882";
-        let ok = [hex.to_string(), format!("sha256:{hex}"), format!("SHA256:{}", hex.to_uppercase()), format!(" {hex} ")];
+        let ok =
+            [hex.to_string(), format!("sha256:{hex}"), format!("SHA256:{}", hex.to_uppercase()), format!(" {hex} ")];
         for v in ok {
             assert_eq!(parse_sha256(&v).unwrap(), hex, "{v}");
         }
-        for bad in ["", "sha256:", "md5:84d8", &hex[..63], &format!("{hex}0"), &format!("sha512:{hex}"), &format!("{}g", &hex[..63])] {
+        for bad in [
+            "",
+            "sha256:",
+            "md5:84d8",
+            &hex[..63],
+            &format!("{hex}0"),
+            &format!("sha512:{hex}"),
+            &format!("{}g", &hex[..63]),
+        ] {
             assert_eq!(parse_sha256(bad).unwrap_err().status(), 400, "{bad}");
         }
         assert!(!looks_like_sha256("NzAwNTUxOTA5NzczMTQ4MTYw"));

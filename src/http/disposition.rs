@@ -53,9 +53,7 @@ pub fn last_path_segment(name: &str) -> &str {
 
 /// The name in printable ASCII without quote or backslash; other characters become `_`.
 fn ascii_fallback(name: &str) -> String {
-    name.chars()
-        .map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '_' })
-        .collect()
+    name.chars().map(|c| if (' '..='~').contains(&c) && c != '"' && c != '\\' { c } else { '_' }).collect()
 }
 
 #[cfg(test)]

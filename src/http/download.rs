@@ -130,12 +130,7 @@ mod tests {
                 BodyPlan::None,
                 Some("bytes 2-4/10"),
             ),
-            (
-                DownloadAsk { range: Some("bytes=10-"), ..Default::default() },
-                416,
-                BodyPlan::None,
-                Some("bytes */10"),
-            ),
+            (DownloadAsk { range: Some("bytes=10-"), ..Default::default() }, 416, BodyPlan::None, Some("bytes */10")),
             (DownloadAsk { range: Some("bytes=0-1,4-5"), ..Default::default() }, 200, BodyPlan::Whole, None),
             (DownloadAsk { if_none_match: Some("\"abc\""), ..Default::default() }, 304, BodyPlan::None, None),
             (DownloadAsk { if_none_match: Some("\"zzz\""), ..Default::default() }, 200, BodyPlan::Whole, None),

@@ -68,8 +68,14 @@ mod tests {
     #[test]
     fn metadata_table() {
         let ok: &[(&str, &[(&str, &str)])] = &[
-            ("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential", &[("filename", "world_domination_plan.pdf"), ("is_confidential", "")]),
-            ("filename dGVzdC50eHQ=, filetype dGV4dC9wbGFpbg==", &[("filename", "test.txt"), ("filetype", "text/plain")]),
+            (
+                "filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential",
+                &[("filename", "world_domination_plan.pdf"), ("is_confidential", "")],
+            ),
+            (
+                "filename dGVzdC50eHQ=, filetype dGV4dC9wbGFpbg==",
+                &[("filename", "test.txt"), ("filetype", "text/plain")],
+            ),
             ("", &[]),
             ("name w6lsw6ll", &[("name", "élée")]),
         ];

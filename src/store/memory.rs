@@ -9,10 +9,13 @@ use super::{BlobMeta, BlobStore, MetaStore, MultipartRef, UploadedPart};
 use crate::config::R2_MIN_PART;
 use crate::error::{Error, Result};
 
+/// An open multipart upload: its key, metadata and the parts received.
+type OpenUpload = (String, BlobMeta, BTreeMap<u16, Vec<u8>>);
+
 #[derive(Default)]
 pub struct MemoryBlobs {
     pub objects: RefCell<HashMap<String, (Vec<u8>, BlobMeta)>>,
-    uploads: RefCell<HashMap<String, (String, BlobMeta, BTreeMap<u16, Vec<u8>>)>>,
+    uploads: RefCell<HashMap<String, OpenUpload>>,
     next_id: Cell<u64>,
     /// Counts of calls, for tests that check how bytes were written.
     pub puts: Cell<u32>,
@@ -73,7 +76,11 @@ impl BlobStore for MemoryBlobs {
             if !last {
                 let size = *first_size.get_or_insert(data.len());
                 if size != data.len() || (size as u64) < R2_MIN_PART {
-                    return Err(Error::Storage(format!("part {} has size {}, R2 wants equal parts >= 5 MiB", p.number, data.len())));
+                    return Err(Error::Storage(format!(
+                        "part {} has size {}, R2 wants equal parts >= 5 MiB",
+                        p.number,
+                        data.len()
+                    )));
                 }
             } else if first_size.is_some_and(|s| data.len() > s) {
                 return Err(Error::Storage("last part larger than the others".into()));

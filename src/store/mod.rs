@@ -4,9 +4,9 @@
 
 #![allow(async_fn_in_trait)]
 
-pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod r2;
 
