@@ -235,8 +235,9 @@ fn bad_input_gets_documented_errors() {
     assert_eq!((status, json(&body)), (404, serde_json::json!({"message": "upload not found"})));
     let (status, _, body) = curl(&[&srv.url("/uploads/not-a-uuid")]);
     assert_eq!((status, json(&body)), (404, serde_json::json!({"message": "upload not found"})));
-    let (status, _, body) = curl(&[&srv.url("/uploads")]);
+    let (status, h, body) = curl(&[&srv.url("/uploads")]);
     assert_eq!(status, 405);
+    assert_eq!(header(&h, "allow"), Some("POST"));
     assert!(json(&body)["message"].is_string());
     let (status, _, body) = curl(&[&srv.url("/nowhere")]);
     assert_eq!(status, 404);

@@ -31,9 +31,6 @@ pub fn error_reply(e: &Error) -> Reply {
     if matches!(e, Error::Unauthorized) {
         headers.push(("WWW-Authenticate", "Basic realm=\"fileshare\"".to_string()));
     }
-    if let Error::MethodNotAllowed = e {
-        headers.push(("Allow", "GET, HEAD, POST".to_string()));
-    }
     Reply::Json { status: e.status(), headers, body: json!({ "message": e.message() }) }
 }
 

@@ -54,7 +54,8 @@ fn render_error(route: &Route, e: &Error) -> Reply {
         | PortsipStatus { .. }
         | PortsipDestroy { .. }
         | PortsipDownload { .. } => portsip::error_reply(e),
-        Health | NgcpUpload | NgcpDownload { .. } | MethodNotAllowed { .. } | NotFound => ngcp::error_reply(e),
+        MethodNotAllowed { allow } => ngcp::error_reply(e).with_headers(&[("Allow", allow.to_string())]),
+        Health | NgcpUpload | NgcpDownload { .. } | NotFound => ngcp::error_reply(e),
     }
 }
 
@@ -96,10 +97,11 @@ async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
     let result = async {
         let (config, blobs, meta) = stores(env)?;
         let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
-        let janitor = DoJanitor { ns: env.durable_object(UPLOADS).map_err(binding)? };
+        let objects = env.durable_object(UPLOADS).map_err(binding)?;
+        let janitor = DoJanitor { ns: objects.clone() };
         let now = || worker::Date::now().as_millis();
         let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
-        let uploads = DoUploads { ns: env.durable_object(UPLOADS).map_err(binding)? };
+        let uploads = DoUploads { ns: objects };
         let tus = tus::Tus { ctx: &ctx, uploads: &uploads };
         let portsip = portsip::Portsip { ctx: &ctx, uploads: &uploads };
         match &route {
