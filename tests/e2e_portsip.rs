@@ -111,6 +111,11 @@ fn seed_flow_and_failures() {
     ]);
     assert_eq!(done.status, 201, "{}", String::from_utf8_lossy(&done.body));
     let blob_id = json(&done.body)["id"].as_str().unwrap().to_string();
+    // the answer was lost and the client retries: the same answer
+    let retry =
+        call(&["-X", "POST", "-H", BEARER, "-H", &token_h, &format!("{base}/uploads/{id}/complete?digest={digest}")]);
+    assert_eq!(retry.status, 201);
+    assert_eq!(json(&retry.body)["id"], blob_id.as_str());
 
     // the upload id stops working: append after complete, status
     let after = call(&[

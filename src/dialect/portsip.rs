@@ -43,9 +43,13 @@ pub fn blob_key(key: &str) -> String {
 }
 
 /// `base64(decimal id)`, like PortSIP's `NzAwNTUxOTA5NzczMTQ4MTYw` (= "700551909773148160"):
-/// a snowflake-style number from the time and 22 random bits.
-pub fn opaque_id(now_ms: u64, random: u32) -> String {
-    let n = (now_ms.saturating_sub(1_288_834_974_657) << 22) | u64::from(random & 0x3f_ffff);
+/// a snowflake-style number from the file's creation time and 22 bits of its upload id, so
+/// that a retried completion answers the same id.
+pub fn opaque_id(created_ms: u64, upload_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(upload_id.as_bytes());
+    let bits = u64::from(u32::from_le_bytes([h[0], h[1], h[2], h[3]]) & 0x3f_ffff);
+    let n = (created_ms.saturating_sub(1_288_834_974_657) << 22) | bits;
     base64::engine::general_purpose::STANDARD.encode(n.to_string())
 }
 
@@ -127,7 +131,7 @@ impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Portsip<'_, '_, B, M, J
             AppendAsk { token: Some(token(head)?), complete: true, expected_sha256: digest, ..Default::default() };
         let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
         let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
-        let opaque = opaque_id((ctx.now)(), u32::from_le_bytes(random_bytes()));
+        let opaque = opaque_id(file.created_at, &file.id);
         let ttl = file.expires_at.map(|at| crate::engine::expiry::kv_ttl_secs(at, (ctx.now)(), ctx.config.grace));
         ctx.meta.put(&blob_key(&opaque), file.id.clone(), ttl).await?;
         ctx.meta.put(&blob_key(&file.sha256), file.id.clone(), ttl).await?;
@@ -181,10 +185,11 @@ mod tests {
 
     #[test]
     fn opaque_ids_look_like_portsip_ones() {
-        let id = opaque_id(1_455_867_064_657, 0);
+        let id = opaque_id(1_455_867_064_657, "52e51422-573d-4fc9-b5c6-4a30058f5d71");
         let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(&id).unwrap()).unwrap();
         assert!(decoded.bytes().all(|b| b.is_ascii_digit()), "{decoded}");
-        assert_ne!(opaque_id(1, 1), opaque_id(1, 2));
+        assert_ne!(opaque_id(1, "a"), opaque_id(1, "b"));
+        assert_eq!(opaque_id(1, "a"), opaque_id(1, "a"), "a retried completion answers the same id");
         assert_eq!(
             String::from_utf8(base64::engine::general_purpose::STANDARD.decode("NzAwNTUxOTA5NzczMTQ4MTYw").unwrap())
                 .unwrap(),

@@ -94,6 +94,15 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
     {
         let mut checksum = ask.checksum.as_deref().map(Checksum::parse).transpose()?;
         let mut st = self.load_upload(store, tenant, ask.token.as_deref())?;
+        if ask.complete {
+            if let Some(file) = &st.file {
+                // A completion retried because its answer was lost: the same answer again.
+                if ask.expected_sha256.as_ref().is_some_and(|want| !want.eq_ignore_ascii_case(&file.sha256)) {
+                    return Err(Error::DigestMismatch);
+                }
+                return Ok(st);
+            }
+        }
         if let Some(len) = ask.set_length {
             st.set_length(len)?;
         }
@@ -477,6 +486,21 @@ mod tests {
         let st = w.append(good, b"world").unwrap();
         assert_eq!(st.file.unwrap().sha256, digest);
         assert_eq!(append(b"more", "tok").unwrap_err().status(), 404, "append after complete");
+        // a retried completion (its answer lost) gets the same file, not an error
+        let again = AppendAsk {
+            token: Some("tok".into()),
+            complete: true,
+            expected_sha256: Some(digest.clone()),
+            ..Default::default()
+        };
+        assert_eq!(w.append(again, b"").unwrap().file.unwrap().sha256, digest);
+        let wrong = AppendAsk {
+            token: Some("tok".into()),
+            complete: true,
+            expected_sha256: Some("1".repeat(64)),
+            ..Default::default()
+        };
+        assert_eq!(w.append(wrong, b"").unwrap_err(), Error::DigestMismatch);
     }
 
     #[test]
