@@ -100,6 +100,31 @@ impl Reply {
     }
 }
 
+/// Host tests of the dialects: the engine over in-memory R2, KV and Upload objects, with one
+/// tenant, `acme`, whose Bearer token is `tok`, at a fixed time.
+#[cfg(test)]
+pub(crate) fn with_memory(
+    f: impl FnOnce(
+        &crate::engine::Ctx<
+            '_,
+            crate::store::memory::MemoryBlobs,
+            crate::store::memory::MemoryMeta,
+            crate::store::memory::MemoryJanitor,
+        >,
+        &crate::store::memory::MemoryUploads<'_, '_>,
+    ),
+) {
+    use crate::auth::{credential_hash, Credentials};
+    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta, MemoryUploads};
+    let spec = format!("acme:bearer:{}", hex::encode(credential_hash(&Presented::Bearer("tok".into()))));
+    let config = crate::config::Config { credentials: Credentials::parse(&spec).unwrap(), ..Default::default() };
+    let (blobs, meta, janitor) = (MemoryBlobs::default(), MemoryMeta::default(), MemoryJanitor::default());
+    let now = || 1_714_644_000_000;
+    let ctx = crate::engine::Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
+    let uploads = MemoryUploads::new(&ctx);
+    f(&ctx, &uploads);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

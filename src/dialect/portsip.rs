@@ -183,6 +183,94 @@ impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Portsip<'_, '_, B, M, J
 mod tests {
     use super::*;
 
+    use crate::route::Method;
+    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta, MemoryUploads};
+    use futures_executor::block_on;
+    use sha2::{Digest, Sha256};
+
+    fn header<'a>(r: &'a Reply, name: &str) -> Option<&'a str> {
+        match r {
+            Reply::Empty { headers, .. } | Reply::Json { headers, .. } | Reply::Text { headers, .. } => {
+                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+            }
+            Reply::Download { plan, .. } => plan.header(name),
+        }
+    }
+
+    fn req(query: &str, headers: &[(&str, &str)]) -> Head {
+        let all = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Head::new(Method::Post, "/api/blobs/uploads", query, all)
+    }
+
+    type MemoryPortsip<'a, 'c> = Portsip<'a, 'c, MemoryBlobs, MemoryMeta, MemoryJanitor, MemoryUploads<'a, 'c>>;
+
+    /// Runs `f` against PortSIP over in-memory R2, KV and Upload objects; tenant `acme`'s
+    /// token is `tok`.
+    fn with_portsip(f: impl FnOnce(&MemoryPortsip<'_, '_>)) {
+        crate::dialect::with_memory(|ctx, uploads| f(&Portsip { ctx, uploads }));
+    }
+
+    #[test]
+    fn initiate_append_complete_download() {
+        with_portsip(|ps| {
+            let bearer = ("Authorization", "Bearer tok");
+
+            assert_eq!(block_on(ps.initiate(&req("", &[]))).unwrap_err(), Error::Unauthorized);
+            assert_eq!(block_on(ps.initiate(&req("temporary=maybe", &[bearer]))).unwrap_err().status(), 400);
+            let init = block_on(ps.initiate(&req("filename=a.wav", &[bearer]))).unwrap();
+            assert_eq!((init.status(), header(&init, "Range")), (202, Some("0-0")));
+            let id = header(&init, "PortSIP-Upload-ID").unwrap().to_string();
+            let token = header(&init, "PortSIP-Upload-Token").unwrap().to_string();
+            let with_token = [bearer, ("PortSIP-Upload-Token", token.as_str())];
+
+            let r = block_on(ps.append(&req("", &with_token), &id, b"abc".to_vec())).unwrap();
+            assert_eq!((r.status(), header(&r, "Range")), (203, Some("0-2")));
+            assert_eq!(block_on(ps.append(&req("", &[bearer]), &id, b"x".to_vec())).unwrap_err().status(), 403);
+            let st = block_on(ps.status(&req("", &[bearer]), &id)).unwrap();
+            assert_eq!((st.status(), header(&st, "Range")), (204, Some("0-2")));
+
+            assert_eq!(block_on(ps.complete(&req("digest=xyz", &with_token), &id, vec![])).unwrap_err().status(), 400);
+            let digest = hex::encode(Sha256::digest(b"abcd"));
+            let done =
+                block_on(ps.complete(&req(&format!("digest={digest}"), &with_token), &id, b"d".to_vec())).unwrap();
+            assert_eq!(done.status(), 201);
+
+            let anonymous = Head::new(Method::Get, "/", "", vec![]);
+            let dl = block_on(ps.download(&anonymous, &digest)).unwrap();
+            assert_eq!(dl.status(), 200);
+            assert_eq!(header(&dl, "Cache-Control"), Some("public, max-age=31536000, immutable"));
+            assert_eq!(header(&dl, "Content-Disposition"), Some("attachment; filename=\"a.wav\""));
+            assert_eq!(block_on(ps.download(&anonymous, &"0".repeat(64))).unwrap_err().status(), 404);
+            assert_eq!(block_on(ps.status(&req("", &[bearer]), &id)).unwrap_err().status(), 404, "finished");
+        });
+    }
+
+    #[test]
+    fn only_portsip_blobs_are_public() {
+        with_portsip(|ps| {
+            let ctx = ps.ctx;
+            // a file of another dialect, indexed by digest for its tenant only
+            let record = FileRecord {
+                id: "f1".into(),
+                tenant: "acme".into(),
+                name: "n".into(),
+                content_type: "text/plain".into(),
+                size: 1,
+                sha256: "ab".repeat(32),
+                created_at: 0,
+                expires_at: None,
+                ttl: None,
+                dialect: "ngcp".into(),
+                r2_key: "k".into(),
+            };
+            block_on(ctx.commit_file(record, None)).unwrap();
+            let anonymous = Head::new(Method::Get, "/", "", vec![]);
+            assert_eq!(block_on(ps.download(&anonymous, &"ab".repeat(32))).unwrap_err().status(), 404);
+            let owner = Head::new(Method::Get, "/", "", vec![("Authorization".into(), "Bearer tok".into())]);
+            assert_eq!(block_on(ps.download(&owner, &"ab".repeat(32))).unwrap().status(), 200);
+        });
+    }
+
     #[test]
     fn opaque_ids_look_like_portsip_ones() {
         let id = opaque_id(1_455_867_064_657, "52e51422-573d-4fc9-b5c6-4a30058f5d71");

@@ -216,3 +216,122 @@ where
     }
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::Method;
+    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta, MemoryUploads};
+    use futures_executor::block_on;
+
+    const AUTH: &str = "Bearer tok";
+
+    fn head(method: Method, headers: &[(&str, &str)]) -> Head {
+        let mut all: Vec<(String, String)> = vec![("Authorization".into(), AUTH.into())];
+        all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Head::new(method, "/files/", "", all)
+    }
+
+    fn header<'a>(r: &'a Reply, name: &str) -> Option<&'a str> {
+        match r {
+            Reply::Empty { headers, .. } | Reply::Json { headers, .. } | Reply::Text { headers, .. } => {
+                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+            }
+            Reply::Download { plan, .. } => plan.header(name),
+        }
+    }
+
+    /// Runs `f` against tus over in-memory R2, KV and Upload objects.
+    fn with_tus(f: impl FnOnce(&Tus<'_, '_, MemoryBlobs, MemoryMeta, MemoryJanitor, MemoryUploads<'_, '_>>)) {
+        crate::dialect::with_memory(|ctx, uploads| f(&Tus { ctx, uploads }));
+    }
+
+    const V: (&str, &str) = ("Tus-Resumable", "1.0.0");
+    const OCTETS: (&str, &str) = ("Content-Type", "application/offset+octet-stream");
+
+    fn id_of(created: &Reply) -> String {
+        header(created, "Location").unwrap().rsplit('/').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn create_patch_head_get() {
+        with_tus(|tus| {
+            let create =
+                head(Method::Post, &[V, ("Upload-Length", "11"), ("Upload-Metadata", "filename aGVsbG8udHh0")]);
+            let created = block_on(tus.create(&create, "https://h", Vec::new())).unwrap();
+            assert_eq!(created.status(), 201);
+            assert!(header(&created, "Location").unwrap().starts_with("https://h/files/"));
+            assert_eq!(header(&created, "Upload-Expires"), Some("Fri, 03 May 2024 10:00:00 GMT"));
+            let id = id_of(&created);
+
+            let patch = |offset: &str, body: &[u8]| {
+                let h = head(Method::Patch, &[V, OCTETS, ("Upload-Offset", offset)]);
+                block_on(tus.patch(&h, &id, body.to_vec()))
+            };
+            let r = patch("0", b"hello ").unwrap();
+            assert_eq!((r.status(), header(&r, "Upload-Offset")), (204, Some("6")));
+            assert_eq!(patch("0", b"hello ").unwrap_err().status(), 409, "a retry at an old offset");
+            assert_eq!(patch("7", b"x").unwrap_err().status(), 409, "a gap");
+
+            let h = block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap();
+            assert_eq!(header(&h, "Upload-Offset"), Some("6"));
+            assert_eq!(header(&h, "Upload-Length"), Some("11"));
+            assert_eq!(header(&h, "Cache-Control"), Some("no-store"));
+            assert_eq!(header(&h, "Upload-Metadata"), Some("filename aGVsbG8udHh0"));
+
+            patch("6", b"world").unwrap();
+            let got = block_on(tus.get(&head(Method::Get, &[]), &id)).unwrap();
+            assert_eq!(got.status(), 200);
+            assert_eq!(header(&got, "Content-Disposition"), Some("attachment; filename=\"hello.txt\""));
+            assert_eq!(header(&got, "Access-Control-Allow-Origin"), Some("*"));
+        });
+    }
+
+    #[test]
+    fn protocol_errors() {
+        with_tus(|tus| {
+            let create = |h: &[(&str, &str)]| block_on(tus.create(&head(Method::Post, h), "https://h", Vec::new()));
+            assert_eq!(create(&[("Upload-Length", "1")]).unwrap_err(), Error::UnsupportedVersion);
+            assert_eq!(create(&[V]).unwrap_err().status(), 400);
+            assert_eq!(create(&[V, ("Upload-Length", "1"), ("Upload-Defer-Length", "1")]).unwrap_err().status(), 400);
+            assert_eq!(create(&[V, ("Upload-Length", "-1")]).unwrap_err().status(), 400);
+            assert_eq!(create(&[V, ("Upload-Length", "99999999999999")]).unwrap_err().status(), 413);
+            assert_eq!(
+                create(&[V, ("Upload-Length", "1"), ("Upload-Metadata", "filename !")]).unwrap_err().status(),
+                400
+            );
+
+            let id = id_of(&create(&[V, ("Upload-Defer-Length", "1")]).unwrap());
+            let patch =
+                |h: &[(&str, &str)], body: &[u8]| block_on(tus.patch(&head(Method::Patch, h), &id, body.to_vec()));
+            assert_eq!(patch(&[V, ("Upload-Offset", "0")], b"x").unwrap_err().status(), 415);
+            assert_eq!(patch(&[V, OCTETS], b"x").unwrap_err().status(), 400, "no Upload-Offset");
+            let bad_sum = ("Upload-Checksum", "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+            assert_eq!(patch(&[V, OCTETS, ("Upload-Offset", "0"), bad_sum], b"x").unwrap_err().status(), 460);
+            // the deferred length arrives with the last PATCH, which completes the upload
+            let r = patch(&[V, OCTETS, ("Upload-Offset", "0"), ("Upload-Length", "2")], b"ab").unwrap();
+            assert_eq!(header(&r, "Upload-Offset"), Some("2"));
+            assert_eq!(header(&r, "Upload-Expires"), None, "a finished upload does not expire");
+
+            let e = error_reply(&Error::UnsupportedVersion);
+            assert_eq!(header(&e, "Tus-Version"), Some("1.0.0"));
+            assert_eq!(header(&e, "Tus-Resumable"), Some("1.0.0"));
+            assert!(header(&options(10), "Access-Control-Expose-Headers").unwrap().contains("Upload-Offset"));
+            assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), "not-a-uuid")).unwrap_err().status(), 404);
+        });
+    }
+
+    #[test]
+    fn termination_and_tenants() {
+        with_tus(|tus| {
+            let created =
+                block_on(tus.create(&head(Method::Post, &[V, ("Upload-Length", "3")]), "https://h", Vec::new()))
+                    .unwrap();
+            let id = id_of(&created);
+            let stranger = Head::new(Method::Head, "/", "", vec![("Tus-Resumable".into(), "1.0.0".into())]);
+            assert_eq!(block_on(tus.head(&stranger, &id)).unwrap_err(), Error::Unauthorized);
+            assert_eq!(block_on(tus.delete(&head(Method::Delete, &[V]), &id)).unwrap().status(), 204);
+            assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap_err().status(), 404);
+        });
+    }
+}

@@ -179,3 +179,49 @@ impl crate::engine::resumable::UploadStore for MemoryUploadStore {
         Ok(())
     }
 }
+
+/// The uploads' Durable Objects in memory: one [`MemoryUploadStore`] per upload id, the
+/// engine's operations run directly (one at a time: tests are single-threaded).
+pub struct MemoryUploads<'a, 'c> {
+    pub ctx: &'a crate::engine::Ctx<'c, MemoryBlobs, MemoryMeta, MemoryJanitor>,
+    pub objects: RefCell<HashMap<String, std::rc::Rc<MemoryUploadStore>>>,
+}
+
+impl<'a, 'c> MemoryUploads<'a, 'c> {
+    pub fn new(ctx: &'a crate::engine::Ctx<'c, MemoryBlobs, MemoryMeta, MemoryJanitor>) -> Self {
+        MemoryUploads { ctx, objects: RefCell::default() }
+    }
+
+    /// The object named `id`; a new one is empty, as a Durable Object never used is.
+    fn object(&self, id: &str) -> std::rc::Rc<MemoryUploadStore> {
+        self.objects.borrow_mut().entry(id.to_string()).or_default().clone()
+    }
+}
+
+impl super::Uploads for MemoryUploads<'_, '_> {
+    type Body = Vec<u8>;
+
+    async fn create(&self, new: &crate::engine::upload::NewUpload) -> Result<crate::engine::upload::UploadState> {
+        self.ctx.create_upload(&*self.object(&new.id), new.clone())
+    }
+
+    async fn append(
+        &self,
+        id: &str,
+        tenant: &str,
+        ask: &crate::engine::resumable::AppendAsk,
+        body: Vec<u8>,
+    ) -> Result<crate::engine::upload::UploadState> {
+        let chunks: Vec<Result<bytes::Bytes>> =
+            body.chunks(64 * 1024).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
+        self.ctx.append(&*self.object(id), tenant, ask.clone(), futures_util::stream::iter(chunks)).await
+    }
+
+    async fn state(&self, id: &str, tenant: &str, token: Option<&str>) -> Result<crate::engine::upload::UploadState> {
+        self.ctx.load_upload(&*self.object(id), tenant, token)
+    }
+
+    async fn cancel(&self, id: &str, tenant: &str, token: Option<&str>, delete_finished: bool) -> Result<()> {
+        self.ctx.cancel_upload(&*self.object(id), tenant, token, delete_finished).await
+    }
+}
