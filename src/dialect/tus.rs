@@ -199,7 +199,16 @@ impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Tus<'_, '_, B, M, J, U>
     pub async fn get(&self, head: &Head, id: &str) -> Result<Reply> {
         let ctx = self.ctx;
         let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-        let file = own_file(ctx, &tenant.0, upload_id(id)?).await?;
+        let id = upload_id(id)?;
+        let file = match own_file(ctx, &tenant.0, id).await {
+            // KV is eventually consistent; the upload's object knows its file at once.
+            Err(Error::NotFound(_)) => {
+                let st = self.uploads.state(id, &tenant.0, None).await?;
+                let file = st.file.ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+                file.live((ctx.now)(), "upload expired")?
+            }
+            other => other?,
+        };
         Ok(download_reply(&file, head, CachePolicy::Private).with_headers(&base_headers()))
     }
 }
@@ -284,6 +293,10 @@ mod tests {
             assert_eq!(got.status(), 200);
             assert_eq!(header(&got, "Content-Disposition"), Some("attachment; filename=\"hello.txt\""));
             assert_eq!(header(&got, "Access-Control-Allow-Origin"), Some("*"));
+
+            // a KV record not yet visible where this request runs: the Upload object answers
+            tus.ctx.meta.entries.borrow_mut().remove(&FileRecord::kv_key(&id));
+            assert_eq!(block_on(tus.get(&head(Method::Get, &[]), &id)).unwrap().status(), 200);
         });
     }
 
