@@ -229,3 +229,28 @@ fn protocol_details() {
     let other = format!("Bearer {TOKEN}x");
     assert_eq!(status(ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &other).call()), 401);
 }
+
+#[test]
+fn idle_uploads_are_aborted_by_the_alarm() {
+    let srv = Server::start_with(&[("EDGESHARE_IDLE_TIMEOUT", "2")]);
+    let created = ureq::post(&srv.url("/files/"))
+        .set("Tus-Resumable", "1.0.0")
+        .set("Upload-Length", &(12 * MIB).to_string())
+        .set("Authorization", &basic_auth())
+        .call()
+        .unwrap();
+    let url = created.header("Location").unwrap().to_string();
+    let r = ureq::patch(&url)
+        .set("Tus-Resumable", "1.0.0")
+        .set("Upload-Offset", "0")
+        .set("Content-Type", "application/offset+octet-stream")
+        .set("Authorization", &basic_auth())
+        .send_bytes(&vec![7u8; 6 * MIB])
+        .unwrap();
+    assert_eq!(r.header("Upload-Offset"), Some(&*(6 * MIB).to_string()));
+    assert!(srv.r2_blobs() >= 1, "a 5 MiB part is in R2");
+    // after 2 idle seconds the alarm aborts the multipart upload: its parts go
+    assert_eq!(srv.wait_r2_blobs(0, 20), 0, "the aborted upload's parts are gone from R2");
+    let head = ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &basic_auth()).call();
+    assert!(matches!(head, Err(ureq::Error::Status(404, _))), "the upload is forgotten");
+}

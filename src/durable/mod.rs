@@ -63,6 +63,12 @@ struct WireError {
     size: Option<u64>,
 }
 
+/// An alarm time from milliseconds since the epoch. (`set_alarm` takes a plain integer as
+/// an offset from now, not as a time.)
+fn at_time(ms: u64) -> worker::ScheduledTime {
+    worker::ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(ms as f64)))
+}
+
 fn internal(e: impl std::fmt::Display) -> Error {
     Error::Internal(e.to_string())
 }
@@ -173,7 +179,7 @@ impl DurableObject for Upload {
             worker::console_error!("upload alarm: {e}");
             // try again later rather than lose the cleanup
             let retry = worker::Date::now().as_millis() + 60_000;
-            self.state.storage().set_alarm(retry as i64).await?;
+            self.state.storage().set_alarm(at_time(retry)).await?;
         }
         Response::empty()
     }
@@ -232,7 +238,7 @@ impl Upload {
         let upload_at = store.load()?.as_ref().and_then(next_alarm);
         let expiry_at = storage.get::<Expiry>(EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at);
         match upload_at.into_iter().chain(expiry_at).min() {
-            Some(at) => storage.set_alarm(at as i64).await.map_err(internal),
+            Some(at) => storage.set_alarm(at_time(at)).await.map_err(internal),
             None => storage.delete_alarm().await.map_err(internal),
         }
     }

@@ -262,3 +262,24 @@ pub fn tus_client(opts: serde_json::Value) -> serde_json::Value {
 pub fn get_sha256_auth(url: &str) -> (u16, String, u64) {
     get_sha256_with(url, Some(&basic_auth()))
 }
+
+impl Server {
+    /// How many R2 blobs the local emulator holds (files under the state folder): parts of
+    /// multipart uploads and whole objects. Lets a test see bytes really go away.
+    pub fn r2_blobs(&self) -> usize {
+        let dir = self.state_dir().join("v3/r2/edgeshare-files/blobs");
+        fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// Waits until `r2_blobs()` is `want`, up to `secs`; returns the last count.
+    pub fn wait_r2_blobs(&self, want: usize, secs: u64) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let n = self.r2_blobs();
+            if n == want || Instant::now() > deadline {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
