@@ -5,8 +5,10 @@ pub mod ngcp;
 pub mod portsip;
 pub mod tus;
 
+use crate::engine::files::FileRecord;
 use crate::http::auth_header::{parse_authorization, Presented};
-use crate::http::download::DownloadPlan;
+use crate::http::disposition::DispositionKind;
+use crate::http::download::{plan_download, CachePolicy, DownloadAsk, DownloadPlan, Served};
 use crate::route::Method;
 
 /// The head of a request: everything but the body, with no `worker::` types.
@@ -92,6 +94,16 @@ impl Reply {
         self
     }
 
+    /// A header of the reply (case-insensitive), for tests and logs.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        match self {
+            Reply::Empty { headers, .. } | Reply::Json { headers, .. } | Reply::Text { headers, .. } => {
+                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+            }
+            Reply::Download { plan, .. } => plan.header(name),
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             Reply::Json { status, .. } | Reply::Empty { status, .. } | Reply::Text { status, .. } => *status,
@@ -102,6 +114,25 @@ impl Reply {
 
 /// Host tests of the dialects: the engine over in-memory R2, KV and Upload objects, with one
 /// tenant, `acme`, whose Bearer token is `tok`, at a fixed time.
+/// The download of a live record, honouring the request's conditional and range headers.
+pub fn download_reply(record: &FileRecord, head: &Head, cache: CachePolicy) -> Reply {
+    let served = Served {
+        name: &record.name,
+        content_type: &record.content_type,
+        size: record.size,
+        sha256: &record.sha256,
+        disposition: DispositionKind::Attachment,
+        cache,
+    };
+    let ask = DownloadAsk {
+        head: head.method == Method::Head,
+        range: head.header("range"),
+        if_none_match: head.header("if-none-match"),
+        if_range: head.header("if-range"),
+    };
+    Reply::Download { r2_key: record.r2_key.clone(), plan: plan_download(&served, &ask) }
+}
+
 #[cfg(test)]
 pub(crate) fn with_memory(
     f: impl FnOnce(

@@ -13,8 +13,8 @@ use crate::engine::files::{content_type_or_guess, FileRecord};
 use crate::engine::ids::{is_uuid, iso8601_ms, random_bytes, uuid_v4};
 use crate::engine::{expiry, Ctx, NewFile};
 use crate::error::{Error, Result};
-use crate::http::disposition::{last_path_segment, DispositionKind};
-use crate::http::download::{plan_download, CachePolicy, DownloadAsk, Served};
+use crate::http::disposition::last_path_segment;
+use crate::http::download::CachePolicy;
 use crate::store::{BlobStore, Janitor, MetaStore};
 
 pub const UPLOAD_NOT_FOUND: &str = "upload not found";
@@ -126,26 +126,7 @@ where
         return Err(Error::not_found(UPLOAD_NOT_FOUND));
     }
     let record = ctx.live_file(&id.to_ascii_lowercase(), UPLOAD_NOT_FOUND, UPLOAD_EXPIRED).await?;
-    Ok(download_reply(&record, head, CachePolicy::Private))
-}
-
-/// The download of a live record, honouring the request's conditional and range headers.
-pub fn download_reply(record: &FileRecord, head: &Head, cache: CachePolicy) -> Reply {
-    let served = Served {
-        name: &record.name,
-        content_type: &record.content_type,
-        size: record.size,
-        sha256: &record.sha256,
-        disposition: DispositionKind::Attachment,
-        cache,
-    };
-    let ask = DownloadAsk {
-        head: head.method == crate::route::Method::Head,
-        range: head.header("range"),
-        if_none_match: head.header("if-none-match"),
-        if_range: head.header("if-range"),
-    };
-    Reply::Download { r2_key: record.r2_key.clone(), plan: plan_download(&served, &ask) }
+    Ok(super::download_reply(&record, head, CachePolicy::Private))
 }
 
 fn malformed<E: std::fmt::Display>(e: E) -> Error {

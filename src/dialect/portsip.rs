@@ -6,7 +6,7 @@
 use base64::Engine;
 use serde_json::json;
 
-use super::{ngcp::download_reply, Head, Reply};
+use super::{download_reply, Head, Reply};
 use crate::engine::files::FileRecord;
 use crate::engine::ids::{is_uuid, random_bytes, uuid_v4};
 use crate::engine::resumable::AppendAsk;
@@ -188,15 +188,6 @@ mod tests {
     use futures_executor::block_on;
     use sha2::{Digest, Sha256};
 
-    fn header<'a>(r: &'a Reply, name: &str) -> Option<&'a str> {
-        match r {
-            Reply::Empty { headers, .. } | Reply::Json { headers, .. } | Reply::Text { headers, .. } => {
-                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-            }
-            Reply::Download { plan, .. } => plan.header(name),
-        }
-    }
-
     fn req(query: &str, headers: &[(&str, &str)]) -> Head {
         let all = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Head::new(Method::Post, "/api/blobs/uploads", query, all)
@@ -218,16 +209,16 @@ mod tests {
             assert_eq!(block_on(ps.initiate(&req("", &[]))).unwrap_err(), Error::Unauthorized);
             assert_eq!(block_on(ps.initiate(&req("temporary=maybe", &[bearer]))).unwrap_err().status(), 400);
             let init = block_on(ps.initiate(&req("filename=a.wav", &[bearer]))).unwrap();
-            assert_eq!((init.status(), header(&init, "Range")), (202, Some("0-0")));
-            let id = header(&init, "PortSIP-Upload-ID").unwrap().to_string();
-            let token = header(&init, "PortSIP-Upload-Token").unwrap().to_string();
+            assert_eq!((init.status(), init.header("Range")), (202, Some("0-0")));
+            let id = init.header("PortSIP-Upload-ID").unwrap().to_string();
+            let token = init.header("PortSIP-Upload-Token").unwrap().to_string();
             let with_token = [bearer, ("PortSIP-Upload-Token", token.as_str())];
 
             let r = block_on(ps.append(&req("", &with_token), &id, b"abc".to_vec())).unwrap();
-            assert_eq!((r.status(), header(&r, "Range")), (203, Some("0-2")));
+            assert_eq!((r.status(), r.header("Range")), (203, Some("0-2")));
             assert_eq!(block_on(ps.append(&req("", &[bearer]), &id, b"x".to_vec())).unwrap_err().status(), 403);
             let st = block_on(ps.status(&req("", &[bearer]), &id)).unwrap();
-            assert_eq!((st.status(), header(&st, "Range")), (204, Some("0-2")));
+            assert_eq!((st.status(), st.header("Range")), (204, Some("0-2")));
 
             assert_eq!(block_on(ps.complete(&req("digest=xyz", &with_token), &id, vec![])).unwrap_err().status(), 400);
             let digest = hex::encode(Sha256::digest(b"abcd"));
@@ -238,8 +229,8 @@ mod tests {
             let anonymous = Head::new(Method::Get, "/", "", vec![]);
             let dl = block_on(ps.download(&anonymous, &digest)).unwrap();
             assert_eq!(dl.status(), 200);
-            assert_eq!(header(&dl, "Cache-Control"), Some("public, max-age=31536000, immutable"));
-            assert_eq!(header(&dl, "Content-Disposition"), Some("attachment; filename=\"a.wav\""));
+            assert_eq!(dl.header("Cache-Control"), Some("public, max-age=31536000, immutable"));
+            assert_eq!(dl.header("Content-Disposition"), Some("attachment; filename=\"a.wav\""));
             assert_eq!(block_on(ps.download(&anonymous, &"0".repeat(64))).unwrap_err().status(), 404);
             assert_eq!(block_on(ps.status(&req("", &[bearer]), &id)).unwrap_err().status(), 404, "finished");
         });

@@ -3,7 +3,7 @@
 //! file and CORS that lets a browser client read every tus header. Auth: the tenant's
 //! Basic or Bearer credentials. The upload itself lives in its Durable Object.
 
-use super::{ngcp::download_reply, Head, Reply};
+use super::{download_reply, Head, Reply};
 use crate::engine::files::{content_type_or_guess, FileRecord};
 use crate::engine::ids::{is_uuid, random_bytes, uuid_v4};
 use crate::engine::resumable::AppendAsk;
@@ -241,15 +241,6 @@ mod tests {
         Head::new(method, "/files/", "", all)
     }
 
-    fn header<'a>(r: &'a Reply, name: &str) -> Option<&'a str> {
-        match r {
-            Reply::Empty { headers, .. } | Reply::Json { headers, .. } | Reply::Text { headers, .. } => {
-                headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-            }
-            Reply::Download { plan, .. } => plan.header(name),
-        }
-    }
-
     /// Runs `f` against tus over in-memory R2, KV and Upload objects.
     fn with_tus(f: impl FnOnce(&Tus<'_, '_, MemoryBlobs, MemoryMeta, MemoryJanitor, MemoryUploads<'_, '_>>)) {
         crate::dialect::with_memory(|ctx, uploads| f(&Tus { ctx, uploads }));
@@ -259,7 +250,7 @@ mod tests {
     const OCTETS: (&str, &str) = ("Content-Type", "application/offset+octet-stream");
 
     fn id_of(created: &Reply) -> String {
-        header(created, "Location").unwrap().rsplit('/').next().unwrap().to_string()
+        created.header("Location").unwrap().rsplit('/').next().unwrap().to_string()
     }
 
     #[test]
@@ -269,8 +260,8 @@ mod tests {
                 head(Method::Post, &[V, ("Upload-Length", "11"), ("Upload-Metadata", "filename aGVsbG8udHh0")]);
             let created = block_on(tus.create(&create, "https://h", Vec::new())).unwrap();
             assert_eq!(created.status(), 201);
-            assert!(header(&created, "Location").unwrap().starts_with("https://h/files/"));
-            assert_eq!(header(&created, "Upload-Expires"), Some("Fri, 03 May 2024 10:00:00 GMT"));
+            assert!(created.header("Location").unwrap().starts_with("https://h/files/"));
+            assert_eq!(created.header("Upload-Expires"), Some("Fri, 03 May 2024 10:00:00 GMT"));
             let id = id_of(&created);
 
             let patch = |offset: &str, body: &[u8]| {
@@ -278,21 +269,21 @@ mod tests {
                 block_on(tus.patch(&h, &id, body.to_vec()))
             };
             let r = patch("0", b"hello ").unwrap();
-            assert_eq!((r.status(), header(&r, "Upload-Offset")), (204, Some("6")));
+            assert_eq!((r.status(), r.header("Upload-Offset")), (204, Some("6")));
             assert_eq!(patch("0", b"hello ").unwrap_err().status(), 409, "a retry at an old offset");
             assert_eq!(patch("7", b"x").unwrap_err().status(), 409, "a gap");
 
             let h = block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap();
-            assert_eq!(header(&h, "Upload-Offset"), Some("6"));
-            assert_eq!(header(&h, "Upload-Length"), Some("11"));
-            assert_eq!(header(&h, "Cache-Control"), Some("no-store"));
-            assert_eq!(header(&h, "Upload-Metadata"), Some("filename aGVsbG8udHh0"));
+            assert_eq!(h.header("Upload-Offset"), Some("6"));
+            assert_eq!(h.header("Upload-Length"), Some("11"));
+            assert_eq!(h.header("Cache-Control"), Some("no-store"));
+            assert_eq!(h.header("Upload-Metadata"), Some("filename aGVsbG8udHh0"));
 
             patch("6", b"world").unwrap();
             let got = block_on(tus.get(&head(Method::Get, &[]), &id)).unwrap();
             assert_eq!(got.status(), 200);
-            assert_eq!(header(&got, "Content-Disposition"), Some("attachment; filename=\"hello.txt\""));
-            assert_eq!(header(&got, "Access-Control-Allow-Origin"), Some("*"));
+            assert_eq!(got.header("Content-Disposition"), Some("attachment; filename=\"hello.txt\""));
+            assert_eq!(got.header("Access-Control-Allow-Origin"), Some("*"));
 
             // a KV record not yet visible where this request runs: the Upload object answers
             tus.ctx.meta.entries.borrow_mut().remove(&FileRecord::kv_key(&id));
@@ -323,13 +314,13 @@ mod tests {
             assert_eq!(patch(&[V, OCTETS, ("Upload-Offset", "0"), bad_sum], b"x").unwrap_err().status(), 460);
             // the deferred length arrives with the last PATCH, which completes the upload
             let r = patch(&[V, OCTETS, ("Upload-Offset", "0"), ("Upload-Length", "2")], b"ab").unwrap();
-            assert_eq!(header(&r, "Upload-Offset"), Some("2"));
-            assert_eq!(header(&r, "Upload-Expires"), None, "a finished upload does not expire");
+            assert_eq!(r.header("Upload-Offset"), Some("2"));
+            assert_eq!(r.header("Upload-Expires"), None, "a finished upload does not expire");
 
             let e = error_reply(&Error::UnsupportedVersion);
-            assert_eq!(header(&e, "Tus-Version"), Some("1.0.0"));
-            assert_eq!(header(&e, "Tus-Resumable"), Some("1.0.0"));
-            assert!(header(&options(10), "Access-Control-Expose-Headers").unwrap().contains("Upload-Offset"));
+            assert_eq!(e.header("Tus-Version"), Some("1.0.0"));
+            assert_eq!(e.header("Tus-Resumable"), Some("1.0.0"));
+            assert!(options(10).header("Access-Control-Expose-Headers").unwrap().contains("Upload-Offset"));
             assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), "not-a-uuid")).unwrap_err().status(), 404);
         });
     }

@@ -43,6 +43,16 @@ pub struct NewFile {
     pub length_hint: Option<u64>,
 }
 
+/// What R2 keeps beside a file's bytes: enough to tell whose file it is and what it is
+/// without its KV record.
+pub fn blob_meta(tenant: &str, id: &str, name: &str, dialect: &str, content_type: &str) -> BlobMeta {
+    let mut meta = BlobMeta { content_type: content_type.into(), ..Default::default() };
+    for (k, v) in [("tenant", tenant), ("id", id), ("name", name), ("dialect", dialect)] {
+        meta.custom.insert(k.into(), v.into());
+    }
+    meta
+}
+
 impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
     /// Streams `body` into R2 under the new file's key. The file has no record yet: call
     /// [`Ctx::commit_file`] once the dialect knows its TTL, or [`Ctx::discard`] to drop it.
@@ -54,11 +64,7 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         let hint = new.length_hint.map(|l| l.min(max));
         let plan = PartPlan::new(hint, max, self.config.min_part_size)?;
         let key = FileRecord::r2_key_for(&new.tenant.0, &new.id);
-        let mut meta = BlobMeta { content_type: new.content_type.clone(), ..Default::default() };
-        meta.custom.insert("tenant".into(), new.tenant.0.clone());
-        meta.custom.insert("id".into(), new.id.clone());
-        meta.custom.insert("name".into(), new.name.clone());
-        meta.custom.insert("dialect".into(), new.dialect.into());
+        let meta = blob_meta(&new.tenant.0, &new.id, &new.name, new.dialect, &new.content_type);
         let written = writer::write_stream(self.blobs, &key, &meta, plan, max, body).await?;
         let now = (self.now)();
         let record = FileRecord {

@@ -49,12 +49,8 @@ pub struct AppendAsk {
 }
 
 fn meta_for(st: &UploadState) -> BlobMeta {
-    let mut meta = BlobMeta { content_type: st.new.content_type.clone(), ..Default::default() };
-    meta.custom.insert("tenant".into(), st.new.tenant.clone());
-    meta.custom.insert("id".into(), st.new.id.clone());
-    meta.custom.insert("name".into(), st.new.name.clone());
-    meta.custom.insert("dialect".into(), st.new.dialect.clone());
-    meta
+    let n = &st.new;
+    super::blob_meta(&n.tenant, &n.id, &n.name, &n.dialect, &n.content_type)
 }
 
 impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
