@@ -138,36 +138,17 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
                 return Err(Error::ChecksumMismatch);
             }
         }
-        let mut next = st.clone();
-        next.absorb(&cut, (self.now)());
-        let complete = ask.complete || (ask.complete_at_length && next.length() == Some(next.offset));
-        match complete {
-            false => {
-                store.save(&next, Some(&cut.tail))?;
-                Ok(next)
-            }
-            true => {
-                // Checked before anything is saved: a wrong digest leaves the upload as it was.
-                next.check_complete(ask.expected_sha256.as_deref())?;
-                store.save(&next, Some(&cut.tail))?;
-                self.finish_upload(store, next, cut).await
-            }
+        st.absorb(&cut, (self.now)());
+        let complete = ask.complete || (ask.complete_at_length && st.length() == Some(st.offset));
+        if complete {
+            // Checked before anything is saved: a wrong digest leaves the upload as it was.
+            st.check_complete(ask.expected_sha256.as_deref())?;
         }
-    }
-
-    /// Completes an upload whose bytes are all in (PortSIP `complete` without a body).
-    pub async fn complete_upload<U: UploadStore>(
-        &self,
-        store: &U,
-        tenant: &str,
-        token: Option<&str>,
-        expected_sha256: Option<&str>,
-    ) -> Result<UploadState> {
-        let mut st = self.load_upload(store, tenant, token)?;
-        st.check_complete(expected_sha256)?;
-        let tail = if st.tail_len > 0 { store.tail()? } else { Vec::new() };
-        let cut = st.cut(tail);
-        self.finish_upload(store, st, cut).await
+        store.save(&st, Some(&cut.tail))?;
+        if complete {
+            return self.finish_upload(store, st, cut).await;
+        }
+        Ok(st)
     }
 
     async fn finish_upload<U: UploadStore>(&self, store: &U, mut st: UploadState, cut: Cut) -> Result<UploadState> {

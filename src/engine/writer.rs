@@ -84,37 +84,15 @@ where
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
     let mut in_flight: Option<PartFuture<'a>> = None;
-    let mut result = feed_inner(target, cut, limits.limit, limits.too_large, body, observe, &mut in_flight).await;
-    if result.is_ok() && limits.flush_full_tail && cut.tail.len() as u64 == target.part_size {
-        if let Some(part) = in_flight.take() {
-            match part.await {
-                Ok(p) => cut.parts.push(p),
-                Err(e) => return Err(e),
-            }
-        }
-        let full = std::mem::take(&mut cut.tail);
-        result = match start_part(target, cut, full).await {
-            Ok(f) => {
-                in_flight = Some(f);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        };
-    }
-    if let Some(part) = in_flight.take() {
-        match part.await {
-            Ok(p) => cut.parts.push(p),
-            Err(e) => return Err(e),
-        }
-    }
+    let result = feed_inner(target, cut, limits, body, observe, &mut in_flight).await;
+    land(cut, &mut in_flight).await?;
     result
 }
 
 async fn feed_inner<'a, B, S>(
     target: &Target<'a, B>,
     cut: &mut Cut,
-    limit: u64,
-    too_large: u64,
+    limits: FeedLimits,
     mut body: S,
     observe: &mut dyn FnMut(&[u8]),
     in_flight: &mut Option<PartFuture<'a>>,
@@ -138,11 +116,16 @@ where
                 Either::Right((next, _)) => next,
             },
         };
-        let Some(chunk) = next else { return Ok(()) };
+        let Some(chunk) = next else {
+            if limits.flush_full_tail && cut.tail.len() == part_size {
+                flush(target, cut, in_flight).await?;
+            }
+            return Ok(());
+        };
         let chunk = chunk?;
         received += chunk.len() as u64;
-        if received > limit {
-            return Err(Error::TooLarge { max: too_large });
+        if received > limits.limit {
+            return Err(Error::TooLarge { max: limits.too_large });
         }
         observe(&chunk);
         cut.hash.update(&chunk);
@@ -151,20 +134,42 @@ where
             // A full tail is sent only once more bytes arrive, so that a file of exactly one
             // part is still a single put.
             if cut.tail.len() >= part_size {
-                let full = std::mem::replace(&mut cut.tail, Vec::with_capacity(part_size));
-                if let Some(part) = in_flight.take() {
-                    cut.parts.push(part.await?);
-                }
-                *in_flight = Some(start_part(target, cut, full).await?);
-            }
-            if cut.tail.capacity() == 0 {
-                cut.tail.reserve_exact(part_size.min(rest.len().max(64 * 1024)));
+                flush(target, cut, in_flight).await?;
             }
             let take = (part_size - cut.tail.len()).min(rest.len());
+            if cut.tail.capacity() < cut.tail.len() + take {
+                // A file known to span parts gets whole parts at once; a small one grows as a
+                // Vec would. Never past one part: memory stays at about one part.
+                let want = match cut.multipart {
+                    Some(_) => part_size,
+                    None => (cut.tail.len() + take).max(cut.tail.capacity() * 2).max(64 * 1024).min(part_size),
+                };
+                cut.tail.reserve_exact(want - cut.tail.len());
+            }
             cut.tail.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
         }
     }
+}
+
+/// Waits for the part in flight, if any, and records it.
+async fn land<'a>(cut: &mut Cut, in_flight: &mut Option<PartFuture<'a>>) -> Result<()> {
+    if let Some(part) = in_flight.take() {
+        cut.parts.push(part.await?);
+    }
+    Ok(())
+}
+
+/// Sends the (full) tail as the next part; it uploads while the following bytes are read.
+async fn flush<'a, B: BlobStore>(
+    target: &Target<'a, B>,
+    cut: &mut Cut,
+    in_flight: &mut Option<PartFuture<'a>>,
+) -> Result<()> {
+    let full = std::mem::take(&mut cut.tail);
+    land(cut, in_flight).await?;
+    *in_flight = Some(start_part(target, cut, full).await?);
+    Ok(())
 }
 
 /// Parts are numbered densely from 1; the part in flight is always awaited before the next
