@@ -1,5 +1,5 @@
 """Shared by the benchmarks: servers under `scripts/wrangler dev`, RSS sampling, curl."""
-import hashlib, os, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import hashlib, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1024 * 1024
@@ -36,8 +36,9 @@ class Server:
             except Exception:
                 pass
             if self.proc.poll() is not None or time.time() > deadline:
+                tail = open(self.log.name).read()[-3000:]
                 self.stop()
-                sys.exit(f"{name}: wrangler dev did not start; see {self.log.name}")
+                sys.exit(f"{name}: wrangler dev did not start:\n{tail}")
             time.sleep(0.2)
 
     def workerd_pids(self):
@@ -69,14 +70,19 @@ class Server:
         return total
 
     def stop(self):
+        """Stops the server (its process group, by PID) and deletes its state folder: a run
+        leaves gigabytes of local R2 data otherwise."""
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=10)
         except Exception:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def curl(args):
@@ -112,6 +118,10 @@ class RssPeak:
         self.growth_mib = (self.peak - self.base) / MIB
 
 
+def remove_random_file(path):
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
 def random_file(mib):
     work = tempfile.mkdtemp(prefix="edgeshare-bench-")
     path = os.path.join(work, "file.bin")
@@ -132,6 +142,22 @@ def raw_server():
     raw_toml = open(os.path.join(ROOT, "bench/raw/wrangler.toml")).read().replace(
         'main = "worker.js"', f'main = "{os.path.join(ROOT, "bench/raw/worker.js")}"')
     return Server("raw", ROOT, raw_toml)
+
+
+def paired_ratio(ours, theirs):
+    """Median over runs of ours[i] / theirs[i]. Each pair ran back to back, so the machine's
+    drift over a session (here raw speeds move by a third between runs) cancels out."""
+    return median([a / b for a, b in zip(ours, theirs)])
+
+
+def both_servers():
+    """edgeshare and the raw worker; neither is left running if the other fails to start."""
+    edge = edgeshare_server()
+    try:
+        return edge, raw_server()
+    except BaseException:
+        edge.stop()
+        raise
 
 
 def median(xs):
