@@ -338,4 +338,26 @@ mod tests {
             assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap_err().status(), 404);
         });
     }
+
+    #[test]
+    fn terminating_a_finished_upload_drops_its_digest_entry_unless_a_newer_copy_owns_it() {
+        with_tus(|tus| {
+            let upload = |body: &[u8]| {
+                let len = body.len().to_string();
+                let create = head(Method::Post, &[V, OCTETS, ("Upload-Length", len.as_str())]);
+                id_of(&block_on(tus.create(&create, "https://h", body.to_vec())).unwrap())
+            };
+            let (first, second) = (upload(b"same bytes"), upload(b"same bytes"));
+            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"same bytes"));
+            let digest_key = FileRecord::digest_key("acme", &digest);
+            let indexed = || tus.ctx.meta.entries.borrow().get(&digest_key).map(|(id, _)| id.clone());
+            assert_eq!(indexed(), Some(second.clone()), "the newer copy owns the digest");
+            let delete = |id: &str| block_on(tus.delete(&head(Method::Delete, &[V]), id)).unwrap().status();
+            assert_eq!(delete(&first), 204);
+            assert_eq!(indexed(), Some(second.clone()), "deleting the older copy leaves the entry");
+            assert_eq!(delete(&second), 204);
+            assert_eq!(indexed(), None, "no entry left pointing at a deleted file");
+            assert!(!tus.ctx.meta.entries.borrow().contains_key(&FileRecord::kv_key(&second)));
+        });
+    }
 }

@@ -99,6 +99,18 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         Ok(record)
     }
 
+    /// Deletes a committed file: its bytes, its record, and its digest index entry when that
+    /// still points to it (the same bytes uploaded again since point to the newer file).
+    pub async fn delete_file(&self, record: &FileRecord) -> Result<()> {
+        self.blobs.delete(&record.r2_key).await?;
+        self.meta.delete(&FileRecord::kv_key(&record.id)).await?;
+        let digest_key = FileRecord::digest_key(&record.tenant, &record.sha256);
+        if self.meta.get(&digest_key).await?.as_deref() == Some(record.id.as_str()) {
+            self.meta.delete(&digest_key).await?;
+        }
+        Ok(())
+    }
+
     /// Drops the bytes of a file that will not be committed.
     pub async fn discard(&self, record: &FileRecord) {
         let _ = self.blobs.delete(&record.r2_key).await;

@@ -187,10 +187,7 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         let st = self.load_upload(store, tenant, token)?;
         match (&st.file, delete_finished) {
             (Some(_), false) => return Err(Error::not_found(UPLOAD_NOT_FOUND)),
-            (Some(file), true) => {
-                self.blobs.delete(&file.r2_key).await?;
-                self.meta.delete(&FileRecord::kv_key(&file.id)).await?;
-            }
+            (Some(file), true) => self.delete_file(file).await?,
             (None, _) => {
                 if let Some(mp) = &st.multipart {
                     self.blobs.abort(mp).await?;
