@@ -131,10 +131,11 @@ def random_file(mib):
     return path
 
 
-def edgeshare_server(credential=b"bench:bench"):
+def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build")):
+    """edgeshare from `build` (a worker-build output folder; default: this checkout's)."""
     cred_hash = hashlib.sha256(credential).hexdigest()
     toml = open(os.path.join(ROOT, "wrangler.toml")).read().replace(
-        'main = "build/index.js"', f'main = "{os.path.join(ROOT, "build/index.js")}"')
+        'main = "build/index.js"', f'main = "{os.path.join(build, "index.js")}"')
     return Server("edgeshare", ROOT, toml, f'EDGESHARE_CREDENTIALS="bench:basic:{cred_hash}"\n')
 
 

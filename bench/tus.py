@@ -11,7 +11,7 @@ worker's workerd processes, side by side, median of --runs. Needs `make build`.
 """
 import argparse, base64, http.client, json, os, sys, time
 
-from common import MIB, RssPeak, both_servers, median, paired_ratio, random_file, remove_random_file, require_build
+from common import MIB, RssPeak, both_servers, edgeshare_server, median, paired_ratio, random_file, remove_random_file, require_build
 
 AUTH = "Basic " + base64.b64encode(b"bench:bench").decode()
 
@@ -59,7 +59,7 @@ def tus_upload(server, path, chunk):
             status, h, body = send(c, "PATCH", loc, body=Slice(f, offset, n), headers=hdrs, length=n)
             assert status == 204, (status, body[:200])
             offset = int(h["upload-offset"])
-    return size
+    return size, lambda: send(conn(server), "DELETE", loc, headers=tus)
 
 
 def raw_multipart(server, path, part, key):
@@ -77,7 +77,7 @@ def raw_multipart(server, path, part, key):
             parts.append(json.loads(body))
     status, _, body = send(c, "POST", f"/mpu/{key}?action=complete&uploadId={upload_id}", body=json.dumps(parts))
     assert status == 200 and json.loads(body)["size"] == size, body
-    return size
+    return size, lambda: send(conn(server), "DELETE", f"/mpu/{key}")
 
 
 def raw_put(server, path, key):
@@ -85,14 +85,18 @@ def raw_put(server, path, key):
     with open(path, "rb") as f:
         status, _, body = send(conn(server), "PUT", f"/{key}", body=Slice(f, 0, size), length=size)
     assert status == 200 and json.loads(body)["size"] == size, body
-    return size
+    return size, lambda: send(conn(server), "DELETE", f"/{key}")
 
 
 def timed(server, fn):
+    """MiB/s and RSS growth of one upload. The uploaded file is deleted afterwards, outside the
+    measurement: gigabytes of written-back local R2 data slowed every later run."""
     with RssPeak(server) as rss:
         t = time.monotonic()
-        size = fn()
+        size, delete = fn()
         secs = time.monotonic() - t
+    status = delete()[0]
+    assert status in (200, 204), status
     return size / MIB / secs, rss.growth_mib
 
 
@@ -101,35 +105,55 @@ def main():
     ap.add_argument("--mib", type=int, default=256)
     ap.add_argument("--chunk-mib", type=int, default=8)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--variant-build", help="also run this worker-build output folder (an edgeshare variant)")
+    ap.add_argument("--variant-label", default="variant")
     args = ap.parse_args()
     require_build()
     path = random_file(args.mib)
     chunk = args.chunk_mib * MIB
     edge, raw = both_servers()
-    res = {k: [] for k in ("tus_chunks", "raw_parts", "tus_single", "raw_put")}
+    variant = None
+    res = {k: [] for k in ("tus_chunks", "raw_parts", "tus_single", "raw_put", "var_chunks", "var_single")}
     try:
+        if args.variant_build:
+            variant = edgeshare_server(build=os.path.abspath(args.variant_build))
         for i in range(args.runs):
             res["raw_parts"].append(timed(raw, lambda: raw_multipart(raw, path, chunk, f"mp{i}")))
             res["tus_chunks"].append(timed(edge, lambda: tus_upload(edge, path, chunk)))
+            if variant:
+                res["var_chunks"].append(timed(variant, lambda: tus_upload(variant, path, chunk)))
             res["raw_put"].append(timed(raw, lambda: raw_put(raw, path, f"put{i}")))
             res["tus_single"].append(timed(edge, lambda: tus_upload(edge, path, 0)))
+            if variant:
+                res["var_single"].append(timed(variant, lambda: tus_upload(variant, path, 0)))
     finally:
-        edge.stop()
-        raw.stop()
+        for server in (edge, raw, variant):
+            if server:
+                server.stop()
         remove_random_file(path)
+    res = {k: v for k, v in res.items() if v}
     for k, runs in res.items():
         print(k, "runs (MiB/s, RSS MiB):", [(round(a, 1), round(b, 1)) for a, b in runs], file=sys.stderr)
     m = {k: (median([r[0] for r in v]), median([r[1] for r in v])) for k, v in res.items()}
+    ratio = lambda e, r: paired_ratio([x[0] for x in res[e]], [x[0] for x in res[r]])
     print(f"{args.mib} MiB file, median of {args.runs} runs (ratios: median of per-run ratios), same wrangler/workerd, local R2")
-    print(f"{'':34}{'edgeshare tus':>14}{'raw JS worker':>15}{'ratio':>8}")
-    rows = [(f"{args.chunk_mib} MiB chunks / parts, MiB/s", "tus_chunks", "raw_parts"),
-            ("single request, MiB/s", "tus_single", "raw_put")]
+    head = f"{'':34}{'edgeshare tus':>14}{'raw JS worker':>15}{'ratio':>8}"
+    if variant:
+        label = args.variant_label[:20]
+        head += f"{label:>22}{'ratio':>8}"
+    print(head)
+    rows = [(f"{args.chunk_mib} MiB chunks / parts, MiB/s", "tus_chunks", "raw_parts", "var_chunks"),
+            ("single request, MiB/s", "tus_single", "raw_put", "var_single")]
     ok = True
-    for label, e, r in rows:
-        ratio = paired_ratio([x[0] for x in res[e]], [x[0] for x in res[r]])
-        ok &= ratio >= 0.9 and m[e][1] - m[r][1] <= 32
-        print(f"{label:34}{m[e][0]:14.1f}{m[r][0]:15.1f}{ratio:8.2f}")
-        print(f"{'  upload RSS growth, MiB':34}{m[e][1]:14.1f}{m[r][1]:15.1f}{m[e][1] - m[r][1]:+8.1f}")
+    for label, e, r, v in rows:
+        ok &= ratio(e, r) >= 0.9 and m[e][1] - m[r][1] <= 32
+        line = f"{label:34}{m[e][0]:14.1f}{m[r][0]:15.1f}{ratio(e, r):8.2f}"
+        mem = f"{'  upload RSS growth, MiB':34}{m[e][1]:14.1f}{m[r][1]:15.1f}{m[e][1] - m[r][1]:+8.1f}"
+        if variant:
+            line += f"{m[v][0]:22.1f}{ratio(v, r):8.2f}"
+            mem += f"{m[v][1]:22.1f}{m[v][1] - m[r][1]:+8.1f}"
+        print(line)
+        print(mem)
     print("target (>= 0.9x raw in both cases, RSS growth within 32 MiB):", "met" if ok else "NOT met")
 
 

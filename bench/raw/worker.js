@@ -5,6 +5,10 @@ export default {
     const url = new URL(request.url);
     const key = url.pathname.slice(1) || "blob";
     if (url.pathname === "/healthz") return new Response("ok");
+    if (request.method === "DELETE") {
+      await env.BUCKET.delete(key);
+      return new Response(null, { status: 204 });
+    }
     if (url.pathname.startsWith("/mpu/")) {
       // one R2 multipart upload driven by the client, one request per part (as in the R2 docs)
       const action = url.searchParams.get("action");
