@@ -4,6 +4,7 @@
 mod support;
 
 use serde_json::json;
+use sha2::Digest;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -253,4 +254,55 @@ fn idle_uploads_are_aborted_by_the_alarm() {
     assert_eq!(srv.wait_r2_blobs(0, 20), 0, "the aborted upload's parts are gone from R2");
     let head = ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &basic_auth()).call();
     assert!(matches!(head, Err(ureq::Error::Status(404, _))), "the upload is forgotten");
+}
+
+#[test]
+fn finished_uploads_are_forgotten_by_their_object_and_served_from_their_record() {
+    let srv = Server::start_with(&[("EDGESHARE_IDLE_TIMEOUT", "2")]);
+    let auth = basic_auth();
+    // a tus upload finished by its creation request
+    let created = ureq::post(&srv.url("/files/"))
+        .set("Tus-Resumable", "1.0.0")
+        .set("Upload-Length", "5")
+        .set("Content-Type", "application/offset+octet-stream")
+        .set("Authorization", &auth)
+        .send_bytes(b"hello")
+        .unwrap();
+    assert_eq!(created.header("Upload-Offset"), Some("5"));
+    let url = created.header("Location").unwrap().to_string();
+    // a PortSIP blob completed in one request; a retried completion gets the same answer
+    let blobs = srv.url("/api/blobs/uploads");
+    let init = ureq::post(&blobs).set("Authorization", &auth).call().unwrap();
+    let (id, token) = (init.header("PortSIP-Upload-ID").unwrap(), init.header("PortSIP-Upload-Token").unwrap());
+    let complete = format!("{blobs}/{id}/complete");
+    let send = || {
+        let r = ureq::post(&complete).set("Authorization", &auth).set("PortSIP-Upload-Token", token).send_bytes(b"bye");
+        match r {
+            Ok(r) => (r.status(), json(r.into_string().unwrap().as_bytes())["id"].clone()),
+            Err(ureq::Error::Status(status, _)) => (status, serde_json::Value::Null),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let (status, blob_id) = send();
+    assert_eq!(status, 201);
+    assert_eq!(send(), (201, blob_id));
+
+    // two seconds after completion the objects forget both uploads: the retry is now unknown
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while send().0 != 404 {
+        assert!(Instant::now() < deadline, "the finished PortSIP upload was not forgotten");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // the files stay, served from their records
+    let digest = hex::encode(sha2::Sha256::digest(b"bye"));
+    assert_eq!(get_sha256(&srv.url(&format!("/api/blobs/{digest}"))).1, digest);
+    let head = ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &auth).call().unwrap();
+    assert_eq!((head.header("Upload-Offset"), head.header("Upload-Length")), (Some("5"), Some("5")));
+    assert_eq!(get_sha256_auth(&url).1, hex::encode(sha2::Sha256::digest(b"hello")));
+    // termination works from the record too, and takes the bytes
+    let blobs_before = srv.r2_blobs();
+    let del = ureq::delete(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &auth).call().unwrap();
+    assert_eq!(del.status(), 204);
+    assert_eq!(srv.wait_r2_blobs(blobs_before - 1, 20), blobs_before - 1, "the tus file's bytes left R2");
+    assert_eq!(get_sha256_auth(&url).0, 404);
 }

@@ -191,7 +191,12 @@ impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Tus<'_, '_, B, M, J, U>
     pub async fn delete(&self, head: &Head, id: &str) -> Result<Reply> {
         let (ctx, uploads) = (self.ctx, self.uploads);
         let tenant = caller(ctx, head)?;
-        uploads.cancel(upload_id(id)?, &tenant.0, None, true).await?;
+        let id = upload_id(id)?;
+        match uploads.cancel(id, &tenant.0, None, true).await {
+            // The object forgets a finished upload after a while; its file record remains.
+            Err(Error::NotFound(_)) => ctx.delete_file(&own_file(ctx, &tenant.0, id).await?).await?,
+            other => other?,
+        }
         Ok(Reply::Empty { status: 204, headers: base_headers() })
     }
 
@@ -358,6 +363,30 @@ mod tests {
             assert_eq!(delete(&second), 204);
             assert_eq!(indexed(), None, "no entry left pointing at a deleted file");
             assert!(!tus.ctx.meta.entries.borrow().contains_key(&FileRecord::kv_key(&second)));
+        });
+    }
+
+    #[test]
+    fn a_finished_upload_forgotten_by_its_object_is_served_and_terminated_from_its_record() {
+        with_tus(|tus| {
+            let create = head(Method::Post, &[V, OCTETS, ("Upload-Length", "5")]);
+            let id = id_of(&block_on(tus.create(&create, "https://h", b"hello".to_vec())).unwrap());
+            let file = tus.ctx.live_file(&id, "", "");
+            let r2_key = block_on(file).unwrap().r2_key;
+            // what the object's alarm does once the idle timeout after completion has passed
+            crate::engine::resumable::UploadStore::clear(&*tus.uploads.objects.borrow()[&id]).unwrap();
+            assert_eq!(block_on(tus.uploads.state(&id, "acme", None)).unwrap_err().status(), 404);
+
+            let h = block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap();
+            assert_eq!((h.header("Upload-Offset"), h.header("Upload-Length")), (Some("5"), Some("5")));
+            assert_eq!(block_on(tus.get(&head(Method::Get, &[V]), &id)).unwrap().status(), 200);
+            let stranger = Head::new(Method::Delete, "/", "", vec![("Authorization".into(), "Bearer nope".into())]);
+            assert_eq!(block_on(tus.delete(&stranger, &id)).unwrap_err(), Error::Unauthorized);
+
+            assert_eq!(block_on(tus.delete(&head(Method::Delete, &[V]), &id)).unwrap().status(), 204);
+            assert!(tus.ctx.blobs.object(&r2_key).is_none(), "the bytes are gone");
+            assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap_err().status(), 404);
+            assert_eq!(block_on(tus.delete(&head(Method::Delete, &[V]), &id)).unwrap_err().status(), 404);
         });
     }
 }

@@ -139,11 +139,14 @@ impl UploadStore for SqlStore {
 }
 
 /// The object itself sets its alarm after each call, so the engine's janitor does nothing.
-struct SelfJanitor;
+/// Inside an Upload object, a finished file's expiry is kept in the object's own storage: the
+/// alarm deletes the bytes then, even after the finished upload's state is forgotten.
+struct SelfJanitor<'a>(&'a State);
 
-impl Janitor for SelfJanitor {
-    async fn delete_at(&self, _: &str, _: &str, _: u64) -> Result<()> {
-        Ok(())
+impl Janitor for SelfJanitor<'_> {
+    async fn delete_at(&self, _: &str, r2_key: &str, at_ms: u64) -> Result<()> {
+        let expiry = Expiry { r2_key: r2_key.into(), at: at_ms };
+        self.0.storage().put(EXPIRY_KEY, &expiry).await.map_err(internal)
     }
 }
 
@@ -198,7 +201,7 @@ impl Upload {
         let store = SqlStore::new(&self.state)?;
         let (config, blobs, meta) = stores(&self.env)?;
         let now = || worker::Date::now().as_millis();
-        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor, now: &now };
+        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor(&self.state), now: &now };
         let answer = match call.op {
             Op::Create => {
                 let new = call.new.ok_or_else(|| Error::Internal("create without upload".into()))?;
@@ -235,7 +238,7 @@ impl Upload {
     /// expiry, or a file's expiry registered by the janitor.
     async fn schedule(&self, store: &SqlStore) -> Result<()> {
         let storage = self.state.storage();
-        let upload_at = store.load()?.as_ref().and_then(next_alarm);
+        let upload_at = store.load()?.as_ref().map(next_alarm);
         let expiry_at = storage.get::<Expiry>(EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at);
         match upload_at.into_iter().chain(expiry_at).min() {
             Some(at) => storage.set_alarm(at_time(at)).await.map_err(internal),
@@ -247,7 +250,7 @@ impl Upload {
         let store = SqlStore::new(&self.state)?;
         let (config, blobs, meta) = stores(&self.env)?;
         let now = || worker::Date::now().as_millis();
-        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor, now: &now };
+        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor(&self.state), now: &now };
         ctx.upload_alarm(&store).await?;
         let storage = self.state.storage();
         if let Some(e) = storage.get::<Expiry>(EXPIRY_KEY).await.map_err(internal)? {

@@ -217,18 +217,23 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
                     store.clear()?;
                     Ok(None)
                 }
-                other => Ok(other),
+                // A finished upload is remembered for the idle timeout after completion, so a
+                // retried last request gets the same answer; then only its file record (and
+                // the expiry the janitor was given at completion) remains.
+                _ if now >= st.idle_deadline() => {
+                    store.clear()?;
+                    Ok(None)
+                }
+                _ => Ok(Some(next_alarm(&st))),
             },
         }
     }
 }
 
 /// When the alarm should next fire for this state.
-pub fn next_alarm(st: &UploadState) -> Option<u64> {
-    match &st.file {
-        None => Some(st.idle_deadline()),
-        Some(f) => f.expires_at,
-    }
+pub fn next_alarm(st: &UploadState) -> u64 {
+    let forget = st.idle_deadline();
+    st.file.as_ref().and_then(|f| f.expires_at).map_or(forget, |at| at.min(forget))
 }
 
 #[cfg(test)]
@@ -523,9 +528,27 @@ mod tests {
         let ask = AppendAsk { complete: true, ..Default::default() };
         assert_eq!(serde_json::from_str::<AppendAsk>(&serde_json::to_string(&ask).unwrap()).unwrap(), ask);
         let file = st.file.clone().unwrap();
-        assert_eq!(next_alarm(&st), Some(w.now.get() + 60_000));
+        assert_eq!(next_alarm(&st), w.now.get() + 60_000);
+        assert_eq!(w.janitor.scheduled.borrow()[0], ("up2".into(), file.r2_key.clone(), w.now.get() + 60_000));
         w.now.set(w.now.get() + 60_000);
         assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), None);
         assert!(w.blobs.object(&file.r2_key).is_none());
+    }
+
+    #[test]
+    fn a_finished_upload_is_forgotten_after_the_idle_timeout_and_its_file_stays() {
+        let w = World::new();
+        w.create(Some(4), None);
+        let st = w.append(at(0, 4), b"keep").unwrap();
+        let file = st.file.clone().expect("complete at its length");
+        assert_eq!(next_alarm(&st), st.idle_deadline(), "no expiry: wake to forget the upload");
+        assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), Some(st.idle_deadline()));
+        // until then, a retried last request still gets its answer
+        assert_eq!(w.append(at(0, 4), b"keep").unwrap().file, Some(file.clone()));
+        w.now.set(st.idle_deadline());
+        assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), None);
+        assert!(w.store.load().unwrap().is_none(), "the object keeps nothing");
+        assert_eq!(w.blobs.object(&file.r2_key).as_deref(), Some(&b"keep"[..]), "the file stays");
+        assert!(w.meta.entries.borrow().contains_key(&FileRecord::kv_key(&file.id)));
     }
 }
