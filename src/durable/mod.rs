@@ -138,9 +138,9 @@ impl UploadStore for SqlStore {
     }
 }
 
-/// The object itself sets its alarm after each call, so the engine's janitor does nothing.
-/// Inside an Upload object, a finished file's expiry is kept in the object's own storage: the
-/// alarm deletes the bytes then, even after the finished upload's state is forgotten.
+/// The janitor inside an Upload object: a finished file's expiry goes to the object's own
+/// storage (the object sets its alarm after each call), so the bytes are deleted then even
+/// after the finished upload's state is forgotten.
 struct SelfJanitor<'a>(&'a State);
 
 impl Janitor for SelfJanitor<'_> {
