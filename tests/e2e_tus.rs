@@ -258,7 +258,7 @@ fn idle_uploads_are_aborted_by_the_alarm() {
 
 #[test]
 fn finished_uploads_are_forgotten_by_their_object_and_served_from_their_record() {
-    let srv = Server::start_with(&[("EDGESHARE_IDLE_TIMEOUT", "2")]);
+    let srv = Server::start_with(&[("EDGESHARE_IDLE_TIMEOUT", "4")]);
     let auth = basic_auth();
     // a tus upload finished by its creation request
     let created = ureq::post(&srv.url("/files/"))
@@ -287,7 +287,7 @@ fn finished_uploads_are_forgotten_by_their_object_and_served_from_their_record()
     assert_eq!(status, 201);
     assert_eq!(send(), (201, blob_id));
 
-    // two seconds after completion the objects forget both uploads: the retry is now unknown
+    // four seconds after completion the objects forget both uploads: the retry is now unknown
     let deadline = Instant::now() + Duration::from_secs(20);
     while send().0 != 404 {
         assert!(Instant::now() < deadline, "the finished PortSIP upload was not forgotten");
