@@ -155,7 +155,8 @@ impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Tus<'_, '_, B, M, J, U>
                 }
                 expires(&st, &mut headers);
             }
-            // The object forgets a finished upload once its file expires; the record remains.
+            // The object forgets a finished upload (after the idle timeout, or when its file
+            // expires); the file's record remains.
             Err(Error::NotFound(_)) => {
                 let file = own_file(ctx, &tenant.0, id).await?;
                 headers.push(("Upload-Offset", file.size.to_string()));

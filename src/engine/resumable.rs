@@ -445,41 +445,23 @@ mod tests {
         append(b"hello ", "tok").unwrap();
         assert_eq!(append(b"x", "wrong").unwrap_err().status(), 403);
         assert_eq!(w.state().offset, 6, "a wrong token changes nothing");
-        // complete with a final body and a wrong digest: refused, upload left intact
-        let bad = AppendAsk {
+        let complete = |want: String| AppendAsk {
             token: Some("tok".into()),
             complete: true,
-            expected_sha256: Some("00".repeat(32)),
+            expected_sha256: Some(want),
             ..Default::default()
         };
-        assert_eq!(w.append(bad, b"world").unwrap_err(), Error::DigestMismatch);
+        // complete with a final body and a wrong digest: refused, upload left intact
+        assert_eq!(w.append(complete("00".repeat(32)), b"world").unwrap_err(), Error::DigestMismatch);
         assert_eq!(w.state().offset, 6);
         assert!(w.state().is_open());
         let digest = hex::encode(Sha256::digest(b"hello world"));
-        let good = AppendAsk {
-            token: Some("tok".into()),
-            complete: true,
-            expected_sha256: Some(digest.clone()),
-            ..Default::default()
-        };
-        let st = w.append(good, b"world").unwrap();
+        let st = w.append(complete(digest.clone()), b"world").unwrap();
         assert_eq!(st.file.unwrap().sha256, digest);
         assert_eq!(append(b"more", "tok").unwrap_err().status(), 404, "append after complete");
         // a retried completion (its answer lost) gets the same file, not an error
-        let again = AppendAsk {
-            token: Some("tok".into()),
-            complete: true,
-            expected_sha256: Some(digest.clone()),
-            ..Default::default()
-        };
-        assert_eq!(w.append(again, b"").unwrap().file.unwrap().sha256, digest);
-        let wrong = AppendAsk {
-            token: Some("tok".into()),
-            complete: true,
-            expected_sha256: Some("1".repeat(64)),
-            ..Default::default()
-        };
-        assert_eq!(w.append(wrong, b"").unwrap_err(), Error::DigestMismatch);
+        assert_eq!(w.append(complete(digest.clone()), b"").unwrap().file.unwrap().sha256, digest);
+        assert_eq!(w.append(complete("1".repeat(64)), b"").unwrap_err(), Error::DigestMismatch);
     }
 
     #[test]
