@@ -127,11 +127,17 @@ mod tests {
         let wrong = Presented::Basic { user: "alice".into(), password: "PW".into() };
         assert_eq!(creds.authenticate(Some(&wrong)), Err(Error::Unauthorized));
         assert_eq!(creds.authenticate(None), Err(Error::Unauthorized));
-        // the same secret presented under the other scheme is not accepted
-        let as_bearer = Presented::Bearer("tok-bob".into());
-        assert!(creds.authenticate(Some(&as_bearer)).is_ok());
-        let basic_with_token = parse_authorization("Basic dG9rLWJvYjo=").unwrap(); // "tok-bob:"
-        assert!(creds.authenticate(Some(&basic_with_token)).is_err());
+        // the same secret presented under the other scheme is not accepted: a Bearer token
+        // "alice:pw" hashes exactly as Basic alice/pw does, and must still be refused
+        let same_hash_as_bearer = Presented::Bearer("alice:pw".into());
+        assert_eq!(credential_hash(&same_hash_as_bearer), credential_hash(&alice));
+        assert_eq!(creds.authenticate(Some(&same_hash_as_bearer)), Err(Error::Unauthorized));
+        let colon_token = Presented::Bearer("tok:bob".into());
+        let creds = Credentials::parse(&format!("bobco:bearer:{}", hex_of(&colon_token))).unwrap();
+        assert!(creds.authenticate(Some(&colon_token)).is_ok());
+        let as_basic = parse_authorization("Basic dG9rOmJvYg==").unwrap(); // "tok:bob"
+        assert_eq!(credential_hash(&as_basic), credential_hash(&colon_token));
+        assert_eq!(creds.authenticate(Some(&as_basic)), Err(Error::Unauthorized));
     }
 
     #[test]

@@ -23,6 +23,13 @@ pub struct Config {
     pub grace: u64,
     /// Idle time after which an unfinished upload is aborted (`EDGESHARE_IDLE_TIMEOUT`, 24 h).
     pub idle_timeout: u64,
+    /// Largest request body, in bytes (`EDGESHARE_MAX_REQUEST_BODY`; unset: no limit, as on
+    /// workerd). On Cloudflare the plan refuses larger bodies before the worker sees them:
+    /// set it to the plan's limit so that clients hear the same `413` locally.
+    pub max_request_body: Option<u64>,
+    /// Seconds without a byte after which a write is stalled: the next request for its upload
+    /// makes it stop (`EDGESHARE_STALL_TIMEOUT`, 5 s).
+    pub stall_timeout: u64,
     /// Hashed credentials (`EDGESHARE_CREDENTIALS`, a secret).
     pub credentials: Credentials,
 }
@@ -40,6 +47,8 @@ impl Default for Config {
             max_ttl: 86400 * 7,
             grace: 86400 * 7,
             idle_timeout: 86400,
+            max_request_body: None,
+            stall_timeout: 5,
             credentials: Credentials::default(),
         }
     }
@@ -69,6 +78,11 @@ impl Config {
             max_ttl: num("EDGESHARE_MAX_TTL", d.max_ttl)?,
             grace: num("EDGESHARE_GRACE", d.grace)?,
             idle_timeout: num("EDGESHARE_IDLE_TIMEOUT", d.idle_timeout)?,
+            max_request_body: match get("EDGESHARE_MAX_REQUEST_BODY").filter(|v| !v.trim().is_empty()) {
+                None => None,
+                Some(_) => Some(num("EDGESHARE_MAX_REQUEST_BODY", 0)?),
+            },
+            stall_timeout: num("EDGESHARE_STALL_TIMEOUT", d.stall_timeout)?,
             credentials: Credentials::parse(&get("EDGESHARE_CREDENTIALS").unwrap_or_default())?,
         };
         Ok(cfg)
@@ -91,6 +105,8 @@ mod tests {
         assert_eq!(c.upload_ttl, 3600);
         assert_eq!(c.session_ttl, 604800);
         assert_eq!(c.min_part_size, 5 * MIB);
+        assert_eq!(c.max_request_body, None, "no limit unless set");
+        assert_eq!(c.stall_timeout, 5);
         assert!(c.credentials.is_empty());
     }
 
@@ -100,6 +116,9 @@ mod tests {
             Config::from_lookup(lookup(&[("EDGESHARE_UPLOAD_TTL", "60"), ("EDGESHARE_MIN_PART_SIZE", "1")])).unwrap();
         assert_eq!(c.upload_ttl, 60);
         assert_eq!(c.min_part_size, R2_MIN_PART, "never below R2's floor");
+        let c = Config::from_lookup(lookup(&[("EDGESHARE_MAX_REQUEST_BODY", "104857600")])).unwrap();
+        assert_eq!(c.max_request_body, Some(100 * MIB));
+        assert!(Config::from_lookup(lookup(&[("EDGESHARE_MAX_REQUEST_BODY", "lots")])).is_err());
         for bad in ["0", "-1", "ten", "1.5"] {
             assert!(Config::from_lookup(lookup(&[("EDGESHARE_MAX_TTL", bad)])).is_err(), "{bad}");
         }

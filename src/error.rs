@@ -2,16 +2,20 @@
 //!
 //! Every failure is a variant with a stable machine code and an HTTP status, listed in
 //! [`Error::code`] and [`Error::status`] below and nowhere else. Dialects only choose how to
-//! render it (`{"message": ...}` for NGCP, `{"errors": [...]}` for PortSIP, ...).
+//! render it (`{"message": ...}` for NGCP, `{"errors": [...]}` for PortSIP, ...). Errors cross
+//! from the Upload Durable Object to the worker by serde, details included.
 
 use std::borrow::Cow;
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// Human text: a literal most of the time, built at run time sometimes.
 pub type Text = Cow<'static, str>;
 
 /// What went wrong, with the human text a client sees where the dialect shows text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum Error {
     /// No credentials, or credentials that match no tenant.
     Unauthorized,
@@ -19,27 +23,34 @@ pub enum Error {
     Forbidden(Text),
     /// The thing named in the URL does not exist (or belongs to another tenant).
     NotFound(Text),
-    /// The thing existed but its TTL has passed.
+    /// The thing existed but its TTL (or its idle deadline) has passed.
     Expired(Text),
     /// The request is malformed: missing field, bad number, bad header.
     BadRequest(String),
-    /// The body is larger than the service accepts.
+    /// The file (or the body, past a declared length) is larger than allowed.
     TooLarge { max: u64 },
+    /// The request body is larger than one request may carry (`EDGESHARE_MAX_REQUEST_BODY`).
+    BodyTooLarge { max: u64 },
     /// A `Range` that does not overlap the file.
     RangeNotSatisfiable { size: u64 },
     /// The route exists but not for this method.
     MethodNotAllowed,
     /// The body's media type is not the one this endpoint takes.
     UnsupportedMediaType(Text),
-    /// The request conflicts with the resource's state (offset mismatch, already stored).
+    /// The request conflicts with the resource's state (already stored, ...).
     Conflict(String),
+    /// An append that does not start where the upload stands.
+    OffsetMismatch { offset: u64 },
+    /// A write that stalled was stopped so that a newer request for its upload could go on;
+    /// what it had received is kept.
+    Interrupted,
     /// A protocol version the service does not speak (tus `Tus-Resumable`).
     UnsupportedVersion,
     /// The body does not match the checksum the client sent with it; nothing was applied.
     ChecksumMismatch,
     /// The file does not match the digest the client expected; nothing was changed.
     DigestMismatch,
-    /// R2, KV or a Durable Object failed; not the client's fault.
+    /// R2, KV or a Durable Object failed; not the client's fault. Retrying may succeed.
     Storage(String),
     /// A bug: an invariant did not hold. Never caused by input.
     Internal(String),
@@ -57,10 +68,13 @@ impl Error {
             Error::Expired(_) => "expired",
             Error::BadRequest(_) => "bad_request",
             Error::TooLarge { .. } => "too_large",
+            Error::BodyTooLarge { .. } => "body_too_large",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::Conflict(_) => "conflict",
+            Error::OffsetMismatch { .. } => "offset_mismatch",
+            Error::Interrupted => "interrupted",
             Error::UnsupportedVersion => "unsupported_version",
             Error::ChecksumMismatch => "checksum_mismatch",
             Error::DigestMismatch => "digest_mismatch",
@@ -77,12 +91,12 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
-            Error::Conflict(_) => 409,
+            Error::Conflict(_) | Error::OffsetMismatch { .. } | Error::Interrupted => 409,
             Error::UnsupportedVersion => 412,
             Error::ChecksumMismatch => 460,
             Error::DigestMismatch => 400,
             Error::Expired(_) => 410,
-            Error::TooLarge { .. } => 413,
+            Error::TooLarge { .. } | Error::BodyTooLarge { .. } => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::RangeNotSatisfiable { .. } => 416,
             Error::Internal(_) => 500,
@@ -100,7 +114,10 @@ impl Error {
             Error::ChecksumMismatch => "checksum mismatch".into(),
             Error::DigestMismatch => "digest does not match the uploaded content".into(),
             Error::BadRequest(m) | Error::Conflict(m) => m.clone(),
+            Error::OffsetMismatch { offset } => format!("offset mismatch: the upload is at {offset}"),
+            Error::Interrupted => "upload interrupted by a newer request; its bytes are kept".into(),
             Error::TooLarge { max } => format!("file too large (maximum {max} bytes)"),
+            Error::BodyTooLarge { max } => format!("request body too large (maximum {max} bytes per request)"),
             Error::RangeNotSatisfiable { .. } => "range not satisfiable".into(),
             Error::MethodNotAllowed => "method not allowed".into(),
             Error::Storage(_) => "storage unavailable, try again".into(),
@@ -116,43 +133,15 @@ impl Error {
         Error::NotFound(msg.into())
     }
 
-    /// Rebuilds an error that crossed a process boundary (Durable Object → worker) as its
-    /// code and message. Unknown codes become `Internal`.
-    pub fn from_wire(code: &str, message: String, size: Option<u64>) -> Error {
-        match code {
-            "unauthorized" => Error::Unauthorized,
-            "forbidden" => Error::Forbidden(message.into()),
-            "not_found" => Error::NotFound(message.into()),
-            "expired" => Error::Expired(message.into()),
-            "bad_request" => Error::BadRequest(message),
-            "too_large" => Error::TooLarge { max: size.unwrap_or(0) },
-            "range_not_satisfiable" => Error::RangeNotSatisfiable { size: size.unwrap_or(0) },
-            "method_not_allowed" => Error::MethodNotAllowed,
-            "unsupported_media_type" => Error::UnsupportedMediaType(message.into()),
-            "conflict" => Error::Conflict(message),
-            "unsupported_version" => Error::UnsupportedVersion,
-            "checksum_mismatch" => Error::ChecksumMismatch,
-            "digest_mismatch" => Error::DigestMismatch,
-            "storage_unavailable" => Error::Storage(message),
-            _ => Error::Internal(message),
-        }
+    /// Errors a client can cause by sending fewer bytes than it announced, or by stalling:
+    /// what arrived before them is worth keeping for a resume.
+    pub fn keeps_progress(&self) -> bool {
+        matches!(self, Error::BadRequest(_) | Error::Interrupted)
     }
 
-    /// The number a few variants carry, for [`Error::from_wire`].
-    pub fn wire_size(&self) -> Option<u64> {
-        match self {
-            Error::TooLarge { max } => Some(*max),
-            Error::RangeNotSatisfiable { size } => Some(*size),
-            _ => None,
-        }
-    }
-
-    /// The message to send across the wire: details included, for internal hops only.
-    pub fn wire_message(&self) -> String {
-        match self {
-            Error::Storage(d) | Error::Internal(d) => d.clone(),
-            _ => self.message(),
-        }
+    /// Refusals that do not depend on the body: answered at once, without reading it.
+    pub fn refuses_caller(&self) -> bool {
+        matches!(self, Error::Unauthorized | Error::Forbidden(_))
     }
 }
 
@@ -181,10 +170,13 @@ mod tests {
             (Error::Expired("upload expired".into()), "expired", 410),
             (Error::bad_request("file missing"), "bad_request", 400),
             (Error::TooLarge { max: 1 }, "too_large", 413),
+            (Error::BodyTooLarge { max: 1 }, "body_too_large", 413),
             (Error::RangeNotSatisfiable { size: 3 }, "range_not_satisfiable", 416),
             (Error::MethodNotAllowed, "method_not_allowed", 405),
             (Error::UnsupportedMediaType("x".into()), "unsupported_media_type", 415),
             (Error::Conflict("x".into()), "conflict", 409),
+            (Error::OffsetMismatch { offset: 7 }, "offset_mismatch", 409),
+            (Error::Interrupted, "interrupted", 409),
             (Error::UnsupportedVersion, "unsupported_version", 412),
             (Error::ChecksumMismatch, "checksum_mismatch", 460),
             (Error::DigestMismatch, "digest_mismatch", 400),
@@ -194,8 +186,8 @@ mod tests {
         for (e, code, status) in table {
             assert_eq!(e.code(), code, "{e:?}");
             assert_eq!(e.status(), status, "{e:?}");
-            let back = Error::from_wire(e.code(), e.wire_message(), e.wire_size());
-            assert_eq!(back, e, "survives the trip from a Durable Object");
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<Error>(&json).unwrap(), e, "survives the trip from a Durable Object");
         }
     }
 
@@ -203,6 +195,7 @@ mod tests {
     fn storage_details_are_not_shown_to_clients() {
         let e = Error::Storage("bucket secret-name: 500".into());
         assert!(!e.message().contains("secret-name"));
+        assert!(e.to_string().contains("secret-name"), "but logs have them");
         assert_eq!(Error::Expired("upload expired".into()).message(), "upload expired");
     }
 }

@@ -1,24 +1,30 @@
 //! # edgeshare
 //!
 //! A file transfer service for Cloudflare Workers: one store (R2 bytes, KV records, one
-//! Durable Object per upload) behind many vendor dialects.
+//! Durable Object per upload in progress) behind many vendor dialects.
 //!
 //! # Layout
-//! - [`route`]: pure router, `(method, path)` → [`route::Route`], for every dialect's URLs.
-//! - [`dialect`]: adapters, one module per vendor API; they render [`error::Error`] in the
-//!   vendor's own shape.
-//! - [`engine`]: what all dialects share: files and records, the streaming writer that cuts
-//!   bytes into R2 parts, part planning, expiry, ids. Generic over the storage seams.
+//! Dependencies point down: `dialect` → `engine` → `store`, `http`; `platform`, `durable`
+//! and `edge` (wasm only) sit on top and wire the real stores in; nothing below imports them.
+//! - [`route`]: the pure router over the dialects' endpoint tables.
+//! - [`dialect`]: adapters, one module per vendor API, each with its endpoint table; they
+//!   render [`error::Error`] in the vendor's own shape.
+//! - [`engine`]: what all dialects share: file records, who may read them, digest indexes,
+//!   the streaming writer that cuts bytes into R2 parts, part planning, expiry, ids, and
+//!   resumable uploads (the state machine, and the work of the Upload object).
 //! - [`http`]: pure parsers and writers: `Range`, `Content-Disposition`, ETags,
-//!   `Authorization`, the download plan.
-//! - [`store`]: storage traits, in-memory implementations for host tests, and (wasm only) R2,
-//!   KV and the Durable Object janitor.
-//! - [`auth`], [`config`], [`error`]: credentials → tenants, typed settings, the one error type.
-//! - `edge` (wasm only): the `#[event(fetch)]` entry and the request/response glue.
+//!   `Authorization`, tus headers, digests, the download plan.
+//! - [`store`]: storage contracts, in-memory implementations for host tests, and (wasm only)
+//!   R2 and KV.
+//! - [`auth`], [`config`], [`error`], [`secret`]: credentials → tenants, typed settings, the
+//!   one error type, secrets that never print.
+//! - `platform` (wasm only): bindings → stores, request bodies, the native digest, the
+//!   Upload object's client.
 //! - `durable` (wasm only): the `Upload` Durable Object.
+//! - `edge` (wasm only): the `#[event(fetch)]` entry.
 //!
-//! Nothing outside `edge`, `durable` and `store::{r2, kv}` touches `worker::` types, so
-//! `cargo test` runs everything else on the host.
+//! Nothing outside `platform`, `durable`, `edge` and `store::{r2, kv}` touches `worker::`
+//! types, so `cargo test` runs everything else on the host.
 
 pub mod auth;
 pub mod config;
@@ -27,9 +33,15 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod route;
+pub mod secret;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 mod durable;
 #[cfg(target_arch = "wasm32")]
 mod edge;
+#[cfg(target_arch = "wasm32")]
+mod platform;
+
+#[cfg(test)]
+pub mod testkit;

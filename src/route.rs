@@ -1,5 +1,8 @@
-//! Routing is data: a pure function from (method, path) to the endpoint of one dialect.
-//! Host tests assert it for every documented URL, including the ones that must be refused.
+//! Routing is data. Each dialect declares its endpoints once, as a table of [`Endpoint`]s:
+//! method, path pattern, auth, body handling, a one-line description. [`find`] is a pure
+//! function from (method, path) to a row of one of those tables, or to the `404`/`405` of the
+//! dialect whose part of the URL space the path is in (so that each answers in its own shape
+//! and with the right `Allow`). The OpenAPI document will be derived from the same tables.
 
 /// HTTP methods the service knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +19,7 @@ pub enum Method {
 
 impl Method {
     pub fn parse(m: &str) -> Method {
-        match m.to_ascii_uppercase().as_str() {
+        match m.trim().to_ascii_uppercase().as_str() {
             "GET" => Method::Get,
             "HEAD" => Method::Head,
             "POST" => Method::Post,
@@ -27,216 +30,207 @@ impl Method {
             _ => Method::Other,
         }
     }
-}
 
-/// Every endpoint of every dialect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// `GET /healthz`: liveness probe.
-    Health,
-    /// NGCP simple upload `POST /uploads`, at the root and under `/rtc/fileshare`.
-    NgcpUpload,
-    /// NGCP simple download `GET|HEAD /uploads/{fileId}`.
-    NgcpDownload {
-        id: String,
-    },
-    /// tus 1.0 at `/files/`: `OPTIONS` anywhere under it.
-    TusOptions,
-    /// tus creation `POST /files/`.
-    TusCreate,
-    /// tus `HEAD /files/{id}`: offset and length.
-    TusHead {
-        id: String,
-    },
-    /// tus `PATCH /files/{id}`: append.
-    TusPatch {
-        id: String,
-    },
-    /// tus termination `DELETE /files/{id}`.
-    TusDelete {
-        id: String,
-    },
-    /// `GET /files/{id}`: the finished file.
-    TusGet {
-        id: String,
-    },
-    /// PortSIP `POST /api/blobs/uploads`: initiate.
-    PortsipInitiate,
-    /// PortSIP `POST /api/blobs/uploads/{id}/append`.
-    PortsipAppend {
-        id: String,
-    },
-    /// PortSIP `POST /api/blobs/uploads/{id}/complete`.
-    PortsipComplete {
-        id: String,
-    },
-    /// PortSIP `GET /api/blobs/uploads/{id}/status`.
-    PortsipStatus {
-        id: String,
-    },
-    /// PortSIP `POST /api/blobs/uploads/{id}/destroy`.
-    PortsipDestroy {
-        id: String,
-    },
-    /// PortSIP `GET /api/blobs/{digest or opaque id}`: public download.
-    PortsipDownload {
-        key: String,
-    },
-    /// A known path with a method it does not take.
-    MethodNotAllowed {
-        allow: &'static str,
-    },
-    NotFound,
-}
-
-/// The prefix under which NGCP's public proxy serves the daemon; the bare root works too.
-const NGCP_PREFIX: &str = "/rtc/fileshare";
-
-impl Route {
-    pub fn from(method: Method, path: &str) -> Route {
-        use Method::*;
-        if path == "/healthz" {
-            return match method {
-                Get | Head => Route::Health,
-                _ => Route::MethodNotAllowed { allow: "GET, HEAD" },
-            };
-        }
-        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        match segs.as_slice() {
-            ["files"] | ["files", ""] => {
-                return match method {
-                    Post => Route::TusCreate,
-                    Options => Route::TusOptions,
-                    _ => Route::MethodNotAllowed { allow: "POST, OPTIONS" },
-                }
-            }
-            ["files", id] => {
-                let id = (*id).to_string();
-                return match method {
-                    Head => Route::TusHead { id },
-                    Patch => Route::TusPatch { id },
-                    Delete => Route::TusDelete { id },
-                    Get => Route::TusGet { id },
-                    Options => Route::TusOptions,
-                    _ => Route::MethodNotAllowed { allow: "HEAD, PATCH, DELETE, GET, OPTIONS" },
-                };
-            }
-            ["api", "blobs", "uploads"] => {
-                return match method {
-                    Post => Route::PortsipInitiate,
-                    _ => Route::MethodNotAllowed { allow: "POST" },
-                }
-            }
-            ["api", "blobs", "uploads", id, op] if !id.is_empty() => {
-                let id = (*id).to_string();
-                return match (*op, method) {
-                    ("append", Post) => Route::PortsipAppend { id },
-                    ("complete", Post) => Route::PortsipComplete { id },
-                    ("status", Get | Head) => Route::PortsipStatus { id },
-                    ("destroy", Post) => Route::PortsipDestroy { id },
-                    ("append" | "complete" | "destroy", _) => Route::MethodNotAllowed { allow: "POST" },
-                    ("status", _) => Route::MethodNotAllowed { allow: "GET" },
-                    _ => Route::NotFound,
-                };
-            }
-            ["api", "blobs", key] if !key.is_empty() && *key != "uploads" => {
-                return match method {
-                    Get | Head => Route::PortsipDownload { key: (*key).to_string() },
-                    _ => Route::MethodNotAllowed { allow: "GET, HEAD" },
-                }
-            }
-            _ => {}
-        }
-        let path = match path.strip_prefix(NGCP_PREFIX) {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-            _ => path,
-        };
-        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match segs.as_slice() {
-            ["uploads"] => match method {
-                Post => Route::NgcpUpload,
-                _ => Route::MethodNotAllowed { allow: "POST" },
-            },
-            ["uploads", id] if !id.is_empty() => match method {
-                Get | Head => Route::NgcpDownload { id: (*id).to_string() },
-                _ => Route::MethodNotAllowed { allow: "GET, HEAD" },
-            },
-            _ => Route::NotFound,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Other => "OTHER",
         }
     }
+}
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Nobody needs credentials, and none are looked at (health, CORS preflight).
+    None,
+    /// A tenant's credentials (Basic or Bearer); `401` without.
+    Tenant,
+    /// A tenant's credentials if sent and valid; anonymous otherwise.
+    Optional,
+    /// The path holds the credential (a share link's id): no other is looked at, and the
+    /// path's parameters are not written to logs.
+    Capability,
+}
+
+/// What an endpoint does with the request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyUse {
+    /// Nothing; an unexpected body is ignored.
+    None,
+    /// Read in the worker (a multipart form).
+    Read,
+    /// Streamed untouched to the upload's Durable Object.
+    Forward,
+}
+
+/// One row of a dialect's table.
+#[derive(Debug)]
+pub struct Endpoint<Op: 'static> {
+    pub op: Op,
+    pub method: Method,
+    /// `/files/{id}`: literal segments and `{name}` parameters (never empty). A trailing
+    /// slash in a request is ignored.
+    pub path: &'static str,
+    pub auth: Auth,
+    pub body: BodyUse,
+    pub doc: &'static str,
+}
+
+/// A dialect's table: where in the URL space it lives, and its endpoints.
+#[derive(Debug)]
+pub struct Table<D: 'static, Op: 'static> {
+    pub dialect: D,
+    /// Prefixes its paths are served under (`""`: the root). The first pattern segment
+    /// names its part of the URL space: a path there that matches none of its endpoints
+    /// gets this dialect's `404`.
+    pub prefixes: &'static [&'static str],
+    /// Does it honour `X-HTTP-Method-Override` (tus: whatever the real method)?
+    pub method_override: bool,
+    pub endpoints: &'static [Endpoint<Op>],
+}
+
+/// Path parameters, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(&'static str, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug)]
+pub enum Found<'t, D: 'static, Op: 'static> {
+    Endpoint {
+        dialect: &'t D,
+        endpoint: &'t Endpoint<Op>,
+        params: Params,
+        method: Method,
+    },
+    /// The path is known, not with this method.
+    MethodNotAllowed {
+        dialect: &'t D,
+        allow: String,
+    },
+    /// Nothing here; `dialect` is the one whose part of the URL space it is in, if any.
+    NotFound {
+        dialect: Option<&'t D>,
+    },
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    let p = path.strip_prefix('/').unwrap_or(path);
+    let p = p.strip_suffix('/').unwrap_or(p);
+    if p.is_empty() {
+        Vec::new()
+    } else {
+        p.split('/').collect()
+    }
+}
+
+/// Matches `path` against a pattern: the parameters, and how many literal segments matched
+/// (the more, the more specific).
+fn matches(pattern: &'static str, path: &[&str]) -> Option<(Params, usize)> {
+    let pat = segments(pattern);
+    if pat.len() != path.len() {
+        return None;
+    }
+    let mut params = Params::default();
+    let mut literal = 0;
+    for (p, s) in pat.iter().zip(path) {
+        match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !s.is_empty() => params.0.push((name, (*s).to_string())),
+            Some(_) => return None,
+            None if p == s => literal += 1,
+            None => return None,
+        }
+    }
+    Some((params, literal))
+}
+
+/// The rest of `path` under `prefix`, if it is under it.
+fn under<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// Routes a request. `method_override` is the `X-HTTP-Method-Override` header, honoured by
+/// the tables that say so.
+pub fn find<'t, D, Op>(
+    tables: &'t [Table<D, Op>],
+    method: Method,
+    method_override: Option<&str>,
+    path: &str,
+) -> Found<'t, D, Op> {
+    let mut best: Option<(usize, &'t Table<D, Op>, Vec<(&'t Endpoint<Op>, Params)>)> = None;
+    let mut area: Option<&'t D> = None;
+    for table in tables {
+        for prefix in table.prefixes {
+            let Some(rest) = under(path, prefix) else { continue };
+            let segs = segments(rest);
+            for e in table.endpoints {
+                if area.is_none() && segments(e.path).first().is_some_and(|s| segs.first() == Some(s)) {
+                    area = Some(&table.dialect);
+                }
+                let Some((params, literal)) = matches(e.path, &segs) else { continue };
+                match &mut best {
+                    Some((l, t, rows)) if *l == literal && std::ptr::eq(*t, table) && rows[0].0.path == e.path => {
+                        rows.push((e, params))
+                    }
+                    Some((l, ..)) if *l >= literal => {}
+                    _ => best = Some((literal, table, vec![(e, params)])),
+                }
+            }
+        }
+    }
+    let Some((_, table, rows)) = best else { return Found::NotFound { dialect: area } };
+    let method = match method_override.filter(|_| table.method_override) {
+        Some(m) => Method::parse(m),
+        None => method,
+    };
+    if let Some((endpoint, params)) = rows.iter().find(|(e, _)| e.method == method) {
+        return Found::Endpoint { dialect: &table.dialect, endpoint, params: params.clone(), method };
+    }
+    let mut allow: Vec<&str> = Vec::new();
+    for (e, _) in &rows {
+        if !allow.contains(&e.method.as_str()) {
+            allow.push(e.method.as_str());
+        }
+    }
+    Found::MethodNotAllowed { dialect: &table.dialect, allow: allow.join(", ") }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Method::*;
-
-    #[test]
-    fn route_table() {
-        let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
-        let dl = || Route::NgcpDownload { id: id.into() };
-        let rows: Vec<(Method, String, Route)> = vec![
-            (Post, "/uploads".into(), Route::NgcpUpload),
-            (Post, "/uploads/".into(), Route::NgcpUpload),
-            (Post, "/rtc/fileshare/uploads".into(), Route::NgcpUpload),
-            (Get, format!("/uploads/{id}"), dl()),
-            (Head, format!("/uploads/{id}"), dl()),
-            (Get, format!("/rtc/fileshare/uploads/{id}"), dl()),
-            (Get, "/uploads".into(), Route::MethodNotAllowed { allow: "POST" }),
-            (Delete, format!("/uploads/{id}"), Route::MethodNotAllowed { allow: "GET, HEAD" }),
-            (Post, format!("/uploads/{id}"), Route::MethodNotAllowed { allow: "GET, HEAD" }),
-            (Get, format!("/uploads/{id}/extra"), Route::NotFound),
-            (Post, "/rtc/fileshareX/uploads".into(), Route::NotFound),
-            (Post, "/rtc/uploads".into(), Route::NotFound),
-            (Get, "/".into(), Route::NotFound),
-            (Get, "/nothing".into(), Route::NotFound),
-            (Get, "/healthz".into(), Route::Health),
-            (Post, "/healthz".into(), Route::MethodNotAllowed { allow: "GET, HEAD" }),
-            // tus
-            (Post, "/files/".into(), Route::TusCreate),
-            (Post, "/files".into(), Route::TusCreate),
-            (Options, "/files/".into(), Route::TusOptions),
-            (Options, "/files/abc".into(), Route::TusOptions),
-            (Head, "/files/abc".into(), Route::TusHead { id: "abc".into() }),
-            (Patch, "/files/abc".into(), Route::TusPatch { id: "abc".into() }),
-            (Delete, "/files/abc".into(), Route::TusDelete { id: "abc".into() }),
-            (Get, "/files/abc".into(), Route::TusGet { id: "abc".into() }),
-            (Put, "/files/abc".into(), Route::MethodNotAllowed { allow: "HEAD, PATCH, DELETE, GET, OPTIONS" }),
-            (Get, "/files/".into(), Route::MethodNotAllowed { allow: "POST, OPTIONS" }),
-            (Get, "/files/a/b".into(), Route::NotFound),
-            // PortSIP blobs
-            (Post, "/api/blobs/uploads".into(), Route::PortsipInitiate),
-            (Post, format!("/api/blobs/uploads/{id}/append"), Route::PortsipAppend { id: id.into() }),
-            (Post, format!("/api/blobs/uploads/{id}/complete"), Route::PortsipComplete { id: id.into() }),
-            (Get, format!("/api/blobs/uploads/{id}/status"), Route::PortsipStatus { id: id.into() }),
-            (Post, format!("/api/blobs/uploads/{id}/destroy"), Route::PortsipDestroy { id: id.into() }),
-            (Get, format!("/api/blobs/uploads/{id}/append"), Route::MethodNotAllowed { allow: "POST" }),
-            (Post, format!("/api/blobs/uploads/{id}/status"), Route::MethodNotAllowed { allow: "GET" }),
-            (Post, format!("/api/blobs/uploads/{id}/other"), Route::NotFound),
-            (Get, "/api/blobs/uploads".into(), Route::MethodNotAllowed { allow: "POST" }),
-            (
-                Get,
-                "/api/blobs/84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882".into(),
-                Route::PortsipDownload {
-                    key: "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882".into(),
-                },
-            ),
-            (
-                Get,
-                "/api/blobs/rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into(),
-                Route::PortsipDownload { key: "rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into() },
-            ),
-            (Post, "/api/blobs/abc".into(), Route::MethodNotAllowed { allow: "GET, HEAD" }),
-        ];
-        for (m, path, want) in rows {
-            assert_eq!(Route::from(m, &path), want, "{m:?} {path}");
-        }
-    }
 
     #[test]
     fn methods_parse() {
-        assert_eq!(Method::parse("get"), Get);
-        assert_eq!(Method::parse("PATCH"), Patch);
-        assert_eq!(Method::parse("BREW"), Other);
+        assert_eq!(Method::parse("get"), Method::Get);
+        assert_eq!(Method::parse(" PATCH "), Method::Patch);
+        assert_eq!(Method::parse("BREW"), Method::Other);
+        assert_eq!(Method::Options.as_str(), "OPTIONS");
+    }
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        let m = |pat, path: &str| matches(pat, &segments(path)).map(|(p, l)| (p.0, l));
+        assert_eq!(m("/files/{id}", "/files/abc"), Some((vec![("id", "abc".to_string())], 1)));
+        assert_eq!(m("/files/{id}", "/files/abc/"), Some((vec![("id", "abc".to_string())], 1)));
+        assert_eq!(m("/files/", "/files"), Some((vec![], 1)));
+        assert_eq!(m("/files/{id}", "/files/"), None, "parameters are never empty");
+        assert_eq!(m("/files/{id}", "/files//"), None);
+        assert_eq!(m("/files/{id}", "/files/a/b"), None);
+        assert_eq!(m("/api/blobs/uploads", "/api/blobs/uploads"), Some((vec![], 3)));
+        assert_eq!(under("/rtc/fileshare/uploads", "/rtc/fileshare"), Some("/uploads"));
+        assert_eq!(under("/rtc/fileshareX/uploads", "/rtc/fileshare"), None);
     }
 }

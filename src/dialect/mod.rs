@@ -1,15 +1,50 @@
 //! Dialect adapters: each turns its vendor's requests into engine calls and renders the
-//! engine's answers and [`Error`](crate::error::Error)s in the vendor's shape.
+//! engine's answers and [`Error`]s in the vendor's shape. Each declares its endpoints once,
+//! in its [`Table`]; [`serve`] routes by those tables, authenticates as the row says, checks
+//! the request body against the configured limit, dispatches, and renders every error
+//! (`404` and `405` included) in the shape of the dialect whose URL space the path is in.
 
 pub mod ngcp;
 pub mod portsip;
+pub mod service;
 pub mod tus;
 
+use crate::auth::Tenant;
 use crate::engine::files::FileRecord;
+use crate::engine::uploads::Uploads;
+use crate::engine::Ctx;
+use crate::error::{Error, Result};
 use crate::http::auth_header::{parse_authorization, Presented};
 use crate::http::disposition::DispositionKind;
 use crate::http::download::{plan_download, CachePolicy, DownloadAsk, DownloadPlan, Served};
-use crate::route::Method;
+use crate::route::{self, Auth, BodyUse, Endpoint, Found, Method, Params, Table};
+use crate::store::{BlobStore, Janitor, MetaStore};
+
+/// The dialects, each with its part of the URL space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Service,
+    Ngcp,
+    Tus,
+    Portsip,
+}
+
+/// Every endpoint of every dialect: the dialect, then its own operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Service(service::Op),
+    Ngcp(ngcp::Op),
+    Tus(tus::Op),
+    Portsip(portsip::Op),
+}
+
+/// The router's tables, most specific URL spaces first; NGCP (at the root) last.
+pub static TABLES: [Table<Dialect, Op>; 4] = [service::TABLE, tus::TABLE, portsip::TABLE, ngcp::TABLE];
+
+/// Routes a request by the tables.
+pub fn route(method: Method, method_override: Option<&str>, path: &str) -> Found<'static, Dialect, Op> {
+    route::find(&TABLES, method, method_override, path)
+}
 
 /// The head of a request: everything but the body, with no `worker::` types.
 #[derive(Debug, Clone)]
@@ -52,6 +87,33 @@ impl Head {
 fn decode(s: &str) -> String {
     let s = s.replace('+', " ");
     percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+}
+
+/// A routed request, as a handler sees it.
+#[derive(Debug)]
+pub struct Request<'r> {
+    pub head: &'r Head,
+    /// The method after `X-HTTP-Method-Override`, where the dialect honours it.
+    pub method: Method,
+    pub params: &'r Params,
+    /// The authenticated tenant, where the endpoint's auth looked for one.
+    pub caller: Option<Tenant>,
+    /// `scheme://host[:port]` of the request, for URLs in answers.
+    pub origin: &'r str,
+}
+
+impl Request<'_> {
+    /// The caller of an endpoint whose auth is [`Auth::Tenant`] (authenticated before the
+    /// handler runs).
+    pub fn tenant(&self) -> Result<&Tenant> {
+        self.caller.as_ref().ok_or(Error::Unauthorized)
+    }
+}
+
+/// The engine's context and the uploads' objects, which every handler is given.
+pub struct Service<'a, B, M, J, U> {
+    pub ctx: &'a Ctx<'a, B, M, J>,
+    pub uploads: &'a U,
 }
 
 /// What a handler answers, for the worker layer to send.
@@ -112,10 +174,8 @@ impl Reply {
     }
 }
 
-/// Host tests of the dialects: the engine over in-memory R2, KV and Upload objects, with one
-/// tenant, `acme`, whose Bearer token is `tok`, at a fixed time.
 /// The download of a live record, honouring the request's conditional and range headers.
-pub fn download_reply(record: &FileRecord, head: &Head, cache: CachePolicy) -> Reply {
+pub fn download_reply(record: &FileRecord, head: &Head, method: Method, cache: CachePolicy) -> Reply {
     let served = Served {
         name: &record.name,
         content_type: &record.content_type,
@@ -125,7 +185,7 @@ pub fn download_reply(record: &FileRecord, head: &Head, cache: CachePolicy) -> R
         cache,
     };
     let ask = DownloadAsk {
-        head: head.method == Method::Head,
+        head: method == Method::Head,
         range: head.header("range"),
         if_none_match: head.header("if-none-match"),
         if_range: head.header("if-range"),
@@ -133,27 +193,102 @@ pub fn download_reply(record: &FileRecord, head: &Head, cache: CachePolicy) -> R
     Reply::Download { r2_key: record.r2_key.clone(), plan: plan_download(&served, &ask) }
 }
 
-#[cfg(test)]
-pub(crate) fn with_memory(
-    f: impl FnOnce(
-        &crate::engine::Ctx<
-            '_,
-            crate::store::memory::MemoryBlobs,
-            crate::store::memory::MemoryMeta,
-            crate::store::memory::MemoryJanitor,
-        >,
-        &crate::store::memory::MemoryUploads<'_, '_>,
-    ),
-) {
-    use crate::auth::{credential_hash, Credentials};
-    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta, MemoryUploads};
-    let spec = format!("acme:bearer:{}", hex::encode(credential_hash(&Presented::Bearer("tok".into()))));
-    let config = crate::config::Config { credentials: Credentials::parse(&spec).unwrap(), ..Default::default() };
-    let (blobs, meta, janitor) = (MemoryBlobs::default(), MemoryMeta::default(), MemoryJanitor::default());
-    let now = || 1_714_644_000_000;
-    let ctx = crate::engine::Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
-    let uploads = MemoryUploads::new(&ctx);
-    f(&ctx, &uploads);
+/// What [`serve`] did: the reply to send, and what the worker layer needs to log and to
+/// tidy up after it.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The dialect whose shape errors take for this request.
+    pub dialect: Dialect,
+    pub reply: Reply,
+    pub error: Option<Error>,
+    /// The endpoint served, if the request reached one.
+    pub endpoint: Option<&'static Endpoint<Op>>,
+}
+
+impl Outcome {
+    /// The path as logs may show it: a capability in it (a share link's id) is cut short.
+    pub fn log_path(&self, path: &str) -> String {
+        match self.endpoint {
+            Some(e) if e.auth == Auth::Capability => {
+                let keep: Vec<&str> = path.rsplitn(2, '/').collect();
+                match keep.as_slice() {
+                    [secret, rest] => format!("{rest}/{}…", secret.chars().take(4).collect::<String>()),
+                    _ => path.into(),
+                }
+            }
+            _ => path.into(),
+        }
+    }
+}
+
+/// Serves one request: route, authenticate, check the body's size, dispatch, render.
+pub async fn serve<B, M, J, U>(svc: &Service<'_, B, M, J, U>, head: &Head, origin: &str, body: U::Body) -> Outcome
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    let (dialect, endpoint, result) = match route(head.method, head.header("x-http-method-override"), &head.path) {
+        Found::Endpoint { dialect, endpoint, params, method } => {
+            (*dialect, Some(endpoint), dispatch(svc, head, origin, endpoint, &params, method, body).await)
+        }
+        Found::MethodNotAllowed { dialect, allow } => {
+            let reply = error_reply(*dialect, &Error::MethodNotAllowed).with_headers(&[("Allow", allow)]);
+            return Outcome { dialect: *dialect, reply, error: Some(Error::MethodNotAllowed), endpoint: None };
+        }
+        Found::NotFound { dialect } => {
+            (dialect.copied().unwrap_or(Dialect::Ngcp), None, Err(Error::not_found("not found")))
+        }
+    };
+    match result {
+        Ok(reply) => Outcome { dialect, reply, error: None, endpoint },
+        Err(e) => Outcome { dialect, reply: error_reply(dialect, &e), error: Some(e), endpoint },
+    }
+}
+
+async fn dispatch<B, M, J, U>(
+    svc: &Service<'_, B, M, J, U>,
+    head: &Head,
+    origin: &str,
+    endpoint: &'static Endpoint<Op>,
+    params: &Params,
+    method: Method,
+    body: U::Body,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    let creds = &svc.ctx.config.credentials;
+    let caller = match endpoint.auth {
+        Auth::None | Auth::Capability => None,
+        Auth::Tenant => Some(creds.authenticate(head.authorization().as_ref())?),
+        Auth::Optional => head.authorization().and_then(|p| creds.authenticate(Some(&p)).ok()),
+    };
+    if let (Some(max), BodyUse::Read | BodyUse::Forward) = (svc.ctx.config.max_request_body, endpoint.body) {
+        if head.content_length().is_some_and(|len| len > max) {
+            return Err(Error::BodyTooLarge { max });
+        }
+    }
+    let req = Request { head, method, params, caller, origin };
+    match endpoint.op {
+        Op::Service(op) => service::handle(svc, op),
+        Op::Ngcp(op) => ngcp::handle(svc, op, &req, body).await,
+        Op::Tus(op) => tus::handle(svc, op, &req, body).await,
+        Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
+    }
+}
+
+/// An error in the dialect's shape.
+pub fn error_reply(dialect: Dialect, e: &Error) -> Reply {
+    match dialect {
+        Dialect::Service | Dialect::Ngcp => ngcp::error_reply(e),
+        Dialect::Tus => tus::error_reply(e),
+        Dialect::Portsip => portsip::error_reply(e),
+    }
 }
 
 #[cfg(test)]
@@ -170,5 +305,119 @@ mod tests {
         assert_eq!(h.query_param("none"), None);
         assert_eq!(h.content_length(), Some(12));
         assert_eq!(h.header("CONTENT-LENGTH"), Some("12"));
+    }
+
+    /// Where each documented URL goes: (method, override, path, dialect, op or the
+    /// `Allow` of a 405, or not found).
+    #[test]
+    fn the_route_table() {
+        use Method::*;
+        let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
+        let sha = "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882";
+        enum Want {
+            Is(Op),
+            Allow(&'static str),
+            NotFound(Option<Dialect>),
+        }
+        use Want::*;
+        let (n, t, p) = (|o| Is(super::Op::Ngcp(o)), |o| Is(super::Op::Tus(o)), |o| Is(super::Op::Portsip(o)));
+        let rows: Vec<(Method, Option<&str>, String, Want)> = vec![
+            (Get, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
+            (Head, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
+            (Post, None, "/healthz".into(), Allow("GET, HEAD")),
+            // NGCP at the root and under /rtc/fileshare
+            (Post, None, "/uploads".into(), n(ngcp::Op::Upload)),
+            (Post, None, "/uploads/".into(), n(ngcp::Op::Upload)),
+            (Post, None, "/rtc/fileshare/uploads".into(), n(ngcp::Op::Upload)),
+            (Get, None, format!("/uploads/{id}"), n(ngcp::Op::Download)),
+            (Head, None, format!("/uploads/{id}"), n(ngcp::Op::Download)),
+            (Get, None, format!("/rtc/fileshare/uploads/{id}"), n(ngcp::Op::Download)),
+            (Get, None, "/uploads".into(), Allow("POST")),
+            (Delete, None, format!("/uploads/{id}"), Allow("GET, HEAD")),
+            (Post, None, format!("/uploads/{id}"), Allow("GET, HEAD")),
+            (Delete, Some("GET"), format!("/uploads/{id}"), Allow("GET, HEAD")),
+            (Get, None, format!("/uploads/{id}/extra"), NotFound(Some(Dialect::Ngcp))),
+            (Post, None, "/rtc/fileshareX/uploads".into(), NotFound(None)),
+            (Post, None, "/rtc/uploads".into(), NotFound(None)),
+            (Get, None, "/".into(), NotFound(None)),
+            (Get, None, "/nothing".into(), NotFound(None)),
+            // tus, with X-HTTP-Method-Override whatever the real method
+            (Post, None, "/files/".into(), t(tus::Op::Create)),
+            (Post, None, "/files".into(), t(tus::Op::Create)),
+            (Options, None, "/files/".into(), t(tus::Op::Options)),
+            (Options, None, "/files/abc".into(), t(tus::Op::Options)),
+            (Head, None, "/files/abc".into(), t(tus::Op::Head)),
+            (Patch, None, "/files/abc".into(), t(tus::Op::Patch)),
+            (Delete, None, "/files/abc".into(), t(tus::Op::Delete)),
+            (Get, None, "/files/abc".into(), t(tus::Op::Get)),
+            (Post, Some("PATCH"), "/files/abc".into(), t(tus::Op::Patch)),
+            (Get, Some("PATCH"), "/files/abc".into(), t(tus::Op::Patch)),
+            (Get, Some("HEAD"), "/files/abc".into(), t(tus::Op::Head)),
+            (Get, Some("DELETE"), "/files/abc".into(), t(tus::Op::Delete)),
+            (Get, Some("OPTIONS"), "/files/".into(), t(tus::Op::Options)),
+            (Get, Some("options"), "/files/".into(), t(tus::Op::Options)),
+            (Put, None, "/files/abc".into(), Allow("HEAD, PATCH, DELETE, GET, OPTIONS")),
+            (Get, None, "/files/".into(), Allow("POST, OPTIONS")),
+            (Get, None, "/files/a/b".into(), NotFound(Some(Dialect::Tus))),
+            // PortSIP blobs; no method override there
+            (Post, None, "/api/blobs/uploads".into(), p(portsip::Op::Initiate)),
+            (Post, None, format!("/api/blobs/uploads/{id}/append"), p(portsip::Op::Append)),
+            (Post, None, format!("/api/blobs/uploads/{id}/complete"), p(portsip::Op::Complete)),
+            (Get, None, format!("/api/blobs/uploads/{id}/status"), p(portsip::Op::Status)),
+            (Post, None, format!("/api/blobs/uploads/{id}/destroy"), p(portsip::Op::Destroy)),
+            (Get, None, format!("/api/blobs/uploads/{id}/append"), Allow("POST")),
+            (Post, None, format!("/api/blobs/uploads/{id}/status"), Allow("GET")),
+            (Post, Some("GET"), format!("/api/blobs/uploads/{id}/status"), Allow("GET")),
+            (Post, None, format!("/api/blobs/uploads/{id}/other"), NotFound(Some(Dialect::Portsip))),
+            (Get, None, "/api/blobs/uploads".into(), Allow("POST")),
+            (Get, None, format!("/api/blobs/{sha}"), p(portsip::Op::Download)),
+            (Head, None, format!("/api/blobs/{sha}"), p(portsip::Op::Download)),
+            (Get, None, format!("/api/blobs/sha256:{sha}"), p(portsip::Op::Download)),
+            (Get, None, "/api/blobs/rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into(), p(portsip::Op::Download)),
+            (Post, None, "/api/blobs/abc".into(), Allow("GET, HEAD")),
+            (Get, None, "/api/blobs/a/b/c/d".into(), NotFound(Some(Dialect::Portsip))),
+        ];
+        for (m, ovr, path, want) in rows {
+            match (route(m, ovr, &path), want) {
+                (Found::Endpoint { endpoint, .. }, Is(op)) => assert_eq!(endpoint.op, op, "{m:?} {ovr:?} {path}"),
+                (Found::MethodNotAllowed { allow, .. }, Allow(a)) => assert_eq!(allow, a, "{m:?} {path}"),
+                (Found::NotFound { dialect }, NotFound(d)) => assert_eq!(dialect.copied(), d, "{m:?} {path}"),
+                (got, _) => panic!("{m:?} {ovr:?} {path}: got {got:?}"),
+            }
+        }
+    }
+
+    /// Every row of every table is reachable by its own method and path.
+    #[test]
+    fn every_row_is_routed() {
+        for table in &TABLES {
+            for e in table.endpoints {
+                for prefix in table.prefixes {
+                    let path = format!("{prefix}{}", e.path.replace('{', "x").replace('}', ""));
+                    match route(e.method, None, &path) {
+                        Found::Endpoint { endpoint, dialect, .. } => {
+                            assert_eq!(endpoint.op, e.op, "{path}");
+                            assert_eq!(*dialect, table.dialect);
+                        }
+                        other => panic!("{:?} {path}: {other:?}", e.method),
+                    }
+                }
+                assert!(!e.doc.is_empty(), "{:?} has a description", e.op);
+            }
+        }
+    }
+
+    #[test]
+    fn capabilities_are_cut_short_in_logs() {
+        let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
+        let ngcp = ngcp::TABLE.endpoints.iter().find(|e| e.op == super::Op::Ngcp(ngcp::Op::Download)).unwrap();
+        let reply = Reply::json(404, serde_json::json!({}));
+        let out = Outcome { dialect: Dialect::Ngcp, reply, error: None, endpoint: Some(ngcp) };
+        let logged = out.log_path(&format!("/rtc/fileshare/uploads/{id}"));
+        assert_eq!(logged, "/rtc/fileshare/uploads/88e5…");
+        assert!(!logged.contains(id));
+        let tus = tus::TABLE.endpoints.iter().find(|e| e.op == super::Op::Tus(tus::Op::Head)).unwrap();
+        let out = Outcome { endpoint: Some(tus), ..out };
+        assert_eq!(out.log_path("/files/abc"), "/files/abc", "ids that are not credentials stay");
     }
 }

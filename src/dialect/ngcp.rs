@@ -2,28 +2,99 @@
 //!
 //! `POST /uploads`: multipart form, field `file` (mandatory) and `ttl` (seconds, optional;
 //! `?ttl=` also works), HTTP Basic mandatory. `GET /uploads/{id}`: the bytes, or exactly
-//! `410 {"message":"upload expired"}` once the TTL has passed. Errors are `{"message": ...}`.
+//! `410 {"message":"upload expired"}` once the TTL has passed; the id is the capability, and
+//! only NGCP simple uploads are served there. Errors are `{"message": ...}`.
 
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use serde_json::json;
 
-use super::{Head, Reply};
+use super::{download_reply, Dialect, Reply, Request, Service};
 use crate::engine::files::{content_type_or_guess, FileRecord};
-use crate::engine::ids::{is_uuid, iso8601_ms, random_bytes, uuid_v4};
-use crate::engine::{expiry, Ctx, NewFile};
+use crate::engine::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::uploads::Uploads;
+use crate::engine::visibility::{Access, Via};
+use crate::engine::{expiry, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
+use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
 use crate::store::{BlobStore, Janitor, MetaStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Upload,
+    Download,
+}
+
+const fn row(
+    op: Op,
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    body: BodyUse,
+    doc: &'static str,
+) -> Endpoint<super::Op> {
+    Endpoint { op: super::Op::Ngcp(op), method, path, auth, body, doc }
+}
+
+pub const TABLE: Table<Dialect, super::Op> = Table {
+    dialect: Dialect::Ngcp,
+    prefixes: &["/rtc/fileshare", ""],
+    method_override: false,
+    endpoints: &[
+        row(
+            Op::Upload,
+            Method::Post,
+            "/uploads",
+            Auth::Tenant,
+            BodyUse::Read,
+            "Simple upload: multipart `file` (mandatory) and `ttl` seconds (optional, also `?ttl=`).",
+        ),
+        row(
+            Op::Download,
+            Method::Get,
+            "/uploads/{id}",
+            Auth::Capability,
+            BodyUse::None,
+            "Simple download: the id is the share link.",
+        ),
+        row(
+            Op::Download,
+            Method::Head,
+            "/uploads/{id}",
+            Auth::Capability,
+            BodyUse::None,
+            "Simple download, headers only.",
+        ),
+    ],
+};
 
 pub const UPLOAD_NOT_FOUND: &str = "upload not found";
 pub const UPLOAD_EXPIRED: &str = "upload expired";
+const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
 const FILE_MISSING: &str = "file missing";
 /// Room for the multipart envelope around the file when checking `Content-Length`.
 const FORM_OVERHEAD: u64 = 64 * 1024;
 /// Longest value read from a text field such as `ttl`.
-const MAX_TEXT_FIELD: usize = 1024;
+const MAX_TEXT_FIELD: u64 = 1024;
+
+pub async fn handle<B, M, J, U>(
+    svc: &Service<'_, B, M, J, U>,
+    op: Op,
+    req: &Request<'_>,
+    body: U::Body,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    match op {
+        Op::Upload => upload(svc, req, U::read(body)).await,
+        Op::Download => download(svc, req).await,
+    }
+}
 
 /// `{"message": ...}` with the error's status, and the Basic challenge on 401.
 pub fn error_reply(e: &Error) -> Reply {
@@ -52,14 +123,18 @@ pub fn upload_json(r: &FileRecord) -> serde_json::Value {
 }
 
 /// `POST /uploads`.
-pub async fn upload<B, M, J, S>(ctx: &Ctx<'_, B, M, J>, head: &Head, body: S) -> Result<Reply>
+async fn upload<B, M, J, U>(
+    svc: &Service<'_, B, M, J, U>,
+    req: &Request<'_>,
+    body: crate::engine::uploads::ByteStream,
+) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
     J: Janitor,
-    S: Stream<Item = Result<Bytes>> + Send + 'static,
 {
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
+    let (ctx, head) = (svc.ctx, req.head);
+    let tenant = req.tenant()?;
     let max = ctx.config.max_file_size;
     if head.content_length().is_some_and(|len| len > max + FORM_OVERHEAD) {
         return Err(Error::TooLarge { max });
@@ -68,30 +143,33 @@ where
         .header("content-type")
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or_else(|| Error::bad_request(FILE_MISSING))?;
-    let mut form = multer::Multipart::new(body, boundary);
+    let whole = ctx.config.max_request_body.map_or(max + FORM_OVERHEAD, |b| b.min(max + FORM_OVERHEAD));
+    let limits = multer::SizeLimit::new().whole_stream(whole).per_field(MAX_TEXT_FIELD).for_field("file", max);
+    let mut form = multer::Multipart::with_constraints(body, boundary, multer::Constraints::new().size_limit(limits));
 
     let mut written: Option<FileRecord> = None;
     let mut ttl_field: Option<String> = None;
     let outcome: Result<()> = async {
-        while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+        while let Some(mut field) = form.next_field().await.map_err(|e| form_error(e, max))? {
             match field.name() {
                 Some("file") if written.is_none() => {
                     let name = field.file_name().map(last_path_segment).filter(|n| !n.is_empty()).unwrap_or("upload");
                     let declared = field.content_type().map(|m| m.essence_str().to_string());
                     let new = NewFile {
                         tenant: tenant.clone(),
-                        id: uuid_v4(random_bytes()),
+                        id: new_uuid(),
                         name: name.to_string(),
                         content_type: content_type_or_guess(declared.as_deref(), name),
                         dialect: "ngcp",
+                        access: Access::ShareLink,
+                        extra: Default::default(),
                         length_hint: head.content_length(),
                     };
-                    let stream = (&mut field).map_err(malformed).boxed_local();
-                    let (record, _) = ctx.write_file(&new, stream).await?;
-                    written = Some(record);
+                    let stream = (&mut field).map_err(|e| form_error(e, max));
+                    written = Some(ctx.write_file(&new, stream).await?);
                 }
-                Some("ttl") => ttl_field = Some(read_text(&mut field).await?),
-                _ => while field.chunk().await.map_err(malformed)?.is_some() {},
+                Some("ttl") => ttl_field = Some(read_text(&mut field, max).await?),
+                _ => while field.chunk().await.map_err(|e| form_error(e, max))?.is_some() {},
             }
         }
         Ok(())
@@ -103,7 +181,7 @@ where
         expiry::parse_ttl(value.as_deref(), ctx.config.upload_ttl, ctx.config.max_ttl)
     });
     let record = match (ttl, written) {
-        (Ok(ttl), Some(record)) => ctx.commit_file(record, Some(ttl)).await?,
+        (Ok(ttl), Some(record)) => record.expire_in(ttl),
         (Ok(_), None) => return Err(Error::bad_request(FILE_MISSING)),
         (Err(e), written) => {
             if let Some(record) = written {
@@ -112,33 +190,45 @@ where
             return Err(e);
         }
     };
+    if let Err(e) = ctx.publish(&record).await {
+        ctx.discard(&record).await;
+        return Err(e);
+    }
     Ok(Reply::json(200, upload_json(&record)))
 }
 
 /// `GET|HEAD /uploads/{id}`: no credentials needed, the id is the capability.
-pub async fn download<B, M, J>(ctx: &Ctx<'_, B, M, J>, head: &Head, id: &str) -> Result<Reply>
+async fn download<B, M, J, U>(svc: &Service<'_, B, M, J, U>, req: &Request<'_>) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
     J: Janitor,
 {
-    if !is_uuid(id) {
-        return Err(Error::not_found(UPLOAD_NOT_FOUND));
-    }
-    let record = ctx.live_file(&id.to_ascii_lowercase(), UPLOAD_NOT_FOUND, UPLOAD_EXPIRED).await?;
-    Ok(super::download_reply(&record, head, CachePolicy::Private))
+    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let record = svc.ctx.read_file(&id, Via::ShareLink, None, MISSING).await?;
+    Ok(download_reply(&record, req.head, req.method, CachePolicy::Private))
 }
 
-fn malformed<E: std::fmt::Display>(e: E) -> Error {
-    Error::bad_request(format!("malformed multipart body: {e}"))
-}
-
-async fn read_text(field: &mut multer::Field<'_>) -> Result<String> {
-    let mut text = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-        if text.len() + chunk.len() > MAX_TEXT_FIELD {
-            return Err(Error::bad_request("form field too long"));
+/// multer's errors as ours: size limits are `413` (the file) or `400` (a text field); a body
+/// that failed to arrive keeps its own error.
+fn form_error(e: multer::Error, max: u64) -> Error {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } => Error::TooLarge { max },
+        multer::Error::FieldSizeExceeded { field_name, .. } if field_name.as_deref() == Some("file") => {
+            Error::TooLarge { max }
         }
+        multer::Error::FieldSizeExceeded { .. } => Error::bad_request("form field too long"),
+        multer::Error::StreamReadFailed(inner) => match inner.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(other) => Error::bad_request(format!("malformed multipart body: {other}")),
+        },
+        other => Error::bad_request(format!("malformed multipart body: {other}")),
+    }
+}
+
+async fn read_text(field: &mut multer::Field<'_>, max: u64) -> Result<String> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| form_error(e, max))? {
         text.extend_from_slice(&chunk);
     }
     String::from_utf8(text).map_err(|_| Error::bad_request("form field is not UTF-8"))
@@ -147,68 +237,12 @@ async fn read_text(field: &mut multer::Field<'_>) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{credential_hash, Credentials};
-    use crate::config::Config;
-    use crate::http::auth_header::Presented;
+    use crate::engine::keys;
     use crate::http::download::BodyPlan;
-    use crate::route::Method;
-    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta};
-    use futures_executor::block_on;
+    use crate::testkit::{World, ACME_BASIC, ACME_BEARER, BOBCO_BASIC};
     use sha2::{Digest, Sha256};
-    use std::cell::Cell;
 
     const BOUNDARY: &str = "XyZ";
-
-    struct World {
-        config: Config,
-        blobs: MemoryBlobs,
-        meta: MemoryMeta,
-        janitor: MemoryJanitor,
-        now: Cell<u64>,
-    }
-
-    impl World {
-        fn new() -> World {
-            let user = Presented::Basic { user: "foo".into(), password: "bar".into() };
-            let spec = format!("acme:basic:{}", hex::encode(credential_hash(&user)));
-            let config = Config { credentials: Credentials::parse(&spec).unwrap(), ..Config::default() };
-            World {
-                config,
-                blobs: MemoryBlobs::default(),
-                meta: MemoryMeta::default(),
-                janitor: MemoryJanitor::default(),
-                now: Cell::new(1_714_644_000_000),
-            }
-        }
-
-        fn run<T>(&self, f: impl FnOnce(&Ctx<'_, MemoryBlobs, MemoryMeta, MemoryJanitor>) -> T) -> T {
-            let now = || self.now.get();
-            let ctx =
-                Ctx { config: &self.config, blobs: &self.blobs, meta: &self.meta, janitor: &self.janitor, now: &now };
-            f(&ctx)
-        }
-
-        fn post(&self, query: &str, auth: Option<&str>, body: Vec<u8>) -> Result<Reply> {
-            let mut headers = vec![
-                ("Content-Type".to_string(), format!("multipart/form-data; boundary={BOUNDARY}")),
-                ("Content-Length".to_string(), body.len().to_string()),
-            ];
-            if let Some(a) = auth {
-                headers.push(("Authorization".into(), a.into()));
-            }
-            let head = Head::new(Method::Post, "/uploads", query, headers);
-            let stream =
-                futures_util::stream::iter(body.chunks(7).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
-            self.run(|ctx| block_on(upload(ctx, &head, stream)))
-        }
-
-        fn get(&self, id: &str, headers: Vec<(String, String)>) -> Result<Reply> {
-            let head = Head::new(Method::Get, &format!("/uploads/{id}"), "", headers);
-            self.run(|ctx| block_on(download(ctx, &head, id)))
-        }
-    }
-
-    const AUTH: &str = "Basic Zm9vOmJhcg=="; // foo:bar
 
     fn form(fields: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
         let mut b = Vec::new();
@@ -225,18 +259,24 @@ mod tests {
         b
     }
 
-    fn body_json(r: &Reply) -> &serde_json::Value {
-        match r {
-            Reply::Json { body, .. } => body,
-            other => panic!("not JSON: {other:?}"),
-        }
+    fn post(w: &World, query: &str, auth: Option<&str>, body: Vec<u8>) -> Reply {
+        let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+        let len = body.len().to_string();
+        let mut headers = vec![("Content-Type", ct.as_str()), ("Content-Length", len.as_str())];
+        headers.extend(auth.map(|a| ("Authorization", a)));
+        w.send(Method::Post, &format!("/rtc/fileshare/uploads{query}"), &headers, body)
+    }
+
+    fn get(w: &World, id: &str) -> Reply {
+        w.send(Method::Get, &format!("/uploads/{id}"), &[], Vec::new())
     }
 
     #[test]
     fn upload_then_download_then_expire() {
         let w = World::new();
-        let reply = w.post("", Some(AUTH), form(&[("file", Some("a.txt"), b"hello"), ("ttl", None, b"60")])).unwrap();
-        let up = body_json(&reply).clone();
+        let reply = post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"hello"), ("ttl", None, b"60")]));
+        assert_eq!(reply.status(), 200);
+        let up = World::json(&reply);
         assert_eq!(up["size"], 5);
         assert_eq!(up["ttl"], 60);
         assert_eq!(up["name"], "a.txt");
@@ -246,75 +286,112 @@ mod tests {
         assert_eq!(up["expires_at"], "2024-05-02T10:01:00.000Z");
         let id = up["id"].as_str().unwrap();
 
-        // bytes in R2, record and digest index in KV with a TTL past expiry + grace
-        let record: FileRecord = serde_json::from_str(&w.meta.entries.borrow()[&FileRecord::kv_key(id)].0).unwrap();
+        // bytes in R2, record and digest index in KV with a TTL past expiry + grace, expiry set
+        let record: FileRecord = serde_json::from_str(&w.meta.value(&keys::file(id)).unwrap()).unwrap();
         assert_eq!(w.blobs.object(&record.r2_key).unwrap(), b"hello");
-        assert_eq!(w.meta.entries.borrow()[&FileRecord::kv_key(id)].1, Some(60 + w.config.grace));
-        let digest_key = FileRecord::digest_key("acme", &record.sha256);
-        assert_eq!(w.meta.entries.borrow()[&digest_key].0, id);
-        assert_eq!(w.janitor.scheduled.borrow()[0], (id.to_string(), record.r2_key.clone(), w.now.get() + 60_000));
+        assert_eq!(w.meta.entries.borrow()[&keys::file(id)].1, Some(60 + w.config.grace));
+        assert!(w.meta.value(&keys::digest("acme", &record.sha256)).unwrap().contains(id));
+        assert_eq!(w.janitor.scheduled.borrow()[id], (record.r2_key.clone(), w.now() + 60_000));
 
-        match w.get(id, vec![]).unwrap() {
-            Reply::Download { r2_key, plan } => {
-                assert_eq!(r2_key, record.r2_key);
-                assert_eq!(plan.status, 200);
-                assert_eq!(plan.body, BodyPlan::Whole);
-            }
-            other => panic!("{other:?}"),
-        }
-        w.now.set(w.now.get() + 59_999);
-        assert!(w.get(id, vec![]).is_ok());
-        w.now.set(w.now.get() + 1);
-        let err = w.get(id, vec![]).unwrap_err();
-        assert_eq!(err, Error::Expired(UPLOAD_EXPIRED.into()));
-        assert_eq!(body_json(&error_reply(&err)), &json!({"message": "upload expired"}));
-        assert_eq!(error_reply(&err).status(), 410);
+        let dl = get(&w, id);
+        assert_eq!(dl.status(), 200);
+        assert_eq!(w.body(&dl), b"hello");
+        assert!(matches!(&dl, Reply::Download { plan, .. } if plan.body == BodyPlan::Whole));
+        let head = w.send(Method::Head, &format!("/uploads/{id}"), &[], Vec::new());
+        assert!(matches!(&head, Reply::Download { plan, .. } if plan.body == BodyPlan::None && plan.status == 200));
+        w.advance(59_999);
+        assert_eq!(get(&w, id).status(), 200);
+        w.advance(1);
+        let gone = get(&w, id);
+        assert_eq!(gone.status(), 410);
+        assert_eq!(World::json(&gone), json!({"message": "upload expired"}));
+        // the expiry deletes the bytes; the record stays to answer 410
+        w.fire_alarms();
+        assert!(w.blobs.object(&record.r2_key).is_none());
+        assert_eq!(get(&w, id).status(), 410);
     }
 
     #[test]
     fn ttl_defaults_and_query_and_cap() {
         let w = World::new();
         let file = form(&[("file", Some("a.txt"), b"x")]);
-        assert_eq!(body_json(&w.post("", Some(AUTH), file.clone()).unwrap())["ttl"], 3600);
-        assert_eq!(body_json(&w.post("ttl=5", Some(AUTH), file.clone()).unwrap())["ttl"], 5);
-        assert_eq!(body_json(&w.post("ttl=99999999", Some(AUTH), file).unwrap())["ttl"], 604800);
+        assert_eq!(World::json(&post(&w, "", Some(ACME_BASIC), file.clone()))["ttl"], 3600);
+        assert_eq!(World::json(&post(&w, "?ttl=5", Some(ACME_BEARER), file.clone()))["ttl"], 5);
+        assert_eq!(World::json(&post(&w, "?ttl=99999999", Some(ACME_BASIC), file))["ttl"], 604800);
     }
 
     #[test]
     fn bad_requests() {
         let w = World::new();
         let file = form(&[("file", Some("a.txt"), b"x")]);
-        assert_eq!(w.post("", None, file.clone()).unwrap_err(), Error::Unauthorized);
-        assert_eq!(w.post("", Some("Basic Zm9vOmJheg=="), file).unwrap_err(), Error::Unauthorized);
-        let e = error_reply(&Error::Unauthorized);
-        assert!(
-            matches!(&e, Reply::Json { headers, .. } if headers.iter().any(|(k, v)| *k == "WWW-Authenticate" && v == "Basic realm=\"fileshare\""))
-        );
+        let no_auth = post(&w, "", None, file.clone());
+        assert_eq!(no_auth.status(), 401);
+        assert_eq!(no_auth.header("WWW-Authenticate"), Some("Basic realm=\"fileshare\""));
+        assert_eq!(World::json(&no_auth), json!({"message": "unauthorized"}));
+        assert_eq!(post(&w, "", Some("Basic Zm9vOmJheg=="), file).status(), 401);
 
-        assert_eq!(w.post("", Some(AUTH), form(&[("ttl", None, b"5")])).unwrap_err(), Error::bad_request(FILE_MISSING));
-        assert_eq!(w.post("", Some(AUTH), b"not a form".to_vec()).unwrap_err().status(), 400);
+        let r = post(&w, "", Some(ACME_BASIC), form(&[("ttl", None, b"5")]));
+        assert_eq!((r.status(), World::json(&r)), (400, json!({"message": "file missing"})));
+        assert_eq!(post(&w, "", Some(ACME_BASIC), b"not a form".to_vec()).status(), 400);
+        let long_ttl = "1".repeat(2000);
+        let r =
+            post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"x"), ("ttl", None, long_ttl.as_bytes())]));
+        assert_eq!(r.status(), 400, "a text field is capped");
 
         // a bad ttl after the file: 400, and the bytes already written are removed
         let before = w.blobs.objects.borrow().len();
-        let err = w.post("", Some(AUTH), form(&[("file", Some("a.txt"), b"x"), ("ttl", None, b"0")])).unwrap_err();
-        assert_eq!(err.status(), 400);
+        let r = post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"x"), ("ttl", None, b"0")]));
+        assert_eq!(r.status(), 400);
+        assert_eq!(w.blobs.objects.borrow().len(), before);
+
+        // a name storage would refuse: 400 at once, nothing stored
+        let long = "n".repeat(300);
+        let r = post(&w, "", Some(ACME_BASIC), form(&[("file", Some(&long), b"x")]));
+        assert_eq!(r.status(), 400);
         assert_eq!(w.blobs.objects.borrow().len(), before);
 
         assert_eq!(
-            w.get("88e5905d-5d96-4750-ab3d-77a1ed26f569", vec![]).unwrap_err(),
-            Error::not_found(UPLOAD_NOT_FOUND)
+            World::json(&get(&w, "88e5905d-5d96-4750-ab3d-77a1ed26f569")),
+            json!({"message": "upload not found"})
         );
-        assert_eq!(w.get("../etc", vec![]).unwrap_err(), Error::not_found(UPLOAD_NOT_FOUND));
+        assert_eq!(get(&w, "..%2Fetc").status(), 404);
     }
 
     #[test]
     fn oversize_is_413_and_leaves_nothing() {
         let mut w = World::new();
         w.config.max_file_size = 10;
-        let err = w.post("", Some(AUTH), form(&[("file", Some("a.txt"), &[b'x'; 11])])).unwrap_err();
-        assert_eq!(err.status(), 413);
+        let r = post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), &[b'x'; 11])]));
+        assert_eq!(r.status(), 413);
         assert!(w.blobs.objects.borrow().is_empty());
         assert!(w.meta.entries.borrow().is_empty());
-        assert!(w.post("", Some(AUTH), form(&[("file", Some("a.txt"), &[b'x'; 10])])).is_ok());
+        assert_eq!(post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), &[b'x'; 10])])).status(), 200);
+        // with a request body limit, a larger body is 413 before anything is read
+        w.config.max_file_size = 1 << 20;
+        w.config.max_request_body = Some(100);
+        let r = post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), &[b'x'; 200])]));
+        assert_eq!(r.status(), 413);
+        assert!(World::json(&r)["message"].as_str().unwrap().contains("request body"));
+    }
+
+    #[test]
+    fn a_storage_failure_while_publishing_leaves_nothing_and_answers_503() {
+        let w = World::new();
+        w.meta.faults.fail("put:file", 1);
+        let r = post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"hello")]));
+        assert_eq!(r.status(), 503);
+        assert!(w.blobs.objects.borrow().is_empty(), "the bytes are dropped");
+        // the expiry was scheduled first; it finds nothing to delete, which is harmless
+        assert_eq!(w.janitor.scheduled.borrow().len(), 1);
+    }
+
+    #[test]
+    fn share_links_serve_ngcp_uploads_to_anyone_and_other_tenants_see_their_own() {
+        let w = World::new();
+        let up = World::json(&post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"shared")])));
+        let id = up["id"].as_str().unwrap();
+        let with = |auth: &str| w.send(Method::Get, &format!("/uploads/{id}"), &[("Authorization", auth)], Vec::new());
+        assert_eq!(with(BOBCO_BASIC).status(), 200, "a share link is a share link");
+        assert_eq!(with("Basic garbage").status(), 200, "credentials are not looked at");
     }
 }

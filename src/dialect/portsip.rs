@@ -6,21 +6,161 @@
 use base64::Engine;
 use serde_json::json;
 
-use super::{download_reply, Head, Reply};
-use crate::engine::files::FileRecord;
-use crate::engine::ids::{is_uuid, random_bytes, uuid_v4};
-use crate::engine::resumable::AppendAsk;
-use crate::engine::upload::{NewUpload, UploadState, UPLOAD_NOT_FOUND};
-use crate::engine::Ctx;
+use super::{download_reply, Dialect, Reply, Request, Service};
+use crate::engine::files::{FileRecord, BLOB_ID};
+use crate::engine::ids::{new_uuid, parse_uuid, random_bytes};
+use crate::engine::upload::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
+use crate::engine::uploads::Uploads;
+use crate::engine::visibility::Access;
+use crate::engine::Missing;
 use crate::error::{Error, Result};
-use crate::http::digest::{looks_like_sha256, parse_sha256};
+use crate::http::digest::parse_sha256;
 use crate::http::download::CachePolicy;
-use crate::store::{BlobStore, Janitor, MetaStore, Uploads};
+use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
+use crate::secret::Secret;
+use crate::store::{BlobStore, Janitor, MetaStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Initiate,
+    Append,
+    Complete,
+    Status,
+    Destroy,
+    Download,
+}
+
+const fn row(
+    op: Op,
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    body: BodyUse,
+    doc: &'static str,
+) -> Endpoint<super::Op> {
+    Endpoint { op: super::Op::Portsip(op), method, path, auth, body, doc }
+}
+
+pub const TABLE: Table<Dialect, super::Op> = Table {
+    dialect: Dialect::Portsip,
+    prefixes: &[""],
+    method_override: false,
+    endpoints: &[
+        row(
+            Op::Initiate,
+            Method::Post,
+            "/api/blobs/uploads",
+            Auth::Tenant,
+            BodyUse::None,
+            "Initiate (`?filename=&temporary=`): 202, id and token in headers.",
+        ),
+        row(
+            Op::Append,
+            Method::Post,
+            "/api/blobs/uploads/{id}/append",
+            Auth::Tenant,
+            BodyUse::Forward,
+            "Append the body (with `PortSIP-Upload-Token`): 203.",
+        ),
+        row(
+            Op::Complete,
+            Method::Post,
+            "/api/blobs/uploads/{id}/complete",
+            Auth::Tenant,
+            BodyUse::Forward,
+            "Append a final body if any, check `?digest=`, publish: 201 `{\"id\"}`.",
+        ),
+        row(
+            Op::Status,
+            Method::Get,
+            "/api/blobs/uploads/{id}/status",
+            Auth::Tenant,
+            BodyUse::None,
+            "Where the upload stands: 204 with `Range`.",
+        ),
+        row(
+            Op::Destroy,
+            Method::Post,
+            "/api/blobs/uploads/{id}/destroy",
+            Auth::Tenant,
+            BodyUse::None,
+            "Cancel the upload: 204.",
+        ),
+        row(
+            Op::Download,
+            Method::Get,
+            "/api/blobs/{digest}",
+            Auth::Optional,
+            BodyUse::None,
+            "Public download by sha256 or opaque id.",
+        ),
+        row(
+            Op::Download,
+            Method::Head,
+            "/api/blobs/{digest}",
+            Auth::Optional,
+            BodyUse::None,
+            "Public download, headers only.",
+        ),
+    ],
+};
 
 const TOKEN_HEADER: &str = "portsip-upload-token";
 /// `temporary=true` blobs are kept this long after completion.
 const TEMPORARY_TTL: u64 = 86400;
-const BLOB_NOT_FOUND: &str = "blob not found";
+const MISSING: Missing = Missing { not_found: "blob not found", expired: "blob expired" };
+
+pub async fn handle<B, M, J, U>(
+    svc: &Service<'_, B, M, J, U>,
+    op: Op,
+    req: &Request<'_>,
+    body: U::Body,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    if op == Op::Download {
+        return download(svc, req).await;
+    }
+    let tenant = &req.tenant()?.0;
+    if op == Op::Initiate {
+        return initiate(svc, req, tenant).await;
+    }
+    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let uploads = svc.uploads;
+    let answer = match op {
+        Op::Append => {
+            let append = Append {
+                at: At::Current,
+                body_len: req.head.content_length(),
+                set_length: None,
+                checksum: None,
+                resend: Resend::Acknowledge,
+                then: Then::Continue,
+            };
+            let st = uploads.append(&id, tenant, Some(token(req)?), append, body).await;
+            st.map(|st| Reply::Empty { status: 203, headers: upload_headers(&st) })
+        }
+        Op::Complete => complete(svc, req, tenant, &id, body).await,
+        Op::Status => match uploads.state(&id, tenant, None).await {
+            Ok(st) if st.is_open() => Ok(Reply::Empty { status: 204, headers: upload_headers(&st) }),
+            Ok(_) => Err(Error::not_found(UPLOAD_NOT_FOUND)),
+            Err(e) => Err(e),
+        },
+        Op::Destroy => {
+            uploads.cancel(&id, tenant, None, false).await.map(|()| Reply::Empty { status: 204, headers: Vec::new() })
+        }
+        Op::Initiate | Op::Download => unreachable!("answered above"),
+    };
+    // PortSIP's uploads are unknown (404) once expired, finished or destroyed
+    answer.map_err(|e| match e {
+        Error::Expired(_) => Error::not_found(UPLOAD_NOT_FOUND),
+        e => e,
+    })
+}
 
 /// `{"errors":[{"code","message","detail"}]}`: `VALIDATE_FAILED` for bad input, else `UNKNOWN`.
 pub fn error_reply(e: &Error) -> Reply {
@@ -36,259 +176,292 @@ pub fn error_reply(e: &Error) -> Reply {
     }
 }
 
-/// Public index entries: a PortSIP blob is served without credentials by its digest and by
-/// its opaque id (public by that vendor's design; other dialects' files never are).
-pub fn blob_key(key: &str) -> String {
-    format!("blob:{key}")
+/// `base64(decimal id)`, like PortSIP's `NzAwNTUxOTA5NzczMTQ4MTYw` (= "700551909773148160"):
+/// 64 random bits, drawn when the upload starts, so that a retried completion answers the
+/// same id and nobody can guess another blob's.
+pub fn opaque_id() -> String {
+    let n = u64::from_le_bytes(random_bytes());
+    base64::engine::general_purpose::STANDARD.encode(n.to_string())
 }
 
-/// `base64(decimal id)`, like PortSIP's `NzAwNTUxOTA5NzczMTQ4MTYw` (= "700551909773148160"):
-/// a snowflake-style number from the file's creation time and 22 bits of its upload id, so
-/// that a retried completion answers the same id.
-pub fn opaque_id(created_ms: u64, upload_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let h = Sha256::digest(upload_id.as_bytes());
-    let bits = u64::from(u32::from_le_bytes([h[0], h[1], h[2], h[3]]) & 0x3f_ffff);
-    let n = (created_ms.saturating_sub(1_288_834_974_657) << 22) | bits;
-    base64::engine::general_purpose::STANDARD.encode(n.to_string())
+/// PortSIP's booleans, in any case.
+fn parse_bool(value: Option<&str>, name: &str) -> Result<bool> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(Error::bad_request(format!("{name} must be true or false"))),
+    }
 }
 
 fn upload_headers(st: &UploadState) -> Vec<(&'static str, String)> {
     let range = if st.offset == 0 { "0-0".to_string() } else { format!("0-{}", st.offset - 1) };
     vec![
         ("PortSIP-Upload-ID", st.new.id.clone()),
-        ("PortSIP-Upload-Token", st.new.token.clone().unwrap_or_default()),
+        ("PortSIP-Upload-Token", st.new.token.as_ref().map(|t| t.expose().to_string()).unwrap_or_default()),
         ("Range", range),
         ("Content-Length", "0".into()),
     ]
 }
 
-fn upload_id(id: &str) -> Result<&str> {
-    if is_uuid(id) {
-        Ok(id)
-    } else {
-        Err(Error::not_found(UPLOAD_NOT_FOUND))
-    }
-}
-
-fn token(head: &Head) -> Result<String> {
-    head.header(TOKEN_HEADER)
-        .map(|t| t.trim().to_string())
+fn token(req: &Request<'_>) -> Result<Secret> {
+    req.head
+        .header(TOKEN_HEADER)
+        .map(str::trim)
         .filter(|t| !t.is_empty())
+        .map(Secret::new)
         .ok_or_else(|| Error::Forbidden("missing PortSIP-Upload-Token".into()))
 }
 
-/// The Portsip endpoints, over the engine's context and the uploads' Durable Objects.
-pub struct Portsip<'a, 'c, B, M, J, U> {
-    pub ctx: &'a Ctx<'c, B, M, J>,
-    pub uploads: &'a U,
+/// `POST /api/blobs/uploads?filename=&temporary=`
+async fn initiate<B, M, J, U: Uploads>(
+    svc: &Service<'_, B, M, J, U>,
+    req: &Request<'_>,
+    tenant: &str,
+) -> Result<Reply> {
+    let temporary = parse_bool(req.head.query_param("temporary").as_deref(), "temporary")?;
+    let name = req.head.query_param("filename").map(|f| crate::http::disposition::last_path_segment(&f).to_string());
+    // the digest stands in for a missing name (see `download`)
+    let name = name.unwrap_or_default();
+    let mut new = NewUpload {
+        ttl: temporary.then_some(TEMPORARY_TTL),
+        token: Some(Secret::random::<24>()),
+        access: Some(Access::PublicDigest),
+        ..NewUpload::new(&new_uuid(), tenant, "portsip", &name, "application/octet-stream")
+    };
+    new.extra.insert(BLOB_ID.into(), opaque_id());
+    let st = svc.uploads.create(new).await?;
+    Ok(Reply::Empty { status: 202, headers: upload_headers(&st) })
 }
 
-impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Portsip<'_, '_, B, M, J, U> {
-    /// `POST /api/blobs/uploads?filename=&temporary=`
-    pub async fn initiate(&self, head: &Head) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-        let temporary = match head.query_param("temporary").as_deref().map(str::trim) {
-            None | Some("") | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(_) => return Err(Error::bad_request("temporary must be true or false")),
-        };
-        let name = head.query_param("filename").map(|f| crate::http::disposition::last_path_segment(&f).to_string());
-        let new = NewUpload {
-            id: uuid_v4(random_bytes()),
-            tenant: tenant.0,
-            dialect: "portsip".into(),
-            // the digest stands in for a missing name once known (see `complete`)
-            name: name.filter(|n| !n.is_empty()).unwrap_or_default(),
-            content_type: "application/octet-stream".into(),
-            metadata: None,
-            length: None,
-            ttl: temporary.then_some(TEMPORARY_TTL),
-            token: Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>())),
-        };
-        let st = uploads.create(&new).await?;
-        Ok(Reply::Empty { status: 202, headers: upload_headers(&st) })
-    }
+/// `POST /api/blobs/uploads/{id}/complete?digest=`: appends a final body if any, checks
+/// the digest (a mismatch leaves the upload as it was), and publishes the blob: its digest
+/// URL and opaque id work once this answers.
+async fn complete<B, M, J, U: Uploads>(
+    svc: &Service<'_, B, M, J, U>,
+    req: &Request<'_>,
+    tenant: &str,
+    id: &str,
+    body: U::Body,
+) -> Result<Reply> {
+    let head = req.head;
+    let digest = head.query_param("digest").filter(|d| !d.trim().is_empty()).map(|d| parse_sha256(&d)).transpose()?;
+    let append = Append {
+        at: At::Current,
+        body_len: head.content_length(),
+        set_length: None,
+        checksum: None,
+        resend: Resend::Acknowledge,
+        then: Then::Complete { expected_sha256: digest },
+    };
+    let st = svc.uploads.append(id, tenant, Some(token(req)?), append, body).await?;
+    let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
+    let blob_id = file.extra.get(BLOB_ID).cloned().unwrap_or_else(|| file.sha256.clone());
+    Ok(Reply::json(201, json!({ "id": blob_id })))
+}
 
-    /// `POST /api/blobs/uploads/{id}/append`
-    pub async fn append(&self, head: &Head, id: &str, body: U::Body) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-        let ask = AppendAsk { token: Some(token(head)?), ..Default::default() };
-        let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
-        Ok(Reply::Empty { status: 203, headers: upload_headers(&st) })
+/// `GET /api/blobs/{digest or id}`: public for PortSIP blobs; with a tenant's credentials,
+/// any of that tenant's files by sha256 (`<hex>` or `sha256:<hex>`).
+async fn download<B, M, J, U>(svc: &Service<'_, B, M, J, U>, req: &Request<'_>) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+{
+    let mut file: FileRecord = svc.ctx.find_by_digest(req.params.get("digest"), req.caller.as_ref(), MISSING).await?;
+    if file.name.is_empty() {
+        file.name = file.sha256.clone();
     }
-
-    /// `POST /api/blobs/uploads/{id}/complete?digest=`: appends a final body if any, checks
-    /// the digest (a mismatch leaves the upload as it was), and publishes the blob.
-    pub async fn complete(&self, head: &Head, id: &str, body: U::Body) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-        let digest =
-            head.query_param("digest").filter(|d| !d.trim().is_empty()).map(|d| parse_sha256(&d)).transpose()?;
-        let ask =
-            AppendAsk { token: Some(token(head)?), complete: true, expected_sha256: digest, ..Default::default() };
-        let st = uploads.append(upload_id(id)?, &tenant.0, &ask, body).await?;
-        let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
-        let opaque = opaque_id(file.created_at, &file.id);
-        let ttl = file.expires_at.map(|at| crate::engine::expiry::kv_ttl_secs(at, (ctx.now)(), ctx.config.grace));
-        ctx.meta.put(&blob_key(&opaque), file.id.clone(), ttl).await?;
-        ctx.meta.put(&blob_key(&file.sha256), file.id.clone(), ttl).await?;
-        Ok(Reply::json(201, json!({ "id": opaque })))
-    }
-
-    /// `GET /api/blobs/uploads/{id}/status`
-    pub async fn status(&self, head: &Head, id: &str) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-        let st = uploads.state(upload_id(id)?, &tenant.0, None).await?;
-        if !st.is_open() {
-            return Err(Error::not_found(UPLOAD_NOT_FOUND));
-        }
-        Ok(Reply::Empty { status: 204, headers: upload_headers(&st) })
-    }
-
-    /// `POST /api/blobs/uploads/{id}/destroy`
-    pub async fn destroy(&self, head: &Head, id: &str) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-        uploads.cancel(upload_id(id)?, &tenant.0, None, false).await?;
-        Ok(Reply::Empty { status: 204, headers: Vec::new() })
-    }
-
-    /// `GET /api/blobs/{digest or id}`: public for PortSIP blobs; with a tenant's credentials,
-    /// any of that tenant's files by sha256.
-    pub async fn download(&self, head: &Head, key: &str) -> Result<Reply> {
-        let ctx = self.ctx;
-        let tenant = head.authorization().and_then(|p| ctx.config.credentials.authenticate(Some(&p)).ok());
-        let digest = looks_like_sha256(key).then(|| key.to_ascii_lowercase());
-        let mut id = None;
-        if let (Some(t), Some(d)) = (&tenant, &digest) {
-            id = ctx.meta.get(&FileRecord::digest_key(&t.0, d)).await?;
-        }
-        if id.is_none() {
-            id = ctx.meta.get(&blob_key(digest.as_deref().unwrap_or(key))).await?;
-        }
-        let id = id.ok_or_else(|| Error::not_found(BLOB_NOT_FOUND))?;
-        let mut file = ctx.live_file(&id, BLOB_NOT_FOUND, "blob expired").await?;
-        if file.name.is_empty() {
-            file.name = file.sha256.clone();
-        }
-        Ok(download_reply(&file, head, CachePolicy::Immutable))
-    }
+    Ok(download_reply(&file, req.head, req.method, CachePolicy::Immutable))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use crate::route::Method;
-    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta, MemoryUploads};
-    use futures_executor::block_on;
+    use crate::engine::keys;
+    use crate::testkit::{World, ACME_BEARER, BOBCO_BEARER};
     use sha2::{Digest, Sha256};
 
-    fn req(query: &str, headers: &[(&str, &str)]) -> Head {
-        let all = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Head::new(Method::Post, "/api/blobs/uploads", query, all)
+    const BEARER: (&str, &str) = ("Authorization", ACME_BEARER);
+
+    fn post(w: &World, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let len = body.len().to_string();
+        let mut all = headers.to_vec();
+        all.push(("Content-Length", &len));
+        w.send(Method::Post, &format!("/api/blobs/uploads{path}"), &all, body)
     }
 
-    type MemoryPortsip<'a, 'c> = Portsip<'a, 'c, MemoryBlobs, MemoryMeta, MemoryJanitor, MemoryUploads<'a, 'c>>;
+    fn initiate(w: &World, query: &str, auth: &str) -> (String, String) {
+        let init = post(w, query, &[("Authorization", auth)], b"");
+        assert_eq!((init.status(), init.header("Range")), (202, Some("0-0")));
+        (init.header("PortSIP-Upload-ID").unwrap().into(), init.header("PortSIP-Upload-Token").unwrap().into())
+    }
 
-    /// Runs `f` against PortSIP over in-memory R2, KV and Upload objects; tenant `acme`'s
-    /// token is `tok`.
-    fn with_portsip(f: impl FnOnce(&MemoryPortsip<'_, '_>)) {
-        crate::dialect::with_memory(|ctx, uploads| f(&Portsip { ctx, uploads }));
+    fn get(w: &World, key: &str, auth: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+        w.send(Method::Get, &format!("/api/blobs/{key}"), &headers, Vec::new())
+    }
+
+    /// A whole blob in one complete; returns its opaque id.
+    fn blob(w: &World, query: &str, auth: &str, bytes: &[u8]) -> String {
+        let (id, token) = initiate(w, query, auth);
+        let done =
+            post(w, &format!("/{id}/complete"), &[("Authorization", auth), ("PortSIP-Upload-Token", &token)], bytes);
+        assert_eq!(done.status(), 201, "{done:?}");
+        World::json(&done)["id"].as_str().unwrap().to_string()
     }
 
     #[test]
     fn initiate_append_complete_download() {
-        with_portsip(|ps| {
-            let bearer = ("Authorization", "Bearer tok");
+        let w = World::new();
+        assert_eq!(post(&w, "", &[], b"").status(), 401);
+        assert_eq!(post(&w, "?temporary=maybe", &[BEARER], b"").status(), 400);
+        let (id, token) = initiate(&w, "?filename=a.wav", ACME_BEARER);
+        let with_token = [BEARER, ("PortSIP-Upload-Token", token.as_str())];
 
-            assert_eq!(block_on(ps.initiate(&req("", &[]))).unwrap_err(), Error::Unauthorized);
-            assert_eq!(block_on(ps.initiate(&req("temporary=maybe", &[bearer]))).unwrap_err().status(), 400);
-            let init = block_on(ps.initiate(&req("filename=a.wav", &[bearer]))).unwrap();
-            assert_eq!((init.status(), init.header("Range")), (202, Some("0-0")));
-            let id = init.header("PortSIP-Upload-ID").unwrap().to_string();
-            let token = init.header("PortSIP-Upload-Token").unwrap().to_string();
-            let with_token = [bearer, ("PortSIP-Upload-Token", token.as_str())];
+        let r = post(&w, &format!("/{id}/append"), &with_token, b"abc");
+        assert_eq!((r.status(), r.header("Range")), (203, Some("0-2")));
+        assert_eq!(post(&w, &format!("/{id}/append"), &[BEARER], b"x").status(), 403);
+        let wrong = [BEARER, ("PortSIP-Upload-Token", "nope")];
+        assert_eq!(post(&w, &format!("/{id}/append"), &wrong, b"x").status(), 403);
+        let st = w.send(Method::Get, &format!("/api/blobs/uploads/{id}/status"), &[BEARER], Vec::new());
+        assert_eq!((st.status(), st.header("Range")), (204, Some("0-2")));
 
-            let r = block_on(ps.append(&req("", &with_token), &id, b"abc".to_vec())).unwrap();
-            assert_eq!((r.status(), r.header("Range")), (203, Some("0-2")));
-            assert_eq!(block_on(ps.append(&req("", &[bearer]), &id, b"x".to_vec())).unwrap_err().status(), 403);
-            let st = block_on(ps.status(&req("", &[bearer]), &id)).unwrap();
-            assert_eq!((st.status(), st.header("Range")), (204, Some("0-2")));
+        assert_eq!(post(&w, &format!("/{id}/complete?digest=xyz"), &with_token, b"").status(), 400);
+        let digest = hex::encode(Sha256::digest(b"abcd"));
+        let done = post(&w, &format!("/{id}/complete?digest={digest}"), &with_token, b"d");
+        assert_eq!(done.status(), 201);
+        let blob_id = World::json(&done)["id"].as_str().unwrap().to_string();
+        // a retried completion (its answer lost) answers the same id
+        let again = post(&w, &format!("/{id}/complete?digest={digest}"), &with_token, b"");
+        assert_eq!(World::json(&again)["id"], blob_id.as_str());
 
-            assert_eq!(block_on(ps.complete(&req("digest=xyz", &with_token), &id, vec![])).unwrap_err().status(), 400);
-            let digest = hex::encode(Sha256::digest(b"abcd"));
-            let done =
-                block_on(ps.complete(&req(&format!("digest={digest}"), &with_token), &id, b"d".to_vec())).unwrap();
-            assert_eq!(done.status(), 201);
-
-            let anonymous = Head::new(Method::Get, "/", "", vec![]);
-            let dl = block_on(ps.download(&anonymous, &digest)).unwrap();
-            assert_eq!(dl.status(), 200);
+        for key in [digest.clone(), format!("sha256:{digest}"), format!("SHA256:{}", digest.to_uppercase()), blob_id] {
+            let dl = get(&w, &key, None);
+            assert_eq!(dl.status(), 200, "{key}");
+            assert_eq!(w.body(&dl), b"abcd");
             assert_eq!(dl.header("Cache-Control"), Some("public, max-age=31536000, immutable"));
             assert_eq!(dl.header("Content-Disposition"), Some("attachment; filename=\"a.wav\""));
-            assert_eq!(block_on(ps.download(&anonymous, &"0".repeat(64))).unwrap_err().status(), 404);
-            assert_eq!(block_on(ps.status(&req("", &[bearer]), &id)).unwrap_err().status(), 404, "finished");
-        });
+        }
+        assert_eq!(get(&w, &"0".repeat(64), None).status(), 404);
+        let st = w.send(Method::Get, &format!("/api/blobs/uploads/{id}/status"), &[BEARER], Vec::new());
+        assert_eq!(st.status(), 404, "finished");
+        assert_eq!(post(&w, &format!("/{id}/append"), &with_token, b"more").status(), 404, "append after complete");
     }
 
     #[test]
     fn only_portsip_blobs_are_public() {
-        with_portsip(|ps| {
-            let ctx = ps.ctx;
-            // a file of another dialect, indexed by digest for its tenant only
-            let record = FileRecord {
-                id: "f1".into(),
-                tenant: "acme".into(),
-                name: "n".into(),
-                content_type: "text/plain".into(),
-                size: 1,
-                sha256: "ab".repeat(32),
-                created_at: 0,
-                expires_at: None,
-                ttl: None,
-                dialect: "ngcp".into(),
-                r2_key: "k".into(),
-            };
-            block_on(ctx.commit_file(record, None)).unwrap();
-            let anonymous = Head::new(Method::Get, "/", "", vec![]);
-            assert_eq!(block_on(ps.download(&anonymous, &"ab".repeat(32))).unwrap_err().status(), 404);
-            let owner = Head::new(Method::Get, "/", "", vec![("Authorization".into(), "Bearer tok".into())]);
-            assert_eq!(block_on(ps.download(&owner, &"ab".repeat(32))).unwrap().status(), 200);
-        });
+        let w = World::new();
+        // a tus file, indexed by digest for its tenant only
+        let created = w.send(
+            Method::Post,
+            "/files/",
+            &[
+                BEARER,
+                ("Tus-Resumable", "1.0.0"),
+                ("Upload-Length", "7"),
+                ("Content-Type", "application/offset+octet-stream"),
+            ],
+            &b"private"[..],
+        );
+        assert_eq!(created.status(), 201);
+        let digest = hex::encode(Sha256::digest(b"private"));
+        assert_eq!(get(&w, &digest, None).status(), 404);
+        assert_eq!(get(&w, &digest, Some(BOBCO_BEARER)).status(), 404, "another tenant");
+        assert_eq!(get(&w, &digest, Some(ACME_BEARER)).status(), 200, "its own tenant");
+        assert_eq!(get(&w, &format!("sha256:{digest}"), Some(ACME_BEARER)).status(), 200);
     }
 
     #[test]
-    fn opaque_ids_look_like_portsip_ones() {
-        let id = opaque_id(1_455_867_064_657, "52e51422-573d-4fc9-b5c6-4a30058f5d71");
+    fn another_tenants_copy_never_makes_a_blob_less_reachable() {
+        let w = World::new();
+        blob(&w, "?filename=keep.wav", ACME_BEARER, b"same bytes");
+        let digest = hex::encode(Sha256::digest(b"same bytes"));
+        // bobco uploads the same bytes as a temporary blob under another name
+        blob(&w, "?filename=other.wav&temporary=True", BOBCO_BEARER, b"same bytes");
+        let dl = get(&w, &digest, None);
+        assert_eq!(dl.header("Content-Disposition"), Some("attachment; filename=\"keep.wav\""));
+        w.advance((TEMPORARY_TTL + 1) * 1000);
+        w.fire_alarms();
+        let dl = get(&w, &digest, None);
+        assert_eq!(dl.status(), 200, "the permanent blob is still served");
+        assert_eq!(w.body(&dl), b"same bytes");
+        // the same for a tenant's own index: an expiring copy does not displace a permanent one
+        blob(&w, "?filename=short.wav&temporary=true", ACME_BEARER, b"same bytes");
+        let own = get(&w, &digest, Some(ACME_BEARER));
+        assert_eq!(own.header("Content-Disposition"), Some("attachment; filename=\"keep.wav\""));
+        // but a temporary blob does give way to a permanent copy, and the opaque ids stay apart
+        let temp = blob(&w, "?filename=t.wav&temporary=1", BOBCO_BEARER, b"other bytes");
+        let perm = blob(&w, "?filename=p.wav", BOBCO_BEARER, b"other bytes");
+        let other = hex::encode(Sha256::digest(b"other bytes"));
+        assert_eq!(get(&w, &other, None).header("Content-Disposition"), Some("attachment; filename=\"p.wav\""));
+        assert_ne!(temp, perm);
+        assert_eq!(get(&w, &temp, None).header("Content-Disposition"), Some("attachment; filename=\"t.wav\""));
+    }
+
+    #[test]
+    fn other_tenants_get_404_on_every_upload_route() {
+        let w = World::new();
+        let (id, token) = initiate(&w, "", ACME_BEARER);
+        let bob = [("Authorization", BOBCO_BEARER), ("PortSIP-Upload-Token", token.as_str())];
+        for op in ["append", "complete", "destroy"] {
+            assert_eq!(post(&w, &format!("/{id}/{op}"), &bob, b"x").status(), 404, "{op}");
+        }
+        let st = w.send(Method::Get, &format!("/api/blobs/uploads/{id}/status"), &[bob[0]], Vec::new());
+        assert_eq!(st.status(), 404);
+        // the upload is untouched
+        let st = w.send(Method::Get, &format!("/api/blobs/uploads/{id}/status"), &[BEARER], Vec::new());
+        assert_eq!((st.status(), st.header("Range")), (204, Some("0-0")));
+    }
+
+    #[test]
+    fn expired_uploads_are_404_and_a_body_with_bad_credentials_is_refused_at_once() {
+        let w = World::new();
+        let (id, token) = initiate(&w, "", ACME_BEARER);
+        w.advance(w.config.idle_timeout * 1000);
+        let r = post(&w, &format!("/{id}/append"), &[BEARER, ("PortSIP-Upload-Token", &token)], b"x");
+        assert_eq!(r.status(), 404);
+        let nf = w.send(Method::Get, "/api/blobs/a/b/c/d", &[], Vec::new());
+        assert_eq!((nf.status(), World::json(&nf)["errors"][0]["code"].clone()), (404, json!("UNKNOWN")));
+        let na = w.send(Method::Put, "/api/blobs/uploads", &[], Vec::new());
+        assert_eq!((na.status(), na.header("Allow")), (405, Some("POST")));
+        assert!(World::json(&na)["errors"].is_array(), "PortSIP's shape");
+    }
+
+    #[test]
+    fn opaque_ids_look_like_portsip_ones_and_are_random() {
+        let id = opaque_id();
         let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(&id).unwrap()).unwrap();
         assert!(decoded.bytes().all(|b| b.is_ascii_digit()), "{decoded}");
-        assert_ne!(opaque_id(1, "a"), opaque_id(1, "b"));
-        assert_eq!(opaque_id(1, "a"), opaque_id(1, "a"), "a retried completion answers the same id");
+        assert!(decoded.parse::<u64>().is_ok());
+        assert_ne!(opaque_id(), opaque_id());
         assert_eq!(
             String::from_utf8(base64::engine::general_purpose::STANDARD.decode("NzAwNTUxOTA5NzczMTQ4MTYw").unwrap())
                 .unwrap(),
             "700551909773148160"
         );
+        let _ = keys::public_blob(&id);
+    }
+
+    #[test]
+    fn booleans_in_any_case() {
+        for (v, want) in [
+            ("true", true),
+            ("True", true),
+            ("TRUE", true),
+            ("1", true),
+            ("false", false),
+            ("False", false),
+            ("", false),
+        ] {
+            assert_eq!(parse_bool(Some(v), "temporary").unwrap(), want, "{v}");
+        }
+        assert_eq!(parse_bool(None, "t").unwrap(), false);
+        assert_eq!(parse_bool(Some("yes please"), "t").unwrap_err().status(), 400);
     }
 
     #[test]
     fn range_header_is_last_byte_inclusive() {
-        let new = NewUpload {
-            id: "i".into(),
-            tenant: "t".into(),
-            dialect: "portsip".into(),
-            name: String::new(),
-            content_type: "x/y".into(),
-            metadata: None,
-            length: None,
-            ttl: None,
-            token: Some("tok".into()),
-        };
+        let new = NewUpload { token: Some(Secret::new("tok")), ..NewUpload::new("i", "t", "portsip", "", "x/y") };
         let mut st = UploadState::new(new, 5 << 20, 1 << 30, 60, 0).unwrap();
         let range = |st: &UploadState| upload_headers(st).into_iter().find(|(k, _)| *k == "Range").unwrap().1;
         assert_eq!(range(&st), "0-0");
@@ -300,16 +473,9 @@ mod tests {
     fn errors_have_the_vendor_shape() {
         let r = error_reply(&Error::DigestMismatch);
         assert_eq!(r.status(), 400);
-        match r {
-            Reply::Json { body, .. } => assert_eq!(body["errors"][0]["code"], "VALIDATE_FAILED"),
-            _ => unreachable!(),
-        }
-        match error_reply(&Error::Forbidden("x".into())) {
-            Reply::Json { status, body, .. } => {
-                assert_eq!(status, 403);
-                assert_eq!(body["errors"][0]["code"], "UNKNOWN");
-            }
-            _ => unreachable!(),
-        }
+        assert_eq!(World::json(&r)["errors"][0]["code"], "VALIDATE_FAILED");
+        let r = error_reply(&Error::Forbidden("x".into()));
+        assert_eq!(r.status(), 403);
+        assert_eq!(World::json(&r)["errors"][0]["code"], "UNKNOWN");
     }
 }

@@ -1,20 +1,114 @@
 //! tus 1.0 resumable uploads at `/files/` (core, creation, creation-with-upload,
 //! creation-defer-length, termination, expiration, checksum), with `GET` of the finished
 //! file and CORS that lets a browser client read every tus header. Auth: the tenant's
-//! Basic or Bearer credentials. The upload itself lives in its Durable Object.
+//! Basic or Bearer credentials. `X-HTTP-Method-Override` is honoured whatever the real
+//! method. The upload itself lives in its Durable Object.
 
-use super::{download_reply, Head, Reply};
+use super::{download_reply, Dialect, Reply, Request, Service};
+use crate::auth::Tenant;
 use crate::engine::files::{content_type_or_guess, FileRecord};
-use crate::engine::ids::{is_uuid, random_bytes, uuid_v4};
-use crate::engine::resumable::AppendAsk;
-use crate::engine::upload::{NewUpload, UploadState, UPLOAD_NOT_FOUND};
-use crate::engine::Ctx;
+use crate::engine::ids::{http_date, new_uuid, parse_uuid};
+use crate::engine::upload::{
+    Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
+};
+use crate::engine::uploads::Uploads;
+use crate::engine::visibility::Via;
+use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
-use crate::http::tus::{self, check_version, http_date, parse_metadata, parse_u64};
-use crate::store::{BlobStore, Janitor, MetaStore, Uploads};
+use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
+use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
+use crate::store::{BlobStore, Janitor, MetaStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Options,
+    Create,
+    Head,
+    Patch,
+    Delete,
+    Get,
+}
+
+const fn row(
+    op: Op,
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    body: BodyUse,
+    doc: &'static str,
+) -> Endpoint<super::Op> {
+    Endpoint { op: super::Op::Tus(op), method, path, auth, body, doc }
+}
+
+pub const TABLE: Table<Dialect, super::Op> = Table {
+    dialect: Dialect::Tus,
+    prefixes: &[""],
+    method_override: true,
+    endpoints: &[
+        row(
+            Op::Create,
+            Method::Post,
+            "/files/",
+            Auth::Tenant,
+            BodyUse::Forward,
+            "Creation (`Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata`), with the first bytes if sent.",
+        ),
+        row(Op::Options, Method::Options, "/files/", Auth::None, BodyUse::None, "Capabilities; CORS preflight."),
+        row(
+            Op::Head,
+            Method::Head,
+            "/files/{id}",
+            Auth::Tenant,
+            BodyUse::None,
+            "Where the upload stands: `Upload-Offset`, `Upload-Length`.",
+        ),
+        row(Op::Patch, Method::Patch, "/files/{id}", Auth::Tenant, BodyUse::Forward, "Append at `Upload-Offset`."),
+        row(
+            Op::Delete,
+            Method::Delete,
+            "/files/{id}",
+            Auth::Tenant,
+            BodyUse::None,
+            "Termination; a finished upload's file goes too.",
+        ),
+        row(Op::Get, Method::Get, "/files/{id}", Auth::Tenant, BodyUse::None, "The finished file (Range, ETag)."),
+        row(Op::Options, Method::Options, "/files/{id}", Auth::None, BodyUse::None, "CORS preflight."),
+    ],
+};
 
 const OFFSET_TYPE: &str = "application/offset+octet-stream";
+const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
+
+pub async fn handle<B, M, J, U>(
+    svc: &Service<'_, B, M, J, U>,
+    op: Op,
+    req: &Request<'_>,
+    body: U::Body,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    if op == Op::Options {
+        return Ok(options(svc.ctx.config.max_file_size));
+    }
+    check_version(req.head.header("tus-resumable")).or_else(|e| if op == Op::Get { Ok(()) } else { Err(e) })?;
+    let tenant = req.tenant()?;
+    if op == Op::Create {
+        return create(svc, req, tenant, body).await;
+    }
+    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    match op {
+        Op::Head => head(svc, tenant, &id).await,
+        Op::Patch => patch(svc, req, tenant, &id, body).await,
+        Op::Delete => delete(svc, tenant, &id).await,
+        Op::Get => get(svc, req, tenant, &id).await,
+        Op::Options | Op::Create => unreachable!("answered above"),
+    }
+}
 
 /// Headers on every tus answer: the version, and CORS for browser clients.
 fn base_headers() -> Vec<(&'static str, String)> {
@@ -25,12 +119,13 @@ fn base_headers() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// tus errors are plain text with the tus headers.
+/// tus errors are plain text with the tus headers; a `409` says where the upload stands.
 pub fn error_reply(e: &Error) -> Reply {
     let mut headers = base_headers();
     match e {
         Error::UnsupportedVersion => headers.push(("Tus-Version", tus::VERSION.into())),
         Error::Unauthorized => headers.push(("WWW-Authenticate", "Basic realm=\"edgeshare\"".into())),
+        Error::OffsetMismatch { offset } => headers.push(("Upload-Offset", offset.to_string())),
         _ => {}
     }
     Reply::Text { status: e.status(), headers, body: format!("{}\n", e.message()) }
@@ -51,343 +146,429 @@ pub fn options(max_size: u64) -> Reply {
     Reply::Empty { status: 204, headers }
 }
 
-fn expires(st: &UploadState, headers: &mut Vec<(&'static str, String)>) {
+/// Headers saying where an upload stands after a write.
+fn progress(st: &UploadState) -> Vec<(&'static str, String)> {
+    let mut headers = base_headers();
+    headers.push(("Upload-Offset", st.offset.to_string()));
     if st.is_open() {
         headers.push(("Upload-Expires", http_date(st.idle_deadline())));
     }
+    headers
 }
 
-/// Every tus request but `OPTIONS`: the tenant's credentials and `Tus-Resumable: 1.0.0`.
-fn caller<B, M, J>(ctx: &Ctx<'_, B, M, J>, head: &Head) -> Result<crate::auth::Tenant> {
-    let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-    check_version(head.header("tus-resumable"))?;
-    Ok(tenant)
-}
-
-fn upload_id(id: &str) -> Result<&str> {
-    if is_uuid(id) {
-        Ok(id)
-    } else {
-        Err(Error::not_found(UPLOAD_NOT_FOUND))
-    }
-}
-
-fn append_ask(head: &Head, offset: u64) -> Result<AppendAsk> {
-    Ok(AppendAsk {
-        offset: Some(offset),
+fn append(head: &crate::dialect::Head, offset: u64) -> Result<Append> {
+    Ok(Append {
+        at: At::Offset(offset),
         body_len: head.content_length(),
+        set_length: head.header("upload-length").map(|l| parse_u64(l, "Upload-Length")).transpose()?,
         checksum: head.header("upload-checksum").map(str::to_string),
-        complete_at_length: true,
-        strict_offset: true,
-        ..Default::default()
+        resend: Resend::Refuse,
+        then: Then::CompleteAtLength,
     })
 }
 
-fn has_upload_body(head: &Head) -> bool {
+fn has_upload_body(head: &crate::dialect::Head) -> bool {
     head.header("content-type").is_some_and(|ct| ct.trim().eq_ignore_ascii_case(OFFSET_TYPE))
 }
 
-/// The Tus endpoints, over the engine's context and the uploads' Durable Objects.
-pub struct Tus<'a, 'c, B, M, J, U> {
-    pub ctx: &'a Ctx<'c, B, M, J>,
-    pub uploads: &'a U,
-}
-
-impl<B: BlobStore, M: MetaStore, J: Janitor, U: Uploads> Tus<'_, '_, B, M, J, U> {
-    /// `POST /files/`: creation (with an upload in the body, if it has one).
-    pub async fn create(&self, head: &Head, origin: &str, body: U::Body) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = caller(ctx, head)?;
-        let length = match (head.header("upload-length"), head.header("upload-defer-length")) {
-            (Some(l), None) => Some(parse_u64(l, "Upload-Length")?),
-            (None, Some(d)) if d.trim() == "1" => None,
-            _ => return Err(Error::bad_request("send either Upload-Length or Upload-Defer-Length: 1")),
-        };
-        if length.is_some_and(|l| l > ctx.config.max_file_size) {
-            return Err(Error::TooLarge { max: ctx.config.max_file_size });
-        }
-        let raw_meta = head.header("upload-metadata").map(str::to_string);
-        let meta = parse_metadata(raw_meta.as_deref().unwrap_or(""))?;
-        let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-        let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
-        let name = if name.is_empty() { "upload" } else { name };
-        let new = NewUpload {
-            id: uuid_v4(random_bytes()),
-            tenant: tenant.0,
-            dialect: "tus".into(),
-            name: name.into(),
-            content_type: content_type_or_guess(get("filetype").or(get("type")), name),
-            metadata: raw_meta,
-            length,
-            ttl: None,
-            token: None,
-        };
-        let mut st = uploads.create(&new).await?;
-        let with_upload = has_upload_body(head);
-        if with_upload || length == Some(0) {
-            st = uploads.append(&new.id, &new.tenant, &append_ask(head, 0)?, body).await?;
-        }
-        let mut headers = base_headers();
-        headers.push(("Location", format!("{origin}/files/{}", new.id)));
-        if with_upload {
-            headers.push(("Upload-Offset", st.offset.to_string()));
-        }
-        expires(&st, &mut headers);
-        Ok(Reply::Empty { status: 201, headers })
+/// `POST /files/`: creation (with an upload in the body, if it has one).
+async fn create<B, M, J, U>(
+    svc: &Service<'_, B, M, J, U>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    body: U::Body,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    let (ctx, head) = (svc.ctx, req.head);
+    let length = match (head.header("upload-length"), head.header("upload-defer-length")) {
+        (Some(l), None) => Some(parse_u64(l, "Upload-Length")?),
+        (None, Some(d)) if d.trim() == "1" => None,
+        _ => return Err(Error::bad_request("send either Upload-Length or Upload-Defer-Length: 1")),
+    };
+    if length.is_some_and(|l| l > ctx.config.max_file_size) {
+        return Err(Error::TooLarge { max: ctx.config.max_file_size });
     }
-
-    /// `HEAD /files/{id}`: where the upload stands. `Cache-Control: no-store`, always.
-    pub async fn head(&self, head: &Head, id: &str) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = caller(ctx, head)?;
-        let id = upload_id(id)?;
-        let mut headers = base_headers();
-        headers.push(("Cache-Control", "no-store".into()));
-        match uploads.state(id, &tenant.0, None).await {
-            Ok(st) => {
-                headers.push(("Upload-Offset", st.offset.to_string()));
-                match st.length() {
-                    Some(l) => headers.push(("Upload-Length", l.to_string())),
-                    None => headers.push(("Upload-Defer-Length", "1".into())),
-                }
-                if let Some(m) = &st.new.metadata {
-                    headers.push(("Upload-Metadata", m.clone()));
-                }
-                expires(&st, &mut headers);
-            }
-            // The object forgets a finished upload (after the idle timeout, or when its file
-            // expires); the file's record remains.
-            Err(Error::NotFound(_)) => {
-                let file = own_file(ctx, &tenant.0, id).await?;
-                headers.push(("Upload-Offset", file.size.to_string()));
-                headers.push(("Upload-Length", file.size.to_string()));
-            }
+    let raw_meta = head.header("upload-metadata").map(str::to_string);
+    let meta = parse_metadata(raw_meta.as_deref().unwrap_or(""))?;
+    let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
+    let name = if name.is_empty() { "upload" } else { name };
+    let content_type = content_type_or_guess(get("filetype").or(get("type")), name);
+    let new =
+        NewUpload { metadata: raw_meta, length, ..NewUpload::new(&new_uuid(), &tenant.0, "tus", name, &content_type) };
+    let id = new.id.clone();
+    let mut st = svc.uploads.create(new).await?;
+    let with_upload = has_upload_body(head);
+    if with_upload || length == Some(0) {
+        st = match svc.uploads.append(&id, &tenant.0, None, append(head, 0)?, body).await {
+            Ok(st) => st,
+            // the upload exists and keeps what arrived: tell the client where it is
+            Err(e) if e.keeps_progress() => svc.uploads.state(&id, &tenant.0, None).await?,
             Err(e) => return Err(e),
-        }
-        Ok(Reply::Empty { status: 200, headers })
-    }
-
-    /// `PATCH /files/{id}`: append at `Upload-Offset`.
-    pub async fn patch(&self, head: &Head, id: &str, body: U::Body) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = caller(ctx, head)?;
-        if !has_upload_body(head) {
-            return Err(Error::UnsupportedMediaType("Content-Type must be application/offset+octet-stream".into()));
-        }
-        let id = upload_id(id)?;
-        let offset = parse_u64(
-            head.header("upload-offset").ok_or_else(|| Error::bad_request("missing Upload-Offset"))?,
-            "Upload-Offset",
-        )?;
-        let mut ask = append_ask(head, offset)?;
-        ask.set_length = head.header("upload-length").map(|l| parse_u64(l, "Upload-Length")).transpose()?;
-        let st = uploads.append(id, &tenant.0, &ask, body).await?;
-        let mut headers = base_headers();
-        headers.push(("Upload-Offset", st.offset.to_string()));
-        expires(&st, &mut headers);
-        Ok(Reply::Empty { status: 204, headers })
-    }
-
-    /// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
-    pub async fn delete(&self, head: &Head, id: &str) -> Result<Reply> {
-        let (ctx, uploads) = (self.ctx, self.uploads);
-        let tenant = caller(ctx, head)?;
-        let id = upload_id(id)?;
-        match uploads.cancel(id, &tenant.0, None, true).await {
-            // The object forgets a finished upload after a while; its file record remains.
-            Err(Error::NotFound(_)) => ctx.delete_file(&own_file(ctx, &tenant.0, id).await?).await?,
-            other => other?,
-        }
-        Ok(Reply::Empty { status: 204, headers: base_headers() })
-    }
-
-    /// `GET /files/{id}`: the finished file.
-    pub async fn get(&self, head: &Head, id: &str) -> Result<Reply> {
-        let ctx = self.ctx;
-        let tenant = ctx.config.credentials.authenticate(head.authorization().as_ref())?;
-        let id = upload_id(id)?;
-        let file = match own_file(ctx, &tenant.0, id).await {
-            // KV is eventually consistent; the upload's object knows its file at once.
-            Err(Error::NotFound(_)) => {
-                let st = self.uploads.state(id, &tenant.0, None).await?;
-                let file = st.file.ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
-                file.live((ctx.now)(), "upload expired")?
-            }
-            other => other?,
         };
-        Ok(download_reply(&file, head, CachePolicy::Private).with_headers(&base_headers()))
+    }
+    let mut headers = if with_upload { progress(&st) } else { base_headers() };
+    headers.push(("Location", format!("{}/files/{id}", req.origin)));
+    if !with_upload && st.is_open() {
+        headers.push(("Upload-Expires", http_date(st.idle_deadline())));
+    }
+    Ok(Reply::Empty { status: 201, headers })
+}
+
+/// `HEAD /files/{id}`: where the upload stands, from its last saved state (a write in
+/// flight does not hold it up). `Cache-Control: no-store`, always.
+async fn head<B, M, J, U>(svc: &Service<'_, B, M, J, U>, tenant: &Tenant, id: &str) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    let mut headers = base_headers();
+    headers.push(("Cache-Control", "no-store".into()));
+    match svc.uploads.state(id, &tenant.0, None).await {
+        Ok(st) => {
+            debug_assert_ne!(st.phase, Phase::Finishing, "the object finishes before it answers");
+            headers.push(("Upload-Offset", st.offset.to_string()));
+            match st.length() {
+                Some(l) => headers.push(("Upload-Length", l.to_string())),
+                None => headers.push(("Upload-Defer-Length", "1".into())),
+            }
+            if let Some(m) = &st.new.metadata {
+                headers.push(("Upload-Metadata", m.clone()));
+            }
+            if st.is_open() {
+                headers.push(("Upload-Expires", http_date(st.idle_deadline())));
+            }
+        }
+        // The object forgets a finished upload after the idle timeout; its record remains.
+        Err(Error::NotFound(_)) => {
+            let file = own_file(svc, tenant, id).await?;
+            headers.push(("Upload-Offset", file.size.to_string()));
+            headers.push(("Upload-Length", file.size.to_string()));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(Reply::Empty { status: 200, headers })
+}
+
+/// `PATCH /files/{id}`: append at `Upload-Offset`.
+async fn patch<B, M, J, U>(
+    svc: &Service<'_, B, M, J, U>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    id: &str,
+    body: U::Body,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    let head = req.head;
+    if !has_upload_body(head) {
+        return Err(Error::UnsupportedMediaType("Content-Type must be application/offset+octet-stream".into()));
+    }
+    let offset = parse_u64(
+        head.header("upload-offset").ok_or_else(|| Error::bad_request("missing Upload-Offset"))?,
+        "Upload-Offset",
+    )?;
+    match svc.uploads.append(id, &tenant.0, None, append(head, offset)?, body).await {
+        Ok(st) => Ok(Reply::Empty { status: 204, headers: progress(&st) }),
+        // A finished upload its object has forgotten: an empty PATCH at its end is the retry
+        // of a last PATCH whose answer was lost.
+        Err(Error::NotFound(m)) => {
+            let file = own_file(svc, tenant, id).await.map_err(|_| Error::NotFound(m))?;
+            if offset == file.size && head.content_length().unwrap_or(0) == 0 {
+                let mut headers = base_headers();
+                headers.push(("Upload-Offset", file.size.to_string()));
+                return Ok(Reply::Empty { status: 204, headers });
+            }
+            Err(Error::OffsetMismatch { offset: file.size })
+        }
+        Err(e) => Err(e),
     }
 }
 
-async fn own_file<B, M, J>(ctx: &Ctx<'_, B, M, J>, tenant: &str, id: &str) -> Result<FileRecord>
+/// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
+async fn delete<B, M, J, U>(svc: &Service<'_, B, M, J, U>, tenant: &Tenant, id: &str) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    match svc.uploads.cancel(id, &tenant.0, None, true).await {
+        // The object forgets a finished upload after a while; its file record remains.
+        Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id).await?).await?,
+        other => other?,
+    }
+    Ok(Reply::Empty { status: 204, headers: base_headers() })
+}
+
+/// `GET /files/{id}`: the finished file, to its tenant.
+async fn get<B, M, J, U>(svc: &Service<'_, B, M, J, U>, req: &Request<'_>, tenant: &Tenant, id: &str) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: Uploads,
+{
+    let file = match own_file(svc, tenant, id).await {
+        // KV is eventually consistent; the upload's object knows its file at once.
+        Err(Error::NotFound(_)) => {
+            let st = svc.uploads.state(id, &tenant.0, None).await?;
+            svc.ctx.live(st.file, MISSING)?
+        }
+        other => other?,
+    };
+    Ok(download_reply(&file, req.head, req.method, CachePolicy::Private).with_headers(&base_headers()))
+}
+
+async fn own_file<B, M, J, U>(svc: &Service<'_, B, M, J, U>, tenant: &Tenant, id: &str) -> Result<FileRecord>
 where
     B: BlobStore,
     M: MetaStore,
     J: Janitor,
 {
-    let file = ctx.live_file(id, UPLOAD_NOT_FOUND, "upload expired").await?;
-    if file.tenant != tenant {
-        return Err(Error::not_found(UPLOAD_NOT_FOUND));
-    }
-    Ok(file)
+    svc.ctx.read_file(id, Via::Owner, Some(tenant), MISSING).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::Method;
-    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta, MemoryUploads};
-    use futures_executor::block_on;
-
-    const AUTH: &str = "Bearer tok";
-
-    fn head(method: Method, headers: &[(&str, &str)]) -> Head {
-        let mut all: Vec<(String, String)> = vec![("Authorization".into(), AUTH.into())];
-        all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Head::new(method, "/files/", "", all)
-    }
-
-    /// Runs `f` against tus over in-memory R2, KV and Upload objects.
-    fn with_tus(f: impl FnOnce(&Tus<'_, '_, MemoryBlobs, MemoryMeta, MemoryJanitor, MemoryUploads<'_, '_>>)) {
-        crate::dialect::with_memory(|ctx, uploads| f(&Tus { ctx, uploads }));
-    }
+    use crate::engine::keys;
+    use crate::testkit::{World, ACME_BEARER, BOBCO_BEARER};
 
     const V: (&str, &str) = ("Tus-Resumable", "1.0.0");
     const OCTETS: (&str, &str) = ("Content-Type", "application/offset+octet-stream");
+    const AUTH: (&str, &str) = ("Authorization", ACME_BEARER);
 
     fn id_of(created: &Reply) -> String {
         created.header("Location").unwrap().rsplit('/').next().unwrap().to_string()
     }
 
+    fn create(w: &World, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        w.send(Method::Post, "/files/", headers, body)
+    }
+
+    fn patch(w: &World, id: &str, offset: &str, body: &[u8]) -> Reply {
+        let len = body.len().to_string();
+        let headers = [AUTH, V, OCTETS, ("Upload-Offset", offset), ("Content-Length", len.as_str())];
+        w.send(Method::Patch, &format!("/files/{id}"), &headers, body)
+    }
+
+    fn head(w: &World, id: &str, auth: &str) -> Reply {
+        w.send(Method::Head, &format!("/files/{id}"), &[("Authorization", auth), V], Vec::new())
+    }
+
     #[test]
     fn create_patch_head_get() {
-        with_tus(|tus| {
-            let create =
-                head(Method::Post, &[V, ("Upload-Length", "11"), ("Upload-Metadata", "filename aGVsbG8udHh0")]);
-            let created = block_on(tus.create(&create, "https://h", Vec::new())).unwrap();
-            assert_eq!(created.status(), 201);
-            assert!(created.header("Location").unwrap().starts_with("https://h/files/"));
-            assert_eq!(created.header("Upload-Expires"), Some("Fri, 03 May 2024 10:00:00 GMT"));
-            let id = id_of(&created);
+        let w = World::new();
+        let created =
+            create(&w, &[AUTH, V, ("Upload-Length", "11"), ("Upload-Metadata", "filename aGVsbG8udHh0")], b"");
+        assert_eq!(created.status(), 201);
+        assert!(created.header("Location").unwrap().starts_with("https://edge.example/files/"));
+        assert_eq!(created.header("Upload-Expires"), Some("Fri, 03 May 2024 10:00:00 GMT"));
+        let id = id_of(&created);
 
-            let patch = |offset: &str, body: &[u8]| {
-                let h = head(Method::Patch, &[V, OCTETS, ("Upload-Offset", offset)]);
-                block_on(tus.patch(&h, &id, body.to_vec()))
-            };
-            let r = patch("0", b"hello ").unwrap();
-            assert_eq!((r.status(), r.header("Upload-Offset")), (204, Some("6")));
-            assert_eq!(patch("0", b"hello ").unwrap_err().status(), 409, "a retry at an old offset");
-            assert_eq!(patch("7", b"x").unwrap_err().status(), 409, "a gap");
+        let r = patch(&w, &id, "0", b"hello ");
+        assert_eq!((r.status(), r.header("Upload-Offset")), (204, Some("6")));
+        let retry = patch(&w, &id, "0", b"hello ");
+        assert_eq!((retry.status(), retry.header("Upload-Offset")), (409, Some("6")), "a retry at an old offset");
+        assert_eq!(patch(&w, &id, "7", b"x").status(), 409, "a gap");
 
-            let h = block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap();
-            assert_eq!(h.header("Upload-Offset"), Some("6"));
-            assert_eq!(h.header("Upload-Length"), Some("11"));
-            assert_eq!(h.header("Cache-Control"), Some("no-store"));
-            assert_eq!(h.header("Upload-Metadata"), Some("filename aGVsbG8udHh0"));
+        let h = head(&w, &id, ACME_BEARER);
+        assert_eq!(h.header("Upload-Offset"), Some("6"));
+        assert_eq!(h.header("Upload-Length"), Some("11"));
+        assert_eq!(h.header("Cache-Control"), Some("no-store"));
+        assert_eq!(h.header("Upload-Metadata"), Some("filename aGVsbG8udHh0"));
 
-            patch("6", b"world").unwrap();
-            let got = block_on(tus.get(&head(Method::Get, &[]), &id)).unwrap();
-            assert_eq!(got.status(), 200);
-            assert_eq!(got.header("Content-Disposition"), Some("attachment; filename=\"hello.txt\""));
-            assert_eq!(got.header("Access-Control-Allow-Origin"), Some("*"));
+        assert_eq!(patch(&w, &id, "6", b"world!").status(), 413, "past Upload-Length");
+        assert_eq!(patch(&w, &id, "6", b"world").status(), 204);
+        let got = w.send(Method::Get, &format!("/files/{id}"), &[AUTH], Vec::new());
+        assert_eq!(got.status(), 200);
+        assert_eq!(w.body(&got), b"hello world");
+        assert_eq!(got.header("Content-Disposition"), Some("attachment; filename=\"hello.txt\""));
+        assert_eq!(got.header("Access-Control-Allow-Origin"), Some("*"));
 
-            // a KV record not yet visible where this request runs: the Upload object answers
-            tus.ctx.meta.entries.borrow_mut().remove(&FileRecord::kv_key(&id));
-            assert_eq!(block_on(tus.get(&head(Method::Get, &[]), &id)).unwrap().status(), 200);
-        });
+        // a KV record not yet visible where this request runs: the Upload object answers
+        w.meta.entries.borrow_mut().remove(&keys::file(&id));
+        assert_eq!(w.send(Method::Get, &format!("/files/{id}"), &[AUTH], Vec::new()).status(), 200);
     }
 
     #[test]
     fn protocol_errors() {
-        with_tus(|tus| {
-            let create = |h: &[(&str, &str)]| block_on(tus.create(&head(Method::Post, h), "https://h", Vec::new()));
-            assert_eq!(create(&[("Upload-Length", "1")]).unwrap_err(), Error::UnsupportedVersion);
-            assert_eq!(create(&[V]).unwrap_err().status(), 400);
-            assert_eq!(create(&[V, ("Upload-Length", "1"), ("Upload-Defer-Length", "1")]).unwrap_err().status(), 400);
-            assert_eq!(create(&[V, ("Upload-Length", "-1")]).unwrap_err().status(), 400);
-            assert_eq!(create(&[V, ("Upload-Length", "99999999999999")]).unwrap_err().status(), 413);
-            assert_eq!(
-                create(&[V, ("Upload-Length", "1"), ("Upload-Metadata", "filename !")]).unwrap_err().status(),
-                400
-            );
+        let w = World::new();
+        assert_eq!(create(&w, &[AUTH, ("Upload-Length", "1")], b"").status(), 412);
+        assert_eq!(create(&w, &[AUTH, V], b"").status(), 400);
+        assert_eq!(create(&w, &[AUTH, V, ("Upload-Length", "1"), ("Upload-Defer-Length", "1")], b"").status(), 400);
+        assert_eq!(create(&w, &[AUTH, V, ("Upload-Length", "-1")], b"").status(), 400);
+        assert_eq!(create(&w, &[AUTH, V, ("Upload-Length", "99999999999999")], b"").status(), 413);
+        assert_eq!(
+            create(&w, &[AUTH, V, ("Upload-Length", "1"), ("Upload-Metadata", "filename !")], b"").status(),
+            400
+        );
 
-            let id = id_of(&create(&[V, ("Upload-Defer-Length", "1")]).unwrap());
-            let patch =
-                |h: &[(&str, &str)], body: &[u8]| block_on(tus.patch(&head(Method::Patch, h), &id, body.to_vec()));
-            assert_eq!(patch(&[V, ("Upload-Offset", "0")], b"x").unwrap_err().status(), 415);
-            assert_eq!(patch(&[V, OCTETS], b"x").unwrap_err().status(), 400, "no Upload-Offset");
-            let bad_sum = ("Upload-Checksum", "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-            assert_eq!(patch(&[V, OCTETS, ("Upload-Offset", "0"), bad_sum], b"x").unwrap_err().status(), 460);
-            // the deferred length arrives with the last PATCH, which completes the upload
-            let r = patch(&[V, OCTETS, ("Upload-Offset", "0"), ("Upload-Length", "2")], b"ab").unwrap();
-            assert_eq!(r.header("Upload-Offset"), Some("2"));
-            assert_eq!(r.header("Upload-Expires"), None, "a finished upload does not expire");
+        let id = id_of(&create(&w, &[AUTH, V, ("Upload-Defer-Length", "1")], b""));
+        let path = format!("/files/{id}");
+        let send = |h: &[(&str, &str)], body: &[u8]| w.send(Method::Patch, &path, h, body);
+        assert_eq!(send(&[AUTH, V, ("Upload-Offset", "0")], b"x").status(), 415);
+        assert_eq!(send(&[AUTH, V, OCTETS], b"x").status(), 400, "no Upload-Offset");
+        let bad_sum = ("Upload-Checksum", "sha1 AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_eq!(send(&[AUTH, V, OCTETS, ("Upload-Offset", "0"), bad_sum], b"x").status(), 460);
+        // the deferred length arrives with the last PATCH, which completes the upload
+        let r = send(&[AUTH, V, OCTETS, ("Upload-Offset", "0"), ("Upload-Length", "2")], b"ab");
+        assert_eq!(r.header("Upload-Offset"), Some("2"));
+        assert_eq!(r.header("Upload-Expires"), None, "a finished upload does not expire");
+        // the retry of that last PATCH, empty, whose answer was lost: 204 at its offset
+        let again = send(&[AUTH, V, OCTETS, ("Upload-Offset", "2"), ("Content-Length", "0")], b"");
+        assert_eq!((again.status(), again.header("Upload-Offset")), (204, Some("2")));
 
-            let e = error_reply(&Error::UnsupportedVersion);
-            assert_eq!(e.header("Tus-Version"), Some("1.0.0"));
-            assert_eq!(e.header("Tus-Resumable"), Some("1.0.0"));
-            assert!(options(10).header("Access-Control-Expose-Headers").unwrap().contains("Upload-Offset"));
-            assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), "not-a-uuid")).unwrap_err().status(), 404);
-        });
+        let e = error_reply(&Error::UnsupportedVersion);
+        assert_eq!(e.header("Tus-Version"), Some("1.0.0"));
+        assert_eq!(e.header("Tus-Resumable"), Some("1.0.0"));
+        assert!(options(10).header("Access-Control-Expose-Headers").unwrap().contains("Upload-Offset"));
+        assert_eq!(head(&w, "not-a-uuid", ACME_BEARER).status(), 404);
+        // 404 and 405 under /files/ answer in tus's shape
+        let nf = w.send(Method::Get, "/files/a/b", &[], Vec::new());
+        assert_eq!((nf.status(), nf.header("Tus-Resumable")), (404, Some("1.0.0")));
+        let na = w.send(Method::Put, &path, &[], Vec::new());
+        assert_eq!((na.status(), na.header("Allow")), (405, Some("HEAD, PATCH, DELETE, GET, OPTIONS")));
+        assert_eq!(na.header("Tus-Resumable"), Some("1.0.0"));
     }
 
     #[test]
-    fn termination_and_tenants() {
-        with_tus(|tus| {
-            let created =
-                block_on(tus.create(&head(Method::Post, &[V, ("Upload-Length", "3")]), "https://h", Vec::new()))
-                    .unwrap();
-            let id = id_of(&created);
-            let stranger = Head::new(Method::Head, "/", "", vec![("Tus-Resumable".into(), "1.0.0".into())]);
-            assert_eq!(block_on(tus.head(&stranger, &id)).unwrap_err(), Error::Unauthorized);
-            assert_eq!(block_on(tus.delete(&head(Method::Delete, &[V]), &id)).unwrap().status(), 204);
-            assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap_err().status(), 404);
-        });
+    fn names_and_metadata_storage_would_refuse_are_400_at_creation() {
+        use base64::Engine;
+        let w = World::new();
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let long = format!("filename {}", b64(&"n".repeat(9000)));
+        let r = create(&w, &[AUTH, V, ("Upload-Length", "3"), ("Upload-Metadata", long.as_str())], b"");
+        assert_eq!(r.status(), 400);
+        let just_too_long = format!("filename {}", b64(&"n".repeat(256)));
+        assert_eq!(
+            create(&w, &[AUTH, V, ("Upload-Length", "3"), ("Upload-Metadata", just_too_long.as_str())], b"").status(),
+            400
+        );
+        let longest = format!("filename {}", b64(&"n".repeat(255)));
+        assert_eq!(
+            create(&w, &[AUTH, V, ("Upload-Length", "3"), ("Upload-Metadata", longest.as_str())], b"").status(),
+            201
+        );
+        assert!(
+            w.objects.borrow().values().filter(|o| o.store.state.borrow().is_some()).count() == 1,
+            "only the good one"
+        );
+    }
+
+    #[test]
+    fn method_override_whatever_the_real_method() {
+        let w = World::new();
+        let id = id_of(&create(&w, &[AUTH, V, ("Upload-Length", "2")], b""));
+        let path = format!("/files/{id}");
+        let with = |m: &str, extra: &[(&str, &str)], body: &[u8]| {
+            let mut h = vec![AUTH, V, ("X-HTTP-Method-Override", m)];
+            h.extend_from_slice(extra);
+            w.send(Method::Get, &path, &h, body)
+        };
+        assert_eq!(with("OPTIONS", &[], b"").header("Tus-Version"), Some("1.0.0"));
+        let r = with("PATCH", &[OCTETS, ("Upload-Offset", "0"), ("Content-Length", "1")], b"a");
+        assert_eq!((r.status(), r.header("Upload-Offset")), (204, Some("1")));
+        let h = with("HEAD", &[], b"");
+        assert_eq!((h.status(), h.header("Upload-Offset")), (200, Some("1")));
+        assert!(matches!(h, Reply::Empty { .. }), "a HEAD, not a download");
+        assert_eq!(with("DELETE", &[], b"").status(), 204);
+        assert_eq!(head(&w, &id, ACME_BEARER).status(), 404, "terminated");
+    }
+
+    #[test]
+    fn idle_uploads_are_410_until_forgotten() {
+        let w = World::new();
+        let id = id_of(&create(&w, &[AUTH, V, ("Upload-Length", "10")], b""));
+        assert_eq!(patch(&w, &id, "0", b"abc").status(), 204);
+        w.advance(w.config.idle_timeout * 1000);
+        assert_eq!(head(&w, &id, ACME_BEARER).status(), 410, "past its idle deadline, still tracked");
+        assert_eq!(patch(&w, &id, "3", b"d").status(), 410);
+        w.fire_alarms();
+        assert_eq!(head(&w, &id, ACME_BEARER).status(), 404, "forgotten");
+    }
+
+    #[test]
+    fn other_tenants_get_404_on_every_route() {
+        let w = World::new();
+        let open = id_of(&create(&w, &[AUTH, V, ("Upload-Length", "10")], b""));
+        let done = id_of(&create(&w, &[AUTH, V, OCTETS, ("Upload-Length", "5")], b"hello"));
+        let bob = ("Authorization", BOBCO_BEARER);
+        for id in [&open, &done] {
+            let path = format!("/files/{id}");
+            assert_eq!(head(&w, id, BOBCO_BEARER).status(), 404);
+            let p =
+                w.send(Method::Patch, &path, &[bob, V, OCTETS, ("Upload-Offset", "0"), ("Content-Length", "1")], b"x");
+            assert_eq!(p.status(), 404);
+            assert_eq!(w.send(Method::Get, &path, &[bob], Vec::new()).status(), 404);
+            assert_eq!(w.send(Method::Delete, &path, &[bob, V], Vec::new()).status(), 404);
+        }
+        // and nothing changed for the owner
+        assert_eq!(head(&w, &open, ACME_BEARER).header("Upload-Offset"), Some("0"));
+        assert_eq!(w.send(Method::Get, &format!("/files/{done}"), &[AUTH], Vec::new()).status(), 200);
+        // no credentials at all: 401
+        assert_eq!(w.send(Method::Head, &format!("/files/{open}"), &[V], Vec::new()).status(), 401);
     }
 
     #[test]
     fn terminating_a_finished_upload_drops_its_digest_entry_unless_a_newer_copy_owns_it() {
-        with_tus(|tus| {
-            let upload = |body: &[u8]| {
-                let len = body.len().to_string();
-                let create = head(Method::Post, &[V, OCTETS, ("Upload-Length", len.as_str())]);
-                id_of(&block_on(tus.create(&create, "https://h", body.to_vec())).unwrap())
-            };
-            let (first, second) = (upload(b"same bytes"), upload(b"same bytes"));
-            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"same bytes"));
-            let digest_key = FileRecord::digest_key("acme", &digest);
-            let indexed = || tus.ctx.meta.entries.borrow().get(&digest_key).map(|(id, _)| id.clone());
-            assert_eq!(indexed(), Some(second.clone()), "the newer copy owns the digest");
-            let delete = |id: &str| block_on(tus.delete(&head(Method::Delete, &[V]), id)).unwrap().status();
-            assert_eq!(delete(&first), 204);
-            assert_eq!(indexed(), Some(second.clone()), "deleting the older copy leaves the entry");
-            assert_eq!(delete(&second), 204);
-            assert_eq!(indexed(), None, "no entry left pointing at a deleted file");
-            assert!(!tus.ctx.meta.entries.borrow().contains_key(&FileRecord::kv_key(&second)));
-        });
+        let w = World::new();
+        let upload = |body: &[u8]| {
+            let len = body.len().to_string();
+            id_of(&create(&w, &[AUTH, V, OCTETS, ("Upload-Length", len.as_str())], body))
+        };
+        let (first, second) = (upload(b"same bytes"), upload(b"same bytes"));
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"same bytes"));
+        let indexed = || {
+            w.meta
+                .value(&keys::digest("acme", &digest))
+                .map(|v| crate::engine::index::IndexEntry::parse(&v).unwrap().id)
+        };
+        assert_eq!(indexed(), Some(second.clone()), "the newer copy owns the digest");
+        let delete = |id: &str| w.send(Method::Delete, &format!("/files/{id}"), &[AUTH, V], Vec::new()).status();
+        assert_eq!(delete(&first), 204);
+        assert_eq!(indexed(), Some(second.clone()), "deleting the older copy leaves the entry");
+        assert_eq!(delete(&second), 204);
+        assert_eq!(indexed(), None, "no entry left pointing at a deleted file");
+        assert!(w.meta.value(&keys::file(&second)).is_none());
     }
 
     #[test]
     fn a_finished_upload_forgotten_by_its_object_is_served_and_terminated_from_its_record() {
-        with_tus(|tus| {
-            let create = head(Method::Post, &[V, OCTETS, ("Upload-Length", "5")]);
-            let id = id_of(&block_on(tus.create(&create, "https://h", b"hello".to_vec())).unwrap());
-            let file = tus.ctx.live_file(&id, "", "");
-            let r2_key = block_on(file).unwrap().r2_key;
-            // what the object's alarm does once the idle timeout after completion has passed
-            crate::engine::resumable::UploadStore::clear(&*tus.uploads.objects.borrow()[&id]).unwrap();
-            assert_eq!(block_on(tus.uploads.state(&id, "acme", None)).unwrap_err().status(), 404);
+        let w = World::new();
+        let id = id_of(&create(&w, &[AUTH, V, OCTETS, ("Upload-Length", "5")], b"hello"));
+        let r2_key: FileRecord = serde_json::from_str(&w.meta.value(&keys::file(&id)).unwrap()).unwrap();
+        let r2_key = r2_key.r2_key;
+        // the object's alarm forgets it once the idle timeout after completion has passed
+        w.advance(w.config.idle_timeout * 1000);
+        w.fire_alarms();
+        assert!(w.object(&id).store.state.borrow().is_none());
 
-            let h = block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap();
-            assert_eq!((h.header("Upload-Offset"), h.header("Upload-Length")), (Some("5"), Some("5")));
-            assert_eq!(block_on(tus.get(&head(Method::Get, &[V]), &id)).unwrap().status(), 200);
-            let stranger = Head::new(Method::Delete, "/", "", vec![("Authorization".into(), "Bearer nope".into())]);
-            assert_eq!(block_on(tus.delete(&stranger, &id)).unwrap_err(), Error::Unauthorized);
+        let h = head(&w, &id, ACME_BEARER);
+        assert_eq!((h.header("Upload-Offset"), h.header("Upload-Length")), (Some("5"), Some("5")));
+        assert_eq!(w.send(Method::Get, &format!("/files/{id}"), &[AUTH], Vec::new()).status(), 200);
+        // the retried empty last PATCH still gets its 204 from the record
+        let again = patch(&w, &id, "5", b"");
+        assert_eq!((again.status(), again.header("Upload-Offset")), (204, Some("5")));
+        assert_eq!(patch(&w, &id, "0", b"hello").status(), 409);
+        let stranger = [("Authorization", "Bearer nope"), V];
+        assert_eq!(w.send(Method::Delete, &format!("/files/{id}"), &stranger, Vec::new()).status(), 401);
 
-            assert_eq!(block_on(tus.delete(&head(Method::Delete, &[V]), &id)).unwrap().status(), 204);
-            assert!(tus.ctx.blobs.object(&r2_key).is_none(), "the bytes are gone");
-            assert_eq!(block_on(tus.head(&head(Method::Head, &[V]), &id)).unwrap_err().status(), 404);
-            assert_eq!(block_on(tus.delete(&head(Method::Delete, &[V]), &id)).unwrap_err().status(), 404);
-        });
+        assert_eq!(w.send(Method::Delete, &format!("/files/{id}"), &[AUTH, V], Vec::new()).status(), 204);
+        assert!(w.blobs.object(&r2_key).is_none(), "the bytes are gone");
+        assert_eq!(head(&w, &id, ACME_BEARER).status(), 404);
+        assert_eq!(w.send(Method::Delete, &format!("/files/{id}"), &[AUTH, V], Vec::new()).status(), 404);
     }
 }

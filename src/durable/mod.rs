@@ -1,25 +1,33 @@
 //! The `Upload` Durable Object: one per upload id. It owns the upload's state in its SQLite
-//! storage (the state as JSON, the tail bytes as rows of at most 1 MiB), serialises the
-//! requests for its upload, and keeps an alarm: at the idle deadline of an open upload (abort
-//! it), at the `expires_at` of a finished file (delete its bytes). The logic is
-//! [`crate::engine::resumable`]; this module is storage and transport only.
+//! storage (the state as JSON, the tail bytes as rows of at most 1 MiB), takes the calls of
+//! [`crate::engine::uploads`] (writes one at a time, reads at once, a stalled writer taken
+//! over), and keeps an alarm: at the idle deadline of an open upload (abort it), soon while a
+//! completion is unfinished (finish it), and at a finished file's expiry (delete its bytes:
+//! the one path that deletes expired bytes). Storage is created only when an upload is, and
+//! all of it is deleted once nothing is left. The logic is the engine's; this module is
+//! storage and transport only.
 
-use base64::Engine;
-use futures_util::lock::Mutex;
+use std::cell::Cell;
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
 use js_sys::Uint8Array;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use crate::edge::{body::SharedBody, stores};
-use crate::engine::resumable::{next_alarm, AppendAsk, UploadStore};
-use crate::engine::upload::{NewUpload, UploadState};
+use crate::engine::resumable::{next_alarm, UploadStore};
+use crate::engine::turns::Turns;
+use crate::engine::upload::UploadState;
+use crate::engine::uploads::{serve, Object, UploadCall};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
-use crate::store::{Janitor, Uploads};
+use crate::platform::body::Body;
+use crate::platform::digest::NativeDigest;
+use crate::platform::uploads::{answer, call_of};
+use crate::platform::{now, Bindings};
+use crate::store::{BlobStore, Janitor};
 
-/// The header carrying a [`Call`] (base64url JSON, since file names are not Latin-1).
-const CALL_HEADER: &str = "x-edgeshare-call";
 const EXPIRY_KEY: &str = "expiry";
 const TAIL_ROW: usize = 1 << 20;
 
@@ -27,40 +35,6 @@ const TAIL_ROW: usize = 1 << 20;
 struct Expiry {
     r2_key: String,
     at: u64,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-enum Op {
-    Create,
-    Append,
-    State,
-    Cancel,
-    Expire,
-}
-
-/// One request from the worker to an Upload object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Call {
-    op: Op,
-    tenant: String,
-    #[serde(default)]
-    new: Option<NewUpload>,
-    #[serde(default)]
-    ask: AppendAsk,
-    #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
-    delete_finished: bool,
-    #[serde(default)]
-    expire: Option<Expiry>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct WireError {
-    code: String,
-    message: String,
-    #[serde(default)]
-    size: Option<u64>,
 }
 
 /// An alarm time from milliseconds since the epoch. (`set_alarm` takes a plain integer as
@@ -73,25 +47,43 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::Internal(e.to_string())
 }
 
+fn sleep(ms: u64) -> LocalBoxFuture<'static, ()> {
+    Box::pin(worker::Delay::from(Duration::from_millis(ms)))
+}
+
+fn native() -> Box<dyn crate::engine::sha256::NativeSha256> {
+    NativeDigest::boxed().unwrap_or_else(|| Box::<crate::engine::sha256::Sha2Native>::default())
+}
+
 /// The object's SQLite storage behind [`UploadStore`]. Every method is synchronous, so a
-/// `save` (state and tail together) is one implicit transaction.
+/// `save` (state and tail together) is one implicit transaction. Tables are made by the
+/// first save: reading an object that holds nothing writes nothing.
 struct SqlStore {
     sql: worker::SqlStorage,
+    written: Cell<bool>,
 }
 
 impl SqlStore {
-    fn new(state: &State) -> Result<SqlStore> {
-        let sql = state.storage().sql();
-        sql.exec("CREATE TABLE IF NOT EXISTS upload (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)", None)
+    fn new(state: &State) -> SqlStore {
+        SqlStore { sql: state.storage().sql(), written: Cell::new(false) }
+    }
+
+    fn has_tables(&self) -> Result<bool> {
+        let rows: Vec<serde_json::Value> = self
+            .sql
+            .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'upload'", None)
+            .map_err(internal)?
+            .to_array()
             .map_err(internal)?;
-        sql.exec("CREATE TABLE IF NOT EXISTS tail (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)", None)
-            .map_err(internal)?;
-        Ok(SqlStore { sql })
+        Ok(!rows.is_empty())
     }
 }
 
 impl UploadStore for SqlStore {
     fn load(&self) -> Result<Option<UploadState>> {
+        if !self.has_tables()? {
+            return Ok(None);
+        }
         let rows: Vec<serde_json::Value> = self
             .sql
             .exec("SELECT state FROM upload WHERE k = 1", None)
@@ -115,16 +107,21 @@ impl UploadStore for SqlStore {
     }
 
     fn save(&self, state: &UploadState, tail: Option<&[u8]>) -> Result<()> {
+        self.written.set(true);
+        let sql = &self.sql;
+        sql.exec("CREATE TABLE IF NOT EXISTS upload (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)", None)
+            .map_err(internal)?;
+        sql.exec("CREATE TABLE IF NOT EXISTS tail (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)", None)
+            .map_err(internal)?;
         let json = serde_json::to_string(state).map_err(internal)?;
-        self.sql.exec("INSERT OR REPLACE INTO upload (k, state) VALUES (1, ?)", vec![json.into()]).map_err(internal)?;
+        sql.exec("INSERT OR REPLACE INTO upload (k, state) VALUES (1, ?)", vec![json.into()]).map_err(internal)?;
         if let Some(tail) = tail {
-            self.sql.exec("DELETE FROM tail", None).map_err(internal)?;
+            sql.exec("DELETE FROM tail", None).map_err(internal)?;
             for (i, row) in tail.chunks(TAIL_ROW).enumerate() {
                 // SAFETY: `exec` copies its arguments into SQLite during this synchronous
                 // call; nothing allocates in wasm memory while the view exists.
                 let view: JsValue = unsafe { Uint8Array::view(row) }.into();
-                self.sql
-                    .exec_raw("INSERT INTO tail (seq, data) VALUES (?, ?)", vec![JsValue::from(i as u32), view])
+                sql.exec_raw("INSERT INTO tail (seq, data) VALUES (?, ?)", vec![JsValue::from(i as u32), view])
                     .map_err(internal)?;
             }
         }
@@ -132,8 +129,11 @@ impl UploadStore for SqlStore {
     }
 
     fn clear(&self) -> Result<()> {
-        self.sql.exec("DELETE FROM upload", None).map_err(internal)?;
-        self.sql.exec("DELETE FROM tail", None).map_err(internal)?;
+        self.written.set(true);
+        if self.has_tables()? {
+            self.sql.exec("DROP TABLE upload", None).map_err(internal)?;
+            self.sql.exec("DROP TABLE tail", None).map_err(internal)?;
+        }
         Ok(())
     }
 }
@@ -154,196 +154,108 @@ impl Janitor for SelfJanitor<'_> {
 pub struct Upload {
     state: State,
     env: Env,
-    /// Requests for one upload run one at a time, whatever they await.
-    lock: Mutex<()>,
+    turns: Turns,
 }
 
 impl DurableObject for Upload {
     fn new(state: State, env: Env) -> Self {
-        Upload { state, env, lock: Mutex::new(()) }
+        Upload { state, env, turns: Turns::default() }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let _turn = self.lock.lock().await;
-        let result = self.serve(req).await;
-        match result {
-            Ok(Some(st)) => Response::from_json(&st),
-            Ok(None) => Ok(Response::empty()?.with_status(204)),
-            Err(e) => {
-                let wire = WireError { code: e.code().into(), message: e.wire_message(), size: e.wire_size() };
-                Ok(Response::from_json(&wire)?.with_status(e.status()))
-            }
+        let call = match call_of(&req) {
+            Ok(call) => call,
+            Err(e) => return answer(Err(e)),
+        };
+        if let UploadCall::Expire { r2_key, at } = call {
+            let put = self.state.storage().put(EXPIRY_KEY, &Expiry { r2_key, at }).await.map_err(internal);
+            let result = match put {
+                Ok(()) => self.schedule(&SqlStore::new(&self.state), true).await.map(|()| None),
+                Err(e) => Err(e),
+            };
+            return answer(result);
         }
+        let body = Body::new(req.inner().body());
+        let store = SqlStore::new(&self.state);
+        let result = self.serve(&store, call, body.clone()).await;
+        if result.as_ref().is_err_and(|e| !matches!(e, Error::Interrupted)) {
+            // answer only once the client has finished sending, so it reads the error (not a
+            // stalled client: it would never finish)
+            body.drain().await;
+        }
+        let result = match self.schedule(&store, store.written.get()).await {
+            Ok(()) => result,
+            Err(e) => result.and(Err(e)),
+        };
+        answer(result)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        let _turn = self.lock.lock().await;
-        if let Err(e) = self.wake().await {
+        let store = SqlStore::new(&self.state);
+        if let Err(e) = self.wake(&store).await {
             worker::console_error!("upload alarm: {e}");
             // try again later rather than lose the cleanup
-            let retry = worker::Date::now().as_millis() + 60_000;
-            self.state.storage().set_alarm(at_time(retry)).await?;
+            self.state.storage().set_alarm(at_time(now() + 60_000)).await?;
         }
         Response::empty()
     }
 }
 
 impl Upload {
-    async fn serve(&self, req: Request) -> Result<Option<UploadState>> {
-        let call = req
-            .headers()
-            .get(CALL_HEADER)
-            .ok()
-            .flatten()
-            .and_then(|h| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h).ok())
-            .and_then(|raw| serde_json::from_slice::<Call>(&raw).ok())
-            .ok_or_else(|| Error::Internal("upload object: missing or bad call".into()))?;
-        let store = SqlStore::new(&self.state)?;
-        let (config, blobs, meta) = stores(&self.env)?;
-        let now = || worker::Date::now().as_millis();
-        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor(&self.state), now: &now };
-        let answer = match call.op {
-            Op::Create => {
-                let new = call.new.ok_or_else(|| Error::Internal("create without upload".into()))?;
-                Some(ctx.create_upload(&store, new)?)
-            }
-            Op::Append => {
-                let body = SharedBody::new(req.inner().body())?;
-                match ctx.append(&store, &call.tenant, call.ask, body.clone()).await {
-                    Ok(st) => Some(st),
-                    Err(e) => {
-                        // answer only once the client has finished sending, so it reads the error
-                        body.drain().await;
-                        self.schedule(&store).await?;
-                        return Err(e);
-                    }
-                }
-            }
-            Op::State => Some(ctx.load_upload(&store, &call.tenant, call.token.as_deref())?),
-            Op::Cancel => {
-                ctx.cancel_upload(&store, &call.tenant, call.token.as_deref(), call.delete_finished).await?;
-                None
-            }
-            Op::Expire => {
-                let e = call.expire.ok_or_else(|| Error::Internal("expire without expiry".into()))?;
-                self.state.storage().put(EXPIRY_KEY, &e).await.map_err(internal)?;
-                None
-            }
+    async fn serve(&self, store: &SqlStore, call: UploadCall, body: Body) -> Result<Option<UploadState>> {
+        let b = Bindings::new(&self.env)?;
+        let ctx = Ctx {
+            config: &b.config,
+            blobs: &b.blobs,
+            meta: &b.meta,
+            janitor: &SelfJanitor(&self.state),
+            now: &now,
+            native: Some(&native),
         };
-        self.schedule(&store).await?;
-        Ok(answer)
+        let obj = Object { store, turns: &self.turns, sleep: &sleep };
+        serve(&ctx, &obj, call, Some(body)).await
     }
 
-    /// Sets the alarm to the earliest thing due: the upload's idle deadline or its file's
-    /// expiry, or a file's expiry registered by the janitor.
-    async fn schedule(&self, store: &SqlStore) -> Result<()> {
+    /// Sets the alarm to the earliest thing due: the upload's next deadline or a file's
+    /// expiry; with neither left, deletes the alarm and every byte of storage. Only after a
+    /// call that wrote something.
+    async fn schedule(&self, store: &SqlStore, wrote: bool) -> Result<()> {
+        if !wrote {
+            return Ok(());
+        }
         let storage = self.state.storage();
-        let upload_at = store.load()?.as_ref().map(next_alarm);
+        let upload_at = store.load()?.as_ref().map(|st| next_alarm(st, now()));
         let expiry_at = storage.get::<Expiry>(EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at);
         match upload_at.into_iter().chain(expiry_at).min() {
             Some(at) => storage.set_alarm(at_time(at)).await.map_err(internal),
-            None => storage.delete_alarm().await.map_err(internal),
+            None => {
+                storage.delete_alarm().await.map_err(internal)?;
+                storage.delete_all().await.map_err(internal)
+            }
         }
     }
 
-    async fn wake(&self) -> Result<()> {
-        let store = SqlStore::new(&self.state)?;
-        let (config, blobs, meta) = stores(&self.env)?;
-        let now = || worker::Date::now().as_millis();
-        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &SelfJanitor(&self.state), now: &now };
-        ctx.upload_alarm(&store).await?;
+    async fn wake(&self, store: &SqlStore) -> Result<()> {
+        let b = Bindings::new(&self.env)?;
+        let ctx = Ctx {
+            config: &b.config,
+            blobs: &b.blobs,
+            meta: &b.meta,
+            janitor: &SelfJanitor(&self.state),
+            now: &now,
+            native: Some(&native),
+        };
+        {
+            let _turn = self.turns.take(&now, &sleep, ctx.config.stall_timeout * 1000).await;
+            ctx.upload_alarm(store).await?;
+        }
         let storage = self.state.storage();
         if let Some(e) = storage.get::<Expiry>(EXPIRY_KEY).await.map_err(internal)? {
             if now() >= e.at {
-                use crate::store::BlobStore;
-                blobs.delete(&e.r2_key).await?;
+                b.blobs.delete(&e.r2_key).await?;
                 storage.delete(EXPIRY_KEY).await.map_err(internal)?;
             }
         }
-        self.schedule(&store).await
-    }
-}
-
-/// The worker's side: each call goes to the upload's object, bodies streamed through.
-pub struct DoUploads {
-    pub ns: worker::ObjectNamespace,
-}
-
-impl DoUploads {
-    async fn call(&self, id: &str, call: &Call, body: Option<web_sys::ReadableStream>) -> Result<Option<UploadState>> {
-        let fail = |e: worker::Error| Error::Storage(format!("upload object: {e}"));
-        let stub = self.ns.get_by_name(id).map_err(fail)?;
-        let json = serde_json::to_vec(call).map_err(internal)?;
-        let headers = worker::Headers::new();
-        headers.set(CALL_HEADER, &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)).map_err(fail)?;
-        let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Post).with_headers(headers).with_body(body.map(JsValue::from));
-        let req = Request::new_with_init("https://upload/", &init).map_err(fail)?;
-        let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
-        match resp.status_code() {
-            200 => resp.json::<UploadState>().await.map(Some).map_err(fail),
-            204 => Ok(None),
-            status => {
-                let wire: WireError = resp.json().await.unwrap_or(WireError {
-                    code: "internal".into(),
-                    message: format!("upload object answered {status}"),
-                    size: None,
-                });
-                Err(Error::from_wire(&wire.code, wire.message, wire.size))
-            }
-        }
-    }
-
-    fn plain(op: Op, tenant: &str) -> Call {
-        Call {
-            op,
-            tenant: tenant.into(),
-            new: None,
-            ask: AppendAsk::default(),
-            token: None,
-            delete_finished: false,
-            expire: None,
-        }
-    }
-
-    fn state_of(answer: Option<UploadState>) -> Result<UploadState> {
-        answer.ok_or_else(|| Error::Internal("upload object sent no state".into()))
-    }
-}
-
-impl Uploads for DoUploads {
-    type Body = Option<web_sys::ReadableStream>;
-
-    async fn create(&self, new: &NewUpload) -> Result<UploadState> {
-        let call = Call { new: Some(new.clone()), ..Self::plain(Op::Create, &new.tenant) };
-        Self::state_of(self.call(&new.id, &call, None).await?)
-    }
-
-    async fn append(&self, id: &str, tenant: &str, ask: &AppendAsk, body: Self::Body) -> Result<UploadState> {
-        let call = Call { ask: ask.clone(), ..Self::plain(Op::Append, tenant) };
-        Self::state_of(self.call(id, &call, body).await?)
-    }
-
-    async fn state(&self, id: &str, tenant: &str, token: Option<&str>) -> Result<UploadState> {
-        let call = Call { token: token.map(Into::into), ..Self::plain(Op::State, tenant) };
-        Self::state_of(self.call(id, &call, None).await?)
-    }
-
-    async fn cancel(&self, id: &str, tenant: &str, token: Option<&str>, delete_finished: bool) -> Result<()> {
-        let call = Call { token: token.map(Into::into), delete_finished, ..Self::plain(Op::Cancel, tenant) };
-        self.call(id, &call, None).await.map(|_| ())
-    }
-}
-
-/// Asks a file's `Upload` object to delete its bytes at expiry (files written in one request).
-pub struct DoJanitor {
-    pub ns: worker::ObjectNamespace,
-}
-
-impl Janitor for DoJanitor {
-    async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()> {
-        let call =
-            Call { expire: Some(Expiry { r2_key: r2_key.into(), at: at_ms }), ..DoUploads::plain(Op::Expire, "") };
-        DoUploads { ns: self.ns.clone() }.call(file_id, &call, None).await.map(|_| ())
+        self.schedule(store, true).await
     }
 }

@@ -1,152 +1,72 @@
-//! The worker entry and the request/response glue. Wiring only: build the context from
-//! `Env`, route, hand the request to its dialect, send the reply.
+//! The worker entry and the response glue. Wiring only: build the context from `Env`, hand
+//! the request to the dialects, send the reply.
 
-pub mod body;
-
-use futures_util::Stream;
-use std::pin::Pin;
-use std::task::{Context as TaskContext, Poll};
 use worker::{event, Context, Env, Headers, Request, Response};
 
-use crate::config::Config;
-use crate::dialect::{ngcp, portsip, tus, Head, Reply};
-use crate::durable::{DoJanitor, DoUploads};
+use crate::dialect::{self, Head, Reply, Service};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
-use crate::route::{Method, Route};
-use crate::store::kv::KvMeta;
-use crate::store::r2::R2Blobs;
+use crate::platform::body::Body;
+use crate::platform::digest::NativeDigest;
+use crate::platform::uploads::{DoJanitor, DoUploads};
+use crate::platform::{now, Bindings};
+use crate::route::Method;
 
-pub const BUCKET: &str = "FILES";
-pub const KV: &str = "RECORDS";
-pub const UPLOADS: &str = "UPLOADS";
+fn native() -> Box<dyn crate::engine::sha256::NativeSha256> {
+    NativeDigest::boxed().unwrap_or_else(|| Box::<crate::engine::sha256::Sha2Native>::default())
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
-    let path = req.path();
-    let (route, reply) = handle(req, &env).await;
-    let reply = reply.unwrap_or_else(|e| {
-        // NGCP's log format; never a header or a body, so never a secret.
-        worker::console_error!("Error at {path}: message={}, status={}", e, e.status());
-        render_error(&route, &e)
-    });
-    match send(reply, &env).await {
-        Ok(resp) => Ok(resp),
-        Err(e) => {
-            worker::console_error!("Error at {path}: message={}, status={}", e, e.status());
-            send(render_error(&route, &e), &env).await.or_else(|_| Response::error("internal error", 500))
-        }
-    }
-}
-
-/// Each dialect renders errors in its own shape.
-fn render_error(route: &Route, e: &Error) -> Reply {
-    use Route::*;
-    match route {
-        TusOptions | TusCreate | TusHead { .. } | TusPatch { .. } | TusDelete { .. } | TusGet { .. } => {
-            tus::error_reply(e)
-        }
-        PortsipInitiate
-        | PortsipAppend { .. }
-        | PortsipComplete { .. }
-        | PortsipStatus { .. }
-        | PortsipDestroy { .. }
-        | PortsipDownload { .. } => portsip::error_reply(e),
-        MethodNotAllowed { allow } => ngcp::error_reply(e).with_headers(&[("Allow", allow.to_string())]),
-        Health | NgcpUpload | NgcpDownload { .. } | NotFound => ngcp::error_reply(e),
-    }
-}
-
-/// The settings and the R2 and KV stores, from the worker's (or an object's) bindings.
-pub fn stores(env: &Env) -> Result<(Config, R2Blobs, KvMeta)> {
-    let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
-    let blobs = R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? };
-    let meta = KvMeta { kv: env.kv(KV).map_err(binding)? };
-    Ok((config(env)?, blobs, meta))
-}
-
-pub fn config(env: &Env) -> Result<Config> {
-    Config::from_lookup(|name| {
-        env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
-    })
-}
-
-async fn handle(req: Request, env: &Env) -> (Route, Result<Reply>) {
-    let mut method = Method::parse(req.inner().method().as_str());
-    // tus clients behind proxies that only pass GET and POST
-    if method == Method::Post {
-        if let Some(m) = req.headers().get("x-http-method-override").ok().flatten() {
-            method = Method::parse(&m);
-        }
-    }
     let url = match req.url() {
         Ok(u) => u,
-        Err(e) => return (Route::NotFound, Err(Error::bad_request(format!("bad url: {e}")))),
+        Err(e) => return send_plain(Error::bad_request(format!("bad url: {e}"))),
     };
-    let route = Route::from(method, url.path());
+    let method = Method::parse(req.inner().method().as_str());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
-    // Bodies for uploads that a Durable Object owns go to it untouched; NGCP's form is read here.
-    let raw_body = req.inner().body();
-    let body = match body::SharedBody::new(if route == Route::NgcpUpload { raw_body.clone() } else { None }) {
-        Ok(b) => b,
-        Err(e) => return (route, Err(e)),
-    };
     let origin = url.origin().ascii_serialization();
-    let result = async {
-        let (config, blobs, meta) = stores(env)?;
-        let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
-        let objects = env.durable_object(UPLOADS).map_err(binding)?;
-        let janitor = DoJanitor { ns: objects.clone() };
-        let now = || worker::Date::now().as_millis();
-        let ctx = Ctx { config: &config, blobs: &blobs, meta: &meta, janitor: &janitor, now: &now };
-        let uploads = DoUploads { ns: objects };
-        let tus = tus::Tus { ctx: &ctx, uploads: &uploads };
-        let portsip = portsip::Portsip { ctx: &ctx, uploads: &uploads };
-        match &route {
-            Route::Health => Ok(Reply::json(200, serde_json::json!({"status": "ok"}))),
-            Route::NgcpUpload => ngcp::upload(&ctx, &head, SendStream(body.clone())).await,
-            Route::NgcpDownload { id } => ngcp::download(&ctx, &head, id).await,
-            Route::TusOptions => Ok(tus::options(config.max_file_size)),
-            Route::TusCreate => tus.create(&head, &origin, raw_body.clone()).await,
-            Route::TusHead { id } => tus.head(&head, id).await,
-            Route::TusPatch { id } => tus.patch(&head, id, raw_body.clone()).await,
-            Route::TusDelete { id } => tus.delete(&head, id).await,
-            Route::TusGet { id } => tus.get(&head, id).await,
-            Route::PortsipInitiate => portsip.initiate(&head).await,
-            Route::PortsipAppend { id } => portsip.append(&head, id, raw_body.clone()).await,
-            Route::PortsipComplete { id } => portsip.complete(&head, id, raw_body.clone()).await,
-            Route::PortsipStatus { id } => portsip.status(&head, id).await,
-            Route::PortsipDestroy { id } => portsip.destroy(&head, id).await,
-            Route::PortsipDownload { key } => portsip.download(&head, key).await,
-            Route::MethodNotAllowed { .. } => Err(Error::MethodNotAllowed),
-            Route::NotFound => Err(Error::not_found("not found")),
+    let body = Body::new(req.inner().body());
+    let b = match Bindings::new(&env) {
+        Ok(b) => b,
+        Err(e) => {
+            worker::console_error!("Error at {}: message={e}, status={}", url.path(), e.status());
+            return send_plain(e);
+        }
+    };
+    let janitor = DoJanitor { ns: b.uploads.clone() };
+    let ctx =
+        Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, janitor: &janitor, now: &now, native: Some(&native) };
+    let uploads = DoUploads { ns: b.uploads.clone() };
+    let outcome = dialect::serve(&Service { ctx: &ctx, uploads: &uploads }, &head, &origin, body.clone()).await;
+    if let Some(e) = &outcome.error {
+        // NGCP's log format; never a header or a body, and a capability in the path is cut
+        // short, so never a secret.
+        worker::console_error!("Error at {}: message={e}, status={}", outcome.log_path(url.path()), e.status());
+        // A refusal of the caller is answered at once; other early errors once the client has
+        // sent its body (a client still sending when the server answers sees a reset).
+        if !e.refuses_caller() {
+            body.drain().await;
         }
     }
-    .await;
-    if result.is_err() {
-        body.drain().await;
-        // a body meant for a Durable Object but refused before it got there
-        if let Some(raw) = raw_body.filter(|b| !b.locked()) {
-            if let Ok(unread) = body::SharedBody::new(Some(raw)) {
-                unread.drain().await;
+    let log_path = outcome.log_path(url.path());
+    match send(outcome.reply, &b).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());
+            match send(dialect::error_reply(outcome.dialect, &e), &b).await {
+                Ok(resp) => Ok(resp),
+                Err(_) => send_plain(e),
             }
         }
     }
-    (route, result)
 }
 
-/// Workers are single-threaded: a JS-backed stream may be handed to libraries that ask for
-/// `Send` (multer) without ever crossing a thread.
-pub struct SendStream<S>(S);
-unsafe impl<S> Send for SendStream<S> {}
-
-impl<S: Stream + Unpin> Stream for SendStream<S> {
-    type Item = S::Item;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
-        Pin::new(&mut self.0).poll_next(cx)
-    }
+/// An error before any dialect could be chosen, as NGCP renders it.
+fn send_plain(e: Error) -> worker::Result<Response> {
+    let body = serde_json::json!({ "message": e.message() }).to_string();
+    Ok(Response::ok(body)?.with_status(e.status()))
 }
 
 fn headers_of(list: &[(&'static str, String)]) -> Result<Headers> {
@@ -157,7 +77,7 @@ fn headers_of(list: &[(&'static str, String)]) -> Result<Headers> {
     Ok(h)
 }
 
-async fn send(reply: Reply, env: &Env) -> Result<Response> {
+async fn send(reply: Reply, b: &Bindings) -> Result<Response> {
     let internal = |e: worker::Error| Error::Internal(e.to_string());
     match reply {
         Reply::Json { status, headers, body } => {
@@ -183,8 +103,7 @@ async fn send(reply: Reply, env: &Env) -> Result<Response> {
                 BodyPlan::Whole => None,
                 BodyPlan::Part(span) => Some(worker::Range::OffsetWithLength { offset: span.start, length: span.len }),
             };
-            let bucket = env.bucket(BUCKET).map_err(internal)?;
-            let mut get = bucket.get(&r2_key);
+            let mut get = b.blobs.bucket.get(&r2_key);
             if let Some(r) = range {
                 get = get.range(r);
             }

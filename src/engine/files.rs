@@ -2,10 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use super::expiry::{liveness, Liveness};
+use super::visibility::Access;
 use crate::error::{Error, Result};
 
-/// A finished, immutable file. Stored as JSON in KV under [`FileRecord::kv_key`].
+/// The `extra` key of a PortSIP blob's opaque id (its public name besides its digest).
+pub const BLOB_ID: &str = "blob_id";
+
+/// A finished, immutable file. Stored as JSON in KV under [`super::keys::file`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
     pub id: String,
@@ -25,20 +31,50 @@ pub struct FileRecord {
     pub dialect: String,
     /// The R2 object holding the bytes.
     pub r2_key: String,
+    /// Who may read it besides its tenant (see [`super::visibility`]). Records written before
+    /// this field existed take their dialect's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+    /// What a dialect keeps about the file beyond the common model (OpenTera session id,
+    /// Twake company, IMiS archive and entity, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
 }
 
 impl FileRecord {
-    pub fn kv_key(id: &str) -> String {
-        format!("file:{id}")
+    /// A record with no expiry, no extras, and its dialect's access.
+    pub fn new(id: &str, tenant: &str, dialect: &str, r2_key: &str) -> FileRecord {
+        FileRecord {
+            id: id.into(),
+            tenant: tenant.into(),
+            name: String::new(),
+            content_type: "application/octet-stream".into(),
+            size: 0,
+            sha256: String::new(),
+            created_at: 0,
+            expires_at: None,
+            ttl: None,
+            dialect: dialect.into(),
+            r2_key: r2_key.into(),
+            access: None,
+            extra: BTreeMap::new(),
+        }
     }
 
-    /// The `sha256 → file` index key, scoped to the tenant.
-    pub fn digest_key(tenant: &str, sha256: &str) -> String {
-        format!("sha256:{tenant}:{sha256}")
+    pub fn access(&self) -> Access {
+        self.access.unwrap_or_else(|| Access::default_for(&self.dialect))
     }
 
-    pub fn r2_key_for(tenant: &str, id: &str) -> String {
-        format!("t/{tenant}/f/{id}")
+    pub fn with_access(mut self, access: Access) -> FileRecord {
+        self.access = Some(access);
+        self
+    }
+
+    /// The record with a TTL from its creation.
+    pub fn expire_in(mut self, ttl_secs: u64) -> FileRecord {
+        self.ttl = Some(ttl_secs);
+        self.expires_at = Some(self.created_at + ttl_secs * 1000);
+        self
     }
 
     /// The record if its file can still be served at `now_ms`, else `Expired(what)`.
@@ -93,17 +129,11 @@ mod tests {
 
     fn rec(expires_at: Option<u64>) -> FileRecord {
         FileRecord {
-            id: "i".into(),
-            tenant: "t".into(),
             name: "n".into(),
-            content_type: "text/plain".into(),
             size: 1,
             sha256: "00".into(),
-            created_at: 0,
             expires_at,
-            ttl: None,
-            dialect: "ngcp".into(),
-            r2_key: "k".into(),
+            ..FileRecord::new("i", "t", "ngcp", "k")
         }
     }
 
@@ -116,9 +146,16 @@ mod tests {
 
     #[test]
     fn records_round_trip_through_json() {
-        let r = rec(Some(5));
+        let mut r = rec(Some(5)).with_access(Access::Private);
+        r.extra.insert("company_id".into(), "c1".into());
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<FileRecord>(&json).unwrap(), r);
+        // a record written before `access` and `extra` existed
+        let old = r#"{"id":"i","tenant":"t","name":"n","content_type":"x/y","size":1,"sha256":"00",
+            "created_at":0,"dialect":"ngcp","r2_key":"k"}"#;
+        let old: FileRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(old.access(), Access::ShareLink, "NGCP files keep their share link");
+        assert!(old.extra.is_empty());
     }
 
     #[test]

@@ -1,20 +1,21 @@
 //! Identifiers and timestamps in the formats the vendors' clients expect.
 
+use time::macros::format_description;
+use time::OffsetDateTime;
+
 /// A UUID v4 from 16 random bytes (the caller draws them from the OS random source).
-pub fn uuid_v4(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+pub fn uuid_v4(bytes: [u8; 16]) -> String {
+    uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
 }
 
-/// Is this a UUID in canonical lower- or upper-case form?
-pub fn is_uuid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+/// A fresh UUID v4.
+pub fn new_uuid() -> String {
+    uuid_v4(random_bytes())
+}
+
+/// Is this a UUID in canonical hyphenated form (any case)? Returns it in lowercase.
+pub fn parse_uuid(s: &str) -> Option<String> {
+    (s.len() == 36).then(|| uuid::Uuid::try_parse(s).ok()).flatten().map(|u| u.hyphenated().to_string())
 }
 
 /// Fresh random bytes from the platform's cryptographic source.
@@ -24,26 +25,22 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-/// `2024-05-02T10:00:00.000Z` from milliseconds since the epoch.
-pub fn iso8601_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86400, secs % 86400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+fn utc(ms: u64) -> OffsetDateTime {
+    let nanos = i128::from(ms) * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// `2024-05-02T10:00:00.000Z` from milliseconds since the epoch.
+pub fn iso8601_ms(ms: u64) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    utc(ms).format(&format).unwrap_or_default()
+}
+
+/// IMF-fixdate (RFC 9110 §5.6.7), as tus `Upload-Expires` wants: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(ms: u64) -> String {
+    let format =
+        format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    utc(ms).format(&format).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -54,12 +51,21 @@ mod tests {
     fn uuid_has_version_and_variant() {
         let u = uuid_v4([0xff; 16]);
         assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
-        assert!(is_uuid(&u));
-        assert!(is_uuid("88e5905d-5d96-4750-ab3d-77a1ed26f569"));
-        assert!(!is_uuid("88e5905d-5d96-4750-ab3d-77a1ed26f56"));
-        assert!(!is_uuid("88e5905d_5d96-4750-ab3d-77a1ed26f569"));
-        assert!(!is_uuid("../../../../../../../../../../../.."));
-        assert_ne!(uuid_v4(random_bytes()), uuid_v4(random_bytes()));
+        assert_eq!(parse_uuid(&u).as_deref(), Some(u.as_str()));
+        assert_eq!(
+            parse_uuid("88E5905D-5D96-4750-AB3D-77A1ED26F569").as_deref(),
+            Some("88e5905d-5d96-4750-ab3d-77a1ed26f569")
+        );
+        for bad in [
+            "88e5905d-5d96-4750-ab3d-77a1ed26f56",
+            "88e5905d_5d96-4750-ab3d-77a1ed26f569",
+            "88e5905d5d964750ab3d77a1ed26f569",
+            "{88e5905d-5d96-4750-ab3d-77a1ed26f569}",
+            "../../../../../../../../../../../..",
+        ] {
+            assert_eq!(parse_uuid(bad), None, "{bad}");
+        }
+        assert_ne!(new_uuid(), new_uuid());
     }
 
     #[test]
@@ -73,5 +79,12 @@ mod tests {
         for (ms, want) in rows {
             assert_eq!(iso8601_ms(*ms), *want);
         }
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_714_644_000_999), "Thu, 02 May 2024 10:00:00 GMT");
     }
 }

@@ -3,15 +3,21 @@
 //! ([`super::upload`]), does the I/O the transition asked for, and saves the state (and the
 //! tail bytes) in one atomic write before answering, so a lost answer or a crash mid-request
 //! leaves the upload exactly where the last answer said it was.
+//!
+//! Completion is a phase of its own ([`Phase::Finishing`]): saved before the first of its
+//! writes, each of its steps repeatable, and finished by whichever comes first of the next
+//! request for the upload or its alarm. No dialect reports an upload complete before its
+//! file is downloadable.
 
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::files::FileRecord;
 use super::part_plan::PartPlan;
-use super::upload::{Accept, NewUpload, UploadState, UPLOAD_NOT_FOUND};
-use super::writer::{feed, finish, Cut, FeedLimits, Target};
-use super::Ctx;
+use super::sha256::Running;
+use super::upload::{Accept, Append, At, FinishStep, NewUpload, Phase, Resend, Then, UploadState};
+use super::upload::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
+use super::writer::{feed, seal, Cut, FeedLimits, Target};
+use super::{limits, Ctx};
 use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
 use crate::store::{BlobMeta, BlobStore, Janitor, MetaStore};
@@ -25,28 +31,8 @@ pub trait UploadStore {
     fn clear(&self) -> Result<()>;
 }
 
-/// An append as a dialect asks for it (it crosses to the Durable Object as JSON).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AppendAsk {
-    /// Where the client says the body starts (`None`: wherever the upload stands).
-    pub offset: Option<u64>,
-    /// How many bytes the body carries, when known.
-    pub body_len: Option<u64>,
-    /// A deferred total length being announced now.
-    pub set_length: Option<u64>,
-    /// `Upload-Checksum` of this body; on mismatch nothing of it is kept.
-    pub checksum: Option<String>,
-    /// Complete the upload once the body is in.
-    pub complete: bool,
-    /// With `complete`: the sha256 the file must have (a mismatch leaves the upload intact).
-    pub expected_sha256: Option<String>,
-    /// Complete as soon as the declared length is reached (tus).
-    pub complete_at_length: bool,
-    /// PortSIP's upload token, when the dialect has one.
-    pub token: Option<String>,
-    /// Refuse (409) a re-sent range instead of acknowledging it (tus requires it).
-    pub strict_offset: bool,
-}
+/// How long finishing is retried (by the alarm, every minute) before the upload is dropped.
+const FINISH_RETRY_MS: u64 = 60_000;
 
 fn meta_for(st: &UploadState) -> BlobMeta {
     let n = &st.new;
@@ -54,68 +40,99 @@ fn meta_for(st: &UploadState) -> BlobMeta {
 }
 
 impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
-    /// Opens a new upload in `store`.
+    /// Opens a new upload in `store`. What storage would refuse at completion (a name or
+    /// metadata too large) is refused now.
     pub fn create_upload<U: UploadStore>(&self, store: &U, new: NewUpload) -> Result<UploadState> {
+        limits::check_name(&new.name)?;
+        if new.metadata.as_ref().is_some_and(|m| m.len() > limits::MAX_UPLOAD_METADATA) {
+            return Err(Error::bad_request(format!(
+                "Upload-Metadata longer than {} bytes",
+                limits::MAX_UPLOAD_METADATA
+            )));
+        }
         if store.load()?.is_some() {
             return Err(Error::Conflict("upload id already in use".into()));
         }
         let plan = PartPlan::new(new.length, self.config.max_file_size, self.config.min_part_size)?;
         let st =
-            UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, (self.now)())?;
+            UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, self.now())?;
+        limits::check_blob_meta(&meta_for(&st))?;
         store.save(&st, Some(&[]))?;
         Ok(st)
     }
 
-    /// The upload, if it exists for this tenant and has not gone idle. Another tenant's
-    /// upload is "not found", so ids cannot be probed.
+    /// The upload, if it exists for this tenant. Another tenant's upload is "not found", so
+    /// ids cannot be probed; an open upload past its idle deadline is "expired" until its
+    /// alarm forgets it.
     pub fn load_upload<U: UploadStore>(&self, store: &U, tenant: &str, token: Option<&str>) -> Result<UploadState> {
-        let st = store.load()?.ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
-        if st.new.tenant != tenant || (st.is_open() && (self.now)() >= st.idle_deadline()) {
-            return Err(Error::not_found(UPLOAD_NOT_FOUND));
+        let st =
+            store.load()?.filter(|st| st.new.tenant == tenant).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+        if st.is_open() && self.now() >= st.idle_deadline() {
+            return Err(Error::Expired(UPLOAD_EXPIRED.into()));
         }
         if let (Some(want), Some(got)) = (&st.new.token, token) {
-            use subtle::ConstantTimeEq;
-            if want.as_bytes().ct_eq(got.as_bytes()).unwrap_u8() != 1 {
+            if !want.matches(got) {
                 return Err(Error::Forbidden("invalid upload token".into()));
             }
         }
         Ok(st)
     }
 
-    /// Appends a body (and completes when asked or when the length is reached).
-    pub async fn append<U, S>(&self, store: &U, tenant: &str, ask: AppendAsk, body: S) -> Result<UploadState>
+    /// Appends a body (and completes when asked or when the length is reached). Call with
+    /// the upload's write turn held.
+    pub async fn append<U, S>(
+        &self,
+        store: &U,
+        tenant: &str,
+        token: Option<&str>,
+        append: Append,
+        body: S,
+    ) -> Result<UploadState>
     where
         U: UploadStore,
         S: Stream<Item = Result<Bytes>> + Unpin,
     {
-        let mut checksum = ask.checksum.as_deref().map(Checksum::parse).transpose()?;
-        let mut st = self.load_upload(store, tenant, ask.token.as_deref())?;
-        if ask.complete {
-            if let Some(file) = &st.file {
-                // A completion retried because its answer was lost: the same answer again.
-                if ask.expected_sha256.as_ref().is_some_and(|want| !want.eq_ignore_ascii_case(&file.sha256)) {
-                    return Err(Error::DigestMismatch);
+        let mut checksum = append.checksum.as_deref().map(Checksum::parse).transpose()?;
+        let mut st = self.load_upload(store, tenant, token)?;
+        if st.phase == Phase::Finishing {
+            st = self.finish(store, st).await?;
+        }
+        if let (Then::Complete { expected_sha256 }, Some(file)) = (&append.then, &st.file) {
+            // A completion retried because its answer was lost: the same answer again.
+            if expected_sha256.as_ref().is_some_and(|want| !want.eq_ignore_ascii_case(&file.sha256)) {
+                return Err(Error::DigestMismatch);
+            }
+            return Ok(st);
+        }
+        if let Some(len) = append.set_length {
+            st.set_length(len)?;
+        }
+        let limit = match st.accept(append.at, append.body_len)? {
+            Accept::AlreadyHave => {
+                let resent = matches!(append.at, At::Offset(a) if a < st.offset);
+                if resent && append.resend == Resend::Refuse {
+                    return Err(Error::OffsetMismatch { offset: st.offset });
                 }
                 return Ok(st);
             }
-        }
-        if let Some(len) = ask.set_length {
-            st.set_length(len)?;
-        }
-        let limit = match st.accept(ask.offset, ask.body_len)? {
-            Accept::AlreadyHave if ask.strict_offset => {
-                return Err(Error::Conflict(format!("offset mismatch: the upload is at {}", st.offset)))
-            }
-            Accept::AlreadyHave => return Ok(st),
             Accept::Apply { limit } => limit,
         };
-        st.adopt_chunk_size(ask.body_len);
+        st.adopt_chunk_size(append.body_len);
+        let hash = if st.is_whole_file(&append, limit) {
+            self.whole_file_hash()
+        } else {
+            st.hash.clone().map_or(Running::Unknown, Running::Resumable)
+        };
         let tail = if st.tail_len > 0 { store.tail()? } else { Vec::new() };
-        let mut cut = st.cut(tail);
+        let mut cut = Cut { multipart: st.multipart.clone(), parts: st.parts.clone(), tail, size: st.offset, hash };
         let meta = meta_for(&st);
         let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
-        let overrun = st.overrun();
-        let limits = FeedLimits { limit, too_large: 0, flush_full_tail: true };
+        let limits = match self.config.max_request_body {
+            Some(max) if max < limit => {
+                FeedLimits { limit: max, over: Error::BodyTooLarge { max }, flush_full_tail: true }
+            }
+            _ => FeedLimits { limit, over: st.overrun(), flush_full_tail: true },
+        };
         let fed = feed(&target, &mut cut, limits, body, &mut |b| {
             if let Some(c) = checksum.as_mut() {
                 c.update(b)
@@ -123,60 +140,89 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         })
         .await;
         if let Err(e) = fed {
-            let e = if matches!(e, Error::TooLarge { .. }) { overrun } else { e };
-            // A client that went away mid-body: keep what arrived, so it resumes from there.
-            // Not with a checksum (the whole body is checked or nothing is kept), and not
-            // after a storage failure (the part in flight may be lost).
-            if matches!(e, Error::BadRequest(_)) && checksum.is_none() && cut.size() > st.offset {
-                st.absorb(&cut, (self.now)());
+            // A client that went away or stalled mid-body: keep what arrived, so it resumes
+            // from there. Not with a checksum (the whole body is checked or nothing is kept),
+            // and not after a storage failure (the part in flight may be lost).
+            if e.keeps_progress() && checksum.is_none() && cut.size > st.offset {
+                let tail_len = cut.tail.len() as u64;
+                st.absorb(cut.size, cut.multipart, cut.parts, tail_len, cut.hash.saved(), self.now());
                 store.save(&st, Some(&cut.tail))?;
             }
             return Err(e);
         }
-        if let Some(c) = checksum {
-            if !c.matches() {
-                return Err(Error::ChecksumMismatch);
-            }
+        if checksum.is_some_and(|c| !c.matches()) {
+            return Err(Error::ChecksumMismatch);
         }
-        st.absorb(&cut, (self.now)());
-        let complete = ask.complete || (ask.complete_at_length && st.length() == Some(st.offset));
-        if complete {
-            // Checked before anything is saved: a wrong digest leaves the upload as it was.
-            st.check_complete(ask.expected_sha256.as_deref())?;
-        }
-        store.save(&st, Some(&cut.tail))?;
-        if complete {
-            return self.finish_upload(store, st, cut).await;
-        }
-        Ok(st)
-    }
-
-    async fn finish_upload<U: UploadStore>(&self, store: &U, mut st: UploadState, cut: Cut) -> Result<UploadState> {
-        let meta = meta_for(&st);
-        let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
-        let written = finish(&target, cut).await?;
-        let now = (self.now)();
-        let record = FileRecord {
-            id: st.new.id.clone(),
-            tenant: st.new.tenant.clone(),
-            name: st.new.name.clone(),
-            content_type: st.new.content_type.clone(),
-            size: written.size,
-            sha256: written.sha256,
-            created_at: now,
-            expires_at: None,
-            ttl: None,
-            dialect: st.new.dialect.clone(),
-            r2_key: st.r2_key.clone(),
+        let complete = match &append.then {
+            Then::Continue => false,
+            Then::CompleteAtLength => st.length() == Some(cut.size),
+            Then::Complete { .. } => true,
         };
-        let record = self.commit_file(record, st.new.ttl).await?;
-        st.completed(record, now);
-        store.save(&st, Some(&[]))?;
+        let Cut { multipart, parts, tail, size, hash } = cut;
+        let now = self.now();
+        if !complete {
+            st.absorb(size, multipart, parts, tail.len() as u64, hash.saved(), now);
+            store.save(&st, Some(&tail))?;
+            return Ok(st);
+        }
+        let sha256 = hash.finish().await?;
+        let expected = match append.then {
+            Then::Complete { expected_sha256 } => expected_sha256,
+            _ => None,
+        };
+        let mut next = st;
+        next.absorb(size, multipart, parts, tail.len() as u64, None, now);
+        // Checked before anything is saved: a wrong digest leaves the upload as it was.
+        next.check_complete(expected.as_deref(), sha256.as_deref())?;
+        next.begin_finishing(sha256, expected, now);
+        store.save(&next, Some(&tail))?;
+        self.finish(store, next).await
+    }
+
+    /// Runs finishing to its end from wherever it stands, saving after each step; a failed
+    /// step leaves the upload finishing, for the next request or the alarm to go on.
+    pub async fn finish<U: UploadStore>(&self, store: &U, mut st: UploadState) -> Result<UploadState> {
+        while let Some(step) = st.finish_step() {
+            match step {
+                FinishStep::Seal => {
+                    let meta = meta_for(&st);
+                    let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
+                    let tail = if st.tail_len > 0 { store.tail()? } else { Vec::new() };
+                    if let Err(e) = seal(&target, st.multipart.as_ref(), st.parts.clone(), tail).await {
+                        // A completion that R2 took but whose saving was lost leaves nothing
+                        // to complete: the object is there.
+                        let done = st.multipart.is_some()
+                            && self.blobs.head(&st.r2_key).await?.is_some_and(|n| n == st.offset);
+                        if !done {
+                            return Err(e);
+                        }
+                    }
+                    st.sealed();
+                }
+                FinishStep::Digest => {
+                    let sha256 = self.blobs.sha256(&st.r2_key).await?;
+                    if let Err(e) = st.digest_known(sha256) {
+                        // Bytes whose digest was only known once assembled, and not the one
+                        // the client asked for: they cannot be taken back apart.
+                        self.blobs.delete(&st.r2_key).await?;
+                        store.clear()?;
+                        return Err(e);
+                    }
+                }
+                FinishStep::Publish => {
+                    let record = st.file_record()?;
+                    self.publish(&record).await?;
+                    st.completed(record, self.now());
+                }
+            }
+            store.save(&st, Some(&[]))?;
+        }
         Ok(st)
     }
 
-    /// Cancels an upload: aborts the R2 multipart upload and forgets everything. A finished
-    /// upload is "not found" unless `delete_finished`, which deletes its file too.
+    /// Cancels an upload: aborts the R2 multipart upload (or deletes what finishing wrote)
+    /// and forgets everything. A finished upload is "not found" unless `delete_finished`,
+    /// which deletes its file too. Call with the write turn held.
     pub async fn cancel_upload<U: UploadStore>(
         &self,
         store: &U,
@@ -188,122 +234,120 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         match (&st.file, delete_finished) {
             (Some(_), false) => return Err(Error::not_found(UPLOAD_NOT_FOUND)),
             (Some(file), true) => self.delete_file(file).await?,
-            (None, _) => {
-                if let Some(mp) = &st.multipart {
-                    self.blobs.abort(mp).await?;
-                }
-            }
+            (None, _) => self.drop_bytes(&st).await?,
         }
         store.clear()
     }
 
-    /// The alarm: abort an upload gone idle, delete a finished file's bytes once it expires.
-    /// Returns when to wake next, if ever.
+    /// Whatever bytes an unfinished upload has in R2, and what finishing may have published.
+    async fn drop_bytes(&self, st: &UploadState) -> Result<()> {
+        if let Some(mp) = &st.multipart {
+            self.blobs.abort(mp).await?;
+        }
+        match st.file_record() {
+            Ok(record) => self.delete_file(&record).await,
+            Err(_) if st.phase == Phase::Finishing => self.blobs.delete(&st.r2_key).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// The alarm: finish what is finishing, abort an upload gone idle, forget a finished
+    /// upload the idle timeout after its completion (its file stays; its bytes are deleted
+    /// at expiry by the janitor, the one path that deletes expired bytes). Returns when to
+    /// wake next, if ever.
     pub async fn upload_alarm<U: UploadStore>(&self, store: &U) -> Result<Option<u64>> {
         let Some(st) = store.load()? else { return Ok(None) };
-        let now = (self.now)();
-        match &st.file {
-            None if now >= st.idle_deadline() => {
+        let now = self.now();
+        match st.phase {
+            Phase::Open if now >= st.idle_deadline() => {
                 if let Some(mp) = &st.multipart {
                     let _ = self.blobs.abort(mp).await;
                 }
                 store.clear()?;
                 Ok(None)
             }
-            None => Ok(Some(st.idle_deadline())),
-            Some(file) => match file.expires_at {
-                Some(at) if now >= at => {
-                    self.blobs.delete(&file.r2_key).await?;
-                    store.clear()?;
-                    Ok(None)
+            Phase::Finishing => {
+                let deadline = st.idle_deadline();
+                match self.finish(store, st.clone()).await {
+                    Ok(done) => Ok(Some(done.idle_deadline())),
+                    Err(_) if now >= deadline => {
+                        let _ = self.drop_bytes(&st).await;
+                        store.clear()?;
+                        Ok(None)
+                    }
+                    Err(_) => Ok(Some(now + FINISH_RETRY_MS)),
                 }
-                // A finished upload is remembered for the idle timeout after completion, so a
-                // retried last request gets the same answer; then only its file record (and
-                // the expiry the janitor was given at completion) remains.
-                _ if now >= st.idle_deadline() => {
-                    store.clear()?;
-                    Ok(None)
-                }
-                _ => Ok(Some(next_alarm(&st))),
-            },
+            }
+            Phase::Complete if now >= st.idle_deadline() => {
+                store.clear()?;
+                Ok(None)
+            }
+            Phase::Open | Phase::Complete => Ok(Some(st.idle_deadline())),
         }
     }
 }
 
-/// When the alarm should next fire for this state.
-pub fn next_alarm(st: &UploadState) -> u64 {
-    let forget = st.idle_deadline();
-    st.file.as_ref().and_then(|f| f.expires_at).map_or(forget, |at| at.min(forget))
+/// When the alarm should next fire for this state: its idle deadline (abort, or forget), or
+/// soon while finishing is still to do.
+pub fn next_alarm(st: &UploadState, now: u64) -> u64 {
+    match st.phase {
+        Phase::Finishing => now + FINISH_RETRY_MS,
+        Phase::Open | Phase::Complete => st.idle_deadline(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Config, MIB};
-    use crate::engine::upload::Phase;
-    use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta, MemoryUploadStore};
-    use futures_executor::block_on;
-    use futures_util::stream;
+    use crate::config::MIB;
+    use crate::engine::keys;
+    use crate::engine::uploads::Uploads;
+    use crate::secret::Secret;
+    use crate::testkit::{Body, World};
+    use futures_executor::{block_on, LocalPool};
     use sha2::{Digest, Sha256};
-    use std::cell::Cell;
-
-    struct World {
-        config: Config,
-        blobs: MemoryBlobs,
-        meta: MemoryMeta,
-        janitor: MemoryJanitor,
-        store: MemoryUploadStore,
-        now: Cell<u64>,
-    }
-
-    impl World {
-        fn new() -> World {
-            World {
-                config: Config::default(),
-                blobs: MemoryBlobs::default(),
-                meta: MemoryMeta::default(),
-                janitor: MemoryJanitor::default(),
-                store: MemoryUploadStore::default(),
-                now: Cell::new(1_000_000),
-            }
-        }
-
-        fn ctx<T>(&self, f: impl FnOnce(&Ctx<'_, MemoryBlobs, MemoryMeta, MemoryJanitor>) -> T) -> T {
-            let now = || self.now.get();
-            f(&Ctx { config: &self.config, blobs: &self.blobs, meta: &self.meta, janitor: &self.janitor, now: &now })
-        }
-
-        fn create(&self, length: Option<u64>, token: Option<&str>) -> UploadState {
-            let new = NewUpload {
-                id: "up1".into(),
-                tenant: "acme".into(),
-                dialect: "tus".into(),
-                name: "f.bin".into(),
-                content_type: "application/octet-stream".into(),
-                metadata: None,
-                length,
-                ttl: None,
-                token: token.map(Into::into),
-            };
-            self.ctx(|c| c.create_upload(&self.store, new)).unwrap()
-        }
-
-        fn append(&self, ask: AppendAsk, bytes: &[u8]) -> Result<UploadState> {
-            let chunks: Vec<Result<Bytes>> = bytes.chunks(100_003).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-            self.ctx(|c| block_on(c.append(&self.store, "acme", ask, stream::iter(chunks))))
-        }
-
-        fn state(&self) -> UploadState {
-            self.store.load().unwrap().unwrap()
-        }
-    }
 
     fn data(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i as u64).wrapping_mul(0x9E3779B97F4A7C15).rotate_left(17) as u8).collect()
     }
 
-    fn at(offset: u64, len: usize) -> AppendAsk {
-        AppendAsk { offset: Some(offset), body_len: Some(len as u64), complete_at_length: true, ..Default::default() }
+    fn create(w: &World, length: Option<u64>, ttl: Option<u64>, token: Option<&str>) -> String {
+        let id = crate::engine::ids::new_uuid();
+        let new = NewUpload {
+            length,
+            ttl,
+            token: token.map(Secret::new),
+            ..NewUpload::new(&id, "acme", "tus", "f.bin", "application/octet-stream")
+        };
+        block_on(w.uploads().create(new)).unwrap();
+        id
+    }
+
+    fn at(offset: u64, len: usize) -> Append {
+        Append {
+            at: At::Offset(offset),
+            body_len: Some(len as u64),
+            set_length: None,
+            checksum: None,
+            resend: Resend::Acknowledge,
+            then: Then::CompleteAtLength,
+        }
+    }
+
+    fn current(then: Then) -> Append {
+        Append { at: At::Current, body_len: None, set_length: None, checksum: None, resend: Resend::Acknowledge, then }
+    }
+
+    fn append(w: &World, id: &str, append: Append, bytes: &[u8]) -> Result<UploadState> {
+        block_on(w.uploads().append(id, "acme", None, append, Body::from(bytes)))
+    }
+
+    fn state(w: &World, id: &str) -> UploadState {
+        w.object(id).store.load().unwrap().unwrap()
+    }
+
+    fn file_of(w: &World, id: &str) -> crate::engine::files::FileRecord {
+        state(w, id).file.expect("complete")
     }
 
     #[test]
@@ -312,21 +356,20 @@ mod tests {
         let body = data(len);
         for chunk in [MIB as usize, 5 * MIB as usize, 7 * MIB as usize, 13 * MIB as usize, len] {
             let w = World::new();
-            w.create(Some(len as u64), None);
+            let id = create(&w, Some(len as u64), None, None);
             let mut off = 0;
             while off < len {
                 let end = (off + chunk).min(len);
-                let st = w.append(at(off as u64, end - off), &body[off..end]).unwrap();
+                let st = append(&w, &id, at(off as u64, end - off), &body[off..end]).unwrap();
                 assert_eq!(st.offset, end as u64);
                 off = end;
             }
-            let st = w.state();
-            assert_eq!(st.phase, Phase::Complete, "chunk {chunk}");
-            let file = st.file.unwrap();
+            assert_eq!(state(&w, &id).phase, Phase::Complete, "chunk {chunk}");
+            let file = file_of(&w, &id);
             assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
             // MemoryBlobs refuses unequal or small parts, so reaching here proves the cuts
             assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "chunk {chunk}");
-            assert!(w.meta.entries.borrow().contains_key(&FileRecord::kv_key("up1")));
+            assert!(w.meta.value(&keys::file(&id)).is_some());
         }
     }
 
@@ -335,202 +378,302 @@ mod tests {
         let w = World::new();
         let len = 40 * MIB as usize;
         let body = data(len);
-        w.create(Some(len as u64), None);
+        let id = create(&w, Some(len as u64), None, None);
         for off in (0..len).step_by(8 * MIB as usize) {
-            let st = w.append(at(off as u64, 8 * MIB as usize), &body[off..off + 8 * MIB as usize]).unwrap();
+            let st = append(&w, &id, at(off as u64, 8 * MIB as usize), &body[off..off + 8 * MIB as usize]).unwrap();
             assert_eq!(st.part_size, 8 * MIB, "the first chunk set the part size");
             assert_eq!(st.tail_len, 0, "nothing to keep between requests");
         }
-        let file = w.state().file.unwrap();
-        assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body);
+        assert_eq!(w.blobs.object(&file_of(&w, &id).r2_key).unwrap(), body);
     }
 
     #[test]
     fn a_body_shorter_than_announced_keeps_what_arrived() {
         let w = World::new();
         let body = data(12 * MIB as usize);
-        w.create(Some(body.len() as u64), None);
+        let id = create(&w, Some(body.len() as u64), None, None);
         // announces 12 MiB, sends 7 MiB and ends: one part cut, 2 MiB kept as the tail
-        let short = w.append(at(0, body.len()), &body[..7 * MIB as usize]).unwrap();
+        let short = append(&w, &id, at(0, body.len()), &body[..7 * MIB as usize]).unwrap();
         assert_eq!((short.offset, short.tail_len, short.parts.len()), (7 * MIB, 2 * MIB, 1));
-        w.append(at(7 * MIB, 5 * MIB as usize), &body[7 * MIB as usize..]).unwrap();
-        let file = w.state().file.unwrap();
+        append(&w, &id, at(7 * MIB, 5 * MIB as usize), &body[7 * MIB as usize..]).unwrap();
+        let file = file_of(&w, &id);
         assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body);
+        assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)), "read back: its start was hashed natively");
     }
 
     #[test]
     fn tiny_requests_and_single_byte_file() {
         let w = World::new();
-        w.create(Some(3), None);
+        let id = create(&w, Some(3), None, None);
         for (i, b) in b"abc".iter().enumerate() {
-            w.append(at(i as u64, 1), &[*b]).unwrap();
+            append(&w, &id, at(i as u64, 1), &[*b]).unwrap();
         }
-        let file = w.state().file.unwrap();
-        assert_eq!(w.blobs.object(&file.r2_key).unwrap(), b"abc");
+        assert_eq!(w.blobs.object(&file_of(&w, &id).r2_key).unwrap(), b"abc");
         assert_eq!(w.blobs.puts.get(), 1, "under one part: a single put");
         // an empty file completes on its first (empty) append
-        let w = World::new();
-        w.create(Some(0), None);
-        w.append(at(0, 0), b"").unwrap();
-        assert_eq!(w.state().phase, Phase::Complete);
+        let id = create(&w, Some(0), None, None);
+        append(&w, &id, at(0, 0), b"").unwrap();
+        assert_eq!(state(&w, &id).phase, Phase::Complete);
     }
 
     #[test]
     fn retries_are_acknowledged_not_applied_twice_and_gaps_refused() {
         let w = World::new();
-        w.create(Some(30), None);
-        w.append(at(0, 10), &data(10)).unwrap();
-        let st = w.append(at(0, 10), &data(10)).unwrap();
+        let id = create(&w, Some(30), None, None);
+        append(&w, &id, at(0, 10), &data(10)).unwrap();
+        let st = append(&w, &id, at(0, 10), &data(10)).unwrap();
         assert_eq!(st.offset, 10, "a retry of what was received changes nothing");
-        let strict = AppendAsk { strict_offset: true, ..at(0, 10) };
-        assert_eq!(w.append(strict, &data(10)).unwrap_err().status(), 409, "tus refuses even an exact retry");
-        assert_eq!(w.append(at(5, 10), &data(10)).unwrap_err().status(), 409, "overlap");
-        assert_eq!(w.append(at(11, 1), b"x").unwrap_err().status(), 409, "gap");
-        assert_eq!(w.append(at(10, 21), &data(21)).unwrap_err().status(), 400, "past the length");
-        assert_eq!(w.state().offset, 10);
+        let strict = Append { resend: Resend::Refuse, ..at(0, 10) };
+        assert_eq!(
+            append(&w, &id, strict, &data(10)).unwrap_err(),
+            Error::OffsetMismatch { offset: 10 },
+            "tus refuses even an exact retry"
+        );
+        assert_eq!(append(&w, &id, at(5, 10), &data(10)).unwrap_err().status(), 409, "overlap");
+        assert_eq!(append(&w, &id, at(11, 1), b"x").unwrap_err().status(), 409, "gap");
+        assert_eq!(append(&w, &id, at(10, 21), &data(21)).unwrap_err().status(), 413, "past the length");
+        assert_eq!(state(&w, &id).offset, 10);
     }
 
     #[test]
     fn body_running_past_the_length_is_refused_and_not_kept() {
         let w = World::new();
-        w.create(Some(10), None);
+        let id = create(&w, Some(10), None, None);
         // the client declares no length for its body, then sends too much
-        let ask = AppendAsk { offset: Some(0), complete_at_length: true, ..Default::default() };
-        assert_eq!(w.append(ask, &data(11)).unwrap_err().status(), 400);
-        assert_eq!(w.state().offset, 0);
+        let ask = Append { body_len: None, ..at(0, 0) };
+        assert_eq!(append(&w, &id, ask, &data(11)).unwrap_err(), Error::TooLarge { max: 10 });
+        assert_eq!(state(&w, &id).offset, 0);
+    }
+
+    #[test]
+    fn a_request_body_limit_is_413_and_keeps_nothing() {
+        let mut w = World::new();
+        w.config.max_request_body = Some(6 * MIB);
+        let id = create(&w, Some(20 * MIB), None, None);
+        let ask = Append { body_len: None, ..at(0, 0) };
+        assert_eq!(append(&w, &id, ask, &data(7 * MIB as usize)).unwrap_err(), Error::BodyTooLarge { max: 6 * MIB });
+        assert_eq!(state(&w, &id).offset, 0);
+        assert!(append(&w, &id, at(0, 6 * MIB as usize), &data(6 * MIB as usize)).is_ok(), "at the limit is fine");
     }
 
     #[test]
     fn checksum_mismatch_discards_the_chunk() {
         use base64::Engine;
         let w = World::new();
-        w.create(Some(6 * MIB), None);
+        let id = create(&w, Some(6 * MIB), None, None);
         let body = data(6 * MIB as usize);
         let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(d));
-        let wrong = AppendAsk { checksum: Some(format!("sha256 {}", b64(b"nope"))), ..at(0, body.len()) };
-        assert_eq!(w.append(wrong, &body).unwrap_err(), Error::ChecksumMismatch);
-        let st = w.state();
-        assert_eq!((st.offset, st.tail_len, st.hash.len()), (0, 0, 0), "nothing of it kept");
-        let right = AppendAsk { checksum: Some(format!("sha256 {}", b64(&body))), ..at(0, body.len()) };
-        w.append(right, &body).unwrap();
-        let file = w.state().file.unwrap();
-        assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "re-sent part numbers overwrite the discarded ones");
-    }
-
-    #[test]
-    fn a_body_cut_short_keeps_what_arrived() {
-        let w = World::new();
-        w.create(Some(12 * MIB), None);
-        let body = data(12 * MIB as usize);
-        let half: Vec<Result<Bytes>> = vec![
-            Ok(Bytes::copy_from_slice(&body[..7 * MIB as usize])),
-            Err(Error::bad_request("reading request body: aborted")),
-        ];
-        let err = w.ctx(|c| block_on(c.append(&w.store, "acme", at(0, body.len()), stream::iter(half)))).unwrap_err();
-        assert_eq!(err.status(), 400);
-        let st = w.state();
-        assert_eq!(st.offset, 7 * MIB);
-        w.append(at(st.offset, 5 * MIB as usize), &body[7 * MIB as usize..]).unwrap();
-        let file = w.state().file.unwrap();
-        assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
-        assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body);
+        let wrong = Append { checksum: Some(format!("sha256 {}", b64(b"nope"))), ..at(0, body.len()) };
+        assert_eq!(append(&w, &id, wrong, &body).unwrap_err(), Error::ChecksumMismatch);
+        let st = state(&w, &id);
+        assert_eq!((st.offset, st.tail_len), (0, 0), "nothing of it kept");
+        let right = Append { checksum: Some(format!("sha256 {}", b64(&body))), ..at(0, body.len()) };
+        append(&w, &id, right, &body).unwrap();
+        assert_eq!(
+            w.blobs.object(&file_of(&w, &id).r2_key).unwrap(),
+            body,
+            "re-sent part numbers overwrite the discarded ones"
+        );
     }
 
     #[test]
     fn portsip_style_complete_with_digest() {
         let w = World::new();
-        w.create(None, Some("tok"));
-        let append =
-            |bytes: &[u8], token: &str| w.append(AppendAsk { token: Some(token.into()), ..Default::default() }, bytes);
-        append(b"hello ", "tok").unwrap();
-        assert_eq!(append(b"x", "wrong").unwrap_err().status(), 403);
-        assert_eq!(w.state().offset, 6, "a wrong token changes nothing");
-        let complete = |want: String| AppendAsk {
-            token: Some("tok".into()),
-            complete: true,
-            expected_sha256: Some(want),
-            ..Default::default()
+        let id = create(&w, None, None, Some("tok"));
+        let send = |ask: Append, bytes: &[u8], token: &str| {
+            block_on(w.uploads().append(&id, "acme", Some(Secret::new(token)), ask, Body::from(bytes)))
         };
+        send(current(Then::Continue), b"hello ", "tok").unwrap();
+        assert_eq!(send(current(Then::Continue), b"x", "wrong").unwrap_err().status(), 403);
+        assert_eq!(state(&w, &id).offset, 6, "a wrong token changes nothing");
+        let complete = |want: String| current(Then::Complete { expected_sha256: Some(want) });
         // complete with a final body and a wrong digest: refused, upload left intact
-        assert_eq!(w.append(complete("00".repeat(32)), b"world").unwrap_err(), Error::DigestMismatch);
-        assert_eq!(w.state().offset, 6);
-        assert!(w.state().is_open());
+        assert_eq!(send(complete("00".repeat(32)), b"world", "tok").unwrap_err(), Error::DigestMismatch);
+        assert_eq!(state(&w, &id).offset, 6);
+        assert!(state(&w, &id).is_open());
         let digest = hex::encode(Sha256::digest(b"hello world"));
-        let st = w.append(complete(digest.clone()), b"world").unwrap();
+        let st = send(complete(digest.clone()), b"world", "tok").unwrap();
         assert_eq!(st.file.unwrap().sha256, digest);
-        assert_eq!(append(b"more", "tok").unwrap_err().status(), 404, "append after complete");
+        assert_eq!(send(current(Then::Continue), b"more", "tok").unwrap_err().status(), 404, "append after complete");
         // a retried completion (its answer lost) gets the same file, not an error
-        assert_eq!(w.append(complete(digest.clone()), b"").unwrap().file.unwrap().sha256, digest);
-        assert_eq!(w.append(complete("1".repeat(64)), b"").unwrap_err(), Error::DigestMismatch);
+        assert_eq!(send(complete(digest.clone()), b"", "tok").unwrap().file.unwrap().sha256, digest);
+        assert_eq!(send(complete("1".repeat(64)), b"", "tok").unwrap_err(), Error::DigestMismatch);
+    }
+
+    #[test]
+    fn an_interrupted_whole_file_request_is_read_back_and_checked_at_completion() {
+        let w = World::new();
+        let body = data(9 * MIB as usize);
+        let digest = hex::encode(Sha256::digest(&body));
+        let id = create(&w, Some(body.len() as u64), None, None);
+        // tus: one PATCH for the whole file that stops after 6 MiB
+        let st = append(&w, &id, at(0, body.len()), &body[..6 * MIB as usize]).unwrap();
+        assert_eq!(st.hash, None, "the native hash could not be kept");
+        append(&w, &id, at(6 * MIB, 3 * MIB as usize), &body[6 * MIB as usize..]).unwrap();
+        assert_eq!(file_of(&w, &id).sha256, digest, "read back at completion");
+    }
+
+    #[test]
+    fn finishing_survives_a_failure_at_each_step_and_is_never_reported_complete() {
+        let steps = [
+            ("blobs", "put", 3u64 * MIB),
+            ("blobs", "upload_part", 12 * MIB),
+            ("blobs", "complete", 12 * MIB),
+            ("blobs", "complete:after", 12 * MIB),
+            ("janitor", "delete_at", 3 * MIB),
+            ("meta", "put:file", 3 * MIB),
+            ("meta", "put:sha256", 3 * MIB),
+        ];
+        for (store, op, len) in steps {
+            let w = World::new();
+            let body = data(len as usize);
+            let id = create(&w, Some(len), Some(3600), None);
+            // the first 10 MiB in one request, where they fit
+            let first = (len as usize).min(10 * MIB as usize) - 1;
+            append(&w, &id, at(0, first), &body[..first]).unwrap();
+            match store {
+                "blobs" => w.blobs.faults.fail(op, 1),
+                "meta" => w.meta.faults.fail(op, 1),
+                _ => w.janitor.faults.fail(op, 1),
+            }
+            let last = append(&w, &id, at(first as u64, body.len() - first), &body[first..]);
+            let st = if op == "complete:after" {
+                // R2 made the object but its answer was lost: finishing sees the object and goes on
+                last.unwrap()
+            } else {
+                assert_eq!(last.map(|_| ()).unwrap_err().status(), 503, "{op}: the failure is reported");
+                let st = state(&w, &id);
+                assert_eq!(st.phase, Phase::Finishing, "{op}: all bytes in, not complete");
+                // no dialect can see it as complete: its state says finishing, its record is not served
+                assert!(w.meta.value(&keys::file(&id)).is_none() || op == "put:sha256", "{op}");
+                // the next request finishes it
+                block_on(w.uploads().state(&id, "acme", None)).unwrap()
+            };
+            assert_eq!(st.phase, Phase::Complete, "{op}");
+            let file = st.file.unwrap();
+            assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "{op}: the bytes survived");
+            assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
+            assert!(w.meta.value(&keys::file(&id)).is_some());
+            assert!(w.meta.value(&keys::digest("acme", &file.sha256)).unwrap().contains(&id));
+            assert_eq!(w.janitor.scheduled.borrow()[&id].1, file.expires_at.unwrap(), "{op}: the expiry is set");
+            // finishing twice does no harm: a retried last request gets the same file
+            let again = append(&w, &id, at(len, 0), b"").unwrap();
+            assert_eq!(again.file.as_ref(), Some(&file));
+            assert_eq!(w.blobs.open_uploads(), 0);
+        }
+    }
+
+    #[test]
+    fn the_alarm_finishes_an_interrupted_completion() {
+        let w = World::new();
+        let id = create(&w, Some(5), None, None);
+        w.meta.faults.fail("put:file", 1);
+        assert_eq!(append(&w, &id, at(0, 5), b"hello").unwrap_err().status(), 503);
+        assert_eq!(w.object(&id).alarm.get(), Some(w.now() + FINISH_RETRY_MS), "retry soon");
+        w.advance(FINISH_RETRY_MS);
+        w.fire_alarms();
+        assert_eq!(state(&w, &id).phase, Phase::Complete);
+        assert!(w.meta.value(&keys::file(&id)).is_some());
+        // a finishing that keeps failing past the idle timeout is dropped, bytes and all
+        let id = create(&w, Some(5), None, None);
+        w.meta.faults.fail("put:file", 1_000_000);
+        assert_eq!(append(&w, &id, at(0, 5), b"hello").unwrap_err().status(), 503);
+        let key = state(&w, &id).r2_key;
+        for _ in 0..(w.config.idle_timeout * 1000 / FINISH_RETRY_MS + 2) {
+            w.advance(FINISH_RETRY_MS);
+            w.fire_alarms();
+        }
+        assert!(w.object(&id).store.load().unwrap().is_none());
+        assert!(w.blobs.object(&key).is_none());
+    }
+
+    #[test]
+    fn a_stalled_writer_is_taken_over_and_reads_never_wait() {
+        let w = World::new();
+        let len = 20 * MIB as usize;
+        let body = data(len);
+        let id = create(&w, Some(len as u64), None, None);
+        let mut pool = LocalPool::new();
+        let uploads = w.uploads();
+        // a client sends 6 MiB of its 20 MiB PATCH, then goes silent without closing
+        let stalled = Body { bytes: body[..6 * MIB as usize].to_vec(), stall: true };
+        let mut first = Box::pin(uploads.append(&id, "acme", None, at(0, len), stalled));
+        assert!(pool.run_until(futures_util::future::poll_immediate(&mut first)).is_none(), "it is waiting for more");
+        // a read answers at once from the last saved state, while the write is in flight
+        let seen = pool.run_until(uploads.state(&id, "acme", None)).unwrap();
+        assert_eq!(seen.offset, 0);
+        // a new write for the upload makes the stalled one stop; it keeps what landed
+        let second =
+            uploads.append(&id, "acme", None, Append { resend: Resend::Refuse, ..at(0, len) }, Body::from(&body[..]));
+        let (first, second) = pool.run_until(futures_util::future::join(first, second));
+        assert_eq!(first.unwrap_err(), Error::Interrupted);
+        assert_eq!(second.unwrap_err(), Error::OffsetMismatch { offset: 6 * MIB }, "409 with the saved offset");
+        assert_eq!(state(&w, &id).offset, 6 * MIB);
+        // the client resumes from there and gets the whole file
+        append(&w, &id, at(6 * MIB, len - 6 * MIB as usize), &body[6 * MIB as usize..]).unwrap();
+        assert_eq!(file_of(&w, &id).sha256, hex::encode(Sha256::digest(&body)));
     }
 
     #[test]
     fn tenants_cancel_and_alarms() {
         let w = World::new();
-        w.create(Some(20 * MIB), None);
-        w.append(at(0, 11 * MIB as usize), &data(11 * MIB as usize)).unwrap();
-        assert!(w.state().multipart.is_some());
-        let other = w.ctx(|c| c.load_upload(&w.store, "someone-else", None)).unwrap_err();
+        let id = create(&w, Some(20 * MIB), None, None);
+        append(&w, &id, at(0, 11 * MIB as usize), &data(11 * MIB as usize)).unwrap();
+        assert!(state(&w, &id).multipart.is_some());
+        let other = block_on(w.uploads().state(&id, "someone-else", None)).unwrap_err();
         assert_eq!(other.status(), 404);
 
-        // idle: the alarm aborts the multipart upload and forgets the upload
-        assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), Some(w.state().idle_deadline()));
-        w.now.set(w.state().idle_deadline());
-        assert_eq!(w.append(at(11 * MIB, 1), b"x").unwrap_err().status(), 404, "gone idle");
-        assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), None);
-        assert!(w.store.load().unwrap().is_none());
+        // idle: 410 while tracked, then the alarm aborts the multipart upload and forgets it
+        let deadline = state(&w, &id).idle_deadline();
+        assert_eq!(w.object(&id).alarm.get(), Some(deadline));
+        w.clock.set(deadline);
+        assert_eq!(append(&w, &id, at(11 * MIB, 1), b"x").unwrap_err().status(), 410, "gone idle");
+        w.fire_alarms();
+        assert!(w.object(&id).store.load().unwrap().is_none());
         assert_eq!(w.blobs.open_uploads(), 0);
 
         // cancel
-        let w = World::new();
-        w.create(Some(20 * MIB), None);
-        w.append(at(0, 11 * MIB as usize), &data(11 * MIB as usize)).unwrap();
-        w.ctx(|c| block_on(c.cancel_upload(&w.store, "acme", None, false))).unwrap();
-        assert!(w.store.load().unwrap().is_none());
+        let id = create(&w, Some(20 * MIB), None, None);
+        append(&w, &id, at(0, 11 * MIB as usize), &data(11 * MIB as usize)).unwrap();
+        block_on(w.uploads().cancel(&id, "acme", None, false)).unwrap();
+        assert!(w.object(&id).store.load().unwrap().is_none());
         assert_eq!(w.blobs.open_uploads(), 0);
     }
 
     #[test]
-    fn finished_files_with_a_ttl_are_deleted_by_the_alarm() {
+    fn expired_files_lose_their_bytes_by_the_janitor_and_finished_uploads_are_forgotten() {
         let w = World::new();
-        let new = NewUpload {
-            id: "up2".into(),
-            tenant: "acme".into(),
-            dialect: "portsip".into(),
-            name: "t".into(),
-            content_type: "application/octet-stream".into(),
-            metadata: None,
-            length: None,
-            ttl: Some(60),
-            token: None,
-        };
-        w.ctx(|c| c.create_upload(&w.store, new)).unwrap();
-        let st = w.append(AppendAsk { complete: true, ..Default::default() }, b"temp").unwrap();
-        // the ask crosses to the Durable Object as JSON: it must survive the trip
-        let ask = AppendAsk { complete: true, ..Default::default() };
-        assert_eq!(serde_json::from_str::<AppendAsk>(&serde_json::to_string(&ask).unwrap()).unwrap(), ask);
+        let id = create(&w, None, Some(60), None);
+        let st = append(&w, &id, current(Then::Complete { expected_sha256: None }), b"temp").unwrap();
         let file = st.file.clone().unwrap();
-        assert_eq!(next_alarm(&st), w.now.get() + 60_000);
-        assert_eq!(w.janitor.scheduled.borrow()[0], ("up2".into(), file.r2_key.clone(), w.now.get() + 60_000));
-        w.now.set(w.now.get() + 60_000);
-        assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), None);
+        assert_eq!(w.janitor.scheduled.borrow()[&id], (file.r2_key.clone(), w.now() + 60_000));
+        assert_eq!(w.object(&id).alarm.get(), Some(st.idle_deadline()), "the object only forgets; the janitor deletes");
+        w.advance(60_000);
+        w.fire_alarms();
         assert!(w.blobs.object(&file.r2_key).is_none());
+        // until the idle timeout after completion, a retried last request gets its answer
+        let again = append(&w, &id, current(Then::Complete { expected_sha256: None }), b"").unwrap();
+        assert_eq!(again.file.unwrap().id, id);
+        w.clock.set(st.idle_deadline());
+        w.fire_alarms();
+        assert!(w.object(&id).store.load().unwrap().is_none(), "the object keeps nothing");
+
+        let id = create(&w, Some(4), None, None);
+        let file = append(&w, &id, at(0, 4), b"keep").unwrap().file.unwrap();
+        w.advance(w.config.idle_timeout * 1000);
+        w.fire_alarms();
+        assert!(w.object(&id).store.load().unwrap().is_none());
+        assert_eq!(w.blobs.object(&file.r2_key).as_deref(), Some(&b"keep"[..]), "a file without a TTL stays");
+        assert!(w.meta.value(&keys::file(&file.id)).is_some());
     }
 
     #[test]
-    fn a_finished_upload_is_forgotten_after_the_idle_timeout_and_its_file_stays() {
+    fn probing_an_unknown_upload_writes_nothing() {
         let w = World::new();
-        w.create(Some(4), None);
-        let st = w.append(at(0, 4), b"keep").unwrap();
-        let file = st.file.clone().expect("complete at its length");
-        assert_eq!(next_alarm(&st), st.idle_deadline(), "no expiry: wake to forget the upload");
-        assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), Some(st.idle_deadline()));
-        // until then, a retried last request still gets its answer
-        assert_eq!(w.append(at(0, 4), b"keep").unwrap().file, Some(file.clone()));
-        w.now.set(st.idle_deadline());
-        assert_eq!(w.ctx(|c| block_on(c.upload_alarm(&w.store))).unwrap(), None);
-        assert!(w.store.load().unwrap().is_none(), "the object keeps nothing");
-        assert_eq!(w.blobs.object(&file.r2_key).as_deref(), Some(&b"keep"[..]), "the file stays");
-        assert!(w.meta.entries.borrow().contains_key(&FileRecord::kv_key(&file.id)));
+        let id = crate::engine::ids::new_uuid();
+        assert_eq!(block_on(w.uploads().state(&id, "acme", None)).unwrap_err().status(), 404);
+        assert_eq!(append(&w, &id, at(0, 1), b"x").unwrap_err().status(), 404);
+        assert!(w.object(&id).store.state.borrow().is_none());
+        assert_eq!(w.object(&id).store.saves.get(), 0);
     }
 }

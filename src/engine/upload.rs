@@ -1,17 +1,28 @@
-//! The resumable upload as a pure state machine: what an append, a completion, a
-//! cancellation or the idle clock may do to an upload, decided without I/O.
+//! The resumable upload received sequentially by offset (tus, PortSIP, and later IMiS and
+//! NGCP `PUT`), as a pure state machine: what an append, a completion, a cancellation or the
+//! idle clock may do to an upload, decided without I/O. (Numbered chunks in any order, as
+//! Twake sends them, are [`super::chunks`].)
 //!
 //! Offsets are checked here, before a byte is read: an append must start exactly where the
 //! upload stands; a re-sent range that was already received is acknowledged and not applied
-//! twice; a gap or an overlap is refused; nothing may run past a declared length; completion
-//! needs the length known and reached.
+//! twice (or refused, as tus wants); a gap or an overlap is refused; nothing may run past a
+//! declared length; completion needs the length known and reached.
+//!
+//! Phases: `Open` (taking bytes), `Finishing` (every byte is in; the object, the record, the
+//! indexes and the expiry are being written: a state of its own, saved before the first of
+//! those writes, so that a failure half way is finished by the next request or the alarm and
+//! is never reported as complete), `Complete` (the file is downloadable).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::files::FileRecord;
+use super::keys;
 use super::sha256::ResumableSha256;
-use super::writer::Cut;
+use super::visibility::Access;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::store::{MultipartRef, UploadedPart};
 
 /// What a dialect asks for when it opens an upload.
@@ -30,15 +41,67 @@ pub struct NewUpload {
     /// TTL of the finished file in seconds, if it expires.
     #[serde(default)]
     pub ttl: Option<u64>,
-    /// PortSIP's per-upload token.
+    /// A per-upload secret the client must present (PortSIP's upload token).
     #[serde(default)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
+    /// Who may read the finished file besides its tenant (default: its dialect's).
+    #[serde(default)]
+    pub access: Option<Access>,
+    /// Dialect-specific facts carried to the file record.
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+}
+
+impl NewUpload {
+    /// An upload with no length, TTL, token or extras yet.
+    pub fn new(id: &str, tenant: &str, dialect: &str, name: &str, content_type: &str) -> NewUpload {
+        NewUpload {
+            id: id.into(),
+            tenant: tenant.into(),
+            dialect: dialect.into(),
+            name: name.into(),
+            content_type: content_type.into(),
+            metadata: None,
+            length: None,
+            ttl: None,
+            token: None,
+            access: None,
+            extra: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
     Open,
+    Finishing,
     Complete,
+}
+
+/// Where finishing stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finishing {
+    /// When every byte was in: the file's `created_at`, the same on every retry.
+    pub started_at: u64,
+    /// The file's digest, once known (at the start, or after reading the object back).
+    pub sha256: Option<String>,
+    /// The digest the client asked for, when it could not be checked before finishing.
+    #[serde(default)]
+    pub expected_sha256: Option<String>,
+    /// The R2 object is written.
+    pub sealed: bool,
+}
+
+/// The next thing finishing must do; each is safe to repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishStep {
+    /// Write the object: a single put of the tail, or the last part and the completion.
+    Seal,
+    /// Read the object back to learn its digest (its start was hashed by a request that did
+    /// not finish, natively, and that state could not be kept).
+    Digest,
+    /// Expiry, record, indexes.
+    Publish,
 }
 
 /// Everything the Upload Durable Object keeps about one upload (the tail bytes aside).
@@ -53,15 +116,67 @@ pub struct UploadState {
     pub multipart: Option<MultipartRef>,
     pub parts: Vec<UploadedPart>,
     pub tail_len: u64,
-    pub hash: ResumableSha256,
+    /// The running digest of the bytes so far; `None` when their start was hashed natively
+    /// by a request that did not finish (the digest is then read back at completion).
+    pub hash: Option<ResumableSha256>,
     pub created_at: u64,
     pub touched_at: u64,
     /// Idle time after which an open upload is aborted, in ms.
     pub idle_ms: u64,
     pub phase: Phase,
+    #[serde(default)]
+    pub finishing: Option<Finishing>,
     /// The finished file, once complete.
     #[serde(default)]
     pub file: Option<FileRecord>,
+}
+
+/// Where an append says it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum At {
+    /// At this offset (tus `Upload-Offset`, IMiS `content-range`).
+    Offset(u64),
+    /// Wherever the upload stands (PortSIP appends).
+    Current,
+}
+
+/// What to do with a body that re-sends bytes already received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resend {
+    /// Acknowledge it, apply nothing (a retry whose answer was lost).
+    Acknowledge,
+    /// `409` (tus requires it).
+    Refuse,
+}
+
+/// What happens once the body is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Then {
+    /// Keep the upload open.
+    Continue,
+    /// Complete once the declared length is reached (tus).
+    CompleteAtLength,
+    /// Complete now, with the length as received; the file must have this digest if given.
+    Complete { expected_sha256: Option<String> },
+}
+
+/// An append as a dialect asks for it (it crosses to the Durable Object as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Append {
+    pub at: At,
+    /// How many bytes the body carries, when known.
+    pub body_len: Option<u64>,
+    /// A deferred total length being announced now.
+    #[serde(default)]
+    pub set_length: Option<u64>,
+    /// tus `Upload-Checksum` of this body; on mismatch nothing of it is kept.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    pub resend: Resend,
+    pub then: Then,
 }
 
 /// What to do with an append's body.
@@ -69,11 +184,13 @@ pub struct UploadState {
 pub enum Accept {
     /// Apply it; at most `limit` bytes may follow.
     Apply { limit: u64 },
-    /// It re-sends bytes already received: acknowledge, apply nothing.
+    /// It re-sends bytes already received (or nothing, at the end of a finished upload):
+    /// acknowledge, apply nothing.
     AlreadyHave,
 }
 
 pub const UPLOAD_NOT_FOUND: &str = "upload not found";
+pub const UPLOAD_EXPIRED: &str = "upload expired";
 
 /// Largest part size adopted from a client's chunk size (two parts are held in memory).
 pub const ALIGNED_PART_MAX: u64 = 16 << 20;
@@ -83,7 +200,7 @@ impl UploadState {
         if new.length.is_some_and(|l| l > max_size) {
             return Err(Error::TooLarge { max: max_size });
         }
-        let r2_key = FileRecord::r2_key_for(&new.tenant, &new.id);
+        let r2_key = keys::object(&new.tenant, &new.id);
         Ok(UploadState {
             new,
             offset: 0,
@@ -93,11 +210,12 @@ impl UploadState {
             multipart: None,
             parts: Vec::new(),
             tail_len: 0,
-            hash: ResumableSha256::new(),
+            hash: Some(ResumableSha256::new()),
             created_at: now,
             touched_at: now,
             idle_ms: idle_secs * 1000,
             phase: Phase::Open,
+            finishing: None,
             file: None,
         })
     }
@@ -106,7 +224,7 @@ impl UploadState {
         self.new.length
     }
 
-    /// When an open upload left alone is aborted.
+    /// When an open upload left alone is aborted (and a finished one forgotten).
     pub fn idle_deadline(&self) -> u64 {
         self.touched_at + self.idle_ms
     }
@@ -115,12 +233,9 @@ impl UploadState {
         self.phase == Phase::Open
     }
 
-    fn open(&self) -> Result<()> {
-        if self.is_open() {
-            Ok(())
-        } else {
-            Err(Error::not_found(UPLOAD_NOT_FOUND))
-        }
+    /// Has every byte arrived (finishing or complete)?
+    pub fn has_every_byte(&self) -> bool {
+        self.phase != Phase::Open
     }
 
     /// Sets a deferred length (tus `Upload-Length` on a later PATCH, or completion).
@@ -137,19 +252,30 @@ impl UploadState {
         }
     }
 
-    /// Decides an append that says it starts at `at` (`None`: wherever the upload stands)
-    /// and carries `len` bytes if the client said so.
-    pub fn accept(&self, at: Option<u64>, len: Option<u64>) -> Result<Accept> {
-        let at = at.unwrap_or(self.offset);
+    /// Decides an append that starts `at` and carries `len` bytes if the client said so.
+    pub fn accept(&self, at: At, len: Option<u64>) -> Result<Accept> {
+        let at = match at {
+            At::Offset(a) => a,
+            // "wherever it stands" means nothing once every byte is in
+            At::Current if self.has_every_byte() => return Err(Error::not_found(UPLOAD_NOT_FOUND)),
+            At::Current => self.offset,
+        };
         if at != self.offset {
             // even on a finished upload: a client racing another sees the offset move
-            return match len {
-                Some(n) if at < self.offset && at + n <= self.offset => Ok(Accept::AlreadyHave),
-                _ => Err(Error::Conflict(format!("offset mismatch: the upload is at {}", self.offset))),
+            let end = len.and_then(|n| at.checked_add(n));
+            return match end {
+                Some(end) if at < self.offset && end <= self.offset => Ok(Accept::AlreadyHave),
+                _ => Err(Error::OffsetMismatch { offset: self.offset }),
             };
         }
-        self.open()?;
-        let room = self.new.length.unwrap_or(self.max_size) - self.offset;
+        if self.has_every_byte() {
+            // the retry of a last request whose answer was lost: nothing more to take
+            return match len {
+                None | Some(0) => Ok(Accept::AlreadyHave),
+                Some(_) => Err(self.overrun()),
+            };
+        }
+        let room = self.new.length.unwrap_or(self.max_size).saturating_sub(self.offset);
         if len.is_some_and(|n| n > room) {
             return Err(self.overrun());
         }
@@ -158,15 +284,7 @@ impl UploadState {
 
     /// The error for bytes past the end: the declared length, or the service's maximum.
     pub fn overrun(&self) -> Error {
-        match self.new.length {
-            Some(_) => Error::bad_request("the body runs past the upload's length"),
-            None => Error::TooLarge { max: self.max_size },
-        }
-    }
-
-    /// The writer's state for the next append, with the tail read from storage.
-    pub fn cut(&self, tail: Vec<u8>) -> Cut {
-        Cut { multipart: self.multipart.clone(), parts: self.parts.clone(), tail, hash: self.hash.clone() }
+        Error::TooLarge { max: self.new.length.unwrap_or(self.max_size) }
     }
 
     /// Before the first byte arrives, the part size may still follow the client's chunk size:
@@ -183,20 +301,42 @@ impl UploadState {
         }
     }
 
+    /// Does this append carry the whole file in one request, from its first byte to its last?
+    /// Then its digest can be the platform's native one.
+    pub fn is_whole_file(&self, append: &Append, limit: u64) -> bool {
+        let from_start = self.offset == 0 && self.tail_len == 0 && self.multipart.is_none();
+        let to_end = match &append.then {
+            Then::Complete { .. } => true,
+            Then::CompleteAtLength => self.new.length.is_some() && append.body_len == Some(limit),
+            Then::Continue => false,
+        };
+        from_start && to_end
+    }
+
     /// Takes in what an append did.
-    pub fn absorb(&mut self, cut: &Cut, now: u64) {
-        self.offset = cut.size();
-        self.multipart = cut.multipart.clone();
-        self.parts = cut.parts.clone();
-        self.tail_len = cut.tail.len() as u64;
-        self.hash = cut.hash.clone();
+    pub fn absorb(
+        &mut self,
+        size: u64,
+        multipart: Option<MultipartRef>,
+        parts: Vec<UploadedPart>,
+        tail_len: u64,
+        hash: Option<ResumableSha256>,
+        now: u64,
+    ) {
+        self.offset = size;
+        self.multipart = multipart;
+        self.parts = parts;
+        self.tail_len = tail_len;
+        self.hash = hash;
         self.touched_at = now;
     }
 
     /// May the upload be completed now? Completion takes a deferred length as what was
-    /// received; `expected_sha256` must match when given.
-    pub fn check_complete(&mut self, expected_sha256: Option<&str>) -> Result<()> {
-        self.open()?;
+    /// received. The digest, when given and known, must match.
+    pub fn check_complete(&mut self, expected_sha256: Option<&str>, sha256: Option<&str>) -> Result<()> {
+        if !self.is_open() {
+            return Err(Error::not_found(UPLOAD_NOT_FOUND));
+        }
         if self.new.length.is_none() {
             self.set_length(self.offset)?;
         }
@@ -207,21 +347,82 @@ impl UploadState {
                 self.new.length.unwrap_or(0)
             )));
         }
-        if let Some(want) = expected_sha256 {
-            if !want.eq_ignore_ascii_case(&self.hash.hex()) {
+        if let (Some(want), Some(got)) = (expected_sha256, sha256) {
+            if !want.eq_ignore_ascii_case(got) {
                 return Err(Error::DigestMismatch);
             }
         }
         Ok(())
     }
 
-    /// Marks the upload complete with its file record.
-    pub fn completed(&mut self, file: FileRecord, now: u64) {
-        self.phase = Phase::Complete;
-        self.file = Some(file);
+    /// Every byte is in: from now on the upload is finishing, never open again.
+    pub fn begin_finishing(&mut self, sha256: Option<String>, expected_sha256: Option<String>, now: u64) {
+        self.phase = Phase::Finishing;
+        let expected_sha256 = expected_sha256.filter(|_| sha256.is_none());
+        self.finishing = Some(Finishing { started_at: now, sha256, expected_sha256, sealed: false });
+        self.hash = None;
+        self.touched_at = now;
+    }
+
+    /// What finishing must do next (`None`: nothing, it is not finishing).
+    pub fn finish_step(&self) -> Option<FinishStep> {
+        let f = self.finishing.as_ref().filter(|_| self.phase == Phase::Finishing)?;
+        Some(if !f.sealed {
+            FinishStep::Seal
+        } else if f.sha256.is_none() {
+            FinishStep::Digest
+        } else {
+            FinishStep::Publish
+        })
+    }
+
+    /// The object is written: no multipart upload, parts or tail remain.
+    pub fn sealed(&mut self) {
+        if let Some(f) = self.finishing.as_mut() {
+            f.sealed = true;
+        }
         self.multipart = None;
         self.parts.clear();
         self.tail_len = 0;
+    }
+
+    /// The digest read back from the object; refused if the client asked for another.
+    pub fn digest_known(&mut self, sha256: String) -> Result<()> {
+        let f = self.finishing.as_mut().ok_or_else(|| Error::Internal("digest of an upload not finishing".into()))?;
+        if f.expected_sha256.as_ref().is_some_and(|want| !want.eq_ignore_ascii_case(&sha256)) {
+            return Err(Error::DigestMismatch);
+        }
+        f.sha256 = Some(sha256);
+        Ok(())
+    }
+
+    /// The record of the finished file, the same on every retry of finishing.
+    pub fn file_record(&self) -> Result<FileRecord> {
+        let f = self.finishing.as_ref().ok_or_else(|| Error::Internal("record of an upload not finishing".into()))?;
+        let sha256 = f.sha256.clone().ok_or_else(|| Error::Internal("record before its digest".into()))?;
+        let n = &self.new;
+        let mut record = FileRecord {
+            name: n.name.clone(),
+            content_type: n.content_type.clone(),
+            size: self.offset,
+            sha256,
+            created_at: f.started_at,
+            ttl: n.ttl,
+            expires_at: n.ttl.map(|t| f.started_at + t * 1000),
+            extra: n.extra.clone(),
+            ..FileRecord::new(&n.id, &n.tenant, &n.dialect, &self.r2_key)
+        };
+        if let Some(access) = n.access {
+            record = record.with_access(access);
+        }
+        Ok(record)
+    }
+
+    /// Finishing is done: the upload is complete with its file.
+    pub fn completed(&mut self, file: FileRecord, now: u64) {
+        self.phase = Phase::Complete;
+        self.file = Some(file);
+        self.finishing = None;
         self.touched_at = now;
     }
 }
@@ -231,17 +432,7 @@ mod tests {
     use super::*;
 
     fn upload(length: Option<u64>) -> UploadState {
-        let new = NewUpload {
-            id: "u1".into(),
-            tenant: "t".into(),
-            dialect: "tus".into(),
-            name: "f".into(),
-            content_type: "application/octet-stream".into(),
-            metadata: None,
-            length,
-            ttl: None,
-            token: None,
-        };
+        let new = NewUpload { length, ..NewUpload::new("u1", "t", "tus", "f", "application/octet-stream") };
         UploadState::new(new, 5 << 20, 1 << 30, 86400, 1000).unwrap()
     }
 
@@ -250,68 +441,103 @@ mod tests {
         u
     }
 
-    #[test]
-    fn accept_table() {
-        use Accept::*;
-        type Row = (UploadState, Option<u64>, Option<u64>, Result<Accept>);
-        let rows: Vec<Row> = vec![
-            (upload(Some(100)), Some(0), Some(10), Ok(Apply { limit: 100 })),
-            (upload(Some(100)), Some(0), None, Ok(Apply { limit: 100 })),
-            (upload(Some(100)), None, None, Ok(Apply { limit: 100 })),
-            (at(upload(Some(100)), 40), Some(40), Some(60), Ok(Apply { limit: 60 })),
-            (upload(None), Some(0), None, Ok(Apply { limit: 1 << 30 })),
-            // a retry of a range already received is acknowledged, not applied twice
-            (at(upload(Some(100)), 40), Some(30), Some(10), Ok(AlreadyHave)),
-            (at(upload(Some(100)), 40), Some(0), Some(40), Ok(AlreadyHave)),
-            // overlaps and gaps are refused
-            (at(upload(Some(100)), 40), Some(30), Some(20), Err(Error::Conflict("x".into()))),
-            (at(upload(Some(100)), 40), Some(30), None, Err(Error::Conflict("x".into()))),
-            (at(upload(Some(100)), 40), Some(41), Some(1), Err(Error::Conflict("x".into()))),
-            // past the declared length
-            (at(upload(Some(100)), 40), Some(40), Some(61), Err(Error::bad_request("x"))),
-            (upload(None), Some(0), Some((1 << 30) + 1), Err(Error::TooLarge { max: 1 << 30 })),
-        ];
-        for (i, (u, offset, len, want)) in rows.into_iter().enumerate() {
-            let got = u.accept(offset, len);
-            match (&got, &want) {
-                (Ok(a), Ok(b)) => assert_eq!(a, b, "row {i}"),
-                (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "row {i}: {a}"),
-                _ => panic!("row {i}: got {got:?}, want {want:?}"),
-            }
-        }
+    fn finishing(mut u: UploadState) -> UploadState {
+        u.begin_finishing(Some("ab".repeat(32)), None, 2000);
+        u
     }
 
     #[test]
-    fn finished_or_cancelled_uploads_take_nothing() {
-        let mut u = upload(Some(0));
-        u.check_complete(None).unwrap();
-        u.completed(sample_record(), 5);
-        assert_eq!(u.accept(Some(0), Some(0)).unwrap_err().status(), 404);
-        assert_eq!(u.check_complete(None).unwrap_err().status(), 404);
+    fn accept_table() {
+        use Accept::*;
+        type Row = (UploadState, At, Option<u64>, Result<Accept>);
+        let rows: Vec<Row> = vec![
+            (upload(Some(100)), At::Offset(0), Some(10), Ok(Apply { limit: 100 })),
+            (upload(Some(100)), At::Offset(0), None, Ok(Apply { limit: 100 })),
+            (upload(Some(100)), At::Current, None, Ok(Apply { limit: 100 })),
+            (at(upload(Some(100)), 40), At::Offset(40), Some(60), Ok(Apply { limit: 60 })),
+            (at(upload(Some(100)), 40), At::Current, Some(60), Ok(Apply { limit: 60 })),
+            (upload(None), At::Offset(0), None, Ok(Apply { limit: 1 << 30 })),
+            // a retry of a range already received is acknowledged, not applied twice
+            (at(upload(Some(100)), 40), At::Offset(30), Some(10), Ok(AlreadyHave)),
+            (at(upload(Some(100)), 40), At::Offset(0), Some(40), Ok(AlreadyHave)),
+            // overlaps and gaps are refused with the upload's offset
+            (at(upload(Some(100)), 40), At::Offset(30), Some(20), Err(Error::OffsetMismatch { offset: 40 })),
+            (at(upload(Some(100)), 40), At::Offset(30), None, Err(Error::OffsetMismatch { offset: 40 })),
+            (at(upload(Some(100)), 40), At::Offset(41), Some(1), Err(Error::OffsetMismatch { offset: 40 })),
+            // an offset and length that overflow are a mismatch, not a panic
+            (at(upload(Some(100)), 40), At::Offset(30), Some(u64::MAX), Err(Error::OffsetMismatch { offset: 40 })),
+            // past the declared length, or the service's maximum: 413
+            (at(upload(Some(100)), 40), At::Offset(40), Some(61), Err(Error::TooLarge { max: 100 })),
+            (upload(None), At::Offset(0), Some((1 << 30) + 1), Err(Error::TooLarge { max: 1 << 30 })),
+            // every byte is in: an empty append at the end is acknowledged (a lost answer retried)
+            (finishing(at(upload(Some(100)), 100)), At::Offset(100), Some(0), Ok(AlreadyHave)),
+            (finishing(at(upload(Some(100)), 100)), At::Offset(100), None, Ok(AlreadyHave)),
+            (finishing(at(upload(Some(100)), 100)), At::Offset(100), Some(1), Err(Error::TooLarge { max: 100 })),
+            (finishing(at(upload(Some(100)), 100)), At::Offset(90), Some(10), Ok(AlreadyHave)),
+            (
+                finishing(at(upload(Some(100)), 100)),
+                At::Offset(99),
+                Some(2),
+                Err(Error::OffsetMismatch { offset: 100 }),
+            ),
+            (finishing(at(upload(Some(100)), 100)), At::Current, Some(0), Err(Error::not_found(UPLOAD_NOT_FOUND))),
+        ];
+        for (i, (u, offset, len, want)) in rows.into_iter().enumerate() {
+            assert_eq!(u.accept(offset, len), want, "row {i}");
+        }
     }
 
     #[test]
     fn completion_needs_the_length_reached() {
         let mut u = at(upload(Some(100)), 99);
-        assert_eq!(u.check_complete(None).unwrap_err().status(), 409);
+        assert_eq!(u.check_complete(None, None).unwrap_err().status(), 409);
         u.offset = 100;
-        assert!(u.check_complete(None).is_ok());
+        assert!(u.check_complete(None, None).is_ok());
         // a deferred length becomes what was received
         let mut u = at(upload(None), 7);
-        u.check_complete(None).unwrap();
+        u.check_complete(None, None).unwrap();
         assert_eq!(u.length(), Some(7));
+        // once finishing, it cannot be completed again
+        let mut u = finishing(at(upload(Some(0)), 0));
+        assert_eq!(u.check_complete(None, None).unwrap_err().status(), 404);
     }
 
     #[test]
-    fn completion_checks_the_digest() {
-        let mut u = upload(None);
-        let mut cut = u.cut(Vec::new());
-        cut.hash.update(b"abc");
-        u.absorb(&cut, 2000);
+    fn completion_checks_a_known_digest() {
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(u.clone().check_complete(Some(&"0".repeat(64))), Err(Error::DigestMismatch));
-        assert!(u.clone().check_complete(Some(abc)).is_ok());
-        assert!(u.check_complete(Some(&abc.to_uppercase())).is_ok());
+        let mut u = at(upload(None), 3);
+        assert_eq!(u.clone().check_complete(Some(&"0".repeat(64)), Some(abc)), Err(Error::DigestMismatch));
+        assert!(u.clone().check_complete(Some(abc), Some(abc)).is_ok());
+        assert!(u.check_complete(Some(&abc.to_uppercase()), Some(abc)).is_ok());
+        // an unknown digest is checked once read back
+        let mut u = at(upload(Some(3)), 3);
+        u.begin_finishing(None, Some("0".repeat(64)), 5);
+        u.sealed();
+        assert_eq!(u.finish_step(), Some(FinishStep::Digest));
+        assert_eq!(u.digest_known(abc.into()), Err(Error::DigestMismatch));
+        let mut u = at(upload(Some(3)), 3);
+        u.begin_finishing(None, Some(abc.into()), 5);
+        u.sealed();
+        u.digest_known(abc.into()).unwrap();
+        assert_eq!(u.finish_step(), Some(FinishStep::Publish));
+    }
+
+    #[test]
+    fn finishing_steps_in_order_and_the_same_record_every_time() {
+        let mut u = at(upload(Some(10)), 10);
+        u.new.ttl = Some(60);
+        assert_eq!(u.finish_step(), None, "open");
+        u.begin_finishing(Some("cd".repeat(32)), None, 7000);
+        assert!(!u.is_open() && u.has_every_byte());
+        assert_eq!(u.finish_step(), Some(FinishStep::Seal));
+        u.sealed();
+        assert_eq!(u.finish_step(), Some(FinishStep::Publish));
+        let record = u.file_record().unwrap();
+        assert_eq!((record.size, record.created_at, record.expires_at), (10, 7000, Some(67_000)));
+        assert_eq!(u.file_record().unwrap(), record, "a retry publishes the same record");
+        u.completed(record.clone(), 8000);
+        assert_eq!(u.finish_step(), None);
+        assert_eq!(u.file, Some(record));
     }
 
     #[test]
@@ -326,6 +552,27 @@ mod tests {
         let mut big = upload(None).new;
         big.length = Some(11);
         assert_eq!(UploadState::new(big, 1, 10, 1, 0).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn whole_file_requests_are_recognised() {
+        let tus = |len| Append {
+            at: At::Offset(0),
+            body_len: len,
+            set_length: None,
+            checksum: None,
+            resend: Resend::Refuse,
+            then: Then::CompleteAtLength,
+        };
+        let u = upload(Some(100));
+        assert!(u.is_whole_file(&tus(Some(100)), 100));
+        assert!(!u.is_whole_file(&tus(Some(50)), 100));
+        assert!(!u.is_whole_file(&tus(None), 100));
+        assert!(!at(upload(Some(100)), 10).is_whole_file(&tus(Some(90)), 90));
+        let complete = Append { at: At::Current, then: Then::Complete { expected_sha256: None }, ..tus(None) };
+        assert!(upload(None).is_whole_file(&complete, 1 << 30));
+        let cont = Append { then: Then::Continue, ..complete.clone() };
+        assert!(!upload(None).is_whole_file(&cont, 1 << 30));
     }
 
     #[test]
@@ -356,24 +603,7 @@ mod tests {
     fn idle_deadline_moves_with_activity() {
         let mut u = upload(Some(10));
         assert_eq!(u.idle_deadline(), 1000 + 86_400_000);
-        let cut = u.cut(Vec::new());
-        u.absorb(&cut, 5000);
+        u.absorb(0, None, Vec::new(), 0, Some(ResumableSha256::new()), 5000);
         assert_eq!(u.idle_deadline(), 5000 + 86_400_000);
-    }
-
-    fn sample_record() -> FileRecord {
-        FileRecord {
-            id: "u1".into(),
-            tenant: "t".into(),
-            name: "f".into(),
-            content_type: "x/y".into(),
-            size: 0,
-            sha256: String::new(),
-            created_at: 0,
-            expires_at: None,
-            ttl: None,
-            dialect: "tus".into(),
-            r2_key: "k".into(),
-        }
     }
 }

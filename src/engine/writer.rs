@@ -7,8 +7,8 @@
 //!
 //! [`Cut`] is the state between streams: an upload received over many requests feeds each
 //! request's body into the same `Cut` ([`feed`]), saves it between requests (the tail bytes
-//! in the Upload Durable Object's storage) and [`finish`]es it once. [`write_stream`] does
-//! all three for a file that arrives in one request.
+//! in the Upload Durable Object's storage) and [`seal`]s it once. [`write_stream`] does
+//! all three for a file that arrives in one request, hashing it natively where it can.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +18,7 @@ use futures_util::future::{select, Either};
 use futures_util::{Stream, StreamExt};
 
 use super::part_plan::{PartPlan, MAX_PARTS};
-use super::sha256::ResumableSha256;
+use super::sha256::Running;
 use crate::error::{Error, Result};
 use crate::store::{BlobMeta, BlobStore, MultipartRef, UploadedPart};
 
@@ -31,19 +31,21 @@ pub struct Written {
 }
 
 /// Where a file being written stands: its open multipart upload and acknowledged parts, the
-/// bytes after the last part (`tail`, at most one part), and the hash of everything so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// bytes after the last part (`tail`, at most one part), how many bytes in all, and the hash
+/// of everything so far.
+#[derive(Debug)]
 pub struct Cut {
     pub multipart: Option<MultipartRef>,
     pub parts: Vec<UploadedPart>,
     pub tail: Vec<u8>,
-    pub hash: ResumableSha256,
+    pub size: u64,
+    pub hash: Running,
 }
 
 impl Cut {
-    /// Bytes received so far.
-    pub fn size(&self) -> u64 {
-        self.hash.len()
+    /// Nothing written yet, hashed with `hash`.
+    pub fn new(hash: Running) -> Cut {
+        Cut { multipart: None, parts: Vec::new(), tail: Vec::new(), size: 0, hash }
     }
 }
 
@@ -58,12 +60,12 @@ pub struct Target<'a, B> {
 type PartFuture<'a> = Pin<Box<dyn Future<Output = Result<UploadedPart>> + 'a>>;
 
 /// How much a [`feed`] may take, and what to do at its end.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct FeedLimits {
     /// Most bytes this body may carry.
     pub limit: u64,
-    /// The maximum reported in `TooLarge` when `limit` is passed.
-    pub too_large: u64,
+    /// The error when `limit` is passed.
+    pub over: Error,
     /// Send a tail that is exactly one part at the end of the body (more bodies will follow,
     /// so it is not the file's only part) instead of keeping it.
     pub flush_full_tail: bool,
@@ -84,7 +86,7 @@ where
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
     let mut in_flight: Option<PartFuture<'a>> = None;
-    let result = feed_inner(target, cut, limits, body, observe, &mut in_flight).await;
+    let result = feed_inner(target, cut, &limits, body, observe, &mut in_flight).await;
     land(cut, &mut in_flight).await?;
     result
 }
@@ -92,7 +94,7 @@ where
 async fn feed_inner<'a, B, S>(
     target: &Target<'a, B>,
     cut: &mut Cut,
-    limits: FeedLimits,
+    limits: &FeedLimits,
     mut body: S,
     observe: &mut dyn FnMut(&[u8]),
     in_flight: &mut Option<PartFuture<'a>>,
@@ -125,10 +127,11 @@ where
         let chunk = chunk?;
         received += chunk.len() as u64;
         if received > limits.limit {
-            return Err(Error::TooLarge { max: limits.too_large });
+            return Err(limits.over.clone());
         }
         observe(&chunk);
         cut.hash.update(&chunk);
+        cut.size += chunk.len() as u64;
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {
             // A full tail is sent only once more bytes arrive, so that a file of exactly one
@@ -191,36 +194,41 @@ async fn start_part<'a, B: BlobStore>(target: &Target<'a, B>, cut: &mut Cut, byt
 }
 
 /// Makes the object: a single put when no part was cut, else the last part and the
-/// completion of the multipart upload.
-pub async fn finish<B: BlobStore>(target: &Target<'_, B>, mut cut: Cut) -> Result<Written> {
-    let size = cut.size();
-    let sha256 = cut.hash.hex();
-    match cut.multipart.clone() {
+/// completion of the multipart upload. Returns the number of parts (0 for a single put).
+/// Either step may be repeated after a failure: a put or a part is simply written again.
+pub async fn seal<B: BlobStore>(
+    target: &Target<'_, B>,
+    multipart: Option<&MultipartRef>,
+    mut parts: Vec<UploadedPart>,
+    tail: Vec<u8>,
+) -> Result<u16> {
+    match multipart {
         None => {
-            target.store.put(target.key, cut.tail, target.meta).await?;
-            Ok(Written { size, sha256, parts: 0 })
+            target.store.put(target.key, tail, target.meta).await?;
+            Ok(0)
         }
         Some(mp) => {
-            if !cut.tail.is_empty() {
-                let n = next_part_number(&cut, target.part_size)?;
-                let tail = std::mem::take(&mut cut.tail);
-                cut.parts.push(target.store.upload_part(&mp, n, tail).await?);
+            if !tail.is_empty() {
+                let n = u16::try_from(parts.len() + 1)
+                    .map_err(|_| Error::TooLarge { max: target.part_size * MAX_PARTS })?;
+                parts.push(target.store.upload_part(mp, n, tail).await?);
             }
-            let count = cut.parts.len() as u16;
-            target.store.complete(&mp, cut.parts).await?;
-            Ok(Written { size, sha256, parts: count })
+            let count = parts.len() as u16;
+            target.store.complete(mp, parts).await?;
+            Ok(count)
         }
     }
 }
 
-/// Writes a file that arrives in one stream. On any failure (including the body exceeding
-/// `max_size`) an open multipart upload is aborted and nothing is left behind.
+/// Writes a file that arrives in one stream, hashed with `hash`. On any failure (including
+/// the body exceeding `max_size`) an open multipart upload is aborted and nothing is left.
 pub async fn write_stream<B, S>(
     store: &B,
     key: &str,
     meta: &BlobMeta,
     plan: PartPlan,
     max_size: u64,
+    hash: Running,
     body: S,
 ) -> Result<Written>
 where
@@ -228,14 +236,19 @@ where
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
     let target = Target { store, key, meta, part_size: plan.part_size };
-    let mut cut = Cut::default();
-    let limits = FeedLimits { limit: max_size, too_large: max_size, flush_full_tail: false };
+    let mut cut = Cut::new(hash);
+    let limits = FeedLimits { limit: max_size, over: Error::TooLarge { max: max_size }, flush_full_tail: false };
     let fed = feed(&target, &mut cut, limits, body, &mut |_| {}).await;
     let mp = cut.multipart.clone();
-    let result = match fed {
-        Ok(()) => finish(&target, cut).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        fed?;
+        let Cut { multipart, parts, tail, size, hash } = cut;
+        let sha256 =
+            hash.finish().await?.ok_or_else(|| Error::Internal("a one-request write without a hash".into()))?;
+        let parts = seal(&target, multipart.as_ref(), parts, tail).await?;
+        Ok(Written { size, sha256, parts })
+    }
+    .await;
     if let (Err(_), Some(mp)) = (&result, mp) {
         let _ = store.abort(&mp).await; // best effort; R2 expires abandoned uploads too
     }
@@ -267,9 +280,24 @@ mod tests {
         stream::iter(v)
     }
 
-    fn write(store: &MemoryBlobs, body: &[u8], chunk: usize, max: u64) -> Result<Written> {
+    fn write_with(store: &MemoryBlobs, body: &[u8], chunk: usize, max: u64, hash: Running) -> Result<Written> {
         let plan = PartPlan { part_size: PART };
-        block_on(write_stream(store, "k", &BlobMeta::default(), plan, max, chunks(body, chunk)))
+        block_on(write_stream(store, "k", &BlobMeta::default(), plan, max, hash, chunks(body, chunk)))
+    }
+
+    fn write(store: &MemoryBlobs, body: &[u8], chunk: usize, max: u64) -> Result<Written> {
+        write_with(store, body, chunk, max, Running::Resumable(Default::default()))
+    }
+
+    #[test]
+    fn native_and_resumable_hashes_agree() {
+        for len in [0, 1, 64, 1000, PART as usize + 7] {
+            let body = data(len);
+            let native = Running::Native(Box::<crate::engine::sha256::Sha2Native>::default());
+            let w = write_with(&MemoryBlobs::default(), &body, 4096, u64::MAX, native).unwrap();
+            assert_eq!(w.sha256, sha(&body), "{len}");
+            assert_eq!(write(&MemoryBlobs::default(), &body, 4096, u64::MAX).unwrap().sha256, sha(&body));
+        }
     }
 
     #[test]
@@ -320,7 +348,9 @@ mod tests {
         let store = MemoryBlobs::default();
         let good = data(2 * PART as usize);
         let s = stream::iter(vec![Ok(Bytes::from(good)), Err(Error::bad_request("client went away"))]);
-        let r = block_on(write_stream(&store, "k", &BlobMeta::default(), PartPlan { part_size: PART }, u64::MAX, s));
+        let hash = Running::Resumable(Default::default());
+        let r =
+            block_on(write_stream(&store, "k", &BlobMeta::default(), PartPlan { part_size: PART }, u64::MAX, hash, s));
         assert_eq!(r.unwrap_err().status(), 400);
         assert!(store.object("k").is_none());
         assert_eq!(store.open_uploads(), 0);

@@ -50,17 +50,6 @@ pub fn parse_metadata(value: &str) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// IMF-fixdate (RFC 9110 §5.6.7), as `Upload-Expires` wants: `Sun, 06 Nov 1994 08:49:37 GMT`.
-pub fn http_date(ms: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let iso = crate::engine::ids::iso8601_ms(ms); // YYYY-MM-DDTHH:MM:SS.mmmZ
-    let (y, m, d, time) = (&iso[0..4], &iso[5..7], &iso[8..10], &iso[11..19]);
-    let weekday = DAYS[((ms / 1000 / 86400) % 7) as usize];
-    let month = MONTHS[m.parse::<usize>().unwrap_or(1) - 1];
-    format!("{weekday}, {d} {month} {y} {time} GMT")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,12 +88,5 @@ mod tests {
         assert!(check_version(Some("1.0.0")).is_ok());
         assert_eq!(check_version(Some("0.2.2")).unwrap_err().status(), 412);
         assert_eq!(check_version(None).unwrap_err().status(), 412);
-    }
-
-    #[test]
-    fn http_dates() {
-        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(http_date(1_714_644_000_999), "Thu, 02 May 2024 10:00:00 GMT");
     }
 }

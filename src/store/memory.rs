@@ -1,13 +1,41 @@
-//! In-memory stores for host tests. The blob store enforces R2's multipart rules (equal
-//! parts of at least 5 MiB but the last, at most 10,000), so tests that pass here would
-//! not be refused by R2.
+//! In-memory stores for host tests. The blob store enforces R2's rules (equal parts of at
+//! least 5 MiB but the last, at most 10,000, metadata within 8 KiB) and KV's (no expiration
+//! under 60 s), so tests that pass here would not be refused by the real stores. Each store
+//! can be told to fail its next calls of one operation ([`Faults`]), to test what a storage
+//! failure half way leaves behind.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
-use super::{BlobMeta, BlobStore, MetaStore, MultipartRef, UploadedPart};
+use sha2::{Digest, Sha256};
+
+use super::{BlobMeta, BlobStore, Janitor, MetaStore, MultipartRef, UploadedPart};
 use crate::config::R2_MIN_PART;
+use crate::engine::limits::{blob_meta_size, R2_METADATA_BYTES};
 use crate::error::{Error, Result};
+
+/// Failures to inject: the next `n` calls of an operation fail with `Error::Storage`.
+/// Operations are named `"put"`, `"complete"`, ...; KV puts by the first segment of their key
+/// (`"put:file"`, `"put:sha256"`, `"put:blob"`).
+#[derive(Default)]
+pub struct Faults(RefCell<HashMap<String, u32>>);
+
+impl Faults {
+    pub fn fail(&self, op: &str, times: u32) {
+        self.0.borrow_mut().insert(op.into(), times);
+    }
+
+    fn check(&self, op: &str) -> Result<()> {
+        let mut map = self.0.borrow_mut();
+        match map.get_mut(op) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                Err(Error::Storage(format!("injected failure of {op}")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
 
 /// An open multipart upload: its key, metadata and the parts received.
 type OpenUpload = (String, BlobMeta, BTreeMap<u16, Vec<u8>>);
@@ -17,6 +45,7 @@ pub struct MemoryBlobs {
     pub objects: RefCell<HashMap<String, (Vec<u8>, BlobMeta)>>,
     uploads: RefCell<HashMap<String, OpenUpload>>,
     next_id: Cell<u64>,
+    pub faults: Faults,
     /// Counts of calls, for tests that check how bytes were written.
     pub puts: Cell<u32>,
     pub multiparts: Cell<u32>,
@@ -33,14 +62,25 @@ impl MemoryBlobs {
     }
 }
 
+fn check_meta(meta: &BlobMeta) -> Result<()> {
+    if blob_meta_size(meta) > R2_METADATA_BYTES {
+        return Err(Error::Storage("r2: metadata too large".into()));
+    }
+    Ok(())
+}
+
 impl BlobStore for MemoryBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<()> {
+        self.faults.check("put")?;
+        check_meta(meta)?;
         self.puts.set(self.puts.get() + 1);
         self.objects.borrow_mut().insert(key.into(), (bytes, meta.clone()));
         Ok(())
     }
 
     async fn create_multipart(&self, key: &str, meta: &BlobMeta) -> Result<MultipartRef> {
+        self.faults.check("create_multipart")?;
+        check_meta(meta)?;
         self.multiparts.set(self.multiparts.get() + 1);
         let id = format!("mp-{}", self.next_id.get());
         self.next_id.set(self.next_id.get() + 1);
@@ -49,6 +89,7 @@ impl BlobStore for MemoryBlobs {
     }
 
     async fn upload_part(&self, mp: &MultipartRef, number: u16, bytes: Vec<u8>) -> Result<UploadedPart> {
+        self.faults.check("upload_part")?;
         if !(1..=10_000).contains(&number) {
             return Err(Error::Storage(format!("part number {number} out of range")));
         }
@@ -60,6 +101,7 @@ impl BlobStore for MemoryBlobs {
     }
 
     async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<()> {
+        self.faults.check("complete")?;
         let (key, meta, stored) =
             self.uploads.borrow_mut().remove(&mp.upload_id).ok_or_else(|| Error::Storage("no such upload".into()))?;
         let mut bytes = Vec::new();
@@ -88,18 +130,33 @@ impl BlobStore for MemoryBlobs {
             bytes.extend_from_slice(data);
         }
         self.objects.borrow_mut().insert(key, (bytes, meta));
-        Ok(())
+        // the object is made, but the caller hears a failure (a lost answer, a crash)
+        self.faults.check("complete:after")
     }
 
     async fn abort(&self, mp: &MultipartRef) -> Result<()> {
+        self.faults.check("abort")?;
         self.aborts.set(self.aborts.get() + 1);
         self.uploads.borrow_mut().remove(&mp.upload_id);
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
+        self.faults.check("delete")?;
         self.objects.borrow_mut().remove(key);
         Ok(())
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<u64>> {
+        self.faults.check("head")?;
+        Ok(self.objects.borrow().get(key).map(|(b, _)| b.len() as u64))
+    }
+
+    async fn sha256(&self, key: &str) -> Result<String> {
+        self.faults.check("sha256")?;
+        let objects = self.objects.borrow();
+        let (bytes, _) = objects.get(key).ok_or_else(|| Error::Storage(format!("r2: no object {key}")))?;
+        Ok(hex::encode(Sha256::digest(bytes)))
     }
 }
 
@@ -107,14 +164,23 @@ impl BlobStore for MemoryBlobs {
 #[derive(Default)]
 pub struct MemoryMeta {
     pub entries: RefCell<HashMap<String, (String, Option<u64>)>>,
+    pub faults: Faults,
+}
+
+impl MemoryMeta {
+    pub fn value(&self, key: &str) -> Option<String> {
+        self.entries.borrow().get(key).map(|(v, _)| v.clone())
+    }
 }
 
 impl MetaStore for MemoryMeta {
     async fn get(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
+        self.faults.check("get")?;
+        Ok(self.value(key))
     }
 
     async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()> {
+        self.faults.check(&format!("put:{}", key.split(':').next().unwrap_or("")))?;
         if ttl_secs.is_some_and(|t| t < 60) {
             return Err(Error::Storage("KV refuses an expiration under 60 s".into()));
         }
@@ -123,105 +189,23 @@ impl MetaStore for MemoryMeta {
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
+        self.faults.check("delete")?;
         self.entries.borrow_mut().remove(key);
         Ok(())
     }
 }
 
-/// Records what was scheduled, for tests.
+/// Expiries in memory: file id → (R2 key, when). The test kit fires them.
 #[derive(Default)]
 pub struct MemoryJanitor {
-    pub scheduled: RefCell<Vec<(String, String, u64)>>,
+    pub scheduled: RefCell<BTreeMap<String, (String, u64)>>,
+    pub faults: Faults,
 }
 
-impl super::Janitor for MemoryJanitor {
+impl Janitor for MemoryJanitor {
     async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()> {
-        self.scheduled.borrow_mut().push((file_id.into(), r2_key.into(), at_ms));
+        self.faults.check("delete_at")?;
+        self.scheduled.borrow_mut().insert(file_id.into(), (r2_key.into(), at_ms));
         Ok(())
-    }
-}
-
-/// The Upload object's storage in memory, kept as JSON so that every load really goes
-/// through (de)serialisation, as it does across requests and restarts in the worker.
-#[derive(Default)]
-pub struct MemoryUploadStore {
-    pub state: RefCell<Option<String>>,
-    pub tail: RefCell<Vec<u8>>,
-    pub saves: Cell<u32>,
-}
-
-impl crate::engine::resumable::UploadStore for MemoryUploadStore {
-    fn load(&self) -> Result<Option<crate::engine::upload::UploadState>> {
-        match &*self.state.borrow() {
-            None => Ok(None),
-            Some(json) => serde_json::from_str(json).map(Some).map_err(|e| Error::Internal(e.to_string())),
-        }
-    }
-
-    fn tail(&self) -> Result<Vec<u8>> {
-        Ok(self.tail.borrow().clone())
-    }
-
-    fn save(&self, state: &crate::engine::upload::UploadState, tail: Option<&[u8]>) -> Result<()> {
-        assert!(state.tail_len <= state.part_size, "the tail never exceeds one part");
-        *self.state.borrow_mut() = Some(serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?);
-        if let Some(t) = tail {
-            *self.tail.borrow_mut() = t.to_vec();
-        }
-        assert_eq!(self.tail.borrow().len() as u64, state.tail_len);
-        self.saves.set(self.saves.get() + 1);
-        Ok(())
-    }
-
-    fn clear(&self) -> Result<()> {
-        *self.state.borrow_mut() = None;
-        self.tail.borrow_mut().clear();
-        Ok(())
-    }
-}
-
-/// The uploads' Durable Objects in memory: one [`MemoryUploadStore`] per upload id, the
-/// engine's operations run directly (one at a time: tests are single-threaded).
-pub struct MemoryUploads<'a, 'c> {
-    pub ctx: &'a crate::engine::Ctx<'c, MemoryBlobs, MemoryMeta, MemoryJanitor>,
-    pub objects: RefCell<HashMap<String, std::rc::Rc<MemoryUploadStore>>>,
-}
-
-impl<'a, 'c> MemoryUploads<'a, 'c> {
-    pub fn new(ctx: &'a crate::engine::Ctx<'c, MemoryBlobs, MemoryMeta, MemoryJanitor>) -> Self {
-        MemoryUploads { ctx, objects: RefCell::default() }
-    }
-
-    /// The object named `id`; a new one is empty, as a Durable Object never used is.
-    fn object(&self, id: &str) -> std::rc::Rc<MemoryUploadStore> {
-        self.objects.borrow_mut().entry(id.to_string()).or_default().clone()
-    }
-}
-
-impl super::Uploads for MemoryUploads<'_, '_> {
-    type Body = Vec<u8>;
-
-    async fn create(&self, new: &crate::engine::upload::NewUpload) -> Result<crate::engine::upload::UploadState> {
-        self.ctx.create_upload(&*self.object(&new.id), new.clone())
-    }
-
-    async fn append(
-        &self,
-        id: &str,
-        tenant: &str,
-        ask: &crate::engine::resumable::AppendAsk,
-        body: Vec<u8>,
-    ) -> Result<crate::engine::upload::UploadState> {
-        let chunks: Vec<Result<bytes::Bytes>> =
-            body.chunks(64 * 1024).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect();
-        self.ctx.append(&*self.object(id), tenant, ask.clone(), futures_util::stream::iter(chunks)).await
-    }
-
-    async fn state(&self, id: &str, tenant: &str, token: Option<&str>) -> Result<crate::engine::upload::UploadState> {
-        self.ctx.load_upload(&*self.object(id), tenant, token)
-    }
-
-    async fn cancel(&self, id: &str, tenant: &str, token: Option<&str>, delete_finished: bool) -> Result<()> {
-        self.ctx.cancel_upload(&*self.object(id), tenant, token, delete_finished).await
     }
 }

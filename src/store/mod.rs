@@ -1,9 +1,12 @@
-//! Storage seams: the little the engine needs from bytes storage (R2) and record storage
-//! (KV). [`memory`] implements them for host tests; [`r2`] and [`kv`] (wasm only) for the
-//! worker. JS values are not `Send`, so neither are these traits.
+//! Storage seams: the little the engine needs from bytes storage (R2), record storage (KV)
+//! and expiry. [`memory`] implements them for host tests (and [`contract`] states, as tests,
+//! what every implementation promises); [`r2`] and [`kv`] (wasm only) for the worker. JS
+//! values are not `Send`, so neither are these traits.
 
 #![allow(async_fn_in_trait)]
 
+#[cfg(test)]
+pub mod contract;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 pub mod memory;
@@ -35,7 +38,9 @@ pub struct UploadedPart {
     pub etag: String,
 }
 
-/// Bytes storage (R2).
+/// Bytes storage (R2). Every part but the last of a multipart upload has the same size, of
+/// at least 5 MiB; at most 10,000 parts; metadata at most 8 KiB. Writing a key or a part
+/// number again replaces it.
 pub trait BlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<()>;
     async fn create_multipart(&self, key: &str, meta: &BlobMeta) -> Result<MultipartRef>;
@@ -43,33 +48,22 @@ pub trait BlobStore {
     async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<()>;
     async fn abort(&self, mp: &MultipartRef) -> Result<()>;
     async fn delete(&self, key: &str) -> Result<()>;
+    /// The size of the object at `key`, if there is one.
+    async fn head(&self, key: &str) -> Result<Option<u64>>;
+    /// The sha256 (lowercase hex) of the object at `key`, read back.
+    async fn sha256(&self, key: &str) -> Result<String>;
 }
 
-/// Record storage (KV): string values with an optional expiration in seconds from now.
+/// Record storage (KV): string values with an optional expiration in seconds from now, of
+/// at least 60 s. Eventually consistent across locations.
 pub trait MetaStore {
     async fn get(&self, key: &str) -> Result<Option<String>>;
     async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()>;
     async fn delete(&self, key: &str) -> Result<()>;
 }
 
-/// Deletes a file's bytes when it expires (the Upload Durable Object's alarm in the worker).
+/// Deletes a file's bytes when it expires (its object's alarm in the worker). Scheduling
+/// the same file again replaces its time.
 pub trait Janitor {
     async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()>;
-}
-
-/// The resumable uploads, as the worker sees them: in the worker each call goes to the
-/// upload's Durable Object, with the request body streamed through untouched.
-pub trait Uploads {
-    /// A request body as the platform has it.
-    type Body;
-    async fn create(&self, new: &crate::engine::upload::NewUpload) -> Result<crate::engine::upload::UploadState>;
-    async fn append(
-        &self,
-        id: &str,
-        tenant: &str,
-        ask: &crate::engine::resumable::AppendAsk,
-        body: Self::Body,
-    ) -> Result<crate::engine::upload::UploadState>;
-    async fn state(&self, id: &str, tenant: &str, token: Option<&str>) -> Result<crate::engine::upload::UploadState>;
-    async fn cancel(&self, id: &str, tenant: &str, token: Option<&str>, delete_finished: bool) -> Result<()>;
 }

@@ -85,4 +85,26 @@ impl BlobStore for R2Blobs {
     async fn delete(&self, key: &str) -> Result<()> {
         self.bucket.delete(key).await.map_err(storage("delete"))
     }
+
+    async fn head(&self, key: &str) -> Result<Option<u64>> {
+        Ok(self.bucket.head(key).await.map_err(storage("head"))?.map(|o| o.size()))
+    }
+
+    /// Reads the object back through workerd's native digest; the bytes never enter wasm.
+    async fn sha256(&self, key: &str) -> Result<String> {
+        let missing = || Error::Storage(format!("r2: no object {key}"));
+        let object = self.bucket.get(key).execute().await.map_err(storage("get"))?.ok_or_else(missing)?;
+        let body = object.body().ok_or_else(missing)?;
+        match body.response_body().map_err(storage("body"))? {
+            worker::ResponseBody::Stream(stream) => crate::platform::digest::NativeDigest::of_stream(&stream).await,
+            worker::ResponseBody::Body(bytes) => {
+                use sha2::Digest;
+                Ok(hex::encode(sha2::Sha256::digest(&bytes)))
+            }
+            worker::ResponseBody::Empty => {
+                use sha2::Digest;
+                Ok(hex::encode(sha2::Sha256::digest(b"")))
+            }
+        }
+    }
 }

@@ -19,6 +19,10 @@ pub const TOKEN: &str = "e2e-token-0123456789";
 /// The seed's own example credentials are configured too.
 pub const SEED_USER: &str = "myuser@example.com";
 pub const SEED_PASSWORD: &str = "mypass";
+/// A second tenant, `other`, to check that nobody reaches another tenant's data.
+pub const OTHER_USER: &str = "other-user";
+pub const OTHER_PASSWORD: &str = "other-pass";
+pub const OTHER_TOKEN: &str = "other-token-9876543210";
 
 pub struct Server {
     child: Option<Child>,
@@ -54,10 +58,12 @@ impl Server {
         let mut all: Vec<(String, String)> = vec![(
             "EDGESHARE_CREDENTIALS".into(),
             format!(
-                "e2e:basic:{};e2e:bearer:{};seed:basic:{}",
+                "e2e:basic:{};e2e:bearer:{};seed:basic:{};other:basic:{};other:bearer:{}",
                 sha_hex(&format!("{USER}:{PASSWORD}")),
                 sha_hex(TOKEN),
                 sha_hex(&format!("{SEED_USER}:{SEED_PASSWORD}")),
+                sha_hex(&format!("{OTHER_USER}:{OTHER_PASSWORD}")),
+                sha_hex(OTHER_TOKEN),
             ),
         )];
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -244,6 +250,12 @@ pub fn json(body: &[u8]) -> serde_json::Value {
 pub fn basic_auth() -> String {
     use base64::Engine;
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}")))
+}
+
+/// `Authorization` value for the second tenant's Basic credentials.
+pub fn other_basic_auth() -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{OTHER_USER}:{OTHER_PASSWORD}")))
 }
 
 /// Runs tests/tus/client.mjs (the real tus-js-client) with these options; returns its JSON.

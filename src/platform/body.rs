@@ -121,21 +121,38 @@ impl Stream for BodyStream {
     }
 }
 
-/// A body stream the edge layer keeps a handle on, so that whatever a handler left unread
-/// can be drained before an early error answer (a client still sending when the server
-/// answers and closes sees a reset, not the error).
+/// A request body as the worker holds it: untouched (so that it can be forwarded whole to
+/// an Upload object), or being read here. Clones share it, so that whatever a handler left
+/// unread can be drained before an early error answer (a client still sending when the
+/// server answers and closes sees a reset, not the error).
 #[derive(Clone)]
-pub struct SharedBody(Option<Rc<RefCell<BodyStream>>>);
+pub struct Body(Rc<RefCell<State>>);
+
+enum State {
+    Raw(Option<web_sys::ReadableStream>),
+    Reading(BodyStream),
+    Forwarded,
+    Failed,
+}
 
 /// Past this much, an unread body is not worth reading just to answer cleanly.
 const DRAIN_LIMIT: u64 = 64 << 20;
 
-impl SharedBody {
-    pub fn new(body: Option<web_sys::ReadableStream>) -> Result<SharedBody> {
-        Ok(SharedBody(match body {
-            None => None,
-            Some(b) => Some(Rc::new(RefCell::new(BodyStream::new(&b)?))),
-        }))
+impl Body {
+    pub fn new(raw: Option<web_sys::ReadableStream>) -> Body {
+        Body(Rc::new(RefCell::new(State::Raw(raw))))
+    }
+
+    /// The body untouched, to hand to an Upload object (once; after that it is gone).
+    pub fn forward(&self) -> Option<web_sys::ReadableStream> {
+        let mut state = self.0.borrow_mut();
+        match std::mem::replace(&mut *state, State::Forwarded) {
+            State::Raw(raw) => raw,
+            other => {
+                *state = other;
+                None
+            }
+        }
     }
 
     /// Reads and drops what is left of the body, up to a limit.
@@ -151,13 +168,40 @@ impl SharedBody {
     }
 }
 
-impl Stream for SharedBody {
+impl Stream for Body {
     type Item = Result<Bytes>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match &self.0 {
-            None => Poll::Ready(None),
-            Some(inner) => Pin::new(&mut *inner.borrow_mut()).poll_next(cx),
+        let mut state = self.0.borrow_mut();
+        if let State::Raw(raw) = &mut *state {
+            *state = match raw.take() {
+                None => State::Forwarded,
+                Some(r) if r.locked() => State::Forwarded,
+                Some(r) => match BodyStream::new(&r) {
+                    Ok(s) => State::Reading(s),
+                    Err(e) => {
+                        *state = State::Failed;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                },
+            };
         }
+        match &mut *state {
+            State::Reading(s) => Pin::new(s).poll_next(cx),
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
+/// Workers are single-threaded: a JS-backed stream may be handed to libraries that ask for
+/// `Send` (multer) without ever crossing a thread.
+pub struct SendStream<S>(pub S);
+// SAFETY: a worker isolate runs one thread; nothing here is ever sent to another.
+unsafe impl<S> Send for SendStream<S> {}
+
+impl<S: Stream + Unpin> Stream for SendStream<S> {
+    type Item = S::Item;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        Pin::new(&mut self.0).poll_next(cx)
     }
 }

@@ -1,0 +1,184 @@
+#![allow(async_fn_in_trait)]
+
+//! The uploads as the dialects see them: each upload is an object (a Durable Object in the
+//! worker, an in-memory one in host tests) that takes [`UploadCall`]s. [`serve`] is what
+//! an object does with a call, on every platform: reads answer from the saved state at once;
+//! writes take the upload's turn ([`super::turns`]).
+
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+
+use super::resumable::UploadStore;
+use super::turns::{Sleep, Turns};
+use super::upload::{Append, NewUpload, Phase, UploadState};
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::store::{BlobStore, Janitor, MetaStore};
+
+/// One request to an upload's object. It crosses to the Durable Object as JSON; the answer
+/// comes back as a JSON `Result<Option<UploadState>, Error>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum UploadCall {
+    /// Open the upload.
+    Create { new: NewUpload },
+    /// Where it stands (finishing it first if its completion was interrupted).
+    State { tenant: String, token: Option<Secret> },
+    /// Take a body.
+    Append { tenant: String, token: Option<Secret>, append: Append },
+    /// Drop it (and, with `delete_finished`, a finished upload's file).
+    Cancel { tenant: String, token: Option<Secret>, delete_finished: bool },
+    /// Delete `r2_key` at `at` (a finished file's expiry, kept by the object named by its id).
+    Expire { r2_key: String, at: u64 },
+}
+
+impl UploadCall {
+    /// Does it change the upload (and so wait for its turn)?
+    pub fn writes(&self) -> bool {
+        !matches!(self, UploadCall::State { .. })
+    }
+}
+
+/// A body read in the worker, as a stream of bytes that libraries needing `Send` accept.
+pub type ByteStream = futures_util::stream::BoxStream<'static, Result<Bytes>>;
+
+/// The uploads' objects, as the worker (or a test) reaches them, and the request bodies that
+/// go to them.
+pub trait Uploads {
+    /// A request body as the platform has it: read in the worker, or forwarded to an object.
+    type Body;
+
+    /// A body to read in the worker (a form), rather than forward.
+    fn read(body: Self::Body) -> ByteStream;
+
+    async fn call(&self, id: &str, call: UploadCall, body: Option<Self::Body>) -> Result<Option<UploadState>>;
+
+    async fn create(&self, new: NewUpload) -> Result<UploadState> {
+        let id = new.id.clone();
+        state(self.call(&id, UploadCall::Create { new }, None).await?)
+    }
+
+    async fn state(&self, id: &str, tenant: &str, token: Option<Secret>) -> Result<UploadState> {
+        state(self.call(id, UploadCall::State { tenant: tenant.into(), token }, None).await?)
+    }
+
+    async fn append(
+        &self,
+        id: &str,
+        tenant: &str,
+        token: Option<Secret>,
+        append: Append,
+        body: Self::Body,
+    ) -> Result<UploadState> {
+        let call = UploadCall::Append { tenant: tenant.into(), token, append };
+        state(self.call(id, call, Some(body)).await?)
+    }
+
+    async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, delete_finished: bool) -> Result<()> {
+        self.call(id, UploadCall::Cancel { tenant: tenant.into(), token, delete_finished }, None).await.map(|_| ())
+    }
+}
+
+fn state(answer: Option<UploadState>) -> Result<UploadState> {
+    answer.ok_or_else(|| Error::Internal("upload object sent no state".into()))
+}
+
+/// What an object needs besides the engine's context: its storage, its turns, a timer.
+pub struct Object<'a, U> {
+    pub store: &'a U,
+    pub turns: &'a Turns,
+    pub sleep: Sleep<'a>,
+}
+
+/// Serves one call against an upload's object.
+pub async fn serve<B, M, J, U, S>(
+    ctx: &Ctx<'_, B, M, J>,
+    obj: &Object<'_, U>,
+    call: UploadCall,
+    body: Option<S>,
+) -> Result<Option<UploadState>>
+where
+    B: BlobStore,
+    M: MetaStore,
+    J: Janitor,
+    U: UploadStore,
+    S: Stream<Item = Result<Bytes>> + Unpin,
+{
+    let stall_ms = ctx.config.stall_timeout * 1000;
+    match call {
+        UploadCall::Create { new } => ctx.create_upload(obj.store, new).map(Some),
+        UploadCall::State { tenant, token } => {
+            let st = ctx.load_upload(obj.store, &tenant, token.as_ref().map(Secret::expose))?;
+            if st.phase != Phase::Finishing {
+                return Ok(Some(st));
+            }
+            // A completion that failed half way is finished by the next request.
+            let _turn = obj.turns.take(ctx.now, obj.sleep, stall_ms).await;
+            let st = ctx.load_upload(obj.store, &tenant, token.as_ref().map(Secret::expose))?;
+            ctx.finish(obj.store, st).await.map(Some)
+        }
+        UploadCall::Append { tenant, token, append } => {
+            let turn = obj.turns.take(ctx.now, obj.sleep, stall_ms).await;
+            let body = turn.body(Body(body), ctx.now);
+            ctx.append(obj.store, &tenant, token.as_ref().map(Secret::expose), append, body).await.map(Some)
+        }
+        UploadCall::Cancel { tenant, token, delete_finished } => {
+            let _turn = obj.turns.take(ctx.now, obj.sleep, stall_ms).await;
+            ctx.cancel_upload(obj.store, &tenant, token.as_ref().map(Secret::expose), delete_finished).await?;
+            Ok(None)
+        }
+        UploadCall::Expire { .. } => Err(Error::Internal("expiries are kept by the platform's object".into())),
+    }
+}
+
+/// An optional body as a stream (none: empty).
+struct Body<S>(Option<S>);
+
+impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for Body<S> {
+    type Item = Result<Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        match &mut self.0 {
+            None => std::task::Poll::Ready(None),
+            Some(s) => std::pin::Pin::new(s).poll_next(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::upload::{At, Resend, Then};
+
+    #[test]
+    fn calls_are_tagged_and_survive_json() {
+        let append = Append {
+            at: At::Offset(5),
+            body_len: Some(3),
+            set_length: None,
+            checksum: None,
+            resend: Resend::Refuse,
+            then: Then::Complete { expected_sha256: Some("ab".into()) },
+        };
+        let calls = vec![
+            UploadCall::Create { new: NewUpload::new("u", "t", "tus", "n", "x/y") },
+            UploadCall::State { tenant: "t".into(), token: None },
+            UploadCall::Append { tenant: "t".into(), token: Some(Secret::new("s")), append },
+            UploadCall::Cancel { tenant: "t".into(), token: None, delete_finished: true },
+            UploadCall::Expire { r2_key: "k".into(), at: 9 },
+        ];
+        for call in calls {
+            let json = serde_json::to_string(&call).unwrap();
+            assert!(json.starts_with("{\"op\":"), "{json}");
+            assert_eq!(serde_json::from_str::<UploadCall>(&json).unwrap(), call);
+        }
+        let answer: Result<Option<UploadState>, Error> = Err(Error::OffsetMismatch { offset: 3 });
+        let json = serde_json::to_string(&answer).unwrap();
+        assert_eq!(serde_json::from_str::<Result<Option<UploadState>, Error>>(&json).unwrap(), answer);
+    }
+}

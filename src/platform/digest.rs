@@ -1,0 +1,58 @@
+//! workerd's native SHA-256 (`crypto.DigestStream`, BoringSSL) behind the engine's
+//! [`NativeSha256`]: several times faster than SHA-256 compiled to wasm, for bytes that
+//! arrive in one request from a file's first byte to its last.
+
+use futures_util::future::LocalBoxFuture;
+use js_sys::Uint8Array;
+use wasm_bindgen::JsCast;
+use worker::crypto::{DigestStream, DigestStreamAlgorithm};
+
+use crate::engine::sha256::NativeSha256;
+use crate::error::{Error, Result};
+
+pub struct NativeDigest {
+    stream: DigestStream,
+    writer: web_sys::WritableStreamDefaultWriter,
+}
+
+fn failed(e: impl std::fmt::Debug) -> Error {
+    Error::Internal(format!("native digest: {e:?}"))
+}
+
+impl NativeDigest {
+    pub fn new() -> Result<NativeDigest> {
+        let stream = DigestStream::new(DigestStreamAlgorithm::Sha256);
+        let writable: &web_sys::WritableStream = stream.raw().unchecked_ref();
+        let writer = writable.get_writer().map_err(failed)?;
+        Ok(NativeDigest { stream, writer })
+    }
+
+    /// A boxed hasher, or `None` if the runtime has none (the engine then hashes in wasm).
+    pub fn boxed() -> Option<Box<dyn NativeSha256>> {
+        NativeDigest::new().ok().map(|d| Box::new(d) as Box<dyn NativeSha256>)
+    }
+
+    /// The digest of a readable stream (an R2 object's body), read natively.
+    pub async fn of_stream(body: &web_sys::ReadableStream) -> Result<String> {
+        let stream = DigestStream::new(DigestStreamAlgorithm::Sha256);
+        let writable: &web_sys::WritableStream = stream.raw().unchecked_ref();
+        wasm_bindgen_futures::JsFuture::from(body.pipe_to(writable)).await.map_err(failed)?;
+        Ok(hex::encode(stream.digest().await.map_err(failed)?.to_vec()))
+    }
+}
+
+impl NativeSha256 for NativeDigest {
+    /// Copies the bytes into a JavaScript buffer (the writer keeps it after this returns)
+    /// and queues them; the digest stream consumes them as they come.
+    fn update(&mut self, data: &[u8]) {
+        let chunk = Uint8Array::from(data);
+        let _ = self.writer.write_with_chunk(&chunk);
+    }
+
+    fn finish(self: Box<Self>) -> LocalBoxFuture<'static, Result<String>> {
+        Box::pin(async move {
+            wasm_bindgen_futures::JsFuture::from(self.writer.close()).await.map_err(failed)?;
+            Ok(hex::encode(self.stream.digest().await.map_err(failed)?.to_vec()))
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! The platform layer (wasm only): the worker's bindings turned into the engine's stores,
+//! request bodies, workerd's native SHA-256, and the client of the Upload Durable Object.
+//! Both entries, the worker (`edge`) and the object (`durable`), build on it; neither
+//! imports the other.
+
+pub mod body;
+pub mod digest;
+pub mod uploads;
+
+use worker::Env;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::store::kv::KvMeta;
+use crate::store::r2::R2Blobs;
+
+pub const BUCKET: &str = "FILES";
+pub const KV: &str = "RECORDS";
+pub const UPLOADS: &str = "UPLOADS";
+
+/// The settings and the stores, from the worker's (or an object's) bindings.
+pub struct Bindings {
+    pub config: Config,
+    pub blobs: R2Blobs,
+    pub meta: KvMeta,
+    pub uploads: worker::ObjectNamespace,
+}
+
+impl Bindings {
+    pub fn new(env: &Env) -> Result<Bindings> {
+        let binding = |e: worker::Error| Error::Internal(format!("binding: {e}"));
+        Ok(Bindings {
+            config: config(env)?,
+            blobs: R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? },
+            meta: KvMeta { kv: env.kv(KV).map_err(binding)? },
+            uploads: env.durable_object(UPLOADS).map_err(binding)?,
+        })
+    }
+}
+
+fn config(env: &Env) -> Result<Config> {
+    Config::from_lookup(|name| {
+        env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+    })
+}
+
+/// The clock, in milliseconds since the epoch.
+pub fn now() -> u64 {
+    worker::Date::now().as_millis()
+}

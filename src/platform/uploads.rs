@@ -1,0 +1,74 @@
+//! The worker's side of the Upload Durable Object: each [`UploadCall`] goes to the object
+//! named by the upload id as JSON in a header, with the request body streamed through
+//! untouched; the answer comes back as JSON `Result<Option<UploadState>, Error>`.
+
+use base64::Engine;
+use wasm_bindgen::JsValue;
+use worker::{Request, Response};
+
+use super::body::{Body, SendStream};
+use crate::engine::upload::UploadState;
+use crate::engine::uploads::{ByteStream, UploadCall, Uploads};
+use crate::error::{Error, Result};
+use crate::store::Janitor;
+
+/// The header carrying a call (base64url JSON, since file names are not Latin-1).
+pub const CALL_HEADER: &str = "x-edgeshare-call";
+
+/// Reads the call off a request to the object.
+pub fn call_of(req: &Request) -> Result<UploadCall> {
+    let raw = req
+        .headers()
+        .get(CALL_HEADER)
+        .ok()
+        .flatten()
+        .ok_or_else(|| Error::Internal("upload object: no call".into()))?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|e| Error::Internal(format!("upload object: call: {e}")))?;
+    serde_json::from_slice(&json).map_err(|e| Error::Internal(format!("upload object: call: {e}")))
+}
+
+/// The object's answer to a call.
+pub fn answer(result: Result<Option<UploadState>>) -> worker::Result<Response> {
+    Response::from_json(&result)
+}
+
+pub struct DoUploads {
+    pub ns: worker::ObjectNamespace,
+}
+
+impl Uploads for DoUploads {
+    type Body = Body;
+
+    fn read(body: Body) -> ByteStream {
+        Box::pin(SendStream(body))
+    }
+
+    async fn call(&self, id: &str, call: UploadCall, body: Option<Body>) -> Result<Option<UploadState>> {
+        let fail = |e: worker::Error| Error::Storage(format!("upload object: {e}"));
+        let stub = self.ns.get_by_name(id).map_err(fail)?;
+        let json = serde_json::to_vec(&call).map_err(|e| Error::Internal(e.to_string()))?;
+        let headers = worker::Headers::new();
+        headers.set(CALL_HEADER, &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)).map_err(fail)?;
+        let mut init = worker::RequestInit::new();
+        let raw = body.and_then(|b| b.forward());
+        init.with_method(worker::Method::Post).with_headers(headers).with_body(raw.map(JsValue::from));
+        let req = Request::new_with_init("https://upload/", &init).map_err(fail)?;
+        let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
+        resp.json::<Result<Option<UploadState>>>().await.map_err(fail)?
+    }
+}
+
+/// Asks a file's `Upload` object to delete its bytes at expiry (files written in one request,
+/// which have no object of their own until then).
+pub struct DoJanitor {
+    pub ns: worker::ObjectNamespace,
+}
+
+impl Janitor for DoJanitor {
+    async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()> {
+        let call = UploadCall::Expire { r2_key: r2_key.into(), at: at_ms };
+        DoUploads { ns: self.ns.clone() }.call(file_id, call, None).await.map(|_| ())
+    }
+}

@@ -1,0 +1,301 @@
+//! The one in-memory world of the host tests: config with two tenants, in-memory R2, KV and
+//! expiries, one in-memory Upload object per upload id (its storage goes through JSON on
+//! every load, as across requests and restarts in the worker), a clock the test advances,
+//! and [`World::fire_alarms`]. Requests go through [`crate::dialect::serve`], routing and
+//! authentication included, as the worker sends them.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::task::Poll;
+
+use bytes::Bytes;
+use futures_util::future::LocalBoxFuture;
+use futures_util::{stream, Stream, StreamExt};
+
+use crate::auth::{credential_hash, Credentials};
+use crate::config::Config;
+use crate::dialect::{self, Head, Outcome, Reply, Service};
+use crate::engine::resumable::{next_alarm, UploadStore};
+use crate::engine::sha256::{NativeSha256, Sha2Native};
+use crate::engine::turns::Turns;
+use crate::engine::upload::UploadState;
+use crate::engine::uploads::{serve, ByteStream, Object, UploadCall, Uploads};
+use crate::engine::Ctx;
+use crate::error::{Error, Result};
+use crate::http::auth_header::Presented;
+use crate::route::Method;
+use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta};
+use crate::store::BlobStore;
+
+/// Tenant `acme`: Basic `foo:bar`, Bearer `tok`.
+pub const ACME_BASIC: &str = "Basic Zm9vOmJhcg==";
+pub const ACME_BEARER: &str = "Bearer tok";
+/// Tenant `bobco`: Basic `bob:pw`, Bearer `tok-bob`.
+pub const BOBCO_BASIC: &str = "Basic Ym9iOnB3";
+pub const BOBCO_BEARER: &str = "Bearer tok-bob";
+
+/// 2024-05-02T10:00:00.000Z
+pub const T0: u64 = 1_714_644_000_000;
+
+/// A request body: its bytes, then (if `stall`) silence forever, as from a client that
+/// stopped sending without closing.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub stall: bool,
+}
+
+impl From<&[u8]> for Body {
+    fn from(b: &[u8]) -> Body {
+        Body { bytes: b.to_vec(), stall: false }
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Body {
+    fn from(b: &[u8; N]) -> Body {
+        Body { bytes: b.to_vec(), stall: false }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Body {
+        Body { bytes, stall: false }
+    }
+}
+
+impl Body {
+    fn stream(self) -> impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static {
+        let chunks: Vec<Result<Bytes>> = self.bytes.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let tail = if self.stall { stream::pending().boxed() } else { stream::empty().boxed() };
+        stream::iter(chunks).chain(tail)
+    }
+}
+
+/// The Upload object's storage in memory, kept as JSON.
+#[derive(Default)]
+pub struct MemoryUploadStore {
+    pub state: RefCell<Option<String>>,
+    pub tail: RefCell<Vec<u8>>,
+    pub saves: Cell<u32>,
+}
+
+impl UploadStore for MemoryUploadStore {
+    fn load(&self) -> Result<Option<UploadState>> {
+        match &*self.state.borrow() {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(json).map(Some).map_err(|e| Error::Internal(e.to_string())),
+        }
+    }
+
+    fn tail(&self) -> Result<Vec<u8>> {
+        Ok(self.tail.borrow().clone())
+    }
+
+    fn save(&self, state: &UploadState, tail: Option<&[u8]>) -> Result<()> {
+        assert!(state.tail_len <= state.part_size, "the tail never exceeds one part");
+        *self.state.borrow_mut() = Some(serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?);
+        if let Some(t) = tail {
+            *self.tail.borrow_mut() = t.to_vec();
+        }
+        assert_eq!(self.tail.borrow().len() as u64, state.tail_len);
+        self.saves.set(self.saves.get() + 1);
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        *self.state.borrow_mut() = None;
+        self.tail.borrow_mut().clear();
+        Ok(())
+    }
+}
+
+/// One upload's object: its storage, its turns, its alarm.
+#[derive(Default)]
+pub struct MemoryObject {
+    pub store: MemoryUploadStore,
+    pub turns: Turns,
+    pub alarm: Cell<Option<u64>>,
+}
+
+pub struct World {
+    pub config: Config,
+    pub blobs: MemoryBlobs,
+    pub meta: MemoryMeta,
+    pub janitor: MemoryJanitor,
+    pub clock: Rc<Cell<u64>>,
+    pub objects: RefCell<BTreeMap<String, Rc<MemoryObject>>>,
+    now: Box<dyn Fn() -> u64>,
+    native: fn() -> Box<dyn NativeSha256>,
+}
+
+impl Default for World {
+    fn default() -> World {
+        World::new()
+    }
+}
+
+fn native() -> Box<dyn NativeSha256> {
+    Box::<Sha2Native>::default()
+}
+
+impl World {
+    pub fn new() -> World {
+        let basic =
+            |u: &str, p: &str| hex::encode(credential_hash(&Presented::Basic { user: u.into(), password: p.into() }));
+        let bearer = |t: &str| hex::encode(credential_hash(&Presented::Bearer(t.into())));
+        let spec = format!(
+            "acme:basic:{};acme:bearer:{};bobco:basic:{};bobco:bearer:{}",
+            basic("foo", "bar"),
+            bearer("tok"),
+            basic("bob", "pw"),
+            bearer("tok-bob")
+        );
+        let config = Config { credentials: Credentials::parse(&spec).unwrap(), ..Config::default() };
+        let clock = Rc::new(Cell::new(T0));
+        let c = clock.clone();
+        World {
+            config,
+            blobs: MemoryBlobs::default(),
+            meta: MemoryMeta::default(),
+            janitor: MemoryJanitor::default(),
+            clock,
+            objects: RefCell::default(),
+            now: Box::new(move || c.get()),
+            native,
+        }
+    }
+
+    pub fn now(&self) -> u64 {
+        self.clock.get()
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.clock.set(self.clock.get() + ms);
+    }
+
+    pub fn ctx(&self) -> Ctx<'_, MemoryBlobs, MemoryMeta, MemoryJanitor> {
+        Ctx {
+            config: &self.config,
+            blobs: &self.blobs,
+            meta: &self.meta,
+            janitor: &self.janitor,
+            now: &*self.now,
+            native: Some(&self.native),
+        }
+    }
+
+    pub fn uploads(&self) -> MemoryUploads<'_> {
+        MemoryUploads { world: self }
+    }
+
+    /// The object named `id`; a new one is empty, as a Durable Object never used is.
+    pub fn object(&self, id: &str) -> Rc<MemoryObject> {
+        self.objects.borrow_mut().entry(id.to_string()).or_default().clone()
+    }
+
+    /// A request as the worker hands it over, served by the dialects.
+    pub async fn request(&self, method: Method, path_and_query: &str, headers: &[(&str, &str)], body: Body) -> Outcome {
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let head = Head::new(method, path, query, headers);
+        let ctx = self.ctx();
+        let uploads = self.uploads();
+        let svc = Service { ctx: &ctx, uploads: &uploads };
+        dialect::serve(&svc, &head, "https://edge.example", body).await
+    }
+
+    /// [`World::request`], run to its end.
+    pub fn send(&self, method: Method, path_and_query: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Reply {
+        futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply
+    }
+
+    /// Fires every alarm that is due: expiries (the bytes go), and the upload objects'.
+    pub fn fire_alarms(&self) {
+        let now = self.now();
+        let due: Vec<(String, String)> = self
+            .janitor
+            .scheduled
+            .borrow()
+            .iter()
+            .filter(|(_, (_, at))| *at <= now)
+            .map(|(id, (key, _))| (id.clone(), key.clone()))
+            .collect();
+        for (id, key) in due {
+            futures_executor::block_on(self.blobs.delete(&key)).unwrap();
+            self.janitor.scheduled.borrow_mut().remove(&id);
+        }
+        let objects: Vec<Rc<MemoryObject>> = self.objects.borrow().values().cloned().collect();
+        for obj in objects {
+            if obj.alarm.get().is_some_and(|at| at <= now) {
+                let next =
+                    futures_executor::block_on(self.ctx().upload_alarm(&obj.store)).unwrap_or(Some(now + 60_000));
+                obj.alarm.set(next);
+            }
+        }
+    }
+
+    /// The parsed JSON body of a reply.
+    pub fn json(reply: &Reply) -> serde_json::Value {
+        match reply {
+            Reply::Json { body, .. } => body.clone(),
+            Reply::Text { body, .. } => serde_json::from_str(body).unwrap_or(serde_json::Value::String(body.clone())),
+            other => panic!("not JSON: {other:?}"),
+        }
+    }
+
+    /// The bytes a download reply serves (whole or partial), read from the in-memory R2.
+    pub fn body(&self, reply: &Reply) -> Vec<u8> {
+        use crate::http::download::BodyPlan;
+        match reply {
+            Reply::Download { r2_key, plan } => {
+                let bytes = self.blobs.object(r2_key).unwrap_or_else(|| panic!("no object {r2_key}"));
+                match plan.body {
+                    BodyPlan::None => Vec::new(),
+                    BodyPlan::Whole => bytes,
+                    BodyPlan::Part(span) => bytes[span.start as usize..(span.start + span.len) as usize].to_vec(),
+                }
+            }
+            other => panic!("not a download: {other:?}"),
+        }
+    }
+}
+
+/// The uploads' objects in memory: each call is served by the engine, as the Durable Object
+/// serves it, against the object named by the upload id.
+pub struct MemoryUploads<'w> {
+    world: &'w World,
+}
+
+impl Uploads for MemoryUploads<'_> {
+    type Body = Body;
+
+    fn read(body: Body) -> ByteStream {
+        body.stream().boxed()
+    }
+
+    async fn call(&self, id: &str, call: UploadCall, body: Option<Body>) -> Result<Option<UploadState>> {
+        let w = self.world;
+        let obj = w.object(id);
+        let clock = w.clock.clone();
+        // a timer that moves the test's clock and yields once, as a real one would
+        let sleep = move |ms: u64| -> LocalBoxFuture<'static, ()> {
+            clock.set(clock.get() + ms);
+            let mut yielded = false;
+            Box::pin(futures_util::future::poll_fn(move |cx| {
+                if yielded {
+                    return Poll::Ready(());
+                }
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }))
+        };
+        let ctx = w.ctx();
+        let object = Object { store: &obj.store, turns: &obj.turns, sleep: &sleep };
+        let answer = serve(&ctx, &object, call, body.map(Body::stream)).await;
+        let next = obj.store.load()?.map(|st| next_alarm(&st, w.now()));
+        obj.alarm.set(next);
+        answer
+    }
+}
