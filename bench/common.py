@@ -1,5 +1,5 @@
 """Shared by the benchmarks: servers under `scripts/wrangler dev`, RSS sampling, curl."""
-import hashlib, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import hashlib, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1024 * 1024
@@ -15,6 +15,7 @@ class Server:
     def __init__(self, name, config_dir, config_text, dev_vars=""):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix=f"edgeshare-bench-{name}-")
+        self.extra_dirs = []
         with open(os.path.join(self.dir, "wrangler.toml"), "w") as f:
             f.write(config_text)
         with open(os.path.join(self.dir, ".dev.vars"), "w") as f:
@@ -82,7 +83,8 @@ class Server:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        for d in [self.dir] + [d for d in self.extra_dirs if d]:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def curl(args):
@@ -131,12 +133,56 @@ def random_file(mib):
     return path
 
 
-def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build")):
-    """edgeshare from `build` (a worker-build output folder; default: this checkout's)."""
+def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build"), count_ops=False):
+    """edgeshare from `build` (a worker-build output folder; default: this checkout's). With
+    `count_ops`, wrapped in bench/count/shim.mjs, which counts its billable operations."""
     cred_hash = hashlib.sha256(credential).hexdigest()
-    toml = open(os.path.join(ROOT, "wrangler.toml")).read().replace(
-        'main = "build/index.js"', f'main = "{os.path.join(build, "index.js")}"')
-    return Server("edgeshare", ROOT, toml, f'EDGESHARE_CREDENTIALS="bench:basic:{cred_hash}"\n')
+    main = os.path.join(build, "index.js")
+    shim_dir = None
+    if count_ops:
+        shim_dir = tempfile.mkdtemp(prefix="edgeshare-bench-shim-")
+        main = os.path.join(shim_dir, "shim.mjs")
+        with open(os.path.join(ROOT, "bench/count/shim.mjs")) as f, open(main, "w") as out:
+            out.write(f.read().replace('"BUILD/index.js"', json.dumps(os.path.join(build, "index.js"))))
+    toml = open(os.path.join(ROOT, "wrangler.toml")).read().replace('main = "build/index.js"', f'main = "{main}"')
+    server = Server("edgeshare-counted" if count_ops else "edgeshare", ROOT, toml,
+                    f'EDGESHARE_CREDENTIALS="bench:basic:{cred_hash}"\n')
+    server.extra_dirs.append(shim_dir)
+    return server
+
+
+def ops_of(server, fn):
+    """The billable operations `fn` makes `server` (an `edgeshare_server(count_ops=True)`) do:
+    {"r2_a", "r2_b", "kv_read", "kv_write", "do_request", ...}."""
+    take = lambda: json.loads(urllib.request.urlopen(server.base + "/__ops", timeout=30).read())
+    take()
+    fn()
+    return take()
+
+
+def print_ops(rows):
+    """Prints counted operations beside the minimum of each layout.
+    rows: [(label, counted ops dict, {"r2_a": min, "kv_write": min, "do_request": min})]"""
+    print(f"{'billable operations per upload':34}{'R2 class A':>12}{'KV writes':>11}{'DO requests':>13}{'KV reads':>10}{'R2 class B':>12}")
+    for label, ops, least in rows:
+        line = f"{label:34}"
+        for k in ("r2_a", "kv_write", "do_request"):
+            line += f"{ops.get(k, 0):>{12 if k == 'r2_a' else 11 if k == 'kv_write' else 13}}"
+        line += f"{ops.get('kv_read', 0):>10}{ops.get('r2_b', 0):>12}"
+        print(line)
+        print(f"{'  minimum for the layout':34}{least['r2_a']:>12}{least['kv_write']:>11}{least['do_request']:>13}{'':>10}{'':>12}")
+
+
+def bundle_sizes(build=os.path.join(ROOT, "build")):
+    """(raw, gzip) bytes of the worker's wasm."""
+    import gzip
+    data = open(os.path.join(build, "index_bg.wasm"), "rb").read()
+    return len(data), len(gzip.compress(data, 9))
+
+
+def print_bundle(build=os.path.join(ROOT, "build")):
+    raw, gz = bundle_sizes(build)
+    print(f"wasm bundle: {raw} bytes ({raw / 1024:.0f} KiB), {gz} bytes gzip ({gz / 1024:.0f} KiB)")
 
 
 def raw_server():

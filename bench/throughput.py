@@ -14,7 +14,8 @@ side. Needs `make build` first (`make bench` does it).
 """
 import argparse, json, os, subprocess, sys
 
-from common import MIB, RssPeak, both_servers, curl, median, paired_ratio, random_file, remove_random_file, require_build
+from common import (MIB, RssPeak, both_servers, curl, edgeshare_server, median, ops_of, paired_ratio, print_bundle,
+                    print_ops, random_file, remove_random_file, require_build)
 
 
 def measure(server, upload_args, download_url_of):
@@ -40,6 +41,7 @@ def main():
     size = args.mib * MIB
     edge, raw = both_servers()
     results = {"edgeshare": [], "raw": [], "raw_mp": []}
+    upload = lambda server: ["-X", "POST", "--form", f"file=@{path}", "--user", "bench:bench", f"{server.base}/uploads"]
     try:
         for i in range(args.runs):
             # alternate, so that neither worker always runs on a warmer machine
@@ -50,8 +52,13 @@ def main():
                 raw, ["-X", "PUT", "--data-binary", f"@{path}", f"{raw.base}/mp{i}?part={5 * MIB}"],
                 lambda body, i=i: f"{raw.base}/mp{i}"))
             results["edgeshare"].append(measure(
-                edge, ["-X", "POST", "--form", f"file=@{path}", "--user", "bench:bench", f"{edge.base}/uploads"],
-                lambda body: f"{edge.base}/uploads/{json.loads(body)['id']}"))
+                edge, upload(edge), lambda body: f"{edge.base}/uploads/{json.loads(body)['id']}"))
+        edge.stop()
+        counted = edgeshare_server(count_ops=True)
+        try:
+            ops = ops_of(counted, lambda: curl(upload(counted)))
+        finally:
+            counted.stop()
     finally:
         edge.stop()
         raw.stop()
@@ -80,6 +87,8 @@ def main():
     print("target vs raw put (>= 0.9x both ways, RSS growth within 32 MiB):", "met" if ok else "NOT met")
     ok_mp = up_m >= 0.9 and down_m >= 0.9 and e[2] - m[2] <= 32
     print("same target vs raw 5 MiB multipart (same object layout):", "met" if ok_mp else "NOT met")
+    print_ops([("NGCP POST /uploads", ops, {"r2_a": -(-size // (5 * MIB)) + 2, "kv_write": 1, "do_request": 0})])
+    print_bundle()
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,8 @@ worker's workerd processes, side by side, median of --runs. Needs `make build`.
 """
 import argparse, base64, http.client, json, os, sys, time
 
-from common import MIB, RssPeak, both_servers, edgeshare_server, median, paired_ratio, random_file, remove_random_file, require_build
+from common import (MIB, RssPeak, both_servers, edgeshare_server, median, ops_of, paired_ratio, print_bundle, print_ops,
+                    random_file, remove_random_file, require_build)
 
 AUTH = "Basic " + base64.b64encode(b"bench:bench").decode()
 
@@ -114,6 +115,7 @@ def main():
     edge, raw = both_servers()
     variant = None
     res = {k: [] for k in ("tus_chunks", "raw_parts", "tus_single", "raw_put", "var_chunks", "var_single")}
+    ops = {}
     try:
         if args.variant_build:
             variant = edgeshare_server(build=os.path.abspath(args.variant_build))
@@ -134,6 +136,13 @@ def main():
             res["tus_single"].append(timed(edge, lambda: tus_upload(edge, path, 0)))
             if variant:
                 res["var_single"].append(timed(variant, lambda: tus_upload(variant, path, 0)))
+        edge.stop()
+        counted = edgeshare_server(count_ops=True)
+        try:
+            for label, c in (("chunks", chunk), ("single", 0)):
+                ops[label] = ops_of(counted, lambda: tus_upload(counted, path, c))
+        finally:
+            counted.stop()
     finally:
         for server in (edge, raw, variant):
             if server:
@@ -163,6 +172,14 @@ def main():
         print(line)
         print(mem)
     print("target (>= 0.9x raw in both cases, RSS growth within 32 MiB):", "met" if ok else "NOT met")
+    size = args.mib * MIB
+    parts = lambda part: -(-size // part)
+    print_ops([
+        (f"{args.chunk_mib} MiB chunks ({parts(chunk)} PATCHes)", ops["chunks"],
+         {"r2_a": parts(chunk) + 2, "kv_write": 1, "do_request": 1 + parts(chunk)}),
+        ("single request", ops["single"], {"r2_a": parts(5 * MIB) + 2, "kv_write": 1, "do_request": 2}),
+    ])
+    print_bundle()
 
 
 if __name__ == "__main__":

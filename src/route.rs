@@ -170,7 +170,9 @@ pub fn find<'t, D, Op>(
     method_override: Option<&str>,
     path: &str,
 ) -> Found<'t, D, Op> {
-    let mut best: Option<(usize, &'t Table<D, Op>, Vec<(&'t Endpoint<Op>, Params)>)> = None;
+    // the most specific pattern so far: its literal count, its table, its rows (one a method)
+    type Best<'t, D, Op> = Option<(usize, &'t Table<D, Op>, Vec<(&'t Endpoint<Op>, Params)>)>;
+    let mut best: Best<'t, D, Op> = None;
     let mut area: Option<&'t D> = None;
     for table in tables {
         for prefix in table.prefixes {

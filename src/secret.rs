@@ -5,6 +5,13 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+/// Fresh random bytes from the platform's cryptographic source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).expect("the platform random source is available");
+    b
+}
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -13,7 +20,7 @@ impl Secret {
     /// A fresh secret of `N` random bytes (at least 16: 128 bits), base64url without padding.
     pub fn random<const N: usize>() -> Secret {
         const { assert!(N >= 16, "a secret has at least 128 bits") };
-        Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::engine::ids::random_bytes::<N>()))
+        Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<N>()))
     }
 
     pub fn new(value: impl Into<String>) -> Secret {

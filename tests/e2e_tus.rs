@@ -226,9 +226,15 @@ fn protocol_details() {
     let del = ureq::delete(&url2).set("Tus-Resumable", "1.0.0").set("Authorization", &auth).call().unwrap();
     assert_eq!(del.status(), 204);
     assert_eq!(status(ureq::head(&url2).set("Tus-Resumable", "1.0.0").set("Authorization", &auth).call()), 404);
-    // another tenant's credentials see nothing
-    let other = format!("Bearer {TOKEN}x");
-    assert_eq!(status(ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &other).call()), 401);
+    // a credential that is nobody's is refused, and another tenant's sees nothing
+    let nobody = format!("Bearer {TOKEN}x");
+    assert_eq!(status(ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &nobody).call()), 401);
+    let other = other_basic_auth();
+    assert_eq!(status(ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &other).call()), 404);
+    assert_eq!(status(ureq::get(&url).set("Authorization", &other).call()), 404);
+    let del = ureq::delete(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &other).call();
+    assert_eq!(status(del), 404);
+    assert_eq!(ureq::get(&url).set("Authorization", &auth).call().unwrap().into_string().unwrap(), "hello world");
 }
 
 #[test]

@@ -178,10 +178,13 @@ impl DurableObject for Upload {
         let body = Body::new(req.inner().body());
         let store = SqlStore::new(&self.state);
         let result = self.serve(&store, call, body.clone()).await;
-        if result.as_ref().is_err_and(|e| !matches!(e, Error::Interrupted)) {
-            // answer only once the client has finished sending, so it reads the error (not a
-            // stalled client: it would never finish)
-            body.drain().await;
+        match &result {
+            // a refusal of the caller is answered at once, its body unread
+            Err(e) if e.refuses_caller() => body.cancel(),
+            // a stalled client would never finish sending
+            Err(Error::Interrupted) | Ok(_) => {}
+            // answer only once the client has finished sending, so that it reads the error
+            Err(_) => body.drain().await,
         }
         let result = match self.schedule(&store, store.written.get()).await {
             Ok(()) => result,

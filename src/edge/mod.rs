@@ -44,9 +44,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         // NGCP's log format; never a header or a body, and a capability in the path is cut
         // short, so never a secret.
         worker::console_error!("Error at {}: message={e}, status={}", outcome.log_path(url.path()), e.status());
-        // A refusal of the caller is answered at once; other early errors once the client has
-        // sent its body (a client still sending when the server answers sees a reset).
-        if !e.refuses_caller() {
+        // A refusal of the caller is answered at once, its body cancelled unread; other early
+        // errors once the client has sent its body (a client still sending when the server
+        // answers sees a reset).
+        if e.refuses_caller() {
+            body.cancel();
+        } else {
             body.drain().await;
         }
     }

@@ -14,6 +14,7 @@
 //!   size (`c = (size - last) / (n - 1)`);
 //! - smaller chunks (R2 refuses parts under 5 MiB): each is staged as an object of its own,
 //!   and the file is assembled from them in order at completion.
+//!
 //! Either way the file's sha256 is computed at completion, from the assembled object.
 
 use std::collections::BTreeMap;

@@ -18,12 +18,7 @@ pub fn parse_uuid(s: &str) -> Option<String> {
     (s.len() == 36).then(|| uuid::Uuid::try_parse(s).ok()).flatten().map(|u| u.hyphenated().to_string())
 }
 
-/// Fresh random bytes from the platform's cryptographic source.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    getrandom::getrandom(&mut b).expect("the platform random source is available");
-    b
-}
+pub use crate::secret::random_bytes;
 
 fn utc(ms: u64) -> OffsetDateTime {
     let nanos = i128::from(ms) * 1_000_000;

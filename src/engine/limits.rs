@@ -2,12 +2,10 @@
 //! client hears a clear `400` at once rather than a failure at completion.
 
 use crate::error::{Error, Result};
-use crate::store::BlobMeta;
+use crate::store::{BlobMeta, R2_METADATA_BYTES};
 
 /// Longest file name, in bytes of UTF-8 (as most file systems allow).
 pub const MAX_NAME_BYTES: usize = 255;
-/// R2's limit on an object's metadata (custom keys and values, and the HTTP metadata).
-pub const R2_METADATA_BYTES: usize = 8192;
 /// Longest tus `Upload-Metadata` kept and echoed back on `HEAD`.
 pub const MAX_UPLOAD_METADATA: usize = 4096;
 
@@ -18,13 +16,8 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Bytes R2 counts for this metadata.
-pub fn blob_meta_size(meta: &BlobMeta) -> usize {
-    meta.content_type.len() + meta.custom.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
-}
-
 pub fn check_blob_meta(meta: &BlobMeta) -> Result<()> {
-    if blob_meta_size(meta) > R2_METADATA_BYTES {
+    if meta.size() > R2_METADATA_BYTES {
         return Err(Error::bad_request(format!("file metadata larger than R2's {R2_METADATA_BYTES} bytes")));
     }
     Ok(())
@@ -48,7 +41,7 @@ mod tests {
     fn metadata_within_r2s_limit() {
         let meta = blob_meta("acme", "88e5905d-5d96-4750-ab3d-77a1ed26f569", &"n".repeat(255), "tus", "text/plain");
         assert!(check_blob_meta(&meta).is_ok());
-        assert!(blob_meta_size(&meta) < 400);
+        assert!(meta.size() < 400);
         let huge = blob_meta("acme", "id", &"n".repeat(9000), "tus", "text/plain");
         assert_eq!(check_blob_meta(&huge).unwrap_err().status(), 400);
     }

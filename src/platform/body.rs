@@ -155,6 +155,21 @@ impl Body {
         }
     }
 
+    /// Gives up on the body: the runtime then sends the answer at once, without waiting for
+    /// the client to send a body nobody will read.
+    pub fn cancel(&self) {
+        let target = match &*self.0.borrow() {
+            State::Raw(Some(raw)) if !raw.locked() => JsValue::from(raw.clone()),
+            State::Reading(s) => s.reader.clone(),
+            _ => return,
+        };
+        if let Ok(cancel) =
+            get(&target, "cancel").and_then(|f| f.dyn_into::<Function>().map_err(|e| js_err("cancel", e)))
+        {
+            let _ = cancel.call0(&target);
+        }
+    }
+
     /// Reads and drops what is left of the body, up to a limit.
     pub async fn drain(&self) {
         let mut seen = 0u64;

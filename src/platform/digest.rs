@@ -31,14 +31,6 @@ impl NativeDigest {
     pub fn boxed() -> Option<Box<dyn NativeSha256>> {
         NativeDigest::new().ok().map(|d| Box::new(d) as Box<dyn NativeSha256>)
     }
-
-    /// The digest of a readable stream (an R2 object's body), read natively.
-    pub async fn of_stream(body: &web_sys::ReadableStream) -> Result<String> {
-        let stream = DigestStream::new(DigestStreamAlgorithm::Sha256);
-        let writable: &web_sys::WritableStream = stream.raw().unchecked_ref();
-        wasm_bindgen_futures::JsFuture::from(body.pipe_to(writable)).await.map_err(failed)?;
-        Ok(hex::encode(stream.digest().await.map_err(failed)?.to_vec()))
-    }
 }
 
 impl NativeSha256 for NativeDigest {

@@ -9,9 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use super::{BlobMeta, BlobStore, Janitor, MetaStore, MultipartRef, UploadedPart};
+use super::{BlobMeta, BlobStore, Janitor, MetaStore, MultipartRef, UploadedPart, R2_METADATA_BYTES};
 use crate::config::R2_MIN_PART;
-use crate::engine::limits::{blob_meta_size, R2_METADATA_BYTES};
 use crate::error::{Error, Result};
 
 /// Failures to inject: the next `n` calls of an operation fail with `Error::Storage`.
@@ -63,7 +62,7 @@ impl MemoryBlobs {
 }
 
 fn check_meta(meta: &BlobMeta) -> Result<()> {
-    if blob_meta_size(meta) > R2_METADATA_BYTES {
+    if meta.size() > R2_METADATA_BYTES {
         return Err(Error::Storage("r2: metadata too large".into()));
     }
     Ok(())

@@ -17,11 +17,21 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 
+/// R2's limit on an object's metadata (custom keys and values, and the HTTP metadata).
+pub const R2_METADATA_BYTES: usize = 8192;
+
 /// What R2 keeps beside the bytes: enough to serve the file if its KV record is missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BlobMeta {
     pub content_type: String,
     pub custom: BTreeMap<String, String>,
+}
+
+impl BlobMeta {
+    /// Bytes R2 counts against [`R2_METADATA_BYTES`].
+    pub fn size(&self) -> usize {
+        self.content_type.len() + self.custom.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+    }
 }
 
 /// An R2 multipart upload, by plain data so that it can be saved and resumed later.

@@ -96,7 +96,13 @@ impl BlobStore for R2Blobs {
         let object = self.bucket.get(key).execute().await.map_err(storage("get"))?.ok_or_else(missing)?;
         let body = object.body().ok_or_else(missing)?;
         match body.response_body().map_err(storage("body"))? {
-            worker::ResponseBody::Stream(stream) => crate::platform::digest::NativeDigest::of_stream(&stream).await,
+            worker::ResponseBody::Stream(stream) => {
+                let fail = |e: JsValue| Error::Storage(format!("r2 digest: {}", js_text(&e)));
+                let digest = worker::crypto::DigestStream::new(worker::crypto::DigestStreamAlgorithm::Sha256);
+                let writable: &web_sys::WritableStream = digest.raw().unchecked_ref();
+                JsFuture::from(stream.pipe_to(writable)).await.map_err(fail)?;
+                Ok(hex::encode(digest.digest().await.map_err(storage("digest"))?.to_vec()))
+            }
             worker::ResponseBody::Body(bytes) => {
                 use sha2::Digest;
                 Ok(hex::encode(sha2::Sha256::digest(&bytes)))

@@ -216,7 +216,7 @@ pub fn get_sha256(url: &str) -> (u16, String, u64) {
     get_sha256_with(url, None)
 }
 
-fn get_sha256_with(url: &str, auth: Option<&str>) -> (u16, String, u64) {
+pub fn get_sha256_with(url: &str, auth: Option<&str>) -> (u16, String, u64) {
     let mut req = ureq::get(url);
     if let Some(a) = auth {
         req = req.set("Authorization", a);
@@ -293,5 +293,40 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+}
+
+/// A raw HTTP/1.1 request on its own socket: sends `head` (the request line and headers,
+/// without the blank line) and `body`, and keeps the socket open without closing it, as a
+/// client that stalls does. Drop the stream to close it.
+pub fn raw_request(port: u16, head: &str, body: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(format!("{head}\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    s.flush().unwrap();
+    s
+}
+
+/// Reads an HTTP response's status line from a raw socket, waiting at most `secs`.
+pub fn raw_status(s: &mut std::net::TcpStream, secs: u64) -> Option<u16> {
+    s.set_read_timeout(Some(Duration::from_secs(secs))).unwrap();
+    let mut buf = [0u8; 256];
+    let mut got = Vec::new();
+    while !got.windows(2).any(|w| w == b"\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&got).split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The status of a ureq call, whatever it is.
+pub fn status_of(r: Result<ureq::Response, ureq::Error>) -> u16 {
+    match r {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(s, _)) => s,
+        Err(e) => panic!("{e}"),
     }
 }

@@ -1,7 +1,8 @@
 // Drives the real tus-js-client against a running edgeshare, for tests/e2e_tus.rs.
 // Usage: node client.mjs '<json>' with {endpoint, file, chunkSize (0 = one request),
 //   auth, fingerprint, storage (FileUrlStorage path), resume (bool), abortAfter (bytes),
-//   retry (bool)}. Prints one JSON line: {url, done, offset} or {error}.
+//   retry (bool), uploadUrl (resume this upload directly)}. Prints one JSON line:
+//   {url, done, offset} or {error}.
 import fs from "node:fs";
 import * as tus from "tus-js-client";
 
@@ -25,7 +26,8 @@ const upload = new tus.Upload(data, {
   urlStorage: storage,
   storeFingerprintForResuming: true,
   removeFingerprintOnSuccess: false,
-  retryDelays: opts.retry ? [200, 500, 1000, 2000] : [],
+  retryDelays: opts.retry ? [200, 500, 1000, 2000, 2000, 2000] : [],
+  uploadUrl: opts.uploadUrl || null,
   onProgress(sent) {
     if (opts.abortAfter && sent >= opts.abortAfter && !aborted) {
       aborted = true;
