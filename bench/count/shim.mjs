@@ -14,17 +14,18 @@ const R2 = { put: "r2_a", createMultipartUpload: "r2_a", uploadPart: "r2_a", com
   get: "r2_b", head: "r2_b", delete: "r2_free", abort: "r2_free" };
 const KV = { get: "kv_read", getWithMetadata: "kv_read", list: "kv_list", put: "kv_write", delete: "kv_write" };
 
-// A proxy that counts some methods and calls every method on the real object (bindings check
-// their `this`); objects returned by `wrapResults` methods are wrapped the same way.
+// A proxy that counts the methods of `table` and calls them on the real object (bindings check
+// their `this`); objects returned by `wrapResults` methods are wrapped the same way. Everything
+// else (the constructor, whose name worker-rs checks) is the real object's.
 function counted(target, table, wrapResults = {}) {
   return new Proxy(target, {
     get(t, prop) {
       const v = Reflect.get(t, prop, t);
-      if (typeof v !== "function") return v;
+      if (typeof v !== "function" || !(Object.hasOwn(table, prop) || Object.hasOwn(wrapResults, prop))) return v;
       return function (...args) {
-        if (table[prop]) count(table[prop]);
+        if (Object.hasOwn(table, prop)) count(table[prop]);
         const out = v.apply(t, args);
-        const wrap = wrapResults[prop];
+        const wrap = Object.hasOwn(wrapResults, prop) && wrapResults[prop];
         if (!wrap) return out;
         return out instanceof Promise ? out.then(wrap) : wrap(out);
       };

@@ -86,7 +86,9 @@ impl ResumableSha256 {
 
 /// The platform's native SHA-256 (workerd's `crypto.DigestStream`), fed as bytes pass.
 pub trait NativeSha256 {
-    fn update(&mut self, data: &[u8]);
+    /// Feeds bytes; a returned future is the hasher asking the writer to wait before feeding
+    /// more (its queue is full), so that bytes do not pile up in memory.
+    fn update(&mut self, data: &[u8]) -> Option<futures_util::future::LocalBoxFuture<'static, ()>>;
     /// The lowercase hex digest of everything fed.
     fn finish(self: Box<Self>) -> futures_util::future::LocalBoxFuture<'static, crate::error::Result<String>>;
 }
@@ -103,10 +105,14 @@ pub enum Running {
 }
 
 impl Running {
-    pub fn update(&mut self, data: &[u8]) {
+    pub async fn update(&mut self, data: &[u8]) {
         match self {
             Running::Resumable(h) => h.update(data),
-            Running::Native(h) => h.update(data),
+            Running::Native(h) => {
+                if let Some(wait) = h.update(data) {
+                    wait.await
+                }
+            }
             Running::Unknown => {}
         }
     }
@@ -146,8 +152,9 @@ impl std::fmt::Debug for Running {
 pub struct Sha2Native(sha2::Sha256);
 
 impl NativeSha256 for Sha2Native {
-    fn update(&mut self, data: &[u8]) {
+    fn update(&mut self, data: &[u8]) -> Option<futures_util::future::LocalBoxFuture<'static, ()>> {
         sha2::Digest::update(&mut self.0, data);
+        None
     }
 
     fn finish(self: Box<Self>) -> futures_util::future::LocalBoxFuture<'static, crate::error::Result<String>> {

@@ -130,7 +130,7 @@ where
             return Err(limits.over.clone());
         }
         observe(&chunk);
-        cut.hash.update(&chunk);
+        cut.hash.update(&chunk).await;
         cut.size += chunk.len() as u64;
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {

@@ -35,10 +35,18 @@ impl NativeDigest {
 
 impl NativeSha256 for NativeDigest {
     /// Copies the bytes into a JavaScript buffer (the writer keeps it after this returns)
-    /// and queues them; the digest stream consumes them as they come.
-    fn update(&mut self, data: &[u8]) {
+    /// and queues them; once the queue is full, the caller waits for the digest stream to
+    /// catch up.
+    fn update(&mut self, data: &[u8]) -> Option<LocalBoxFuture<'static, ()>> {
         let chunk = Uint8Array::from(data);
         let _ = self.writer.write_with_chunk(&chunk);
+        if self.writer.desired_size().ok().flatten().is_some_and(|d| d > 0.0) {
+            return None;
+        }
+        let ready = wasm_bindgen_futures::JsFuture::from(self.writer.ready());
+        Some(Box::pin(async move {
+            let _ = ready.await;
+        }))
     }
 
     fn finish(self: Box<Self>) -> LocalBoxFuture<'static, Result<String>> {
