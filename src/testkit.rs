@@ -18,15 +18,16 @@ use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
 use crate::engine::resumable::{next_alarm, UploadStore};
 use crate::engine::sha256::{NativeSha256, Sha2Native};
+use crate::engine::sweep::Swept;
 use crate::engine::turns::Turns;
 use crate::engine::upload::UploadState;
 use crate::engine::uploads::{serve, ByteStream, Object, UploadCall, Uploads};
 use crate::engine::Ctx;
+use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::http::auth_header::Presented;
 use crate::route::Method;
-use crate::store::memory::{MemoryBlobs, MemoryJanitor, MemoryMeta};
-use crate::store::BlobStore;
+use crate::store::memory::{MemoryBlobs, MemoryMeta};
 
 /// Tenant `acme`: Basic `foo:bar`, Bearer `tok`.
 pub const ACME_BASIC: &str = "Basic Zm9vOmJhcg==";
@@ -122,8 +123,11 @@ pub struct World {
     pub config: Config,
     pub blobs: MemoryBlobs,
     pub meta: MemoryMeta,
-    pub janitor: MemoryJanitor,
     pub clock: Rc<Cell<u64>>,
+    /// What handlers left for after their answer, until [`World::send`] runs it.
+    pub later: Later,
+    /// Drop what handlers leave for after their answer, as a worker dying just then would.
+    pub lose_later: Cell<bool>,
     pub objects: RefCell<BTreeMap<String, Rc<MemoryObject>>>,
     now: Box<dyn Fn() -> u64>,
     native: fn() -> Box<dyn NativeSha256>,
@@ -156,9 +160,10 @@ impl World {
         let c = clock.clone();
         World {
             config,
-            blobs: MemoryBlobs::default(),
+            blobs: MemoryBlobs::with_clock(clock.clone()),
             meta: MemoryMeta::default(),
-            janitor: MemoryJanitor::default(),
+            later: Later::default(),
+            lose_later: Cell::new(false),
             clock,
             objects: RefCell::default(),
             now: Box::new(move || c.get()),
@@ -174,14 +179,14 @@ impl World {
         self.clock.set(self.clock.get() + ms);
     }
 
-    pub fn ctx(&self) -> Ctx<'_, MemoryBlobs, MemoryMeta, MemoryJanitor> {
+    pub fn ctx(&self) -> Ctx<'_, MemoryBlobs, MemoryMeta> {
         Ctx {
             config: &self.config,
             blobs: &self.blobs,
             meta: &self.meta,
-            janitor: &self.janitor,
             now: &*self.now,
             native: Some(&self.native),
+            later: &self.later,
         }
     }
 
@@ -205,26 +210,32 @@ impl World {
         dialect::serve(&svc, &head, "https://edge.example", body).await
     }
 
-    /// [`World::request`], run to its end.
+    /// [`World::request`], run to its end, and then what it left for after its answer
+    /// (unless that is to be lost).
     pub fn send(&self, method: Method, path_and_query: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Reply {
-        futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply
+        let reply = futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply;
+        self.run_later();
+        reply
     }
 
-    /// Fires every alarm that is due: expiries (the bytes go), and the upload objects'.
+    /// Runs what handlers left for after their answer, as `ctx.waitUntil` does.
+    pub fn run_later(&self) {
+        let records = self.later.take();
+        if !self.lose_later.get() {
+            for record in records {
+                futures_executor::block_on(self.ctx().publish(&record)).unwrap();
+            }
+        }
+    }
+
+    /// Runs the sweep, as the Cron Trigger does every minute.
+    pub fn sweep(&self) -> Swept {
+        futures_executor::block_on(self.ctx().sweep()).unwrap()
+    }
+
+    /// Fires every upload object's alarm that is due.
     pub fn fire_alarms(&self) {
         let now = self.now();
-        let due: Vec<(String, String)> = self
-            .janitor
-            .scheduled
-            .borrow()
-            .iter()
-            .filter(|(_, (_, at))| *at <= now)
-            .map(|(id, (key, _))| (id.clone(), key.clone()))
-            .collect();
-        for (id, key) in due {
-            futures_executor::block_on(self.blobs.delete(&key)).unwrap();
-            self.janitor.scheduled.borrow_mut().remove(&id);
-        }
         let objects: Vec<Rc<MemoryObject>> = self.objects.borrow().values().cloned().collect();
         for obj in objects {
             if obj.alarm.get().is_some_and(|at| at <= now) {
@@ -248,8 +259,11 @@ impl World {
     pub fn body(&self, reply: &Reply) -> Vec<u8> {
         use crate::http::download::BodyPlan;
         match reply {
-            Reply::Download { r2_key, plan } => {
-                let bytes = self.blobs.object(r2_key).unwrap_or_else(|| panic!("no object {r2_key}"));
+            Reply::Download { r2_key, plan, body } => {
+                let bytes = match body.as_ref().and_then(|p| p.take::<Vec<u8>>()) {
+                    Some(b) => b,
+                    None => self.blobs.object(r2_key).unwrap_or_else(|| panic!("no object {r2_key}")),
+                };
                 match plan.body {
                     BodyPlan::None => Vec::new(),
                     BodyPlan::Whole => bytes,

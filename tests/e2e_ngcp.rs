@@ -165,8 +165,10 @@ fn ttl_two_seconds_then_410() {
     assert_eq!(status, 410);
     assert!(header(&h, "content-type").unwrap().starts_with("application/json"));
     assert_eq!(body, br#"{"message":"upload expired"}"#);
-    // the file's Upload object deleted the bytes at expiry; the record stays to answer 410
-    assert_eq!(srv.wait_r2_blobs(0, 20), 0, "the expired file's bytes are gone from R2");
+    // the scheduled sweep deletes the bytes after expiry; the tombstone stays to answer 410
+    assert_eq!(srv.sweep_until_r2_blobs(0, 20), 0, "the expired file's bytes are gone from R2");
+    let (status, _, body) = curl(&[&url]);
+    assert_eq!((status, body.as_slice()), (410, &br#"{"message":"upload expired"}"#[..]));
     // ?ttl= works too
     let up = upload(&srv, &path, "", &[]);
     assert_eq!(up["ttl"], 3600);

@@ -10,15 +10,14 @@ pub mod service;
 pub mod tus;
 
 use crate::auth::Tenant;
-use crate::engine::files::FileRecord;
 use crate::engine::uploads::Uploads;
-use crate::engine::Ctx;
+use crate::engine::{Ctx, Opened};
 use crate::error::{Error, Result};
 use crate::http::auth_header::{parse_authorization, Presented};
 use crate::http::disposition::DispositionKind;
-use crate::http::download::{plan_download, CachePolicy, DownloadAsk, DownloadPlan, Served};
+use crate::http::download::{plan_download, BodyPlan, CachePolicy, DownloadAsk, DownloadPlan, Served};
 use crate::route::{self, Auth, BodyUse, Endpoint, Found, Method, Params, Table};
-use crate::store::{BlobStore, Janitor, MetaStore};
+use crate::store::{BlobStore, MetaStore, Payload};
 
 /// The dialects, each with its part of the URL space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +110,8 @@ impl Request<'_> {
 }
 
 /// The engine's context and the uploads' objects, which every handler is given.
-pub struct Service<'a, B, M, J, U> {
-    pub ctx: &'a Ctx<'a, B, M, J>,
+pub struct Service<'a, B, M, U> {
+    pub ctx: &'a Ctx<'a, B, M>,
     pub uploads: &'a U,
 }
 
@@ -133,10 +132,12 @@ pub enum Reply {
         headers: Vec<(&'static str, String)>,
         body: String,
     },
-    /// Stream (part of) an R2 object as `plan` says.
+    /// Stream (part of) an R2 object as `plan` says: its body if it was read already (the one
+    /// R2 call of a plain download), else read from `r2_key`.
     Download {
         r2_key: String,
         plan: DownloadPlan,
+        body: Option<std::rc::Rc<Payload>>,
     },
 }
 
@@ -174,13 +175,20 @@ impl Reply {
     }
 }
 
-/// The download of a live record, honouring the request's conditional and range headers.
-pub fn download_reply(record: &FileRecord, head: &Head, method: Method, cache: CachePolicy) -> Reply {
+/// Can a download be served by the R2 read that finds its file (a plain `GET`)? Ranges and
+/// conditions need the file's size and entity tag first.
+pub fn fetch_whole(head: &Head, method: Method) -> bool {
+    method == Method::Get && ["range", "if-none-match", "if-range"].iter().all(|h| head.header(h).is_none())
+}
+
+/// The download of an opened file, honouring the request's conditional and range headers.
+pub fn download_reply(opened: Opened, head: &Head, method: Method, cache: CachePolicy) -> Reply {
+    let record = &opened.record;
     let served = Served {
         name: &record.name,
         content_type: &record.content_type,
         size: record.size,
-        sha256: &record.sha256,
+        etag: &opened.etag,
         disposition: DispositionKind::Attachment,
         cache,
     };
@@ -190,7 +198,9 @@ pub fn download_reply(record: &FileRecord, head: &Head, method: Method, cache: C
         if_none_match: head.header("if-none-match"),
         if_range: head.header("if-range"),
     };
-    Reply::Download { r2_key: record.r2_key.clone(), plan: plan_download(&served, &ask) }
+    let plan = plan_download(&served, &ask);
+    let body = opened.body.filter(|_| plan.body == BodyPlan::Whole).map(std::rc::Rc::new);
+    Reply::Download { r2_key: record.r2_key.clone(), plan, body }
 }
 
 /// What [`serve`] did: the reply to send, and what the worker layer needs to log and to
@@ -222,11 +232,10 @@ impl Outcome {
 }
 
 /// Serves one request: route, authenticate, check the body's size, dispatch, render.
-pub async fn serve<B, M, J, U>(svc: &Service<'_, B, M, J, U>, head: &Head, origin: &str, body: U::Body) -> Outcome
+pub async fn serve<B, M, U>(svc: &Service<'_, B, M, U>, head: &Head, origin: &str, body: U::Body) -> Outcome
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     let (dialect, endpoint, result) = match route(head.method, head.header("x-http-method-override"), &head.path) {
@@ -247,8 +256,8 @@ where
     }
 }
 
-async fn dispatch<B, M, J, U>(
-    svc: &Service<'_, B, M, J, U>,
+async fn dispatch<B, M, U>(
+    svc: &Service<'_, B, M, U>,
     head: &Head,
     origin: &str,
     endpoint: &'static Endpoint<Op>,
@@ -259,7 +268,6 @@ async fn dispatch<B, M, J, U>(
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     let creds = &svc.ctx.config.credentials;

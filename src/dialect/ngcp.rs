@@ -8,17 +8,17 @@
 use futures_util::TryStreamExt;
 use serde_json::json;
 
-use super::{download_reply, Dialect, Reply, Request, Service};
+use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::files::{content_type_or_guess, FileRecord};
 use crate::engine::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::uploads::Uploads;
 use crate::engine::visibility::{Access, Via};
-use crate::engine::{expiry, Missing, NewFile};
+use crate::engine::{expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
 use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
-use crate::store::{BlobStore, Janitor, MetaStore};
+use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -78,16 +78,10 @@ const FORM_OVERHEAD: u64 = 64 * 1024;
 /// Longest value read from a text field such as `ttl`.
 const MAX_TEXT_FIELD: u64 = 1024;
 
-pub async fn handle<B, M, J, U>(
-    svc: &Service<'_, B, M, J, U>,
-    op: Op,
-    req: &Request<'_>,
-    body: U::Body,
-) -> Result<Reply>
+pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     match op {
@@ -123,15 +117,14 @@ pub fn upload_json(r: &FileRecord) -> serde_json::Value {
 }
 
 /// `POST /uploads`.
-async fn upload<B, M, J, U>(
-    svc: &Service<'_, B, M, J, U>,
+async fn upload<B, M, U>(
+    svc: &Service<'_, B, M, U>,
     req: &Request<'_>,
     body: crate::engine::uploads::ByteStream,
 ) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
 {
     let (ctx, head) = (svc.ctx, req.head);
     let tenant = req.tenant()?;
@@ -147,7 +140,7 @@ where
     let limits = multer::SizeLimit::new().whole_stream(whole).per_field(MAX_TEXT_FIELD).for_field("file", max);
     let mut form = multer::Multipart::with_constraints(body, boundary, multer::Constraints::new().size_limit(limits));
 
-    let mut written: Option<FileRecord> = None;
+    let mut written: Option<Held> = None;
     let mut ttl_field: Option<String> = None;
     let outcome: Result<()> = async {
         while let Some(mut field) = form.next_field().await.map_err(|e| form_error(e, max))? {
@@ -180,33 +173,46 @@ where
         let value = ttl_field.or_else(|| head.query_param("ttl"));
         expiry::parse_ttl(value.as_deref(), ctx.config.upload_ttl, ctx.config.max_ttl)
     });
-    let record = match (ttl, written) {
-        (Ok(ttl), Some(record)) => record.expire_in(ttl),
+    let held = match (ttl, written) {
+        (Ok(ttl), Some(held)) => (held, ttl),
         (Ok(_), None) => return Err(Error::bad_request(FILE_MISSING)),
         (Err(e), written) => {
-            if let Some(record) = written {
-                ctx.discard(&record).await;
+            if let Some(held) = written {
+                ctx.discard(&held.template.r2_key).await;
             }
             return Err(e);
         }
     };
-    if let Err(e) = ctx.publish(&record).await {
-        ctx.discard(&record).await;
-        return Err(e);
+    // the bytes under their complete metadata, then the one record write: the journal entry
+    // from which the expiry entry and the digest index, written after the answer, are redone
+    // should they be lost
+    let key = held.0.template.r2_key.clone();
+    let stored = async {
+        let record = ctx.store_file(held.0, Some(held.1)).await?;
+        ctx.journal(&record).await?;
+        Ok::<_, Error>(record)
     }
-    Ok(Reply::json(200, upload_json(&record)))
+    .await;
+    match stored {
+        Ok(record) => Ok(Reply::json(200, upload_json(&record))),
+        Err(e) => {
+            ctx.discard(&key).await;
+            Err(e)
+        }
+    }
 }
 
 /// `GET|HEAD /uploads/{id}`: no credentials needed, the id is the capability.
-async fn download<B, M, J, U>(svc: &Service<'_, B, M, J, U>, req: &Request<'_>) -> Result<Reply>
+async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
 {
+    let ctx = svc.ctx;
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
-    let record = svc.ctx.read_file(&id, Via::ShareLink, None, MISSING).await?;
-    Ok(download_reply(&record, req.head, req.method, CachePolicy::Private))
+    let opened = ctx.open(&id, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
+    let cache = CachePolicy::public_until(opened.record.expires_at, ctx.now());
+    Ok(download_reply(opened, req.head, req.method, cache))
 }
 
 /// multer's errors as ours: size limits are `413` (the file) or `400` (a text field); a body
@@ -237,9 +243,14 @@ async fn read_text(field: &mut multer::Field<'_>, max: u64) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::files::FromObject;
     use crate::engine::keys;
+    use crate::engine::sweep::Swept;
     use crate::http::download::BodyPlan;
-    use crate::testkit::{World, ACME_BASIC, ACME_BEARER, BOBCO_BASIC};
+    use crate::store::BlobStore;
+    use crate::testkit::{World, ACME_BASIC, ACME_BEARER, BOBCO_BASIC, T0};
+    use futures_executor::block_on;
+    use futures_util::FutureExt;
     use sha2::{Digest, Sha256};
 
     const BOUNDARY: &str = "XyZ";
@@ -286,29 +297,49 @@ mod tests {
         assert_eq!(up["expires_at"], "2024-05-02T10:01:00.000Z");
         let id = up["id"].as_str().unwrap();
 
-        // bytes in R2, record and digest index in KV with a TTL past expiry + grace, expiry set
-        let record: FileRecord = serde_json::from_str(&w.meta.value(&keys::file(id)).unwrap()).unwrap();
-        assert_eq!(w.blobs.object(&record.r2_key).unwrap(), b"hello");
-        assert_eq!(w.meta.entries.borrow()[&keys::file(id)].1, Some(60 + w.config.grace));
+        // on the request path: the object (with everything a download needs) and one journal entry
+        let key = keys::object(id);
+        assert_eq!(w.blobs.object(&key).unwrap(), b"hello");
+        let FromObject::Record(record) = FileRecord::from_object(&key, &block_on(w.blobs.head(&key)).unwrap().unwrap())
+        else {
+            panic!("the object's metadata describes its file")
+        };
+        assert_eq!(
+            (record.name.as_str(), record.expires_at, record.access()),
+            ("a.txt", Some(w.now() + 60_000), Access::ShareLink)
+        );
+        assert_eq!(w.meta.keys("new:").len(), 1, "one journal entry");
+        // after the answer: the expiry entry (kept past expiry + grace) and the digest index
+        let expiry = keys::expiry(w.now() + 60_000, id);
+        assert_eq!(w.meta.entries.borrow()[&expiry].1, Some(60 + w.config.grace));
         assert!(w.meta.value(&keys::digest("acme", &record.sha256)).unwrap().contains(id));
-        assert_eq!(w.janitor.scheduled.borrow()[id], (record.r2_key.clone(), w.now() + 60_000));
+        assert!(w.meta.value(&keys::file(id)).is_none(), "no record while the file lives: R2 has it");
 
+        let reads = w.blobs.reads.get();
         let dl = get(&w, id);
         assert_eq!(dl.status(), 200);
+        assert_eq!(w.blobs.reads.get() - reads, 1, "a download is one R2 read");
+        assert!(matches!(&dl, Reply::Download { plan, body: Some(_), .. } if plan.body == BodyPlan::Whole));
         assert_eq!(w.body(&dl), b"hello");
-        assert!(matches!(&dl, Reply::Download { plan, .. } if plan.body == BodyPlan::Whole));
+        assert_eq!(dl.header("Cache-Control"), Some("public, max-age=60"), "public, never past its expiry");
         let head = w.send(Method::Head, &format!("/uploads/{id}"), &[], Vec::new());
-        assert!(matches!(&head, Reply::Download { plan, .. } if plan.body == BodyPlan::None && plan.status == 200));
+        assert!(
+            matches!(&head, Reply::Download { plan, body: None, .. } if plan.body == BodyPlan::None && plan.status == 200)
+        );
         w.advance(59_999);
         assert_eq!(get(&w, id).status(), 200);
         w.advance(1);
         let gone = get(&w, id);
-        assert_eq!(gone.status(), 410);
+        assert_eq!(gone.status(), 410, "expired by its metadata, before the sweep");
         assert_eq!(World::json(&gone), json!({"message": "upload expired"}));
-        // the expiry deletes the bytes; the record stays to answer 410
-        w.fire_alarms();
-        assert!(w.blobs.object(&record.r2_key).is_none());
+        // the sweep deletes the bytes; the tombstone answers 410
+        assert_eq!(w.sweep().expired, 1);
+        assert!(w.blobs.object(&key).is_none());
+        assert!(w.meta.value(&expiry).is_none());
         assert_eq!(get(&w, id).status(), 410);
+        w.advance(w.config.grace * 1000);
+        w.meta.entries.borrow_mut().retain(|_, (_, ttl, _)| ttl.is_none_or(|t| t > w.config.grace));
+        assert_eq!(get(&w, id).status(), 404, "once the grace has passed");
     }
 
     #[test]
@@ -375,14 +406,71 @@ mod tests {
     }
 
     #[test]
-    fn a_storage_failure_while_publishing_leaves_nothing_and_answers_503() {
+    fn a_failed_journal_write_leaves_nothing_and_answers_503() {
         let w = World::new();
-        w.meta.faults.fail("put:file", 1);
+        w.meta.faults.fail("put:new", 1);
         let r = post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"hello")]));
         assert_eq!(r.status(), 503);
         assert!(w.blobs.objects.borrow().is_empty(), "the bytes are dropped");
-        // the expiry was scheduled first; it finds nothing to delete, which is harmless
-        assert_eq!(w.janitor.scheduled.borrow().len(), 1);
+    }
+
+    #[test]
+    fn lost_writes_after_the_answer_are_redone_by_the_sweep() {
+        let w = World::new();
+        w.lose_later.set(true);
+        let up = World::json(&post(&w, "?ttl=600", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"lost")])));
+        let id = up["id"].as_str().unwrap().to_string();
+        let sha = up["sha256"].as_str().unwrap().to_string();
+        assert!(
+            w.meta.keys("exp:").is_empty() && w.meta.keys("sha256:").is_empty(),
+            "the writes after the answer were lost"
+        );
+        assert_eq!(get(&w, &id).status(), 200, "the file is served all the same, from R2");
+        // the sweep goes through the journal two minutes later
+        w.advance(60_000);
+        assert_eq!(w.sweep().repaired, 0, "not yet: they may still be on their way");
+        w.advance(60_000);
+        assert_eq!(w.sweep().repaired, 1);
+        assert_eq!(w.meta.keys("exp:"), vec![keys::expiry(T0 + 600_000, &id)]);
+        assert!(w.meta.value(&keys::digest("acme", &sha)).unwrap().contains(&id));
+        assert_eq!(w.sweep().repaired, 0, "each journal minute once");
+        // and the file still expires on time
+        w.advance(600_000);
+        assert_eq!(w.sweep().expired, 1);
+        assert!(w.blobs.object(&keys::object(&id)).is_none());
+    }
+
+    #[test]
+    fn a_sweep_that_stops_half_way_is_finished_by_the_next_and_deletes_nothing_early() {
+        let w = World::new();
+        let ids: Vec<String> = [60u64, 61, 120, 3600]
+            .iter()
+            .map(|ttl| {
+                let up = post(&w, &format!("?ttl={ttl}"), Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"x")]));
+                World::json(&up)["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let alive = |id: &str| w.blobs.object(&keys::object(id)).is_some();
+        w.advance(60_500);
+        // the sweep deletes the first's bytes, then fails writing its tombstone
+        w.meta.faults.fail("put:file", 1);
+        assert!(w.ctx().sweep().now_or_never().unwrap().is_err());
+        assert!(!alive(&ids[0]) && alive(&ids[1]));
+        assert!(
+            w.meta.keys("exp:").contains(&keys::expiry(T0 + 60_000, &ids[0])),
+            "its key is left for the next sweep"
+        );
+        // the next sweep finishes it; the second (61 s) is not due at 60.5 s
+        assert_eq!(w.sweep().expired, 1);
+        assert_eq!(get(&w, &ids[0]).status(), 410);
+        assert!(alive(&ids[1]), "nothing before its expires_at, though in the same minute");
+        w.advance(500);
+        assert_eq!(w.sweep().expired, 1);
+        assert!(!alive(&ids[1]) && alive(&ids[2]) && alive(&ids[3]));
+        w.advance(59_000);
+        assert_eq!(w.sweep(), Swept { expired: 1, repaired: 0 }, "the journal does not bring back what was swept");
+        assert!(!alive(&ids[2]) && alive(&ids[3]));
+        assert!(ids[..3].iter().all(|id| get(&w, id).status() == 410));
     }
 
     #[test]

@@ -6,8 +6,7 @@
 use base64::Engine;
 use serde_json::json;
 
-use super::{download_reply, Dialect, Reply, Request, Service};
-use crate::engine::files::{FileRecord, BLOB_ID};
+use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::ids::{new_uuid, parse_uuid, random_bytes};
 use crate::engine::upload::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
 use crate::engine::uploads::Uploads;
@@ -18,7 +17,7 @@ use crate::http::digest::parse_sha256;
 use crate::http::download::CachePolicy;
 use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
 use crate::secret::Secret;
-use crate::store::{BlobStore, Janitor, MetaStore};
+use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -110,16 +109,10 @@ const TOKEN_HEADER: &str = "portsip-upload-token";
 const TEMPORARY_TTL: u64 = 86400;
 const MISSING: Missing = Missing { not_found: "blob not found", expired: "blob expired" };
 
-pub async fn handle<B, M, J, U>(
-    svc: &Service<'_, B, M, J, U>,
-    op: Op,
-    req: &Request<'_>,
-    body: U::Body,
-) -> Result<Reply>
+pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     if op == Op::Download {
@@ -213,22 +206,19 @@ fn token(req: &Request<'_>) -> Result<Secret> {
 }
 
 /// `POST /api/blobs/uploads?filename=&temporary=`
-async fn initiate<B, M, J, U: Uploads>(
-    svc: &Service<'_, B, M, J, U>,
-    req: &Request<'_>,
-    tenant: &str,
-) -> Result<Reply> {
+async fn initiate<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &str) -> Result<Reply> {
     let temporary = parse_bool(req.head.query_param("temporary").as_deref(), "temporary")?;
     let name = req.head.query_param("filename").map(|f| crate::http::disposition::last_path_segment(&f).to_string());
     // the digest stands in for a missing name (see `download`)
     let name = name.unwrap_or_default();
-    let mut new = NewUpload {
+    let new = NewUpload {
         ttl: temporary.then_some(TEMPORARY_TTL),
         token: Some(Secret::random::<24>()),
         access: Some(Access::PublicDigest),
+        // the blob is named by its opaque id: its download by that id is one R2 read
+        file_id: Some(opaque_id()),
         ..NewUpload::new(&new_uuid(), tenant, "portsip", &name, "application/octet-stream")
     };
-    new.extra.insert(BLOB_ID.into(), opaque_id());
     let st = svc.uploads.create(new).await?;
     Ok(Reply::Empty { status: 202, headers: upload_headers(&st) })
 }
@@ -236,8 +226,8 @@ async fn initiate<B, M, J, U: Uploads>(
 /// `POST /api/blobs/uploads/{id}/complete?digest=`: appends a final body if any, checks
 /// the digest (a mismatch leaves the upload as it was), and publishes the blob: its digest
 /// URL and opaque id work once this answers.
-async fn complete<B, M, J, U: Uploads>(
-    svc: &Service<'_, B, M, J, U>,
+async fn complete<B, M, U: Uploads>(
+    svc: &Service<'_, B, M, U>,
     req: &Request<'_>,
     tenant: &str,
     id: &str,
@@ -255,29 +245,34 @@ async fn complete<B, M, J, U: Uploads>(
     };
     let st = svc.uploads.append(id, tenant, Some(token(req)?), append, body).await?;
     let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
-    let blob_id = file.extra.get(BLOB_ID).cloned().unwrap_or_else(|| file.sha256.clone());
-    Ok(Reply::json(201, json!({ "id": blob_id })))
+    Ok(Reply::json(201, json!({ "id": file.id })))
 }
 
 /// `GET /api/blobs/{digest or id}`: public for PortSIP blobs; with a tenant's credentials,
 /// any of that tenant's files by sha256 (`<hex>` or `sha256:<hex>`).
-async fn download<B, M, J, U>(svc: &Service<'_, B, M, J, U>, req: &Request<'_>) -> Result<Reply>
+async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
 {
-    let mut file: FileRecord = svc.ctx.find_by_digest(req.params.get("digest"), req.caller.as_ref(), MISSING).await?;
+    let ctx = svc.ctx;
+    let fetch = fetch_whole(req.head, req.method);
+    let mut opened = ctx.find_by_digest(req.params.get("digest"), req.caller.as_ref(), MISSING, fetch).await?;
+    let file = &mut opened.record;
     if file.name.is_empty() {
         file.name = file.sha256.clone();
     }
-    Ok(download_reply(&file, req.head, req.method, CachePolicy::Immutable))
+    let cache = match req.caller {
+        // what a tenant reads with its credentials may be its private file: never shared
+        Some(_) => CachePolicy::Private,
+        None => CachePolicy::public_until(file.expires_at, ctx.now()),
+    };
+    Ok(download_reply(opened, req.head, req.method, cache))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::keys;
     use crate::testkit::{World, ACME_BEARER, BOBCO_BEARER};
     use sha2::{Digest, Sha256};
 
@@ -439,7 +434,6 @@ mod tests {
                 .unwrap(),
             "700551909773148160"
         );
-        let _ = keys::public_blob(&id);
     }
 
     #[test]

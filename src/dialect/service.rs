@@ -30,7 +30,7 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     endpoints: &[row(Method::Get, "Liveness: `{\"status\":\"ok\"}`."), row(Method::Head, "Liveness, headers only.")],
 };
 
-pub fn handle<B, M, J, U>(_svc: &Service<'_, B, M, J, U>, op: Op) -> Result<Reply> {
+pub fn handle<B, M, U>(_svc: &Service<'_, B, M, U>, op: Op) -> Result<Reply> {
     match op {
         Op::Health => Ok(Reply::json(200, json!({"status": "ok"}))),
     }

@@ -4,21 +4,21 @@
 //! Basic or Bearer credentials. `X-HTTP-Method-Override` is honoured whatever the real
 //! method. The upload itself lives in its Durable Object.
 
-use super::{download_reply, Dialect, Reply, Request, Service};
+use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::files::{content_type_or_guess, FileRecord};
+use crate::engine::files::content_type_or_guess;
 use crate::engine::ids::{http_date, new_uuid, parse_uuid};
 use crate::engine::upload::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
 use crate::engine::uploads::Uploads;
-use crate::engine::visibility::Via;
-use crate::engine::Missing;
+use crate::engine::visibility::{Access, Via};
+use crate::engine::{Missing, NewFile, Opened};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
 use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
-use crate::store::{BlobStore, Janitor, MetaStore};
+use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -80,16 +80,10 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
 const OFFSET_TYPE: &str = "application/offset+octet-stream";
 const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
 
-pub async fn handle<B, M, J, U>(
-    svc: &Service<'_, B, M, J, U>,
-    op: Op,
-    req: &Request<'_>,
-    body: U::Body,
-) -> Result<Reply>
+pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     if op == Op::Options {
@@ -172,16 +166,10 @@ fn has_upload_body(head: &crate::dialect::Head) -> bool {
 }
 
 /// `POST /files/`: creation (with an upload in the body, if it has one).
-async fn create<B, M, J, U>(
-    svc: &Service<'_, B, M, J, U>,
-    req: &Request<'_>,
-    tenant: &Tenant,
-    body: U::Body,
-) -> Result<Reply>
+async fn create<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant, body: U::Body) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     let (ctx, head) = (svc.ctx, req.head);
@@ -202,16 +190,21 @@ where
     let new =
         NewUpload { metadata: raw_meta, length, ..NewUpload::new(&new_uuid(), &tenant.0, "tus", name, &content_type) };
     let id = new.id.clone();
-    let mut st = svc.uploads.create(new).await?;
     let with_upload = has_upload_body(head);
-    if with_upload || length == Some(0) {
-        st = match svc.uploads.append(&id, &tenant.0, None, append(head, 0)?, body).await {
+    if with_upload && is_small_whole_file(ctx.config, head, length) {
+        return create_small(svc, req, new, body).await;
+    }
+    let st = if with_upload || length == Some(0) {
+        // creation and its first bytes in one request to the upload's object
+        match svc.uploads.create_with(new, append(head, 0)?, body).await {
             Ok(st) => st,
             // the upload exists and keeps what arrived: tell the client where it is
             Err(e) if e.keeps_progress() => svc.uploads.state(&id, &tenant.0, None).await?,
             Err(e) => return Err(e),
-        };
-    }
+        }
+    } else {
+        svc.uploads.create(new).await?
+    };
     let mut headers = if with_upload { progress(&st) } else { base_headers() };
     headers.push(("Location", format!("{}/files/{id}", req.origin)));
     if !with_upload && st.is_open() {
@@ -220,13 +213,65 @@ where
     Ok(Reply::Empty { status: 201, headers })
 }
 
-/// `HEAD /files/{id}`: where the upload stands, from its last saved state (a write in
-/// flight does not hold it up). `Cache-Control: no-store`, always.
-async fn head<B, M, J, U>(svc: &Service<'_, B, M, J, U>, tenant: &Tenant, id: &str) -> Result<Reply>
+/// Does a creation carry a whole file small enough to be one R2 put? Then it is written like
+/// any one-request file, without an Upload object: one R2 put and one KV write.
+fn is_small_whole_file(config: &crate::config::Config, head: &crate::dialect::Head, length: Option<u64>) -> bool {
+    length.is_some_and(|l| l <= config.min_part_size)
+        && head.content_length() == length
+        && head.header("upload-checksum").is_none()
+}
+
+/// The creation of a small file with all its bytes: written in the worker; the upload id is
+/// the file's, and `HEAD`, `PATCH`, `GET`, `DELETE` find it by that id in R2.
+async fn create_small<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    new: NewUpload,
+    body: U::Body,
+) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let file = NewFile {
+        tenant: Tenant(new.tenant.clone()),
+        id: new.id.clone(),
+        name: new.name.clone(),
+        content_type: new.content_type.clone(),
+        dialect: "tus",
+        access: Access::Private,
+        extra: Default::default(),
+        length_hint: new.length,
+    };
+    let held = ctx.write_file(&file, U::read(body)).await?;
+    let key = held.template.r2_key.clone();
+    let stored = async {
+        let record = ctx.store_file(held, None).await?;
+        ctx.journal(&record).await?;
+        Ok::<_, Error>(record)
+    }
+    .await;
+    let record = match stored {
+        Ok(record) => record,
+        Err(e) => {
+            ctx.discard(&key).await;
+            return Err(e);
+        }
+    };
+    let mut headers = base_headers();
+    headers.push(("Upload-Offset", record.size.to_string()));
+    headers.push(("Location", format!("{}/files/{}", req.origin, record.id)));
+    Ok(Reply::Empty { status: 201, headers })
+}
+
+/// `HEAD /files/{id}`: where the upload stands, from its last saved state (a write in
+/// flight does not hold it up). `Cache-Control: no-store`, always.
+async fn head<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
     U: Uploads,
 {
     let mut headers = base_headers();
@@ -248,7 +293,7 @@ where
         }
         // The object forgets a finished upload after the idle timeout; its record remains.
         Err(Error::NotFound(_)) => {
-            let file = own_file(svc, tenant, id).await?;
+            let file = own_file(svc, tenant, id, false).await?.record;
             headers.push(("Upload-Offset", file.size.to_string()));
             headers.push(("Upload-Length", file.size.to_string()));
         }
@@ -258,8 +303,8 @@ where
 }
 
 /// `PATCH /files/{id}`: append at `Upload-Offset`.
-async fn patch<B, M, J, U>(
-    svc: &Service<'_, B, M, J, U>,
+async fn patch<B, M, U>(
+    svc: &Service<'_, B, M, U>,
     req: &Request<'_>,
     tenant: &Tenant,
     id: &str,
@@ -268,7 +313,6 @@ async fn patch<B, M, J, U>(
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     let head = req.head;
@@ -284,7 +328,7 @@ where
         // A finished upload its object has forgotten: an empty PATCH at its end is the retry
         // of a last PATCH whose answer was lost.
         Err(Error::NotFound(m)) => {
-            let file = own_file(svc, tenant, id).await.map_err(|_| Error::NotFound(m))?;
+            let file = own_file(svc, tenant, id, false).await.map_err(|_| Error::NotFound(m))?.record;
             if offset == file.size && head.content_length().unwrap_or(0) == 0 {
                 let mut headers = base_headers();
                 headers.push(("Upload-Offset", file.size.to_string()));
@@ -297,47 +341,38 @@ where
 }
 
 /// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
-async fn delete<B, M, J, U>(svc: &Service<'_, B, M, J, U>, tenant: &Tenant, id: &str) -> Result<Reply>
+async fn delete<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
     match svc.uploads.cancel(id, &tenant.0, None, true).await {
         // The object forgets a finished upload after a while; its file record remains.
-        Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id).await?).await?,
+        Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, false).await?.record).await?,
         other => other?,
     }
     Ok(Reply::Empty { status: 204, headers: base_headers() })
 }
 
 /// `GET /files/{id}`: the finished file, to its tenant.
-async fn get<B, M, J, U>(svc: &Service<'_, B, M, J, U>, req: &Request<'_>, tenant: &Tenant, id: &str) -> Result<Reply>
+async fn get<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant, id: &str) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: Uploads,
 {
-    let file = match own_file(svc, tenant, id).await {
-        // KV is eventually consistent; the upload's object knows its file at once.
-        Err(Error::NotFound(_)) => {
-            let st = svc.uploads.state(id, &tenant.0, None).await?;
-            svc.ctx.live(st.file, MISSING)?
-        }
-        other => other?,
-    };
-    Ok(download_reply(&file, req.head, req.method, CachePolicy::Private).with_headers(&base_headers()))
+    let opened = own_file(svc, tenant, id, fetch_whole(req.head, req.method)).await?;
+    Ok(download_reply(opened, req.head, req.method, CachePolicy::Private).with_headers(&base_headers()))
 }
 
-async fn own_file<B, M, J, U>(svc: &Service<'_, B, M, J, U>, tenant: &Tenant, id: &str) -> Result<FileRecord>
+/// The tenant's finished file by its upload id, from R2 (strongly consistent: there at once).
+async fn own_file<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str, fetch: bool) -> Result<Opened>
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
 {
-    svc.ctx.read_file(id, Via::Owner, Some(tenant), MISSING).await
+    svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, fetch).await
 }
 
 #[cfg(test)]
@@ -549,8 +584,7 @@ mod tests {
     fn a_finished_upload_forgotten_by_its_object_is_served_and_terminated_from_its_record() {
         let w = World::new();
         let id = id_of(&create(&w, &[AUTH, V, OCTETS, ("Upload-Length", "5")], b"hello"));
-        let r2_key: FileRecord = serde_json::from_str(&w.meta.value(&keys::file(&id)).unwrap()).unwrap();
-        let r2_key = r2_key.r2_key;
+        let r2_key = keys::object(&id);
         // the object's alarm forgets it once the idle timeout after completion has passed
         w.advance(w.config.idle_timeout * 1000);
         w.fire_alarms();

@@ -1,18 +1,17 @@
 //! The `Upload` Durable Object: one per upload id. It owns the upload's state in its SQLite
 //! storage (the state as JSON, the tail bytes as rows of at most 1 MiB), takes the calls of
 //! [`crate::engine::uploads`] (writes one at a time, reads at once, a stalled writer taken
-//! over), and keeps an alarm: at the idle deadline of an open upload (abort it), soon while a
-//! completion is unfinished (finish it), and at a finished file's expiry (delete its bytes:
-//! the one path that deletes expired bytes). Storage is created only when an upload is, and
-//! all of it is deleted once nothing is left. The logic is the engine's; this module is
-//! storage and transport only.
+//! over), and keeps an alarm: at the idle deadline of an open upload (abort it; of a finished
+//! one: forget it), and soon while a completion is unfinished (finish it). A finished file's
+//! expiry is the sweep's, not the object's. Storage is created only when an upload is, and all
+//! of it is deleted once nothing is left. The logic is the engine's; this module is storage
+//! and transport only.
 
 use std::cell::Cell;
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 use js_sys::Uint8Array;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
@@ -20,22 +19,14 @@ use crate::engine::resumable::{next_alarm, UploadStore};
 use crate::engine::turns::Turns;
 use crate::engine::upload::UploadState;
 use crate::engine::uploads::{serve, Object, UploadCall};
-use crate::engine::Ctx;
+use crate::engine::{Ctx, Later};
 use crate::error::{Error, Result};
-use crate::platform::body::Body;
+use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
 use crate::platform::digest::NativeDigest;
 use crate::platform::uploads::{answer, call_of};
 use crate::platform::{now, Bindings};
-use crate::store::{BlobStore, Janitor};
 
-const EXPIRY_KEY: &str = "expiry";
 const TAIL_ROW: usize = 1 << 20;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Expiry {
-    r2_key: String,
-    at: u64,
-}
 
 /// An alarm time from milliseconds since the epoch. (`set_alarm` takes a plain integer as
 /// an offset from now, not as a time.)
@@ -138,18 +129,6 @@ impl UploadStore for SqlStore {
     }
 }
 
-/// The janitor inside an Upload object: a finished file's expiry goes to the object's own
-/// storage (the object sets its alarm after each call), so the bytes are deleted then even
-/// after the finished upload's state is forgotten.
-struct SelfJanitor<'a>(&'a State);
-
-impl Janitor for SelfJanitor<'_> {
-    async fn delete_at(&self, _: &str, r2_key: &str, at_ms: u64) -> Result<()> {
-        let expiry = Expiry { r2_key: r2_key.into(), at: at_ms };
-        self.0.storage().put(EXPIRY_KEY, &expiry).await.map_err(internal)
-    }
-}
-
 #[durable_object]
 pub struct Upload {
     state: State,
@@ -167,24 +146,15 @@ impl DurableObject for Upload {
             Ok(call) => call,
             Err(e) => return answer(Err(e)),
         };
-        if let UploadCall::Expire { r2_key, at } = call {
-            let put = self.state.storage().put(EXPIRY_KEY, &Expiry { r2_key, at }).await.map_err(internal);
-            let result = match put {
-                Ok(()) => self.schedule(&SqlStore::new(&self.state), true).await.map(|()| None),
-                Err(e) => Err(e),
-            };
-            return answer(result);
-        }
         let body = Body::new(req.inner().body());
         let store = SqlStore::new(&self.state);
         let result = self.serve(&store, call, body.clone()).await;
         match &result {
-            // a refusal of the caller is answered at once, its body unread
-            Err(e) if e.refuses_caller() => body.cancel(),
             // a stalled client would never finish sending
             Err(Error::Interrupted) | Ok(_) => {}
-            // answer only once the client has finished sending, so that it reads the error
-            Err(_) => body.drain().await,
+            // answer once the client has finished sending, so that it reads the error; soon
+            // when the caller is refused
+            Err(e) => body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await,
         }
         let result = match self.schedule(&store, store.written.get()).await {
             Ok(()) => result,
@@ -211,7 +181,7 @@ impl Upload {
             config: &b.config,
             blobs: &b.blobs,
             meta: &b.meta,
-            janitor: &SelfJanitor(&self.state),
+            later: &Later::default(),
             now: &now,
             native: Some(&native),
         };
@@ -219,17 +189,14 @@ impl Upload {
         serve(&ctx, &obj, call, Some(body)).await
     }
 
-    /// Sets the alarm to the earliest thing due: the upload's next deadline or a file's
-    /// expiry; with neither left, deletes the alarm and every byte of storage. Only after a
-    /// call that wrote something.
+    /// Sets the alarm to the upload's next deadline; with no upload left, deletes the alarm
+    /// and every byte of storage. Only after a call that wrote something.
     async fn schedule(&self, store: &SqlStore, wrote: bool) -> Result<()> {
         if !wrote {
             return Ok(());
         }
         let storage = self.state.storage();
-        let upload_at = store.load()?.as_ref().map(|st| next_alarm(st, now()));
-        let expiry_at = storage.get::<Expiry>(EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at);
-        match upload_at.into_iter().chain(expiry_at).min() {
+        match store.load()?.as_ref().map(|st| next_alarm(st, now())) {
             Some(at) => storage.set_alarm(at_time(at)).await.map_err(internal),
             None => {
                 storage.delete_alarm().await.map_err(internal)?;
@@ -244,20 +211,13 @@ impl Upload {
             config: &b.config,
             blobs: &b.blobs,
             meta: &b.meta,
-            janitor: &SelfJanitor(&self.state),
+            later: &Later::default(),
             now: &now,
             native: Some(&native),
         };
         {
             let _turn = self.turns.take(&now, &sleep, ctx.config.stall_timeout * 1000).await;
             ctx.upload_alarm(store).await?;
-        }
-        let storage = self.state.storage();
-        if let Some(e) = storage.get::<Expiry>(EXPIRY_KEY).await.map_err(internal)? {
-            if now() >= e.at {
-                b.blobs.delete(&e.r2_key).await?;
-                storage.delete(EXPIRY_KEY).await.map_err(internal)?;
-            }
         }
         self.schedule(store, true).await
     }

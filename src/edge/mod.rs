@@ -4,12 +4,12 @@
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::dialect::{self, Head, Reply, Service};
-use crate::engine::Ctx;
+use crate::engine::{Ctx, Later};
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
-use crate::platform::body::Body;
+use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
 use crate::platform::digest::NativeDigest;
-use crate::platform::uploads::{DoJanitor, DoUploads};
+use crate::platform::uploads::DoUploads;
 use crate::platform::{now, Bindings};
 use crate::route::Method;
 
@@ -17,8 +17,44 @@ fn native() -> Box<dyn crate::engine::sha256::NativeSha256> {
     NativeDigest::boxed().unwrap_or_else(|| Box::<crate::engine::sha256::Sha2Native>::default())
 }
 
+/// The Cron Trigger: the sweep (expired files, and what the journal says is missing).
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    let result = async {
+        let b = Bindings::new(&env)?;
+        let later = Later::default();
+        let ctx = Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: None, later: &later };
+        ctx.sweep().await
+    }
+    .await;
+    match result {
+        Ok(swept) => worker::console_log!("sweep: {} expired, {} repaired", swept.expired, swept.repaired),
+        Err(e) => worker::console_error!("sweep: {e}"),
+    }
+}
+
+/// Publishes, after the answer, the files a request wrote (their expiry entries and digest
+/// indexes); their journal entries cover a write lost here.
+fn publish_later(env: &Env, ctx: &Context, later: Later) {
+    let records = later.take();
+    if records.is_empty() {
+        return;
+    }
+    let env = env.clone();
+    ctx.wait_until(async move {
+        let Ok(b) = Bindings::new(&env) else { return };
+        let later = Later::default();
+        let ctx = Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: None, later: &later };
+        for record in records {
+            if let Err(e) = ctx.publish(&record).await {
+                worker::console_error!("publish after the answer: {e} (the sweep will redo it)");
+            }
+        }
+    });
+}
+
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
     let url = match req.url() {
         Ok(u) => u,
@@ -35,24 +71,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             return send_plain(e);
         }
     };
-    let janitor = DoJanitor { ns: b.uploads.clone() };
+    let later = Later::default();
     let ctx =
-        Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, janitor: &janitor, now: &now, native: Some(&native) };
+        Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: Some(&native), later: &later };
     let uploads = DoUploads { ns: b.uploads.clone() };
     let outcome = dialect::serve(&Service { ctx: &ctx, uploads: &uploads }, &head, &origin, body.clone()).await;
     if let Some(e) = &outcome.error {
         // NGCP's log format; never a header or a body, and a capability in the path is cut
         // short, so never a secret.
         worker::console_error!("Error at {}: message={e}, status={}", outcome.log_path(url.path()), e.status());
-        // A refusal of the caller is answered at once, its body cancelled unread; other early
-        // errors once the client has sent its body (a client still sending when the server
-        // answers sees a reset).
-        if e.refuses_caller() {
-            body.cancel();
-        } else {
-            body.drain().await;
-        }
+        // An early answer waits for the client to finish sending (else it sees a reset), but
+        // not for long when the caller is refused, and never reading the body into wasm.
+        body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
+    publish_later(&env, &wctx, later);
     let log_path = outcome.log_path(url.path());
     match send(outcome.reply, &b).await {
         Ok(resp) => Ok(resp),
@@ -97,8 +129,12 @@ async fn send(reply: Reply, b: &Bindings) -> Result<Response> {
         Reply::Empty { status, headers } => {
             Ok(Response::empty().map_err(internal)?.with_status(status).with_headers(headers_of(&headers)?))
         }
-        Reply::Download { r2_key, plan } => {
+        Reply::Download { r2_key, plan, body } => {
             let h = headers_of(&plan.headers)?;
+            // the body read with the file's metadata, in the same R2 call
+            if let Some(stream) = body.and_then(|p| p.take::<worker::ResponseBody>()) {
+                return Ok(Response::from_body(stream).map_err(internal)?.with_status(plan.status).with_headers(h));
+            }
             let range = match plan.body {
                 BodyPlan::None => {
                     return Ok(Response::empty().map_err(internal)?.with_status(plan.status).with_headers(h));

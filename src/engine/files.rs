@@ -4,9 +4,26 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use super::expiry::{liveness, Liveness};
 use super::visibility::Access;
 use crate::error::{Error, Result};
+use crate::store::{BlobMeta, ObjectInfo};
+
+/// Characters kept as they are in a name in R2 metadata (the rest is percent-encoded, so the
+/// metadata is ASCII, as R2's S3 API wants it).
+const NAME_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b' ');
+
+/// What an R2 object's metadata says of its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromObject {
+    Record(Box<FileRecord>),
+    /// Its record was not known when the object was created: it is in the sidecar object.
+    Sidecar,
+    /// Not an object this layout wrote.
+    Foreign,
+}
 
 /// The `extra` key of a PortSIP blob's opaque id (its public name besides its digest).
 pub const BLOB_ID: &str = "blob_id";
@@ -68,6 +85,87 @@ impl FileRecord {
     pub fn with_access(mut self, access: Access) -> FileRecord {
         self.access = Some(access);
         self
+    }
+
+    /// R2 metadata for this file: everything a download needs, so that one R2 read serves it.
+    /// What is not known yet when the object is created (a multipart file's sha256; its
+    /// creation and expiry times, which are its completion's) is left out: `created_at` 0
+    /// means "when R2 completed the object", and the expiry follows from the TTL.
+    pub fn blob_meta(&self) -> BlobMeta {
+        let mut custom = std::collections::BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            custom.insert(k.to_string(), v);
+        };
+        put("v", "1".into());
+        put("id", self.id.clone());
+        put("t", self.tenant.clone());
+        put("d", self.dialect.clone());
+        put("a", self.access().as_str().into());
+        put("n", utf8_percent_encode(&self.name, NAME_KEEP).to_string());
+        if self.created_at != 0 {
+            put("c", self.created_at.to_string());
+        }
+        if !self.sha256.is_empty() {
+            put("s", self.sha256.clone());
+        }
+        if let Some(ttl) = self.ttl {
+            put("l", ttl.to_string());
+        }
+        if let Some(at) = self.expires_at.filter(|_| self.created_at != 0) {
+            put("e", at.to_string());
+        }
+        if !self.extra.is_empty() {
+            put("x", serde_json::to_string(&self.extra).unwrap_or_default());
+        }
+        BlobMeta { content_type: self.content_type.clone(), custom }
+    }
+
+    /// R2 metadata saying that the record is kept in a sidecar object (a file whose TTL was
+    /// not known when its multipart upload began).
+    pub fn blob_meta_with_sidecar(&self) -> BlobMeta {
+        let mut meta = FileRecord { ttl: None, expires_at: None, ..self.clone() }.blob_meta();
+        meta.custom.insert("r".into(), "sidecar".into());
+        meta
+    }
+
+    /// The record an R2 object's metadata describes, its size and times from the object.
+    pub fn from_object(key: &str, info: &ObjectInfo) -> FromObject {
+        let m = &info.meta.custom;
+        let get = |k: &str| m.get(k).map(String::as_str);
+        if get("v") != Some("1") {
+            return FromObject::Foreign;
+        }
+        if get("r") == Some("sidecar") {
+            return FromObject::Sidecar;
+        }
+        let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
+        let (Some(id), Some(tenant), Some(dialect)) = (get("id"), get("t"), get("d")) else {
+            return FromObject::Foreign;
+        };
+        let created_at = num("c").unwrap_or(info.uploaded);
+        let ttl = num("l");
+        let record = FileRecord {
+            name: percent_decode_str(get("n").unwrap_or("")).decode_utf8_lossy().into_owned(),
+            content_type: info.meta.content_type.clone(),
+            size: info.size,
+            sha256: get("s").unwrap_or("").to_string(),
+            created_at,
+            ttl,
+            expires_at: num("e").or_else(|| ttl.map(|t| created_at + t * 1000)),
+            access: get("a").and_then(Access::parse),
+            extra: get("x").and_then(|x| serde_json::from_str(x).ok()).unwrap_or_default(),
+            ..FileRecord::new(id, tenant, dialect, key)
+        };
+        FromObject::Record(Box::new(record))
+    }
+
+    /// The strong entity tag of the file's bytes: its sha256 when known, else R2's own.
+    pub fn etag(&self, r2_etag: &str) -> String {
+        if self.sha256.is_empty() {
+            format!("\"{}\"", r2_etag.trim_matches('"'))
+        } else {
+            format!("\"{}\"", self.sha256)
+        }
     }
 
     /// The record with a TTL from its creation.
@@ -135,6 +233,40 @@ mod tests {
             expires_at,
             ..FileRecord::new("i", "t", "ngcp", "k")
         }
+    }
+
+    #[test]
+    fn records_round_trip_through_r2_metadata() {
+        let names = ["plain.txt", "a \"quoted\" name.pdf", "résumé 日本.txt", "semi;colon,comma=eq", &"é".repeat(127)];
+        for name in names {
+            let mut r = FileRecord {
+                name: name.to_string(),
+                content_type: "text/plain; charset=utf-8".into(),
+                size: 5,
+                sha256: "ab".repeat(32),
+                created_at: 1_714_644_000_123,
+                ..FileRecord::new("f1", "acme", "ngcp", "f/f1").with_access(Access::ShareLink)
+            }
+            .expire_in(60);
+            r.extra.insert("blob_id".into(), "NzAw".into());
+            let meta = r.blob_meta();
+            assert!(meta.custom.values().all(|v| v.is_ascii()), "{name}: ASCII only");
+            assert!(meta.size() < 1500, "{name}: well within R2's 8 KiB");
+            let info = ObjectInfo { size: 5, etag: "e".into(), uploaded: 9, meta };
+            assert_eq!(FileRecord::from_object("f/f1", &info), FromObject::Record(Box::new(r.clone())), "{name}");
+        }
+        // a multipart object: its metadata is written before its digest and completion are known
+        let template = FileRecord { ttl: Some(60), ..FileRecord::new("f2", "acme", "portsip", "f/f2") };
+        let info = ObjectInfo { size: 7, etag: "r2etag".into(), uploaded: 5_000, meta: template.blob_meta() };
+        let FromObject::Record(got) = FileRecord::from_object("f/f2", &info) else { panic!() };
+        assert_eq!((got.created_at, got.expires_at, got.sha256.as_str()), (5_000, Some(65_000), ""));
+        assert_eq!(got.access(), Access::PublicDigest);
+        assert_eq!(got.etag("r2etag"), "\"r2etag\"", "R2's etag stands in for an unknown digest");
+        // a record kept in a sidecar, and objects of another layout
+        let info = ObjectInfo { meta: template.blob_meta_with_sidecar(), ..info };
+        assert_eq!(FileRecord::from_object("f/f2", &info), FromObject::Sidecar);
+        let info = ObjectInfo { meta: BlobMeta::default(), ..info };
+        assert_eq!(FileRecord::from_object("f/f2", &info), FromObject::Foreign);
     }
 
     #[test]

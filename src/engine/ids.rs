@@ -20,6 +20,12 @@ pub fn parse_uuid(s: &str) -> Option<String> {
 
 pub use crate::secret::random_bytes;
 
+/// Could this be an opaque blob id (PortSIP's base64 of a decimal number)? Only such ids are
+/// looked up as file ids from a digest URL.
+pub fn is_opaque_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'=')
+}
+
 fn utc(ms: u64) -> OffsetDateTime {
     let nanos = i128::from(ms) * 1_000_000;
     OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)

@@ -1,7 +1,37 @@
-//! Every storage key the service writes, built here and nowhere else: KV records and
-//! indexes, and R2 object keys.
+//! Every storage key the service writes, built here and nowhere else: R2 objects (whose keys
+//! follow from the id a client holds) and KV records, indexes and time-bucketed entries.
 
-/// KV: a file's record (JSON [`super::files::FileRecord`]).
+/// Milliseconds in one bucket of the time-bucketed keys.
+pub const MINUTE_MS: u64 = 60_000;
+
+/// The minute a time falls in, zero-padded so that keys sort by time.
+pub fn minute(ms: u64) -> String {
+    format!("{:010}", ms / MINUTE_MS)
+}
+
+/// R2: the object holding a file's bytes, named by the file's id alone.
+pub fn object(id: &str) -> String {
+    format!("f/{id}")
+}
+
+/// R2: a file's record, when it could not be in its object's metadata.
+pub fn sidecar(id: &str) -> String {
+    format!("m/{id}")
+}
+
+/// R2: the public pointer from a sha256 to the PortSIP blob it serves (strongly consistent,
+/// so the digest URL works everywhere once `complete` answers).
+pub fn public_digest(sha256: &str) -> String {
+    format!("d/{sha256}")
+}
+
+/// R2, before this layout: where a file's bytes were (its record says so).
+pub fn legacy_object(tenant: &str, id: &str) -> String {
+    format!("t/{tenant}/f/{id}")
+}
+
+/// KV: a file's record: the tombstone of an expired file (answering `410`), or an older
+/// record whose bytes are at its `r2_key`.
 pub fn file(id: &str) -> String {
     format!("file:{id}")
 }
@@ -11,24 +41,56 @@ pub fn digest(tenant: &str, sha256: &str) -> String {
     format!("sha256:{tenant}:{sha256}")
 }
 
-/// KV: the public index of files reachable by digest without credentials (PortSIP blobs),
-/// by sha256 or by their opaque id.
-pub fn public_blob(key: &str) -> String {
+/// KV, before this layout: the public index of PortSIP blobs by sha256 or opaque id.
+pub fn legacy_public_blob(key: &str) -> String {
     format!("blob:{key}")
 }
 
-/// R2: the object holding a file's bytes.
-pub fn object(tenant: &str, id: &str) -> String {
-    format!("t/{tenant}/f/{id}")
+/// KV: the expiry index: one listed key per expiring file, in the minute it expires.
+pub fn expiry(expires_at: u64, id: &str) -> String {
+    format!("{}{}:{id}", EXPIRY_PREFIX, minute(expires_at))
+}
+pub const EXPIRY_PREFIX: &str = "exp:";
+
+/// KV: the journal of files written in one request, in the minute they were written: what
+/// their later writes (expiry entry, indexes) must be, should those be lost.
+pub fn journal(now: u64, id: &str) -> String {
+    format!("{}{}:{id}", JOURNAL_PREFIX, minute(now))
+}
+pub const JOURNAL_PREFIX: &str = "new:";
+
+/// The journal keys of one minute.
+pub fn journal_minute(minute_index: u64) -> String {
+    format!("{JOURNAL_PREFIX}{minute_index:010}:")
+}
+
+/// KV: the last journal minute the sweep has gone through.
+pub const SWEEP_CURSOR: &str = "sweep:journal";
+
+/// The minute a time-bucketed key names.
+pub fn minute_of(key: &str) -> Option<u64> {
+    key.split(':').nth(1)?.parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn keys_are_namespaced() {
-        assert_eq!(super::file("a"), "file:a");
-        assert_eq!(super::digest("acme", "ab"), "sha256:acme:ab");
-        assert_eq!(super::public_blob("ab"), "blob:ab");
-        assert_eq!(super::object("acme", "a"), "t/acme/f/a");
+    fn keys_follow_from_ids_and_sort_by_time() {
+        let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
+        assert_eq!(object(id), format!("f/{id}"), "a download needs nothing but the id");
+        assert_eq!(sidecar(id), format!("m/{id}"));
+        assert_eq!(public_digest("ab"), "d/ab");
+        assert_eq!(file("a"), "file:a");
+        assert_eq!(digest("acme", "ab"), "sha256:acme:ab");
+        let (early, late) = (expiry(59_999, "z"), expiry(60_000, "a"));
+        assert_eq!(early, "exp:0000000000:z");
+        assert!(early < late, "the index lists in time order");
+        assert!(expiry(9_999_999_999_999, "a") > expiry(1_714_644_000_000, "a"));
+        assert_eq!(minute_of(&late), Some(1));
+        assert_eq!(journal(120_000, "x"), "new:0000000002:x");
+        assert!(journal(120_000, "x").starts_with(&journal_minute(2)));
+        assert_eq!(legacy_object("acme", "a"), "t/acme/f/a");
     }
 }

@@ -26,7 +26,16 @@ pub fn check_blob_meta(meta: &BlobMeta) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::blob_meta;
+    use crate::engine::files::FileRecord;
+
+    fn blob_meta(tenant: &str, id: &str, name: &str, dialect: &str, content_type: &str) -> crate::store::BlobMeta {
+        let r = FileRecord {
+            name: name.into(),
+            content_type: content_type.into(),
+            ..FileRecord::new(id, tenant, dialect, "f/x")
+        };
+        r.expire_in(3600).blob_meta()
+    }
 
     #[test]
     fn names_up_to_255_bytes() {

@@ -1,7 +1,13 @@
 //! The engine: what every dialect shares. Files and their records, who may read them, the
-//! digest indexes, part planning, expiry, the streaming writer, and resumable uploads (the
-//! work of the Upload Durable Object). Generic over the storage seams, so it runs on the host
-//! over in-memory stores.
+//! digest indexes, the expiry index and its sweep, part planning, the streaming writer, and
+//! resumable uploads (the work of the Upload Durable Object). Generic over the storage seams,
+//! so it runs on the host over in-memory stores.
+//!
+//! The store layout: a file's bytes are the R2 object named by its id (`f/{id}`), whose
+//! metadata carries everything a download needs, so a download is one R2 read, strongly
+//! consistent everywhere. KV holds what R2 alone cannot answer or list: the expiry index (the
+//! sweep deletes expired bytes from it), the tenants' `sha256` indexes, the tombstones of
+//! expired files (`410` rather than `404`), and the journal of one-request writes.
 
 pub mod chunks;
 pub mod expiry;
@@ -13,13 +19,14 @@ pub mod limits;
 pub mod part_plan;
 pub mod resumable;
 pub mod sha256;
+pub mod sweep;
 pub mod turns;
 pub mod upload;
 pub mod uploads;
 pub mod visibility;
 pub mod writer;
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -27,23 +34,36 @@ use futures_util::Stream;
 use crate::auth::Tenant;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::{BlobMeta, BlobStore, Janitor, MetaStore};
+use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload};
 use expiry::kv_ttl_secs;
-use files::FileRecord;
+use files::{FileRecord, FromObject};
 use index::IndexEntry;
 use part_plan::PartPlan;
 use sha256::{NativeHashers, ResumableSha256, Running};
+use sweep::Entry;
 use visibility::{may_read, Access, Via};
 
 /// Everything a handler may touch, passed in. `now` reads the clock (ms since the epoch);
 /// tests pass one they advance. `native` makes the platform's fast SHA-256, where it has one.
-pub struct Ctx<'a, B, M, J> {
+/// `later` collects what may be written after the answer (`ctx.waitUntil` in the worker).
+pub struct Ctx<'a, B, M> {
     pub config: &'a Config,
     pub blobs: &'a B,
     pub meta: &'a M,
-    pub janitor: &'a J,
     pub now: &'a dyn Fn() -> u64,
     pub native: NativeHashers<'a>,
+    pub later: &'a Later,
+}
+
+/// Files whose secondary writes (expiry entry, indexes) wait for the answer to be sent. Their
+/// journal entries, written before the answer, let the sweep redo them if they are lost.
+#[derive(Debug, Default)]
+pub struct Later(pub RefCell<Vec<FileRecord>>);
+
+impl Later {
+    pub fn take(&self) -> Vec<FileRecord> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
 }
 
 /// A new file as a dialect describes it, before its bytes are read.
@@ -55,9 +75,38 @@ pub struct NewFile {
     pub content_type: String,
     pub dialect: &'static str,
     pub access: Access,
-    pub extra: BTreeMap<String, String>,
+    pub extra: std::collections::BTreeMap<String, String>,
     /// Length the client announced (or an upper bound of it), for part sizing.
     pub length_hint: Option<u64>,
+}
+
+impl NewFile {
+    /// The record as far as it is known before the bytes: no size, digest, time or TTL.
+    pub fn template(&self) -> FileRecord {
+        FileRecord {
+            name: self.name.clone(),
+            content_type: self.content_type.clone(),
+            extra: self.extra.clone(),
+            ..FileRecord::new(&self.id, &self.tenant.0, self.dialect, &keys::object(&self.id)).with_access(self.access)
+        }
+    }
+}
+
+/// A file written in one request, not yet stored under its final metadata: a small one is
+/// held whole (one put, once its record is complete), a large one is a completed multipart
+/// object whose record goes into a sidecar.
+#[derive(Debug)]
+pub struct Held {
+    pub template: FileRecord,
+    pub size: u64,
+    pub sha256: String,
+    body: HeldBody,
+}
+
+#[derive(Debug)]
+enum HeldBody {
+    Tail(Vec<u8>),
+    Sealed(ObjectInfo),
 }
 
 /// The texts a dialect shows for a file it cannot serve.
@@ -67,17 +116,16 @@ pub struct Missing {
     pub expired: &'static str,
 }
 
-/// What R2 keeps beside a file's bytes: enough to tell whose file it is and what it is
-/// without its KV record.
-pub fn blob_meta(tenant: &str, id: &str, name: &str, dialect: &str, content_type: &str) -> BlobMeta {
-    let mut meta = BlobMeta { content_type: content_type.into(), ..Default::default() };
-    for (k, v) in [("tenant", tenant), ("id", id), ("name", name), ("dialect", dialect)] {
-        meta.custom.insert(k.into(), v.into());
-    }
-    meta
+/// A file found for a download: its record, its entity tag, and its body when it was read
+/// in the same R2 call.
+#[derive(Debug)]
+pub struct Opened {
+    pub record: FileRecord,
+    pub etag: String,
+    pub body: Option<Payload>,
 }
 
-impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
+impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     pub fn now(&self) -> u64 {
         (self.now)()
     }
@@ -91,49 +139,81 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         }
     }
 
-    /// Streams `body` into R2 under the new file's key. The file has no record yet: call
-    /// [`Ctx::publish`] once the dialect knows its TTL, or [`Ctx::discard`] to drop it.
-    pub async fn write_file<S>(&self, new: &NewFile, body: S) -> Result<FileRecord>
+    /// Streams `body` into R2 under the new file's key. A file that fits one part is held,
+    /// to be put once its record is complete ([`Ctx::store_file`]); a larger one is written
+    /// as a multipart upload whose metadata says its record is in a sidecar.
+    pub async fn write_file<S>(&self, new: &NewFile, body: S) -> Result<Held>
     where
         S: Stream<Item = Result<Bytes>> + Unpin,
     {
         limits::check_name(&new.name)?;
+        let template = new.template();
+        let meta = template.blob_meta_with_sidecar();
+        limits::check_blob_meta(&template.clone().expire_in(u32::MAX.into()).blob_meta())?;
         let max = self.config.max_file_size;
         let hint = new.length_hint.map(|l| l.min(max));
         let plan = PartPlan::new(hint, max, self.config.min_part_size)?;
-        let key = keys::object(&new.tenant.0, &new.id);
-        let meta = blob_meta(&new.tenant.0, &new.id, &new.name, new.dialect, &new.content_type);
-        limits::check_blob_meta(&meta)?;
-        let written = writer::write_stream(self.blobs, &key, &meta, plan, max, self.whole_file_hash(), body).await?;
-        Ok(FileRecord {
-            name: new.name.clone(),
-            content_type: new.content_type.clone(),
-            size: written.size,
-            sha256: written.sha256,
-            created_at: self.now(),
-            extra: new.extra.clone(),
-            ..FileRecord::new(&new.id, &new.tenant.0, new.dialect, &key).with_access(new.access)
-        })
+        let fed =
+            writer::write_held(self.blobs, &template.r2_key, &meta, plan, max, self.whole_file_hash(), body).await?;
+        let body = match fed.sealed {
+            Some(info) => HeldBody::Sealed(info),
+            None => HeldBody::Tail(fed.tail),
+        };
+        Ok(Held { template, size: fed.size, sha256: fed.sha256, body })
     }
 
-    /// Makes a written file visible: first the deletion of its bytes at `expires_at` (so that
-    /// no failure after it leaves bytes that never expire), then its record, then its digest
-    /// indexes. Every step may be repeated: a retry after a failure half way does no harm.
+    /// Stores a held file under its complete record (with `ttl`, if it expires): one R2 put
+    /// for a small file; for a large one, its sidecar. Nothing else is written: the caller
+    /// journals the file ([`Ctx::journal`]) and publishes it.
+    pub async fn store_file(&self, held: Held, ttl: Option<u64>) -> Result<FileRecord> {
+        let base = FileRecord { size: held.size, sha256: held.sha256, ..held.template };
+        match held.body {
+            HeldBody::Tail(bytes) => {
+                let record = FileRecord { created_at: self.now(), ..base };
+                let record = match ttl {
+                    Some(t) => record.expire_in(t),
+                    None => record,
+                };
+                self.blobs.put(&record.r2_key, bytes, &record.blob_meta()).await?;
+                Ok(record)
+            }
+            HeldBody::Sealed(info) => {
+                let record = FileRecord { created_at: info.uploaded, ..base };
+                let record = match ttl {
+                    Some(t) => record.expire_in(t),
+                    None => record,
+                };
+                let json = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
+                self.blobs.put(&keys::sidecar(&record.id), json, &BlobMeta::default()).await?;
+                Ok(record)
+            }
+        }
+    }
+
+    /// The one KV write a one-request file makes before its answer: the journal entry from
+    /// which the sweep redoes [`Ctx::publish`] if the write after the answer is lost. The
+    /// file's publication is queued for after the answer.
+    pub async fn journal(&self, record: &FileRecord) -> Result<()> {
+        let entry = Entry::of(record).to_json();
+        self.meta.put_listed(&keys::journal(self.now(), &record.id), &entry, Some(sweep::JOURNAL_TTL_SECS)).await?;
+        self.later.0.borrow_mut().push(record.clone());
+        Ok(())
+    }
+
+    /// Makes a stored file findable: first its expiry entry (so that no failure after it
+    /// leaves bytes that never expire), then its digest indexes. Every step may be repeated:
+    /// a retry after a failure half way does no harm.
     pub async fn publish(&self, record: &FileRecord) -> Result<()> {
+        let entry = Entry::of(record);
         if let Some(at) = record.expires_at {
-            self.janitor.delete_at(&record.id, &record.r2_key, at).await?;
+            let ttl = kv_ttl_secs(at, self.now(), self.config.grace);
+            self.meta.put_listed(&keys::expiry(at, &record.id), &entry.to_json(), Some(ttl)).await?;
         }
         let kv_ttl = self.kv_ttl(record);
-        let json = serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
-        self.meta.put(&keys::file(&record.id), json, kv_ttl).await?;
-        let entry =
-            IndexEntry { id: record.id.clone(), expires_at: record.expires_at, tenant: Some(record.tenant.clone()) };
-        self.index_put(&keys::digest(&record.tenant, &record.sha256), &entry, kv_ttl).await?;
+        let index = entry.index();
+        self.index_put(&keys::digest(&record.tenant, &record.sha256), &index, kv_ttl).await?;
         if record.access() == Access::PublicDigest {
-            self.index_put(&keys::public_blob(&record.sha256), &entry, kv_ttl).await?;
-            if let Some(blob_id) = record.extra.get(files::BLOB_ID) {
-                self.meta.put(&keys::public_blob(blob_id), entry.to_json(), kv_ttl).await?;
-            }
+            self.pointer_put(&record.sha256, &index).await?;
         }
         Ok(())
     }
@@ -142,7 +222,7 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         record.expires_at.map(|at| kv_ttl_secs(at, self.now(), self.config.grace))
     }
 
-    /// Points an index entry at `entry`'s file unless the file it names already lives at
+    /// Points a KV index entry at `entry`'s file unless the file it names already lives at
     /// least as long ([`index::replaces`]).
     async fn index_put(&self, key: &str, entry: &IndexEntry, kv_ttl: Option<u64>) -> Result<()> {
         let old = self.index_get(key).await?;
@@ -152,7 +232,7 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         Ok(())
     }
 
-    /// The entry under an index key; a bare id (written before entries carried their
+    /// The entry under a KV index key; a bare id (written before entries carried their
     /// expiry) takes its expiry from the file's record, and names nothing if that is gone.
     async fn index_get(&self, key: &str) -> Result<Option<IndexEntry>> {
         let Some(raw) = self.meta.get(key).await? else { return Ok(None) };
@@ -164,40 +244,56 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         }
     }
 
-    /// Deletes a published file: its bytes, its record, and each index entry that still
-    /// points to it (the same bytes uploaded again may own an entry now).
-    pub async fn delete_file(&self, record: &FileRecord) -> Result<()> {
-        self.blobs.delete(&record.r2_key).await?;
-        self.meta.delete(&keys::file(&record.id)).await?;
-        let mut entries = vec![keys::digest(&record.tenant, &record.sha256)];
-        if record.access() == Access::PublicDigest {
-            entries.push(keys::public_blob(&record.sha256));
-            entries.extend(record.extra.get(files::BLOB_ID).map(|b| keys::public_blob(b)));
-        }
-        for key in entries {
-            if self.index_get(&key).await?.is_some_and(|e| e.id == record.id) {
-                self.meta.delete(&key).await?;
-            }
+    /// The public digest pointer in R2, with the same precedence as the KV indexes.
+    async fn pointer_put(&self, sha256: &str, entry: &IndexEntry) -> Result<()> {
+        let key = keys::public_digest(sha256);
+        let old = self.pointer_get(sha256).await?;
+        if index::replaces(old.as_ref(), entry, self.now()) {
+            self.blobs.put(&key, entry.to_json().into_bytes(), &BlobMeta::default()).await?;
         }
         Ok(())
     }
 
-    /// Drops the bytes of a file that will not be published.
-    pub async fn discard(&self, record: &FileRecord) {
-        let _ = self.blobs.delete(&record.r2_key).await;
+    async fn pointer_get(&self, sha256: &str) -> Result<Option<IndexEntry>> {
+        let raw = self.blobs.get_bytes(&keys::public_digest(sha256)).await?;
+        Ok(raw.and_then(|b| IndexEntry::parse(&String::from_utf8_lossy(&b)).ok()))
     }
 
-    /// The record of file `id`, whatever its state.
+    /// Deletes a file: its bytes (and sidecar), its expiry entry, its record, and each index
+    /// entry that still points to it (the same bytes uploaded again may own an entry now).
+    pub async fn delete_file(&self, record: &FileRecord) -> Result<()> {
+        self.blobs.delete(&record.r2_key).await?;
+        self.blobs.delete(&keys::sidecar(&record.id)).await?;
+        if let Some(at) = record.expires_at {
+            self.meta.delete(&keys::expiry(at, &record.id)).await?;
+        }
+        self.meta.delete(&keys::file(&record.id)).await?;
+        self.unindex(record).await
+    }
+
+    /// Drops the index entries that point to `record`.
+    async fn unindex(&self, record: &FileRecord) -> Result<()> {
+        let key = keys::digest(&record.tenant, &record.sha256);
+        if self.index_get(&key).await?.is_some_and(|e| e.id == record.id) {
+            self.meta.delete(&key).await?;
+        }
+        if record.access() == Access::PublicDigest
+            && self.pointer_get(&record.sha256).await?.is_some_and(|e| e.id == record.id)
+        {
+            self.blobs.delete(&keys::public_digest(&record.sha256)).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the bytes of a file that will not be stored.
+    pub async fn discard(&self, key: &str) {
+        let _ = self.blobs.delete(key).await;
+    }
+
+    /// The KV record of file `id` (a tombstone, or an older record), whatever its state.
     pub async fn record(&self, id: &str) -> Result<Option<FileRecord>> {
         let Some(raw) = self.meta.get(&keys::file(id)).await? else { return Ok(None) };
         serde_json::from_str(&raw).map(Some).map_err(|e| Error::Internal(format!("bad record {id}: {e}")))
-    }
-
-    /// File `id` if `caller` may read it by `via` ([`visibility::may_read`]) and it has not
-    /// expired: `404` to anyone who may not (whether or not it exists), `410` once expired.
-    pub async fn read_file(&self, id: &str, via: Via, caller: Option<&Tenant>, texts: Missing) -> Result<FileRecord> {
-        let record = self.record(id).await?.filter(|r| may_read(r, via, caller));
-        self.live(record, texts)
     }
 
     /// The record if it exists and is live.
@@ -205,22 +301,103 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         record.ok_or_else(|| Error::not_found(texts.not_found))?.live(self.now(), texts.expired)
     }
 
-    /// A file by its sha256 or its public opaque id: the caller's own file with that digest
-    /// first, else a public one.
-    pub async fn find_by_digest(&self, key: &str, caller: Option<&Tenant>, texts: Missing) -> Result<FileRecord> {
-        let digest = crate::http::digest::parse_sha256(key).ok();
-        let mut keys_to_try = Vec::new();
-        if let (Some(t), Some(d)) = (caller, &digest) {
-            keys_to_try.push(keys::digest(&t.0, d));
-        }
-        keys_to_try.push(keys::public_blob(digest.as_deref().unwrap_or(key)));
-        for index_key in keys_to_try {
-            if let Some(entry) = self.index_get(&index_key).await? {
-                if let Some(record) = self.record(&entry.id).await?.filter(|r| may_read(r, Via::Digest, caller)) {
-                    return record.live(self.now(), texts.expired);
-                }
+    /// The record an object's metadata (or its sidecar) describes.
+    async fn record_of(&self, key: &str, info: &ObjectInfo) -> Result<Option<FileRecord>> {
+        match FileRecord::from_object(key, info) {
+            FromObject::Record(r) => Ok(Some(*r)),
+            FromObject::Foreign => Ok(None),
+            FromObject::Sidecar => {
+                let Some(id) = info.meta.custom.get("id") else { return Ok(None) };
+                let raw = self.blobs.get_bytes(&keys::sidecar(id)).await?;
+                let record: Option<FileRecord> = raw.and_then(|b| serde_json::from_slice(&b).ok());
+                Ok(record.map(|r| FileRecord { size: info.size, r2_key: key.into(), ..r }))
             }
         }
-        Err(Error::not_found(texts.not_found))
+    }
+
+    /// File `id` for a download, if `caller` may read it by `via` ([`visibility::may_read`])
+    /// and it has not expired: `404` to anyone who may not (whether or not it exists), `410`
+    /// once expired. One R2 call (`fetch`: its body too; else its head): KV is asked only when
+    /// R2 has nothing (a tombstone, or a file written before this layout).
+    pub async fn open(
+        &self,
+        id: &str,
+        via: Via,
+        caller: Option<&Tenant>,
+        texts: Missing,
+        fetch: bool,
+    ) -> Result<Opened> {
+        let key = keys::object(id);
+        if let Some(opened) = self.open_object(&key, via, caller, texts, fetch).await? {
+            return Ok(opened);
+        }
+        let record = self.live(self.record(id).await?.filter(|r| may_read(r, via, caller)), texts)?;
+        if record.r2_key == key {
+            return Err(Error::not_found(texts.not_found));
+        }
+        // a file of the earlier layout: its bytes are where its record says
+        let (info, body) =
+            self.read_object(&record.r2_key, fetch).await?.ok_or_else(|| Error::not_found(texts.not_found))?;
+        Ok(Opened { etag: record.etag(&info.etag), record, body })
+    }
+
+    async fn read_object(&self, key: &str, fetch: bool) -> Result<Option<(ObjectInfo, Option<Payload>)>> {
+        Ok(if fetch {
+            self.blobs.get(key).await?.map(|(i, p)| (i, Some(p)))
+        } else {
+            self.blobs.head(key).await?.map(|i| (i, None))
+        })
+    }
+
+    /// The object at `key` if it is a file `caller` may read by `via`; `Ok(None)` if R2 has
+    /// no such object.
+    async fn open_object(
+        &self,
+        key: &str,
+        via: Via,
+        caller: Option<&Tenant>,
+        texts: Missing,
+        fetch: bool,
+    ) -> Result<Option<Opened>> {
+        let Some((info, body)) = self.read_object(key, fetch).await? else { return Ok(None) };
+        let record = self.record_of(key, &info).await?.filter(|r| may_read(r, via, caller));
+        let record = self.live(record, texts)?;
+        Ok(Some(Opened { etag: record.etag(&info.etag), record, body }))
+    }
+
+    /// A file by its sha256 or its public opaque id: the caller's own file with that digest
+    /// first, else a public one (by its R2 pointer, or by its id).
+    pub async fn find_by_digest(
+        &self,
+        key: &str,
+        caller: Option<&Tenant>,
+        texts: Missing,
+        fetch: bool,
+    ) -> Result<Opened> {
+        let Ok(digest) = crate::http::digest::parse_sha256(key) else {
+            // an opaque id is the blob's file id
+            return match crate::engine::ids::is_opaque_id(key) {
+                true => self.open(key, Via::Digest, caller, texts, fetch).await,
+                false => Err(Error::not_found(texts.not_found)),
+            };
+        };
+        let mut candidates = Vec::new();
+        if let Some(t) = caller {
+            candidates.extend(self.index_get(&keys::digest(&t.0, &digest)).await?);
+        }
+        candidates.extend(self.pointer_get(&digest).await?);
+        if candidates.is_empty() {
+            candidates.extend(self.index_get(&keys::legacy_public_blob(&digest)).await?);
+        }
+        let mut last = Error::not_found(texts.not_found);
+        for entry in candidates {
+            match self.open(&entry.id, Via::Digest, caller, texts, fetch).await {
+                Ok(opened) => return Ok(opened),
+                Err(e @ Error::Expired(_)) => last = e,
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
     }
 }

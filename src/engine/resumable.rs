@@ -12,6 +12,7 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
+use super::files::FileRecord;
 use super::part_plan::PartPlan;
 use super::sha256::Running;
 use super::upload::{Accept, Append, At, FinishStep, NewUpload, Phase, Resend, Then, UploadState};
@@ -20,7 +21,7 @@ use super::writer::{feed, seal, Cut, FeedLimits, Target};
 use super::{limits, Ctx};
 use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
-use crate::store::{BlobMeta, BlobStore, Janitor, MetaStore};
+use crate::store::{BlobMeta, BlobStore, MetaStore};
 
 /// The Upload object's own storage: the state, and the tail (bytes after the last full part).
 /// `save` writes both atomically.
@@ -34,12 +35,27 @@ pub trait UploadStore {
 /// How long finishing is retried (by the alarm, every minute) before the upload is dropped.
 const FINISH_RETRY_MS: u64 = 60_000;
 
+/// The R2 metadata of the upload's object: fixed when its multipart upload begins, so what
+/// only completion knows (its time and digest) is left for reads to take from the object.
 fn meta_for(st: &UploadState) -> BlobMeta {
-    let n = &st.new;
-    super::blob_meta(&n.tenant, &n.id, &n.name, &n.dialect, &n.content_type)
+    st.new.template().blob_meta()
 }
 
-impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
+/// The metadata of a single put at completion: everything, the digest too if known.
+fn sealed_meta(st: &UploadState) -> BlobMeta {
+    let f = st.finishing.as_ref();
+    let record = FileRecord {
+        sha256: f.and_then(|f| f.sha256.clone()).unwrap_or_default(),
+        created_at: f.map_or(0, |f| f.started_at),
+        ..st.new.template()
+    };
+    match st.new.ttl {
+        Some(t) if record.created_at != 0 => record.expire_in(t).blob_meta(),
+        _ => record.blob_meta(),
+    }
+}
+
+impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     /// Opens a new upload in `store`. What storage would refuse at completion (a name or
     /// metadata too large) is refused now.
     pub fn create_upload<U: UploadStore>(&self, store: &U, new: NewUpload) -> Result<UploadState> {
@@ -56,7 +72,11 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         let plan = PartPlan::new(new.length, self.config.max_file_size, self.config.min_part_size)?;
         let st =
             UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, self.now())?;
-        limits::check_blob_meta(&meta_for(&st))?;
+        limits::check_blob_meta(
+            &FileRecord { created_at: 1, sha256: "0".repeat(64), ..st.new.template() }
+                .expire_in(u32::MAX.into())
+                .blob_meta(),
+        )?;
         store.save(&st, Some(&[]))?;
         Ok(st)
     }
@@ -185,19 +205,22 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
         while let Some(step) = st.finish_step() {
             match step {
                 FinishStep::Seal => {
-                    let meta = meta_for(&st);
+                    let single = st.multipart.is_none();
+                    let meta = if single { sealed_meta(&st) } else { meta_for(&st) };
                     let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
                     let tail = if st.tail_len > 0 { store.tail()? } else { Vec::new() };
-                    if let Err(e) = seal(&target, st.multipart.as_ref(), st.parts.clone(), tail).await {
+                    let info = match seal(&target, st.multipart.as_ref(), st.parts.clone(), tail).await {
+                        Ok(info) => info,
                         // A completion that R2 took but whose saving was lost leaves nothing
                         // to complete: the object is there.
-                        let done = st.multipart.is_some()
-                            && self.blobs.head(&st.r2_key).await?.is_some_and(|n| n == st.offset);
-                        if !done {
-                            return Err(e);
-                        }
-                    }
-                    st.sealed();
+                        Err(e) => match self.blobs.head(&st.r2_key).await? {
+                            Some(info) if !single && info.size == st.offset => info,
+                            _ => return Err(e),
+                        },
+                    };
+                    // a single put carries its creation time; a multipart object's is R2's
+                    let started = st.finishing.as_ref().map_or(info.uploaded, |f| f.started_at);
+                    st.sealed(if single { started } else { info.uploaded });
                 }
                 FinishStep::Digest => {
                     let sha256 = self.blobs.sha256(&st.r2_key).await?;
@@ -253,7 +276,7 @@ impl<'a, B: BlobStore, M: MetaStore, J: Janitor> Ctx<'a, B, M, J> {
 
     /// The alarm: finish what is finishing, abort an upload gone idle, forget a finished
     /// upload the idle timeout after its completion (its file stays; its bytes are deleted
-    /// at expiry by the janitor, the one path that deletes expired bytes). Returns when to
+    /// at expiry by the sweep, the one path that deletes expired bytes). Returns when to
     /// wake next, if ever.
     pub async fn upload_alarm<U: UploadStore>(&self, store: &U) -> Result<Option<u64>> {
         let Some(st) = store.load()? else { return Ok(None) };
@@ -369,7 +392,7 @@ mod tests {
             assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
             // MemoryBlobs refuses unequal or small parts, so reaching here proves the cuts
             assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "chunk {chunk}");
-            assert!(w.meta.value(&keys::file(&id)).is_some());
+            assert!(w.meta.value(&keys::digest("acme", &file.sha256)).unwrap().contains(&id), "indexed");
         }
     }
 
@@ -520,8 +543,7 @@ mod tests {
             ("blobs", "upload_part", 12 * MIB),
             ("blobs", "complete", 12 * MIB),
             ("blobs", "complete:after", 12 * MIB),
-            ("janitor", "delete_at", 3 * MIB),
-            ("meta", "put:file", 3 * MIB),
+            ("meta", "put:exp", 3 * MIB),
             ("meta", "put:sha256", 3 * MIB),
         ];
         for (store, op, len) in steps {
@@ -534,7 +556,7 @@ mod tests {
             match store {
                 "blobs" => w.blobs.faults.fail(op, 1),
                 "meta" => w.meta.faults.fail(op, 1),
-                _ => w.janitor.faults.fail(op, 1),
+                _ => unreachable!(),
             }
             let last = append(&w, &id, at(first as u64, body.len() - first), &body[first..]);
             let st = if op == "complete:after" {
@@ -544,8 +566,7 @@ mod tests {
                 assert_eq!(last.map(|_| ()).unwrap_err().status(), 503, "{op}: the failure is reported");
                 let st = state(&w, &id);
                 assert_eq!(st.phase, Phase::Finishing, "{op}: all bytes in, not complete");
-                // no dialect can see it as complete: its state says finishing, its record is not served
-                assert!(w.meta.value(&keys::file(&id)).is_none() || op == "put:sha256", "{op}");
+                // no dialect can see it as complete: its state says finishing
                 // the next request finishes it
                 block_on(w.uploads().state(&id, "acme", None)).unwrap()
             };
@@ -553,9 +574,11 @@ mod tests {
             let file = st.file.unwrap();
             assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "{op}: the bytes survived");
             assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
-            assert!(w.meta.value(&keys::file(&id)).is_some());
             assert!(w.meta.value(&keys::digest("acme", &file.sha256)).unwrap().contains(&id));
-            assert_eq!(w.janitor.scheduled.borrow()[&id].1, file.expires_at.unwrap(), "{op}: the expiry is set");
+            assert!(
+                w.meta.value(&keys::expiry(file.expires_at.unwrap(), &file.id)).is_some(),
+                "{op}: the expiry is set"
+            );
             // finishing twice does no harm: a retried last request gets the same file
             let again = append(&w, &id, at(len, 0), b"").unwrap();
             assert_eq!(again.file.as_ref(), Some(&file));
@@ -567,16 +590,16 @@ mod tests {
     fn the_alarm_finishes_an_interrupted_completion() {
         let w = World::new();
         let id = create(&w, Some(5), None, None);
-        w.meta.faults.fail("put:file", 1);
+        w.meta.faults.fail("put:sha256", 1);
         assert_eq!(append(&w, &id, at(0, 5), b"hello").unwrap_err().status(), 503);
         assert_eq!(w.object(&id).alarm.get(), Some(w.now() + FINISH_RETRY_MS), "retry soon");
         w.advance(FINISH_RETRY_MS);
         w.fire_alarms();
         assert_eq!(state(&w, &id).phase, Phase::Complete);
-        assert!(w.meta.value(&keys::file(&id)).is_some());
+        assert!(w.meta.keys("sha256:acme:").len() == 1, "indexed");
         // a finishing that keeps failing past the idle timeout is dropped, bytes and all
         let id = create(&w, Some(5), None, None);
-        w.meta.faults.fail("put:file", 1_000_000);
+        w.meta.faults.fail("put:sha256", 1_000_000);
         assert_eq!(append(&w, &id, at(0, 5), b"hello").unwrap_err().status(), 503);
         let key = state(&w, &id).r2_key;
         for _ in 0..(w.config.idle_timeout * 1000 / FINISH_RETRY_MS + 2) {
@@ -641,15 +664,17 @@ mod tests {
     }
 
     #[test]
-    fn expired_files_lose_their_bytes_by_the_janitor_and_finished_uploads_are_forgotten() {
+    fn expired_files_lose_their_bytes_by_the_sweep_and_finished_uploads_are_forgotten() {
         let w = World::new();
         let id = create(&w, None, Some(60), None);
         let st = append(&w, &id, current(Then::Complete { expected_sha256: None }), b"temp").unwrap();
         let file = st.file.clone().unwrap();
-        assert_eq!(w.janitor.scheduled.borrow()[&id], (file.r2_key.clone(), w.now() + 60_000));
-        assert_eq!(w.object(&id).alarm.get(), Some(st.idle_deadline()), "the object only forgets; the janitor deletes");
+        assert!(w.meta.value(&keys::expiry(w.now() + 60_000, &file.id)).is_some());
+        assert_eq!(w.object(&id).alarm.get(), Some(st.idle_deadline()), "the object only forgets; the sweep deletes");
         w.advance(60_000);
         w.fire_alarms();
+        assert!(w.blobs.object(&file.r2_key).is_some(), "not the object's alarm");
+        assert_eq!(w.sweep().expired, 1);
         assert!(w.blobs.object(&file.r2_key).is_none());
         // until the idle timeout after completion, a retried last request gets its answer
         let again = append(&w, &id, current(Then::Complete { expected_sha256: None }), b"").unwrap();
@@ -664,7 +689,7 @@ mod tests {
         w.fire_alarms();
         assert!(w.object(&id).store.load().unwrap().is_none());
         assert_eq!(w.blobs.object(&file.r2_key).as_deref(), Some(&b"keep"[..]), "a file without a TTL stays");
-        assert!(w.meta.value(&keys::file(&file.id)).is_some());
+        assert!(w.meta.value(&keys::digest("acme", &file.sha256)).is_some());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! One writer at a time per upload, and the takeover of a stalled one.
 //!
 //! Writes to one upload (appends, cancellation, finishing) take turns. Reads of its state
-//! (tus `HEAD`, PortSIP status) do not wait for a turn: they answer from the last saved
-//! state at once. A writer whose client has sent nothing for the stall timeout while another
+//! (tus `HEAD`, PortSIP status) do not take a turn: they answer from the last saved state,
+//! at once when the write in flight is stalled; while its client is still sending, or it is
+//! saving what arrived, they wait for it, so that a client resuming after an abort reads the
+//! offset that write ends at. A writer whose client has sent nothing for the stall timeout while another
 //! write waits is told to stop: its body then ends with [`Error::Interrupted`], it keeps what
 //! landed and saves its state like a client that went away, and gives up its turn. The next
 //! writer goes on from the saved offset (or answers `409` with it). A writer whose client is
@@ -25,12 +27,16 @@ pub type Sleep<'a> = &'a dyn Fn(u64) -> LocalBoxFuture<'static, ()>;
 
 /// How often a waiting writer looks again at the one it waits for, at most.
 const RECHECK_MS: u64 = 250;
+/// A writer whose client has sent nothing for this long is not waited for by reads.
+pub const QUIET_MS: u64 = 250;
 
 /// The writer holding the turn, as the others see it.
 #[derive(Default)]
 struct Signal {
     stop: Cell<bool>,
     last_progress: Cell<u64>,
+    /// Its body has ended (or failed): it is only landing and saving what it has.
+    body_done: Cell<bool>,
     waker: RefCell<Option<Waker>>,
 }
 
@@ -75,6 +81,25 @@ impl Turns {
     /// Is a write in progress?
     pub fn busy(&self) -> bool {
         self.current.borrow().is_some()
+    }
+
+    /// Waits while the writer holding the turn is receiving bytes or saving what it received,
+    /// so that a read answers with what that write ends at. A writer whose client has sent
+    /// nothing for [`QUIET_MS`] (stalled, or gone) is not waited for: the read answers at
+    /// once from the last saved state.
+    pub async fn settled(&self, now: &dyn Fn() -> u64, sleep: Sleep<'_>) {
+        loop {
+            let Some(holder) = self.current.borrow().clone() else { return };
+            if !holder.body_done.get() && now().saturating_sub(holder.last_progress.get()) >= QUIET_MS {
+                return;
+            }
+            let lock = self.lock.lock();
+            futures_util::pin_mut!(lock);
+            if let Either::Left((guard, _)) = select(lock, sleep(QUIET_MS / 5)).await {
+                drop(guard);
+                return;
+            }
+        }
     }
 
     /// Waits for the turn. While waiting, a writer that has stalled for `stall_ms` is told to
@@ -139,8 +164,10 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for Stoppable<'_, S> {
         }
         *self.signal.waker.borrow_mut() = Some(cx.waker().clone());
         let next = Pin::new(&mut self.body).poll_next(cx);
-        if let Poll::Ready(Some(Ok(_))) = &next {
-            self.signal.last_progress.set((self.now)());
+        match &next {
+            Poll::Ready(Some(Ok(_))) => self.signal.last_progress.set((self.now)()),
+            Poll::Ready(_) => self.signal.body_done.set(true),
+            Poll::Pending => {}
         }
         next
     }

@@ -50,6 +50,10 @@ pub struct NewUpload {
     /// Dialect-specific facts carried to the file record.
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
+    /// The finished file's id when it is not the upload's (a PortSIP blob is named by its
+    /// opaque id); its R2 key follows from it.
+    #[serde(default)]
+    pub file_id: Option<String>,
 }
 
 impl NewUpload {
@@ -67,7 +71,29 @@ impl NewUpload {
             token: None,
             access: None,
             extra: BTreeMap::new(),
+            file_id: None,
         }
+    }
+
+    /// The id of the file this upload becomes.
+    pub fn file_id(&self) -> &str {
+        self.file_id.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The file's record as far as it is known while the bytes arrive: what its R2 object's
+    /// metadata holds (its time, digest and expiry come from its completion).
+    pub fn template(&self) -> FileRecord {
+        let mut record = FileRecord {
+            name: self.name.clone(),
+            content_type: self.content_type.clone(),
+            ttl: self.ttl,
+            extra: self.extra.clone(),
+            ..FileRecord::new(self.file_id(), &self.tenant, &self.dialect, &keys::object(self.file_id()))
+        };
+        if let Some(access) = self.access {
+            record = record.with_access(access);
+        }
+        record
     }
 }
 
@@ -90,6 +116,9 @@ pub struct Finishing {
     pub expected_sha256: Option<String>,
     /// The R2 object is written.
     pub sealed: bool,
+    /// When R2 completed the object: the file's `created_at`.
+    #[serde(default)]
+    pub created_at: Option<u64>,
 }
 
 /// The next thing finishing must do; each is safe to repeat.
@@ -200,7 +229,7 @@ impl UploadState {
         if new.length.is_some_and(|l| l > max_size) {
             return Err(Error::TooLarge { max: max_size });
         }
-        let r2_key = keys::object(&new.tenant, &new.id);
+        let r2_key = keys::object(new.file_id());
         Ok(UploadState {
             new,
             offset: 0,
@@ -359,7 +388,7 @@ impl UploadState {
     pub fn begin_finishing(&mut self, sha256: Option<String>, expected_sha256: Option<String>, now: u64) {
         self.phase = Phase::Finishing;
         let expected_sha256 = expected_sha256.filter(|_| sha256.is_none());
-        self.finishing = Some(Finishing { started_at: now, sha256, expected_sha256, sealed: false });
+        self.finishing = Some(Finishing { started_at: now, sha256, expected_sha256, sealed: false, created_at: None });
         self.hash = None;
         self.touched_at = now;
     }
@@ -376,10 +405,12 @@ impl UploadState {
         })
     }
 
-    /// The object is written: no multipart upload, parts or tail remain.
-    pub fn sealed(&mut self) {
+    /// The object is written (at `created_at`, R2's time): no multipart upload, parts or tail
+    /// remain.
+    pub fn sealed(&mut self, created_at: u64) {
         if let Some(f) = self.finishing.as_mut() {
             f.sealed = true;
+            f.created_at = Some(created_at);
         }
         self.multipart = None;
         self.parts.clear();
@@ -396,26 +427,17 @@ impl UploadState {
         Ok(())
     }
 
-    /// The record of the finished file, the same on every retry of finishing.
+    /// The record of the finished file, the same on every retry of finishing: created when
+    /// R2 completed its object (when every byte was in, until then).
     pub fn file_record(&self) -> Result<FileRecord> {
         let f = self.finishing.as_ref().ok_or_else(|| Error::Internal("record of an upload not finishing".into()))?;
         let sha256 = f.sha256.clone().ok_or_else(|| Error::Internal("record before its digest".into()))?;
-        let n = &self.new;
-        let mut record = FileRecord {
-            name: n.name.clone(),
-            content_type: n.content_type.clone(),
-            size: self.offset,
-            sha256,
-            created_at: f.started_at,
-            ttl: n.ttl,
-            expires_at: n.ttl.map(|t| f.started_at + t * 1000),
-            extra: n.extra.clone(),
-            ..FileRecord::new(&n.id, &n.tenant, &n.dialect, &self.r2_key)
-        };
-        if let Some(access) = n.access {
-            record = record.with_access(access);
-        }
-        Ok(record)
+        let created_at = f.created_at.unwrap_or(f.started_at);
+        let record = FileRecord { size: self.offset, sha256, created_at, ..self.new.template() };
+        Ok(match self.new.ttl {
+            Some(t) => record.expire_in(t),
+            None => record,
+        })
     }
 
     /// Finishing is done: the upload is complete with its file.
@@ -512,12 +534,12 @@ mod tests {
         // an unknown digest is checked once read back
         let mut u = at(upload(Some(3)), 3);
         u.begin_finishing(None, Some("0".repeat(64)), 5);
-        u.sealed();
+        u.sealed(5);
         assert_eq!(u.finish_step(), Some(FinishStep::Digest));
         assert_eq!(u.digest_known(abc.into()), Err(Error::DigestMismatch));
         let mut u = at(upload(Some(3)), 3);
         u.begin_finishing(None, Some(abc.into()), 5);
-        u.sealed();
+        u.sealed(5);
         u.digest_known(abc.into()).unwrap();
         assert_eq!(u.finish_step(), Some(FinishStep::Publish));
     }
@@ -530,10 +552,10 @@ mod tests {
         u.begin_finishing(Some("cd".repeat(32)), None, 7000);
         assert!(!u.is_open() && u.has_every_byte());
         assert_eq!(u.finish_step(), Some(FinishStep::Seal));
-        u.sealed();
+        u.sealed(7500);
         assert_eq!(u.finish_step(), Some(FinishStep::Publish));
         let record = u.file_record().unwrap();
-        assert_eq!((record.size, record.created_at, record.expires_at), (10, 7000, Some(67_000)));
+        assert_eq!((record.size, record.created_at, record.expires_at), (10, 7500, Some(67_500)), "R2's time");
         assert_eq!(u.file_record().unwrap(), record, "a retry publishes the same record");
         u.completed(record.clone(), 8000);
         assert_eq!(u.finish_step(), None);

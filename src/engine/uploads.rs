@@ -15,23 +15,26 @@ use super::upload::{Append, NewUpload, Phase, UploadState};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::store::{BlobStore, Janitor, MetaStore};
+use crate::store::{BlobStore, MetaStore};
 
 /// One request to an upload's object. It crosses to the Durable Object as JSON; the answer
 /// comes back as a JSON `Result<Option<UploadState>, Error>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum UploadCall {
-    /// Open the upload.
-    Create { new: NewUpload },
+    /// Open the upload, and take its first body when there is one (tus creation-with-upload:
+    /// one request to the object, not two).
+    Create {
+        new: Box<NewUpload>,
+        #[serde(default)]
+        append: Option<Append>,
+    },
     /// Where it stands (finishing it first if its completion was interrupted).
     State { tenant: String, token: Option<Secret> },
     /// Take a body.
     Append { tenant: String, token: Option<Secret>, append: Append },
     /// Drop it (and, with `delete_finished`, a finished upload's file).
     Cancel { tenant: String, token: Option<Secret>, delete_finished: bool },
-    /// Delete `r2_key` at `at` (a finished file's expiry, kept by the object named by its id).
-    Expire { r2_key: String, at: u64 },
 }
 
 impl UploadCall {
@@ -57,7 +60,13 @@ pub trait Uploads {
 
     async fn create(&self, new: NewUpload) -> Result<UploadState> {
         let id = new.id.clone();
-        state(self.call(&id, UploadCall::Create { new }, None).await?)
+        state(self.call(&id, UploadCall::Create { new: Box::new(new), append: None }, None).await?)
+    }
+
+    /// Opens an upload and appends its first body, in one call.
+    async fn create_with(&self, new: NewUpload, append: Append, body: Self::Body) -> Result<UploadState> {
+        let id = new.id.clone();
+        state(self.call(&id, UploadCall::Create { new: Box::new(new), append: Some(append) }, Some(body)).await?)
     }
 
     async fn state(&self, id: &str, tenant: &str, token: Option<Secret>) -> Result<UploadState> {
@@ -93,8 +102,8 @@ pub struct Object<'a, U> {
 }
 
 /// Serves one call against an upload's object.
-pub async fn serve<B, M, J, U, S>(
-    ctx: &Ctx<'_, B, M, J>,
+pub async fn serve<B, M, U, S>(
+    ctx: &Ctx<'_, B, M>,
     obj: &Object<'_, U>,
     call: UploadCall,
     body: Option<S>,
@@ -102,14 +111,22 @@ pub async fn serve<B, M, J, U, S>(
 where
     B: BlobStore,
     M: MetaStore,
-    J: Janitor,
     U: UploadStore,
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
     let stall_ms = ctx.config.stall_timeout * 1000;
     match call {
-        UploadCall::Create { new } => ctx.create_upload(obj.store, new).map(Some),
+        UploadCall::Create { new, append: None } => ctx.create_upload(obj.store, *new).map(Some),
+        UploadCall::Create { new, append: Some(append) } => {
+            let tenant = new.tenant.clone();
+            let turn = obj.turns.take(ctx.now, obj.sleep, stall_ms).await;
+            ctx.create_upload(obj.store, *new)?;
+            let body = turn.body(Body(body), ctx.now);
+            ctx.append(obj.store, &tenant, None, append, body).await.map(Some)
+        }
         UploadCall::State { tenant, token } => {
+            // a write whose body has ended is saving what it received: answer with that
+            obj.turns.settled(ctx.now, obj.sleep).await;
             let st = ctx.load_upload(obj.store, &tenant, token.as_ref().map(Secret::expose))?;
             if st.phase != Phase::Finishing {
                 return Ok(Some(st));
@@ -129,7 +146,6 @@ where
             ctx.cancel_upload(obj.store, &tenant, token.as_ref().map(Secret::expose), delete_finished).await?;
             Ok(None)
         }
-        UploadCall::Expire { .. } => Err(Error::Internal("expiries are kept by the platform's object".into())),
     }
 }
 
@@ -166,11 +182,10 @@ mod tests {
             then: Then::Complete { expected_sha256: Some("ab".into()) },
         };
         let calls = vec![
-            UploadCall::Create { new: NewUpload::new("u", "t", "tus", "n", "x/y") },
+            UploadCall::Create { new: Box::new(NewUpload::new("u", "t", "tus", "n", "x/y")), append: None },
             UploadCall::State { tenant: "t".into(), token: None },
             UploadCall::Append { tenant: "t".into(), token: Some(Secret::new("s")), append },
             UploadCall::Cancel { tenant: "t".into(), token: None, delete_finished: true },
-            UploadCall::Expire { r2_key: "k".into(), at: 9 },
         ];
         for call in calls {
             let json = serde_json::to_string(&call).unwrap();

@@ -20,6 +20,18 @@ pub enum Access {
 }
 
 impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Private => "private",
+            Access::ShareLink => "share_link",
+            Access::PublicDigest => "public_digest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Access> {
+        [Access::Private, Access::ShareLink, Access::PublicDigest].into_iter().find(|a| a.as_str() == s)
+    }
+
     /// What each dialect's files get when their record does not say (older records).
     pub fn default_for(dialect: &str) -> Access {
         match dialect {

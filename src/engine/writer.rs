@@ -7,7 +7,7 @@
 //!
 //! [`Cut`] is the state between streams: an upload received over many requests feeds each
 //! request's body into the same `Cut` ([`feed`]), saves it between requests (the tail bytes
-//! in the Upload Durable Object's storage) and [`seal`]s it once. [`write_stream`] does
+//! in the Upload Durable Object's storage) and [`seal`]s it once. [`write_held`] does
 //! all three for a file that arrives in one request, hashing it natively where it can.
 
 use std::future::Future;
@@ -20,14 +20,16 @@ use futures_util::{Stream, StreamExt};
 use super::part_plan::{PartPlan, MAX_PARTS};
 use super::sha256::Running;
 use crate::error::{Error, Result};
-use crate::store::{BlobMeta, BlobStore, MultipartRef, UploadedPart};
+use crate::store::{BlobMeta, BlobStore, MultipartRef, ObjectInfo, UploadedPart};
 
-/// What was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
+/// A file that arrived in one stream: its size and digest, and either the completed multipart
+/// object (`sealed`) or, for a file of at most one part, its bytes (`tail`), not yet written.
+#[derive(Debug)]
+pub struct Fed {
     pub size: u64,
     pub sha256: String,
-    pub parts: u16,
+    pub sealed: Option<ObjectInfo>,
+    pub tail: Vec<u8>,
 }
 
 /// Where a file being written stands: its open multipart upload and acknowledged parts, the
@@ -194,35 +196,32 @@ async fn start_part<'a, B: BlobStore>(target: &Target<'a, B>, cut: &mut Cut, byt
 }
 
 /// Makes the object: a single put when no part was cut, else the last part and the
-/// completion of the multipart upload. Returns the number of parts (0 for a single put).
-/// Either step may be repeated after a failure: a put or a part is simply written again.
+/// completion of the multipart upload. Either step may be repeated after a failure: a put or
+/// a part is simply written again.
 pub async fn seal<B: BlobStore>(
     target: &Target<'_, B>,
     multipart: Option<&MultipartRef>,
     mut parts: Vec<UploadedPart>,
     tail: Vec<u8>,
-) -> Result<u16> {
+) -> Result<ObjectInfo> {
     match multipart {
-        None => {
-            target.store.put(target.key, tail, target.meta).await?;
-            Ok(0)
-        }
+        None => target.store.put(target.key, tail, target.meta).await,
         Some(mp) => {
             if !tail.is_empty() {
                 let n = u16::try_from(parts.len() + 1)
                     .map_err(|_| Error::TooLarge { max: target.part_size * MAX_PARTS })?;
                 parts.push(target.store.upload_part(mp, n, tail).await?);
             }
-            let count = parts.len() as u16;
-            target.store.complete(mp, parts).await?;
-            Ok(count)
+            target.store.complete(mp, parts).await
         }
     }
 }
 
-/// Writes a file that arrives in one stream, hashed with `hash`. On any failure (including
-/// the body exceeding `max_size`) an open multipart upload is aborted and nothing is left.
-pub async fn write_stream<B, S>(
+/// Writes a file that arrives in one stream, hashed with `hash`: a file longer than one part
+/// becomes a completed multipart object under `meta`; a shorter one is held, for the caller to
+/// put once its metadata is complete. On any failure (including the body exceeding
+/// `max_size`) an open multipart upload is aborted and nothing is left.
+pub async fn write_held<B, S>(
     store: &B,
     key: &str,
     meta: &BlobMeta,
@@ -230,7 +229,7 @@ pub async fn write_stream<B, S>(
     max_size: u64,
     hash: Running,
     body: S,
-) -> Result<Written>
+) -> Result<Fed>
 where
     B: BlobStore,
     S: Stream<Item = Result<Bytes>> + Unpin,
@@ -245,8 +244,13 @@ where
         let Cut { multipart, parts, tail, size, hash } = cut;
         let sha256 =
             hash.finish().await?.ok_or_else(|| Error::Internal("a one-request write without a hash".into()))?;
-        let parts = seal(&target, multipart.as_ref(), parts, tail).await?;
-        Ok(Written { size, sha256, parts })
+        match multipart {
+            None => Ok(Fed { size, sha256, sealed: None, tail }),
+            Some(mp) => {
+                let info = seal(&target, Some(&mp), parts, tail).await?;
+                Ok(Fed { size, sha256, sealed: Some(info), tail: Vec::new() })
+            }
+        }
     }
     .await;
     if let (Err(_), Some(mp)) = (&result, mp) {
@@ -280,9 +284,25 @@ mod tests {
         stream::iter(v)
     }
 
+    /// What a test wrote: parts 0 for a held file, which is then put as its caller would.
+    #[derive(Debug)]
+    struct Written {
+        size: u64,
+        sha256: String,
+        parts: u16,
+    }
+
     fn write_with(store: &MemoryBlobs, body: &[u8], chunk: usize, max: u64, hash: Running) -> Result<Written> {
         let plan = PartPlan { part_size: PART };
-        block_on(write_stream(store, "k", &BlobMeta::default(), plan, max, hash, chunks(body, chunk)))
+        let fed = block_on(write_held(store, "k", &BlobMeta::default(), plan, max, hash, chunks(body, chunk)))?;
+        let parts = match fed.sealed {
+            Some(_) => fed.size.div_ceil(PART) as u16,
+            None => {
+                block_on(store.put("k", fed.tail, &BlobMeta::default())).unwrap();
+                0
+            }
+        };
+        Ok(Written { size: fed.size, sha256: fed.sha256, parts })
     }
 
     fn write(store: &MemoryBlobs, body: &[u8], chunk: usize, max: u64) -> Result<Written> {
@@ -350,7 +370,7 @@ mod tests {
         let s = stream::iter(vec![Ok(Bytes::from(good)), Err(Error::bad_request("client went away"))]);
         let hash = Running::Resumable(Default::default());
         let r =
-            block_on(write_stream(&store, "k", &BlobMeta::default(), PartPlan { part_size: PART }, u64::MAX, hash, s));
+            block_on(write_held(&store, "k", &BlobMeta::default(), PartPlan { part_size: PART }, u64::MAX, hash, s));
         assert_eq!(r.unwrap_err().status(), 400);
         assert!(store.object("k").is_none());
         assert_eq!(store.open_uploads(), 0);

@@ -2,7 +2,7 @@
 //! The worker layer then fetches exactly those bytes from R2 and streams them.
 
 use super::disposition::{content_disposition, DispositionKind};
-use super::etag::{etag_for, if_none_match};
+use super::etag::if_none_match;
 use super::range::{Range, RangeCheck, Span};
 
 /// What the client asked for, in the headers that matter to a download.
@@ -20,7 +20,8 @@ pub struct Served<'a> {
     pub name: &'a str,
     pub content_type: &'a str,
     pub size: u64,
-    pub sha256: &'a str,
+    /// The strong entity tag, quoted.
+    pub etag: &'a str,
     pub disposition: DispositionKind,
     pub cache: CachePolicy,
 }
@@ -29,8 +30,28 @@ pub struct Served<'a> {
 pub enum CachePolicy {
     /// Authenticated or token downloads: only the client may cache.
     Private,
-    /// Content-addressed downloads: the bytes for a URL never change.
-    Immutable,
+    /// Public downloads whose bytes never change, for `max_age` seconds (at most their
+    /// file's remaining life): any cache may keep them, the worker's Cache API included.
+    Public { max_age: u64 },
+}
+
+/// A year: the `max-age` of a public file that does not expire.
+pub const YEAR_SECS: u64 = 31_536_000;
+
+impl CachePolicy {
+    /// Public until a file's expiry (a year if it has none; never past its expiry).
+    pub fn public_until(expires_at: Option<u64>, now: u64) -> CachePolicy {
+        let max_age = expires_at.map_or(YEAR_SECS, |at| (at.saturating_sub(now) / 1000).min(YEAR_SECS));
+        CachePolicy::Public { max_age }
+    }
+
+    pub fn header(self) -> String {
+        match self {
+            CachePolicy::Private => "private, no-cache".into(),
+            CachePolicy::Public { max_age: YEAR_SECS } => format!("public, max-age={YEAR_SECS}, immutable"),
+            CachePolicy::Public { max_age } => format!("public, max-age={max_age}"),
+        }
+    }
 }
 
 /// Which bytes of the object to send.
@@ -56,18 +77,12 @@ impl DownloadPlan {
 
 /// Decides the answer to a GET or HEAD of a stored file.
 pub fn plan_download(file: &Served<'_>, ask: &DownloadAsk<'_>) -> DownloadPlan {
-    let etag = etag_for(file.sha256);
+    let etag = file.etag.to_string();
     let mut headers: Vec<(&'static str, String)> = vec![
         ("ETag", etag.clone()),
         ("Accept-Ranges", "bytes".into()),
         ("X-Content-Type-Options", "nosniff".into()),
-        (
-            "Cache-Control",
-            match file.cache {
-                CachePolicy::Private => "private, no-cache".into(),
-                CachePolicy::Immutable => "public, max-age=31536000, immutable".into(),
-            },
-        ),
+        ("Cache-Control", file.cache.header()),
     ];
     if ask.if_none_match.is_some_and(|h| if_none_match(h, &etag)) {
         return DownloadPlan { status: 304, headers, body: BodyPlan::None };
@@ -107,7 +122,7 @@ mod tests {
             name: "a.txt",
             content_type: "text/plain",
             size: 10,
-            sha256: "abc",
+            etag: "\"abc\"",
             disposition: DispositionKind::Attachment,
             cache: CachePolicy::Private,
         }
@@ -166,8 +181,12 @@ mod tests {
         assert_eq!(p.header("Cache-Control"), Some("private, no-cache"));
         let p = plan_download(&file(), &DownloadAsk { range: Some("bytes=-4"), ..Default::default() });
         assert_eq!(p.header("Content-Length"), Some("4"));
-        let immutable = Served { cache: CachePolicy::Immutable, ..file() };
+        let immutable = Served { cache: CachePolicy::public_until(None, 0), ..file() };
         let p = plan_download(&immutable, &DownloadAsk::default());
         assert_eq!(p.header("Cache-Control"), Some("public, max-age=31536000, immutable"));
+        let expiring = Served { cache: CachePolicy::public_until(Some(90_500), 30_000), ..file() };
+        let p = plan_download(&expiring, &DownloadAsk::default());
+        assert_eq!(p.header("Cache-Control"), Some("public, max-age=60"), "never past the file's expiry");
+        assert_eq!(CachePolicy::public_until(Some(1), 5), CachePolicy::Public { max_age: 0 });
     }
 }

@@ -137,6 +137,10 @@ enum State {
 
 /// Past this much, an unread body is not worth reading just to answer cleanly.
 const DRAIN_LIMIT: u64 = 64 << 20;
+/// How long a refused caller's body may hold up its answer.
+pub const REFUSAL_MS: u64 = 2_000;
+/// How long any other early answer waits for the rest of its body.
+pub const EARLY_ANSWER_MS: u64 = 30_000;
 
 impl Body {
     pub fn new(raw: Option<web_sys::ReadableStream>) -> Body {
@@ -155,11 +159,45 @@ impl Body {
         }
     }
 
-    /// Gives up on the body: the runtime then sends the answer at once, without waiting for
-    /// the client to send a body nobody will read.
-    pub fn cancel(&self) {
+    /// Reads and drops what is left of the body, for at most `within_ms`, then cancels what
+    /// is still to come. The answer waits for the body (the runtime sends it once the request
+    /// is read, and a client still sending when the server answers and closes sees a reset,
+    /// not the answer); the deadline keeps a client that stalls, or a large body, from
+    /// holding it up. An untouched body is drained natively (piped into a digest stream), so
+    /// not a byte enters wasm; one being read here goes on being read, up to a limit.
+    pub async fn discard(&self, within_ms: u64) {
+        let raw = match &*self.0.borrow() {
+            State::Raw(Some(raw)) if !raw.locked() => Some(raw.clone()),
+            State::Reading(_) => None,
+            _ => return,
+        };
+        let deadline = worker::Delay::from(std::time::Duration::from_millis(within_ms));
+        match raw {
+            Some(raw) => {
+                let sink = worker::crypto::DigestStream::new(worker::crypto::DigestStreamAlgorithm::Sha1);
+                let writable: &web_sys::WritableStream = sink.raw().unchecked_ref();
+                let Ok(abort) = web_sys::AbortController::new() else { return };
+                let options = web_sys::StreamPipeOptions::new();
+                options.set_signal(&abort.signal());
+                let pipe = JsFuture::from(raw.pipe_to_with_options(writable, &options));
+                if let futures_util::future::Either::Right(_) = futures_util::future::select(pipe, deadline).await {
+                    // past the deadline: stop the pipe, which cancels the body
+                    abort.abort();
+                }
+            }
+            None => {
+                let drained = self.drain();
+                futures_util::pin_mut!(drained);
+                if let futures_util::future::Either::Right(_) = futures_util::future::select(drained, deadline).await {
+                    self.cancel();
+                }
+            }
+        }
+    }
+
+    /// Gives up on the body: the runtime then sends the answer at once.
+    fn cancel(&self) {
         let target = match &*self.0.borrow() {
-            State::Raw(Some(raw)) if !raw.locked() => JsValue::from(raw.clone()),
             State::Reading(s) => s.reader.clone(),
             _ => return,
         };
@@ -171,7 +209,7 @@ impl Body {
     }
 
     /// Reads and drops what is left of the body, up to a limit.
-    pub async fn drain(&self) {
+    async fn drain(&self) {
         let mut seen = 0u64;
         let mut me = self.clone();
         while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut me).await {

@@ -10,7 +10,6 @@ use super::body::{Body, SendStream};
 use crate::engine::upload::UploadState;
 use crate::engine::uploads::{ByteStream, UploadCall, Uploads};
 use crate::error::{Error, Result};
-use crate::store::Janitor;
 
 /// The header carrying a call (base64url JSON, since file names are not Latin-1).
 pub const CALL_HEADER: &str = "x-edgeshare-call";
@@ -57,18 +56,5 @@ impl Uploads for DoUploads {
         let req = Request::new_with_init("https://upload/", &init).map_err(fail)?;
         let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
         resp.json::<Result<Option<UploadState>>>().await.map_err(fail)?
-    }
-}
-
-/// Asks a file's `Upload` object to delete its bytes at expiry (files written in one request,
-/// which have no object of their own until then).
-pub struct DoJanitor {
-    pub ns: worker::ObjectNamespace,
-}
-
-impl Janitor for DoJanitor {
-    async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()> {
-        let call = UploadCall::Expire { r2_key: r2_key.into(), at: at_ms };
-        DoUploads { ns: self.ns.clone() }.call(file_id, call, None).await.map(|_| ())
     }
 }

@@ -16,7 +16,10 @@ pub fn blob_store_contract<B: BlobStore>(store: &B) {
         let meta = BlobMeta { content_type: "text/plain".into(), ..Default::default() };
         store.put("a", b"one".to_vec(), &meta).await.unwrap();
         store.put("a", b"two!".to_vec(), &meta).await.unwrap();
-        assert_eq!(store.head("a").await.unwrap(), Some(4), "a put replaces the object");
+        assert_eq!(store.head("a").await.unwrap().map(|i| i.size), Some(4), "a put replaces the object");
+        let (info, _) = store.get("a").await.unwrap().unwrap();
+        assert_eq!((info.size, info.meta.content_type.as_str()), (4, "text/plain"), "a get has the object's info");
+        assert_eq!(store.get_bytes("a").await.unwrap().as_deref(), Some(&b"two!"[..]));
         assert_eq!(store.sha256("a").await.unwrap(), hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"two!")));
         assert_eq!(store.head("missing").await.unwrap(), None);
 
@@ -26,7 +29,7 @@ pub fn blob_store_contract<B: BlobStore>(store: &B) {
         let p1 = store.upload_part(&mp, 1, part.clone()).await.unwrap(); // re-sent: replaces
         let p2 = store.upload_part(&mp, 2, b"end".to_vec()).await.unwrap();
         store.complete(&mp, vec![p1, p2]).await.unwrap();
-        assert_eq!(store.head("m").await.unwrap(), Some(5 * MIB + 3));
+        assert_eq!(store.head("m").await.unwrap().map(|i| i.size), Some(5 * MIB + 3));
 
         // unequal or small parts are refused
         let mp = store.create_multipart("bad", &meta).await.unwrap();
@@ -54,6 +57,17 @@ pub fn blob_store_contract<B: BlobStore>(store: &B) {
 /// is gone is fine.
 pub fn meta_store_contract<M: MetaStore>(store: &M) {
     block_on(async {
+        store.put_listed("exp:2:b", r#"{"n":2}"#, None).await.unwrap();
+        store.put_listed("exp:1:a", r#"{"n":1}"#, Some(60)).await.unwrap();
+        store.put("other", "x".into(), None).await.unwrap();
+        let listed = store.list("exp:", None).await.unwrap();
+        let keys: Vec<&str> = listed.keys.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["exp:1:a", "exp:2:b"], "in order, within the prefix");
+        assert_eq!(listed.keys[0].1.as_deref(), Some(r#"{"n":1}"#), "with their metadata");
+        assert!(
+            store.put_listed("exp:3:c", &format!("\"{}\"", "m".repeat(1100)), None).await.is_err(),
+            "KV's 1 KiB metadata"
+        );
         store.put("file:x", "1".into(), None).await.unwrap();
         store.put("file:x", "2".into(), Some(60)).await.unwrap();
         assert_eq!(store.get("file:x").await.unwrap().as_deref(), Some("2"));

@@ -2,7 +2,7 @@
 
 use worker::KvStore;
 
-use super::MetaStore;
+use super::{Listed, MetaStore};
 use crate::error::{Error, Result};
 
 pub struct KvMeta {
@@ -24,6 +24,25 @@ impl MetaStore for KvMeta {
             put = put.expiration_ttl(ttl.max(60));
         }
         put.execute().await.map_err(storage("put"))
+    }
+
+    async fn put_listed(&self, key: &str, metadata: &str, ttl_secs: Option<u64>) -> Result<()> {
+        let value: serde_json::Value = serde_json::from_str(metadata).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut put = self.kv.put(key, "").map_err(storage("put"))?.metadata(value).map_err(storage("put"))?;
+        if let Some(ttl) = ttl_secs {
+            put = put.expiration_ttl(ttl.max(60));
+        }
+        put.execute().await.map_err(storage("put"))
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listed> {
+        let mut list = self.kv.list().prefix(prefix.to_string());
+        if let Some(c) = cursor {
+            list = list.cursor(c.to_string());
+        }
+        let page = list.execute().await.map_err(storage("list"))?;
+        let keys = page.keys.into_iter().map(|k| (k.name, k.metadata.map(|m| m.to_string()))).collect();
+        Ok(Listed { keys, cursor: if page.list_complete { None } else { page.cursor } })
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

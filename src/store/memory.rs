@@ -9,7 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use super::{BlobMeta, BlobStore, Janitor, MetaStore, MultipartRef, UploadedPart, R2_METADATA_BYTES};
+use std::rc::Rc;
+
+use super::{
+    BlobMeta, BlobStore, Listed, MetaStore, MultipartRef, ObjectInfo, Payload, UploadedPart, R2_METADATA_BYTES,
+};
 use crate::config::R2_MIN_PART;
 use crate::error::{Error, Result};
 
@@ -39,9 +43,14 @@ impl Faults {
 /// An open multipart upload: its key, metadata and the parts received.
 type OpenUpload = (String, BlobMeta, BTreeMap<u16, Vec<u8>>);
 
+/// A stored object: its bytes, metadata and when it was written.
+pub type Stored = (Vec<u8>, BlobMeta, u64);
+
 #[derive(Default)]
 pub struct MemoryBlobs {
-    pub objects: RefCell<HashMap<String, (Vec<u8>, BlobMeta)>>,
+    pub objects: RefCell<HashMap<String, Stored>>,
+    /// The clock objects are stamped with (the test kit shares its own).
+    pub clock: Rc<Cell<u64>>,
     uploads: RefCell<HashMap<String, OpenUpload>>,
     next_id: Cell<u64>,
     pub faults: Faults,
@@ -49,16 +58,33 @@ pub struct MemoryBlobs {
     pub puts: Cell<u32>,
     pub multiparts: Cell<u32>,
     pub aborts: Cell<u32>,
+    pub reads: Cell<u32>,
 }
 
 impl MemoryBlobs {
+    /// Objects stamped by this clock.
+    pub fn with_clock(clock: Rc<Cell<u64>>) -> MemoryBlobs {
+        MemoryBlobs { clock, ..MemoryBlobs::default() }
+    }
+
     pub fn object(&self, key: &str) -> Option<Vec<u8>> {
-        self.objects.borrow().get(key).map(|(b, _)| b.clone())
+        self.objects.borrow().get(key).map(|(b, _, _)| b.clone())
+    }
+
+    fn store(&self, key: String, bytes: Vec<u8>, meta: BlobMeta) -> ObjectInfo {
+        let info = info_of(&bytes, &meta, self.clock.get());
+        self.objects.borrow_mut().insert(key, (bytes, meta, self.clock.get()));
+        info
     }
 
     pub fn open_uploads(&self) -> usize {
         self.uploads.borrow().len()
     }
+}
+
+fn info_of(bytes: &[u8], meta: &BlobMeta, uploaded: u64) -> ObjectInfo {
+    let etag = hex::encode(&Sha256::digest(bytes)[..16]);
+    ObjectInfo { size: bytes.len() as u64, etag, uploaded, meta: meta.clone() }
 }
 
 fn check_meta(meta: &BlobMeta) -> Result<()> {
@@ -69,12 +95,11 @@ fn check_meta(meta: &BlobMeta) -> Result<()> {
 }
 
 impl BlobStore for MemoryBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<()> {
+    async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<ObjectInfo> {
         self.faults.check("put")?;
         check_meta(meta)?;
         self.puts.set(self.puts.get() + 1);
-        self.objects.borrow_mut().insert(key.into(), (bytes, meta.clone()));
-        Ok(())
+        Ok(self.store(key.into(), bytes, meta.clone()))
     }
 
     async fn create_multipart(&self, key: &str, meta: &BlobMeta) -> Result<MultipartRef> {
@@ -99,7 +124,7 @@ impl BlobStore for MemoryBlobs {
         Ok(UploadedPart { number, etag })
     }
 
-    async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<()> {
+    async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<ObjectInfo> {
         self.faults.check("complete")?;
         let (key, meta, stored) =
             self.uploads.borrow_mut().remove(&mp.upload_id).ok_or_else(|| Error::Storage("no such upload".into()))?;
@@ -128,9 +153,10 @@ impl BlobStore for MemoryBlobs {
             }
             bytes.extend_from_slice(data);
         }
-        self.objects.borrow_mut().insert(key, (bytes, meta));
+        let info = self.store(key, bytes, meta);
         // the object is made, but the caller hears a failure (a lost answer, a crash)
-        self.faults.check("complete:after")
+        self.faults.check("complete:after")?;
+        Ok(info)
     }
 
     async fn abort(&self, mp: &MultipartRef) -> Result<()> {
@@ -146,29 +172,63 @@ impl BlobStore for MemoryBlobs {
         Ok(())
     }
 
-    async fn head(&self, key: &str) -> Result<Option<u64>> {
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         self.faults.check("head")?;
-        Ok(self.objects.borrow().get(key).map(|(b, _)| b.len() as u64))
+        self.reads.set(self.reads.get() + 1);
+        Ok(self.objects.borrow().get(key).map(|(b, m, at)| info_of(b, m, *at)))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, Payload)>> {
+        self.faults.check("get")?;
+        self.reads.set(self.reads.get() + 1);
+        Ok(self.objects.borrow().get(key).map(|(b, m, at)| (info_of(b, m, *at), Payload::new(b.clone()))))
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.faults.check("get")?;
+        self.reads.set(self.reads.get() + 1);
+        Ok(self.object(key))
     }
 
     async fn sha256(&self, key: &str) -> Result<String> {
         self.faults.check("sha256")?;
         let objects = self.objects.borrow();
-        let (bytes, _) = objects.get(key).ok_or_else(|| Error::Storage(format!("r2: no object {key}")))?;
+        let (bytes, _, _) = objects.get(key).ok_or_else(|| Error::Storage(format!("r2: no object {key}")))?;
         Ok(hex::encode(Sha256::digest(bytes)))
     }
 }
 
-/// KV in memory; remembers the TTL each key was written with.
+/// A KV entry: its value, the TTL it was written with, its metadata.
+pub type Entry = (String, Option<u64>, Option<String>);
+
+/// KV in memory (ordered, as KV lists); remembers the TTL each key was written with.
 #[derive(Default)]
 pub struct MemoryMeta {
-    pub entries: RefCell<HashMap<String, (String, Option<u64>)>>,
+    pub entries: RefCell<BTreeMap<String, Entry>>,
     pub faults: Faults,
+    /// Keys per page of a list (KV's is 1,000).
+    pub page: Cell<usize>,
 }
 
 impl MemoryMeta {
     pub fn value(&self, key: &str) -> Option<String> {
-        self.entries.borrow().get(key).map(|(v, _)| v.clone())
+        self.entries.borrow().get(key).map(|(v, _, _)| v.clone())
+    }
+
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        self.entries.borrow().keys().filter(|k| k.starts_with(prefix)).cloned().collect()
+    }
+
+    fn write(&self, key: &str, value: String, ttl_secs: Option<u64>, metadata: Option<String>) -> Result<()> {
+        self.faults.check(&format!("put:{}", key.split(':').next().unwrap_or("")))?;
+        if ttl_secs.is_some_and(|t| t < 60) {
+            return Err(Error::Storage("KV refuses an expiration under 60 s".into()));
+        }
+        if metadata.as_ref().is_some_and(|m| m.len() > 1024) {
+            return Err(Error::Storage("KV refuses metadata over 1024 bytes".into()));
+        }
+        self.entries.borrow_mut().insert(key.into(), (value, ttl_secs, metadata));
+        Ok(())
     }
 }
 
@@ -179,32 +239,36 @@ impl MetaStore for MemoryMeta {
     }
 
     async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()> {
-        self.faults.check(&format!("put:{}", key.split(':').next().unwrap_or("")))?;
-        if ttl_secs.is_some_and(|t| t < 60) {
-            return Err(Error::Storage("KV refuses an expiration under 60 s".into()));
-        }
-        self.entries.borrow_mut().insert(key.into(), (value, ttl_secs));
-        Ok(())
+        self.write(key, value, ttl_secs, None)
+    }
+
+    async fn put_listed(&self, key: &str, metadata: &str, ttl_secs: Option<u64>) -> Result<()> {
+        self.write(key, String::new(), ttl_secs, Some(metadata.into()))
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listed> {
+        self.faults.check("list")?;
+        let page = match self.page.get() {
+            0 => 1000,
+            n => n,
+        };
+        let entries = self.entries.borrow();
+        let mut keys: Vec<(String, Option<String>)> = entries
+            .range(cursor.unwrap_or(prefix).to_string()..)
+            .filter(|(k, _)| cursor.is_none_or(|c| k.as_str() > c))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, (_, _, m))| (k.clone(), m.clone()))
+            .take(page + 1)
+            .collect();
+        let more = keys.len() > page;
+        keys.truncate(page);
+        let cursor = if more { keys.last().map(|(k, _)| k.clone()) } else { None };
+        Ok(Listed { keys, cursor })
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
         self.faults.check("delete")?;
         self.entries.borrow_mut().remove(key);
-        Ok(())
-    }
-}
-
-/// Expiries in memory: file id → (R2 key, when). The test kit fires them.
-#[derive(Default)]
-pub struct MemoryJanitor {
-    pub scheduled: RefCell<BTreeMap<String, (String, u64)>>,
-    pub faults: Faults,
-}
-
-impl Janitor for MemoryJanitor {
-    async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()> {
-        self.faults.check("delete_at")?;
-        self.scheduled.borrow_mut().insert(file_id.into(), (r2_key.into(), at_ms));
         Ok(())
     }
 }

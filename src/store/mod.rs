@@ -34,6 +34,53 @@ impl BlobMeta {
     }
 }
 
+/// What R2 knows of a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// R2's own entity tag: a strong validator (for a multipart object, not an MD5).
+    pub etag: String,
+    /// When the object was written (for a multipart upload: when it was completed), ms.
+    pub uploaded: u64,
+    pub meta: BlobMeta,
+}
+
+/// The body of an object read from R2, for the worker layer to stream to the client: what
+/// it holds depends on the store (a JavaScript stream in the worker, bytes in host tests).
+pub struct Payload(std::cell::RefCell<Option<Box<dyn std::any::Any>>>);
+
+impl Payload {
+    pub fn new<T: 'static>(body: T) -> Payload {
+        Payload(std::cell::RefCell::new(Some(Box::new(body))))
+    }
+
+    /// The body, once (`None` if already taken or of another store's type).
+    pub fn take<T: 'static>(&self) -> Option<T> {
+        let any = self.0.borrow_mut().take()?;
+        any.downcast::<T>().ok().map(|b| *b)
+    }
+}
+
+/// Two payloads are the same only if they are one.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Payload")
+    }
+}
+
+/// Keys listed from KV, in order, with their metadata; `cursor` if there are more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listed {
+    pub keys: Vec<(String, Option<String>)>,
+    pub cursor: Option<String>,
+}
+
 /// An R2 multipart upload, by plain data so that it can be saved and resumed later.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MultipartRef {
@@ -48,32 +95,35 @@ pub struct UploadedPart {
     pub etag: String,
 }
 
-/// Bytes storage (R2). Every part but the last of a multipart upload has the same size, of
-/// at least 5 MiB; at most 10,000 parts; metadata at most 8 KiB. Writing a key or a part
-/// number again replaces it.
+/// Bytes storage (R2): strongly consistent everywhere. Every part but the last of a
+/// multipart upload has the same size, of at least 5 MiB; at most 10,000 parts; metadata at
+/// most 8 KiB, fixed when the object (or the multipart upload) is created. Writing a key or a
+/// part number again replaces it.
 pub trait BlobStore {
-    async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<()>;
+    async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<ObjectInfo>;
     async fn create_multipart(&self, key: &str, meta: &BlobMeta) -> Result<MultipartRef>;
     async fn upload_part(&self, mp: &MultipartRef, number: u16, bytes: Vec<u8>) -> Result<UploadedPart>;
-    async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<()>;
+    async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<ObjectInfo>;
     async fn abort(&self, mp: &MultipartRef) -> Result<()>;
     async fn delete(&self, key: &str) -> Result<()>;
-    /// The size of the object at `key`, if there is one.
-    async fn head(&self, key: &str) -> Result<Option<u64>>;
+    /// What R2 knows of the object at `key`, if there is one (one class B read).
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>>;
+    /// The object at `key` and its whole body (one class B read).
+    async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, Payload)>>;
+    /// A small object's bytes (a pointer, a sidecar record).
+    async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// The sha256 (lowercase hex) of the object at `key`, read back.
     async fn sha256(&self, key: &str) -> Result<String>;
 }
 
-/// Record storage (KV): string values with an optional expiration in seconds from now, of
-/// at least 60 s. Eventually consistent across locations.
+/// Record storage (KV): string values, and listed keys carrying up to 1 KiB of metadata, with
+/// an optional expiration in seconds from now of at least 60 s. Eventually consistent across
+/// locations (up to about 60 s), lists included; keys list in lexicographic order.
 pub trait MetaStore {
     async fn get(&self, key: &str) -> Result<Option<String>>;
     async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()>;
+    /// A key whose content is its metadata, for [`MetaStore::list`] to return.
+    async fn put_listed(&self, key: &str, metadata: &str, ttl_secs: Option<u64>) -> Result<()>;
+    async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listed>;
     async fn delete(&self, key: &str) -> Result<()>;
-}
-
-/// Deletes a file's bytes when it expires (its object's alarm in the worker). Scheduling
-/// the same file again replaces its time.
-pub trait Janitor {
-    async fn delete_at(&self, file_id: &str, r2_key: &str, at_ms: u64) -> Result<()>;
 }

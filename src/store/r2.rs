@@ -5,8 +5,17 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use worker::{Bucket, Data, HttpMetadata};
 
-use super::{BlobMeta, BlobStore, MultipartRef, UploadedPart};
+use super::{BlobMeta, BlobStore, MultipartRef, ObjectInfo, Payload, UploadedPart};
 use crate::error::{Error, Result};
+
+/// What R2 says of an object, as the engine sees it.
+fn info_of(o: &worker::Object) -> ObjectInfo {
+    let meta = BlobMeta {
+        content_type: o.http_metadata().content_type.unwrap_or_default(),
+        custom: o.custom_metadata().unwrap_or_default().into_iter().collect(),
+    };
+    ObjectInfo { size: o.size(), etag: o.etag(), uploaded: o.uploaded().as_millis(), meta }
+}
 
 pub struct R2Blobs {
     pub bucket: Bucket,
@@ -25,15 +34,17 @@ fn http_metadata(meta: &BlobMeta) -> HttpMetadata {
 }
 
 impl BlobStore for R2Blobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<()> {
-        self.bucket
+    async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<ObjectInfo> {
+        let object = self
+            .bucket
             .put(key, Data::Bytes(bytes))
             .http_metadata(http_metadata(meta))
             .custom_metadata(meta.custom.clone().into_iter().collect::<std::collections::HashMap<_, _>>())
             .execute()
             .await
-            .map_err(storage("put"))?;
-        Ok(())
+            .map_err(storage("put"))?
+            .ok_or_else(|| Error::Storage(format!("r2 put {key}: refused")))?;
+        Ok(info_of(&object))
     }
 
     async fn create_multipart(&self, key: &str, meta: &BlobMeta) -> Result<MultipartRef> {
@@ -70,11 +81,11 @@ impl BlobStore for R2Blobs {
         Ok(UploadedPart { number, etag: etag.ok_or_else(|| Error::Storage("r2 upload part: no etag".into()))? })
     }
 
-    async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<()> {
+    async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<ObjectInfo> {
         let upload = self.bucket.resume_multipart_upload(&mp.key, &mp.upload_id).map_err(storage("resume"))?;
         let parts = parts.into_iter().map(|p| worker::UploadedPart::new(p.number, p.etag));
-        upload.complete(parts).await.map_err(storage("complete"))?;
-        Ok(())
+        let object = upload.complete(parts).await.map_err(storage("complete"))?;
+        Ok(info_of(&object))
     }
 
     async fn abort(&self, mp: &MultipartRef) -> Result<()> {
@@ -86,8 +97,24 @@ impl BlobStore for R2Blobs {
         self.bucket.delete(key).await.map_err(storage("delete"))
     }
 
-    async fn head(&self, key: &str) -> Result<Option<u64>> {
-        Ok(self.bucket.head(key).await.map_err(storage("head"))?.map(|o| o.size()))
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
+        Ok(self.bucket.head(key).await.map_err(storage("head"))?.as_ref().map(info_of))
+    }
+
+    /// The body goes to the client as the runtime's stream: it never enters wasm.
+    async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, Payload)>> {
+        let Some(object) = self.bucket.get(key).execute().await.map_err(storage("get"))? else { return Ok(None) };
+        let info = info_of(&object);
+        let body = object.body().ok_or_else(|| Error::Storage(format!("r2: no body for {key}")))?;
+        Ok(Some((info, Payload::new(body.response_body().map_err(storage("body"))?))))
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let Some(object) = self.bucket.get(key).execute().await.map_err(storage("get"))? else { return Ok(None) };
+        match object.body() {
+            Some(body) => body.bytes().await.map(Some).map_err(storage("read")),
+            None => Ok(Some(Vec::new())),
+        }
     }
 
     /// Reads the object back through workerd's native digest; the bytes never enter wasm.

@@ -98,6 +98,7 @@ impl Server {
             .arg("--persist-to")
             .arg(self.state_dir())
             .arg("--show-interactive-dev-session=false")
+            .arg("--test-scheduled") // GET /__scheduled runs the Cron Trigger (the sweep)
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CI", "true")
             .stdin(Stdio::null())
@@ -281,6 +282,25 @@ impl Server {
     pub fn r2_blobs(&self) -> usize {
         let dir = self.state_dir().join("v3/r2/edgeshare-files/blobs");
         fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// Runs the Cron Trigger once (the sweep), as Cloudflare does every minute.
+    pub fn sweep(&self) {
+        let r = ureq::get(&self.url("/__scheduled?cron=*+*+*+*+*")).call().expect("the scheduled-event endpoint");
+        assert_eq!(r.status(), 200);
+    }
+
+    /// Runs the sweep until `r2_blobs()` is `want`, up to `secs`; returns the last count.
+    pub fn sweep_until_r2_blobs(&self, want: usize, secs: u64) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            self.sweep();
+            let n = self.r2_blobs();
+            if n == want || Instant::now() > deadline {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Waits until `r2_blobs()` is `want`, up to `secs`; returns the last count.
