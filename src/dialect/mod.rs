@@ -167,12 +167,42 @@ impl Reply {
         }
     }
 
+    /// May this reply go into a shared cache (the Workers Cache API)? A whole public download,
+    /// whose bytes cannot change, for as long as its `max-age`.
+    pub fn cacheable(&self) -> bool {
+        match self {
+            Reply::Download { plan, .. } => {
+                plan.status == 200
+                    && plan.body == BodyPlan::Whole
+                    && plan.header("Cache-Control").is_some_and(|c| c.starts_with("public") && !c.contains("max-age=0"))
+            }
+            _ => false,
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             Reply::Json { status, .. } | Reply::Empty { status, .. } | Reply::Text { status, .. } => *status,
             Reply::Download { plan, .. } => plan.status,
         }
     }
+}
+
+/// Is this request a public download, whose answer a shared cache may hold (a share link, a
+/// digest URL without credentials)? Its cached answer is looked up before anything else.
+pub fn is_public_download(head: &Head) -> bool {
+    let Found::Endpoint { endpoint, method, .. } =
+        route(head.method, head.header("x-http-method-override"), &head.path)
+    else {
+        return false;
+    };
+    let anonymous = match endpoint.auth {
+        // a share link looks at no credentials: its answer is the same for everyone
+        Auth::Capability => true,
+        Auth::Optional => head.header("authorization").is_none(),
+        Auth::None | Auth::Tenant => false,
+    };
+    method == Method::Get && endpoint.body == BodyUse::None && anonymous
 }
 
 /// Can a download be served by the R2 read that finds its file (a plain `GET`)? Ranges and
@@ -413,6 +443,38 @@ mod tests {
                 assert!(!e.doc.is_empty(), "{:?} has a description", e.op);
             }
         }
+    }
+
+    #[test]
+    fn only_public_downloads_are_looked_up_in_and_put_into_a_shared_cache() {
+        let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
+        let req = |m: Method, path: &str, auth: bool| {
+            let headers = if auth { vec![("Authorization".to_string(), "Bearer t".to_string())] } else { vec![] };
+            is_public_download(&Head::new(m, path, "", headers))
+        };
+        assert!(req(Method::Get, &format!("/uploads/{id}"), false), "a share link");
+        assert!(req(Method::Get, &format!("/uploads/{id}"), true), "a share link does not look at credentials");
+        assert!(req(Method::Get, &format!("/api/blobs/{}", "ab".repeat(32)), false), "a digest URL");
+        assert!(!req(Method::Get, &format!("/api/blobs/{}", "ab".repeat(32)), true), "with credentials: private");
+        assert!(!req(Method::Head, &format!("/uploads/{id}"), false));
+        assert!(!req(Method::Get, &format!("/files/{id}"), true), "tus downloads are private");
+        assert!(!req(Method::Post, "/uploads", false));
+
+        use crate::http::download::{DownloadPlan, YEAR_SECS};
+        let plan = |status, cache: CachePolicy, body| DownloadPlan {
+            status,
+            headers: vec![("Cache-Control", cache.header())],
+            body,
+        };
+        let dl = |p| Reply::Download { r2_key: "k".into(), plan: p, body: None };
+        assert!(dl(plan(200, CachePolicy::Public { max_age: YEAR_SECS }, BodyPlan::Whole)).cacheable());
+        assert!(dl(plan(200, CachePolicy::Public { max_age: 60 }, BodyPlan::Whole)).cacheable());
+        assert!(!dl(plan(200, CachePolicy::Public { max_age: 0 }, BodyPlan::Whole)).cacheable(), "expiring now");
+        assert!(!dl(plan(200, CachePolicy::Private, BodyPlan::Whole)).cacheable());
+        let range = crate::http::range::Span { start: 0, len: 1 };
+        assert!(!dl(plan(206, CachePolicy::Public { max_age: 60 }, BodyPlan::Part(range))).cacheable());
+        assert!(!dl(plan(304, CachePolicy::Public { max_age: 60 }, BodyPlan::None)).cacheable());
+        assert!(!Reply::json(200, serde_json::json!({})).cacheable());
     }
 
     #[test]

@@ -63,6 +63,14 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     let method = Method::parse(req.inner().method().as_str());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
     let origin = url.origin().ascii_serialization();
+    // public downloads whose bytes cannot change: from this location's cache when they are in
+    // it (a `Range` is answered from the cached whole), without a read of R2
+    let public = dialect::is_public_download(&head);
+    if public {
+        if let Ok(Some(hit)) = worker::Cache::default().get(&req, false).await {
+            return Ok(hit);
+        }
+    }
     let body = Body::new(req.inner().body());
     let b = match Bindings::new(&env) {
         Ok(b) => b,
@@ -86,8 +94,19 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     }
     publish_later(&env, &wctx, later);
     let log_path = outcome.log_path(url.path());
+    let cacheable = public && outcome.reply.cacheable();
     match send(outcome.reply, &b).await {
-        Ok(resp) => Ok(resp),
+        Ok(mut resp) => {
+            if cacheable {
+                if let Ok(copy) = resp.cloned() {
+                    let key = url.to_string();
+                    wctx.wait_until(async move {
+                        let _ = worker::Cache::default().put(&key, copy).await;
+                    });
+                }
+            }
+            Ok(resp)
+        }
         Err(e) => {
             worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());
             match send(dialect::error_reply(outcome.dialect, &e), &b).await {

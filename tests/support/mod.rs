@@ -284,6 +284,45 @@ impl Server {
         fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
     }
 
+    /// Runs wrangler against this server's local state (while the server runs).
+    fn wrangler(&self, args: &[&str]) -> String {
+        let out = Command::new(root().join("scripts/wrangler"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .args(["--config", "wrangler.toml", "--local", "--persist-to"])
+            .arg(self.state_dir())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "true")
+            .output()
+            .expect("run wrangler");
+        assert!(out.status.success(), "wrangler {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Every key of the local KV namespace.
+    pub fn kv_keys(&self) -> Vec<String> {
+        let out = self.wrangler(&["kv", "key", "list", "--binding", "RECORDS"]);
+        let start = out.find('[').unwrap_or(0);
+        let keys: serde_json::Value = serde_json::from_str(&out[start..]).unwrap_or(serde_json::json!([]));
+        keys.as_array().into_iter().flatten().filter_map(|k| k["name"].as_str().map(str::to_string)).collect()
+    }
+
+    /// Deletes every key of the local KV namespace.
+    pub fn kv_clear(&self) {
+        for key in self.kv_keys() {
+            self.wrangler(&["kv", "key", "delete", "--binding", "RECORDS", &key]);
+        }
+    }
+
+    /// Deletes every object of the local R2 store's files behind the worker's back (their
+    /// bytes; the emulator's index still names them).
+    pub fn r2_wipe_bytes(&self) {
+        let dir = self.state_dir().join("v3/r2/edgeshare-files/blobs");
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+
     /// Runs the Cron Trigger once (the sweep), as Cloudflare does every minute.
     pub fn sweep(&self) {
         let r = ureq::get(&self.url("/__scheduled?cron=*+*+*+*+*")).call().expect("the scheduled-event endpoint");
