@@ -1,7 +1,8 @@
 // Counts the billable operations of the worker it wraps, for the benchmarks: every call the
 // worker (and its Upload Durable Objects) make on R2, KV and the Durable Object namespace,
 // and every request and alarm an Upload object serves. GET /__ops answers the counts since
-// the last GET and resets them. The worker itself is unchanged: this module imports its
+// the last GET and resets them; `path:<kind>` counts only what requests did before their answer
+// (measured with one request at a time). The worker itself is unchanged: this module imports its
 // build (BUILD is replaced by bench/common.py) and hands it wrapped bindings.
 import Inner, { Upload as InnerUpload } from "BUILD/index.js";
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
@@ -69,6 +70,12 @@ export default class extends WorkerEntrypoint {
       for (const k of Object.keys(ops)) delete ops[k];
       return Response.json(out);
     }
-    return new Inner(this.ctx, wrapEnv(this.env)).fetch(req);
+    // what the request does before its answer, apart from what it leaves for after (waitUntil)
+    const before = { ...ops };
+    const resp = await new Inner(this.ctx, wrapEnv(this.env)).fetch(req);
+    for (const [k, v] of Object.entries(ops)) {
+      if (!k.startsWith("path:")) ops["path:" + k] = (ops["path:" + k] || 0) + v - (before[k] || 0);
+    }
+    return resp;
   }
 }

@@ -1,7 +1,7 @@
 // The baseline: a plain JavaScript worker that streams a request body into R2 and back,
 // with nothing in between. bench/throughput.py runs it beside edgeshare in the same workerd build.
 export default {
-  async fetch(request, env) {
+  async fetch(request, env, ctx) {
     const url = new URL(request.url);
     const key = url.pathname.slice(1) || "blob";
     if (url.pathname === "/healthz") return new Response("ok");
@@ -27,8 +27,10 @@ export default {
     if (request.method === "PUT" || request.method === "POST") {
       const partSize = Number(url.searchParams.get("part") || 0);
       if (!partSize) {
-        // single streaming put
+        // single streaming put (and, with ?kv=1, one KV write beside it: the layout of a
+        // small edgeshare upload, the object and one record)
         const obj = await env.BUCKET.put(key, request.body);
+        if (url.searchParams.get("kv")) await env.KV.put("rec:" + key, JSON.stringify({ key, size: obj.size }));
         return Response.json({ key, size: obj.size });
       }
       // R2 multipart upload with parts of exactly `partSize` bytes, read from the body stream
@@ -58,6 +60,18 @@ export default {
       if (fill > 0 || parts.length === 0) parts.push(await upload.uploadPart(parts.length + 1, buf.subarray(0, fill)));
       await upload.complete(parts);
       return Response.json({ key, size });
+    }
+    if (url.searchParams.get("cache")) {
+      // what a public download does: the location's cache first, R2 on a miss, then cache it
+      const hit = await caches.default.match(request);
+      if (hit) return hit;
+      const obj = await env.BUCKET.get(key);
+      if (!obj) return new Response("not found", { status: 404 });
+      const resp = new Response(obj.body, {
+        headers: { "content-length": String(obj.size), "cache-control": "public, max-age=3600" },
+      });
+      ctx.waitUntil(caches.default.put(request, resp.clone()));
+      return resp;
     }
     const obj = await env.BUCKET.get(key);
     if (!obj) return new Response("not found", { status: 404 });

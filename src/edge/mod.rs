@@ -42,6 +42,8 @@ fn publish_later(env: &Env, ctx: &Context, later: Later) {
     }
     let env = env.clone();
     ctx.wait_until(async move {
+        // nothing of it starts before the answer is on its way
+        worker::Delay::from(std::time::Duration::from_millis(0)).await;
         let Ok(b) = Bindings::new(&env) else { return };
         let later = Later::default();
         let ctx = Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: None, later: &later };
