@@ -32,6 +32,7 @@ test: test-host test-e2e
 bench: build
 	python3 bench/throughput.py
 	python3 bench/tus.py
+	python3 bench/small.py
 
 clean:
 	rm -rf build target .wrangler

@@ -83,6 +83,18 @@ pub struct Endpoint<Op: 'static> {
     pub doc: &'static str,
 }
 
+/// A row of a table (a `const fn`, for the tables are constants).
+pub const fn endpoint<Op>(
+    op: Op,
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    body: BodyUse,
+    doc: &'static str,
+) -> Endpoint<Op> {
+    Endpoint { op, method, path, auth, body, doc }
+}
+
 /// A dialect's table: where in the URL space it lives, and its endpoints.
 #[derive(Debug)]
 pub struct Table<D: 'static, Op: 'static> {

@@ -275,6 +275,20 @@ impl World {
     }
 }
 
+/// A timer for tests: it moves `clock` on by `ms` and yields once, as a real one would.
+pub fn sleep_on(clock: &Cell<u64>, ms: u64) -> LocalBoxFuture<'static, ()> {
+    clock.set(clock.get() + ms);
+    let mut yielded = false;
+    Box::pin(futures_util::future::poll_fn(move |cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }))
+}
+
 /// The uploads' objects in memory: each call is served by the engine, as the Durable Object
 /// serves it, against the object named by the upload id.
 pub struct MemoryUploads<'w> {
@@ -292,19 +306,7 @@ impl Uploads for MemoryUploads<'_> {
         let w = self.world;
         let obj = w.object(id);
         let clock = w.clock.clone();
-        // a timer that moves the test's clock and yields once, as a real one would
-        let sleep = move |ms: u64| -> LocalBoxFuture<'static, ()> {
-            clock.set(clock.get() + ms);
-            let mut yielded = false;
-            Box::pin(futures_util::future::poll_fn(move |cx| {
-                if yielded {
-                    return Poll::Ready(());
-                }
-                yielded = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }))
-        };
+        let sleep = move |ms: u64| sleep_on(&clock, ms);
         let ctx = w.ctx();
         let object = Object { store: &obj.store, turns: &obj.turns, sleep: &sleep };
         let answer = serve(&ctx, &object, call, body.map(Body::stream)).await;

@@ -168,12 +168,17 @@ impl Reply {
     }
 
     /// May this reply go into a shared cache (the Workers Cache API)? A whole public download,
-    /// whose bytes cannot change, for as long as its `max-age`.
+    /// whose bytes cannot change, for as long as its `max-age`, of a file small enough that
+    /// copying it into the cache does not slow its own download down.
     pub fn cacheable(&self) -> bool {
         match self {
             Reply::Download { plan, .. } => {
                 plan.status == 200
                     && plan.body == BodyPlan::Whole
+                    && plan
+                        .header("Content-Length")
+                        .and_then(|l| l.parse::<u64>().ok())
+                        .is_some_and(|l| l <= CACHE_MAX_BYTES)
                     && plan.header("Cache-Control").is_some_and(|c| c.starts_with("public") && !c.contains("max-age=0"))
             }
             _ => false,
@@ -187,6 +192,9 @@ impl Reply {
         }
     }
 }
+
+/// Largest file a public download puts into the Workers cache.
+pub const CACHE_MAX_BYTES: u64 = 64 << 20;
 
 /// Is this request a public download, whose answer a shared cache may hold (a share link, a
 /// digest URL without credentials)? Its cached answer is looked up before anything else.
@@ -202,7 +210,8 @@ pub fn is_public_download(head: &Head) -> bool {
         Auth::Optional => head.header("authorization").is_none(),
         Auth::None | Auth::Tenant => false,
     };
-    method == Method::Get && endpoint.body == BodyUse::None && anonymous
+    // an `If-Range` is ours to judge (a cache may serve the range whatever the validator)
+    method == Method::Get && endpoint.body == BodyUse::None && anonymous && head.header("if-range").is_none()
 }
 
 /// Can a download be served by the R2 read that finds its file (a plain `GET`)? Ranges and
@@ -459,11 +468,13 @@ mod tests {
         assert!(!req(Method::Head, &format!("/uploads/{id}"), false));
         assert!(!req(Method::Get, &format!("/files/{id}"), true), "tus downloads are private");
         assert!(!req(Method::Post, "/uploads", false));
+        let if_range = Head::new(Method::Get, &format!("/uploads/{id}"), "", vec![("If-Range".into(), "\"x\"".into())]);
+        assert!(!is_public_download(&if_range), "If-Range is judged by the worker");
 
         use crate::http::download::{DownloadPlan, YEAR_SECS};
         let plan = |status, cache: CachePolicy, body| DownloadPlan {
             status,
-            headers: vec![("Cache-Control", cache.header())],
+            headers: vec![("Cache-Control", cache.header()), ("Content-Length", "10".into())],
             body,
         };
         let dl = |p| Reply::Download { r2_key: "k".into(), plan: p, body: None };
@@ -475,6 +486,9 @@ mod tests {
         assert!(!dl(plan(206, CachePolicy::Public { max_age: 60 }, BodyPlan::Part(range))).cacheable());
         assert!(!dl(plan(304, CachePolicy::Public { max_age: 60 }, BodyPlan::None)).cacheable());
         assert!(!Reply::json(200, serde_json::json!({})).cacheable());
+        let mut big = plan(200, CachePolicy::Public { max_age: 60 }, BodyPlan::Whole);
+        big.headers[1].1 = (CACHE_MAX_BYTES + 1).to_string();
+        assert!(!dl(big).cacheable(), "a large file is not copied into the cache");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::engine::{expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
-use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,7 @@ pub enum Op {
     Download,
 }
 
+/// A row of this dialect's table.
 const fn row(
     op: Op,
     method: Method,
@@ -34,7 +35,7 @@ const fn row(
     body: BodyUse,
     doc: &'static str,
 ) -> Endpoint<super::Op> {
-    Endpoint { op: super::Op::Ngcp(op), method, path, auth, body, doc }
+    endpoint(super::Op::Ngcp(op), method, path, auth, body, doc)
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {
@@ -157,6 +158,7 @@ where
                         access: Access::ShareLink,
                         extra: Default::default(),
                         length_hint: head.content_length(),
+                        expiring: true,
                     };
                     let stream = (&mut field).map_err(|e| form_error(e, max));
                     written = Some(ctx.write_file(&new, stream).await?);
@@ -186,20 +188,8 @@ where
     // the bytes under their complete metadata, then the one record write: the journal entry
     // from which the expiry entry and the digest index, written after the answer, are redone
     // should they be lost
-    let key = held.0.template.r2_key.clone();
-    let stored = async {
-        let record = ctx.store_file(held.0, Some(held.1)).await?;
-        ctx.journal(&record).await?;
-        Ok::<_, Error>(record)
-    }
-    .await;
-    match stored {
-        Ok(record) => Ok(Reply::json(200, upload_json(&record))),
-        Err(e) => {
-            ctx.discard(&key).await;
-            Err(e)
-        }
-    }
+    let record = ctx.keep_file(held.0, Some(held.1)).await?;
+    Ok(Reply::json(200, upload_json(&record)))
 }
 
 /// `GET|HEAD /uploads/{id}`: no credentials needed, the id is the capability.
@@ -210,7 +200,8 @@ where
 {
     let ctx = svc.ctx;
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
-    let opened = ctx.open(&id, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
+    let key = crate::engine::keys::expiring_object(&id);
+    let opened = ctx.open_at(&id, &key, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
     let cache = CachePolicy::public_until(opened.record.expires_at, ctx.now());
     Ok(download_reply(opened, req.head, req.method, cache))
 }
@@ -298,7 +289,7 @@ mod tests {
         let id = up["id"].as_str().unwrap();
 
         // on the request path: the object (with everything a download needs) and one journal entry
-        let key = keys::object(id);
+        let key = keys::expiring_object(id);
         assert_eq!(w.blobs.object(&key).unwrap(), b"hello");
         let FromObject::Record(record) = FileRecord::from_object(&key, &block_on(w.blobs.head(&key)).unwrap().unwrap())
         else {
@@ -437,7 +428,7 @@ mod tests {
         // and the file still expires on time
         w.advance(600_000);
         assert_eq!(w.sweep().expired, 1);
-        assert!(w.blobs.object(&keys::object(&id)).is_none());
+        assert!(w.blobs.object(&keys::expiring_object(&id)).is_none());
     }
 
     #[test]
@@ -450,7 +441,7 @@ mod tests {
                 World::json(&up)["id"].as_str().unwrap().to_string()
             })
             .collect();
-        let alive = |id: &str| w.blobs.object(&keys::object(id)).is_some();
+        let alive = |id: &str| w.blobs.object(&keys::expiring_object(id)).is_some();
         w.advance(60_500);
         // the sweep deletes the first's bytes, then fails writing its tombstone
         w.meta.faults.fail("put:file", 1);

@@ -15,7 +15,7 @@ use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
 use crate::http::download::CachePolicy;
-use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
 
@@ -29,6 +29,7 @@ pub enum Op {
     Download,
 }
 
+/// A row of this dialect's table.
 const fn row(
     op: Op,
     method: Method,
@@ -37,7 +38,7 @@ const fn row(
     body: BodyUse,
     doc: &'static str,
 ) -> Endpoint<super::Op> {
-    Endpoint { op: super::Op::Portsip(op), method, path, auth, body, doc }
+    endpoint(super::Op::Portsip(op), method, path, auth, body, doc)
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {

@@ -17,7 +17,7 @@ use crate::engine::{Missing, NewFile, Opened};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
-use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,7 @@ pub enum Op {
     Get,
 }
 
+/// A row of this dialect's table.
 const fn row(
     op: Op,
     method: Method,
@@ -38,7 +39,7 @@ const fn row(
     body: BodyUse,
     doc: &'static str,
 ) -> Endpoint<super::Op> {
-    Endpoint { op: super::Op::Tus(op), method, path, auth, body, doc }
+    endpoint(super::Op::Tus(op), method, path, auth, body, doc)
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {
@@ -244,22 +245,10 @@ where
         access: Access::Private,
         extra: Default::default(),
         length_hint: new.length,
+        expiring: false,
     };
     let held = ctx.write_file(&file, U::read(body)).await?;
-    let key = held.template.r2_key.clone();
-    let stored = async {
-        let record = ctx.store_file(held, None).await?;
-        ctx.journal(&record).await?;
-        Ok::<_, Error>(record)
-    }
-    .await;
-    let record = match stored {
-        Ok(record) => record,
-        Err(e) => {
-            ctx.discard(&key).await;
-            return Err(e);
-        }
-    };
+    let record = ctx.keep_file(held, None).await?;
     let mut headers = base_headers();
     headers.push(("Upload-Offset", record.size.to_string()));
     headers.push(("Location", format!("{}/files/{}", req.origin, record.id)));

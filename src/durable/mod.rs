@@ -25,6 +25,8 @@ use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
 use crate::platform::digest::NativeDigest;
 use crate::platform::uploads::{answer, call_of};
 use crate::platform::{now, Bindings};
+use crate::store::kv::KvMeta;
+use crate::store::r2::R2Blobs;
 
 const TAIL_ROW: usize = 1 << 20;
 
@@ -40,6 +42,12 @@ fn internal(e: impl std::fmt::Display) -> Error {
 
 fn sleep(ms: u64) -> LocalBoxFuture<'static, ()> {
     Box::pin(worker::Delay::from(Duration::from_millis(ms)))
+}
+
+/// The engine's context in an Upload object: it publishes what it finishes itself, so nothing
+/// is left for after its answer.
+fn context<'a>(b: &'a Bindings, later: &'a Later) -> Ctx<'a, R2Blobs, KvMeta> {
+    Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, later, now: &now, native: Some(&native) }
 }
 
 fn native() -> Box<dyn crate::engine::sha256::NativeSha256> {
@@ -177,14 +185,8 @@ impl DurableObject for Upload {
 impl Upload {
     async fn serve(&self, store: &SqlStore, call: UploadCall, body: Body) -> Result<Option<UploadState>> {
         let b = Bindings::new(&self.env)?;
-        let ctx = Ctx {
-            config: &b.config,
-            blobs: &b.blobs,
-            meta: &b.meta,
-            later: &Later::default(),
-            now: &now,
-            native: Some(&native),
-        };
+        let later = Later::default();
+        let ctx = context(&b, &later);
         let obj = Object { store, turns: &self.turns, sleep: &sleep };
         serve(&ctx, &obj, call, Some(body)).await
     }
@@ -207,14 +209,8 @@ impl Upload {
 
     async fn wake(&self, store: &SqlStore) -> Result<()> {
         let b = Bindings::new(&self.env)?;
-        let ctx = Ctx {
-            config: &b.config,
-            blobs: &b.blobs,
-            meta: &b.meta,
-            later: &Later::default(),
-            now: &now,
-            native: Some(&native),
-        };
+        let later = Later::default();
+        let ctx = context(&b, &later);
         {
             let _turn = self.turns.take(&now, &sleep, ctx.config.stall_timeout * 1000).await;
             ctx.upload_alarm(store).await?;

@@ -15,6 +15,9 @@ pub struct IndexEntry {
     /// Whose file it is (unknown in entries written before it was kept).
     #[serde(default)]
     pub tenant: Option<String>,
+    /// Its R2 object, when not at the key its id gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 impl IndexEntry {
@@ -52,7 +55,7 @@ mod tests {
     use super::*;
 
     fn e(id: &str, expires_at: Option<u64>) -> IndexEntry {
-        IndexEntry { id: id.into(), expires_at, tenant: Some("acme".into()) }
+        IndexEntry { id: id.into(), expires_at, tenant: Some("acme".into()), key: None }
     }
 
     fn other(id: &str, expires_at: Option<u64>) -> IndexEntry {

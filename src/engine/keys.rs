@@ -14,6 +14,13 @@ pub fn object(id: &str) -> String {
     format!("f/{id}")
 }
 
+/// R2: the object of a file that always expires (NGCP's), under its own prefix so that an R2
+/// lifecycle rule can delete what the sweep might miss without touching files kept for good.
+pub fn expiring_object(id: &str) -> String {
+    format!("{EXPIRING_PREFIX}{id}")
+}
+pub const EXPIRING_PREFIX: &str = "e/";
+
 /// R2: a file's record, when it could not be in its object's metadata.
 pub fn sidecar(id: &str) -> String {
     format!("m/{id}")
@@ -80,6 +87,7 @@ mod tests {
     fn keys_follow_from_ids_and_sort_by_time() {
         let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
         assert_eq!(object(id), format!("f/{id}"), "a download needs nothing but the id");
+        assert_eq!(expiring_object(id), format!("e/{id}"), "files that always expire, for a lifecycle rule");
         assert_eq!(sidecar(id), format!("m/{id}"));
         assert_eq!(public_digest("ab"), "d/ab");
         assert_eq!(file("a"), "file:a");

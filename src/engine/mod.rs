@@ -78,16 +78,27 @@ pub struct NewFile {
     pub extra: std::collections::BTreeMap<String, String>,
     /// Length the client announced (or an upper bound of it), for part sizing.
     pub length_hint: Option<u64>,
+    /// Does the file always expire (its object then goes under the expiring prefix)?
+    pub expiring: bool,
 }
 
 impl NewFile {
+    /// Where its bytes go in R2.
+    pub fn key(&self) -> String {
+        if self.expiring {
+            keys::expiring_object(&self.id)
+        } else {
+            keys::object(&self.id)
+        }
+    }
+
     /// The record as far as it is known before the bytes: no size, digest, time or TTL.
     pub fn template(&self) -> FileRecord {
         FileRecord {
             name: self.name.clone(),
             content_type: self.content_type.clone(),
             extra: self.extra.clone(),
-            ..FileRecord::new(&self.id, &self.tenant.0, self.dialect, &keys::object(&self.id)).with_access(self.access)
+            ..FileRecord::new(&self.id, &self.tenant.0, self.dialect, &self.key()).with_access(self.access)
         }
     }
 }
@@ -190,6 +201,23 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         }
     }
 
+    /// Stores a held file and journals it ([`Ctx::store_file`], [`Ctx::journal`]): the two
+    /// writes of a one-request file before its answer. If either fails, its bytes go.
+    pub async fn keep_file(&self, held: Held, ttl: Option<u64>) -> Result<FileRecord> {
+        let (key, sidecar) = (held.template.r2_key.clone(), keys::sidecar(&held.template.id));
+        let kept = async {
+            let record = self.store_file(held, ttl).await?;
+            self.journal(&record).await?;
+            Ok(record)
+        }
+        .await;
+        if kept.is_err() {
+            self.discard(&key).await;
+            self.discard(&sidecar).await;
+        }
+        kept
+    }
+
     /// The one KV write a one-request file makes before its answer: the journal entry from
     /// which the sweep redoes [`Ctx::publish`] if the write after the answer is lost. The
     /// file's publication is queued for after the answer.
@@ -238,9 +266,12 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         let Some(raw) = self.meta.get(key).await? else { return Ok(None) };
         match IndexEntry::parse(&raw) {
             Ok(entry) => Ok(Some(entry)),
-            Err(id) => {
-                Ok(self.record(&id).await?.map(|r| IndexEntry { id, expires_at: r.expires_at, tenant: Some(r.tenant) }))
-            }
+            Err(id) => Ok(self.record(&id).await?.map(|r| IndexEntry {
+                id,
+                expires_at: r.expires_at,
+                tenant: Some(r.tenant),
+                key: Some(r.r2_key),
+            })),
         }
     }
 
@@ -327,8 +358,20 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         texts: Missing,
         fetch: bool,
     ) -> Result<Opened> {
-        let key = keys::object(id);
-        if let Some(opened) = self.open_object(&key, via, caller, texts, fetch).await? {
+        self.open_at(id, &keys::object(id), via, caller, texts, fetch).await
+    }
+
+    /// [`Ctx::open`] for a file whose object is at `key` (its dialect's, or an index entry's).
+    pub async fn open_at(
+        &self,
+        id: &str,
+        key: &str,
+        via: Via,
+        caller: Option<&Tenant>,
+        texts: Missing,
+        fetch: bool,
+    ) -> Result<Opened> {
+        if let Some(opened) = self.open_object(key, via, caller, texts, fetch).await? {
             return Ok(opened);
         }
         let record = self.live(self.record(id).await?.filter(|r| may_read(r, via, caller)), texts)?;
@@ -391,7 +434,8 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         }
         let mut last = Error::not_found(texts.not_found);
         for entry in candidates {
-            match self.open(&entry.id, Via::Digest, caller, texts, fetch).await {
+            let key = entry.key.clone().unwrap_or_else(|| keys::object(&entry.id));
+            match self.open_at(&entry.id, &key, Via::Digest, caller, texts, fetch).await {
                 Ok(opened) => return Ok(opened),
                 Err(e @ Error::Expired(_)) => last = e,
                 Err(Error::NotFound(_)) => {}

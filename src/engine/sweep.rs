@@ -75,7 +75,8 @@ impl Entry {
 
     /// Its entry in a digest index.
     pub fn index(&self) -> IndexEntry {
-        IndexEntry { id: self.id.clone(), expires_at: self.expires_at, tenant: Some(self.tenant.clone()) }
+        let key = Some(self.r2_key.clone()).filter(|k| *k != keys::object(&self.id));
+        IndexEntry { id: self.id.clone(), expires_at: self.expires_at, tenant: Some(self.tenant.clone()), key }
     }
 
     /// Enough of a record for publishing and for a tombstone (who may see it, when it went).

@@ -224,18 +224,7 @@ mod tests {
                 .spawn_local(async move {
                     let now = || clock.get();
                     // the clock advances by the sleep; the sleep yields once, as a timer would
-                    let sleep = |ms: u64| -> LocalBoxFuture<'static, ()> {
-                        clock.set(clock.get() + ms);
-                        let mut yielded = false;
-                        Box::pin(futures_util::future::poll_fn(move |cx| {
-                            if yielded {
-                                return Poll::Ready(());
-                            }
-                            yielded = true;
-                            cx.waker().wake_by_ref();
-                            Poll::Pending
-                        }))
-                    };
+                    let sleep = |ms: u64| crate::testkit::sleep_on(&clock, ms);
                     let _turn = turns.take(&now, &sleep, 5000).await;
                     log.borrow_mut().push(format!("second at {}", clock.get()));
                 })
