@@ -25,9 +25,6 @@ pub enum FromObject {
     Foreign,
 }
 
-/// The `extra` key of a PortSIP blob's opaque id (its public name besides its digest).
-pub const BLOB_ID: &str = "blob_id";
-
 /// A finished, immutable file. Stored as JSON in KV under [`super::keys::file`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
@@ -161,11 +158,7 @@ impl FileRecord {
 
     /// The strong entity tag of the file's bytes: its sha256 when known, else R2's own.
     pub fn etag(&self, r2_etag: &str) -> String {
-        if self.sha256.is_empty() {
-            format!("\"{}\"", r2_etag.trim_matches('"'))
-        } else {
-            format!("\"{}\"", self.sha256)
-        }
+        crate::http::etag::etag_for(if self.sha256.is_empty() { r2_etag.trim_matches('"') } else { &self.sha256 })
     }
 
     /// The record with a TTL from its creation.

@@ -110,7 +110,9 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
         let now_minute = self.now() / keys::MINUTE_MS;
         let Some(last) = now_minute.checked_sub(JOURNAL_LAG_MINUTES) else { return Ok(0) };
         let done: Option<u64> = self.meta.get(keys::SWEEP_CURSOR).await?.and_then(|v| v.parse().ok());
-        let first = done.map_or(last.saturating_sub(JOURNAL_FIRST_LOOK_MINUTES), |d| d + 1);
+        // entries live a day: a sweep that did not run for longer has nothing older to find
+        let oldest = last.saturating_sub(JOURNAL_TTL_SECS / 60);
+        let first = done.map_or(last.saturating_sub(JOURNAL_FIRST_LOOK_MINUTES), |d| d + 1).max(oldest);
         let mut repaired = 0;
         for minute in first..=last {
             let mut cursor = None;

@@ -1,8 +1,9 @@
-//! Entity tags. A file's ETag is its sha256 in quotes: strong, stable across dialects.
+//! Entity tags. A file's ETag is its sha256 in quotes (or R2's own etag where the digest was
+//! not known when its object was created): strong, stable across dialects.
 
-/// The strong ETag of a file with this sha256 hex digest.
-pub fn etag_for(sha256_hex: &str) -> String {
-    format!("\"{sha256_hex}\"")
+/// The strong ETag of a file whose validator (sha256 hex, or R2's etag) is this.
+pub fn etag_for(validator: &str) -> String {
+    format!("\"{validator}\"")
 }
 
 /// Does an `If-None-Match` header match this ETag? Weak comparison (RFC 9110 §13.1.2):
