@@ -17,7 +17,7 @@ use crate::engine::{expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Method, Table};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,41 +26,29 @@ pub enum Op {
     Download,
 }
 
-/// A row of this dialect's table.
-const fn row(
-    op: Op,
-    method: Method,
-    path: &'static str,
-    auth: Auth,
-    body: BodyUse,
-    doc: &'static str,
-) -> Endpoint<super::Op> {
-    endpoint(super::Op::Ngcp(op), method, path, auth, body, doc)
-}
-
 pub const TABLE: Table<Dialect, super::Op> = Table {
     dialect: Dialect::Ngcp,
     prefixes: &["/rtc/fileshare", ""],
     method_override: false,
     endpoints: &[
-        row(
-            Op::Upload,
+        endpoint(
+            super::Op::Ngcp(Op::Upload),
             Method::Post,
             "/uploads",
             Auth::Tenant,
             BodyUse::Read,
             "Simple upload: multipart `file` (mandatory) and `ttl` seconds (optional, also `?ttl=`).",
         ),
-        row(
-            Op::Download,
+        endpoint(
+            super::Op::Ngcp(Op::Download),
             Method::Get,
             "/uploads/{id}",
             Auth::Capability,
             BodyUse::None,
             "Simple download: the id is the share link.",
         ),
-        row(
-            Op::Download,
+        endpoint(
+            super::Op::Ngcp(Op::Download),
             Method::Head,
             "/uploads/{id}",
             Auth::Capability,

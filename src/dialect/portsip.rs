@@ -15,7 +15,7 @@ use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Method, Table};
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
 
@@ -29,73 +29,61 @@ pub enum Op {
     Download,
 }
 
-/// A row of this dialect's table.
-const fn row(
-    op: Op,
-    method: Method,
-    path: &'static str,
-    auth: Auth,
-    body: BodyUse,
-    doc: &'static str,
-) -> Endpoint<super::Op> {
-    endpoint(super::Op::Portsip(op), method, path, auth, body, doc)
-}
-
 pub const TABLE: Table<Dialect, super::Op> = Table {
     dialect: Dialect::Portsip,
     prefixes: &[""],
     method_override: false,
     endpoints: &[
-        row(
-            Op::Initiate,
+        endpoint(
+            super::Op::Portsip(Op::Initiate),
             Method::Post,
             "/api/blobs/uploads",
             Auth::Tenant,
             BodyUse::None,
             "Initiate (`?filename=&temporary=`): 202, id and token in headers.",
         ),
-        row(
-            Op::Append,
+        endpoint(
+            super::Op::Portsip(Op::Append),
             Method::Post,
             "/api/blobs/uploads/{id}/append",
             Auth::Tenant,
             BodyUse::Forward,
             "Append the body (with `PortSIP-Upload-Token`): 203.",
         ),
-        row(
-            Op::Complete,
+        endpoint(
+            super::Op::Portsip(Op::Complete),
             Method::Post,
             "/api/blobs/uploads/{id}/complete",
             Auth::Tenant,
             BodyUse::Forward,
             "Append a final body if any, check `?digest=`, publish: 201 `{\"id\"}`.",
         ),
-        row(
-            Op::Status,
+        endpoint(
+            super::Op::Portsip(Op::Status),
             Method::Get,
             "/api/blobs/uploads/{id}/status",
             Auth::Tenant,
             BodyUse::None,
             "Where the upload stands: 204 with `Range`.",
         ),
-        row(
-            Op::Destroy,
+        endpoint(
+            super::Op::Portsip(Op::Destroy),
             Method::Post,
             "/api/blobs/uploads/{id}/destroy",
             Auth::Tenant,
             BodyUse::None,
             "Cancel the upload: 204.",
         ),
-        row(
-            Op::Download,
+        endpoint(
+            super::Op::Portsip(Op::Download),
             Method::Get,
             "/api/blobs/{digest}",
             Auth::Optional,
             BodyUse::None,
             "Public download by sha256 or opaque id.",
         ),
-        row(
-            Op::Download,
+        endpoint(
+            super::Op::Portsip(Op::Download),
             Method::Head,
             "/api/blobs/{digest}",
             Auth::Optional,

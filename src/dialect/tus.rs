@@ -17,7 +17,7 @@ use crate::engine::{Missing, NewFile, Opened};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
-use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Method, Table};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,51 +30,67 @@ pub enum Op {
     Get,
 }
 
-/// A row of this dialect's table.
-const fn row(
-    op: Op,
-    method: Method,
-    path: &'static str,
-    auth: Auth,
-    body: BodyUse,
-    doc: &'static str,
-) -> Endpoint<super::Op> {
-    endpoint(super::Op::Tus(op), method, path, auth, body, doc)
-}
-
 pub const TABLE: Table<Dialect, super::Op> = Table {
     dialect: Dialect::Tus,
     prefixes: &[""],
     method_override: true,
     endpoints: &[
-        row(
-            Op::Create,
+        endpoint(
+            super::Op::Tus(Op::Create),
             Method::Post,
             "/files/",
             Auth::Tenant,
             BodyUse::Forward,
             "Creation (`Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata`), with the first bytes if sent.",
         ),
-        row(Op::Options, Method::Options, "/files/", Auth::None, BodyUse::None, "Capabilities; CORS preflight."),
-        row(
-            Op::Head,
+        endpoint(
+            super::Op::Tus(Op::Options),
+            Method::Options,
+            "/files/",
+            Auth::None,
+            BodyUse::None,
+            "Capabilities; CORS preflight.",
+        ),
+        endpoint(
+            super::Op::Tus(Op::Head),
             Method::Head,
             "/files/{id}",
             Auth::Tenant,
             BodyUse::None,
             "Where the upload stands: `Upload-Offset`, `Upload-Length`.",
         ),
-        row(Op::Patch, Method::Patch, "/files/{id}", Auth::Tenant, BodyUse::Forward, "Append at `Upload-Offset`."),
-        row(
-            Op::Delete,
+        endpoint(
+            super::Op::Tus(Op::Patch),
+            Method::Patch,
+            "/files/{id}",
+            Auth::Tenant,
+            BodyUse::Forward,
+            "Append at `Upload-Offset`.",
+        ),
+        endpoint(
+            super::Op::Tus(Op::Delete),
             Method::Delete,
             "/files/{id}",
             Auth::Tenant,
             BodyUse::None,
             "Termination; a finished upload's file goes too.",
         ),
-        row(Op::Get, Method::Get, "/files/{id}", Auth::Tenant, BodyUse::None, "The finished file (Range, ETag)."),
-        row(Op::Options, Method::Options, "/files/{id}", Auth::None, BodyUse::None, "CORS preflight."),
+        endpoint(
+            super::Op::Tus(Op::Get),
+            Method::Get,
+            "/files/{id}",
+            Auth::Tenant,
+            BodyUse::None,
+            "The finished file (Range, ETag).",
+        ),
+        endpoint(
+            super::Op::Tus(Op::Options),
+            Method::Options,
+            "/files/{id}",
+            Auth::None,
+            BodyUse::None,
+            "CORS preflight.",
+        ),
     ],
 };
 
@@ -280,7 +296,7 @@ where
                 headers.push(("Upload-Expires", http_date(st.idle_deadline())));
             }
         }
-        // The object forgets a finished upload after the idle timeout; its record remains.
+        // The object forgets a finished upload after the idle timeout; its file stays in R2.
         Err(Error::NotFound(_)) => {
             let file = own_file(svc, tenant, id, false).await?.record;
             headers.push(("Upload-Offset", file.size.to_string()));
@@ -337,7 +353,7 @@ where
     U: Uploads,
 {
     match svc.uploads.cancel(id, &tenant.0, None, true).await {
-        // The object forgets a finished upload after a while; its file record remains.
+        // The object forgets a finished upload after a while; its file stays in R2.
         Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, false).await?.record).await?,
         other => other?,
     }

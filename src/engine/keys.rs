@@ -32,11 +32,6 @@ pub fn public_digest(sha256: &str) -> String {
     format!("d/{sha256}")
 }
 
-/// R2, before this layout: where a file's bytes were (its record says so).
-pub fn legacy_object(tenant: &str, id: &str) -> String {
-    format!("t/{tenant}/f/{id}")
-}
-
 /// KV: a file's record: the tombstone of an expired file (answering `410`), or an older
 /// record whose bytes are at its `r2_key`.
 pub fn file(id: &str) -> String {
@@ -99,6 +94,5 @@ mod tests {
         assert_eq!(minute_of(&late), Some(1));
         assert_eq!(journal(120_000, "x"), "new:0000000002:x");
         assert!(journal(120_000, "x").starts_with(&journal_minute(2)));
-        assert_eq!(legacy_object("acme", "a"), "t/acme/f/a");
     }
 }
