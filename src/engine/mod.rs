@@ -238,6 +238,12 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             self.meta.put_listed(&keys::expiry(at, &record.id), &entry.to_json(), Some(ttl)).await?;
         }
         let kv_ttl = self.kv_ttl(record);
+        if record.r2_key != keys::object(&record.id) && record.r2_key != keys::expiring_object(&record.id) {
+            // an upload begun before this layout: its bytes are not where its id says, so its
+            // record tells reads where they are
+            let json = serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
+            self.meta.put(&keys::file(&record.id), json, kv_ttl).await?;
+        }
         let index = entry.index();
         self.index_put(&keys::digest(&record.tenant, &record.sha256), &index, kv_ttl).await?;
         if record.access() == Access::PublicDigest {

@@ -433,7 +433,8 @@ impl UploadState {
         let f = self.finishing.as_ref().ok_or_else(|| Error::Internal("record of an upload not finishing".into()))?;
         let sha256 = f.sha256.clone().ok_or_else(|| Error::Internal("record before its digest".into()))?;
         let created_at = f.created_at.unwrap_or(f.started_at);
-        let record = FileRecord { size: self.offset, sha256, created_at, ..self.new.template() };
+        let record =
+            FileRecord { size: self.offset, sha256, created_at, r2_key: self.r2_key.clone(), ..self.new.template() };
         Ok(match self.new.ttl {
             Some(t) => record.expire_in(t),
             None => record,
