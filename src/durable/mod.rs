@@ -30,6 +30,16 @@ use crate::store::r2::R2Blobs;
 
 const TAIL_ROW: usize = 1 << 20;
 
+/// Where the earlier layout kept a finished file's expiry: in the object named by the file's
+/// id. Objects that still hold one delete its bytes when it is due, as they used to.
+const LEGACY_EXPIRY_KEY: &str = "expiry";
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct LegacyExpiry {
+    r2_key: String,
+    at: u64,
+}
+
 /// An alarm time from milliseconds since the epoch. (`set_alarm` takes a plain integer as
 /// an offset from now, not as a time.)
 fn at_time(ms: u64) -> worker::ScheduledTime {
@@ -198,7 +208,9 @@ impl Upload {
             return Ok(());
         }
         let storage = self.state.storage();
-        match store.load()?.as_ref().map(|st| next_alarm(st, now())) {
+        let legacy = storage.get::<LegacyExpiry>(LEGACY_EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at);
+        let upload = store.load()?.as_ref().map(|st| next_alarm(st, now()));
+        match upload.into_iter().chain(legacy).min() {
             Some(at) => storage.set_alarm(at_time(at)).await.map_err(internal),
             None => {
                 storage.delete_alarm().await.map_err(internal)?;
@@ -214,6 +226,13 @@ impl Upload {
         {
             let _turn = self.turns.take(&now, &sleep, ctx.config.stall_timeout * 1000).await;
             ctx.upload_alarm(store).await?;
+        }
+        let storage = self.state.storage();
+        if let Some(e) = storage.get::<LegacyExpiry>(LEGACY_EXPIRY_KEY).await.map_err(internal)? {
+            if now() >= e.at {
+                crate::store::BlobStore::delete(&b.blobs, &e.r2_key).await?;
+                storage.delete(LEGACY_EXPIRY_KEY).await.map_err(internal)?;
+            }
         }
         self.schedule(store, true).await
     }
