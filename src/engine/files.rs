@@ -161,6 +161,14 @@ impl FileRecord {
         crate::http::etag::etag_for(if self.sha256.is_empty() { r2_etag.trim_matches('"') } else { &self.sha256 })
     }
 
+    /// The record with a TTL from its creation, if it has one.
+    pub fn expiring(self, ttl_secs: Option<u64>) -> FileRecord {
+        match ttl_secs {
+            Some(t) => self.expire_in(t),
+            None => self,
+        }
+    }
+
     /// The record with a TTL from its creation.
     pub fn expire_in(mut self, ttl_secs: u64) -> FileRecord {
         self.ttl = Some(ttl_secs);

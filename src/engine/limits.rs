@@ -16,6 +16,13 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Will R2 take the metadata of this file, however its record ends (created, digest known,
+/// expiring)? Checked on the record as it is known before the bytes arrive.
+pub fn check_record_meta(template: &crate::engine::files::FileRecord) -> Result<()> {
+    let worst = crate::engine::files::FileRecord { created_at: 1, sha256: "0".repeat(64), ..template.clone() };
+    check_blob_meta(&worst.expire_in(u32::MAX.into()).blob_meta())
+}
+
 pub fn check_blob_meta(meta: &BlobMeta) -> Result<()> {
     if meta.size() > R2_METADATA_BYTES {
         return Err(Error::bad_request(format!("file metadata larger than R2's {R2_METADATA_BYTES} bytes")));

@@ -160,7 +160,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         limits::check_name(&new.name)?;
         let template = new.template();
         let meta = template.blob_meta_with_sidecar();
-        limits::check_blob_meta(&template.clone().expire_in(u32::MAX.into()).blob_meta())?;
+        limits::check_record_meta(&template)?;
         let max = self.config.max_file_size;
         let hint = new.length_hint.map(|l| l.min(max));
         let plan = PartPlan::new(hint, max, self.config.min_part_size)?;
@@ -177,28 +177,19 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     /// for a small file; for a large one, its sidecar. Nothing else is written: the caller
     /// journals the file ([`Ctx::journal`]) and publishes it.
     pub async fn store_file(&self, held: Held, ttl: Option<u64>) -> Result<FileRecord> {
-        let base = FileRecord { size: held.size, sha256: held.sha256, ..held.template };
+        let created_at = match &held.body {
+            HeldBody::Tail(_) => self.now(),
+            HeldBody::Sealed(info) => info.uploaded,
+        };
+        let record = FileRecord { size: held.size, sha256: held.sha256, created_at, ..held.template }.expiring(ttl);
         match held.body {
-            HeldBody::Tail(bytes) => {
-                let record = FileRecord { created_at: self.now(), ..base };
-                let record = match ttl {
-                    Some(t) => record.expire_in(t),
-                    None => record,
-                };
-                self.blobs.put(&record.r2_key, bytes, &record.blob_meta()).await?;
-                Ok(record)
-            }
-            HeldBody::Sealed(info) => {
-                let record = FileRecord { created_at: info.uploaded, ..base };
-                let record = match ttl {
-                    Some(t) => record.expire_in(t),
-                    None => record,
-                };
+            HeldBody::Tail(bytes) => self.blobs.put(&record.r2_key, bytes, &record.blob_meta()).await?,
+            HeldBody::Sealed(_) => {
                 let json = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
-                self.blobs.put(&keys::sidecar(&record.id), json, &BlobMeta::default()).await?;
-                Ok(record)
+                self.blobs.put(&keys::sidecar(&record.id), json, &BlobMeta::default()).await?
             }
-        }
+        };
+        Ok(record)
     }
 
     /// Stores a held file and journals it ([`Ctx::store_file`], [`Ctx::journal`]): the two

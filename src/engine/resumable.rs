@@ -44,15 +44,13 @@ fn meta_for(st: &UploadState) -> BlobMeta {
 /// The metadata of a single put at completion: everything, the digest too if known.
 fn sealed_meta(st: &UploadState) -> BlobMeta {
     let f = st.finishing.as_ref();
-    let record = FileRecord {
+    FileRecord {
         sha256: f.and_then(|f| f.sha256.clone()).unwrap_or_default(),
         created_at: f.map_or(0, |f| f.started_at),
         ..st.new.template()
-    };
-    match st.new.ttl {
-        Some(t) if record.created_at != 0 => record.expire_in(t).blob_meta(),
-        _ => record.blob_meta(),
     }
+    .expiring(st.new.ttl)
+    .blob_meta()
 }
 
 impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
@@ -72,11 +70,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         let plan = PartPlan::new(new.length, self.config.max_file_size, self.config.min_part_size)?;
         let st =
             UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, self.now())?;
-        limits::check_blob_meta(
-            &FileRecord { created_at: 1, sha256: "0".repeat(64), ..st.new.template() }
-                .expire_in(u32::MAX.into())
-                .blob_meta(),
-        )?;
+        limits::check_record_meta(&st.new.template())?;
         store.save(&st, Some(&[]))?;
         Ok(st)
     }

@@ -435,10 +435,7 @@ impl UploadState {
         let created_at = f.created_at.unwrap_or(f.started_at);
         let record =
             FileRecord { size: self.offset, sha256, created_at, r2_key: self.r2_key.clone(), ..self.new.template() };
-        Ok(match self.new.ttl {
-            Some(t) => record.expire_in(t),
-            None => record,
-        })
+        Ok(record.expiring(self.new.ttl))
     }
 
     /// Finishing is done: the upload is complete with its file.
