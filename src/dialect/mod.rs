@@ -45,6 +45,11 @@ pub fn route(method: Method, method_override: Option<&str>, path: &str) -> Found
     route::find(&TABLES, method, method_override, path)
 }
 
+/// Routes a request by its head.
+pub fn route_head(head: &Head) -> Found<'static, Dialect, Op> {
+    route(head.method, head.header("x-http-method-override"), &head.path)
+}
+
 /// The head of a request: everything but the body, with no `worker::` types.
 #[derive(Debug, Clone)]
 pub struct Head {
@@ -198,12 +203,11 @@ pub const CACHE_MAX_BYTES: u64 = 64 << 20;
 
 /// Is this request a public download, whose answer a shared cache may hold (a share link, a
 /// digest URL without credentials)? Its cached answer is looked up before anything else.
-pub fn is_public_download(head: &Head) -> bool {
-    let Found::Endpoint { endpoint, method, .. } =
-        route(head.method, head.header("x-http-method-override"), &head.path)
-    else {
+pub fn is_public_download(head: &Head, found: &Found<'static, Dialect, Op>) -> bool {
+    let Found::Endpoint { endpoint, method, .. } = found else {
         return false;
     };
+    let method = *method;
     let anonymous = match endpoint.auth {
         // a share link looks at no credentials: its answer is the same for everyone
         Auth::Capability => true,
@@ -277,7 +281,23 @@ where
     M: MetaStore,
     U: Uploads,
 {
-    let (dialect, endpoint, result) = match route(head.method, head.header("x-http-method-override"), &head.path) {
+    serve_routed(svc, head, route_head(head), origin, body).await
+}
+
+/// [`serve`] for a request already routed (by [`route_head`]).
+pub async fn serve_routed<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    head: &Head,
+    found: Found<'static, Dialect, Op>,
+    origin: &str,
+    body: U::Body,
+) -> Outcome
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let (dialect, endpoint, result) = match found {
         Found::Endpoint { dialect, endpoint, params, method } => {
             (*dialect, Some(endpoint), dispatch(svc, head, origin, endpoint, &params, method, body).await)
         }
@@ -459,7 +479,8 @@ mod tests {
         let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
         let req = |m: Method, path: &str, auth: bool| {
             let headers = if auth { vec![("Authorization".to_string(), "Bearer t".to_string())] } else { vec![] };
-            is_public_download(&Head::new(m, path, "", headers))
+            let head = Head::new(m, path, "", headers);
+            is_public_download(&head, &route_head(&head))
         };
         assert!(req(Method::Get, &format!("/uploads/{id}"), false), "a share link");
         assert!(req(Method::Get, &format!("/uploads/{id}"), true), "a share link does not look at credentials");
@@ -469,7 +490,7 @@ mod tests {
         assert!(!req(Method::Get, &format!("/files/{id}"), true), "tus downloads are private");
         assert!(!req(Method::Post, "/uploads", false));
         let if_range = Head::new(Method::Get, &format!("/uploads/{id}"), "", vec![("If-Range".into(), "\"x\"".into())]);
-        assert!(!is_public_download(&if_range), "If-Range is judged by the worker");
+        assert!(!is_public_download(&if_range, &route_head(&if_range)), "If-Range is judged by the worker");
 
         use crate::http::download::{DownloadPlan, YEAR_SECS};
         let plan = |status, cache: CachePolicy, body| DownloadPlan {

@@ -208,9 +208,12 @@ impl Upload {
             return Ok(());
         }
         let storage = self.state.storage();
-        let legacy = storage.get::<LegacyExpiry>(LEGACY_EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at);
-        let upload = store.load()?.as_ref().map(|st| next_alarm(st, now()));
-        match upload.into_iter().chain(legacy).min() {
+        // an old file's expiry is only ever in an object that holds no upload
+        let at = match store.load()? {
+            Some(st) => Some(next_alarm(&st, now())),
+            None => storage.get::<LegacyExpiry>(LEGACY_EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at),
+        };
+        match at {
             Some(at) => storage.set_alarm(at_time(at)).await.map_err(internal),
             None => {
                 storage.delete_alarm().await.map_err(internal)?;

@@ -67,7 +67,8 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     let origin = url.origin().ascii_serialization();
     // public downloads whose bytes cannot change: from this location's cache when they are in
     // it (a `Range` is answered from the cached whole), without a read of R2
-    let public = dialect::is_public_download(&head);
+    let found = dialect::route_head(&head);
+    let public = dialect::is_public_download(&head, &found);
     if public {
         if let Ok(Some(hit)) = worker::Cache::default().get(&req, false).await {
             return Ok(hit);
@@ -85,17 +86,18 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     let ctx =
         Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: Some(&native), later: &later };
     let uploads = DoUploads { ns: b.uploads.clone() };
-    let outcome = dialect::serve(&Service { ctx: &ctx, uploads: &uploads }, &head, &origin, body.clone()).await;
+    let svc = Service { ctx: &ctx, uploads: &uploads };
+    let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;
+    // NGCP's log format; never a header or a body, and a capability in the path is cut short,
+    // so never a secret.
+    let log_path = outcome.log_path(url.path());
     if let Some(e) = &outcome.error {
-        // NGCP's log format; never a header or a body, and a capability in the path is cut
-        // short, so never a secret.
-        worker::console_error!("Error at {}: message={e}, status={}", outcome.log_path(url.path()), e.status());
+        worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());
         // An early answer waits for the client to finish sending (else it sees a reset), but
         // not for long when the caller is refused, and never reading the body into wasm.
         body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
     publish_later(&env, &wctx, later);
-    let log_path = outcome.log_path(url.path());
     let cacheable = public && outcome.reply.cacheable();
     match send(outcome.reply, &b).await {
         Ok(mut resp) => {
