@@ -262,13 +262,10 @@ impl Outcome {
     /// The path as logs may show it: a capability in it (a share link's id) is cut short.
     pub fn log_path(&self, path: &str) -> String {
         match self.endpoint {
-            Some(e) if e.auth == Auth::Capability => {
-                let keep: Vec<&str> = path.rsplitn(2, '/').collect();
-                match keep.as_slice() {
-                    [secret, rest] => format!("{rest}/{}…", secret.chars().take(4).collect::<String>()),
-                    _ => path.into(),
-                }
-            }
+            Some(e) if e.auth == Auth::Capability => match path.rsplit_once('/') {
+                Some((rest, secret)) => format!("{rest}/{}…", secret.chars().take(4).collect::<String>()),
+                None => path.into(),
+            },
             _ => path.into(),
         }
     }

@@ -19,14 +19,11 @@ use crate::engine::resumable::{next_alarm, UploadStore};
 use crate::engine::turns::Turns;
 use crate::engine::upload::UploadState;
 use crate::engine::uploads::{serve, Object, UploadCall};
-use crate::engine::{Ctx, Later};
+use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
-use crate::platform::digest::NativeDigest;
 use crate::platform::uploads::{answer, call_of};
 use crate::platform::{now, Bindings};
-use crate::store::kv::KvMeta;
-use crate::store::r2::R2Blobs;
 
 const TAIL_ROW: usize = 1 << 20;
 
@@ -52,16 +49,6 @@ fn internal(e: impl std::fmt::Display) -> Error {
 
 fn sleep(ms: u64) -> LocalBoxFuture<'static, ()> {
     Box::pin(worker::Delay::from(Duration::from_millis(ms)))
-}
-
-/// The engine's context in an Upload object: it publishes what it finishes itself, so nothing
-/// is left for after its answer.
-fn context<'a>(b: &'a Bindings, later: &'a Later) -> Ctx<'a, R2Blobs, KvMeta> {
-    Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, later, now: &now, native: Some(&native) }
-}
-
-fn native() -> Box<dyn crate::engine::sha256::NativeSha256> {
-    NativeDigest::boxed().unwrap_or_else(|| Box::<crate::engine::sha256::Sha2Native>::default())
 }
 
 /// The object's SQLite storage behind [`UploadStore`]. Every method is synchronous, so a
@@ -195,8 +182,9 @@ impl DurableObject for Upload {
 impl Upload {
     async fn serve(&self, store: &SqlStore, call: UploadCall, body: Body) -> Result<Option<UploadState>> {
         let b = Bindings::new(&self.env)?;
+        // an object publishes what it finishes itself: nothing is left for after its answer
         let later = Later::default();
-        let ctx = context(&b, &later);
+        let ctx = b.ctx(&later);
         let obj = Object { store, turns: &self.turns, sleep: &sleep };
         serve(&ctx, &obj, call, Some(body)).await
     }
@@ -225,7 +213,7 @@ impl Upload {
     async fn wake(&self, store: &SqlStore) -> Result<()> {
         let b = Bindings::new(&self.env)?;
         let later = Later::default();
-        let ctx = context(&b, &later);
+        let ctx = b.ctx(&later);
         {
             let _turn = self.turns.take(&now, &sleep, ctx.config.stall_timeout * 1000).await;
             ctx.upload_alarm(store).await?;

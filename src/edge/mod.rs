@@ -4,18 +4,13 @@
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::dialect::{self, Head, Reply, Service};
-use crate::engine::{Ctx, Later};
+use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
-use crate::platform::digest::NativeDigest;
 use crate::platform::uploads::DoUploads;
-use crate::platform::{now, Bindings};
+use crate::platform::Bindings;
 use crate::route::Method;
-
-fn native() -> Box<dyn crate::engine::sha256::NativeSha256> {
-    NativeDigest::boxed().unwrap_or_else(|| Box::<crate::engine::sha256::Sha2Native>::default())
-}
 
 /// The Cron Trigger: the sweep (expired files, and what the journal says is missing).
 #[event(scheduled)]
@@ -23,8 +18,7 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     let result = async {
         let b = Bindings::new(&env)?;
         let later = Later::default();
-        let ctx = Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: None, later: &later };
-        ctx.sweep().await
+        b.ctx(&later).sweep().await
     }
     .await;
     match result {
@@ -46,7 +40,7 @@ fn publish_later(env: &Env, ctx: &Context, later: Later) {
         worker::Delay::from(std::time::Duration::from_millis(0)).await;
         let Ok(b) = Bindings::new(&env) else { return };
         let later = Later::default();
-        let ctx = Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: None, later: &later };
+        let ctx = b.ctx(&later);
         for record in records {
             if let Err(e) = ctx.publish(&record).await {
                 worker::console_error!("publish after the answer: {e} (the sweep will redo it)");
@@ -83,8 +77,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         }
     };
     let later = Later::default();
-    let ctx =
-        Ctx { config: &b.config, blobs: &b.blobs, meta: &b.meta, now: &now, native: Some(&native), later: &later };
+    let ctx = b.ctx(&later);
     let uploads = DoUploads { ns: b.uploads.clone() };
     let svc = Service { ctx: &ctx, uploads: &uploads };
     let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;

@@ -10,7 +10,10 @@ pub mod uploads;
 use worker::Env;
 
 use crate::config::Config;
+use crate::engine::sha256::{NativeSha256, Sha2Native};
+use crate::engine::{Ctx, Later};
 use crate::error::{Error, Result};
+use crate::platform::digest::NativeDigest;
 use crate::store::kv::KvMeta;
 use crate::store::r2::R2Blobs;
 
@@ -36,6 +39,17 @@ impl Bindings {
             uploads: env.durable_object(UPLOADS).map_err(binding)?,
         })
     }
+
+    /// The engine's context over these stores, on the platform's clock and native SHA-256;
+    /// what it leaves for after the answer goes into `later`.
+    pub fn ctx<'a>(&'a self, later: &'a Later) -> Ctx<'a, R2Blobs, KvMeta> {
+        Ctx { config: &self.config, blobs: &self.blobs, meta: &self.meta, now: &now, native: Some(&native), later }
+    }
+}
+
+/// workerd's native SHA-256, or the portable one where it has none.
+fn native() -> Box<dyn NativeSha256> {
+    NativeDigest::boxed().unwrap_or_else(|| Box::<Sha2Native>::default())
 }
 
 fn config(env: &Env) -> Result<Config> {
