@@ -20,7 +20,7 @@
 //!   one error type, secrets that never print.
 //! - `platform` (wasm only): bindings → stores, request bodies, the native digest, the
 //!   Upload object's client.
-//! - `durable` (wasm only): the `Upload` Durable Object.
+//! - `durable` (wasm only): the `Upload` and `Session` Durable Objects.
 //! - `edge` (wasm only): the `#[event(fetch)]` entry.
 //!
 //! Nothing outside `platform`, `durable`, `edge` and `store::{r2, kv}` touches `worker::`

@@ -17,6 +17,7 @@ use crate::auth::{credential_hash, Credentials};
 use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
 use crate::engine::resumable::{next_alarm, UploadStore};
+use crate::engine::sessions::{self, Ledger, LedgerAnswer, LedgerCall};
 use crate::engine::sha256::{NativeSha256, Sha2Native};
 use crate::engine::sweep::Swept;
 use crate::engine::turns::Turns;
@@ -111,6 +112,65 @@ impl UploadStore for MemoryUploadStore {
     }
 }
 
+/// A session's or a tenant's object's storage in memory.
+#[derive(Default)]
+pub struct MemoryLedger {
+    pub entries: RefCell<BTreeMap<String, String>>,
+    /// Calls to fail, by operation name (`put`, `get`, ...), each once.
+    pub fail: RefCell<Vec<&'static str>>,
+}
+
+impl MemoryLedger {
+    pub fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+
+    fn fault(&self, op: &'static str) -> Result<()> {
+        let mut fail = self.fail.borrow_mut();
+        match fail.iter().position(|f| *f == op) {
+            Some(i) => {
+                fail.remove(i);
+                Err(Error::Storage(format!("injected {op} failure")))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Ledger for MemoryLedger {
+    async fn get(&self, key: &str) -> Result<Option<String>> {
+        self.fault("get")?;
+        Ok(self.entries.borrow().get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<()> {
+        self.fault("put")?;
+        self.entries.borrow_mut().insert(key.into(), value.into());
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.fault("delete")?;
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.fault("list")?;
+        let e = self.entries.borrow();
+        Ok(e.range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.fault("clear")?;
+        self.entries.borrow_mut().clear();
+        Ok(())
+    }
+}
+
 /// One upload's object: its storage, its turns, its alarm.
 #[derive(Default)]
 pub struct MemoryObject {
@@ -129,6 +189,8 @@ pub struct World {
     /// Drop what handlers leave for after their answer, as a worker dying just then would.
     pub lose_later: Cell<bool>,
     pub objects: RefCell<BTreeMap<String, Rc<MemoryObject>>>,
+    /// The sessions' and tenants' objects, by name.
+    pub ledgers: RefCell<BTreeMap<String, Rc<MemoryLedger>>>,
     now: Box<dyn Fn() -> u64>,
     native: fn() -> Box<dyn NativeSha256>,
 }
@@ -166,6 +228,7 @@ impl World {
             lose_later: Cell::new(false),
             clock,
             objects: RefCell::default(),
+            ledgers: RefCell::default(),
             now: Box::new(move || c.get()),
             native,
         }
@@ -197,6 +260,11 @@ impl World {
     /// The object named `id`; a new one is empty, as a Durable Object never used is.
     pub fn object(&self, id: &str) -> Rc<MemoryObject> {
         self.objects.borrow_mut().entry(id.to_string()).or_default().clone()
+    }
+
+    /// The session's or tenant's object named `name`.
+    pub fn ledger(&self, name: &str) -> Rc<MemoryLedger> {
+        self.ledgers.borrow_mut().entry(name.to_string()).or_default().clone()
     }
 
     /// A request as the worker hands it over, served by the dialects.
@@ -313,5 +381,13 @@ impl Uploads for MemoryUploads<'_> {
         let next = obj.store.load()?.map(|st| next_alarm(&st, w.now()));
         obj.alarm.set(next);
         answer
+    }
+
+    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer> {
+        let w = self.world;
+        let ledger = w.ledger(name);
+        // through JSON, as to and from a Durable Object
+        let call: LedgerCall = serde_json::from_str(&serde_json::to_string(&call).unwrap()).unwrap();
+        sessions::serve(&*ledger, w.now(), call).await
     }
 }

@@ -4,7 +4,9 @@
 //! the request body against the configured limit, dispatches, and renders every error
 //! (`404` and `405` included) in the shape of the dialect whose URL space the path is in.
 
+pub mod form;
 pub mod ngcp;
+pub mod ngcp_sessions;
 pub mod portsip;
 pub mod service;
 pub mod tus;
@@ -33,12 +35,14 @@ pub enum Dialect {
 pub enum Op {
     Service(service::Op),
     Ngcp(ngcp::Op),
+    NgcpSessions(ngcp_sessions::Op),
     Tus(tus::Op),
     Portsip(portsip::Op),
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 4] = [service::TABLE, tus::TABLE, portsip::TABLE, ngcp::TABLE];
+pub static TABLES: [Table<Dialect, Op>; 5] =
+    [service::TABLE, tus::TABLE, portsip::TABLE, ngcp_sessions::TABLE, ngcp::TABLE];
 
 /// Routes a request by the tables.
 pub fn route(method: Method, method_override: Option<&str>, path: &str) -> Found<'static, Dialect, Op> {
@@ -341,6 +345,7 @@ where
     match endpoint.op {
         Op::Service(op) => service::handle(svc, op),
         Op::Ngcp(op) => ngcp::handle(svc, op, &req, body).await,
+        Op::NgcpSessions(op) => ngcp_sessions::handle(svc, op, &req, body).await,
         Op::Tus(op) => tus::handle(svc, op, &req, body).await,
         Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
     }

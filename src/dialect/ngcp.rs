@@ -5,15 +5,14 @@
 //! `410 {"message":"upload expired"}` once the TTL has passed; the id is the capability, and
 //! only NGCP simple uploads are served there. Errors are `{"message": ...}`.
 
-use futures_util::TryStreamExt;
 use serde_json::json;
 
-use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
+use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::files::{content_type_or_guess, FileRecord};
 use crate::engine::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::uploads::Uploads;
 use crate::engine::visibility::{Access, Via};
-use crate::engine::{expiry, Held, Missing, NewFile};
+use crate::engine::{expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
@@ -62,10 +61,6 @@ pub const UPLOAD_NOT_FOUND: &str = "upload not found";
 pub const UPLOAD_EXPIRED: &str = "upload expired";
 const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
 const FILE_MISSING: &str = "file missing";
-/// Room for the multipart envelope around the file when checking `Content-Length`.
-const FORM_OVERHEAD: u64 = 64 * 1024;
-/// Longest value read from a text field such as `ttl`.
-const MAX_TEXT_FIELD: u64 = 1024;
 
 pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
 where
@@ -118,21 +113,16 @@ where
     let (ctx, head) = (svc.ctx, req.head);
     let tenant = req.tenant()?;
     let max = ctx.config.max_file_size;
-    if head.content_length().is_some_and(|len| len > max + FORM_OVERHEAD) {
+    if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
         return Err(Error::TooLarge { max });
     }
-    let boundary = head
-        .header("content-type")
-        .and_then(|ct| multer::parse_boundary(ct).ok())
-        .ok_or_else(|| Error::bad_request(FILE_MISSING))?;
-    let whole = ctx.config.max_request_body.map_or(max + FORM_OVERHEAD, |b| b.min(max + FORM_OVERHEAD));
-    let limits = multer::SizeLimit::new().whole_stream(whole).per_field(MAX_TEXT_FIELD).for_field("file", max);
-    let mut form = multer::Multipart::with_constraints(body, boundary, multer::Constraints::new().size_limit(limits));
+    let boundary = form::boundary(head).ok_or_else(|| Error::bad_request(FILE_MISSING))?;
+    let mut form = form::open(body, boundary, "file", max, ctx.config.max_request_body);
 
     let mut written: Option<Held> = None;
     let mut ttl_field: Option<String> = None;
     let outcome: Result<()> = async {
-        while let Some(mut field) = form.next_field().await.map_err(|e| form_error(e, max))? {
+        while let Some(mut field) = form.next_field().await.map_err(|e| form::form_error(e, max))? {
             match field.name() {
                 Some("file") if written.is_none() => {
                     let name = field.file_name().map(last_path_segment).filter(|n| !n.is_empty()).unwrap_or("upload");
@@ -147,12 +137,12 @@ where
                         extra: Default::default(),
                         length_hint: head.content_length(),
                         expiring: true,
+                        mutable: false,
                     };
-                    let stream = (&mut field).map_err(|e| form_error(e, max));
-                    written = Some(ctx.write_file(&new, stream).await?);
+                    written = Some(ctx.write_file(&new, form::stream(&mut field, max)).await?);
                 }
-                Some("ttl") => ttl_field = Some(read_text(&mut field, max).await?),
-                _ => while field.chunk().await.map_err(|e| form_error(e, max))?.is_some() {},
+                Some("ttl") => ttl_field = Some(form::read_text(&mut field, max).await?),
+                _ => form::skip(&mut field, max).await?,
             }
         }
         Ok(())
@@ -176,7 +166,7 @@ where
     // the bytes under their complete metadata, then the one record write: the journal entry
     // from which the expiry entry and the digest index, written after the answer, are redone
     // should they be lost
-    let record = ctx.keep_file(held.0, Some(held.1)).await?;
+    let record = ctx.keep_file(held.0, Expiry::After(held.1)).await?;
     Ok(Reply::json(200, upload_json(&record)))
 }
 
@@ -192,31 +182,6 @@ where
     let opened = ctx.open_at(&id, &key, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
     let cache = CachePolicy::public_until(opened.record.expires_at, ctx.now());
     Ok(download_reply(opened, req.head, req.method, cache))
-}
-
-/// multer's errors as ours: size limits are `413` (the file) or `400` (a text field); a body
-/// that failed to arrive keeps its own error.
-fn form_error(e: multer::Error, max: u64) -> Error {
-    match e {
-        multer::Error::StreamSizeExceeded { .. } => Error::TooLarge { max },
-        multer::Error::FieldSizeExceeded { field_name, .. } if field_name.as_deref() == Some("file") => {
-            Error::TooLarge { max }
-        }
-        multer::Error::FieldSizeExceeded { .. } => Error::bad_request("form field too long"),
-        multer::Error::StreamReadFailed(inner) => match inner.downcast::<Error>() {
-            Ok(ours) => *ours,
-            Err(other) => Error::bad_request(format!("malformed multipart body: {other}")),
-        },
-        other => Error::bad_request(format!("malformed multipart body: {other}")),
-    }
-}
-
-async fn read_text(field: &mut multer::Field<'_>, max: u64) -> Result<String> {
-    let mut text = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|e| form_error(e, max))? {
-        text.extend_from_slice(&chunk);
-    }
-    String::from_utf8(text).map_err(|_| Error::bad_request("form field is not UTF-8"))
 }
 
 #[cfg(test)]
@@ -343,7 +308,7 @@ mod tests {
         let r = post(&w, "", Some(ACME_BASIC), form(&[("ttl", None, b"5")]));
         assert_eq!((r.status(), World::json(&r)), (400, json!({"message": "file missing"})));
         assert_eq!(post(&w, "", Some(ACME_BASIC), b"not a form".to_vec()).status(), 400);
-        let long_ttl = "1".repeat(2000);
+        let long_ttl = "1".repeat(9000);
         let r =
             post(&w, "", Some(ACME_BASIC), form(&[("file", Some("a.txt"), b"x"), ("ttl", None, long_ttl.as_bytes())]));
         assert_eq!(r.status(), 400, "a text field is capped");

@@ -262,9 +262,10 @@ where
         extra: Default::default(),
         length_hint: new.length,
         expiring: false,
+        mutable: false,
     };
     let held = ctx.write_file(&file, U::read(body)).await?;
-    let record = ctx.keep_file(held, None).await?;
+    let record = ctx.keep_file(held, crate::engine::Expiry::Never).await?;
     let mut headers = base_headers();
     headers.push(("Upload-Offset", record.size.to_string()));
     headers.push(("Location", format!("{}/files/{}", req.origin, record.id)));

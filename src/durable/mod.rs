@@ -7,6 +7,8 @@
 //! of it is deleted once nothing is left. The logic is the engine's; this module is storage
 //! and transport only.
 
+pub mod session;
+
 use std::cell::Cell;
 use std::time::Duration;
 

@@ -78,7 +78,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     };
     let later = Later::default();
     let ctx = b.ctx(&later);
-    let uploads = DoUploads { ns: b.uploads.clone() };
+    let uploads = DoUploads { ns: b.uploads.clone(), sessions: b.sessions.clone() };
     let svc = Service { ctx: &ctx, uploads: &uploads };
     let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;
     // NGCP's log format; never a header or a body, and a capability in the path is cut short,

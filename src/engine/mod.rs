@@ -18,6 +18,7 @@ pub mod keys;
 pub mod limits;
 pub mod part_plan;
 pub mod resumable;
+pub mod sessions;
 pub mod sha256;
 pub mod sweep;
 pub mod turns;
@@ -80,6 +81,19 @@ pub struct NewFile {
     pub length_hint: Option<u64>,
     /// Does the file always expire (its object then goes under the expiring prefix)?
     pub expiring: bool,
+    /// May its record change after it is stored (an OpenTera rename)? Its record is then
+    /// kept in its sidecar, whatever its size (a download reads both).
+    pub mutable: bool,
+}
+
+/// How long a stored file lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Never,
+    /// Seconds from its creation.
+    After(u64),
+    /// At this time (ms), as the session it belongs to.
+    At(u64),
 }
 
 impl NewFile {
@@ -109,6 +123,7 @@ impl NewFile {
 #[derive(Debug)]
 pub struct Held {
     pub template: FileRecord,
+    mutable: bool,
     pub size: u64,
     pub sha256: String,
     body: HeldBody,
@@ -170,34 +185,49 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             Some(info) => HeldBody::Sealed(info),
             None => HeldBody::Tail(fed.tail),
         };
-        Ok(Held { template, size: fed.size, sha256: fed.sha256, body })
+        Ok(Held { template, mutable: new.mutable, size: fed.size, sha256: fed.sha256, body })
     }
 
-    /// Stores a held file under its complete record (with `ttl`, if it expires): one R2 put
-    /// for a small file; for a large one, its sidecar. Nothing else is written: the caller
-    /// journals the file ([`Ctx::journal`]) and publishes it.
-    pub async fn store_file(&self, held: Held, ttl: Option<u64>) -> Result<FileRecord> {
+    /// Stores a held file under its complete record (expiring as `expiry` says): one R2 put
+    /// for a small file; for a large one (or a mutable one), its sidecar. Nothing else is
+    /// written: the caller journals the file ([`Ctx::journal`]) and publishes it.
+    pub async fn store_file(&self, held: Held, expiry: Expiry) -> Result<FileRecord> {
         let created_at = match &held.body {
             HeldBody::Tail(_) => self.now(),
             HeldBody::Sealed(info) => info.uploaded,
         };
-        let record = FileRecord { size: held.size, sha256: held.sha256, created_at, ..held.template }.expiring(ttl);
-        match held.body {
-            HeldBody::Tail(bytes) => self.blobs.put(&record.r2_key, bytes, &record.blob_meta()).await?,
-            HeldBody::Sealed(_) => {
-                let json = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
-                self.blobs.put(&keys::sidecar(&record.id), json, &BlobMeta::default()).await?
+        let record = FileRecord { size: held.size, sha256: held.sha256, created_at, ..held.template };
+        let record = match expiry {
+            Expiry::Never => record,
+            Expiry::After(ttl) => record.expire_in(ttl),
+            Expiry::At(at) => {
+                FileRecord { expires_at: Some(at), ttl: Some(at.saturating_sub(created_at).div_ceil(1000)), ..record }
             }
         };
+        match held.body {
+            HeldBody::Tail(bytes) if held.mutable => {
+                self.blobs.put(&record.r2_key, bytes, &record.blob_meta_with_sidecar()).await?;
+                self.put_sidecar(&record).await?
+            }
+            HeldBody::Tail(bytes) => self.blobs.put(&record.r2_key, bytes, &record.blob_meta()).await.map(drop)?,
+            HeldBody::Sealed(_) => self.put_sidecar(&record).await?,
+        }
         Ok(record)
+    }
+
+    /// Writes the record of a file kept in its sidecar: at its creation, or to change it (an
+    /// OpenTera rename; R2 is strongly consistent, so every read sees the change at once).
+    pub async fn put_sidecar(&self, record: &FileRecord) -> Result<()> {
+        let json = serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?;
+        self.blobs.put(&keys::sidecar(&record.id), json, &BlobMeta::default()).await.map(drop)
     }
 
     /// Stores a held file and journals it ([`Ctx::store_file`], [`Ctx::journal`]): the two
     /// writes of a one-request file before its answer. If either fails, its bytes go.
-    pub async fn keep_file(&self, held: Held, ttl: Option<u64>) -> Result<FileRecord> {
+    pub async fn keep_file(&self, held: Held, expiry: Expiry) -> Result<FileRecord> {
         let (key, sidecar) = (held.template.r2_key.clone(), keys::sidecar(&held.template.id));
         let kept = async {
-            let record = self.store_file(held, ttl).await?;
+            let record = self.store_file(held, expiry).await?;
             self.journal(&record).await?;
             Ok(record)
         }

@@ -10,6 +10,7 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
 use super::resumable::UploadStore;
+use super::sessions::{LedgerAnswer, LedgerCall};
 use super::turns::{Sleep, Turns};
 use super::upload::{Append, NewUpload, Phase, UploadState};
 use super::Ctx;
@@ -47,8 +48,8 @@ impl UploadCall {
 /// A body read in the worker, as a stream of bytes that libraries needing `Send` accept.
 pub type ByteStream = futures_util::stream::BoxStream<'static, Result<Bytes>>;
 
-/// The uploads' objects, as the worker (or a test) reaches them, and the request bodies that
-/// go to them.
+/// The Durable Objects, as the worker (or a test) reaches them: the uploads' (and the request
+/// bodies that go to them), the sessions' and the tenants'.
 pub trait Uploads {
     /// A request body as the platform has it: read in the worker, or forwarded to an object.
     type Body;
@@ -84,6 +85,9 @@ pub trait Uploads {
         let call = UploadCall::Append { tenant: tenant.into(), token, append };
         state(self.call(id, call, Some(body)).await?)
     }
+
+    /// A call to a session's or a tenant's object ([`super::sessions`]), named by `name`.
+    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer>;
 
     async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, delete_finished: bool) -> Result<()> {
         self.call(id, UploadCall::Cancel { tenant: tenant.into(), token, delete_finished }, None).await.map(|_| ())

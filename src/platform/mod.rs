@@ -20,6 +20,7 @@ use crate::store::r2::R2Blobs;
 pub const BUCKET: &str = "FILES";
 pub const KV: &str = "RECORDS";
 pub const UPLOADS: &str = "UPLOADS";
+pub const SESSIONS: &str = "SESSIONS";
 
 /// The settings and the stores, from the worker's (or an object's) bindings.
 pub struct Bindings {
@@ -27,6 +28,7 @@ pub struct Bindings {
     pub blobs: R2Blobs,
     pub meta: KvMeta,
     pub uploads: worker::ObjectNamespace,
+    pub sessions: worker::ObjectNamespace,
 }
 
 impl Bindings {
@@ -37,6 +39,7 @@ impl Bindings {
             blobs: R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? },
             meta: KvMeta { kv: env.kv(KV).map_err(binding)? },
             uploads: env.durable_object(UPLOADS).map_err(binding)?,
+            sessions: env.durable_object(SESSIONS).map_err(binding)?,
         })
     }
 

@@ -1,12 +1,14 @@
-//! The worker's side of the Upload Durable Object: each [`UploadCall`] goes to the object
+//! The worker's side of the Durable Objects. The Upload object: each [`UploadCall`] goes to the object
 //! named by the upload id as JSON in a header, with the request body streamed through
-//! untouched; the answer comes back as JSON `Result<Option<UploadState>, Error>`.
+//! untouched; the answer comes back as JSON `Result<Option<UploadState>, Error>`. The Session
+//! object: a [`LedgerCall`] as the JSON body, a JSON `Result<LedgerAnswer, Error>` back.
 
 use base64::Engine;
 use wasm_bindgen::JsValue;
 use worker::{Request, Response};
 
 use super::body::{Body, SendStream};
+use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::UploadState;
 use crate::engine::uploads::{ByteStream, UploadCall, Uploads};
 use crate::error::{Error, Result};
@@ -33,8 +35,10 @@ pub fn answer(result: Result<Option<UploadState>>) -> worker::Result<Response> {
     Response::from_json(&result)
 }
 
+/// The Durable Objects, as the worker reaches them: the uploads' and the sessions'.
 pub struct DoUploads {
     pub ns: worker::ObjectNamespace,
+    pub sessions: worker::ObjectNamespace,
 }
 
 impl Uploads for DoUploads {
@@ -56,5 +60,16 @@ impl Uploads for DoUploads {
         let req = Request::new_with_init("https://upload/", &init).map_err(fail)?;
         let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
         resp.json::<Result<Option<UploadState>>>().await.map_err(fail)?
+    }
+
+    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer> {
+        let fail = |e: worker::Error| Error::Storage(format!("session object: {e}"));
+        let stub = self.sessions.get_by_name(name).map_err(fail)?;
+        let json = serde_json::to_string(&call).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut init = worker::RequestInit::new();
+        init.with_method(worker::Method::Post).with_body(Some(JsValue::from_str(&json)));
+        let req = Request::new_with_init("https://session/", &init).map_err(fail)?;
+        let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
+        resp.json::<Result<LedgerAnswer>>().await.map_err(fail)?
     }
 }

@@ -1,0 +1,742 @@
+//! Sipwise NGCP sessions (compat-spec §1), at `/` and `/rtc/fileshare`: a session groups
+//! file entries under one TTL; each entry takes its content once (a multipart `file` field
+//! or a raw body), and download tokens serve it to anyone holding one. Sessions, entries and
+//! tokens live in the session's object (strongly consistent: "create, then list" shows what
+//! was created); the bytes are a file like any other, expiring with the session.
+//! Errors are `{"message": ...}`, as the rest of NGCP.
+
+use serde_json::{json, Value};
+
+use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
+use crate::auth::Tenant;
+use crate::engine::files::content_type_or_guess;
+use crate::engine::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::sessions::{
+    session_object, tenant_object, FileEntry, FileState, LedgerAnswer, LedgerCall, Session, SessionFile, Stored, Token,
+    FILE_NOT_FOUND, SESSION_EXPIRED, SESSION_NOT_FOUND, TOKEN_NOT_FOUND,
+};
+use crate::engine::uploads::{ByteStream, Uploads};
+use crate::engine::visibility::{Access, Via};
+use crate::engine::{expiry, limits, Ctx, Expiry, Missing, NewFile};
+use crate::error::{Error, Result};
+use crate::http::disposition::last_path_segment;
+use crate::http::download::CachePolicy;
+use crate::route::{endpoint, Auth, BodyUse, Method, Table};
+use crate::secret::Secret;
+use crate::store::{BlobStore, MetaStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    List,
+    Get,
+    Delete,
+    AddFile,
+    ListFiles,
+    PutFile,
+    DeleteFile,
+    CreateToken,
+    Download,
+}
+
+const fn row(
+    op: Op,
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    body: BodyUse,
+    doc: &'static str,
+) -> crate::route::Endpoint<super::Op> {
+    endpoint(super::Op::NgcpSessions(op), method, path, auth, body, doc)
+}
+
+pub const TABLE: Table<Dialect, super::Op> = Table {
+    dialect: Dialect::Ngcp,
+    prefixes: &["/rtc/fileshare", ""],
+    method_override: false,
+    endpoints: &[
+        row(
+            Op::Create,
+            Method::Post,
+            "/sessions",
+            Auth::Tenant,
+            BodyUse::Read,
+            "Create a session: JSON `{\"ttl\": seconds}` (optional; default 7 days).",
+        ),
+        row(Op::List, Method::Get, "/sessions", Auth::Tenant, BodyUse::None, "The tenant's live sessions."),
+        row(Op::Get, Method::Get, "/sessions/{sid}", Auth::Tenant, BodyUse::None, "One session."),
+        row(
+            Op::Delete,
+            Method::Delete,
+            "/sessions/{sid}",
+            Auth::Tenant,
+            BodyUse::None,
+            "Delete a session, its files and its tokens.",
+        ),
+        row(
+            Op::AddFile,
+            Method::Post,
+            "/sessions/{sid}/files",
+            Auth::Tenant,
+            BodyUse::Read,
+            "Create a file entry: JSON `{\"name\", \"mime_type\", \"size\"}` (all optional).",
+        ),
+        row(
+            Op::ListFiles,
+            Method::Get,
+            "/sessions/{sid}/files",
+            Auth::Tenant,
+            BodyUse::None,
+            "Every file entry of a session.",
+        ),
+        row(
+            Op::PutFile,
+            Method::Put,
+            "/sessions/{sid}/files/{fid}",
+            Auth::Tenant,
+            BodyUse::Read,
+            "Store a file entry's content: a multipart `file` field or a raw body; once.",
+        ),
+        row(
+            Op::DeleteFile,
+            Method::Delete,
+            "/sessions/{sid}/files/{fid}",
+            Auth::Tenant,
+            BodyUse::None,
+            "Delete a file entry, its content and its tokens.",
+        ),
+        row(
+            Op::CreateToken,
+            Method::Post,
+            "/sessions/{sid}/files/{fid}/tokens",
+            Auth::Tenant,
+            BodyUse::None,
+            "Create a download token for a stored file.",
+        ),
+        row(
+            Op::Download,
+            Method::Get,
+            "/sessions/{sid}/files/{fid}/tokens/{tid}",
+            Auth::Capability,
+            BodyUse::None,
+            "Download a file with a token: the token is the credential.",
+        ),
+        row(
+            Op::Download,
+            Method::Head,
+            "/sessions/{sid}/files/{fid}/tokens/{tid}",
+            Auth::Capability,
+            BodyUse::None,
+            "Download by token, headers only.",
+        ),
+    ],
+};
+
+const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: SESSION_EXPIRED };
+const TOKEN_MISSING: Missing = Missing { not_found: TOKEN_NOT_FOUND, expired: SESSION_EXPIRED };
+/// Largest JSON body of a session or file entry creation.
+const MAX_JSON: u64 = 16 * 1024;
+
+pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    if op == Op::Download {
+        return download(svc, req).await;
+    }
+    let tenant = req.tenant()?;
+    match op {
+        Op::Create => create(svc, req, tenant, U::read(body)).await,
+        Op::List => match svc.uploads.ledger(&tenant_object(&tenant.0), LedgerCall::ListSessions).await? {
+            LedgerAnswer::Sessions { sessions } => Ok(Reply::json(200, sessions.iter().map(session_json).collect())),
+            other => unexpected(other),
+        },
+        _ => {
+            let sid = parse_uuid(req.params.get("sid")).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
+            let on = OnSession { svc, tenant, sid: &sid };
+            match op {
+                Op::Get => on.get().await,
+                Op::Delete => on.delete().await,
+                Op::AddFile => on.add_file(U::read(body)).await,
+                Op::ListFiles => on.list_files().await,
+                _ => {
+                    let fid = parse_uuid(req.params.get("fid")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+                    match op {
+                        Op::PutFile => on.put_file(req, &fid, U::read(body)).await,
+                        Op::DeleteFile => on.delete_file(&fid).await,
+                        _ => on.create_token(req, &fid).await,
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unexpected(answer: LedgerAnswer) -> Result<Reply> {
+    Err(Error::Internal(format!("session object answered {answer:?}")))
+}
+
+/// The session JSON of compat-spec §1 (and its expiry).
+pub fn session_json(s: &Session) -> Value {
+    json!({
+        "id": s.id,
+        "ttl": s.ttl,
+        "created_at": iso8601_ms(s.created_at),
+        "updated_at": iso8601_ms(s.updated_at),
+        "expires_at": iso8601_ms(s.expires_at()),
+    })
+}
+
+/// The file JSON of compat-spec §1: the upload JSON's fields, in its session.
+pub fn file_json(s: &Session, f: &FileEntry) -> Value {
+    json!({
+        "id": f.id,
+        "session_id": s.id,
+        "name": f.name,
+        "mime_type": f.mime_type,
+        "size": f.size,
+        "sha256": f.sha256,
+        "ttl": s.ttl,
+        "state": match f.state { FileState::Created => "created", FileState::Uploaded => "uploaded" },
+        "created_at": iso8601_ms(f.created_at),
+        "updated_at": iso8601_ms(f.updated_at),
+        "expires_at": iso8601_ms(s.expires_at()),
+    })
+}
+
+/// The token JSON of compat-spec §1, with the URL that downloads by it.
+pub fn token_json(s: &Session, t: &Token, url: &str) -> Value {
+    json!({
+        "id": t.id,
+        "state": t.state,
+        "uploaded_id": t.file_id,
+        "session_id": s.id,
+        "created_at": iso8601_ms(t.created_at),
+        "updated_at": iso8601_ms(t.updated_at),
+        "expires_at": iso8601_ms(s.expires_at()),
+        "url": url,
+    })
+}
+
+/// Reads a small JSON body: none (or empty, or `null`) is an empty object.
+async fn small_json(body: ByteStream) -> Result<serde_json::Map<String, Value>> {
+    use futures_util::StreamExt;
+    let mut body = body;
+    let mut raw = Vec::new();
+    while let Some(chunk) = body.next().await {
+        raw.extend_from_slice(&chunk?);
+        if raw.len() as u64 > MAX_JSON {
+            return Err(Error::bad_request(format!("JSON body larger than {MAX_JSON} bytes")));
+        }
+    }
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Default::default());
+    }
+    match serde_json::from_slice::<Value>(&raw) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Null) => Ok(Default::default()),
+        _ => Err(Error::bad_request("body must be a JSON object")),
+    }
+}
+
+/// A JSON field as text, for the parsers that take text (a number or a string).
+fn text_field(map: &serde_json::Map<String, Value>, name: &str) -> Result<Option<String>> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(Error::bad_request(format!("{name} must be a string or a number"))),
+    }
+}
+
+/// `POST /sessions`: in the session's own object first, then in the tenant's list (a session
+/// not listed is deleted again).
+async fn create<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    body: ByteStream,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let config = svc.ctx.config;
+    let fields = small_json(body).await?;
+    let asked = text_field(&fields, "ttl")?.or_else(|| req.head.query_param("ttl"));
+    let ttl = expiry::parse_ttl(asked.as_deref(), config.session_ttl, config.max_ttl)?;
+    let now = svc.ctx.now();
+    let session = Session { id: new_uuid(), tenant: tenant.0.clone(), ttl, created_at: now, updated_at: now };
+    let own = session_object(&session.id);
+    svc.uploads.ledger(&own, LedgerCall::CreateSession { session: session.clone() }).await?;
+    let listed =
+        svc.uploads.ledger(&tenant_object(&tenant.0), LedgerCall::AddSession { session: session.clone() }).await;
+    if let Err(e) = listed {
+        let _ = svc.uploads.ledger(&own, LedgerCall::DeleteSession { tenant: tenant.0.clone() }).await;
+        return Err(e);
+    }
+    Ok(Reply::json(200, session_json(&session)))
+}
+
+/// The calls on one session of the caller's.
+struct OnSession<'s, 'a, B, M, U> {
+    svc: &'s Service<'a, B, M, U>,
+    tenant: &'s Tenant,
+    sid: &'s str,
+}
+
+impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
+    async fn call(&self, call: LedgerCall) -> Result<LedgerAnswer> {
+        self.svc.uploads.ledger(&session_object(self.sid), call).await
+    }
+
+    fn tenant(&self) -> String {
+        self.tenant.0.clone()
+    }
+
+    async fn get(&self) -> Result<Reply> {
+        match self.call(LedgerCall::GetSession { tenant: self.tenant() }).await? {
+            LedgerAnswer::Session { session } => Ok(Reply::json(200, session_json(&session))),
+            other => unexpected(other),
+        }
+    }
+
+    async fn delete(&self) -> Result<Reply> {
+        let LedgerAnswer::Removed { files, .. } =
+            self.call(LedgerCall::DeleteSession { tenant: self.tenant() }).await?
+        else {
+            return Err(Error::Internal("session object: no removal".into()));
+        };
+        delete_bytes(self.svc.ctx, self.tenant, &files).await;
+        let listed = LedgerCall::RemoveSession { id: self.sid.to_string() };
+        self.svc.uploads.ledger(&tenant_object(&self.tenant.0), listed).await?;
+        Ok(Reply::Empty { status: 204, headers: Vec::new() })
+    }
+
+    async fn add_file(&self, body: ByteStream) -> Result<Reply> {
+        let fields = small_json(body).await?;
+        let name = text_field(&fields, "name")?.map(|n| last_path_segment(&n).to_string()).filter(|n| !n.is_empty());
+        if let Some(n) = &name {
+            limits::check_name(n)?;
+        }
+        let mime_type =
+            text_field(&fields, "mime_type")?.map(|m| content_type_or_guess(Some(&m), name.as_deref().unwrap_or("")));
+        let size = match text_field(&fields, "size")? {
+            None => None,
+            Some(s) => Some(
+                crate::http::range::digits(s.trim())
+                    .ok_or_else(|| Error::bad_request("size must be a non-negative integer"))?,
+            ),
+        };
+        if size.is_some_and(|s| s > self.svc.ctx.config.max_file_size) {
+            return Err(Error::TooLarge { max: self.svc.ctx.config.max_file_size });
+        }
+        let now = self.svc.ctx.now();
+        let entry = FileEntry {
+            id: new_uuid(),
+            name,
+            mime_type,
+            size,
+            state: FileState::Created,
+            created_at: now,
+            updated_at: now,
+            sha256: None,
+            r2_key: None,
+        };
+        match self.call(LedgerCall::AddFile { tenant: self.tenant(), entry }).await? {
+            LedgerAnswer::File(SessionFile { session, file }) => Ok(Reply::json(200, file_json(&session, &file))),
+            other => unexpected(other),
+        }
+    }
+
+    async fn list_files(&self) -> Result<Reply> {
+        match self.call(LedgerCall::ListFiles { tenant: self.tenant() }).await? {
+            LedgerAnswer::Files { session, files } => {
+                Ok(Reply::json(200, files.iter().map(|f| file_json(&session, f)).collect()))
+            }
+            other => unexpected(other),
+        }
+    }
+
+    /// `PUT /sessions/{sid}/files/{fid}`: the bytes go through the engine like any file's
+    /// (streamed; one R2 put, or a multipart upload when large), expiring with the session;
+    /// then the entry records them. Two requests storing the same entry: the first to record
+    /// wins, the other's bytes are deleted and it hears `409`.
+    async fn put_file(&self, req: &Request<'_>, fid: &str, body: ByteStream) -> Result<Reply> {
+        let ctx = self.svc.ctx;
+        let max = ctx.config.max_file_size;
+        let head = req.head;
+        let LedgerAnswer::File(SessionFile { session, file: entry }) =
+            self.call(LedgerCall::CheckPut { tenant: self.tenant(), file_id: fid.to_string() }).await?
+        else {
+            return Err(Error::Internal("session object: no entry".into()));
+        };
+        let new = |part_name: Option<&str>, part_type: Option<&str>| {
+            let name = entry.name.clone().or_else(|| part_name.map(str::to_string)).unwrap_or_else(|| "upload".into());
+            let declared = entry.mime_type.as_deref().or(part_type);
+            NewFile {
+                tenant: self.tenant.clone(),
+                id: fid.to_string(),
+                content_type: content_type_or_guess(declared, &name),
+                name,
+                dialect: "ngcp_session",
+                access: Access::Private,
+                extra: [("session_id".to_string(), self.sid.to_string())].into(),
+                length_hint: head.content_length(),
+                expiring: true,
+                mutable: false,
+            }
+        };
+        let held = match form::boundary(head) {
+            Some(boundary) => {
+                if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
+                    return Err(Error::TooLarge { max });
+                }
+                let mut form = form::open(body, boundary, "file", max, ctx.config.max_request_body);
+                let mut held = None;
+                while let Some(mut field) = form.next_field().await.map_err(|e| form::form_error(e, max))? {
+                    if field.name() == Some("file") && held.is_none() {
+                        let name =
+                            field.file_name().map(last_path_segment).filter(|n| !n.is_empty()).map(str::to_string);
+                        let ct = field.content_type().map(|m| m.essence_str().to_string());
+                        let new = new(name.as_deref(), ct.as_deref());
+                        held = Some(ctx.write_file(&new, form::stream(&mut field, max)).await?);
+                    } else {
+                        form::skip(&mut field, max).await?;
+                    }
+                }
+                held.ok_or_else(|| Error::bad_request("file missing"))?
+            }
+            None => {
+                if head.content_length().is_some_and(|len| len > max) {
+                    return Err(Error::TooLarge { max });
+                }
+                ctx.write_file(&new(None, head.header("content-type")), body).await?
+            }
+        };
+        if ctx.now() >= session.expires_at() {
+            ctx.discard(&held.template.r2_key).await;
+            return Err(Error::Expired(SESSION_EXPIRED.into()));
+        }
+        let record = ctx.keep_file(held, Expiry::At(session.expires_at())).await?;
+        let stored = Stored {
+            name: record.name.clone(),
+            mime_type: record.content_type.clone(),
+            size: record.size,
+            sha256: record.sha256.clone(),
+            r2_key: record.r2_key.clone(),
+        };
+        let commit = LedgerCall::CommitPut { tenant: self.tenant(), file_id: fid.to_string(), stored, now: ctx.now() };
+        match self.call(commit).await {
+            Ok(LedgerAnswer::File(SessionFile { session, file })) => Ok(Reply::json(200, file_json(&session, &file))),
+            Ok(other) => unexpected(other),
+            Err(e) => {
+                // another request stored it first, or the session went meanwhile: ours goes
+                ctx.later.0.borrow_mut().retain(|r| r.id != record.id || r.r2_key != record.r2_key);
+                let _ = ctx.delete_file(&record).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn delete_file(&self, fid: &str) -> Result<Reply> {
+        match self.call(LedgerCall::DeleteFile { tenant: self.tenant(), file_id: fid.to_string() }).await? {
+            LedgerAnswer::Removed { files, .. } => {
+                delete_bytes(self.svc.ctx, self.tenant, &files).await;
+                Ok(Reply::Empty { status: 204, headers: Vec::new() })
+            }
+            other => unexpected(other),
+        }
+    }
+
+    async fn create_token(&self, req: &Request<'_>, fid: &str) -> Result<Reply> {
+        let now = self.svc.ctx.now();
+        let token = Token {
+            id: Secret::random::<24>().expose().to_string(),
+            file_id: fid.to_string(),
+            state: "created".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.call(LedgerCall::CreateToken { tenant: self.tenant(), file_id: fid.to_string(), token }).await? {
+            LedgerAnswer::Token { session, token } => {
+                let prefix = if req.head.path.starts_with("/rtc/fileshare/") { "/rtc/fileshare" } else { "" };
+                let url = format!("{}{prefix}/sessions/{}/files/{fid}/tokens/{}", req.origin, session.id, token.id);
+                Ok(Reply::json(200, token_json(&session, &token, &url)))
+            }
+            other => unexpected(other),
+        }
+    }
+}
+
+/// Deletes the stored bytes of removed entries. A failure here leaves them to the sweep,
+/// for they expire with their session.
+async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &Tenant, files: &[FileEntry]) {
+    for f in files {
+        let Some(key) = &f.r2_key else { continue };
+        if let Ok(opened) = ctx.open_at(&f.id, key, Via::Owner, Some(tenant), MISSING, false).await {
+            let _ = ctx.delete_file(&opened.record).await;
+        }
+    }
+}
+
+/// `GET|HEAD /sessions/{sid}/files/{fid}/tokens/{tid}`: the token is the only credential;
+/// private (never in a shared cache), as every download by a capability that can be revoked.
+async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let missing = || Error::not_found(TOKEN_NOT_FOUND);
+    let sid = parse_uuid(req.params.get("sid")).ok_or_else(missing)?;
+    let fid = parse_uuid(req.params.get("fid")).ok_or_else(missing)?;
+    let tid = req.params.get("tid");
+    if tid.len() > 128 {
+        return Err(missing());
+    }
+    let call = LedgerCall::ResolveToken { file_id: fid.clone(), token_id: tid.to_string() };
+    let LedgerAnswer::File(SessionFile { session, file }) = svc.uploads.ledger(&session_object(&sid), call).await?
+    else {
+        return Err(Error::Internal("session object: no file".into()));
+    };
+    let key = file.r2_key.ok_or_else(missing)?;
+    let owner = Tenant(session.tenant);
+    let opened =
+        svc.ctx.open_at(&fid, &key, Via::Owner, Some(&owner), TOKEN_MISSING, fetch_whole(req.head, req.method)).await?;
+    Ok(download_reply(opened, req.head, req.method, CachePolicy::Private))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::keys;
+    use crate::testkit::{World, ACME_BASIC, BOBCO_BASIC};
+    use sha2::{Digest, Sha256};
+
+    fn send(w: &World, m: Method, path: &str, auth: Option<&str>, ct: Option<&str>, body: &[u8]) -> Reply {
+        let len = body.len().to_string();
+        let mut headers = vec![("Content-Length", len.as_str())];
+        headers.extend(auth.map(|a| ("Authorization", a)));
+        headers.extend(ct.map(|c| ("Content-Type", c)));
+        w.send(m, path, &headers, body.to_vec())
+    }
+
+    fn ok(r: &Reply) -> Value {
+        assert_eq!(r.status(), 200, "{r:?}");
+        World::json(r)
+    }
+
+    fn id(v: &Value) -> String {
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    /// The spec's order: session, file entry, content, token, download by token.
+    #[test]
+    fn the_session_flow() {
+        let w = World::new();
+        let a = Some(ACME_BASIC);
+        let s = ok(&send(&w, Method::Post, "/rtc/fileshare/sessions", a, Some("application/json"), br#"{"ttl": 60}"#));
+        assert_eq!(s["ttl"], 60);
+        assert_eq!(s["created_at"], "2024-05-02T10:00:00.000Z");
+        assert_eq!(s["expires_at"], "2024-05-02T10:01:00.000Z");
+        let sid = id(&s);
+        assert!(parse_uuid(&sid).is_some());
+        let listed = ok(&send(&w, Method::Get, "/sessions", a, None, b""));
+        assert_eq!(listed.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), [sid.clone()]);
+        assert_eq!(ok(&send(&w, Method::Get, &format!("/sessions/{sid}"), a, None, b"")), s);
+
+        let f = ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, br#"{"name": "report.txt"}"#));
+        assert_eq!(
+            (f["state"].as_str(), f["name"].as_str(), f["ttl"].as_u64()),
+            (Some("created"), Some("report.txt"), Some(60))
+        );
+        let fid = id(&f);
+        // listed at once
+        let files = ok(&send(&w, Method::Get, &format!("/sessions/{sid}/files"), a, None, b""));
+        assert_eq!(files.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), [fid.clone()]);
+        // no token before content
+        let tokens = format!("/sessions/{sid}/files/{fid}/tokens");
+        assert_eq!(send(&w, Method::Post, &tokens, a, None, b"").status(), 409);
+        // content: a raw body with its type
+        let content = b"hello session";
+        let put =
+            |body: &[u8]| send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid}"), a, Some("text/plain"), body);
+        let stored = ok(&put(content));
+        assert_eq!(stored["state"], "uploaded");
+        assert_eq!(stored["size"], content.len());
+        assert_eq!(stored["mime_type"], "text/plain");
+        assert_eq!(stored["sha256"], hex::encode(Sha256::digest(content)));
+        assert_eq!(stored["expires_at"], "2024-05-02T10:01:00.000Z", "expires with its session");
+        let again = put(b"other");
+        assert_eq!((again.status(), World::json(&again)), (409, json!({"message": "content already stored"})));
+        // its bytes: a file like any other, expiring with the session
+        let key = keys::expiring_object(&fid);
+        assert_eq!(w.blobs.object(&key).unwrap(), content);
+        assert_eq!(w.meta.keys("exp:"), vec![keys::expiry(w.now() + 60_000, &fid)]);
+
+        let t = ok(&send(&w, Method::Post, &tokens, a, None, b""));
+        let tid = id(&t);
+        assert!(tid.len() >= 32, "at least 128 random bits");
+        assert_eq!((t["state"].as_str(), t["uploaded_id"].as_str()), (Some("created"), Some(fid.as_str())));
+        assert_eq!(t["url"], format!("https://edge.example/sessions/{sid}/files/{fid}/tokens/{tid}"));
+        // the token is the only credential
+        let dl = send(&w, Method::Get, &format!("{tokens}/{tid}"), None, None, b"");
+        assert_eq!(dl.status(), 200);
+        assert_eq!(w.body(&dl), content);
+        assert_eq!(dl.header("Cache-Control"), Some("private, no-cache"));
+        assert!(dl.header("Content-Disposition").unwrap().contains("report.txt"));
+        let ranged = w.send(Method::Get, &format!("{tokens}/{tid}"), &[("Range", "bytes=0-4")], Vec::new());
+        assert_eq!((ranged.status(), w.body(&ranged)), (206, b"hello".to_vec()));
+        // by digest, its tenant finds it; anyone else does not
+        let sha = stored["sha256"].as_str().unwrap();
+        assert_eq!(send(&w, Method::Get, &format!("/api/blobs/{sha}"), a, None, b"").status(), 200);
+        assert_eq!(send(&w, Method::Get, &format!("/api/blobs/{sha}"), None, None, b"").status(), 404);
+
+        // expiry: everything answers 410 "session expired", and the sweep deletes the bytes
+        w.advance(60_000);
+        let gone = json!({"message": "session expired"});
+        for (m, path) in [
+            (Method::Get, format!("{tokens}/{tid}")),
+            (Method::Get, format!("/sessions/{sid}")),
+            (Method::Get, format!("/sessions/{sid}/files")),
+            (Method::Post, tokens.clone()),
+        ] {
+            let r = send(&w, m, &path, a, None, b"");
+            assert_eq!((r.status(), World::json(&r)), (410, gone.clone()), "{m:?} {path}");
+        }
+        assert_eq!(w.sweep().expired, 1);
+        assert!(w.blobs.object(&key).is_none());
+        assert!(ok(&send(&w, Method::Get, "/sessions", a, None, b"")).as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn multipart_content_and_deletes() {
+        let w = World::new();
+        let a = Some(ACME_BASIC);
+        let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, None, b"")));
+        assert_eq!(ok(&send(&w, Method::Get, &format!("/sessions/{sid}"), a, None, b""))["ttl"], 604800, "7 days");
+        let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
+        let body = b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x/pic.png\"\r\nContent-Type: image/png\r\n\r\nPNGDATA\r\n--B--\r\n";
+        let r = ok(&send(
+            &w,
+            Method::Put,
+            &format!("/sessions/{sid}/files/{fid}"),
+            a,
+            Some("multipart/form-data; boundary=B"),
+            body,
+        ));
+        assert_eq!(
+            (r["name"].as_str(), r["mime_type"].as_str(), r["size"].as_u64()),
+            (Some("pic.png"), Some("image/png"), Some(7))
+        );
+        let tid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files/{fid}/tokens"), a, None, b"")));
+        let by_token = format!("/sessions/{sid}/files/{fid}/tokens/{tid}");
+        assert_eq!(send(&w, Method::Get, &by_token, None, None, b"").status(), 200);
+        // deleting the file ends its token and its bytes
+        assert_eq!(send(&w, Method::Delete, &format!("/sessions/{sid}/files/{fid}"), a, None, b"").status(), 204);
+        assert_eq!(send(&w, Method::Get, &by_token, None, None, b"").status(), 404);
+        assert!(w.blobs.object(&keys::expiring_object(&fid)).is_none());
+        // deleting the session ends everything in it
+        let fid2 = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
+        ok(&send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid2}"), a, None, b"two"));
+        let tid2 = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files/{fid2}/tokens"), a, None, b"")));
+        assert_eq!(send(&w, Method::Delete, &format!("/sessions/{sid}"), a, None, b"").status(), 204);
+        let r = send(&w, Method::Get, &format!("/sessions/{sid}/files/{fid2}/tokens/{tid2}"), None, None, b"");
+        assert_eq!(r.status(), 404);
+        assert!(w.blobs.object(&keys::expiring_object(&fid2)).is_none());
+        assert_eq!(send(&w, Method::Get, &format!("/sessions/{sid}"), a, None, b"").status(), 404);
+        assert!(ok(&send(&w, Method::Get, "/sessions", a, None, b"")).as_array().unwrap().is_empty());
+        assert!(w.ledger(&session_object(&sid)).is_empty(), "nothing left of it");
+    }
+
+    #[test]
+    fn bad_input_is_400_and_other_tenants_get_404() {
+        let w = World::new();
+        let a = Some(ACME_BASIC);
+        for bad in [&br#"{"ttl": 0}"#[..], br#"{"ttl": "x"}"#, br#"{"ttl": [1]}"#, b"[1]", b"{nope"] {
+            let r = send(&w, Method::Post, "/sessions", a, None, bad);
+            assert_eq!(r.status(), 400, "{}", String::from_utf8_lossy(bad));
+            assert!(World::json(&r)["message"].is_string());
+        }
+        assert_eq!(
+            ok(&send(&w, Method::Post, "/sessions", a, None, br#"{"ttl": "99999999"}"#))["ttl"],
+            604800,
+            "capped"
+        );
+        assert_eq!(send(&w, Method::Post, "/sessions", None, None, b"").status(), 401);
+        let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, None, br#"{"ttl": 600}"#)));
+        let long = format!(r#"{{"name": "{}"}}"#, "n".repeat(300));
+        assert_eq!(send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, long.as_bytes()).status(), 400);
+        let huge = vec![b' '; 20_000];
+        assert_eq!(send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, &huge).status(), 400);
+        let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, br#"{"size": 3}"#)));
+        ok(&send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid}"), a, None, b"abc"));
+        let tid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files/{fid}/tokens"), a, None, b"")));
+
+        // the second tenant, on every route: 404, and nothing changes
+        let b = Some(BOBCO_BASIC);
+        for (m, path) in [
+            (Method::Get, format!("/sessions/{sid}")),
+            (Method::Delete, format!("/sessions/{sid}")),
+            (Method::Post, format!("/sessions/{sid}/files")),
+            (Method::Get, format!("/sessions/{sid}/files")),
+            (Method::Put, format!("/sessions/{sid}/files/{fid}")),
+            (Method::Delete, format!("/sessions/{sid}/files/{fid}")),
+            (Method::Post, format!("/sessions/{sid}/files/{fid}/tokens")),
+        ] {
+            let r = send(&w, m, &path, b, None, b"{}");
+            assert_eq!(r.status(), 404, "{m:?} {path}");
+        }
+        assert!(ok(&send(&w, Method::Get, "/sessions", b, None, b"")).as_array().unwrap().is_empty());
+        // a token works for its own file and session only; a made-up one nowhere
+        let fid2 = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
+        let sid2 = id(&ok(&send(&w, Method::Post, "/sessions", a, None, b"")));
+        for path in [
+            format!("/sessions/{sid}/files/{fid2}/tokens/{tid}"),
+            format!("/sessions/{sid2}/files/{fid}/tokens/{tid}"),
+            format!("/sessions/{sid}/files/{fid}/tokens/{}", "A".repeat(32)),
+            format!("/sessions/{sid}/files/{fid}/tokens/{}", "A".repeat(5000)),
+            format!("/sessions/not-a-uuid/files/{fid}/tokens/{tid}"),
+        ] {
+            let r = send(&w, Method::Get, &path, None, None, b"");
+            assert_eq!((r.status(), World::json(&r)), (404, json!({"message": "token not found"})), "{path}");
+        }
+        assert_eq!(
+            send(&w, Method::Get, &format!("/sessions/{sid}/files/{fid}/tokens/{tid}"), None, None, b"").status(),
+            200
+        );
+    }
+
+    #[test]
+    fn concurrent_puts_store_once_and_a_failed_record_leaves_nothing() {
+        let w = World::new();
+        let a = Some(ACME_BASIC);
+        let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, None, b"")));
+        let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
+        let path = format!("/sessions/{sid}/files/{fid}");
+        // both pass the check before either records: the second to record loses, its bytes go
+        let run = |body: &'static [u8]| w.request(Method::Put, &path, &[("Authorization", ACME_BASIC)], body.into());
+        let (r1, r2) = futures_executor::block_on(futures_util::future::join(run(b"first"), run(b"second")));
+        let statuses = [r1.reply.status(), r2.reply.status()];
+        w.run_later();
+        assert!(statuses.contains(&200) && statuses.contains(&409), "{statuses:?}");
+        let winner = if statuses[0] == 200 { &b"first"[..] } else { b"second" };
+        assert_eq!(w.blobs.object(&keys::expiring_object(&fid)).unwrap(), winner);
+        let files = ok(&send(&w, Method::Get, &format!("/sessions/{sid}/files"), a, None, b""));
+        assert_eq!(files[0]["size"], winner.len());
+
+        // the session object fails to record the content: 503, and the bytes are gone
+        let fid2 = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
+        let ledger = w.ledger(&session_object(&sid));
+        ledger.fail.borrow_mut().push("put");
+        let r = send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid2}"), a, None, b"lost");
+        assert_eq!(r.status(), 503);
+        assert!(w.blobs.object(&keys::expiring_object(&fid2)).is_none());
+        // and a retry succeeds
+        ok(&send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid2}"), a, None, b"kept"));
+    }
+}

@@ -1,0 +1,103 @@
+//! The `Session` Durable Object: one per NGCP session (its record, file entries and tokens)
+//! and one per tenant (its session list and counters), named as
+//! [`crate::engine::sessions`] says. Storage and transport only: the logic is the engine's.
+//! A session's object sets an alarm for when it may forget its session (its expiry plus the
+//! grace during which it answers `410`), and then deletes everything.
+
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
+
+use super::{at_time, internal};
+use crate::engine::sessions::{forget_at, serve, Ledger, LedgerAnswer, LedgerCall};
+use crate::error::{Error, Result};
+use crate::platform::{now, Bindings};
+
+/// The object's storage (the key-value API of its SQLite storage) behind [`Ledger`].
+struct Storage(worker::Storage);
+
+impl Ledger for Storage {
+    async fn get(&self, key: &str) -> Result<Option<String>> {
+        self.0.get::<String>(key).await.map_err(internal)
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<()> {
+        self.0.put(key, value).await.map_err(internal)
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.0.delete(key).await.map(drop).map_err(internal)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let map = self.0.list_with_options(worker::ListOptions::new().prefix(prefix)).await.map_err(internal)?;
+        let mut out = Vec::new();
+        for pair in map.entries() {
+            let pair: js_sys::Array = pair.map_err(|_| internal("list entry"))?.into();
+            let (k, v) = (pair.get(0), pair.get(1));
+            if let (Some(k), Some(v)) = (k.as_string(), v.as_string()) {
+                out.push((k, v));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.0.delete_alarm().await.map_err(internal)?;
+        self.0.delete_all().await.map_err(internal)
+    }
+}
+
+#[durable_object]
+pub struct Session {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for Session {
+    fn new(state: State, env: Env) -> Self {
+        Session { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let result = async {
+            let call: LedgerCall = req.json().await.map_err(|e| Error::Internal(format!("session object: {e}")))?;
+            let creates = matches!(call, LedgerCall::CreateSession { .. });
+            let store = Storage(self.state.storage());
+            let answer = serve(&store, now(), call).await?;
+            if creates {
+                self.schedule(&store).await?;
+            }
+            Ok::<LedgerAnswer, Error>(answer)
+        }
+        .await;
+        Response::from_json(&result)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let store = Storage(self.state.storage());
+        match forget_at(&store, self.grace()).await {
+            Ok(Some(at)) if at > now() => self.state.storage().set_alarm(at_time(at)).await?,
+            Ok(_) => {
+                if let Err(e) = store.clear().await {
+                    worker::console_error!("session alarm: {e}");
+                    self.state.storage().set_alarm(at_time(now() + 60_000)).await?;
+                }
+            }
+            Err(e) => worker::console_error!("session alarm: {e}"),
+        }
+        Response::empty()
+    }
+}
+
+impl Session {
+    fn grace(&self) -> u64 {
+        Bindings::new(&self.env).map(|b| b.config.grace).unwrap_or(crate::config::Config::default().grace)
+    }
+
+    async fn schedule(&self, store: &Storage) -> Result<()> {
+        if let Some(at) = forget_at(store, self.grace()).await? {
+            self.state.storage().set_alarm(at_time(at)).await.map_err(internal)?;
+        }
+        Ok(())
+    }
+}
