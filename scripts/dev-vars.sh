@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Creates .dev.vars with a demo tenant's credentials if it is absent, and prints them.
-# EDGESHARE_DEMO_USER / EDGESHARE_DEMO_PASSWORD / EDGESHARE_DEMO_TOKEN choose them; else random.
+# EDGESHARE_DEMO_USER / EDGESHARE_DEMO_PASSWORD / EDGESHARE_DEMO_TOKEN / EDGESHARE_DEMO_JWT_SECRET
+# choose them; else random. The token is also the demo tenant's OpenTera static token; the JWT
+# secret signs and verifies its OpenTera (and Twake) JWTs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A file from before the JWT secret existed is made again, keeping its demo credentials.
+if [ -f .dev.vars ] && ! grep -q '^EDGESHARE_JWT_SECRETS=' .dev.vars; then
+  for v in USER PASSWORD TOKEN; do
+    name="EDGESHARE_DEMO_$v"
+    old=$(sed -n "s/^# $name=//p" .dev.vars)
+    if [ -n "$old" ] && [ -z "${!name:-}" ]; then export "$name=$old"; fi
+  done
+  rm .dev.vars
+fi
 if [ ! -f .dev.vars ]; then
   rand() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }
   user="${EDGESHARE_DEMO_USER:-demo}"
   password="${EDGESHARE_DEMO_PASSWORD:-$(rand)}"
   token="${EDGESHARE_DEMO_TOKEN:-$(rand)}"
+  jwt_secret="${EDGESHARE_DEMO_JWT_SECRET:-$(rand)$(rand)}"
   basic_hash=$(printf '%s:%s' "$user" "$password" | sha256sum | cut -d' ' -f1)
   bearer_hash=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
   umask 077
@@ -17,8 +29,10 @@ if [ ! -f .dev.vars ]; then
     echo "# EDGESHARE_DEMO_USER=$user"
     echo "# EDGESHARE_DEMO_PASSWORD=$password"
     echo "# EDGESHARE_DEMO_TOKEN=$token"
-    echo "EDGESHARE_CREDENTIALS=\"demo:basic:$basic_hash;demo:bearer:$bearer_hash\""
+    echo "# EDGESHARE_DEMO_JWT_SECRET=$jwt_secret"
+    echo "EDGESHARE_CREDENTIALS=\"demo:basic:$basic_hash;demo:bearer:$bearer_hash;demo:opentera:$bearer_hash\""
+    echo "EDGESHARE_JWT_SECRETS=\"demo:$jwt_secret\""
   } > .dev.vars
 fi
 echo "Demo tenant credentials (from .dev.vars):"
-sed -n 's/^# \(EDGESHARE_DEMO_[A-Z]*=\)/  \1/p' .dev.vars
+sed -n 's/^# \(EDGESHARE_DEMO_[A-Z_]*=\)/  \1/p' .dev.vars

@@ -1,7 +1,8 @@
 //! Credentials and tenants.
 //!
 //! The `EDGESHARE_CREDENTIALS` secret lists, separated by `;`, `,` or new lines, entries
-//! `tenant:basic:<sha256 hex of "user:password">` and `tenant:bearer:<sha256 hex of token>`.
+//! `tenant:basic:<sha256 hex of "user:password">`, `tenant:bearer:<sha256 hex of token>` and
+//! `tenant:opentera:<sha256 hex of token>` (an OpenTera static token).
 //! Only hashes are stored; a presented credential is hashed and compared in constant time
 //! against every entry, so neither timing nor logs reveal anything.
 
@@ -19,6 +20,8 @@ pub struct Tenant(pub String);
 enum Scheme {
     Basic,
     Bearer,
+    /// An OpenTera static (participant or device) token.
+    OpenTera,
 }
 
 #[derive(Clone)]
@@ -66,6 +69,7 @@ impl Credentials {
             let scheme = match scheme.to_ascii_lowercase().as_str() {
                 "basic" => Scheme::Basic,
                 "bearer" => Scheme::Bearer,
+                "opentera" => Scheme::OpenTera,
                 _ => return Err(bad()),
             };
             let mut hash = [0u8; 32];
@@ -94,10 +98,18 @@ impl Credentials {
             Presented::Basic { .. } => Scheme::Basic,
             Presented::Bearer(_) => Scheme::Bearer,
         };
-        let hash = credential_hash(presented);
+        self.find(scheme, &credential_hash(presented))
+    }
+
+    /// The tenant of an OpenTera static token (configured as `tenant:opentera:<sha256 hex>`).
+    pub fn authenticate_opentera(&self, token: &str) -> Result<Tenant> {
+        self.find(Scheme::OpenTera, &credential_hash(&Presented::Bearer(token.into())))
+    }
+
+    fn find(&self, scheme: Scheme, hash: &[u8; 32]) -> Result<Tenant> {
         let mut found: Option<&Tenant> = None;
         for e in &self.entries {
-            let same = e.hash.ct_eq(&hash).unwrap_u8() == 1;
+            let same = e.hash.ct_eq(hash).unwrap_u8() == 1;
             if same && e.scheme == scheme && found.is_none() {
                 found = Some(&e.tenant);
             }
@@ -141,6 +153,15 @@ mod tests {
     }
 
     #[test]
+    fn opentera_static_tokens_are_their_own_scheme() {
+        let token = Presented::Bearer("static-tok".into());
+        let creds = Credentials::parse(&format!("acme:opentera:{}", hex_of(&token))).unwrap();
+        assert_eq!(creds.authenticate_opentera("static-tok").unwrap(), Tenant("acme".into()));
+        assert_eq!(creds.authenticate(Some(&token)), Err(Error::Unauthorized), "not a Bearer token");
+        assert_eq!(creds.authenticate_opentera("other"), Err(Error::Unauthorized));
+    }
+
+    #[test]
     fn malformed_secrets_are_refused_without_echoing_them() {
         for spec in ["acme:basic:zz", "acme:digest:00", "acme", "bad tenant:basic:".to_string().as_str()] {
             let err = Credentials::parse(spec).unwrap_err();
@@ -148,5 +169,64 @@ mod tests {
         }
         assert!(Credentials::parse("").unwrap().is_empty());
         assert!(!format!("{:?}", Credentials::parse("").unwrap()).contains(':'));
+    }
+}
+
+/// Secrets that sign and verify a tenant's JWTs (OpenTera identity and asset tokens, Twake
+/// tokens): HMAC keys, so kept as they are (`EDGESHARE_JWT_SECRETS`, a secret: entries
+/// `tenant:secret`, separated by `;`, `,` or new lines). `Debug` shows only the tenants.
+#[derive(Clone, Default)]
+pub struct JwtSecrets {
+    entries: Vec<(Tenant, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for JwtSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenants: Vec<&str> = self.entries.iter().map(|(t, _)| t.0.as_str()).collect();
+        write!(f, "JwtSecrets({tenants:?})")
+    }
+}
+
+impl JwtSecrets {
+    pub fn parse(spec: &str) -> Result<JwtSecrets> {
+        let mut entries = Vec::new();
+        for (i, item) in spec.split([';', ',', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+            let bad = || Error::Internal(format!("EDGESHARE_JWT_SECRETS entry {} is malformed", i + 1));
+            let (tenant, secret) = item.split_once(':').ok_or_else(bad)?;
+            if tenant.is_empty()
+                || secret.len() < 16
+                || !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(bad());
+            }
+            entries.push((Tenant(tenant.into()), secret.as_bytes().to_vec()));
+        }
+        Ok(JwtSecrets { entries })
+    }
+
+    /// The tenant's secret.
+    pub fn of(&self, tenant: &Tenant) -> Option<&[u8]> {
+        self.entries.iter().find(|(t, _)| t == tenant).map(|(_, s)| s.as_slice())
+    }
+
+    /// Every tenant and its secret, to find whose a token is.
+    pub fn all(&self) -> impl Iterator<Item = (&Tenant, &[u8])> {
+        self.entries.iter().map(|(t, s)| (t, s.as_slice()))
+    }
+}
+
+#[cfg(test)]
+mod jwt_secret_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_parse_and_hide() {
+        let s = JwtSecrets::parse("acme:0123456789abcdef:with-colon; bobco:fedcba9876543210").unwrap();
+        assert_eq!(s.of(&Tenant("acme".into())), Some(&b"0123456789abcdef:with-colon"[..]));
+        assert_eq!(s.all().count(), 2);
+        assert!(!format!("{s:?}").contains("0123"));
+        assert!(JwtSecrets::parse("acme:short").is_err(), "at least 16 bytes");
+        let err = JwtSecrets::parse("bad tenant:0123456789abcdef").unwrap_err();
+        assert!(!err.to_string().contains("0123"));
     }
 }

@@ -1,7 +1,7 @@
 //! Typed configuration from the worker's vars and secrets, with defaults and validation.
 //! Built from a lookup function so that host tests need no `worker::Env`.
 
-use crate::auth::Credentials;
+use crate::auth::{Credentials, JwtSecrets};
 use crate::error::{Error, Result};
 
 pub const MIB: u64 = 1024 * 1024;
@@ -32,6 +32,8 @@ pub struct Config {
     pub stall_timeout: u64,
     /// Hashed credentials (`EDGESHARE_CREDENTIALS`, a secret).
     pub credentials: Credentials,
+    /// The tenants' JWT secrets (`EDGESHARE_JWT_SECRETS`, a secret).
+    pub jwt_secrets: JwtSecrets,
 }
 
 /// R2's floor for every part but the last.
@@ -50,6 +52,7 @@ impl Default for Config {
             max_request_body: None,
             stall_timeout: 5,
             credentials: Credentials::default(),
+            jwt_secrets: JwtSecrets::default(),
         }
     }
 }
@@ -84,6 +87,7 @@ impl Config {
             },
             stall_timeout: num("EDGESHARE_STALL_TIMEOUT", d.stall_timeout)?,
             credentials: Credentials::parse(&get("EDGESHARE_CREDENTIALS").unwrap_or_default())?,
+            jwt_secrets: JwtSecrets::parse(&get("EDGESHARE_JWT_SECRETS").unwrap_or_default())?,
         };
         Ok(cfg)
     }

@@ -27,6 +27,8 @@ pub enum Error {
     Expired(Text),
     /// The request is malformed: missing field, bad number, bad header.
     BadRequest(String),
+    /// A required query parameter is missing (named).
+    MissingParameter(Text),
     /// The file (or the body, past a declared length) is larger than allowed.
     TooLarge { max: u64 },
     /// The request body is larger than one request may carry (`EDGESHARE_MAX_REQUEST_BODY`).
@@ -67,6 +69,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Expired(_) => "expired",
             Error::BadRequest(_) => "bad_request",
+            Error::MissingParameter(_) => "missing_parameter",
             Error::TooLarge { .. } => "too_large",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
@@ -86,7 +89,7 @@ impl Error {
     /// The HTTP status every dialect uses for this error unless its vendor says otherwise.
     pub fn status(&self) -> u16 {
         match self {
-            Error::BadRequest(_) => 400,
+            Error::BadRequest(_) | Error::MissingParameter(_) => 400,
             Error::Unauthorized => 401,
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
@@ -114,6 +117,7 @@ impl Error {
             Error::ChecksumMismatch => "checksum mismatch".into(),
             Error::DigestMismatch => "digest does not match the uploaded content".into(),
             Error::BadRequest(m) | Error::Conflict(m) => m.clone(),
+            Error::MissingParameter(name) => format!("missing required parameter {name}"),
             Error::OffsetMismatch { offset } => format!("offset mismatch: the upload is at {offset}"),
             Error::Interrupted => "upload interrupted by a newer request; its bytes are kept".into(),
             Error::TooLarge { max } => format!("file too large (maximum {max} bytes)"),
@@ -169,6 +173,7 @@ mod tests {
             (Error::not_found("upload not found"), "not_found", 404),
             (Error::Expired("upload expired".into()), "expired", 410),
             (Error::bad_request("file missing"), "bad_request", 400),
+            (Error::MissingParameter("asset_uuid".into()), "missing_parameter", 400),
             (Error::TooLarge { max: 1 }, "too_large", 413),
             (Error::BodyTooLarge { max: 1 }, "body_too_large", 413),
             (Error::RangeNotSatisfiable { size: 3 }, "range_not_satisfiable", 416),

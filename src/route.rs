@@ -57,6 +57,9 @@ pub enum Auth {
     /// The path holds the credential (a share link's id): no other is looked at, and the
     /// path's parameters are not written to logs.
     Capability,
+    /// The dialect reads its own credentials (OpenTera tokens, Twake JWTs) and refuses in
+    /// its own shape.
+    Own,
 }
 
 /// What an endpoint does with the request body.

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
 use futures_util::{stream, Stream, StreamExt};
 
-use crate::auth::{credential_hash, Credentials};
+use crate::auth::{credential_hash, Credentials, JwtSecrets};
 use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
 use crate::engine::resumable::{next_alarm, UploadStore};
@@ -36,6 +36,11 @@ pub const ACME_BEARER: &str = "Bearer tok";
 /// Tenant `bobco`: Basic `bob:pw`, Bearer `tok-bob`.
 pub const BOBCO_BASIC: &str = "Basic Ym9iOnB3";
 pub const BOBCO_BEARER: &str = "Bearer tok-bob";
+
+/// Tenant `acme`'s OpenTera static token, and each tenant's JWT secret.
+pub const ACME_OPENTERA_STATIC: &str = "acme-static-token";
+pub const ACME_JWT_SECRET: &str = "acme-jwt-secret-0123456789";
+pub const BOBCO_JWT_SECRET: &str = "bobco-jwt-secret-0123456789";
 
 /// 2024-05-02T10:00:00.000Z
 pub const T0: u64 = 1_714_644_000_000;
@@ -211,13 +216,18 @@ impl World {
             |u: &str, p: &str| hex::encode(credential_hash(&Presented::Basic { user: u.into(), password: p.into() }));
         let bearer = |t: &str| hex::encode(credential_hash(&Presented::Bearer(t.into())));
         let spec = format!(
-            "acme:basic:{};acme:bearer:{};bobco:basic:{};bobco:bearer:{}",
+            "acme:basic:{};acme:bearer:{};bobco:basic:{};bobco:bearer:{};acme:opentera:{}",
             basic("foo", "bar"),
             bearer("tok"),
             basic("bob", "pw"),
-            bearer("tok-bob")
+            bearer("tok-bob"),
+            bearer(ACME_OPENTERA_STATIC),
         );
-        let config = Config { credentials: Credentials::parse(&spec).unwrap(), ..Config::default() };
+        let config = Config {
+            credentials: Credentials::parse(&spec).unwrap(),
+            jwt_secrets: JwtSecrets::parse(&format!("acme:{ACME_JWT_SECRET};bobco:{BOBCO_JWT_SECRET}")).unwrap(),
+            ..Config::default()
+        };
         let clock = Rc::new(Cell::new(T0));
         let c = clock.clone();
         World {

@@ -7,6 +7,7 @@
 pub mod form;
 pub mod ngcp;
 pub mod ngcp_sessions;
+pub mod opentera;
 pub mod portsip;
 pub mod service;
 pub mod tus;
@@ -26,6 +27,7 @@ use crate::store::{BlobStore, MetaStore, Payload};
 pub enum Dialect {
     Service,
     Ngcp,
+    OpenTera,
     Tus,
     Portsip,
 }
@@ -36,13 +38,14 @@ pub enum Op {
     Service(service::Op),
     Ngcp(ngcp::Op),
     NgcpSessions(ngcp_sessions::Op),
+    OpenTera(opentera::Op),
     Tus(tus::Op),
     Portsip(portsip::Op),
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 5] =
-    [service::TABLE, tus::TABLE, portsip::TABLE, ngcp_sessions::TABLE, ngcp::TABLE];
+pub static TABLES: [Table<Dialect, Op>; 6] =
+    [service::TABLE, tus::TABLE, portsip::TABLE, opentera::TABLE, ngcp_sessions::TABLE, ngcp::TABLE];
 
 /// Routes a request by the tables.
 pub fn route(method: Method, method_override: Option<&str>, path: &str) -> Found<'static, Dialect, Op> {
@@ -216,7 +219,7 @@ pub fn is_public_download(head: &Head, found: &Found<'static, Dialect, Op>) -> b
         // a share link looks at no credentials: its answer is the same for everyone
         Auth::Capability => true,
         Auth::Optional => head.header("authorization").is_none(),
-        Auth::None | Auth::Tenant => false,
+        Auth::None | Auth::Tenant | Auth::Own => false,
     };
     // an `If-Range` is ours to judge (a cache may serve the range whatever the validator)
     method == Method::Get && endpoint.body == BodyUse::None && anonymous && head.header("if-range").is_none()
@@ -304,16 +307,26 @@ where
         }
         Found::MethodNotAllowed { dialect, allow } => {
             let reply = error_reply(*dialect, &Error::MethodNotAllowed).with_headers(&[("Allow", allow)]);
-            return Outcome { dialect: *dialect, reply, error: Some(Error::MethodNotAllowed), endpoint: None };
+            let outcome = Outcome { dialect: *dialect, reply, error: Some(Error::MethodNotAllowed), endpoint: None };
+            return with_dialect_headers(outcome);
         }
         Found::NotFound { dialect } => {
             (dialect.copied().unwrap_or(Dialect::Ngcp), None, Err(Error::not_found("not found")))
         }
     };
-    match result {
+    let outcome = match result {
         Ok(reply) => Outcome { dialect, reply, error: None, endpoint },
         Err(e) => Outcome { dialect, reply: error_reply(dialect, &e), error: Some(e), endpoint },
+    };
+    with_dialect_headers(outcome)
+}
+
+/// Headers a dialect puts on every answer (OpenTera's wildcard CORS).
+fn with_dialect_headers(mut outcome: Outcome) -> Outcome {
+    if outcome.dialect == Dialect::OpenTera {
+        outcome.reply = outcome.reply.with_headers(&opentera::cors());
     }
+    outcome
 }
 
 async fn dispatch<B, M, U>(
@@ -332,7 +345,7 @@ where
 {
     let creds = &svc.ctx.config.credentials;
     let caller = match endpoint.auth {
-        Auth::None | Auth::Capability => None,
+        Auth::None | Auth::Capability | Auth::Own => None,
         Auth::Tenant => Some(creds.authenticate(head.authorization().as_ref())?),
         Auth::Optional => head.authorization().and_then(|p| creds.authenticate(Some(&p)).ok()),
     };
@@ -346,6 +359,7 @@ where
         Op::Service(op) => service::handle(svc, op),
         Op::Ngcp(op) => ngcp::handle(svc, op, &req, body).await,
         Op::NgcpSessions(op) => ngcp_sessions::handle(svc, op, &req, body).await,
+        Op::OpenTera(op) => opentera::handle(svc, op, &req, body).await,
         Op::Tus(op) => tus::handle(svc, op, &req, body).await,
         Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
     }
@@ -355,6 +369,7 @@ where
 pub fn error_reply(dialect: Dialect, e: &Error) -> Reply {
     match dialect {
         Dialect::Service | Dialect::Ngcp => ngcp::error_reply(e),
+        Dialect::OpenTera => opentera::error_reply(e),
         Dialect::Tus => tus::error_reply(e),
         Dialect::Portsip => portsip::error_reply(e),
     }

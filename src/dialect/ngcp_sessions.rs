@@ -546,7 +546,7 @@ mod tests {
         let sid = id(&s);
         assert!(parse_uuid(&sid).is_some());
         let listed = ok(&send(&w, Method::Get, "/sessions", a, None, b""));
-        assert_eq!(listed.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), [sid.clone()]);
+        assert_eq!(listed.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), vec![sid.as_str()]);
         assert_eq!(ok(&send(&w, Method::Get, &format!("/sessions/{sid}"), a, None, b"")), s);
 
         let f = ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, br#"{"name": "report.txt"}"#));
@@ -557,7 +557,7 @@ mod tests {
         let fid = id(&f);
         // listed at once
         let files = ok(&send(&w, Method::Get, &format!("/sessions/{sid}/files"), a, None, b""));
-        assert_eq!(files.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), [fid.clone()]);
+        assert_eq!(files.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), vec![fid.as_str()]);
         // no token before content
         let tokens = format!("/sessions/{sid}/files/{fid}/tokens");
         assert_eq!(send(&w, Method::Post, &tokens, a, None, b"").status(), 409);

@@ -139,7 +139,9 @@ async fn send(reply: Reply, b: &Bindings) -> Result<Response> {
         }
         Reply::Text { status, headers, body } => {
             let h = headers_of(&headers)?;
-            h.set("Content-Type", "text/plain; charset=utf-8").map_err(internal)?;
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                h.set("Content-Type", "text/plain; charset=utf-8").map_err(internal)?;
+            }
             Ok(Response::ok(body).map_err(internal)?.with_status(status).with_headers(h))
         }
         Reply::Empty { status, headers } => {

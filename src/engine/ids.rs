@@ -37,6 +37,13 @@ pub fn iso8601_ms(ms: u64) -> String {
     utc(ms).format(&format).unwrap_or_default()
 }
 
+/// `2025-01-21T10:54:07.123000+00:00` (Python's `isoformat()` of an aware datetime, as
+/// OpenTera shows times).
+pub fn iso8601_micros(ms: u64) -> String {
+    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]+00:00");
+    utc(ms).format(&format).unwrap_or_default()
+}
+
 /// IMF-fixdate (RFC 9110 §5.6.7), as tus `Upload-Expires` wants: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub fn http_date(ms: u64) -> String {
     let format =
@@ -80,6 +87,11 @@ mod tests {
         for (ms, want) in rows {
             assert_eq!(iso8601_ms(*ms), *want);
         }
+    }
+
+    #[test]
+    fn python_isoformat() {
+        assert_eq!(iso8601_micros(1_714_644_000_123), "2024-05-02T10:00:00.123000+00:00");
     }
 
     #[test]

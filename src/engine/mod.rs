@@ -14,6 +14,7 @@ pub mod expiry;
 pub mod files;
 pub mod ids;
 pub mod index;
+pub mod jwt;
 pub mod keys;
 pub mod limits;
 pub mod part_plan;

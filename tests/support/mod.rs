@@ -23,6 +23,10 @@ pub const SEED_PASSWORD: &str = "mypass";
 pub const OTHER_USER: &str = "other-user";
 pub const OTHER_PASSWORD: &str = "other-pass";
 pub const OTHER_TOKEN: &str = "other-token-9876543210";
+/// OpenTera: the `e2e` tenant's static token, and each tenant's JWT secret.
+pub const OPENTERA_STATIC: &str = "e2e-opentera-static-token";
+pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789abcdef";
+pub const OTHER_JWT_SECRET: &str = "other-jwt-secret-0123456789abcdef";
 
 pub struct Server {
     child: Option<Child>,
@@ -58,14 +62,16 @@ impl Server {
         let mut all: Vec<(String, String)> = vec![(
             "EDGESHARE_CREDENTIALS".into(),
             format!(
-                "e2e:basic:{};e2e:bearer:{};seed:basic:{};other:basic:{};other:bearer:{}",
+                "e2e:basic:{};e2e:bearer:{};seed:basic:{};other:basic:{};other:bearer:{};e2e:opentera:{}",
                 sha_hex(&format!("{USER}:{PASSWORD}")),
                 sha_hex(TOKEN),
                 sha_hex(&format!("{SEED_USER}:{SEED_PASSWORD}")),
                 sha_hex(&format!("{OTHER_USER}:{OTHER_PASSWORD}")),
                 sha_hex(OTHER_TOKEN),
+                sha_hex(OPENTERA_STATIC),
             ),
         )];
+        all.push(("EDGESHARE_JWT_SECRETS".into(), format!("e2e:{JWT_SECRET};other:{OTHER_JWT_SECRET}")));
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         // A copy of wrangler.toml in the temp folder, so that the developer's .dev.vars is
         // not read and each server has its own settings.

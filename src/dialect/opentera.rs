@@ -1,0 +1,1057 @@
+//! OpenTera FileTransferService (compat-spec §2), under `/file`: assets uploaded as a
+//! multipart form (`file_asset` JSON and `file`), downloaded, deleted and described with an
+//! asset access token the upload returns. Identity tokens come, in the vendor's order, from
+//! `Authorization: OpenTera <token>`, `?token=`, or the `OpenTera` cookie: a tenant's static
+//! token (uploads only), or an HS256 JWT as OpenTera's server issues them (`iss:
+//! "TeraServer"`, `exp`, the caller's `user_uuid`, `participant_uuid`, `device_uuid` or
+//! `service_uuid`), signed with the tenant's secret. Every refusal is `403` with a JSON-string
+//! body; every answer carries wildcard CORS.
+//!
+//! An asset is a file like any other, private to its tenant; its record (asset fields
+//! included) is kept in its R2 sidecar, so that a rename is one strongly consistent write.
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
+use crate::auth::Tenant;
+use crate::config::Config;
+use crate::engine::files::{content_type_or_guess, guess_content_type, FileRecord};
+use crate::engine::ids::{iso8601_micros, new_uuid, parse_uuid, uuid_v4};
+use crate::engine::jwt;
+use crate::engine::sessions::{tenant_object, LedgerAnswer, LedgerCall};
+use crate::engine::uploads::{ByteStream, Uploads};
+use crate::engine::visibility::{Access, Via};
+use crate::engine::{limits, Expiry, Held, Missing, NewFile};
+use crate::error::{Error, Result};
+use crate::http::download::CachePolicy;
+use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::store::{BlobStore, MetaStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Upload,
+    Download,
+    Delete,
+    Infos,
+    InfosPost,
+    Options,
+    Doc,
+    Swagger,
+}
+
+const fn row(
+    op: Op,
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    body: BodyUse,
+    doc: &'static str,
+) -> Endpoint<super::Op> {
+    endpoint(super::Op::OpenTera(op), method, path, auth, body, doc)
+}
+
+pub const TABLE: Table<Dialect, super::Op> = Table {
+    dialect: Dialect::OpenTera,
+    prefixes: &["/file"],
+    method_override: false,
+    endpoints: &[
+        row(
+            Op::Upload,
+            Method::Post,
+            "/api/assets",
+            Auth::Own,
+            BodyUse::Read,
+            "Upload an asset: multipart `file_asset` (JSON string: `id_session`, `asset_name`) and `file`.",
+        ),
+        row(
+            Op::Download,
+            Method::Get,
+            "/api/assets",
+            Auth::Own,
+            BodyUse::None,
+            "Download an asset: `?asset_uuid=&access_token=`.",
+        ),
+        row(Op::Download, Method::Head, "/api/assets", Auth::Own, BodyUse::None, "Download an asset, headers only."),
+        row(
+            Op::Delete,
+            Method::Delete,
+            "/api/assets",
+            Auth::Own,
+            BodyUse::None,
+            "Delete an asset: `?uuid=&access_token=`.",
+        ),
+        row(Op::Options, Method::Options, "/api/assets", Auth::None, BodyUse::None, "CORS preflight."),
+        row(
+            Op::Infos,
+            Method::Get,
+            "/api/assets/infos",
+            Auth::Own,
+            BodyUse::None,
+            "An asset's file data: `?asset_uuid=&access_token=`.",
+        ),
+        row(
+            Op::InfosPost,
+            Method::Post,
+            "/api/assets/infos",
+            Auth::Own,
+            BodyUse::Read,
+            "File data of several assets (`{\"assets\": [...]}`), or a rename (`{\"file_asset\": {...}}`).",
+        ),
+        row(Op::Options, Method::Options, "/api/assets/infos", Auth::None, BodyUse::None, "CORS preflight."),
+        row(Op::Doc, Method::Get, "/doc", Auth::None, BodyUse::None, "This dialect's documentation page."),
+        row(
+            Op::Swagger,
+            Method::Get,
+            "/api/swagger.json",
+            Auth::None,
+            BodyUse::None,
+            "This dialect's Swagger 2.0 document.",
+        ),
+    ],
+};
+
+const ISSUER: &str = "TeraServer";
+/// Lifetime of the asset access tokens the service issues.
+pub const ACCESS_TOKEN_SECS: u64 = 1800;
+const FORBIDDEN: &str = "Forbidden";
+const NO_ASSET: &str = "No asset found";
+const MISSING: Missing = Missing { not_found: NO_ASSET, expired: NO_ASSET };
+const DIALECT: &str = "opentera";
+/// The record's extra holding the asset's own fields (as JSON).
+const ASSET: &str = "asset";
+
+/// The wildcard CORS of every answer, as the vendor sends it.
+pub fn cors() -> [(&'static str, String); 3] {
+    [
+        ("Access-Control-Allow-Origin", "*".into()),
+        ("Access-Control-Allow-Headers", "*".into()),
+        ("Access-Control-Allow-Methods", "*".into()),
+    ]
+}
+
+/// Errors as Flask-RESTX renders them: JSON strings, except reqparse's validation error and
+/// the router's own `404`/`405`; a credential problem is always `403 "Forbidden"`.
+pub fn error_reply(e: &Error) -> Reply {
+    let (status, body) = match e {
+        Error::Unauthorized => (403, json!(FORBIDDEN)),
+        Error::MissingParameter(name) => (
+            400,
+            json!({
+                "errors": { name.to_string(): "Missing required parameter in the query string" },
+                "message": "Input payload validation failed",
+            }),
+        ),
+        Error::MethodNotAllowed => (405, json!({"message": "The method is not allowed for the requested URL."})),
+        Error::NotFound(m) if m == "not found" => (
+            404,
+            json!({"message": "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."}),
+        ),
+        other => (other.status(), json!(other.message())),
+    };
+    Reply::Json { status, headers: Vec::new(), body }
+}
+
+/// Who is calling: the tenant, the caller's uuid (the `requester_uuid` of its access tokens),
+/// and the claims of a dynamic token.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub tenant: Tenant,
+    pub uuid: String,
+    pub kind: Kind,
+    pub claims: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Static,
+    User,
+    Participant,
+    Device,
+    Service,
+}
+
+/// The uuid of a static token's identity: derived from the token (domain-separated, so it
+/// says nothing of the stored hash), stable, in UUID v4 form.
+pub fn static_uuid(token: &str) -> String {
+    let h = Sha256::digest(format!("edgeshare:opentera:{token}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    uuid_v4(b)
+}
+
+/// Where the identity token was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum From {
+    Header,
+    Query,
+    Cookie,
+}
+
+/// The identity token, in the vendor's order: the `Authorization: OpenTera` header (scheme
+/// case-sensitive, split on the first whitespace), `?token=`, the `OpenTera` cookie.
+fn presented(head: &Head) -> Result<(String, From)> {
+    if let Some(h) = head.header("authorization") {
+        let (scheme, token) = h.trim().split_once(char::is_whitespace).ok_or_else(forbidden)?;
+        let token = token.trim();
+        if scheme != "OpenTera" || token.is_empty() {
+            return Err(forbidden());
+        }
+        return Ok((token.to_string(), From::Header));
+    }
+    if let Some(t) = head.query_param("token").filter(|t| !t.is_empty()) {
+        return Ok((t, From::Query));
+    }
+    let cookie = head.header("cookie").and_then(|c| {
+        c.split(';').find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == "OpenTera" && !v.is_empty()).then(|| v.trim_matches('"').to_string())
+        })
+    });
+    cookie.map(|t| (t, From::Cookie)).ok_or_else(forbidden)
+}
+
+fn forbidden() -> Error {
+    Error::Forbidden(FORBIDDEN.into())
+}
+
+/// Authenticates the caller; `dynamic_only` refuses static tokens (downloads, deletes, infos).
+pub fn identify(head: &Head, config: &Config, now_ms: u64, dynamic_only: bool) -> Result<Identity> {
+    let (token, from) = presented(head)?;
+    if token.len() > 8192 {
+        return Err(forbidden());
+    }
+    if !jwt::looks_like_jwt(&token) {
+        if dynamic_only {
+            return Err(forbidden());
+        }
+        let tenant = config.credentials.authenticate_opentera(&token).map_err(|_| forbidden())?;
+        return Ok(Identity { tenant, uuid: static_uuid(&token), kind: Kind::Static, claims: Map::new() });
+    }
+    // every tenant's secret is tried, whichever verifies first
+    let mut found = None;
+    for (tenant, secret) in config.jwt_secrets.all() {
+        if let Ok(claims) = jwt::verify(&token, secret, ISSUER, now_ms / 1000) {
+            found.get_or_insert((tenant.clone(), claims));
+        }
+    }
+    let (tenant, claims) = found.ok_or_else(forbidden)?;
+    let kinds = [
+        ("user_uuid", Kind::User),
+        ("participant_uuid", Kind::Participant),
+        ("device_uuid", Kind::Device),
+        ("service_uuid", Kind::Service),
+    ];
+    let (uuid, kind) = kinds
+        .iter()
+        .find_map(|(claim, kind)| claims.get(*claim).and_then(Value::as_str).and_then(parse_uuid).map(|u| (u, *kind)))
+        .ok_or_else(forbidden)?;
+    if kind == Kind::Service && from != From::Header {
+        return Err(forbidden());
+    }
+    Ok(Identity { tenant, uuid, kind, claims })
+}
+
+/// The tenant's JWT secret, without which no access token can be issued or checked.
+fn secret<'c>(config: &'c Config, tenant: &Tenant) -> Result<&'c [u8]> {
+    config.jwt_secrets.of(tenant).ok_or_else(forbidden)
+}
+
+/// An asset access token: HS256, `iat`, `exp` (+1800 s), `iss`, `asset_uuids`, `requester_uuid`.
+pub fn access_token(secret: &[u8], asset_uuids: &[&str], requester: &str, now_ms: u64) -> String {
+    let now = now_ms / 1000;
+    let claims = json!({
+        "iat": now,
+        "exp": now + ACCESS_TOKEN_SECS,
+        "iss": ISSUER,
+        "asset_uuids": asset_uuids,
+        "requester_uuid": requester,
+    });
+    jwt::sign(claims.as_object().expect("an object"), secret)
+}
+
+/// Does the access token let `who` reach `asset`?
+fn check_access(
+    config: &Config,
+    who: &Identity,
+    token: &str,
+    asset: &str,
+    now_ms: u64,
+    denied: &'static str,
+) -> Result<()> {
+    let denied = || Error::Forbidden(denied.into());
+    let claims = jwt::verify(token, secret(config, &who.tenant)?, ISSUER, now_ms / 1000).map_err(|_| denied())?;
+    let requester = claims.get("requester_uuid").and_then(Value::as_str).and_then(parse_uuid);
+    let assets = claims.get("asset_uuids").and_then(Value::as_array).ok_or_else(denied)?;
+    if requester.as_deref() != Some(who.uuid.as_str()) || !assets.iter().any(|a| a.as_str() == Some(asset)) {
+        return Err(denied());
+    }
+    Ok(())
+}
+
+/// Werkzeug's `secure_filename`: ASCII only, whitespace runs to `_`, nothing but
+/// `[A-Za-z0-9_.-]`, no leading or trailing `.` or `_`.
+pub fn secure_filename(name: &str) -> String {
+    let ascii: String =
+        name.chars().filter(char::is_ascii).map(|c| if c == '/' || c == '\\' { ' ' } else { c }).collect();
+    let joined = ascii.split_whitespace().collect::<Vec<_>>().join("_");
+    let kept: String = joined.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')).collect();
+    kept.trim_matches(|c| c == '.' || c == '_').to_string()
+}
+
+pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let (config, now) = (svc.ctx.config, svc.ctx.now());
+    match op {
+        Op::Options => {
+            Ok(Reply::Empty { status: 200, headers: vec![("Allow", "GET, HEAD, POST, DELETE, OPTIONS".into())] })
+        }
+        Op::Doc => Ok(doc_page()),
+        Op::Swagger => Ok(Reply::json(200, swagger())),
+        Op::Upload => {
+            let who = identify(req.head, config, now, false)?;
+            upload(svc, req, &who, U::read(body)).await
+        }
+        Op::Download | Op::Delete | Op::Infos => {
+            let who = identify(req.head, config, now, true)?;
+            let uuid_param = if op == Op::Delete { "uuid" } else { "asset_uuid" };
+            let asset = req.head.query_param(uuid_param).filter(|v| !v.is_empty());
+            let asset = asset.ok_or(Error::MissingParameter(uuid_param.into()))?;
+            let token = req.head.query_param("access_token").filter(|v| !v.is_empty());
+            let token = token.ok_or(Error::MissingParameter("access_token".into()))?;
+            let denied = if op == Op::Infos { "Access denied for that asset" } else { "Access denied to asset" };
+            check_access(config, &who, &token, &asset, now, denied)?;
+            let asset = parse_uuid(&asset).ok_or_else(|| Error::not_found(NO_ASSET))?;
+            let fetch = op == Op::Download && fetch_whole(req.head, req.method);
+            let mut opened = svc.ctx.open(&asset, Via::Owner, Some(&who.tenant), MISSING, fetch).await?;
+            if opened.record.dialect != DIALECT {
+                return Err(Error::not_found(NO_ASSET));
+            }
+            match op {
+                Op::Download => {
+                    opened.record.content_type = guess_content_type(&opened.record.name).to_string();
+                    Ok(download_reply(opened, req.head, req.method, CachePolicy::Private))
+                }
+                Op::Delete => {
+                    svc.ctx.delete_file(&opened.record).await?;
+                    Ok(Reply::json(200, json!("")))
+                }
+                _ => Ok(Reply::json(200, file_data(&opened.record))),
+            }
+        }
+        Op::InfosPost => {
+            let who = identify(req.head, config, now, false)?;
+            infos_post(svc, &who, U::read(body)).await
+        }
+    }
+}
+
+/// AssetFileData.
+fn file_data(r: &FileRecord) -> Value {
+    let id: Value = r.extra.get("id_asset").and_then(|n| n.parse::<u64>().ok()).into();
+    json!({
+        "id_asset_file_data": id,
+        "asset_uuid": r.id,
+        "asset_original_filename": r.name,
+        "asset_file_size": r.size,
+    })
+}
+
+/// The asset JSON of compat-spec §2: TeraAsset ∪ AssetFileData.
+fn asset_json(r: &FileRecord) -> Value {
+    let mut v = r.extra.get(ASSET).and_then(|a| serde_json::from_str::<Value>(a).ok()).unwrap_or_else(|| json!({}));
+    if let (Value::Object(asset), Value::Object(data)) = (&mut v, file_data(r)) {
+        asset.extend(data);
+    }
+    v
+}
+
+/// The URL an answer names: `https://` and the external host and port the proxy says, else
+/// the request's own origin; never a query string.
+fn url(req: &Request<'_>, path: &str) -> String {
+    let h =
+        |a: &str, b: &str| req.head.header(a).or_else(|| req.head.header(b)).map(str::trim).filter(|v| !v.is_empty());
+    match (h("x-externalserver", "x_externalserver"), h("x-externalport", "x_externalport")) {
+        (Some(host), Some(port)) => format!("https://{host}:{port}/file{path}"),
+        (Some(host), None) => format!("https://{host}/file{path}"),
+        _ => format!("{}/file{path}", req.origin),
+    }
+}
+
+/// What the form carried, as it arrived.
+#[derive(Default)]
+struct Form {
+    asset: Option<String>,
+    file: Option<Held>,
+    filename_missing: bool,
+}
+
+async fn read_form<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    who: &Identity,
+    body: ByteStream,
+) -> Result<Form>
+where
+    B: BlobStore,
+    M: MetaStore,
+{
+    let ctx = svc.ctx;
+    let max = ctx.config.max_file_size;
+    let head = req.head;
+    let boundary = head
+        .header("content-type")
+        .filter(|ct| ct.trim().to_ascii_lowercase().starts_with("multipart/form-data"))
+        .and_then(|_| form::boundary(head))
+        .ok_or_else(|| Error::bad_request("Wrong content type"))?;
+    if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
+        return Err(Error::TooLarge { max });
+    }
+    let mut parts = form::open(body, boundary, "file", max, ctx.config.max_request_body);
+    let mut got = Form::default();
+    let read = async {
+        while let Some(mut field) = parts.next_field().await.map_err(|e| form::form_error(e, max))? {
+            match field.name() {
+                Some("file_asset") if got.asset.is_none() => got.asset = Some(form::read_text(&mut field, max).await?),
+                Some("file") if got.file.is_none() => {
+                    let Some(original) = field.file_name().map(str::to_string).filter(|n| !n.is_empty()) else {
+                        got.filename_missing = true;
+                        form::skip(&mut field, max).await?;
+                        continue;
+                    };
+                    let name = secure_filename(&original);
+                    let name = if name.is_empty() { "file".to_string() } else { name };
+                    limits::check_name(&name)?;
+                    let declared = field.content_type().map(|m| m.essence_str().to_string());
+                    let new = NewFile {
+                        tenant: who.tenant.clone(),
+                        id: new_uuid(),
+                        content_type: content_type_or_guess(declared.as_deref(), &name),
+                        name,
+                        dialect: DIALECT,
+                        access: Access::Private,
+                        extra: Default::default(),
+                        length_hint: head.content_length(),
+                        expiring: false,
+                        mutable: true,
+                    };
+                    got.file = Some(ctx.write_file(&new, form::stream(&mut field, max)).await?);
+                }
+                _ => form::skip(&mut field, max).await?,
+            }
+        }
+        Ok::<(), Error>(())
+    }
+    .await;
+    if let Err(e) = read {
+        if let Some(held) = &got.file {
+            ctx.discard(&held.template.r2_key).await;
+        }
+        return Err(e);
+    }
+    Ok(got)
+}
+
+/// `file_asset`'s fields, checked in the vendor's order.
+fn asset_fields(raw: &str) -> Result<Map<String, Value>> {
+    let mut v: Value = serde_json::from_str(raw).map_err(|_| Error::bad_request("Invalid file_asset format"))?;
+    // the doc's example wraps it in {"file_asset": {...}}; clients send it bare
+    if let Some(inner) = v.get_mut("file_asset").map(Value::take) {
+        v = inner;
+    }
+    let Value::Object(fields) = v else { return Err(Error::bad_request("Invalid file_asset format")) };
+    let present = |k: &str| fields.get(k).is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+    if !present("id_session") || !present("asset_name") {
+        return Err(Error::bad_request("Missing required field(s) in asset descriptor"));
+    }
+    Ok(fields)
+}
+
+/// A number given as a number or a numeric string; anything else as it was sent.
+fn lenient_int(v: &Value) -> Value {
+    match v {
+        Value::String(s) => s.trim().parse::<i64>().map(Value::from).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    }
+}
+
+/// `POST /file/api/assets`.
+async fn upload<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    who: &Identity,
+    body: ByteStream,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let secret = secret(ctx.config, &who.tenant)?;
+    let got = read_form(svc, req, who, body).await?;
+    let checked = (|| {
+        let raw = got.asset.as_deref().ok_or_else(|| Error::bad_request("Missing file asset information"))?;
+        if got.file.is_none() {
+            return Err(Error::bad_request(if got.filename_missing {
+                "Missing filename"
+            } else {
+                "Missing uploaded file"
+            }));
+        }
+        let fields = asset_fields(raw)?;
+        let creators = ["id_user", "id_participant", "id_device", "id_service"];
+        if who.kind == Kind::Service && !creators.iter().any(|c| fields.get(*c).is_some_and(|v| !v.is_null())) {
+            return Err(Error::bad_request("Missing at least one ID creator"));
+        }
+        Ok(fields)
+    })();
+    let fields = match checked {
+        Ok(f) => f,
+        Err(e) => {
+            if let Some(held) = &got.file {
+                ctx.discard(&held.template.r2_key).await;
+            }
+            return Err(e);
+        }
+    };
+    let mut held = got.file.expect("checked above");
+    let id_asset = match svc
+        .uploads
+        .ledger(&tenant_object(&who.tenant.0), LedgerCall::NextNumber { counter: "opentera_asset".into() })
+        .await
+    {
+        Ok(LedgerAnswer::Number { n }) => n,
+        other => {
+            ctx.discard(&held.template.r2_key).await;
+            return Err(other.err().unwrap_or_else(|| Error::Internal("no number".into())));
+        }
+    };
+    let now = ctx.now();
+    let text = |k: &str, max: usize| {
+        fields.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty() && s.len() <= max)
+    };
+    let asset_type = text("asset_type", 255).filter(|t| t.contains('/')).map(str::to_string);
+    let asset_type = asset_type.unwrap_or_else(|| guess_content_type(&held.template.name).to_string());
+    let datetime = text("asset_datetime", 64).map(str::to_string).unwrap_or_else(|| iso8601_micros(now));
+    // creators: a service names them; anyone else is the creator
+    let claim_id = |k: &str| who.claims.get(k).filter(|v| v.is_number()).cloned().unwrap_or(Value::Null);
+    let (id_user, id_participant, id_device, id_service) = match who.kind {
+        Kind::Service => {
+            let f = |k: &str| fields.get(k).map(lenient_int).unwrap_or(Value::Null);
+            (f("id_user"), f("id_participant"), f("id_device"), f("id_service"))
+        }
+        _ => (claim_id("id_user"), claim_id("id_participant"), claim_id("id_device"), Value::Null),
+    };
+    let mut asset = json!({
+        "id_asset": id_asset,
+        "id_session": lenient_int(&fields["id_session"]),
+        "id_user": id_user,
+        "id_participant": id_participant,
+        "id_device": id_device,
+        "id_service": id_service,
+        "asset_name": fields["asset_name"],
+        "asset_uuid": held.template.id,
+        "asset_service_uuid": static_uuid(&format!("service:{}", who.tenant.0)),
+        "asset_type": asset_type,
+        "asset_datetime": datetime,
+        "asset_expiration_datetime": Value::Null,
+        "asset_service_owner_name": "File Transfer Service",
+        "asset_session_name": Value::Null,
+    });
+    let names = [
+        ("id_user", "asset_user", "user_fullname"),
+        ("id_participant", "asset_participant", "participant_name"),
+        ("id_device", "asset_device", "device_name"),
+        ("id_service", "asset_service", "service_name"),
+    ];
+    for (id, shown, claim) in names {
+        if !asset[id].is_null() {
+            let name = who.claims.get(claim).cloned().unwrap_or_else(|| asset[id].to_string().into());
+            asset[shown] = name;
+        }
+    }
+    let extra = serde_json::to_string(&asset).map_err(|e| Error::Internal(e.to_string()))?;
+    if extra.len() > 16 * 1024 {
+        ctx.discard(&held.template.r2_key).await;
+        return Err(Error::bad_request("file_asset too large"));
+    }
+    held.template.extra.insert(ASSET.into(), extra);
+    held.template.extra.insert("id_asset".into(), id_asset.to_string());
+    held.template.content_type = asset_type;
+    let record = ctx.keep_file(held, Expiry::Never).await?;
+    let mut answer = asset_json(&record);
+    answer["asset_infos_url"] = url(req, "/api/assets/infos").into();
+    answer["asset_url"] = url(req, "/api/assets").into();
+    answer["access_token"] = access_token(secret, &[&record.id], &who.uuid, now).into();
+    Ok(Reply::json(200, answer))
+}
+
+/// `POST /file/api/assets/infos`: the file data of several assets, or a rename.
+async fn infos_post<B, M, U>(svc: &Service<'_, B, M, U>, who: &Identity, body: ByteStream) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+{
+    use futures_util::StreamExt;
+    let ctx = svc.ctx;
+    let bad = || Error::bad_request("Badly formatted request");
+    let mut body = body;
+    let mut raw = Vec::new();
+    while let Some(chunk) = body.next().await {
+        raw.extend_from_slice(&chunk?);
+        if raw.len() > 256 * 1024 {
+            return Err(bad());
+        }
+    }
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let now = ctx.now();
+    let open = |asset: &Value| {
+        let uuid = asset.get("asset_uuid").and_then(Value::as_str).unwrap_or("").to_string();
+        let token = asset.get("access_token").and_then(Value::as_str).unwrap_or("").to_string();
+        async move {
+            if uuid.is_empty() || token.is_empty() {
+                return Err(bad());
+            }
+            check_access(ctx.config, who, &token, &uuid, now, "Access denied for that asset")?;
+            let id = parse_uuid(&uuid).ok_or_else(|| Error::not_found(NO_ASSET))?;
+            let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, false).await?;
+            if opened.record.dialect != DIALECT {
+                return Err(Error::not_found(NO_ASSET));
+            }
+            Ok(opened.record)
+        }
+    };
+    if let Some(assets) = v.get("assets").and_then(Value::as_array) {
+        if assets.len() > 1000 {
+            return Err(bad());
+        }
+        let mut out = Vec::new();
+        for a in assets {
+            out.push(file_data(&open(a).await?));
+        }
+        return Ok(Reply::json(200, Value::Array(out)));
+    }
+    let Some(asset) = v.get("file_asset").filter(|a| a.is_object()) else { return Err(bad()) };
+    let mut record = open(asset).await?;
+    if let Some(name) = asset.get("asset_original_filename").and_then(Value::as_str) {
+        let name = secure_filename(name);
+        if name.is_empty() {
+            return Err(bad());
+        }
+        limits::check_name(&name)?;
+        record.name = name;
+        ctx.put_sidecar(&record).await?;
+    }
+    Ok(Reply::json(200, file_data(&record)))
+}
+
+/// `/file/doc`: this dialect's endpoints, from its table.
+fn doc_page() -> Reply {
+    let mut rows = String::new();
+    for e in TABLE.endpoints {
+        rows.push_str(&format!(
+            "<tr><td><code>{}</code></td><td><code>/file{}</code></td><td>{}</td></tr>\n",
+            e.method.as_str(),
+            e.path,
+            html_escape(e.doc)
+        ));
+    }
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>File Transfer Service API</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body>\
+         <h1>File Transfer Service (OpenTera)</h1>\
+         <p>Identity token: <code>Authorization: OpenTera &lt;token&gt;</code>, <code>?token=</code> or the \
+         <code>OpenTera</code> cookie. Swagger document: <a href=\"/file/api/swagger.json\">/file/api/swagger.json</a>.</p>\
+         <table><thead><tr><th>Method</th><th>Path</th><th>What it does</th></tr></thead><tbody>\n{rows}</tbody></table>\
+         </body></html>\n"
+    );
+    Reply::Text { status: 200, headers: vec![("Content-Type", "text/html; charset=utf-8".into())], body }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('`', "")
+}
+
+/// A Swagger 2.0 document of this dialect, from its table (Flask-RESTX serves one there).
+pub fn swagger() -> Value {
+    let mut paths = Map::new();
+    for e in TABLE.endpoints.iter().filter(|e| e.path.starts_with("/api/") && e.method != Method::Options) {
+        let path = e.path.trim_start_matches("/api");
+        let ops = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        ops[e.method.as_str().to_ascii_lowercase()] = json!({
+            "summary": e.doc,
+            "security": [{"OpenTera": []}],
+            "responses": {"200": {"description": "Success"}, "400": {"description": "Bad request"}, "403": {"description": "Forbidden"}},
+        });
+    }
+    json!({
+        "swagger": "2.0",
+        "basePath": "/file/api",
+        "info": {"title": "File Transfer Service", "version": "1.0"},
+        "securityDefinitions": {"OpenTera": {"type": "apiKey", "in": "header", "name": "Authorization"}},
+        "paths": paths,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{World, ACME_JWT_SECRET, ACME_OPENTERA_STATIC, BOBCO_JWT_SECRET};
+    const PARTICIPANT: &str = "6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21";
+
+    /// A dynamic identity token as OpenTera's server issues it.
+    fn identity(secret: &str, claim: &str, uuid: &str, exp_in: i64, w: &World) -> String {
+        let now = (w.now() / 1000) as i64;
+        let c = json!({"iss": "TeraServer", "iat": now, "exp": now + exp_in, claim: uuid, "id_participant": 7,
+                       "participant_name": "P7"});
+        jwt::sign(c.as_object().unwrap(), secret.as_bytes())
+    }
+
+    fn form(asset: Option<&str>, file: Option<(&str, &[u8])>) -> Vec<u8> {
+        let mut b = Vec::new();
+        if let Some(a) = asset {
+            b.extend_from_slice(
+                format!("--XB\r\nContent-Disposition: form-data; name=\"file_asset\"\r\n\r\n{a}\r\n").as_bytes(),
+            );
+        }
+        if let Some((name, data)) = file {
+            b.extend_from_slice(
+                format!("--XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application type (ex: application/zip)\r\n\r\n").as_bytes(),
+            );
+            b.extend_from_slice(data);
+            b.extend_from_slice(b"\r\n");
+        }
+        b.extend_from_slice(b"--XB--\r\n");
+        b
+    }
+
+    fn upload(w: &World, auth: &str, body: Vec<u8>) -> Reply {
+        let len = body.len().to_string();
+        let headers = [
+            ("Authorization", auth),
+            ("Content-Type", "multipart/form-data; boundary=XB"),
+            ("Content-Length", len.as_str()),
+        ];
+        w.send(Method::Post, "/file/api/assets", &headers, body)
+    }
+
+    fn get(w: &World, m: Method, path_query: &str, auth: &str) -> Reply {
+        w.send(m, path_query, &[("Authorization", auth)], Vec::new())
+    }
+
+    /// The seed's example, as written: `id_session` "Session number", the part's type
+    /// "application type (ex: application/zip)", a static token.
+    #[test]
+    fn the_seed_upload_then_download_infos_rename_delete() {
+        let w = World::new();
+        let data = b"PK\x03\x04 some zip bytes";
+        let asset = r#"{"id_session": "Session number", "asset_name": "Asset Name"}"#;
+        let auth = format!("OpenTera {ACME_OPENTERA_STATIC}");
+        let r = upload(&w, &auth, form(Some(asset), Some(("my report.zip", data))));
+        assert_eq!(r.status(), 200, "{r:?}");
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+        let a = World::json(&r);
+        for field in [
+            "id_asset",
+            "id_session",
+            "id_user",
+            "id_participant",
+            "id_device",
+            "id_service",
+            "asset_name",
+            "asset_uuid",
+            "asset_service_uuid",
+            "asset_type",
+            "asset_datetime",
+            "asset_expiration_datetime",
+            "asset_service_owner_name",
+            "asset_session_name",
+            "id_asset_file_data",
+            "asset_original_filename",
+            "asset_file_size",
+            "asset_infos_url",
+            "asset_url",
+            "access_token",
+        ] {
+            assert!(a.get(field).is_some(), "{field} in {a}");
+        }
+        assert!(a.get("asset_user").is_none(), "display names only with their id");
+        assert_eq!((a["id_asset"].as_u64(), a["id_asset_file_data"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(a["id_session"], "Session number");
+        assert_eq!(a["asset_name"], "Asset Name");
+        assert_eq!(a["asset_original_filename"], "my_report.zip");
+        assert_eq!(a["asset_file_size"], data.len());
+        assert_eq!(a["asset_type"], "application/zip");
+        assert_eq!(a["asset_datetime"], "2024-05-02T10:00:00.000000+00:00");
+        assert_eq!(a["asset_url"], "https://edge.example/file/api/assets");
+        assert_eq!(a["asset_infos_url"], "https://edge.example/file/api/assets/infos");
+        let uuid = a["asset_uuid"].as_str().unwrap().to_string();
+        let token = a["access_token"].as_str().unwrap().to_string();
+        let claims = jwt::verify(&token, ACME_JWT_SECRET.as_bytes(), "TeraServer", w.now() / 1000).unwrap();
+        assert_eq!(claims["requester_uuid"], static_uuid(ACME_OPENTERA_STATIC));
+        assert_eq!(claims["asset_uuids"], json!([uuid]));
+        assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 1800);
+        // a second upload gets the next id
+        let again = World::json(&upload(&w, &auth, form(Some(asset), Some(("b.txt", b"b")))));
+        assert_eq!(again["id_asset"], 2);
+
+        // downloads need a dynamic token of the same requester
+        let me = identity(ACME_JWT_SECRET, "participant_uuid", &static_uuid(ACME_OPENTERA_STATIC), 600, &w);
+        let dl_path = format!("/file/api/assets?asset_uuid={uuid}&access_token={token}");
+        let static_dl = get(&w, Method::Get, &dl_path, &auth);
+        assert_eq!(
+            (static_dl.status(), World::json(&static_dl)),
+            (403, json!("Forbidden")),
+            "static tokens upload only"
+        );
+        let dl = get(&w, Method::Get, &dl_path, &format!("OpenTera {me}"));
+        assert_eq!(dl.status(), 200);
+        assert_eq!(w.body(&dl), data);
+        assert_eq!(dl.header("Content-Type"), Some("application/zip"));
+        assert!(dl.header("Content-Disposition").unwrap().contains("filename=\"my_report.zip\""));
+        assert_eq!(dl.header("Access-Control-Allow-Origin"), Some("*"));
+        // ?token= and the cookie work too
+        let q = w.send(Method::Get, &format!("{dl_path}&token={me}"), &[("Range", "bytes=0-1")], Vec::new());
+        assert_eq!((q.status(), w.body(&q)), (206, b"PK".to_vec()));
+        let c = w.send(Method::Get, &dl_path, &[("Cookie", &format!("a=b; OpenTera={me}"))], Vec::new());
+        assert_eq!(c.status(), 200);
+
+        let infos = get(
+            &w,
+            Method::Get,
+            &format!("/file/api/assets/infos?asset_uuid={uuid}&access_token={token}"),
+            &format!("OpenTera {me}"),
+        );
+        assert_eq!(
+            World::json(&infos),
+            json!({"id_asset_file_data": 1, "asset_uuid": uuid, "asset_original_filename": "my_report.zip", "asset_file_size": data.len()})
+        );
+        let post = |body: Value| {
+            let b = body.to_string();
+            w.send(
+                Method::Post,
+                "/file/api/assets/infos",
+                &[("Authorization", auth.as_str()), ("Content-Type", "application/json")],
+                b.into_bytes(),
+            )
+        };
+        let many = post(json!({"assets": [{"asset_uuid": uuid, "access_token": token}]}));
+        assert_eq!(World::json(&many)[0]["asset_uuid"], uuid.as_str());
+        let renamed = post(
+            json!({"file_asset": {"asset_uuid": uuid, "access_token": token, "asset_original_filename": "new name.zip"}}),
+        );
+        assert_eq!(World::json(&renamed)["asset_original_filename"], "new_name.zip");
+        let dl = get(&w, Method::Get, &dl_path, &format!("OpenTera {me}"));
+        assert!(dl.header("Content-Disposition").unwrap().contains("new_name.zip"), "the rename is seen at once");
+        assert_eq!(post(json!({"nothing": 1})).status(), 400);
+        assert_eq!(World::json(&post(json!({"nothing": 1}))), json!("Badly formatted request"));
+
+        let del = get(
+            &w,
+            Method::Delete,
+            &format!("/file/api/assets?uuid={uuid}&access_token={token}"),
+            &format!("OpenTera {me}"),
+        );
+        assert_eq!((del.status(), World::json(&del)), (200, json!("")));
+        let gone = get(&w, Method::Get, &dl_path, &format!("OpenTera {me}"));
+        assert_eq!((gone.status(), World::json(&gone)), (404, json!("No asset found")));
+        assert!(w.blobs.object(&crate::engine::keys::object(&uuid)).is_none());
+        assert!(w.blobs.object(&crate::engine::keys::sidecar(&uuid)).is_none());
+    }
+
+    #[test]
+    fn refusals_are_403_strings_and_bad_forms_400() {
+        let w = World::new();
+        let me = identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w);
+        let auth = format!("OpenTera {me}");
+        let asset = r#"{"id_session": 3, "asset_name": "A"}"#;
+        let r = upload(&w, &auth, form(Some(asset), Some(("a.txt", b"abc"))));
+        let a = World::json(&r);
+        assert_eq!((a["id_session"].as_u64(), a["id_user"].as_u64()), (Some(3), None), "no id_user claim: null");
+        let (uuid, token) =
+            (a["asset_uuid"].as_str().unwrap().to_string(), a["access_token"].as_str().unwrap().to_string());
+        let dl = |token: &str, auth: &str| {
+            get(&w, Method::Get, &format!("/file/api/assets?asset_uuid={uuid}&access_token={token}"), auth)
+        };
+        assert_eq!(dl(&token, &auth).status(), 200);
+
+        let denied = json!("Access denied to asset");
+        // another requester's token
+        let other = identity(ACME_JWT_SECRET, "user_uuid", "11111111-2222-4333-8444-555555555555", 3600, &w);
+        let r = dl(&token, &format!("OpenTera {other}"));
+        assert_eq!((r.status(), World::json(&r)), (403, denied.clone()));
+        // tampered access token
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = access_token(b"not-the-secret-at-all", &[&uuid], PARTICIPANT, w.now());
+        let forged_sig = forged.split('.').nth(2).unwrap().to_string();
+        parts[2] = &forged_sig;
+        assert_eq!(World::json(&dl(&parts.join("."), &auth)), denied);
+        // another asset's token
+        let b = World::json(&upload(&w, &auth, form(Some(asset), Some(("b.txt", b"b")))));
+        assert_eq!(World::json(&dl(b["access_token"].as_str().unwrap(), &auth)), denied);
+        // identity tokens: wrong secret, expired, no uuid, wrong scheme, service token in the query
+        let wrong = identity("some-other-secret-0123456789", "user_uuid", PARTICIPANT, 3600, &w);
+        let expired = identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, -1, &w);
+        let no_uuid = identity(ACME_JWT_SECRET, "user_name", PARTICIPANT, 3600, &w);
+        for bad in [
+            format!("OpenTera {wrong}"),
+            format!("OpenTera {expired}"),
+            format!("OpenTera {no_uuid}"),
+            format!("Bearer {me}"),
+            format!("opentera {me}"),
+            "OpenTera".into(),
+            "OpenTera ".into(),
+        ] {
+            let r = dl(&token, &bad);
+            assert_eq!((r.status(), World::json(&r)), (403, json!("Forbidden")), "{bad}");
+            assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+        }
+        let service = identity(ACME_JWT_SECRET, "service_uuid", PARTICIPANT, 3600, &w);
+        let r = w.send(
+            Method::Get,
+            &format!("/file/api/assets?asset_uuid={uuid}&access_token={token}&token={service}"),
+            &[],
+            Vec::new(),
+        );
+        assert_eq!(r.status(), 403, "service tokens only in the header");
+        assert_eq!(w.send(Method::Get, "/file/api/assets", &[], Vec::new()).status(), 403);
+        // the access token expires after 1800 s
+        w.advance(1_800_000);
+        assert_eq!(World::json(&dl(&token, &auth)), denied);
+
+        // reqparse's shape for a missing argument
+        let r = get(&w, Method::Get, &format!("/file/api/assets?asset_uuid={uuid}"), &auth);
+        assert_eq!(r.status(), 400);
+        assert_eq!(World::json(&r)["message"], "Input payload validation failed");
+        assert!(World::json(&r)["errors"]["access_token"].is_string());
+        let r = get(&w, Method::Delete, &format!("/file/api/assets?asset_uuid={uuid}&access_token={token}"), &auth);
+        assert!(World::json(&r)["errors"]["uuid"].is_string(), "delete takes `uuid`");
+        // forms, in the vendor's order of checks
+        let before = w.blobs.objects.borrow().len();
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (form(None, Some(("a.txt", b"x"))), "Missing file asset information"),
+            (form(Some(asset), None), "Missing uploaded file"),
+            (form(Some(asset), Some(("", b"x"))), "Missing filename"),
+            (form(Some("{not json"), Some(("a.txt", b"x"))), "Invalid file_asset format"),
+            (
+                form(Some(r#"{"asset_name": "A"}"#), Some(("a.txt", b"x"))),
+                "Missing required field(s) in asset descriptor",
+            ),
+        ];
+        for (body, want) in cases {
+            let r = upload(&w, &auth, body);
+            assert_eq!((r.status(), World::json(&r)), (400, json!(want)));
+        }
+        assert_eq!(w.blobs.objects.borrow().len(), before, "nothing kept of refused uploads");
+        let r = w.send(
+            Method::Post,
+            "/file/api/assets",
+            &[("Authorization", auth.as_str()), ("Content-Type", "application/json")],
+            b"{}".to_vec(),
+        );
+        assert_eq!(World::json(&r), json!("Wrong content type"));
+        let svc = identity(ACME_JWT_SECRET, "service_uuid", PARTICIPANT, 3600, &w);
+        let r = upload(&w, &format!("OpenTera {svc}"), form(Some(asset), Some(("a.txt", b"x"))));
+        assert_eq!(World::json(&r), json!("Missing at least one ID creator"));
+        let r = upload(
+            &w,
+            &format!("OpenTera {svc}"),
+            form(Some(r#"{"id_session": 1, "asset_name": "A", "id_device": "5"}"#), Some(("a.txt", b"x"))),
+        );
+        assert_eq!(World::json(&r)["id_device"], 5);
+        // routes
+        let r = w.send(Method::Delete, "/file/api/assets/infos", &[], Vec::new());
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+        let r = w.send(Method::Options, "/file/api/assets", &[], Vec::new());
+        assert_eq!((r.status(), r.header("Access-Control-Allow-Methods")), (200, Some("*")));
+        assert_eq!(w.send(Method::Get, "/file/nothing", &[], Vec::new()).status(), 404);
+        let doc = w.send(Method::Get, "/file/doc", &[], Vec::new());
+        assert!(matches!(&doc, Reply::Text { body, .. } if body.contains("/file/api/assets/infos")));
+        assert_eq!(doc.header("Content-Type"), Some("text/html; charset=utf-8"));
+        let sw = World::json(&w.send(Method::Get, "/file/api/swagger.json", &[], Vec::new()));
+        assert_eq!(sw["swagger"], "2.0");
+        assert!(sw["paths"]["/assets"]["post"].is_object() && sw["paths"]["/assets/infos"]["get"].is_object());
+    }
+
+    /// Another tenant, whatever token it holds: 403 on every route, nothing changes.
+    #[test]
+    fn another_tenant_gets_403_everywhere() {
+        let w = World::new();
+        let me = identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w);
+        let a = World::json(&upload(
+            &w,
+            &format!("OpenTera {me}"),
+            form(Some(r#"{"id_session": 1, "asset_name": "A"}"#), Some(("a.txt", b"secret"))),
+        ));
+        let (uuid, token) = (a["asset_uuid"].as_str().unwrap(), a["access_token"].as_str().unwrap());
+        // bobco's identity with the same uuid claim, signed with bobco's secret
+        let bob = format!("OpenTera {}", identity(BOBCO_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
+        for (m, path) in [
+            (Method::Get, format!("/file/api/assets?asset_uuid={uuid}&access_token={token}")),
+            (Method::Head, format!("/file/api/assets?asset_uuid={uuid}&access_token={token}")),
+            (Method::Delete, format!("/file/api/assets?uuid={uuid}&access_token={token}")),
+            (Method::Get, format!("/file/api/assets/infos?asset_uuid={uuid}&access_token={token}")),
+        ] {
+            let r = get(&w, m, &path, &bob);
+            assert_eq!(r.status(), 403, "{m:?} {path}");
+        }
+        let body =
+            json!({"file_asset": {"asset_uuid": uuid, "access_token": token, "asset_original_filename": "x.txt"}});
+        let r = w.send(
+            Method::Post,
+            "/file/api/assets/infos",
+            &[("Authorization", bob.as_str())],
+            body.to_string().into_bytes(),
+        );
+        assert_eq!(r.status(), 403);
+        // and bobco's own access token for acme's asset (it cannot have one signed by acme)
+        let forged = access_token(BOBCO_JWT_SECRET.as_bytes(), &[uuid], PARTICIPANT, w.now());
+        let r = get(&w, Method::Get, &format!("/file/api/assets?asset_uuid={uuid}&access_token={forged}"), &bob);
+        assert_eq!(r.status(), 404, "bobco's own token reaches only bobco's files");
+        let r = get(
+            &w,
+            Method::Get,
+            &format!("/file/api/assets?asset_uuid={uuid}&access_token={token}"),
+            &format!("OpenTera {me}"),
+        );
+        assert_eq!(w.body(&r), b"secret", "still there, unchanged");
+        // a tus file is no asset, even to its own tenant with a token it minted
+        let headers = [
+            ("Authorization", crate::testkit::ACME_BEARER),
+            ("Tus-Resumable", "1.0.0"),
+            ("Upload-Length", "4"),
+            ("Content-Type", "application/offset+octet-stream"),
+        ];
+        let up = w.send(Method::Post, "/files/", &headers, b"tus!".to_vec());
+        let id = up.header("Location").unwrap().rsplit('/').next().unwrap().to_string();
+        assert!(w.blobs.object(&crate::engine::keys::object(&id)).is_some(), "stored where an asset would be");
+        let minted = access_token(ACME_JWT_SECRET.as_bytes(), &[&id], PARTICIPANT, w.now());
+        let r = get(
+            &w,
+            Method::Get,
+            &format!("/file/api/assets?asset_uuid={id}&access_token={minted}"),
+            &format!("OpenTera {me}"),
+        );
+        assert_eq!((r.status(), World::json(&r)), (404, json!("No asset found")));
+    }
+
+    #[test]
+    fn secure_filenames() {
+        for (raw, want) in [
+            ("My cool movie.mov", "My_cool_movie.mov"),
+            ("../../../etc/passwd", "etc_passwd"),
+            ("i contain cool \u{fc}ml\u{e4}uts.txt", "i_contain_cool_mluts.txt"),
+            ("__.hidden", "hidden"),
+            ("résumé.pdf", "rsum.pdf"),
+            ("日本.txt", "txt"),
+        ] {
+            assert_eq!(secure_filename(raw), want, "{raw}");
+        }
+    }
+}

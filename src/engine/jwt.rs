@@ -1,0 +1,153 @@
+//! HS256 JSON Web Tokens, as OpenTera's server issues them (identity tokens) and as the
+//! service issues OpenTera asset access tokens, with the `jsonwebtoken` crate over an
+//! HMAC-only crypto provider (no RSA or elliptic curves in the bundle). Time is a
+//! parameter: `exp` is checked against the `now` passed in, never the system clock.
+
+use hmac::{Hmac, Mac};
+use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Map, Value};
+use sha2::Sha256;
+use signature::{Signer, Verifier};
+
+/// Why a token was refused (never shown to clients, who hear their dialect's refusal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Not a JWT, a bad signature, another algorithm.
+    Invalid,
+    /// Its `iss` is not the one expected.
+    Issuer,
+    /// No `exp`, or `exp` has passed.
+    Expired,
+}
+
+struct Hs256(Hmac<Sha256>);
+
+impl Hs256 {
+    fn new(secret: &[u8]) -> jsonwebtoken::errors::Result<Hs256> {
+        Hmac::new_from_slice(secret).map(Hs256).map_err(|_| ErrorKind::InvalidKeyFormat.into())
+    }
+
+    fn mac(&self, msg: &[u8]) -> Hmac<Sha256> {
+        let mut m = self.0.clone();
+        m.update(msg);
+        m
+    }
+}
+
+impl Signer<Vec<u8>> for Hs256 {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        Ok(self.mac(msg).finalize().into_bytes().to_vec())
+    }
+}
+
+impl Verifier<Vec<u8>> for Hs256 {
+    fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> Result<(), signature::Error> {
+        // constant time
+        self.mac(msg).verify_slice(sig).map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtSigner for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+impl JwtVerifier for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+static PROVIDER: CryptoProvider = CryptoProvider {
+    signer_factory: |alg, key| match alg {
+        Algorithm::HS256 => Ok(Box::new(Hs256::new(key.try_get_hmac_secret()?)?)),
+        _ => Err(ErrorKind::InvalidAlgorithm.into()),
+    },
+    verifier_factory: |alg, key| match alg {
+        Algorithm::HS256 => Ok(Box::new(Hs256::new(key.try_get_hmac_secret()?)?)),
+        _ => Err(ErrorKind::InvalidAlgorithm.into()),
+    },
+    jwk_utils: JwkUtils::new_unimplemented(),
+};
+
+fn provider() {
+    // the first call installs it; later ones find it there
+    let _ = PROVIDER.install_default();
+}
+
+/// Signs `claims` with HS256.
+pub fn sign(claims: &Map<String, Value>, secret: &[u8]) -> String {
+    provider();
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
+        .expect("HS256 signs any JSON object with any key")
+}
+
+/// The claims of an HS256 token signed with `secret`, issued by `issuer`, whose `exp`
+/// (seconds) is after `now_secs`.
+pub fn verify(token: &str, secret: &[u8], issuer: &str, now_secs: u64) -> Result<Map<String, Value>, Refused> {
+    provider();
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &DecodingKey::from_secret(secret), &v)
+        .map_err(|_| Refused::Invalid)?;
+    let claims = data.claims;
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(Refused::Issuer);
+    }
+    match claims.get("exp").and_then(Value::as_f64) {
+        Some(exp) if exp > now_secs as f64 => Ok(claims),
+        _ => Err(Refused::Expired),
+    }
+}
+
+/// Does `token` look like a JWT (three base64url parts)? Static tokens do not.
+pub fn looks_like_jwt(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn signs_and_verifies_with_now_passed_in() {
+        let c = claims(json!({"iss": "TeraServer", "exp": 1_000, "user_uuid": "u1"}));
+        let t = sign(&c, b"secret");
+        assert!(looks_like_jwt(&t));
+        assert_eq!(verify(&t, b"secret", "TeraServer", 999).unwrap()["user_uuid"], "u1");
+        assert_eq!(verify(&t, b"secret", "TeraServer", 1_000), Err(Refused::Expired), "exp is exclusive");
+        assert_eq!(verify(&t, b"other", "TeraServer", 0), Err(Refused::Invalid), "another secret");
+        assert_eq!(verify(&t, b"secret", "Elsewhere", 0), Err(Refused::Issuer));
+        let no_exp = sign(&claims(json!({"iss": "TeraServer"})), b"secret");
+        assert_eq!(verify(&no_exp, b"secret", "TeraServer", 0), Err(Refused::Expired), "exp is required");
+        // tampered payload, signature kept
+        let mut parts: Vec<String> = t.split('.').map(String::from).collect();
+        let forged = sign(&claims(json!({"iss": "TeraServer", "exp": 1_000, "user_uuid": "admin"})), b"x");
+        parts[1] = forged.split('.').nth(1).unwrap().into();
+        assert_eq!(verify(&parts.join("."), b"secret", "TeraServer", 0), Err(Refused::Invalid));
+        // "none" and other algorithms are refused
+        use base64::Engine;
+        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let none = format!("{}.{}.", b64(&json!({"alg": "none"})), parts[1]);
+        assert_eq!(verify(&none, b"secret", "TeraServer", 0), Err(Refused::Invalid));
+        let hs512 = format!("{}.{}.{}", b64(&json!({"alg": "HS512", "typ": "JWT"})), parts[1], parts[2]);
+        assert_eq!(verify(&hs512, b"secret", "TeraServer", 0), Err(Refused::Invalid));
+        for junk in ["", "a.b", "a.b.c", "static-token", &"A".repeat(10_000)] {
+            assert_eq!(verify(junk, b"secret", "TeraServer", 0), Err(Refused::Invalid), "{junk}");
+        }
+        assert!(!looks_like_jwt("static-token_123"));
+    }
+}
