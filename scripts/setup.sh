@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: installs only what is missing.
 #   wasm32 target, wasm-bindgen-cli (the version Cargo.lock pins), worker-build,
-#   npm packages (wrangler, esbuild, binaryen, test clients), curl.
+#   npm packages (wrangler, esbuild, binaryen, test clients), curl, a Python venv with requests.
 # Nothing here downloads from anywhere but crates.io, the npm registry and Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,9 +47,16 @@ fi
 
 need_apt=()
 command -v curl >/dev/null || need_apt+=(curl)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+# Python clients the tests run as their vendors document them (PyPI `requests`).
+if ! .venv/bin/python -c 'import requests' 2>/dev/null; then
+  say "creating .venv with requests"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check requests
 fi
 say "ready"

@@ -405,6 +405,7 @@ mod tests {
         }
         use Want::*;
         let (n, t, p) = (|o| Is(super::Op::Ngcp(o)), |o| Is(super::Op::Tus(o)), |o| Is(super::Op::Portsip(o)));
+        let (s, o) = (|o| Is(super::Op::NgcpSessions(o)), |o| Is(super::Op::OpenTera(o)));
         let rows: Vec<(Method, Option<&str>, String, Want)> = vec![
             (Get, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
             (Head, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
@@ -460,6 +461,34 @@ mod tests {
             (Get, None, "/api/blobs/rZTOS5yB5elnATSbfxd_pgAQQKn01i8M".into(), p(portsip::Op::Download)),
             (Post, None, "/api/blobs/abc".into(), Allow("GET, HEAD")),
             (Get, None, "/api/blobs/a/b/c/d".into(), NotFound(Some(Dialect::Portsip))),
+            // NGCP sessions, at the root and under /rtc/fileshare
+            (Post, None, "/sessions".into(), s(ngcp_sessions::Op::Create)),
+            (Get, None, "/rtc/fileshare/sessions".into(), s(ngcp_sessions::Op::List)),
+            (Get, None, format!("/sessions/{id}"), s(ngcp_sessions::Op::Get)),
+            (Delete, None, format!("/rtc/fileshare/sessions/{id}"), s(ngcp_sessions::Op::Delete)),
+            (Put, None, format!("/sessions/{id}"), Allow("GET, DELETE")),
+            (Post, None, format!("/sessions/{id}/files"), s(ngcp_sessions::Op::AddFile)),
+            (Get, None, format!("/sessions/{id}/files"), s(ngcp_sessions::Op::ListFiles)),
+            (Put, None, format!("/sessions/{id}/files/{id}"), s(ngcp_sessions::Op::PutFile)),
+            (Delete, None, format!("/sessions/{id}/files/{id}"), s(ngcp_sessions::Op::DeleteFile)),
+            (Get, None, format!("/sessions/{id}/files/{id}"), Allow("PUT, DELETE")),
+            (Post, None, format!("/sessions/{id}/files/{id}/tokens"), s(ngcp_sessions::Op::CreateToken)),
+            (Get, None, format!("/sessions/{id}/files/{id}/tokens/tok"), s(ngcp_sessions::Op::Download)),
+            (Head, None, format!("/sessions/{id}/files/{id}/tokens/tok"), s(ngcp_sessions::Op::Download)),
+            (Delete, None, format!("/sessions/{id}/files/{id}/tokens/tok"), Allow("GET, HEAD")),
+            (Get, None, format!("/sessions/{id}/other"), NotFound(Some(Dialect::Ngcp))),
+            // OpenTera under /file only
+            (Post, None, "/file/api/assets".into(), o(opentera::Op::Upload)),
+            (Get, None, "/file/api/assets".into(), o(opentera::Op::Download)),
+            (Delete, None, "/file/api/assets".into(), o(opentera::Op::Delete)),
+            (Options, None, "/file/api/assets".into(), o(opentera::Op::Options)),
+            (Get, None, "/file/api/assets/infos".into(), o(opentera::Op::Infos)),
+            (Post, None, "/file/api/assets/infos".into(), o(opentera::Op::InfosPost)),
+            (Delete, None, "/file/api/assets/infos".into(), Allow("GET, POST, OPTIONS")),
+            (Get, None, "/file/doc".into(), o(opentera::Op::Doc)),
+            (Get, None, "/file/api/swagger.json".into(), o(opentera::Op::Swagger)),
+            (Get, None, "/api/assets".into(), NotFound(Some(Dialect::Portsip))),
+            (Get, None, "/file/api/nothing".into(), NotFound(Some(Dialect::OpenTera))),
         ];
         for (m, ovr, path, want) in rows {
             match (route(m, ovr, &path), want) {
