@@ -216,8 +216,9 @@ pub fn is_public_download(head: &Head, found: &Found<'static, Dialect, Op>) -> b
     };
     let method = *method;
     let anonymous = match endpoint.auth {
-        // a share link looks at no credentials: its answer is the same for everyone
-        Auth::Capability => true,
+        // a share link looks at no credentials: its answer is the same for everyone; a session
+        // token can be revoked (its session deleted), so its downloads are private
+        Auth::Capability => !matches!(endpoint.op, Op::NgcpSessions(_)),
         Auth::Optional => head.header("authorization").is_none(),
         Auth::None | Auth::Tenant | Auth::Own => false,
     };
@@ -535,6 +536,7 @@ mod tests {
         assert!(!req(Method::Head, &format!("/uploads/{id}"), false));
         assert!(!req(Method::Get, &format!("/files/{id}"), true), "tus downloads are private");
         assert!(!req(Method::Post, "/uploads", false));
+        assert!(!req(Method::Get, &format!("/sessions/{id}/files/{id}/tokens/t"), false), "revocable: private");
         let if_range = Head::new(Method::Get, &format!("/uploads/{id}"), "", vec![("If-Range".into(), "\"x\"".into())]);
         assert!(!is_public_download(&if_range, &route_head(&if_range)), "If-Range is judged by the worker");
 

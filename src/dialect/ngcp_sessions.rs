@@ -514,7 +514,7 @@ where
 mod tests {
     use super::*;
     use crate::engine::keys;
-    use crate::testkit::{World, ACME_BASIC, BOBCO_BASIC};
+    use crate::testkit::{World, ACME_BASIC, BOBCO_BASIC, T0};
     use sha2::{Digest, Sha256};
 
     fn send(w: &World, m: Method, path: &str, auth: Option<&str>, ct: Option<&str>, body: &[u8]) -> Reply {
@@ -611,6 +611,46 @@ mod tests {
         assert_eq!(w.sweep().expired, 1);
         assert!(w.blobs.object(&key).is_none());
         assert!(ok(&send(&w, Method::Get, "/sessions", a, None, b"")).as_array().unwrap().is_empty());
+    }
+
+    /// Every field of compat-spec §1's examples is there, with the example's type and format.
+    #[test]
+    fn shapes_are_the_specs() {
+        let s = Session { id: "s".into(), tenant: "t".into(), ttl: 604800, created_at: T0, updated_at: T0 };
+        let f = FileEntry {
+            id: "f".into(),
+            name: Some("test.txt".into()),
+            mime_type: Some("text/plain".into()),
+            size: Some(12),
+            state: FileState::Uploaded,
+            created_at: T0,
+            updated_at: T0,
+            sha256: None,
+            r2_key: None,
+        };
+        let t = Token { id: "k".into(), file_id: "f".into(), state: "created".into(), created_at: T0, updated_at: T0 };
+        let spec_file: Value = serde_json::from_str(
+            r#"{"id":"88e5905d-5d96-4750-ab3d-77a1ed26f569","name":"test.txt","mime_type":"text/plain","size":12,
+            "ttl":3600,"state":"uploaded","created_at":"2024-05-02T10:00:00.000Z","updated_at":"2024-05-02T10:00:00.000Z",
+            "expires_at":"2024-05-02T11:00:00.000Z"}"#,
+        )
+        .unwrap();
+        let spec_session =
+            json!({"id": "x", "ttl": 604800, "created_at": "2024-05-02T10:00:00.000Z", "updated_at": "x"});
+        let spec_token =
+            json!({"id": "x", "state": "created", "uploaded_id": "f", "created_at": "x", "updated_at": "x"});
+        for (ours, spec) in
+            [(file_json(&s, &f), spec_file), (session_json(&s), spec_session), (token_json(&s, &t, "u"), spec_token)]
+        {
+            for (k, v) in spec.as_object().unwrap() {
+                let got = &ours[k];
+                assert_eq!(std::mem::discriminant(got), std::mem::discriminant(v), "{k} in {ours}");
+                if k.ends_with("_at") {
+                    assert_eq!(got.as_str().unwrap().len(), 24, "{k}: ISO 8601 with milliseconds");
+                }
+            }
+        }
+        assert_eq!(file_json(&s, &f)["created_at"], "2024-05-02T10:00:00.000Z");
     }
 
     #[test]
