@@ -5,6 +5,7 @@
 //! (`404` and `405` included) in the shape of the dialect whose URL space the path is in.
 
 pub mod form;
+pub mod imis;
 pub mod ngcp;
 pub mod ngcp_sessions;
 pub mod opentera;
@@ -28,6 +29,7 @@ pub enum Dialect {
     Service,
     Ngcp,
     OpenTera,
+    Imis,
     Tus,
     Portsip,
 }
@@ -39,13 +41,14 @@ pub enum Op {
     Ngcp(ngcp::Op),
     NgcpSessions(ngcp_sessions::Op),
     OpenTera(opentera::Op),
+    Imis(imis::Op),
     Tus(tus::Op),
     Portsip(portsip::Op),
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 6] =
-    [service::TABLE, tus::TABLE, portsip::TABLE, opentera::TABLE, ngcp_sessions::TABLE, ngcp::TABLE];
+pub static TABLES: [Table<Dialect, Op>; 7] =
+    [service::TABLE, tus::TABLE, portsip::TABLE, opentera::TABLE, imis::TABLE, ngcp_sessions::TABLE, ngcp::TABLE];
 
 /// Routes a request by the tables.
 pub fn route(method: Method, method_override: Option<&str>, path: &str) -> Found<'static, Dialect, Op> {
@@ -361,6 +364,7 @@ where
         Op::Ngcp(op) => ngcp::handle(svc, op, &req, body).await,
         Op::NgcpSessions(op) => ngcp_sessions::handle(svc, op, &req, body).await,
         Op::OpenTera(op) => opentera::handle(svc, op, &req, body).await,
+        Op::Imis(op) => imis::handle(svc, op, &req, body).await,
         Op::Tus(op) => tus::handle(svc, op, &req, body).await,
         Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
     }
@@ -371,6 +375,7 @@ pub fn error_reply(dialect: Dialect, e: &Error) -> Reply {
     match dialect {
         Dialect::Service | Dialect::Ngcp => ngcp::error_reply(e),
         Dialect::OpenTera => opentera::error_reply(e),
+        Dialect::Imis => imis::error_reply(e),
         Dialect::Tus => tus::error_reply(e),
         Dialect::Portsip => portsip::error_reply(e),
     }

@@ -1,13 +1,14 @@
-//! The `Session` Durable Object: one per NGCP session (its record, file entries and tokens)
-//! and one per tenant (its session list and counters), named as
+//! The `Session` Durable Object: one per NGCP session (its record, file entries and tokens),
+//! one per tenant (its session list and counters), and one per IMiS login, named as
 //! [`crate::engine::sessions`] says. Storage and transport only: the logic is the engine's.
-//! A session's object sets an alarm for when it may forget its session (its expiry plus the
-//! grace during which it answers `410`), and then deletes everything.
+//! A session's (or login's) object sets an alarm for when it may forget it (a session's expiry
+//! plus the grace during which it answers `410`; a login's idle end), and then deletes
+//! everything.
 
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::{at_time, internal};
-use crate::engine::sessions::{forget_at, serve, Ledger, LedgerAnswer, LedgerCall};
+use crate::engine::sessions::{forget_at, schedules, serve, Ledger, LedgerAnswer, LedgerCall};
 use crate::error::{Error, Result};
 use crate::platform::{now, Bindings};
 
@@ -61,7 +62,7 @@ impl DurableObject for Session {
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let result = async {
             let call: LedgerCall = req.json().await.map_err(|e| Error::Internal(format!("session object: {e}")))?;
-            let creates = matches!(call, LedgerCall::CreateSession { .. });
+            let creates = schedules(&call);
             let store = Storage(self.state.storage());
             let answer = serve(&store, now(), call).await?;
             if creates {

@@ -172,6 +172,14 @@ pub enum LedgerCall {
     NextNumber {
         counter: String,
     },
+    // a login's object (IMiS `session/open`), named by the hash of its token
+    /// Opens a login of `tenant` that ends after `idle_ms` without use.
+    OpenLogin {
+        tenant: String,
+        idle_ms: u64,
+    },
+    /// The tenant of a login still in use (and it counts as a use); `401` else.
+    UseLogin,
 }
 
 /// A session and one of its file entries.
@@ -191,7 +199,32 @@ pub enum LedgerAnswer {
     Token { session: Session, token: Token },
     Removed { session: Session, files: Vec<FileEntry> },
     Number { n: u64 },
+    Tenant { tenant: String },
 }
+
+/// A login (IMiS): whose, when last used, how long it may stay idle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    pub tenant: String,
+    pub last_used: u64,
+    pub idle_ms: u64,
+}
+
+impl Login {
+    fn ends_at(&self) -> u64 {
+        self.last_used.saturating_add(self.idle_ms)
+    }
+}
+
+/// The name of a login's object: the token's hash, so that the token itself is stored nowhere.
+pub fn login_object(token: &str) -> String {
+    use sha2::Digest;
+    format!("login:{}", hex::encode(sha2::Sha256::digest(token.as_bytes())))
+}
+
+/// A login is used at most this often without its object writing the time again.
+const LOGIN_TOUCH_MS: u64 = 60_000;
+const LOGIN_KEY: &str = "login";
 
 const SESSION_KEY: &str = "session";
 
@@ -377,15 +410,41 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LedgerCall) -> Result<L
             store.put(&key, &n.to_string()).await?;
             Ok(LedgerAnswer::Number { n })
         }
+        LedgerCall::OpenLogin { tenant, idle_ms } => {
+            let login = Login { tenant: tenant.clone(), last_used: now, idle_ms };
+            store.put(LOGIN_KEY, &json(&login)?).await?;
+            Ok(LedgerAnswer::Tenant { tenant })
+        }
+        LedgerCall::UseLogin => {
+            let Some(raw) = store.get(LOGIN_KEY).await? else { return Err(Error::Unauthorized) };
+            let mut login: Login = parse(&raw)?;
+            if now >= login.ends_at() {
+                store.clear().await?;
+                return Err(Error::Unauthorized);
+            }
+            if now.saturating_sub(login.last_used) >= LOGIN_TOUCH_MS {
+                login.last_used = now;
+                store.put(LOGIN_KEY, &json(&login)?).await?;
+            }
+            Ok(LedgerAnswer::Tenant { tenant: login.tenant })
+        }
     }
 }
 
-/// When a session's object may forget everything: its expiry plus the grace during which it
-/// answers `410`. `None` for an object holding no session (a tenant's).
+/// When an object may forget everything: a session's expiry plus the grace during which it
+/// answers `410`; a login's end. `None` for an object that keeps what it holds (a tenant's).
 pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
+    if let Some(raw) = store.get(LOGIN_KEY).await? {
+        return Ok(Some(parse::<Login>(&raw)?.ends_at()));
+    }
     let Some(raw) = store.get(SESSION_KEY).await? else { return Ok(None) };
     let s: Session = parse(&raw)?;
     Ok(Some(s.expires_at().saturating_add(grace_secs.saturating_mul(1000))))
+}
+
+/// Does this call start something the object must forget later (so it sets its alarm)?
+pub fn schedules(call: &LedgerCall) -> bool {
+    matches!(call, LedgerCall::CreateSession { .. } | LedgerCall::OpenLogin { .. })
 }
 
 #[cfg(test)]
@@ -509,6 +568,23 @@ mod tests {
             _ => panic!(),
         };
         assert_eq!((next(), next(), next()), (1, 2, 3));
+    }
+
+    #[test]
+    fn logins_end_after_their_idle_time() {
+        let l = MemoryLedger::default();
+        let run = |now, call| block_on(serve(&l, now, call));
+        run(0, LedgerCall::OpenLogin { tenant: "acme".into(), idle_ms: 100_000 }).unwrap();
+        assert_eq!(block_on(forget_at(&l, 0)).unwrap(), Some(100_000));
+        assert_eq!(run(99_999, LedgerCall::UseLogin).unwrap(), LedgerAnswer::Tenant { tenant: "acme".into() });
+        // used: it lives on from then
+        assert_eq!(block_on(forget_at(&l, 0)).unwrap(), Some(199_999));
+        assert!(run(150_000, LedgerCall::UseLogin).is_ok(), "within its idle time of the last use");
+        assert_eq!(run(199_999, LedgerCall::UseLogin).unwrap_err(), Error::Unauthorized);
+        assert!(l.is_empty(), "an ended login leaves nothing");
+        assert_eq!(run(0, LedgerCall::UseLogin).unwrap_err(), Error::Unauthorized);
+        assert_ne!(login_object("a"), login_object("b"));
+        assert!(!login_object("secret-token").contains("secret"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod auth_header;
 pub mod checksum;
+pub mod content_range;
 pub mod digest;
 pub mod disposition;
 pub mod download;
