@@ -34,6 +34,9 @@ pub struct Config {
     pub credentials: Credentials,
     /// The tenants' JWT secrets (`EDGESHARE_JWT_SECRETS`, a secret).
     pub jwt_secrets: JwtSecrets,
+    /// The Twake companies each tenant owns (`EDGESHARE_TWAKE_COMPANIES`: `tenant:cid cid;...`);
+    /// a tenant not listed may use any.
+    pub twake_companies: Vec<(String, Vec<String>)>,
 }
 
 /// R2's floor for every part but the last.
@@ -53,6 +56,7 @@ impl Default for Config {
             stall_timeout: 5,
             credentials: Credentials::default(),
             jwt_secrets: JwtSecrets::default(),
+            twake_companies: Vec::new(),
         }
     }
 }
@@ -88,8 +92,33 @@ impl Config {
             stall_timeout: num("EDGESHARE_STALL_TIMEOUT", d.stall_timeout)?,
             credentials: Credentials::parse(&get("EDGESHARE_CREDENTIALS").unwrap_or_default())?,
             jwt_secrets: JwtSecrets::parse(&get("EDGESHARE_JWT_SECRETS").unwrap_or_default())?,
+            twake_companies: parse_companies(&get("EDGESHARE_TWAKE_COMPANIES").unwrap_or_default())?,
         };
         Ok(cfg)
+    }
+}
+
+fn parse_companies(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
+    let mut out = Vec::new();
+    for (i, item) in spec.split([';', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+        let (tenant, ids) = item
+            .split_once(':')
+            .ok_or_else(|| Error::Internal(format!("EDGESHARE_TWAKE_COMPANIES entry {} is malformed", i + 1)))?;
+        out.push((
+            tenant.trim().to_string(),
+            ids.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        ));
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// May `tenant` use Twake company `company`?
+    pub fn owns_company(&self, tenant: &str, company: &str) -> bool {
+        match self.twake_companies.iter().find(|(t, _)| t == tenant) {
+            None => true,
+            Some((_, ids)) => ids.iter().any(|c| c == company || c == "*"),
+        }
     }
 }
 
@@ -112,6 +141,14 @@ mod tests {
         assert_eq!(c.max_request_body, None, "no limit unless set");
         assert_eq!(c.stall_timeout, 5);
         assert!(c.credentials.is_empty());
+    }
+
+    #[test]
+    fn twake_companies() {
+        let c = Config::from_lookup(lookup(&[("EDGESHARE_TWAKE_COMPANIES", "acme: c1 c2; bobco:*")])).unwrap();
+        assert!(c.owns_company("acme", "c2") && !c.owns_company("acme", "c3"));
+        assert!(c.owns_company("bobco", "anything") && c.owns_company("other", "c1"), "unlisted: any");
+        assert!(Config::from_lookup(lookup(&[("EDGESHARE_TWAKE_COMPANIES", "nocolon")])).is_err());
     }
 
     #[test]

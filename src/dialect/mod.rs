@@ -12,6 +12,7 @@ pub mod opentera;
 pub mod portsip;
 pub mod service;
 pub mod tus;
+pub mod twake;
 
 use crate::auth::Tenant;
 use crate::engine::uploads::Uploads;
@@ -30,6 +31,7 @@ pub enum Dialect {
     Ngcp,
     OpenTera,
     Imis,
+    Twake,
     Tus,
     Portsip,
 }
@@ -42,13 +44,22 @@ pub enum Op {
     NgcpSessions(ngcp_sessions::Op),
     OpenTera(opentera::Op),
     Imis(imis::Op),
+    Twake(twake::Op),
     Tus(tus::Op),
     Portsip(portsip::Op),
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 7] =
-    [service::TABLE, tus::TABLE, portsip::TABLE, opentera::TABLE, imis::TABLE, ngcp_sessions::TABLE, ngcp::TABLE];
+pub static TABLES: [Table<Dialect, Op>; 8] = [
+    service::TABLE,
+    tus::TABLE,
+    portsip::TABLE,
+    opentera::TABLE,
+    imis::TABLE,
+    twake::TABLE,
+    ngcp_sessions::TABLE,
+    ngcp::TABLE,
+];
 
 /// Routes a request by the tables.
 pub fn route(method: Method, method_override: Option<&str>, path: &str) -> Found<'static, Dialect, Op> {
@@ -237,13 +248,24 @@ pub fn fetch_whole(head: &Head, method: Method) -> bool {
 
 /// The download of an opened file, honouring the request's conditional and range headers.
 pub fn download_reply(opened: Opened, head: &Head, method: Method, cache: CachePolicy) -> Reply {
+    download_reply_as(opened, head, method, cache, DispositionKind::Attachment)
+}
+
+/// [`download_reply`], shown `inline` or as an attachment.
+pub fn download_reply_as(
+    opened: Opened,
+    head: &Head,
+    method: Method,
+    cache: CachePolicy,
+    disposition: DispositionKind,
+) -> Reply {
     let record = &opened.record;
     let served = Served {
         name: &record.name,
         content_type: &record.content_type,
         size: record.size,
         etag: &opened.etag,
-        disposition: DispositionKind::Attachment,
+        disposition,
         cache,
     };
     let ask = DownloadAsk {
@@ -365,6 +387,7 @@ where
         Op::NgcpSessions(op) => ngcp_sessions::handle(svc, op, &req, body).await,
         Op::OpenTera(op) => opentera::handle(svc, op, &req, body).await,
         Op::Imis(op) => imis::handle(svc, op, &req, body).await,
+        Op::Twake(op) => twake::handle(svc, op, &req, body).await,
         Op::Tus(op) => tus::handle(svc, op, &req, body).await,
         Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
     }
@@ -376,6 +399,7 @@ pub fn error_reply(dialect: Dialect, e: &Error) -> Reply {
         Dialect::Service | Dialect::Ngcp => ngcp::error_reply(e),
         Dialect::OpenTera => opentera::error_reply(e),
         Dialect::Imis => imis::error_reply(e),
+        Dialect::Twake => twake::error_reply(e),
         Dialect::Tus => tus::error_reply(e),
         Dialect::Portsip => portsip::error_reply(e),
     }

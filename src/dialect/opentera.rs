@@ -231,7 +231,7 @@ pub fn identify(head: &Head, config: &Config, now_ms: u64, dynamic_only: bool) -
     // every tenant's secret is tried, whichever verifies first
     let mut found = None;
     for (tenant, secret) in config.jwt_secrets.all() {
-        if let Ok(claims) = jwt::verify(&token, secret, ISSUER, now_ms / 1000) {
+        if let Ok(claims) = jwt::verify(&token, secret, Some(ISSUER), now_ms / 1000) {
             found.get_or_insert((tenant.clone(), claims));
         }
     }
@@ -280,7 +280,7 @@ fn check_access(
     denied: &'static str,
 ) -> Result<()> {
     let denied = || Error::Forbidden(denied.into());
-    let claims = jwt::verify(token, secret(config, &who.tenant)?, ISSUER, now_ms / 1000).map_err(|_| denied())?;
+    let claims = jwt::verify(token, secret(config, &who.tenant)?, Some(ISSUER), now_ms / 1000).map_err(|_| denied())?;
     let requester = claims.get("requester_uuid").and_then(Value::as_str).and_then(parse_uuid);
     let assets = claims.get("asset_uuids").and_then(Value::as_array).ok_or_else(denied)?;
     if requester.as_deref() != Some(who.uuid.as_str()) || !assets.iter().any(|a| a.as_str() == Some(asset)) {
@@ -792,7 +792,7 @@ mod tests {
         assert_eq!(a["asset_infos_url"], "https://edge.example/file/api/assets/infos");
         let uuid = a["asset_uuid"].as_str().unwrap().to_string();
         let token = a["access_token"].as_str().unwrap().to_string();
-        let claims = jwt::verify(&token, ACME_JWT_SECRET.as_bytes(), "TeraServer", w.now() / 1000).unwrap();
+        let claims = jwt::verify(&token, ACME_JWT_SECRET.as_bytes(), Some("TeraServer"), w.now() / 1000).unwrap();
         assert_eq!(claims["requester_uuid"], static_uuid(ACME_OPENTERA_STATIC));
         assert_eq!(claims["asset_uuids"], json!([uuid]));
         assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 1800);

@@ -85,9 +85,9 @@ pub fn sign(claims: &Map<String, Value>, secret: &[u8]) -> String {
         .expect("HS256 signs any JSON object with any key")
 }
 
-/// The claims of an HS256 token signed with `secret`, issued by `issuer`, whose `exp`
-/// (seconds) is after `now_secs`.
-pub fn verify(token: &str, secret: &[u8], issuer: &str, now_secs: u64) -> Result<Map<String, Value>, Refused> {
+/// The claims of an HS256 token signed with `secret`, issued by `issuer` (when one is
+/// required), whose `exp` (seconds) is after `now_secs`.
+pub fn verify(token: &str, secret: &[u8], issuer: Option<&str>, now_secs: u64) -> Result<Map<String, Value>, Refused> {
     provider();
     let mut v = Validation::new(Algorithm::HS256);
     v.validate_exp = false;
@@ -97,7 +97,7 @@ pub fn verify(token: &str, secret: &[u8], issuer: &str, now_secs: u64) -> Result
     let data = jsonwebtoken::decode::<Map<String, Value>>(token, &DecodingKey::from_secret(secret), &v)
         .map_err(|_| Refused::Invalid)?;
     let claims = data.claims;
-    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+    if issuer.is_some_and(|i| claims.get("iss").and_then(Value::as_str) != Some(i)) {
         return Err(Refused::Issuer);
     }
     match claims.get("exp").and_then(Value::as_f64) {
@@ -124,30 +124,34 @@ mod tests {
 
     #[test]
     fn signs_and_verifies_with_now_passed_in() {
-        let c = claims(json!({"iss": "TeraServer", "exp": 1_000, "user_uuid": "u1"}));
+        let c = claims(json!({"iss": Some("TeraServer"), "exp": 1_000, "user_uuid": "u1"}));
         let t = sign(&c, b"secret");
         assert!(looks_like_jwt(&t));
-        assert_eq!(verify(&t, b"secret", "TeraServer", 999).unwrap()["user_uuid"], "u1");
-        assert_eq!(verify(&t, b"secret", "TeraServer", 1_000), Err(Refused::Expired), "exp is exclusive");
-        assert_eq!(verify(&t, b"other", "TeraServer", 0), Err(Refused::Invalid), "another secret");
-        assert_eq!(verify(&t, b"secret", "Elsewhere", 0), Err(Refused::Issuer));
+        assert_eq!(verify(&t, b"secret", Some("TeraServer"), 999).unwrap()["user_uuid"], "u1");
+        assert_eq!(verify(&t, b"secret", Some("TeraServer"), 1_000), Err(Refused::Expired), "exp is exclusive");
+        assert_eq!(verify(&t, b"other", Some("TeraServer"), 0), Err(Refused::Invalid), "another secret");
+        assert_eq!(verify(&t, b"secret", Some("Elsewhere"), 0), Err(Refused::Issuer));
         let no_exp = sign(&claims(json!({"iss": "TeraServer"})), b"secret");
-        assert_eq!(verify(&no_exp, b"secret", "TeraServer", 0), Err(Refused::Expired), "exp is required");
+        assert_eq!(verify(&no_exp, b"secret", Some("TeraServer"), 0), Err(Refused::Expired), "exp is required");
         // tampered payload, signature kept
         let mut parts: Vec<String> = t.split('.').map(String::from).collect();
-        let forged = sign(&claims(json!({"iss": "TeraServer", "exp": 1_000, "user_uuid": "admin"})), b"x");
+        let forged = sign(&claims(json!({"iss": Some("TeraServer"), "exp": 1_000, "user_uuid": "admin"})), b"x");
         parts[1] = forged.split('.').nth(1).unwrap().into();
-        assert_eq!(verify(&parts.join("."), b"secret", "TeraServer", 0), Err(Refused::Invalid));
+        assert_eq!(verify(&parts.join("."), b"secret", Some("TeraServer"), 0), Err(Refused::Invalid));
         // "none" and other algorithms are refused
         use base64::Engine;
         let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let none = format!("{}.{}.", b64(&json!({"alg": "none"})), parts[1]);
-        assert_eq!(verify(&none, b"secret", "TeraServer", 0), Err(Refused::Invalid));
+        assert_eq!(verify(&none, b"secret", Some("TeraServer"), 0), Err(Refused::Invalid));
         let hs512 = format!("{}.{}.{}", b64(&json!({"alg": "HS512", "typ": "JWT"})), parts[1], parts[2]);
-        assert_eq!(verify(&hs512, b"secret", "TeraServer", 0), Err(Refused::Invalid));
+        assert_eq!(verify(&hs512, b"secret", Some("TeraServer"), 0), Err(Refused::Invalid));
         for junk in ["", "a.b", "a.b.c", "static-token", &"A".repeat(10_000)] {
-            assert_eq!(verify(junk, b"secret", "TeraServer", 0), Err(Refused::Invalid), "{junk}");
+            assert_eq!(verify(junk, b"secret", Some("TeraServer"), 0), Err(Refused::Invalid), "{junk}");
         }
         assert!(!looks_like_jwt("static-token_123"));
+        // no issuer required (Twake's tokens carry none)
+        let twake = sign(&claims(json!({"sub": "u", "exp": 10})), b"secret");
+        assert_eq!(verify(&twake, b"secret", None, 9).unwrap()["sub"], "u");
+        assert_eq!(verify(&twake, b"secret", Some("TeraServer"), 9), Err(Refused::Issuer));
     }
 }

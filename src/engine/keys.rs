@@ -26,6 +26,16 @@ pub fn sidecar(id: &str) -> String {
     format!("m/{id}")
 }
 
+/// R2: chunk `k` of a Twake file, staged until the file is assembled.
+pub fn staged_chunk(id: &str, k: u32) -> String {
+    format!("c/{id}/{k}")
+}
+
+/// R2: thumbnail `index` of a file.
+pub fn thumbnail(id: &str, index: u32) -> String {
+    format!("t/{id}/{index}")
+}
+
 /// R2: the public pointer from a sha256 to the PortSIP blob it serves (strongly consistent,
 /// so the digest URL works everywhere once `complete` answers).
 pub fn public_digest(sha256: &str) -> String {
@@ -85,6 +95,7 @@ mod tests {
         assert_eq!(expiring_object(id), format!("e/{id}"), "files that always expire, for a lifecycle rule");
         assert_eq!(sidecar(id), format!("m/{id}"));
         assert_eq!(public_digest("ab"), "d/ab");
+        assert_eq!((staged_chunk("i", 3), thumbnail("i", 0)), ("c/i/3".to_string(), "t/i/0".to_string()));
         assert_eq!(file("a"), "file:a");
         assert_eq!(digest("acme", "ab"), "sha256:acme:ab");
         let (early, late) = (expiry(59_999, "z"), expiry(60_000, "a"));

@@ -180,6 +180,8 @@ pub enum LedgerCall {
     },
     /// The tenant of a login still in use (and it counts as a use); `401` else.
     UseLogin,
+    /// A Twake file's object.
+    Twake(super::twake::TwakeCall),
 }
 
 /// A session and one of its file entries.
@@ -200,6 +202,7 @@ pub enum LedgerAnswer {
     Removed { session: Session, files: Vec<FileEntry> },
     Number { n: u64 },
     Tenant { tenant: String },
+    Twake(super::twake::TwakeAnswer),
 }
 
 /// A login (IMiS): whose, when last used, how long it may stay idle.
@@ -415,6 +418,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LedgerCall) -> Result<L
             store.put(LOGIN_KEY, &json(&login)?).await?;
             Ok(LedgerAnswer::Tenant { tenant })
         }
+        LedgerCall::Twake(call) => super::twake::serve(store, now, call).await.map(LedgerAnswer::Twake),
         LedgerCall::UseLogin => {
             let Some(raw) = store.get(LOGIN_KEY).await? else { return Err(Error::Unauthorized) };
             let mut login: Login = parse(&raw)?;

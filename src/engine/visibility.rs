@@ -51,6 +51,9 @@ pub enum Via {
     Digest,
     /// Any route that names a file by its id and requires credentials (tus `GET /files/{id}`).
     Owner,
+    /// A route open to anyone for the files of one dialect (Twake's downloads and thumbnails,
+    /// which also check the company in the path).
+    Open { dialect: &'static str },
 }
 
 /// May `caller` (authenticated, or `None`) read `file` by `via`?
@@ -60,6 +63,7 @@ pub fn may_read(file: &FileRecord, via: Via, caller: Option<&Tenant>) -> bool {
         Via::ShareLink => file.access() == Access::ShareLink,
         Via::Digest => owner || file.access() == Access::PublicDigest,
         Via::Owner => owner,
+        Via::Open { dialect } => file.dialect == dialect,
     }
 }
 

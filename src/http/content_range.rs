@@ -57,7 +57,8 @@ mod tests {
     #[test]
     fn every_form_a_client_sends() {
         let ok = |v: &str, len: u64| parse_part_range(v, len).map(|r| (r.start, r.len, r.total));
-        let rows: &[(&str, u64, Option<(u64, u64, Option<u64>)>)] = &[
+        type Row<'a> = (&'a str, u64, Option<(u64, u64, Option<u64>)>);
+        let rows: &[Row] = &[
             ("0-9", 10, Some((0, 10, None))),
             (" 10-19 ", 10, Some((10, 10, None))),
             ("bytes 0-9/93847", 10, Some((0, 10, Some(93847)))),

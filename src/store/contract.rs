@@ -20,6 +20,9 @@ pub fn blob_store_contract<B: BlobStore>(store: &B) {
         let (info, _) = store.get("a").await.unwrap().unwrap();
         assert_eq!((info.size, info.meta.content_type.as_str()), (4, "text/plain"), "a get has the object's info");
         assert_eq!(store.get_bytes("a").await.unwrap().as_deref(), Some(&b"two!"[..]));
+        assert_eq!(store.get_range("a", 1, 2).await.unwrap().as_deref(), Some(&b"wo"[..]));
+        assert_eq!(store.get_range("a", 3, 10).await.unwrap().as_deref(), Some(&b"!"[..]), "fewer at the end");
+        assert_eq!(store.get_range("missing", 0, 1).await.unwrap(), None);
         assert_eq!(store.sha256("a").await.unwrap(), hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"two!")));
         assert_eq!(store.head("missing").await.unwrap(), None);
 

@@ -59,6 +59,8 @@ pub struct MemoryBlobs {
     pub multiparts: Cell<u32>,
     pub aborts: Cell<u32>,
     pub reads: Cell<u32>,
+    /// The part sizes of each object completed from a multipart upload.
+    pub part_sizes: RefCell<HashMap<String, Vec<usize>>>,
 }
 
 impl MemoryBlobs {
@@ -130,6 +132,7 @@ impl BlobStore for MemoryBlobs {
             self.uploads.borrow_mut().remove(&mp.upload_id).ok_or_else(|| Error::Storage("no such upload".into()))?;
         let mut bytes = Vec::new();
         let mut first_size = None;
+        let mut sizes = Vec::new();
         for (i, p) in parts.iter().enumerate() {
             let data = stored.get(&p.number).ok_or_else(|| Error::Storage("unknown part".into()))?;
             if p.etag != format!("etag-{}-{}", p.number, data.len()) {
@@ -152,7 +155,9 @@ impl BlobStore for MemoryBlobs {
                 return Err(Error::Storage("last part larger than the others".into()));
             }
             bytes.extend_from_slice(data);
+            sizes.push(data.len());
         }
+        self.part_sizes.borrow_mut().insert(key.clone(), sizes);
         let info = self.store(key, bytes, meta);
         // the object is made, but the caller hears a failure (a lost answer, a crash)
         self.faults.check("complete:after")?;
@@ -188,6 +193,16 @@ impl BlobStore for MemoryBlobs {
         self.faults.check("get")?;
         self.reads.set(self.reads.get() + 1);
         Ok(self.object(key))
+    }
+
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Vec<u8>>> {
+        self.faults.check("get")?;
+        self.reads.set(self.reads.get() + 1);
+        Ok(self.object(key).map(|b| {
+            let start = (offset as usize).min(b.len());
+            let end = (offset.saturating_add(len) as usize).min(b.len());
+            b[start..end].to_vec()
+        }))
     }
 
     async fn sha256(&self, key: &str) -> Result<String> {

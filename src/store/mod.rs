@@ -112,6 +112,9 @@ pub trait BlobStore {
     async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, Payload)>>;
     /// A small object's bytes (a pointer, a sidecar record).
     async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Up to `len` bytes of the object at `key` from `offset` (fewer at its end), for reading
+    /// a large object a piece at a time.
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Vec<u8>>>;
     /// The sha256 (lowercase hex) of the object at `key`, read back.
     async fn sha256(&self, key: &str) -> Result<String>;
 }

@@ -117,6 +117,19 @@ impl BlobStore for R2Blobs {
         }
     }
 
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Vec<u8>>> {
+        if len == 0 {
+            return Ok(self.head(key).await?.map(|_| Vec::new()));
+        }
+        let range = worker::Range::OffsetWithLength { offset, length: len };
+        let get = self.bucket.get(key).range(range).execute().await;
+        let Some(object) = get.map_err(storage("get"))? else { return Ok(None) };
+        match object.body() {
+            Some(body) => body.bytes().await.map(Some).map_err(storage("read")),
+            None => Ok(Some(Vec::new())),
+        }
+    }
+
     /// Reads the object back through workerd's native digest; the bytes never enter wasm.
     async fn sha256(&self, key: &str) -> Result<String> {
         let missing = || Error::Storage(format!("r2: no object {key}"));

@@ -1,0 +1,862 @@
+//! Twake (Linagora) company files (compat-spec §3), under `/internal/services/files/v1/`:
+//! single uploads, chunked uploads in any order and in parallel (resumable.js's parameters,
+//! from the query only), metadata, download, thumbnails and delete, in `{"resource": ...}`
+//! envelopes with epoch-millisecond times. `Authorization: Bearer <JWT>` (HS256 with the
+//! tenant's secret; `sub` is the user) on every route but download and thumbnails, which are
+//! open, as the vendor has them, for this dialect's files. Companies are namespaces inside a
+//! tenant; a file is found only under its own company's path. Errors in fastify's shape.
+//! How chunks become one R2 object: see [`crate::engine::twake`].
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::{download_reply_as, fetch_whole, form, Dialect, Reply, Request, Service};
+use crate::auth::Tenant;
+use crate::engine::files::{content_type_or_guess, FileRecord};
+use crate::engine::ids::{new_uuid, parse_uuid};
+use crate::engine::part_plan::PartPlan;
+use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::thumbs::{self, NoThumb};
+use crate::engine::twake::{
+    ChunkInfo, Phase, Thumbnail, TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND, UPLOAD_INCOMPLETE,
+};
+use crate::engine::uploads::{ByteStream, Uploads};
+use crate::engine::visibility::{Access, Via};
+use crate::engine::{jwt, keys, limits, writer, Ctx, Expiry, Missing, NewFile};
+use crate::error::{Error, Result};
+use crate::http::disposition::{last_path_segment, DispositionKind};
+use crate::http::download::{CachePolicy, YEAR_SECS};
+use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::store::{BlobMeta, BlobStore, MetaStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Upload,
+    Chunk,
+    Get,
+    Download,
+    Thumbnail,
+    Delete,
+}
+
+const fn row(
+    op: Op,
+    method: Method,
+    path: &'static str,
+    auth: Auth,
+    body: BodyUse,
+    doc: &'static str,
+) -> Endpoint<super::Op> {
+    endpoint(super::Op::Twake(op), method, path, auth, body, doc)
+}
+
+pub const PREFIX: &str = "/internal/services/files/v1";
+
+pub const TABLE: Table<Dialect, super::Op> = Table {
+    dialect: Dialect::Twake,
+    prefixes: &[PREFIX],
+    method_override: false,
+    endpoints: &[
+        row(
+            Op::Upload,
+            Method::Post,
+            "/companies/{cid}/files",
+            Auth::Own,
+            BodyUse::Read,
+            "Create a file: an empty body (a chunked upload follows) or a multipart `file` (a single upload).",
+        ),
+        row(
+            Op::Chunk,
+            Method::Post,
+            "/companies/{cid}/files/{id}",
+            Auth::Own,
+            BodyUse::Read,
+            "Upload chunk `chunk_number` of `total_chunks` (query), multipart `file`; any order, in parallel.",
+        ),
+        row(Op::Get, Method::Get, "/companies/{cid}/files/{id}", Auth::Own, BodyUse::None, "A file's metadata."),
+        row(
+            Op::Get,
+            Method::Get,
+            "/{cid}/files/{id}",
+            Auth::Own,
+            BodyUse::None,
+            "A file's metadata (the seed's path).",
+        ),
+        row(
+            Op::Download,
+            Method::Get,
+            "/companies/{cid}/files/{id}/download",
+            Auth::None,
+            BodyUse::None,
+            "Download a file (open).",
+        ),
+        row(
+            Op::Download,
+            Method::Head,
+            "/companies/{cid}/files/{id}/download",
+            Auth::None,
+            BodyUse::None,
+            "Download a file, headers only.",
+        ),
+        row(
+            Op::Thumbnail,
+            Method::Get,
+            "/companies/{cid}/files/{id}/thumbnails/{index}",
+            Auth::None,
+            BodyUse::None,
+            "A file's thumbnail (open).",
+        ),
+        row(
+            Op::Thumbnail,
+            Method::Head,
+            "/companies/{cid}/files/{id}/thumbnails/{index}",
+            Auth::None,
+            BodyUse::None,
+            "A thumbnail, headers only.",
+        ),
+        row(
+            Op::Delete,
+            Method::Delete,
+            "/companies/{cid}/files/{id}",
+            Auth::Own,
+            BodyUse::None,
+            "Delete a file, its chunks and thumbnails: `{\"status\":\"success\"}`.",
+        ),
+    ],
+};
+
+const DIALECT: &str = "twake";
+const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: FILE_NOT_FOUND };
+/// Staged chunks are read back this much at a time when the file is assembled.
+const ASSEMBLY_PIECE: u64 = 4 << 20;
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}
+
+/// fastify's `{"statusCode", "error", "message"}`; `401` is always "Bad credentials".
+pub fn error_reply(e: &Error) -> Reply {
+    let status = e.status();
+    let message = match e {
+        Error::Unauthorized => "Bad credentials".to_string(),
+        Error::NotFound(m) if m == "not found" => "Route not found".to_string(),
+        other => other.message(),
+    };
+    Reply::json(status, json!({"statusCode": status, "error": reason(status), "message": message}))
+}
+
+/// The caller: its tenant, its user id (`sub`), and whether it may overwrite metadata (an
+/// application or a server request).
+struct Caller {
+    tenant: Tenant,
+    user: String,
+    privileged: bool,
+}
+
+fn caller(req: &Request<'_>, svc_config: &crate::config::Config, now_ms: u64) -> Result<Caller> {
+    let token = match req.head.authorization() {
+        Some(crate::http::auth_header::Presented::Bearer(t)) if jwt::looks_like_jwt(&t) && t.len() <= 8192 => t,
+        _ => return Err(Error::Unauthorized),
+    };
+    for (tenant, secret) in svc_config.jwt_secrets.all() {
+        if let Ok(claims) = jwt::verify(&token, secret, None, now_ms / 1000) {
+            let user = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 128);
+            let Some(user) = user else { return Err(Error::Unauthorized) };
+            let privileged = claims.get("server_request").and_then(Value::as_bool).unwrap_or(false)
+                || claims.get("application_id").is_some_and(|a| !a.is_null());
+            return Ok(Caller { tenant: tenant.clone(), user: user.to_string(), privileged });
+        }
+    }
+    Err(Error::Unauthorized)
+}
+
+/// A company id as a path segment may hold one.
+fn company(req: &Request<'_>) -> Result<String> {
+    let cid = req.params.get("cid");
+    let ok = (1..=64).contains(&cid.len()) && cid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| cid.to_string()).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))
+}
+
+/// The object of file `id` of company `cid`: named by both, so a file is found only under
+/// its own company's path.
+fn object(cid: &str, id: &str) -> String {
+    format!("twake:{cid}:{id}")
+}
+
+async fn call<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, cid: &str, id: &str, c: TwakeCall) -> Result<TwakeAnswer> {
+    match svc.uploads.ledger(&object(cid, id), LedgerCall::Twake(c)).await? {
+        LedgerAnswer::Twake(a) => Ok(a),
+        other => Err(Error::Internal(format!("twake object answered {other:?}"))),
+    }
+}
+
+/// The first of several query names present (resumable.js's, the snake_case ones, the seed's).
+fn query(req: &Request<'_>, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| req.head.query_param(n)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn number(req: &Request<'_>, names: &[&str], default: u64) -> Result<u64> {
+    match query(req, names) {
+        None => Ok(default),
+        Some(v) if v == "undefined" || v == "null" => Ok(default),
+        Some(v) => {
+            crate::http::range::digits(&v).ok_or_else(|| Error::bad_request(format!("{} must be a number", names[0])))
+        }
+    }
+}
+
+/// The chunk's parameters, from the query only (resumable.js sends them in the form too).
+fn chunk_info(
+    req: &Request<'_>,
+    part_name: Option<&str>,
+    part_type: Option<&str>,
+    privileged: bool,
+) -> Result<ChunkInfo> {
+    let small = |v: u64| u32::try_from(v).map_err(|_| Error::bad_request("chunk numbers must be below 2^32"));
+    let name = query(req, &["resumableFilename", "filename"]).or_else(|| part_name.map(str::to_string));
+    let name = last_path_segment(name.as_deref().unwrap_or("file")).to_string();
+    let name = if name.is_empty() { "file".to_string() } else { name };
+    limits::check_name(&name)?;
+    let declared = query(req, &["resumableType", "type"]).or_else(|| part_type.map(str::to_string));
+    Ok(ChunkInfo {
+        number: small(number(req, &["resumableChunkNumber", "chunk_number", "chunkNumber"], 1)?)?,
+        total_chunks: small(number(req, &["resumableTotalChunks", "total_chunks", "totalChunks"], 1)?)?,
+        total_size: number(req, &["resumableTotalSize", "total_size", "total_Size", "totalSize"], 0)?,
+        mime: content_type_or_guess(declared.as_deref(), &name),
+        name,
+        privileged,
+    })
+}
+
+pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let cid = company(req)?;
+    match op {
+        Op::Download => return download(svc, req, &cid).await,
+        Op::Thumbnail => return thumbnail(svc, req, &cid).await,
+        _ => {}
+    }
+    let who = caller(req, ctx.config, ctx.now())?;
+    if !ctx.config.owns_company(&who.tenant.0, &cid) {
+        return Err(Error::Forbidden("this company is not the tenant's".into()));
+    }
+    if op == Op::Upload {
+        let file = TwakeFile::new(&new_uuid(), &who.tenant.0, &cid, &who.user, ctx.now());
+        let id = file.id.clone();
+        call(svc, &cid, &id, TwakeCall::Create { file: Box::new(file.clone()) }).await?;
+        return match chunk(svc, req, &who, &cid, &id, U::read(body), true).await? {
+            Some(file) => Ok(resource(&file)),
+            None => Ok(resource(&file)),
+        };
+    }
+    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+    let mine =
+        |a: TwakeAnswer| if a.file.tenant == who.tenant.0 { Ok(a) } else { Err(Error::not_found(FILE_NOT_FOUND)) };
+    match op {
+        Op::Chunk => {
+            let a = mine(call(svc, &cid, &id, TwakeCall::Get).await?)?;
+            if matches!(a.file.phase, Phase::Done { .. }) {
+                return Err(Error::Conflict("users cannot directly overwrite a file".into()));
+            }
+            let file = chunk(svc, req, &who, &cid, &id, U::read(body), false).await?;
+            let file = file.ok_or_else(|| Error::bad_request("file missing"))?;
+            Ok(resource(&file))
+        }
+        Op::Get => {
+            let a = mine(call(svc, &cid, &id, TwakeCall::Get).await?)?;
+            let file = if a.assemble { assemble(svc, a.file).await? } else { a.file };
+            Ok(resource(&file))
+        }
+        Op::Delete => {
+            let a = mine(call(svc, &cid, &id, TwakeCall::Get).await?)?;
+            let file = call(svc, &cid, &id, TwakeCall::Delete).await?.file;
+            delete_bytes(ctx, &a.file.tenant, &file).await;
+            Ok(Reply::json(200, json!({"status": "success"})))
+        }
+        Op::Upload | Op::Download | Op::Thumbnail => unreachable!("answered above"),
+    }
+}
+
+/// The `{"resource": File}` envelope of compat-spec §3.
+pub fn resource(f: &TwakeFile) -> Reply {
+    let thumbs: Vec<Value> = f
+        .thumbnails
+        .iter()
+        .map(|t| {
+            json!({"index": t.index, "id": t.id, "type": t.kind, "size": t.size, "width": t.width, "height": t.height,
+                   "url": format!("{PREFIX}/companies/{}/files/{}/thumbnails/{}", f.company_id, f.id, t.index)})
+        })
+        .collect();
+    Reply::json(
+        200,
+        json!({"resource": {
+            "company_id": f.company_id,
+            "id": f.id,
+            "user_id": f.user_id,
+            "application_id": Value::Null,
+            "updated_at": f.updated_at,
+            "created_at": f.created_at,
+            "metadata": f.metadata,
+            "thumbnails": thumbs,
+            "upload_data": f.upload_data,
+        }}),
+    )
+}
+
+/// Reads a chunk (the form's `file` field) and lands it; assembles the file if this chunk
+/// completed it. `Ok(None)`: the form had no file (an empty init, when `init_ok`).
+async fn chunk<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    who: &Caller,
+    cid: &str,
+    id: &str,
+    body: ByteStream,
+    init_ok: bool,
+) -> Result<Option<TwakeFile>>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let max = ctx.config.max_file_size;
+    let head = req.head;
+    let Some(boundary) = form::boundary(head) else {
+        // an empty init, under whatever content type
+        return if init_ok {
+            Ok(None)
+        } else {
+            Err(Error::bad_request("a chunk is a multipart form with a `file` part"))
+        };
+    };
+    if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
+        return Err(Error::TooLarge { max });
+    }
+    let mut parts = form::open(body, boundary, "file", max, ctx.config.max_request_body);
+    let mut landed: Option<(ChunkInfo, u64, Option<FileRecord>)> = None;
+    loop {
+        let next = parts.next_field().await;
+        // an empty body under a multipart type is an init too
+        let field = match next {
+            Ok(f) => f,
+            Err(_) if init_ok && landed.is_none() && head.content_length().unwrap_or(0) == 0 => None,
+            Err(e) => return Err(form::form_error(e, max)),
+        };
+        let Some(mut field) = field else { break };
+        if field.name() != Some("file") || landed.is_some() {
+            form::skip(&mut field, max).await?;
+            continue;
+        }
+        let part_name = field.file_name().map(str::to_string);
+        let part_type = field.content_type().map(|m| m.essence_str().to_string());
+        let info = chunk_info(req, part_name.as_deref(), part_type.as_deref(), who.privileged)?;
+        info.check(max)?;
+        let stream = form::stream(&mut field, max);
+        if info.total_chunks == 1 {
+            // the whole file: straight to its object
+            let held = ctx
+                .write_file(
+                    &new_file(id, &who.tenant, cid, &who.user, &info.name, &info.mime, head.content_length()),
+                    stream,
+                )
+                .await?;
+            let record = ctx.keep_file(held, Expiry::Never).await?;
+            landed = Some((info, record.size, Some(record)));
+        } else {
+            let len = stage(ctx, id, info.number, head.content_length(), stream).await?;
+            landed = Some((info, len, None));
+        }
+    }
+    let Some((info, len, record)) = landed else {
+        return if init_ok { Ok(None) } else { Err(Error::bad_request("file missing")) };
+    };
+    let a = call(svc, cid, id, TwakeCall::Landed { info, len }).await?;
+    let file = match (a.assemble, record) {
+        (false, _) => a.file,
+        (true, Some(record)) => {
+            let done =
+                call(svc, cid, id, TwakeCall::Finished { size: record.size, sha256: record.sha256.clone() }).await?;
+            thumbnails(svc, done.file, &record).await?
+        }
+        (true, None) => assemble(svc, a.file).await?,
+    };
+    Ok(Some(file))
+}
+
+fn new_file(id: &str, tenant: &Tenant, cid: &str, user: &str, name: &str, mime: &str, hint: Option<u64>) -> NewFile {
+    NewFile {
+        tenant: tenant.clone(),
+        id: id.to_string(),
+        name: name.to_string(),
+        content_type: mime.to_string(),
+        dialect: DIALECT,
+        access: Access::Private,
+        extra: [("company_id".to_string(), cid.to_string()), ("user_id".to_string(), user.to_string())].into(),
+        length_hint: hint,
+        expiring: false,
+        mutable: false,
+    }
+}
+
+/// Writes chunk `k` to its staging object (streamed; a large chunk as a multipart object).
+async fn stage<B: BlobStore, M: MetaStore, S>(
+    ctx: &Ctx<'_, B, M>,
+    id: &str,
+    k: u32,
+    hint: Option<u64>,
+    body: S,
+) -> Result<u64>
+where
+    S: futures_util::Stream<Item = Result<Bytes>> + Unpin,
+{
+    let max = ctx.config.max_file_size;
+    let key = keys::staged_chunk(id, k);
+    let meta = BlobMeta::default();
+    let plan = PartPlan::new(hint.map(|h| h.min(max)), max, ctx.config.min_part_size)?;
+    let fed = writer::write_held(ctx.blobs, &key, &meta, plan, max, ctx.whole_file_hash(), body).await?;
+    if fed.sealed.is_none() {
+        ctx.blobs.put(&key, fed.tail, &meta).await?;
+    }
+    Ok(fed.size)
+}
+
+/// Assembles a file whose chunks have all landed: the staged chunks, read in order a piece at
+/// a time, go through the writer (equal R2 parts, the whole-file sha256 as they pass) into
+/// the file's object; then the file is finished and its staging objects deleted.
+async fn assemble<B, M, U>(svc: &Service<'_, B, M, U>, file: TwakeFile) -> Result<TwakeFile>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let lengths = file.chunk_lengths()?;
+    let total: u64 = lengths.iter().map(|(_, l)| l).sum();
+    let meta = file.metadata.clone().unwrap_or(crate::engine::twake::Metadata {
+        name: "file".into(),
+        mime: "application/octet-stream".into(),
+        thumbnails_status: "done".into(),
+    });
+    let new = new_file(
+        &file.id,
+        &Tenant(file.tenant.clone()),
+        &file.company_id,
+        &file.user_id,
+        &meta.name,
+        &meta.mime,
+        Some(total),
+    );
+    let blobs = ctx.blobs;
+    let id = file.id.clone();
+    let pieces = futures_util::stream::try_unfold((0usize, 0u64), move |(i, off)| {
+        let (lengths, id) = (lengths.clone(), id.clone());
+        async move {
+            let (mut i, mut off) = (i, off);
+            while i < lengths.len() && off >= lengths[i].1 {
+                (i, off) = (i + 1, 0);
+            }
+            let Some(&(k, len)) = lengths.get(i) else { return Ok(None) };
+            let want = ASSEMBLY_PIECE.min(len - off);
+            let bytes = blobs.get_range(&keys::staged_chunk(&id, k), off, want).await?;
+            let bytes = bytes
+                .filter(|b| b.len() as u64 == want)
+                .ok_or_else(|| Error::Storage(format!("staged chunk {k} is short")))?;
+            Ok(Some((Bytes::from(bytes), (i, off + want))))
+        }
+    });
+    let held = ctx.write_file(&new, Box::pin(pieces)).await?;
+    let record = ctx.keep_file(held, Expiry::Never).await?;
+    let done =
+        call(svc, &file.company_id, &file.id, TwakeCall::Finished { size: record.size, sha256: record.sha256 }).await?;
+    for (k, _) in file.chunk_lengths()? {
+        let _ = ctx.blobs.delete(&keys::staged_chunk(&file.id, k)).await;
+    }
+    Ok(done.file)
+}
+
+/// Makes the thumbnail of a one-chunk image under 50,000,000 bytes; the status goes
+/// `waiting`, then `done` or `error`. Other files keep `done` and no thumbnails.
+async fn thumbnails<B, M, U>(svc: &Service<'_, B, M, U>, file: TwakeFile, record: &FileRecord) -> Result<TwakeFile>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let mime = file.metadata.as_ref().map(|m| m.mime.clone()).unwrap_or_default();
+    if !thumbs::is_image(&mime) || record.size >= thumbs::MAX_SOURCE_BYTES {
+        return Ok(file);
+    }
+    let set = |status: &str, list: Vec<Thumbnail>| TwakeCall::Thumbnails { status: status.into(), thumbnails: list };
+    call(svc, &file.company_id, &file.id, set("waiting", Vec::new())).await?;
+    let bytes = ctx.blobs.get_bytes(&record.r2_key).await?.unwrap_or_default();
+    let made = thumbs::thumbnail(&bytes, &mime);
+    drop(bytes);
+    let (status, list) = match made {
+        Ok(t) => {
+            let thumb = FileRecord {
+                name: format!("{}.png", file.id),
+                content_type: "image/png".into(),
+                size: t.png.len() as u64,
+                created_at: ctx.now(),
+                extra: [("company_id".to_string(), file.company_id.clone())].into(),
+                ..FileRecord::new(&format!("{}-t0", file.id), &file.tenant, DIALECT, &keys::thumbnail(&file.id, 0))
+            };
+            ctx.blobs.put(&thumb.r2_key, t.png, &thumb.blob_meta()).await?;
+            let list = vec![Thumbnail {
+                index: 0,
+                id: thumb.name.clone(),
+                kind: "image/png".into(),
+                size: thumb.size,
+                width: t.width,
+                height: t.height,
+            }];
+            ("done", list)
+        }
+        Err(NoThumb::NotAnImage) => ("done", Vec::new()),
+        Err(NoThumb::Failed(why)) => {
+            let _ = why; // not logged per file: a user's picture is not an operator's error
+            ("error", Vec::new())
+        }
+    };
+    Ok(call(svc, &file.company_id, &file.id, set(status, list)).await?.file)
+}
+
+/// Deletes a file's object, its staged chunks and its thumbnails.
+async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &str, file: &TwakeFile) {
+    let owner = Tenant(tenant.to_string());
+    if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, false).await {
+        let _ = ctx.delete_file(&opened.record).await;
+    }
+    for k in 1..=file.total_chunks() {
+        let _ = ctx.blobs.delete(&keys::staged_chunk(&file.id, k)).await;
+    }
+    for t in &file.thumbnails {
+        let _ = ctx.blobs.delete(&keys::thumbnail(&file.id, t.index)).await;
+    }
+}
+
+/// The file of this dialect and company at `key`, for the open routes.
+async fn open_here<B: BlobStore, M: MetaStore>(
+    ctx: &Ctx<'_, B, M>,
+    id: &str,
+    key: &str,
+    cid: &str,
+    fetch: bool,
+) -> Result<crate::engine::Opened> {
+    let opened = ctx.open_at(id, key, Via::Open { dialect: DIALECT }, None, MISSING, fetch).await?;
+    if opened.record.extra.get("company_id").map(String::as_str) != Some(cid) {
+        return Err(Error::not_found(FILE_NOT_FOUND));
+    }
+    Ok(opened)
+}
+
+/// `GET .../download`: open; `409` while chunks are missing.
+async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, cid: &str) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+    let fetch = fetch_whole(req.head, req.method);
+    let opened = match open_here(ctx, &id, &keys::object(&id), cid, fetch).await {
+        Ok(o) => o,
+        Err(Error::NotFound(_)) => {
+            // no object yet: an unfinished file is 409, anything else 404
+            let a = call(svc, cid, &id, TwakeCall::Get).await?;
+            match (a.assemble, &a.file.phase) {
+                (true, _) => {
+                    assemble(svc, a.file).await?;
+                    open_here(ctx, &id, &keys::object(&id), cid, fetch).await?
+                }
+                (false, Phase::Done { .. }) => return Err(Error::not_found(FILE_NOT_FOUND)),
+                (false, _) => return Err(Error::Conflict(UPLOAD_INCOMPLETE.into())),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(download_reply_as(
+        opened,
+        req.head,
+        req.method,
+        CachePolicy::Public { max_age: YEAR_SECS },
+        DispositionKind::Attachment,
+    ))
+}
+
+/// `GET .../thumbnails/{index}`: open, `inline`, a year.
+async fn thumbnail<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, cid: &str) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+{
+    let ctx = svc.ctx;
+    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+    let index = crate::http::range::digits(req.params.get("index")).and_then(|i| u32::try_from(i).ok());
+    let index = index.ok_or_else(|| Error::not_found("Thumbnail not found"))?;
+    let key = keys::thumbnail(&id, index);
+    let opened = open_here(ctx, &format!("{id}-t{index}"), &key, cid, fetch_whole(req.head, req.method)).await?;
+    let expires = crate::engine::ids::http_date(ctx.now() + YEAR_SECS * 1000);
+    let reply = download_reply_as(
+        opened,
+        req.head,
+        req.method,
+        CachePolicy::Public { max_age: YEAR_SECS },
+        DispositionKind::Inline,
+    );
+    Ok(reply.with_headers(&[("Expires", expires)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MIB;
+    use crate::testkit::{World, ACME_JWT_SECRET, BOBCO_JWT_SECRET};
+    use sha2::{Digest, Sha256};
+
+    const CID: &str = "6b2f8f0e-0000-4c0a-9f55-0e3c1f7a9b21";
+
+    fn jwt(secret: &str, sub: &str, w: &World) -> String {
+        let c = json!({"sub": sub, "exp": w.now() / 1000 + 3600, "type": "access"});
+        format!("Bearer {}", jwt::sign(c.as_object().unwrap(), secret.as_bytes()))
+    }
+
+    fn multipart(name: &str, mime: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = format!(
+            "--TB\r\nContent-Disposition: form-data; name=\"resumableChunkNumber\"\r\n\r\n99\r\n\
+             --TB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n"
+        )
+        .into_bytes();
+        b.extend_from_slice(data);
+        b.extend_from_slice(b"\r\n--TB--\r\n");
+        b
+    }
+
+    fn post(w: &World, path: &str, auth: &str, body: Vec<u8>) -> Reply {
+        let ct = if body.is_empty() { "application/json" } else { "multipart/form-data; boundary=TB" };
+        let len = body.len().to_string();
+        w.send(
+            Method::Post,
+            &format!("{PREFIX}{path}"),
+            &[("Authorization", auth), ("Content-Type", ct), ("Content-Length", &len)],
+            body,
+        )
+    }
+
+    fn get(w: &World, path: &str, auth: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+        w.send(Method::Get, &format!("{PREFIX}{path}"), &headers, Vec::new())
+    }
+
+    fn res(r: &Reply) -> Value {
+        assert_eq!(r.status(), 200, "{r:?}");
+        World::json(r)["resource"].clone()
+    }
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let mut out = Vec::new();
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_single_upload_with_its_thumbnail_then_delete() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "user-1", &w);
+        let data = png(640, 480);
+        let r = res(&post(
+            &w,
+            &format!("/companies/{CID}/files?thumbnail_sync=1"),
+            &me,
+            multipart("photo.png", "image/png", &data),
+        ));
+        assert_eq!(r["company_id"], CID);
+        assert_eq!(r["user_id"], "user-1");
+        assert_eq!(r["application_id"], Value::Null);
+        assert_eq!(r["created_at"], w.now());
+        assert_eq!(r["metadata"], json!({"name": "photo.png", "mime": "image/png", "thumbnails_status": "done"}));
+        assert_eq!(r["upload_data"], json!({"size": data.len(), "chunks": 1}));
+        let id = r["id"].as_str().unwrap().to_string();
+        let t = &r["thumbnails"][0];
+        assert_eq!(
+            (t["index"].as_u64(), t["type"].as_str(), t["width"].as_u64(), t["height"].as_u64()),
+            (Some(0), Some("image/png"), Some(320), Some(240))
+        );
+        assert_eq!(t["url"], format!("{PREFIX}/companies/{CID}/files/{id}/thumbnails/0"));
+        // thumbnails and download are open
+        let th = get(&w, &format!("/companies/{CID}/files/{id}/thumbnails/0"), None);
+        assert_eq!(th.status(), 200);
+        assert!(th.header("Content-Disposition").unwrap().starts_with("inline"));
+        assert!(th.header("Expires").is_some());
+        let decoded = image::load_from_memory(&w.body(&th)).unwrap();
+        assert!(decoded.width() <= 320 && decoded.height() <= 320);
+        let dl = get(&w, &format!("/companies/{CID}/files/{id}/download"), None);
+        assert_eq!(w.body(&dl), data);
+        assert_eq!(dl.header("Content-Type"), Some("image/png"));
+        assert_eq!(dl.header("Cache-Control"), Some("public, max-age=31536000, immutable"));
+        assert!(dl.header("Content-Disposition").unwrap().contains("photo.png"));
+        // metadata at both paths
+        assert_eq!(res(&get(&w, &format!("/companies/{CID}/files/{id}"), Some(&me)))["id"], id.as_str());
+        assert_eq!(res(&get(&w, &format!("/{CID}/files/{id}"), Some(&me)))["id"], id.as_str());
+        // delete: exactly {"status":"success"}, then 404 everywhere, bytes gone
+        let del = w.send(
+            Method::Delete,
+            &format!("{PREFIX}/companies/{CID}/files/{id}"),
+            &[("Authorization", &me)],
+            Vec::new(),
+        );
+        assert_eq!(World::json(&del), json!({"status": "success"}));
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}"), Some(&me)).status(), 404);
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}/download"), None).status(), 404);
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}/thumbnails/0"), None).status(), 404);
+        assert!(w.blobs.object(&keys::object(&id)).is_none() && w.blobs.object(&keys::thumbnail(&id, 0)).is_none());
+    }
+
+    /// 13 chunks of unequal sizes (the last the largest, as resumable.js cuts), sent shuffled,
+    /// one twice: one R2 object of equal parts and the right sha256.
+    #[test]
+    fn chunks_in_any_order_make_one_object_of_equal_parts() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        let c = 1_290_555usize; // 13 chunks of ~1.2 MiB: staged, then assembled
+        let size = 12 * c + c + 777;
+        let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+        let init = res(&post(
+            &w,
+            &format!("/companies/{CID}/files?filename=big.bin&type=application/octet-stream&total_size={size}"),
+            &me,
+            Vec::new(),
+        ));
+        assert_eq!(
+            (init["metadata"].clone(), init["upload_data"].clone(), init["thumbnails"].clone()),
+            (Value::Null, Value::Null, json!([]))
+        );
+        let id = init["id"].as_str().unwrap().to_string();
+        let chunk_of = |k: usize| if k == 13 { &data[12 * c..] } else { &data[(k - 1) * c..k * c] };
+        let send = |k: usize| {
+            let q = format!(
+                "resumableChunkNumber={k}&resumableTotalChunks=13&resumableTotalSize={size}&resumableFilename=big.bin"
+            );
+            post(
+                &w,
+                &format!("/companies/{CID}/files/{id}?{q}"),
+                &me,
+                multipart("blob", "application/octet-stream", chunk_of(k)),
+            )
+        };
+        for k in [7, 2, 13, 1, 9, 4, 4, 11, 3, 6, 12, 10, 5] {
+            assert_eq!(res(&send(k))["id"], id.as_str());
+            assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}/download"), None).status(), 409, "incomplete");
+        }
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}/download"), None).status(), 409, "chunk 8 is missing");
+        let r = World::json(&get(&w, &format!("/companies/{CID}/files/{id}/download"), None));
+        assert_eq!(r, json!({"statusCode": 409, "error": "Conflict", "message": "Upload incomplete"}));
+        let last = res(&send(8));
+        assert_eq!(last["upload_data"], json!({"size": size, "chunks": 13}));
+        let dl = get(&w, &format!("/companies/{CID}/files/{id}/download"), None);
+        assert_eq!(hex::encode(Sha256::digest(w.body(&dl))), hex::encode(Sha256::digest(&data)));
+        let parts = w.blobs.part_sizes.borrow()[&keys::object(&id)].clone();
+        assert!(
+            parts.len() >= 3 && parts[..parts.len() - 1].iter().all(|p| *p == parts[0] && *p as u64 >= 5 * MIB),
+            "{parts:?}"
+        );
+        assert!((1..=13).all(|k| w.blobs.object(&keys::staged_chunk(&id, k)).is_none()), "staging objects deleted");
+        assert_eq!(last["metadata"]["thumbnails_status"], "done");
+        assert_eq!(last["thumbnails"], json!([]), "chunked files get no thumbnails");
+    }
+
+    #[test]
+    fn huge_pictures_refusals_and_other_companies() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        // a small file of a 20,000 x 20,000 picture: thumbnails_status "error", still served
+        let mut huge = png(1, 1);
+        huge[16..20].copy_from_slice(&20_000u32.to_be_bytes());
+        huge[20..24].copy_from_slice(&20_000u32.to_be_bytes());
+        let r = res(&post(&w, &format!("/companies/{CID}/files"), &me, multipart("huge.png", "image/png", &huge)));
+        assert_eq!(r["metadata"]["thumbnails_status"], "error");
+        assert_eq!(r["thumbnails"], json!([]));
+        let id = r["id"].as_str().unwrap().to_string();
+        // a PDF: done, no thumbnails
+        let pdf =
+            res(&post(&w, &format!("/companies/{CID}/files"), &me, multipart("a.pdf", "application/pdf", b"%PDF-1.4")));
+        assert_eq!(
+            (pdf["metadata"]["thumbnails_status"].as_str(), pdf["thumbnails"].clone()),
+            (Some("done"), json!([]))
+        );
+        // a JWT of another secret, none, garbage: 401 in fastify's shape
+        let bad = jwt("another-secret-0123456789", "u", &w);
+        for auth in [bad.as_str(), "Bearer x.y.z", "Basic Zm9vOmJhcg=="] {
+            let r = get(&w, &format!("/companies/{CID}/files/{id}"), Some(auth));
+            assert_eq!(
+                World::json(&r),
+                json!({"statusCode": 401, "error": "Unauthorized", "message": "Bad credentials"})
+            );
+        }
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}"), None).status(), 401);
+        // under another company's path: 404, even for its own tenant and on the open routes
+        let other = "11111111-2222-4333-8444-555555555555";
+        assert_eq!(get(&w, &format!("/companies/{other}/files/{id}"), Some(&me)).status(), 404);
+        assert_eq!(get(&w, &format!("/companies/{other}/files/{id}/download"), None).status(), 404);
+        // another tenant (its own secret): 404 on every route, nothing changes
+        let bob = jwt(BOBCO_JWT_SECRET, "b", &w);
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}"), Some(&bob)).status(), 404);
+        let del = w.send(
+            Method::Delete,
+            &format!("{PREFIX}/companies/{CID}/files/{id}"),
+            &[("Authorization", &bob)],
+            Vec::new(),
+        );
+        assert_eq!(del.status(), 404);
+        let chunk = post(
+            &w,
+            &format!("/companies/{CID}/files/{id}?chunk_number=1&total_chunks=2"),
+            &bob,
+            multipart("x", "x/y", b"x"),
+        );
+        assert_eq!(chunk.status(), 404);
+        assert_eq!(w.body(&get(&w, &format!("/companies/{CID}/files/{id}/download"), None)), huge);
+        // a finished file is not overwritten by a user; a TwakeFile of an unknown id is 404
+        let again = post(&w, &format!("/companies/{CID}/files/{id}"), &me, multipart("x", "x/y", b"x"));
+        assert_eq!(again.status(), 409);
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{other}"), Some(&me)).status(), 404);
+        // bad chunk parameters
+        let init = res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()));
+        let fid = init["id"].as_str().unwrap();
+        for q in
+            ["chunk_number=0&total_chunks=2", "chunk_number=3&total_chunks=2", "chunk_number=x", "total_chunks=99999"]
+        {
+            let r = post(&w, &format!("/companies/{CID}/files/{fid}?{q}"), &me, multipart("x", "x/y", b"x"));
+            assert_eq!(r.status(), 400, "{q}");
+        }
+        // a tenant restricted to other companies
+        let mut w2 = World::new();
+        w2.config.twake_companies = vec![("acme".into(), vec!["c-only".into()])];
+        let r = post(&w2, &format!("/companies/{CID}/files"), &jwt(ACME_JWT_SECRET, "u", &w2), Vec::new());
+        assert_eq!(r.status(), 403);
+        assert_eq!(World::json(&r)["error"], "Forbidden");
+    }
+}

@@ -1,0 +1,350 @@
+//! Twake company files: the file's state while its chunks arrive, and what its object does
+//! with a call. A file is one object (named by its company and id, so it is found only under
+//! its own company's path) holding its resource as Twake shows it, the chunks landed so far
+//! and the phase: `Uploading`, `Finishing` (one request, the one whose chunk completed the set,
+//! assembles the file; should it die, another takes over once the phase is stale), `Done`.
+//!
+//! How chunks become one R2 object: each chunk is written, as it arrives and in parallel with
+//! the others, to a staging object of its own (`c/{id}/{k}`: streamed, never held whole); the
+//! request that lands the last missing chunk reads the staged chunks in order, a piece at a
+//! time, through the same writer as any one-request file, which cuts them into equal R2 parts
+//! and computes the whole-file sha256 as the bytes pass; then the staging objects go. A
+//! one-chunk file is written straight to its object. Re-sending chunk `k` replaces its staging
+//! object; chunk sizes may be anything (resumable.js gives the rest to the last one).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::sessions::Ledger;
+use crate::error::{Error, Result};
+
+pub const FILE_NOT_FOUND: &str = "File not found";
+pub const UPLOAD_INCOMPLETE: &str = "Upload incomplete";
+/// A `Finishing` phase older than this is taken over by the next request.
+pub const FINISHING_STALE_MS: u64 = 60_000;
+/// Most chunks a file may have.
+pub const MAX_CHUNKS: u32 = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub name: String,
+    pub mime: String,
+    pub thumbnails_status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    pub index: u32,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub size: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadData {
+    pub size: u64,
+    pub chunks: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    Uploading,
+    Finishing { since: u64 },
+    Done { size: u64, sha256: String },
+}
+
+/// A Twake file, as its object keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwakeFile {
+    pub id: String,
+    pub tenant: String,
+    pub company_id: String,
+    pub user_id: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub metadata: Option<Metadata>,
+    pub thumbnails: Vec<Thumbnail>,
+    pub upload_data: Option<UploadData>,
+    /// The chunks landed: number → length.
+    pub chunks: BTreeMap<u32, u64>,
+    pub phase: Phase,
+}
+
+impl TwakeFile {
+    pub fn new(id: &str, tenant: &str, company_id: &str, user_id: &str, now: u64) -> TwakeFile {
+        TwakeFile {
+            id: id.into(),
+            tenant: tenant.into(),
+            company_id: company_id.into(),
+            user_id: user_id.into(),
+            created_at: now,
+            updated_at: now,
+            metadata: None,
+            thumbnails: Vec::new(),
+            upload_data: None,
+            chunks: BTreeMap::new(),
+            phase: Phase::Uploading,
+        }
+    }
+
+    /// How many chunks make the file.
+    pub fn total_chunks(&self) -> u32 {
+        self.upload_data.as_ref().map_or(1, |u| u.chunks.max(1))
+    }
+
+    /// The chunks not landed yet.
+    pub fn missing(&self) -> Vec<u32> {
+        (1..=self.total_chunks()).filter(|k| !self.chunks.contains_key(k)).collect()
+    }
+
+    /// The chunk lengths in order, once every chunk is in.
+    pub fn chunk_lengths(&self) -> Result<Vec<(u32, u64)>> {
+        if !self.missing().is_empty() {
+            return Err(Error::Conflict(UPLOAD_INCOMPLETE.into()));
+        }
+        Ok((1..=self.total_chunks()).map(|k| (k, self.chunks[&k])).collect())
+    }
+}
+
+/// What a chunk says of its file (from the query, else its form part).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkInfo {
+    pub number: u32,
+    pub total_chunks: u32,
+    pub total_size: u64,
+    pub name: String,
+    pub mime: String,
+    /// May it change an uploaded file's metadata (an application, a server request)?
+    pub privileged: bool,
+}
+
+impl ChunkInfo {
+    pub fn check(&self, max_file: u64) -> Result<()> {
+        if self.total_chunks == 0 || self.total_chunks > MAX_CHUNKS {
+            return Err(Error::bad_request(format!("total chunks must be 1 to {MAX_CHUNKS}")));
+        }
+        if self.number == 0 || self.number > self.total_chunks {
+            return Err(Error::bad_request(format!("chunk number must be 1 to {}", self.total_chunks)));
+        }
+        if self.total_size > max_file {
+            return Err(Error::TooLarge { max: max_file });
+        }
+        Ok(())
+    }
+}
+
+/// One request to a Twake file's object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "twake", rename_all = "snake_case")]
+pub enum TwakeCall {
+    Create {
+        file: Box<TwakeFile>,
+    },
+    /// The file (taking over a stale completion: `assemble` then says so).
+    Get,
+    /// Chunk `info.number` of `len` bytes has landed; `assemble` is true for the one request
+    /// whose chunk completed the set.
+    Landed {
+        info: ChunkInfo,
+        len: u64,
+    },
+    /// The file is assembled and stored.
+    Finished {
+        size: u64,
+        sha256: String,
+    },
+    /// Where its thumbnails stand.
+    Thumbnails {
+        status: String,
+        thumbnails: Vec<Thumbnail>,
+    },
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwakeAnswer {
+    pub file: TwakeFile,
+    /// Should this request assemble the file now?
+    #[serde(default)]
+    pub assemble: bool,
+}
+
+const KEY: &str = "twake";
+
+fn parse(raw: &str) -> Result<TwakeFile> {
+    serde_json::from_str(raw).map_err(|e| Error::Internal(format!("twake file: {e}")))
+}
+
+async fn save<L: Ledger>(store: &L, file: &TwakeFile) -> Result<()> {
+    let json = serde_json::to_string(file).map_err(|e| Error::Internal(e.to_string()))?;
+    store.put(KEY, &json).await
+}
+
+/// Takes over a completion whose request went away.
+fn retake(file: &mut TwakeFile, now: u64) -> bool {
+    match file.phase {
+        Phase::Finishing { since } if now.saturating_sub(since) >= FINISHING_STALE_MS => {
+            file.phase = Phase::Finishing { since: now };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Serves one call against a file's object at `now`.
+pub async fn serve<L: Ledger>(store: &L, now: u64, call: TwakeCall) -> Result<TwakeAnswer> {
+    if let TwakeCall::Create { file } = call {
+        if store.get(KEY).await?.is_some() {
+            return Err(Error::Conflict("file exists".into()));
+        }
+        save(store, &file).await?;
+        return Ok(TwakeAnswer { file: *file, assemble: false });
+    }
+    let raw = store.get(KEY).await?.ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+    let mut file = parse(&raw)?;
+    let answer = |file: TwakeFile, assemble: bool| Ok(TwakeAnswer { file, assemble });
+    match call {
+        TwakeCall::Create { .. } => unreachable!("answered above"),
+        TwakeCall::Get => {
+            let assemble = retake(&mut file, now);
+            if assemble {
+                save(store, &file).await?;
+            }
+            answer(file, assemble)
+        }
+        TwakeCall::Landed { info, len } => {
+            if matches!(file.phase, Phase::Done { .. }) {
+                return Err(Error::Conflict("users cannot directly overwrite a file".into()));
+            }
+            // the vendor's rule: a chunk sets the metadata while the size is unknown (or for
+            // applications), when it changes the size or the name
+            let unset = file.upload_data.as_ref().is_none_or(|u| u.size == 0);
+            let changes = file.upload_data.as_ref().map(|u| u.size) != Some(info.total_size)
+                || file.metadata.as_ref().map(|m| m.name.as_str()) != Some(info.name.as_str());
+            if (info.privileged || unset) && changes || file.upload_data.is_none() {
+                file.metadata = Some(Metadata {
+                    name: info.name.clone(),
+                    mime: info.mime.clone(),
+                    thumbnails_status: "done".into(),
+                });
+                file.upload_data = Some(UploadData { size: info.total_size, chunks: info.total_chunks });
+            }
+            if info.number > file.total_chunks() {
+                return Err(Error::bad_request(format!("chunk number must be 1 to {}", file.total_chunks())));
+            }
+            file.chunks.insert(info.number, len);
+            file.updated_at = now;
+            let assemble = file.phase == Phase::Uploading && file.missing().is_empty() || retake(&mut file, now);
+            if assemble {
+                file.phase = Phase::Finishing { since: now };
+            }
+            save(store, &file).await?;
+            answer(file, assemble)
+        }
+        TwakeCall::Finished { size, sha256 } => {
+            if let Some(u) = file.upload_data.as_mut().filter(|_| file.chunks.len() == 1) {
+                // a one-chunk upload: the size is what arrived
+                u.size = size;
+            }
+            file.phase = Phase::Done { size, sha256 };
+            file.updated_at = now;
+            save(store, &file).await?;
+            answer(file, false)
+        }
+        TwakeCall::Thumbnails { status, thumbnails } => {
+            if let Some(m) = file.metadata.as_mut() {
+                m.thumbnails_status = status;
+            }
+            file.thumbnails = thumbnails;
+            file.updated_at = now;
+            save(store, &file).await?;
+            answer(file, false)
+        }
+        TwakeCall::Delete => {
+            store.clear().await?;
+            answer(file, false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::MemoryLedger;
+    use futures_executor::block_on;
+
+    fn info(number: u32, total: u32, size: u64) -> ChunkInfo {
+        ChunkInfo {
+            number,
+            total_chunks: total,
+            total_size: size,
+            name: "a.bin".into(),
+            mime: "x/y".into(),
+            privileged: false,
+        }
+    }
+
+    #[test]
+    fn chunks_in_any_order_one_request_assembles() {
+        let l = MemoryLedger::default();
+        let run = |now, call| block_on(serve(&l, now, call));
+        let file = TwakeFile::new("f", "acme", "c", "u", 0);
+        run(0, TwakeCall::Create { file: Box::new(file) }).unwrap();
+        let a = run(1, TwakeCall::Get).unwrap();
+        assert_eq!(
+            (a.file.metadata, a.file.upload_data, a.assemble),
+            (None, None, false),
+            "nothing after an empty init"
+        );
+        // 4 chunks, sent 3, 1, 4, 1 (again), 2
+        for (k, len, last) in [(3, 10, false), (1, 10, false), (4, 15, false), (1, 10, false), (2, 10, true)] {
+            let a = run(2, TwakeCall::Landed { info: info(k, 4, 45), len }).unwrap();
+            assert_eq!(a.assemble, last, "chunk {k}");
+        }
+        let a = run(3, TwakeCall::Get).unwrap();
+        assert_eq!(a.file.chunk_lengths().unwrap(), vec![(1, 10), (2, 10), (3, 10), (4, 15)]);
+        assert_eq!(a.file.upload_data, Some(UploadData { size: 45, chunks: 4 }));
+        assert!(!a.assemble, "a fresh completion is not taken over");
+        // a chunk re-sent while finishing does not start a second assembly
+        assert!(!run(4, TwakeCall::Landed { info: info(2, 4, 45), len: 10 }).unwrap().assemble);
+        // the assembling request died: the next request after a minute takes over, once
+        assert!(run(2 + FINISHING_STALE_MS, TwakeCall::Get).unwrap().assemble);
+        assert!(!run(3 + FINISHING_STALE_MS, TwakeCall::Get).unwrap().assemble);
+        let done = run(5, TwakeCall::Finished { size: 45, sha256: "ab".into() }).unwrap();
+        assert_eq!(done.file.phase, Phase::Done { size: 45, sha256: "ab".into() });
+        let late = run(6, TwakeCall::Landed { info: info(1, 4, 45), len: 10 });
+        assert_eq!(late.unwrap_err().status(), 409, "users cannot overwrite");
+        assert_eq!(run(6, TwakeCall::Delete).unwrap().file.id, "f");
+        assert!(l.is_empty());
+        assert_eq!(run(7, TwakeCall::Get).unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn metadata_follows_the_vendors_rule_and_one_chunk_takes_its_real_size() {
+        let l = MemoryLedger::default();
+        let run = |call| block_on(serve(&l, 0, call));
+        run(TwakeCall::Create { file: Box::new(TwakeFile::new("f", "acme", "c", "u", 0)) }).unwrap();
+        let a = run(TwakeCall::Landed { info: ChunkInfo { total_size: 0, ..info(1, 1, 0) }, len: 7 }).unwrap();
+        assert!(a.assemble);
+        assert_eq!(a.file.metadata.as_ref().unwrap().name, "a.bin");
+        let a = run(TwakeCall::Finished { size: 7, sha256: "s".into() }).unwrap();
+        assert_eq!(a.file.upload_data, Some(UploadData { size: 7, chunks: 1 }), "the bytes that arrived");
+        // once the size is known, a plain user's chunk does not rename the file
+        let l = MemoryLedger::default();
+        let run = |call| block_on(serve(&l, 0, call));
+        run(TwakeCall::Create { file: Box::new(TwakeFile::new("f", "acme", "c", "u", 0)) }).unwrap();
+        run(TwakeCall::Landed { info: info(1, 2, 20), len: 10 }).unwrap();
+        let renamed = ChunkInfo { name: "other.bin".into(), ..info(2, 2, 20) };
+        let a = run(TwakeCall::Landed { info: renamed.clone(), len: 10 }).unwrap();
+        assert_eq!(a.file.metadata.unwrap().name, "a.bin");
+        assert_eq!(run(TwakeCall::Landed { info: info(3, 2, 20), len: 1 }).unwrap_err().status(), 400);
+        assert_eq!(info(0, 2, 1).check(100).unwrap_err().status(), 400);
+        assert_eq!(info(1, 0, 1).check(100).unwrap_err().status(), 400);
+        assert_eq!(info(1, 1, 101).check(100).unwrap_err().status(), 413);
+    }
+}
