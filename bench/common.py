@@ -133,7 +133,7 @@ def random_file(mib):
     return path
 
 
-def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build"), count_ops=False):
+def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build"), count_ops=False, extra_vars=""):
     """edgeshare from `build` (a worker-build output folder; default: this checkout's). With
     `count_ops`, wrapped in bench/count/shim.mjs, which counts its billable operations."""
     cred_hash = hashlib.sha256(credential).hexdigest()
@@ -146,7 +146,7 @@ def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build"
             out.write(f.read().replace('"BUILD/index.js"', json.dumps(os.path.join(build, "index.js"))))
     toml = open(os.path.join(ROOT, "wrangler.toml")).read().replace('main = "build/index.js"', f'main = "{main}"')
     server = Server("edgeshare-counted" if count_ops else "edgeshare", ROOT, toml,
-                    f'EDGESHARE_CREDENTIALS="bench:basic:{cred_hash}"\n')
+                    f'EDGESHARE_CREDENTIALS="bench:basic:{cred_hash}"\n' + extra_vars)
     server.extra_dirs.append(shim_dir)
     return server
 

@@ -398,6 +398,9 @@ impl Uploads for MemoryUploads<'_> {
         let ledger = w.ledger(name);
         // through JSON, as to and from a Durable Object
         let call: LedgerCall = serde_json::from_str(&serde_json::to_string(&call).unwrap()).unwrap();
-        sessions::serve(&*ledger, w.now(), call).await
+        let answer = sessions::serve(&*ledger, w.now(), call).await;
+        // and the answer back through JSON, as from a Durable Object
+        let json = serde_json::to_string(&answer).unwrap();
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("answer {json} does not survive JSON: {e}"))
     }
 }

@@ -172,7 +172,14 @@ where
                 resend: Resend::Acknowledge,
                 then: Then::Continue,
             };
-            let st = uploads.append(&upload, &tenant.0, None, append, body).await.map_err(not_found)?;
+            let st = match uploads.append(&upload, &tenant.0, None, append, body).await {
+                // past the end of a saved session's file: the session is gone
+                Err(Error::TooLarge { max }) => match uploads.state(&upload, &tenant.0, None).await {
+                    Ok(st) if !st.is_open() => return Err(Error::not_found(SESSION_NOT_FOUND)),
+                    _ => return Err(Error::TooLarge { max }),
+                },
+                other => other.map_err(not_found)?,
+            };
             if !st.is_open() {
                 return Err(Error::not_found(SESSION_NOT_FOUND));
             }
@@ -467,6 +474,7 @@ mod tests {
             assert_eq!((ranged.status(), w.body(&ranged)), (206, data[..4].to_vec()));
             // only under its own archive
             assert_eq!(call(&w, Method::Get, &format!("/archives/A2/objects/{id}"), &t, &[], b"").status(), 404);
+            assert_eq!(put(&w, &t, &sid, "160-160", b"x").status(), 404, "the session ended with its save");
         }
         // the paths without .json work too
         let sid = create(&w, &t, "text/plain");

@@ -436,6 +436,8 @@ mod tests {
         use Want::*;
         let (n, t, p) = (|o| Is(super::Op::Ngcp(o)), |o| Is(super::Op::Tus(o)), |o| Is(super::Op::Portsip(o)));
         let (s, o) = (|o| Is(super::Op::NgcpSessions(o)), |o| Is(super::Op::OpenTera(o)));
+        let (i, k) = (|o| Is(super::Op::Imis(o)), |o| Is(super::Op::Twake(o)));
+        let tw = twake::PREFIX;
         let rows: Vec<(Method, Option<&str>, String, Want)> = vec![
             (Get, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
             (Head, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
@@ -519,6 +521,29 @@ mod tests {
             (Get, None, "/file/api/swagger.json".into(), o(opentera::Op::Swagger)),
             (Get, None, "/api/assets".into(), NotFound(Some(Dialect::Portsip))),
             (Get, None, "/file/api/nothing".into(), NotFound(Some(Dialect::OpenTera))),
+            // IMiS, each path with and without .json
+            (Post, None, "/archives/A/session/open.json".into(), i(imis::Op::Open)),
+            (Post, None, "/archives/A/session/open".into(), i(imis::Op::Open)),
+            (Post, None, "/archives/A/entities/H:h/create_sessions.json".into(), i(imis::Op::Create)),
+            (Post, None, "/archives/A/entities/H:h/create_sessions".into(), i(imis::Op::Create)),
+            (Put, None, format!("/archives/A/entities/H:h/create_sessions/{id}"), i(imis::Op::Put)),
+            (Delete, None, format!("/archives/A/entities/H:h/create_sessions/{id}.json"), i(imis::Op::Cancel)),
+            (Post, None, format!("/archives/A/entities/H:h/create_sessions/{id}/save.json"), i(imis::Op::Save)),
+            (Post, None, format!("/archives/A/entities/H:h/create_sessions/{id}/save"), i(imis::Op::Save)),
+            (Get, None, "/archives/A/objects/x".into(), i(imis::Op::Read)),
+            (Get, None, format!("/archives/A/entities/H:h/create_sessions/{id}"), Allow("PUT, DELETE")),
+            (Get, None, "/archives/A/other".into(), NotFound(Some(Dialect::Imis))),
+            // Twake, under its prefix
+            (Post, None, format!("{tw}/companies/c/files"), k(twake::Op::Upload)),
+            (Post, None, format!("{tw}/companies/c/files/"), k(twake::Op::Upload)),
+            (Post, None, format!("{tw}/companies/c/files/{id}"), k(twake::Op::Chunk)),
+            (Get, None, format!("{tw}/companies/c/files/{id}"), k(twake::Op::Get)),
+            (Get, None, format!("{tw}/c/files/{id}"), k(twake::Op::Get)),
+            (Delete, None, format!("{tw}/companies/c/files/{id}"), k(twake::Op::Delete)),
+            (Get, None, format!("{tw}/companies/c/files/{id}/download"), k(twake::Op::Download)),
+            (Get, None, format!("{tw}/companies/c/files/{id}/thumbnails/0"), k(twake::Op::Thumbnail)),
+            (Put, None, format!("{tw}/companies/c/files/{id}"), Allow("POST, GET, DELETE")),
+            (Get, None, format!("{tw}/companies/c/files"), Allow("POST")),
         ];
         for (m, ovr, path, want) in rows {
             match (route(m, ovr, &path), want) {

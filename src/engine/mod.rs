@@ -9,7 +9,6 @@
 //! sweep deletes expired bytes from it), the tenants' `sha256` indexes, the tombstones of
 //! expired files (`410` rather than `404`), and the journal of one-request writes.
 
-pub mod chunks;
 pub mod expiry;
 pub mod files;
 pub mod ids;

@@ -12,8 +12,6 @@
 //! one-chunk file is written straight to its object. Re-sending chunk `k` replaces its staging
 //! object; chunk sizes may be anything (resumable.js gives the rest to the last one).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::sessions::Ledger;
@@ -70,8 +68,9 @@ pub struct TwakeFile {
     pub metadata: Option<Metadata>,
     pub thumbnails: Vec<Thumbnail>,
     pub upload_data: Option<UploadData>,
-    /// The chunks landed: number → length.
-    pub chunks: BTreeMap<u32, u64>,
+    /// The chunks landed: (number, length), by number. (A list, not a map: integer map keys
+    /// do not survive the JSON of a tagged enum.)
+    pub chunks: Vec<(u32, u64)>,
     pub phase: Phase,
 }
 
@@ -87,7 +86,7 @@ impl TwakeFile {
             metadata: None,
             thumbnails: Vec::new(),
             upload_data: None,
-            chunks: BTreeMap::new(),
+            chunks: Vec::new(),
             phase: Phase::Uploading,
         }
     }
@@ -97,17 +96,28 @@ impl TwakeFile {
         self.upload_data.as_ref().map_or(1, |u| u.chunks.max(1))
     }
 
+    fn chunk(&self, k: u32) -> Option<u64> {
+        self.chunks.binary_search_by_key(&k, |c| c.0).ok().map(|i| self.chunks[i].1)
+    }
+
+    /// Chunk `k` has landed with `len` bytes (a re-sent one replaces the earlier).
+    fn land(&mut self, k: u32, len: u64) {
+        match self.chunks.binary_search_by_key(&k, |c| c.0) {
+            Ok(i) => self.chunks[i].1 = len,
+            Err(i) => self.chunks.insert(i, (k, len)),
+        }
+    }
+
     /// The chunks not landed yet.
     pub fn missing(&self) -> Vec<u32> {
-        (1..=self.total_chunks()).filter(|k| !self.chunks.contains_key(k)).collect()
+        (1..=self.total_chunks()).filter(|k| self.chunk(*k).is_none()).collect()
     }
 
     /// The chunk lengths in order, once every chunk is in.
     pub fn chunk_lengths(&self) -> Result<Vec<(u32, u64)>> {
-        if !self.missing().is_empty() {
-            return Err(Error::Conflict(UPLOAD_INCOMPLETE.into()));
-        }
-        Ok((1..=self.total_chunks()).map(|k| (k, self.chunks[&k])).collect())
+        let lengths: Option<Vec<(u32, u64)>> =
+            (1..=self.total_chunks()).map(|k| self.chunk(k).map(|l| (k, l))).collect();
+        lengths.ok_or_else(|| Error::Conflict(UPLOAD_INCOMPLETE.into()))
     }
 }
 
@@ -237,7 +247,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: TwakeCall) -> Result<Tw
             if info.number > file.total_chunks() {
                 return Err(Error::bad_request(format!("chunk number must be 1 to {}", file.total_chunks())));
             }
-            file.chunks.insert(info.number, len);
+            file.land(info.number, len);
             file.updated_at = now;
             let assemble = file.phase == Phase::Uploading && file.missing().is_empty() || retake(&mut file, now);
             if assemble {
