@@ -33,6 +33,7 @@ bench: build
 	python3 bench/throughput.py
 	python3 bench/tus.py
 	python3 bench/small.py
+	python3 bench/twake.py
 
 clean:
 	rm -rf build target .wrangler

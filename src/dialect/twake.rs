@@ -788,6 +788,49 @@ mod tests {
         assert_eq!(last["thumbnails"], json!([]), "chunked files get no thumbnails");
     }
 
+    /// Chunks of any sizes (the last short, one smaller than the rest), one re-sent with the
+    /// same bytes, one missing until the end: the parts are still equal.
+    #[test]
+    fn chunks_of_unequal_sizes_and_a_short_last_one() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        let sizes = [3 * MIB as usize, MIB as usize, 6 * MIB as usize + 17, 4 * MIB as usize, 1000];
+        let total: usize = sizes.iter().sum();
+        let data: Vec<u8> = (0..total).map(|i| (i * 7 % 253) as u8).collect();
+        let id =
+            res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()))["id"].as_str().unwrap().to_string();
+        let starts: Vec<usize> = sizes
+            .iter()
+            .scan(0, |acc, s| {
+                let st = *acc;
+                *acc += s;
+                Some(st)
+            })
+            .collect();
+        let send = |k: usize| {
+            let q = format!("chunk_number={k}&total_chunks=5&total_size={total}&filename=u.bin");
+            let bytes = &data[starts[k - 1]..starts[k - 1] + sizes[k - 1]];
+            post(
+                &w,
+                &format!("/companies/{CID}/files/{id}?{q}"),
+                &me,
+                multipart("u.bin", "application/octet-stream", bytes),
+            )
+        };
+        for k in [5, 1, 3, 1, 2] {
+            assert_eq!(send(k).status(), 200);
+        }
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}/download"), None).status(), 409, "chunk 4 is missing");
+        assert!(w.blobs.object(&keys::object(&id)).is_none(), "nothing assembled yet");
+        assert_eq!(res(&send(4))["upload_data"], json!({"size": total, "chunks": 5}));
+        let dl = get(&w, &format!("/companies/{CID}/files/{id}/download"), None);
+        assert_eq!(w.body(&dl), data);
+        let parts = w.blobs.part_sizes.borrow()[&keys::object(&id)].clone();
+        assert_eq!(parts.iter().sum::<usize>(), total);
+        assert!(parts[..parts.len() - 1].iter().all(|p| *p == parts[0]), "{parts:?}");
+        assert!(*parts.last().unwrap() <= parts[0]);
+    }
+
     #[test]
     fn huge_pictures_refusals_and_other_companies() {
         let w = World::new();
