@@ -12,28 +12,18 @@ use support::*;
 const MIB: usize = 1024 * 1024;
 const ENTITY: &str = "/archives/ARCH1/entities/H:0a1b2c3d";
 
-fn read(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
-    let resp = match r {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string().unwrap();
-    (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
-}
-
 fn login(srv: &Server, user: &str, password: &str) -> String {
     let body = json!({"authentication": {"username": user, "password": password}, "api_version": 6,
                       "computer_name": "e2e", "application_name": "edgeshare-e2e", "impersonate": ""});
-    let (status, v) = read(ureq::post(&srv.url("/archives/ARCH1/session/open.json")).send_string(&body.to_string()));
+    let (status, v) =
+        read_json(ureq::post(&srv.url("/archives/ARCH1/session/open.json")).send_string(&body.to_string()));
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["service_name"], "IMiS/ARChive Storage Server");
     v["token"].as_str().unwrap().to_string()
 }
 
 fn create(srv: &Server, token: &str, ct: &str) -> String {
-    let (status, v) = read(
+    let (status, v) = read_json(
         ureq::post(&srv.url(&format!("{ENTITY}/create_sessions.json")))
             .set("Authorization", &format!("Bearer {token}"))
             .send_string(&json!({"content_type": ct}).to_string()),
@@ -43,7 +33,7 @@ fn create(srv: &Server, token: &str, ct: &str) -> String {
 }
 
 fn put(srv: &Server, token: &str, sid: &str, range: &str, part: &[u8]) -> (u16, Value) {
-    read(
+    read_json(
         ureq::put(&srv.url(&format!("{ENTITY}/create_sessions/{sid}")))
             .set("Authorization", &format!("Bearer {token}"))
             .set("content-range", range)
@@ -83,7 +73,7 @@ fn the_seed_flow_in_every_content_range_form() {
         }
         off += len;
     }
-    let (status, saved) = read(
+    let (status, saved) = read_json(
         ureq::post(&srv.url(&format!("{ENTITY}/create_sessions/{sid}/save.json")))
             .set("Authorization", &format!("Bearer {token}"))
             .send_string(r#"{"description": "", "container_id": ""}"#),
@@ -107,7 +97,7 @@ fn the_seed_flow_in_every_content_range_form() {
     // cancel frees a session: 200 with an empty body, then 404
     let sid = create(&srv, &token, "application/pdf");
     assert_eq!(put(&srv, &token, &sid, "0-9", &[1; 10]).0, 200);
-    let (status, body) = read(
+    let (status, body) = read_json(
         ureq::delete(&srv.url(&format!("{ENTITY}/create_sessions/{sid}.json")))
             .set("Authorization", &format!("Bearer {token}"))
             .call(),
@@ -121,7 +111,7 @@ fn the_seed_flow_in_every_content_range_form() {
     assert_eq!(put(&srv, &token, &sid, "0-2", b"abc").0, 200);
     assert_eq!(put(&srv, &other, &sid, "3-5", b"def").0, 404);
     let save = |t: &str| {
-        read(
+        read_json(
             ureq::post(&srv.url(&format!("{ENTITY}/create_sessions/{sid}/save")))
                 .set("Authorization", &format!("Bearer {t}"))
                 .send_string(""),
@@ -131,7 +121,7 @@ fn the_seed_flow_in_every_content_range_form() {
     let cancel = ureq::delete(&srv.url(&format!("{ENTITY}/create_sessions/{sid}.json")))
         .set("Authorization", &format!("Bearer {other}"))
         .call();
-    assert_eq!(read(cancel).0, 404);
+    assert_eq!(read_json(cancel).0, 404);
     let (status, saved) = save(&token);
     assert_eq!((status, saved["object"]["size"].as_u64()), (200, Some(3)));
     let id = saved["object"]["id"].as_str().unwrap();
@@ -145,7 +135,7 @@ fn the_seed_flow_in_every_content_range_form() {
     );
     assert_eq!(status_of(ureq::get(&srv.url(&format!("/archives/ARCH1/objects/{id}"))).call()), 401);
     assert_eq!(put(&srv, &"x".repeat(64), &sid, "0-0", b"x").0, 401);
-    let (status, v) = read(
+    let (status, v) = read_json(
         ureq::post(&srv.url("/archives/ARCH1/session/open.json"))
             .send_string(&json!({"authentication": {"username": USER, "password": "wrong"}}).to_string()),
     );

@@ -41,18 +41,7 @@ fn post(url: &str, auth: &str, body: &[u8]) -> (u16, Value) {
     } else {
         req.set("Content-Type", "multipart/form-data; boundary=RJS").send_bytes(body)
     };
-    read(r)
-}
-
-fn read(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
-    let resp = match r {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string().unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    read_json(r)
 }
 
 fn get(url: &str, auth: Option<&str>) -> (u16, Value) {
@@ -60,7 +49,7 @@ fn get(url: &str, auth: Option<&str>) -> (u16, Value) {
     if let Some(a) = auth {
         req = req.set("Authorization", a);
     }
-    read(req.call())
+    read_json(req.call())
 }
 
 fn image_bytes(format: image::ImageFormat, w: u32, h: u32) -> Vec<u8> {
@@ -132,8 +121,9 @@ fn a_64_mib_file_in_13_shuffled_parallel_chunks() {
     assert_eq!(meta["resource"]["upload_data"], json!({"size": size, "chunks": 13}));
     assert_eq!(meta["resource"]["metadata"]["name"], "big.bin");
     // delete: {"status":"success"}, then 404, and its bytes leave the local R2 store
-    let (status, body) =
-        read(ureq::delete(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}"))).set("Authorization", &me).call());
+    let (status, body) = read_json(
+        ureq::delete(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}"))).set("Authorization", &me).call(),
+    );
     assert_eq!((status, body), (200, json!({"status": "success"})));
     assert_eq!(get(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}/download")), None).0, 404);
     assert_eq!(srv.wait_r2_blobs(0, 10), 0, "no chunk, part or object left");
@@ -194,7 +184,7 @@ fn thumbnails_refusals_and_other_tenants() {
     assert_eq!(post(&chunk, &other, &chunk_body("x", "x/y", b"x")).0, 404);
     let del =
         ureq::delete(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}"))).set("Authorization", &other).call();
-    assert_eq!(read(del).0, 404);
+    assert_eq!(read_json(del).0, 404);
     let (_, sha, _) = get_sha256(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}/download")));
     assert_eq!(sha, hex::encode(Sha256::digest(&huge)), "unchanged");
     // and a tus or NGCP file is no Twake file at the open download route

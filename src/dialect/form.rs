@@ -1,4 +1,4 @@
-//! Multipart forms, as the dialects that take one read them: streamed, field by field, with
+//! Request bodies the dialects read in the worker. Multipart forms: streamed, field by field, with
 //! size limits (the file field up to the maximum file size, text fields small), and multer's
 //! errors as ours.
 
@@ -7,6 +7,36 @@ use futures_util::TryStreamExt;
 use super::Head;
 use crate::engine::uploads::ByteStream;
 use crate::error::{Error, Result};
+
+/// Longest JSON body a dialect reads whole (a session, a file entry, an IMiS call).
+pub const MAX_JSON: u64 = 16 * 1024;
+
+/// A body of at most `max` bytes, read whole (`400` past it).
+pub async fn read_small(body: ByteStream, max: u64) -> Result<Vec<u8>> {
+    use futures_util::StreamExt;
+    let mut body = body;
+    let mut raw = Vec::new();
+    while let Some(chunk) = body.next().await {
+        raw.extend_from_slice(&chunk?);
+        if raw.len() as u64 > max {
+            return Err(Error::bad_request(format!("body larger than {max} bytes")));
+        }
+    }
+    Ok(raw)
+}
+
+/// A small JSON object body: none (or empty, or `null`) is an empty object.
+pub async fn small_json(body: ByteStream) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let raw = read_small(body, MAX_JSON).await?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Default::default());
+    }
+    match serde_json::from_slice::<serde_json::Value>(&raw) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(serde_json::Value::Null) => Ok(Default::default()),
+        _ => Err(Error::bad_request("body must be a JSON object")),
+    }
+}
 
 /// Room for the multipart envelope around the file when checking `Content-Length`.
 pub const FORM_OVERHEAD: u64 = 64 * 1024;

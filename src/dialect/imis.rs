@@ -10,7 +10,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
+use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::files::FileRecord;
 use crate::engine::ids::{iso8601_ms, new_uuid, random_bytes};
@@ -186,7 +186,7 @@ where
             Ok(Reply::json(200, json!({"session": {"id": sid}})))
         }
         Op::Save => {
-            let fields = small_json(U::read(body)).await?;
+            let fields = form::small_json(U::read(body)).await?;
             let text =
                 |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("").chars().take(1024).collect::<String>();
             let append = Append {
@@ -233,29 +233,10 @@ async fn logged_in<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, req: &Request<'
     }
 }
 
-async fn small_json(body: ByteStream) -> Result<serde_json::Map<String, Value>> {
-    use futures_util::StreamExt;
-    let mut body = body;
-    let mut raw = Vec::new();
-    while let Some(chunk) = body.next().await {
-        raw.extend_from_slice(&chunk?);
-        if raw.len() > 16 * 1024 {
-            return Err(Error::bad_request("JSON body too large"));
-        }
-    }
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Default::default());
-    }
-    match serde_json::from_slice::<Value>(&raw) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(Error::bad_request("body must be a JSON object")),
-    }
-}
-
 /// `POST archives/{aid}/session/open.json`: a tenant's username and password (its Basic
 /// credentials) for a login token.
 async fn open<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, body: ByteStream) -> Result<Reply> {
-    let fields = small_json(body).await?;
+    let fields = form::small_json(body).await?;
     let auth = fields.get("authentication").and_then(Value::as_object);
     let field = |k: &str| auth.and_then(|a| a.get(k)).and_then(Value::as_str).map(str::to_string);
     let (Some(user), Some(password)) = (field("username"), field("password")) else {
@@ -292,7 +273,7 @@ async fn create<B, M, U: Uploads>(
     handle: &str,
     body: ByteStream,
 ) -> Result<Reply> {
-    let fields = small_json(body).await?;
+    let fields = form::small_json(body).await?;
     let ct = fields.get("content_type").and_then(Value::as_str).map(str::trim).filter(|ct| valid_content_type(ct));
     let ct = ct.ok_or_else(|| Error::bad_request("content_type is missing or invalid"))?;
     let sid = new_uuid();

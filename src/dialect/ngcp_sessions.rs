@@ -134,8 +134,6 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
 
 const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: SESSION_EXPIRED };
 const TOKEN_MISSING: Missing = Missing { not_found: TOKEN_NOT_FOUND, expired: SESSION_EXPIRED };
-/// Largest JSON body of a session or file entry creation.
-const MAX_JSON: u64 = 16 * 1024;
 
 pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
 where
@@ -220,27 +218,6 @@ pub fn token_json(s: &Session, t: &Token, url: &str) -> Value {
     })
 }
 
-/// Reads a small JSON body: none (or empty, or `null`) is an empty object.
-async fn small_json(body: ByteStream) -> Result<serde_json::Map<String, Value>> {
-    use futures_util::StreamExt;
-    let mut body = body;
-    let mut raw = Vec::new();
-    while let Some(chunk) = body.next().await {
-        raw.extend_from_slice(&chunk?);
-        if raw.len() as u64 > MAX_JSON {
-            return Err(Error::bad_request(format!("JSON body larger than {MAX_JSON} bytes")));
-        }
-    }
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Default::default());
-    }
-    match serde_json::from_slice::<Value>(&raw) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(Value::Null) => Ok(Default::default()),
-        _ => Err(Error::bad_request("body must be a JSON object")),
-    }
-}
-
 /// A JSON field as text, for the parsers that take text (a number or a string).
 fn text_field(map: &serde_json::Map<String, Value>, name: &str) -> Result<Option<String>> {
     match map.get(name) {
@@ -265,7 +242,7 @@ where
     U: Uploads,
 {
     let config = svc.ctx.config;
-    let fields = small_json(body).await?;
+    let fields = form::small_json(body).await?;
     let asked = text_field(&fields, "ttl")?.or_else(|| req.head.query_param("ttl"));
     let ttl = expiry::parse_ttl(asked.as_deref(), config.session_ttl, config.max_ttl)?;
     let now = svc.ctx.now();
@@ -317,7 +294,7 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
     }
 
     async fn add_file(&self, body: ByteStream) -> Result<Reply> {
-        let fields = small_json(body).await?;
+        let fields = form::small_json(body).await?;
         let name = text_field(&fields, "name")?.map(|n| last_path_segment(&n).to_string()).filter(|n| !n.is_empty());
         if let Some(n) = &name {
             limits::check_name(n)?;

@@ -597,17 +597,9 @@ where
     B: BlobStore,
     M: MetaStore,
 {
-    use futures_util::StreamExt;
     let ctx = svc.ctx;
     let bad = || Error::bad_request("Badly formatted request");
-    let mut body = body;
-    let mut raw = Vec::new();
-    while let Some(chunk) = body.next().await {
-        raw.extend_from_slice(&chunk?);
-        if raw.len() > 256 * 1024 {
-            return Err(bad());
-        }
-    }
+    let raw = form::read_small(body, 256 * 1024).await.map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let now = ctx.now();
     let open = |asset: &Value| {

@@ -395,3 +395,21 @@ pub fn status_of(r: Result<ureq::Response, ureq::Error>) -> u16 {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// A response's status and JSON body (`null` when empty, a string when not JSON), whatever
+/// its status.
+pub fn read_json(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().unwrap();
+    let v = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
+    (status, v)
+}
