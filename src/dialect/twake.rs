@@ -271,9 +271,16 @@ where
         |a: TwakeAnswer| if a.file.tenant == who.tenant.0 { Ok(a) } else { Err(Error::not_found(FILE_NOT_FOUND)) };
     match op {
         Op::Chunk => {
-            let a = mine(call(svc, &cid, &id, TwakeCall::Get).await?)?;
+            let a = mine(call(svc, &cid, &id, TwakeCall::Peek).await?)?;
             if matches!(a.file.phase, Phase::Done { .. }) {
-                return Err(Error::Conflict("users cannot directly overwrite a file".into()));
+                // users cannot overwrite a file: a chunk for a finished one (a retry whose
+                // answer was lost, most likely) is read, dropped, and answered with the file
+                use futures_util::StreamExt;
+                let mut body = U::read(body);
+                while let Some(chunk) = body.next().await {
+                    chunk?;
+                }
+                return Ok(resource(&a.file));
             }
             let file = chunk(svc, req, &who, &cid, &id, U::read(body), false).await?;
             let file = file.ok_or_else(|| Error::bad_request("file missing"))?;
@@ -285,7 +292,7 @@ where
             Ok(resource(&file))
         }
         Op::Delete => {
-            let a = mine(call(svc, &cid, &id, TwakeCall::Get).await?)?;
+            let a = mine(call(svc, &cid, &id, TwakeCall::Peek).await?)?;
             let file = call(svc, &cid, &id, TwakeCall::Delete).await?.file;
             delete_bytes(ctx, &a.file.tenant, &file).await;
             Ok(Reply::json(200, json!({"status": "success"})))
@@ -440,8 +447,23 @@ where
 
 /// Assembles a file whose chunks have all landed: the staged chunks, read in order a piece at
 /// a time, go through the writer (equal R2 parts, the whole-file sha256 as they pass) into
-/// the file's object; then the file is finished and its staging objects deleted.
+/// the file's object; then the file is finished and its staging objects deleted. If that
+/// fails, the file is released, so that the client's retry (or any next request) assembles it.
 async fn assemble<B, M, U>(svc: &Service<'_, B, M, U>, file: TwakeFile) -> Result<TwakeFile>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let (cid, id) = (file.company_id.clone(), file.id.clone());
+    let assembled = assemble_once(svc, file).await;
+    if assembled.is_err() {
+        let _ = call(svc, &cid, &id, TwakeCall::Released).await;
+    }
+    assembled
+}
+
+async fn assemble_once<B, M, U>(svc: &Service<'_, B, M, U>, file: TwakeFile) -> Result<TwakeFile>
 where
     B: BlobStore,
     M: MetaStore,
@@ -831,6 +853,54 @@ mod tests {
         assert!(*parts.last().unwrap() <= parts[0]);
     }
 
+    /// R2 fails the assembly's completion: the chunk that completed the set hears 503, the
+    /// client's retry of it assembles the file.
+    #[test]
+    fn a_failed_assembly_is_done_by_the_retry() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        let c = 3 * MIB as usize;
+        let data: Vec<u8> = (0..4 * c).map(|i| (i % 249) as u8).collect();
+        let id =
+            res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()))["id"].as_str().unwrap().to_string();
+        let send = |k: usize| {
+            let q = format!("chunk_number={k}&total_chunks=4&total_size={}&filename=r.bin", data.len());
+            post(
+                &w,
+                &format!("/companies/{CID}/files/{id}?{q}"),
+                &me,
+                multipart("r.bin", "x/y", &data[(k - 1) * c..k * c]),
+            )
+        };
+        for k in 1..=3 {
+            assert_eq!(send(k).status(), 200);
+        }
+        w.blobs.faults.fail("complete", 1);
+        assert_eq!(send(4).status(), 503);
+        assert!(w.blobs.object(&keys::object(&id)).is_none());
+        assert_eq!(send(4).status(), 200, "the retry assembles it");
+        assert_eq!(w.body(&get(&w, &format!("/companies/{CID}/files/{id}/download"), None)), data);
+        // and a retry whose answer was lost after that: the same file, nothing overwritten
+        let again = res(&send(4));
+        assert_eq!(again["upload_data"], json!({"size": data.len(), "chunks": 4}));
+        assert_eq!(w.body(&get(&w, &format!("/companies/{CID}/files/{id}/download"), None)), data);
+        // a failure then a download: the download assembles it
+        let id2 =
+            res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()))["id"].as_str().unwrap().to_string();
+        let q = "chunk_number=1&total_chunks=2&total_size=6&filename=s.bin";
+        assert_eq!(
+            post(&w, &format!("/companies/{CID}/files/{id2}?{q}"), &me, multipart("s", "x/y", b"abc")).status(),
+            200
+        );
+        w.blobs.faults.fail("get", 1); // the assembly reading the staged chunks back
+        let q = "chunk_number=2&total_chunks=2&total_size=6&filename=s.bin";
+        assert_eq!(
+            post(&w, &format!("/companies/{CID}/files/{id2}?{q}"), &me, multipart("s", "x/y", b"def")).status(),
+            503
+        );
+        assert_eq!(w.body(&get(&w, &format!("/companies/{CID}/files/{id2}/download"), None)), b"abcdef");
+    }
+
     #[test]
     fn huge_pictures_refusals_and_other_companies() {
         let w = World::new();
@@ -882,9 +952,10 @@ mod tests {
         );
         assert_eq!(chunk.status(), 404);
         assert_eq!(w.body(&get(&w, &format!("/companies/{CID}/files/{id}/download"), None)), huge);
-        // a finished file is not overwritten by a user; a TwakeFile of an unknown id is 404
-        let again = post(&w, &format!("/companies/{CID}/files/{id}"), &me, multipart("x", "x/y", b"x"));
-        assert_eq!(again.status(), 409);
+        // a finished file is not overwritten by a user; an unknown id is 404
+        let again = res(&post(&w, &format!("/companies/{CID}/files/{id}"), &me, multipart("x", "x/y", b"x")));
+        assert_eq!(again["upload_data"]["size"], huge.len());
+        assert_eq!(w.body(&get(&w, &format!("/companies/{CID}/files/{id}/download"), None)), huge);
         assert_eq!(get(&w, &format!("/companies/{CID}/files/{other}"), Some(&me)).status(), 404);
         // bad chunk parameters
         let init = res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()));

@@ -157,6 +157,8 @@ pub enum TwakeCall {
     },
     /// The file (taking over a stale completion: `assemble` then says so).
     Get,
+    /// The file, nothing taken over.
+    Peek,
     /// Chunk `info.number` of `len` bytes has landed; `assemble` is true for the one request
     /// whose chunk completed the set.
     Landed {
@@ -168,6 +170,8 @@ pub enum TwakeCall {
         size: u64,
         sha256: String,
     },
+    /// The assembly failed: the next request for the file takes it over at once.
+    Released,
     /// Where its thumbnails stand.
     Thumbnails {
         status: String,
@@ -220,6 +224,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: TwakeCall) -> Result<Tw
     let answer = |file: TwakeFile, assemble: bool| Ok(TwakeAnswer { file, assemble });
     match call {
         TwakeCall::Create { .. } => unreachable!("answered above"),
+        TwakeCall::Peek => answer(file, false),
         TwakeCall::Get => {
             let assemble = retake(&mut file, now);
             if assemble {
@@ -264,6 +269,13 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: TwakeCall) -> Result<Tw
             file.phase = Phase::Done { size, sha256 };
             file.updated_at = now;
             save(store, &file).await?;
+            answer(file, false)
+        }
+        TwakeCall::Released => {
+            if let Phase::Finishing { .. } = file.phase {
+                file.phase = Phase::Finishing { since: 0 };
+                save(store, &file).await?;
+            }
             answer(file, false)
         }
         TwakeCall::Thumbnails { status, thumbnails } => {
@@ -325,6 +337,9 @@ mod tests {
         // the assembling request died: the next request after a minute takes over, once
         assert!(run(2 + FINISHING_STALE_MS, TwakeCall::Get).unwrap().assemble);
         assert!(!run(3 + FINISHING_STALE_MS, TwakeCall::Get).unwrap().assemble);
+        // an assembly that failed is released: the very next request takes it over
+        run(4 + FINISHING_STALE_MS, TwakeCall::Released).unwrap();
+        assert!(run(5 + FINISHING_STALE_MS, TwakeCall::Landed { info: info(2, 4, 45), len: 10 }).unwrap().assemble);
         let done = run(5, TwakeCall::Finished { size: 45, sha256: "ab".into() }).unwrap();
         assert_eq!(done.file.phase, Phase::Done { size: 45, sha256: "ab".into() });
         let late = run(6, TwakeCall::Landed { info: info(1, 4, 45), len: 10 });
