@@ -158,10 +158,14 @@ impl DurableObject for Upload {
         let result = self.serve(&store, call, body.clone()).await;
         match &result {
             // a stalled client would never finish sending
-            Err(Error::Interrupted) | Ok(_) => {}
+            Err(Error::Interrupted) => {}
             // answer once the client has finished sending, so that it reads the error; soon
             // when the caller is refused
             Err(e) => body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await,
+            // an answer that did not need the body (a re-sent part acknowledged, a retried
+            // completion) also waits for it: cancelling a body still being sent resets the
+            // connection (a read body is already at its end: nothing to wait for)
+            Ok(_) => body.discard(EARLY_ANSWER_MS).await,
         }
         let result = match self.schedule(&store, store.written.get()).await {
             Ok(()) => result,
