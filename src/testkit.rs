@@ -51,32 +51,50 @@ pub const T0: u64 = 1_714_644_000_000;
 pub struct Body {
     pub bytes: Vec<u8>,
     pub stall: bool,
+    /// Wait once after the first 64 KiB (letting a request run beside it meanwhile).
+    pub pause: bool,
 }
 
 impl From<&[u8]> for Body {
     fn from(b: &[u8]) -> Body {
-        Body { bytes: b.to_vec(), stall: false }
+        Body { bytes: b.to_vec(), ..Body::default() }
     }
 }
 
 impl<const N: usize> From<&[u8; N]> for Body {
     fn from(b: &[u8; N]) -> Body {
-        Body { bytes: b.to_vec(), stall: false }
+        Body { bytes: b.to_vec(), ..Body::default() }
     }
 }
 
 impl From<Vec<u8>> for Body {
     fn from(bytes: Vec<u8>) -> Body {
-        Body { bytes, stall: false }
+        Body { bytes, ..Body::default() }
     }
 }
 
 impl Body {
     fn stream(self) -> impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static {
-        let chunks: Vec<Result<Bytes>> = self.bytes.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let mut chunks: Vec<Result<Bytes>> =
+            self.bytes.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let rest = if self.pause && chunks.len() > 1 { chunks.split_off(1) } else { Vec::new() };
+        let pause = if self.pause { pause_once().boxed() } else { stream::empty().boxed() };
         let tail = if self.stall { stream::pending().boxed() } else { stream::empty().boxed() };
-        stream::iter(chunks).chain(tail)
+        stream::iter(chunks).chain(pause).chain(stream::iter(rest)).chain(tail)
     }
+}
+
+/// A stream that is pending once (waking itself), then ends.
+fn pause_once() -> impl Stream<Item = Result<Bytes>> + Send + Unpin {
+    let mut paused = false;
+    stream::poll_fn(move |cx| {
+        if paused {
+            return Poll::Ready(None);
+        }
+        paused = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
 }
 
 /// The Upload object's storage in memory, kept as JSON.

@@ -322,6 +322,7 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
             updated_at: now,
             sha256: None,
             r2_key: None,
+            file_id: None,
         };
         match self.call(LedgerCall::AddFile { tenant: self.tenant(), entry }).await? {
             LedgerAnswer::File(SessionFile { session, file }) => Ok(Reply::json(200, file_json(&session, &file))),
@@ -351,17 +352,21 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
         else {
             return Err(Error::Internal("session object: no entry".into()));
         };
+        // a file of its own for this attempt: two PUTs at once never write the same object,
+        // and the one that loses deletes only its own
+        let file_id = new_uuid();
         let new = |part_name: Option<&str>, part_type: Option<&str>| {
             let name = entry.name.clone().or_else(|| part_name.map(str::to_string)).unwrap_or_else(|| "upload".into());
             let declared = entry.mime_type.as_deref().or(part_type);
             NewFile {
                 tenant: self.tenant.clone(),
-                id: fid.to_string(),
+                id: file_id.clone(),
                 content_type: content_type_or_guess(declared, &name),
                 name,
                 dialect: "ngcp_session",
                 access: Access::Private,
-                extra: [("session_id".to_string(), self.sid.to_string())].into(),
+                extra: [("session_id".to_string(), self.sid.to_string()), ("entry_id".to_string(), fid.to_string())]
+                    .into(),
                 length_hint: head.content_length(),
                 expiring: true,
                 mutable: false,
@@ -374,16 +379,27 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
                 }
                 let mut form = form::open(body, boundary, "file", max, ctx.config.max_request_body);
                 let mut held = None;
-                while let Some(mut field) = form.next_field().await.map_err(|e| form::form_error(e, max))? {
-                    if field.name() == Some("file") && held.is_none() {
-                        let name =
-                            field.file_name().map(last_path_segment).filter(|n| !n.is_empty()).map(str::to_string);
-                        let ct = field.content_type().map(|m| m.essence_str().to_string());
-                        let new = new(name.as_deref(), ct.as_deref());
-                        held = Some(ctx.write_file(&new, form::stream(&mut field, max)).await?);
-                    } else {
-                        form::skip(&mut field, max).await?;
+                let read = async {
+                    while let Some(mut field) = form.next_field().await.map_err(|e| form::form_error(e, max))? {
+                        if field.name() == Some("file") && held.is_none() {
+                            let name =
+                                field.file_name().map(last_path_segment).filter(|n| !n.is_empty()).map(str::to_string);
+                            let ct = field.content_type().map(|m| m.essence_str().to_string());
+                            let new = new(name.as_deref(), ct.as_deref());
+                            held = Some(ctx.write_file(&new, form::stream(&mut field, max)).await?);
+                        } else {
+                            form::skip(&mut field, max).await?;
+                        }
                     }
+                    Ok::<(), Error>(())
+                }
+                .await;
+                if let Err(e) = read {
+                    // a form that failed after its file: nothing of the file is kept
+                    if let Some(held) = &held {
+                        ctx.discard(&held.template.r2_key).await;
+                    }
+                    return Err(e);
                 }
                 held.ok_or_else(|| Error::bad_request("file missing"))?
             }
@@ -400,6 +416,7 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
         }
         let record = ctx.keep_file(held, Expiry::At(session.expires_at())).await?;
         let stored = Stored {
+            file_id: record.id.clone(),
             name: record.name.clone(),
             mime_type: record.content_type.clone(),
             size: record.size,
@@ -412,7 +429,6 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
             Ok(other) => unexpected(other),
             Err(e) => {
                 // another request stored it first, or the session went meanwhile: ours goes
-                ctx.later.0.borrow_mut().retain(|r| r.id != record.id || r.r2_key != record.r2_key);
                 let _ = ctx.delete_file(&record).await;
                 Err(e)
             }
@@ -454,7 +470,8 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
 async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &Tenant, files: &[FileEntry]) {
     for f in files {
         let Some(key) = &f.r2_key else { continue };
-        if let Ok(opened) = ctx.open_at(&f.id, key, Via::Owner, Some(tenant), MISSING, false).await {
+        let id = f.file_id.as_deref().unwrap_or(&f.id);
+        if let Ok(opened) = ctx.open_at(id, key, Via::Owner, Some(tenant), MISSING, false).await {
             let _ = ctx.delete_file(&opened.record).await;
         }
     }
@@ -481,9 +498,10 @@ where
         return Err(Error::Internal("session object: no file".into()));
     };
     let key = file.r2_key.ok_or_else(missing)?;
+    let id = file.file_id.as_deref().unwrap_or(&fid);
     let owner = Tenant(session.tenant);
     let opened =
-        svc.ctx.open_at(&fid, &key, Via::Owner, Some(&owner), TOKEN_MISSING, fetch_whole(req.head, req.method)).await?;
+        svc.ctx.open_at(id, &key, Via::Owner, Some(&owner), TOKEN_MISSING, fetch_whole(req.head, req.method)).await?;
     Ok(download_reply(opened, req.head, req.method, CachePolicy::Private))
 }
 
@@ -491,7 +509,7 @@ where
 mod tests {
     use super::*;
     use crate::engine::keys;
-    use crate::testkit::{World, ACME_BASIC, BOBCO_BASIC, T0};
+    use crate::testkit::{Body, World, ACME_BASIC, BOBCO_BASIC, T0};
     use sha2::{Digest, Sha256};
 
     fn send(w: &World, m: Method, path: &str, auth: Option<&str>, ct: Option<&str>, body: &[u8]) -> Reply {
@@ -509,6 +527,16 @@ mod tests {
 
     fn id(v: &Value) -> String {
         v["id"].as_str().unwrap().to_string()
+    }
+
+    /// Where the content of entry `fid` is stored, as its session's object says.
+    fn stored_key(w: &World, sid: &str, fid: &str) -> String {
+        let raw = w.ledger(&session_object(sid)).entries.borrow()[&format!("f:{fid}")].clone();
+        serde_json::from_str::<FileEntry>(&raw).unwrap().r2_key.expect("content stored")
+    }
+
+    fn expiring_objects(w: &World) -> usize {
+        w.blobs.objects.borrow().keys().filter(|k| k.starts_with(keys::EXPIRING_PREFIX)).count()
     }
 
     /// The spec's order: session, file entry, content, token, download by token.
@@ -551,9 +579,10 @@ mod tests {
         let again = put(b"other");
         assert_eq!((again.status(), World::json(&again)), (409, json!({"message": "content already stored"})));
         // its bytes: a file like any other, expiring with the session
-        let key = keys::expiring_object(&fid);
+        let key = stored_key(&w, &sid, &fid);
         assert_eq!(w.blobs.object(&key).unwrap(), content);
-        assert_eq!(w.meta.keys("exp:"), vec![keys::expiry(w.now() + 60_000, &fid)]);
+        let file_id = key.strip_prefix(keys::EXPIRING_PREFIX).unwrap();
+        assert_eq!(w.meta.keys("exp:"), vec![keys::expiry(w.now() + 60_000, file_id)]);
 
         let t = ok(&send(&w, Method::Post, &tokens, a, None, b""));
         let tid = id(&t);
@@ -604,6 +633,7 @@ mod tests {
             updated_at: T0,
             sha256: None,
             r2_key: None,
+            file_id: None,
         };
         let t = Token { id: "k".into(), file_id: "f".into(), state: "created".into(), created_at: T0, updated_at: T0 };
         let spec_file: Value = serde_json::from_str(
@@ -654,17 +684,19 @@ mod tests {
         let by_token = format!("/sessions/{sid}/files/{fid}/tokens/{tid}");
         assert_eq!(send(&w, Method::Get, &by_token, None, None, b"").status(), 200);
         // deleting the file ends its token and its bytes
+        let key = stored_key(&w, &sid, &fid);
         assert_eq!(send(&w, Method::Delete, &format!("/sessions/{sid}/files/{fid}"), a, None, b"").status(), 204);
         assert_eq!(send(&w, Method::Get, &by_token, None, None, b"").status(), 404);
-        assert!(w.blobs.object(&keys::expiring_object(&fid)).is_none());
+        assert!(w.blobs.object(&key).is_none());
         // deleting the session ends everything in it
         let fid2 = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
         ok(&send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid2}"), a, None, b"two"));
         let tid2 = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files/{fid2}/tokens"), a, None, b"")));
+        let key2 = stored_key(&w, &sid, &fid2);
         assert_eq!(send(&w, Method::Delete, &format!("/sessions/{sid}"), a, None, b"").status(), 204);
         let r = send(&w, Method::Get, &format!("/sessions/{sid}/files/{fid2}/tokens/{tid2}"), None, None, b"");
         assert_eq!(r.status(), 404);
-        assert!(w.blobs.object(&keys::expiring_object(&fid2)).is_none());
+        assert!(w.blobs.object(&key2).is_none());
         assert_eq!(send(&w, Method::Get, &format!("/sessions/{sid}"), a, None, b"").status(), 404);
         assert!(ok(&send(&w, Method::Get, "/sessions", a, None, b"")).as_array().unwrap().is_empty());
         assert!(w.ledger(&session_object(&sid)).is_empty(), "nothing left of it");
@@ -728,6 +760,26 @@ mod tests {
         );
     }
 
+    /// A form that fails after its file (a text field past its limit): 400, nothing kept, and
+    /// the entry can still take its content.
+    #[test]
+    fn a_form_failing_after_its_file_keeps_nothing() {
+        let w = World::new();
+        let a = Some(ACME_BASIC);
+        let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, None, b"")));
+        let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
+        let mut body = b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\r\n".to_vec();
+        body.extend_from_slice(&vec![7u8; 6 << 20]); // past one part: written as it arrives
+        body.extend_from_slice(b"\r\n--B\r\nContent-Disposition: form-data; name=\"extra\"\r\n\r\n");
+        body.extend_from_slice(&[b'x'; 9000]);
+        body.extend_from_slice(b"\r\n--B--\r\n");
+        let path = format!("/sessions/{sid}/files/{fid}");
+        let r = send(&w, Method::Put, &path, a, Some("multipart/form-data; boundary=B"), &body);
+        assert_eq!(r.status(), 400, "{r:?}");
+        assert_eq!(expiring_objects(&w), 0, "nothing kept");
+        assert_eq!(ok(&send(&w, Method::Put, &path, a, None, b"then this"))["size"], 9);
+    }
+
     #[test]
     fn concurrent_puts_store_once_and_a_failed_record_leaves_nothing() {
         let w = World::new();
@@ -735,16 +787,23 @@ mod tests {
         let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, None, b"")));
         let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
         let path = format!("/sessions/{sid}/files/{fid}");
-        // both pass the check before either records: the second to record loses, its bytes go
-        let run = |body: &'static [u8]| w.request(Method::Put, &path, &[("Authorization", ACME_BASIC)], body.into());
-        let (r1, r2) = futures_executor::block_on(futures_util::future::join(run(b"first"), run(b"second")));
-        let statuses = [r1.reply.status(), r2.reply.status()];
+        // both pass the check before either records: the first one pauses half way through its
+        // body, the second stores and records meanwhile; the first then loses, and deletes its
+        // own bytes only
+        let (first, second) = (vec![1u8; 100_000], vec![2u8; 100_000]);
+        let run = |body: Body| w.request(Method::Put, &path, &[("Authorization", ACME_BASIC)], body);
+        let paused = Body { bytes: first, pause: true, ..Body::default() };
+        let (r1, r2) = futures_executor::block_on(futures_util::future::join(run(paused), run(second.clone().into())));
         w.run_later();
-        assert!(statuses.contains(&200) && statuses.contains(&409), "{statuses:?}");
-        let winner = if statuses[0] == 200 { &b"first"[..] } else { b"second" };
-        assert_eq!(w.blobs.object(&keys::expiring_object(&fid)).unwrap(), winner);
+        assert_eq!((r1.reply.status(), r2.reply.status()), (409, 200));
+        assert_eq!(World::json(&r1.reply), json!({"message": "content already stored"}));
+        assert_eq!(w.blobs.object(&stored_key(&w, &sid, &fid)).unwrap(), second);
+        assert_eq!(expiring_objects(&w), 1, "the loser's object is gone, the winner's stays");
+        assert_eq!(w.meta.keys("exp:").len(), 1, "and the loser is not published after the answer");
         let files = ok(&send(&w, Method::Get, &format!("/sessions/{sid}/files"), a, None, b""));
-        assert_eq!(files[0]["size"], winner.len());
+        assert_eq!(files[0]["size"], second.len());
+        let tid = id(&ok(&send(&w, Method::Post, &format!("{path}/tokens"), a, None, b"")));
+        assert_eq!(w.body(&send(&w, Method::Get, &format!("{path}/tokens/{tid}"), None, None, b"")), second);
 
         // the session object fails to record the content: 503, and the bytes are gone
         let fid2 = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, b"")));
@@ -752,7 +811,7 @@ mod tests {
         ledger.fail.borrow_mut().push("put");
         let r = send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid2}"), a, None, b"lost");
         assert_eq!(r.status(), 503);
-        assert!(w.blobs.object(&keys::expiring_object(&fid2)).is_none());
+        assert_eq!(expiring_objects(&w), 1, "the bytes are gone");
         // and a retry succeeds
         ok(&send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid2}"), a, None, b"kept"));
     }

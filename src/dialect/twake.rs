@@ -22,7 +22,7 @@ use crate::engine::twake::{
 };
 use crate::engine::uploads::{ByteStream, Uploads};
 use crate::engine::visibility::{Access, Via};
-use crate::engine::{jwt, keys, limits, writer, Ctx, Expiry, Missing, NewFile};
+use crate::engine::{jwt, keys, limits, writer, Ctx, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::{last_path_segment, DispositionKind};
 use crate::http::download::{CachePolicy, YEAR_SECS};
@@ -358,42 +358,61 @@ where
         return Err(Error::TooLarge { max });
     }
     let mut parts = form::open(body, boundary, "file", max, ctx.config.max_request_body);
-    let mut landed: Option<(ChunkInfo, u64, Option<FileRecord>)> = None;
-    loop {
-        let next = parts.next_field().await;
-        // an empty body under a multipart type is an init too
-        let field = match next {
-            Ok(f) => f,
-            Err(_) if init_ok && landed.is_none() && head.content_length().unwrap_or(0) == 0 => None,
-            Err(e) => return Err(form::form_error(e, max)),
-        };
-        let Some(mut field) = field else { break };
-        if field.name() != Some("file") || landed.is_some() {
-            form::skip(&mut field, max).await?;
-            continue;
-        }
-        let part_name = field.file_name().map(str::to_string);
-        let part_type = field.content_type().map(|m| m.essence_str().to_string());
-        let info = chunk_info(req, part_name.as_deref(), part_type.as_deref(), who.privileged)?;
-        info.check(max)?;
-        let stream = form::stream(&mut field, max);
-        if info.total_chunks == 1 {
-            // the whole file: straight to its object
-            let held = ctx
-                .write_file(
-                    &new_file(id, &who.tenant, cid, &who.user, &info.name, &info.mime, head.content_length()),
-                    stream,
-                )
-                .await?;
-            let record = ctx.keep_file(held, Expiry::Never).await?;
-            landed = Some((info, record.size, Some(record)));
-        } else {
-            let len = stage(ctx, id, info.number, head.content_length(), stream).await?;
-            landed = Some((info, len, None));
+    // the chunk as it arrived: the whole file (held, stored once the form has been read to its
+    // end), or its length in its staging object
+    enum Written {
+        Whole(Held),
+        Staged(u64),
+    }
+    let mut landed: Option<(ChunkInfo, Written)> = None;
+    let read = async {
+        loop {
+            let next = parts.next_field().await;
+            // an empty body under a multipart type is an init too
+            let field = match next {
+                Ok(f) => f,
+                Err(_) if init_ok && landed.is_none() && head.content_length().unwrap_or(0) == 0 => None,
+                Err(e) => return Err(form::form_error(e, max)),
+            };
+            let Some(mut field) = field else { return Ok(()) };
+            if field.name() != Some("file") || landed.is_some() {
+                form::skip(&mut field, max).await?;
+                continue;
+            }
+            let part_name = field.file_name().map(str::to_string);
+            let part_type = field.content_type().map(|m| m.essence_str().to_string());
+            let info = chunk_info(req, part_name.as_deref(), part_type.as_deref(), who.privileged)?;
+            info.check(max)?;
+            let stream = form::stream(&mut field, max);
+            let written = if info.total_chunks == 1 {
+                // the whole file: straight to its object
+                let new = new_file(id, &who.tenant, cid, &who.user, &info.name, &info.mime, head.content_length());
+                Written::Whole(ctx.write_file(&new, stream).await?)
+            } else {
+                Written::Staged(stage(ctx, id, info.number, head.content_length(), stream).await?)
+            };
+            landed = Some((info, written));
         }
     }
-    let Some((info, len, record)) = landed else {
+    .await;
+    if let Err(e) = read {
+        // a form that failed after its file: nothing of the file is kept
+        match &landed {
+            Some((_, Written::Whole(held))) => ctx.discard(&held.template.r2_key).await,
+            Some((info, Written::Staged(_))) => ctx.discard(&keys::staged_chunk(id, info.number)).await,
+            None => {}
+        }
+        return Err(e);
+    }
+    let Some((info, written)) = landed else {
         return if init_ok { Ok(None) } else { Err(Error::bad_request("file missing")) };
+    };
+    let (len, record) = match written {
+        Written::Whole(held) => {
+            let record = ctx.keep_file(held, Expiry::Never).await?;
+            (record.size, Some(record))
+        }
+        Written::Staged(len) => (len, None),
     };
     let a = call(svc, cid, id, TwakeCall::Landed { info, len }).await?;
     let file = match (a.assemble, record) {
@@ -851,6 +870,28 @@ mod tests {
         assert_eq!(parts.iter().sum::<usize>(), total);
         assert!(parts[..parts.len() - 1].iter().all(|p| *p == parts[0]), "{parts:?}");
         assert!(*parts.last().unwrap() <= parts[0]);
+    }
+
+    /// A form that fails after its file (a text field past its limit): 400, and nothing of the
+    /// file is kept, neither a whole file's object nor a chunk's staging object.
+    #[test]
+    fn a_form_failing_after_its_file_keeps_nothing() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        let data = vec![7u8; 6 * MIB as usize]; // past one part: written as it arrives
+        let mut body = multipart("a.bin", "x/y", &data);
+        body.truncate(body.len() - b"--TB--\r\n".len());
+        body.extend_from_slice(b"--TB\r\nContent-Disposition: form-data; name=\"extra\"\r\n\r\n");
+        body.extend_from_slice(&[b'x'; 9000]);
+        body.extend_from_slice(b"\r\n--TB--\r\n");
+        for q in ["", "?chunk_number=1&total_chunks=2"] {
+            let id =
+                res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()))["id"].as_str().unwrap().to_string();
+            let r = post(&w, &format!("/companies/{CID}/files/{id}{q}"), &me, body.clone());
+            assert_eq!(r.status(), 400, "{q}: {r:?}");
+            assert!(w.blobs.objects.borrow().is_empty(), "{q}: nothing kept");
+            assert_eq!(res(&get(&w, &format!("/companies/{CID}/files/{id}"), Some(&me)))["upload_data"], Value::Null);
+        }
     }
 
     /// R2 fails the assembly's completion: the chunk that completed the set hears 503, the

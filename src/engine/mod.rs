@@ -319,9 +319,11 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         Ok(raw.and_then(|b| IndexEntry::parse(&String::from_utf8_lossy(&b)).ok()))
     }
 
-    /// Deletes a file: its bytes (and sidecar), its expiry entry, its record, and each index
-    /// entry that still points to it (the same bytes uploaded again may own an entry now).
+    /// Deletes a file: its bytes (and sidecar), its expiry entry, its record, its publication
+    /// still to come after the answer, and each index entry that still points to it (the same bytes uploaded again may own an entry now).
     pub async fn delete_file(&self, record: &FileRecord) -> Result<()> {
+        // a file written by this very request is not published after its answer either
+        self.later.0.borrow_mut().retain(|r| r.id != record.id || r.r2_key != record.r2_key);
         self.blobs.delete(&record.r2_key).await?;
         self.blobs.delete(&keys::sidecar(&record.id)).await?;
         if let Some(at) = record.expires_at {

@@ -613,7 +613,7 @@ mod tests {
         let mut pool = LocalPool::new();
         let uploads = w.uploads();
         // a client sends 6 MiB of its 20 MiB PATCH, then goes silent without closing
-        let stalled = Body { bytes: body[..6 * MIB as usize].to_vec(), stall: true };
+        let stalled = Body { bytes: body[..6 * MIB as usize].to_vec(), stall: true, ..Body::default() };
         let mut first = Box::pin(uploads.append(&id, "acme", None, at(0, len), stalled));
         assert!(pool.run_until(futures_util::future::poll_immediate(&mut first)).is_none(), "it is waiting for more");
         // a read answers at once from the last saved state, while the write is in flight

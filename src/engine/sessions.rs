@@ -88,11 +88,16 @@ pub struct FileEntry {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r2_key: Option<String>,
+    /// The id of the stored file (one per attempt to store content, so that two attempts at
+    /// once never write the same object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
 }
 
 /// What the worker stored for a file entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stored {
+    pub file_id: String,
     pub name: String,
     pub mime_type: String,
     pub size: u64,
@@ -328,6 +333,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LedgerCall) -> Result<L
                 updated_at: at,
                 sha256: Some(stored.sha256),
                 r2_key: Some(stored.r2_key),
+                file_id: Some(stored.file_id),
                 ..file
             };
             store.put(&file_key(&file_id), &json(&file)?).await?;
@@ -472,11 +478,13 @@ mod tests {
             updated_at: 2_000,
             sha256: None,
             r2_key: None,
+            file_id: None,
         }
     }
 
     fn stored() -> Stored {
         Stored {
+            file_id: "s1".into(),
             name: "a.txt".into(),
             mime_type: "text/plain".into(),
             size: 3,
