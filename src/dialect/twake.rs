@@ -361,7 +361,7 @@ where
     // the chunk as it arrived: the whole file (held, stored once the form has been read to its
     // end), or its length in its staging object
     enum Written {
-        Whole(Held),
+        Whole(Box<Held>),
         Staged(u64),
     }
     let mut landed: Option<(ChunkInfo, Written)> = None;
@@ -387,7 +387,7 @@ where
             let written = if info.total_chunks == 1 {
                 // the whole file: straight to its object
                 let new = new_file(id, &who.tenant, cid, &who.user, &info.name, &info.mime, head.content_length());
-                Written::Whole(ctx.write_file(&new, stream).await?)
+                Written::Whole(Box::new(ctx.write_file(&new, stream).await?))
             } else {
                 Written::Staged(stage(ctx, id, info.number, head.content_length(), stream).await?)
             };
@@ -409,7 +409,7 @@ where
     };
     let (len, record) = match written {
         Written::Whole(held) => {
-            let record = ctx.keep_file(held, Expiry::Never).await?;
+            let record = ctx.keep_file(*held, Expiry::Never).await?;
             (record.size, Some(record))
         }
         Written::Staged(len) => (len, None),
