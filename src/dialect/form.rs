@@ -43,6 +43,14 @@ pub const FORM_OVERHEAD: u64 = 64 * 1024;
 /// Longest value read from a text field (`ttl`, `file_asset`).
 pub const MAX_TEXT_FIELD: u64 = 8 * 1024;
 
+/// `413` if the request announces more than a form with a file of `max` bytes can hold.
+pub fn check_length(head: &Head, max: u64) -> Result<()> {
+    match head.content_length() {
+        Some(len) if len > max + FORM_OVERHEAD => Err(Error::TooLarge { max }),
+        _ => Ok(()),
+    }
+}
+
 /// Is the request a multipart form? Its boundary.
 pub fn boundary(head: &Head) -> Option<String> {
     head.header("content-type").and_then(|ct| multer::parse_boundary(ct).ok())

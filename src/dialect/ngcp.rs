@@ -113,9 +113,7 @@ where
     let (ctx, head) = (svc.ctx, req.head);
     let tenant = req.tenant()?;
     let max = ctx.config.max_file_size;
-    if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
-        return Err(Error::TooLarge { max });
-    }
+    form::check_length(head, max)?;
     let boundary = form::boundary(head).ok_or_else(|| Error::bad_request(FILE_MISSING))?;
     let mut form = form::open(body, boundary, "file", max, ctx.config.max_request_body);
 

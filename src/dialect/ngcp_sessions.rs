@@ -374,9 +374,7 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
         };
         let held = match form::boundary(head) {
             Some(boundary) => {
-                if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
-                    return Err(Error::TooLarge { max });
-                }
+                form::check_length(head, max)?;
                 let mut form = form::open(body, boundary, "file", max, ctx.config.max_request_body);
                 let mut held = None;
                 let read = async {

@@ -228,14 +228,9 @@ pub fn identify(head: &Head, config: &Config, now_ms: u64, dynamic_only: bool) -
         let tenant = config.credentials.authenticate_opentera(&token).map_err(|_| forbidden())?;
         return Ok(Identity { tenant, uuid: static_uuid(&token), kind: Kind::Static, claims: Map::new() });
     }
-    // every tenant's secret is tried, whichever verifies first
-    let mut found = None;
-    for (tenant, secret) in config.jwt_secrets.all() {
-        if let Ok(claims) = jwt::verify(&token, secret, Some(ISSUER), now_ms / 1000) {
-            found.get_or_insert((tenant.clone(), claims));
-        }
-    }
+    let found = jwt::verify_any(config.jwt_secrets.all(), &token, Some(ISSUER), now_ms / 1000);
     let (tenant, claims) = found.ok_or_else(forbidden)?;
+    let tenant = tenant.clone();
     let kinds = [
         ("user_uuid", Kind::User),
         ("participant_uuid", Kind::Participant),
@@ -408,9 +403,7 @@ where
         .filter(|ct| ct.trim().to_ascii_lowercase().starts_with("multipart/form-data"))
         .and_then(|_| form::boundary(head))
         .ok_or_else(|| Error::bad_request("Wrong content type"))?;
-    if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
-        return Err(Error::TooLarge { max });
-    }
+    form::check_length(head, max)?;
     let mut parts = form::open(body, boundary, "file", max, ctx.config.max_request_body);
     let mut got = Form::default();
     let read = async {

@@ -170,16 +170,13 @@ fn caller(req: &Request<'_>, svc_config: &crate::config::Config, now_ms: u64) ->
         Some(crate::http::auth_header::Presented::Bearer(t)) if jwt::looks_like_jwt(&t) && t.len() <= 8192 => t,
         _ => return Err(Error::Unauthorized),
     };
-    for (tenant, secret) in svc_config.jwt_secrets.all() {
-        if let Ok(claims) = jwt::verify(&token, secret, None, now_ms / 1000) {
-            let user = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 128);
-            let Some(user) = user else { return Err(Error::Unauthorized) };
-            let privileged = claims.get("server_request").and_then(Value::as_bool).unwrap_or(false)
-                || claims.get("application_id").is_some_and(|a| !a.is_null());
-            return Ok(Caller { tenant: tenant.clone(), user: user.to_string(), privileged });
-        }
-    }
-    Err(Error::Unauthorized)
+    let (tenant, claims) =
+        jwt::verify_any(svc_config.jwt_secrets.all(), &token, None, now_ms / 1000).ok_or(Error::Unauthorized)?;
+    let user = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 128);
+    let user = user.ok_or(Error::Unauthorized)?;
+    let privileged = claims.get("server_request").and_then(Value::as_bool).unwrap_or(false)
+        || claims.get("application_id").is_some_and(|a| !a.is_null());
+    Ok(Caller { tenant: tenant.clone(), user: user.to_string(), privileged })
 }
 
 /// A company id as a path segment may hold one.
@@ -354,9 +351,7 @@ where
             Err(Error::bad_request("a chunk is a multipart form with a `file` part"))
         };
     };
-    if head.content_length().is_some_and(|len| len > max + form::FORM_OVERHEAD) {
-        return Err(Error::TooLarge { max });
-    }
+    form::check_length(head, max)?;
     let mut parts = form::open(body, boundary, "file", max, ctx.config.max_request_body);
     // the chunk as it arrived: the whole file (held, stored once the form has been read to its
     // end), or its length in its staging object

@@ -106,6 +106,23 @@ pub fn verify(token: &str, secret: &[u8], issuer: Option<&str>, now_secs: u64) -
     }
 }
 
+/// Whose key among `keys` verifies `token` ([`verify`]), and its claims. Every key is tried,
+/// whichever verifies first, so the time taken says nothing of whose it is.
+pub fn verify_any<'k, T>(
+    keys: impl IntoIterator<Item = (T, &'k [u8])>,
+    token: &str,
+    issuer: Option<&str>,
+    now_secs: u64,
+) -> Option<(T, Map<String, Value>)> {
+    let mut found = None;
+    for (owner, key) in keys {
+        if let Ok(claims) = verify(token, key, issuer, now_secs) {
+            found.get_or_insert((owner, claims));
+        }
+    }
+    found
+}
+
 /// Does `token` look like a JWT (three base64url parts)? Static tokens do not.
 pub fn looks_like_jwt(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
@@ -149,6 +166,9 @@ mod tests {
             assert_eq!(verify(junk, b"secret", Some("TeraServer"), 0), Err(Refused::Invalid), "{junk}");
         }
         assert!(!looks_like_jwt("static-token_123"));
+        let keys = [("a", &b"other"[..]), ("b", &b"secret"[..]), ("c", &b"secret"[..])];
+        assert_eq!(verify_any(keys, &t, Some("TeraServer"), 999).map(|(who, _)| who), Some("b"));
+        assert_eq!(verify_any(keys, &t, Some("TeraServer"), 1_000), None);
         // no issuer required (Twake's tokens carry none)
         let twake = sign(&claims(json!({"sub": "u", "exp": 10})), b"secret");
         assert_eq!(verify(&twake, b"secret", None, 9).unwrap()["sub"], "u");
