@@ -57,6 +57,9 @@ pub enum Auth {
     /// The path holds the credential (a share link's id): no other is looked at, and the
     /// path's parameters are not written to logs.
     Capability,
+    /// As [`Auth::Capability`], for a credential that can be revoked (a session's download
+    /// token): what it serves never goes through a shared cache.
+    RevocableCapability,
     /// The dialect reads its own credentials (OpenTera tokens, Twake JWTs) and refuses in
     /// its own shape.
     Own,

@@ -230,11 +230,11 @@ pub fn is_public_download(head: &Head, found: &Found<'static, Dialect, Op>) -> b
     };
     let method = *method;
     let anonymous = match endpoint.auth {
-        // a share link looks at no credentials: its answer is the same for everyone; a session
-        // token can be revoked (its session deleted), so its downloads are private
-        Auth::Capability => !matches!(endpoint.op, Op::NgcpSessions(_)),
+        // a share link looks at no credentials: its answer is the same for everyone
+        Auth::Capability => true,
         Auth::Optional => head.header("authorization").is_none(),
-        Auth::None | Auth::Tenant | Auth::Own => false,
+        // a revocable token's downloads are private
+        Auth::None | Auth::Tenant | Auth::Own | Auth::RevocableCapability => false,
     };
     // an `If-Range` is ours to judge (a cache may serve the range whatever the validator)
     method == Method::Get && endpoint.body == BodyUse::None && anonymous && head.header("if-range").is_none()
@@ -295,7 +295,7 @@ impl Outcome {
     /// The path as logs may show it: a capability in it (a share link's id) is cut short.
     pub fn log_path(&self, path: &str) -> String {
         match self.endpoint {
-            Some(e) if e.auth == Auth::Capability => match path.rsplit_once('/') {
+            Some(e) if matches!(e.auth, Auth::Capability | Auth::RevocableCapability) => match path.rsplit_once('/') {
                 Some((rest, secret)) => format!("{rest}/{}…", secret.chars().take(4).collect::<String>()),
                 None => path.into(),
             },
@@ -371,7 +371,7 @@ where
 {
     let creds = &svc.ctx.config.credentials;
     let caller = match endpoint.auth {
-        Auth::None | Auth::Capability | Auth::Own => None,
+        Auth::None | Auth::Capability | Auth::RevocableCapability | Auth::Own => None,
         Auth::Tenant => Some(creds.authenticate(head.authorization().as_ref())?),
         Auth::Optional => head.authorization().and_then(|p| creds.authenticate(Some(&p)).ok()),
     };
@@ -623,6 +623,12 @@ mod tests {
         let logged = out.log_path(&format!("/rtc/fileshare/uploads/{id}"));
         assert_eq!(logged, "/rtc/fileshare/uploads/88e5…");
         assert!(!logged.contains(id));
+        let token_op = super::Op::NgcpSessions(ngcp_sessions::Op::Download);
+        let token = ngcp_sessions::TABLE.endpoints.iter().find(|e| e.op == token_op).unwrap();
+        let out = Outcome { endpoint: Some(token), ..out };
+        let secret = "Qm9iLXNlY3JldC10b2tlbi12YWx1ZS0xMjM0";
+        let logged = out.log_path(&format!("/sessions/{id}/files/{id}/tokens/{secret}"));
+        assert_eq!(logged, format!("/sessions/{id}/files/{id}/tokens/Qm9i…"));
         let tus = tus::TABLE.endpoints.iter().find(|e| e.op == super::Op::Tus(tus::Op::Head)).unwrap();
         let out = Outcome { endpoint: Some(tus), ..out };
         assert_eq!(out.log_path("/files/abc"), "/files/abc", "ids that are not credentials stay");
