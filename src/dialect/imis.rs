@@ -504,6 +504,19 @@ mod tests {
             404,
             "H: handles only"
         );
+        // an archive id or an entity handle of absurd size: 404, no object named by it
+        let long = "A".repeat(5000);
+        let ct = br#"{"content_type": "audio/wav"}"#;
+        assert_eq!(
+            call(&w, Method::Post, &format!("/archives/{long}/entities/H:e/create_sessions.json"), &t, &[], ct)
+                .status(),
+            404
+        );
+        assert_eq!(
+            call(&w, Method::Post, &format!("/archives/A1/entities/H:{long}/create_sessions.json"), &t, &[], ct)
+                .status(),
+            404
+        );
     }
 
     #[test]

@@ -905,6 +905,8 @@ mod tests {
         );
         assert_eq!(r.status(), 403, "service tokens only in the header");
         assert_eq!(w.send(Method::Get, "/file/api/assets", &[], Vec::new()).status(), 403);
+        let absurd = format!("OpenTera {}.{}.{}", "a".repeat(5000), "b".repeat(5000), "c".repeat(100));
+        assert_eq!(World::json(&dl(&token, &absurd)), json!("Forbidden"), "a token of absurd size");
         // the access token expires after 1800 s
         w.advance(1_800_000);
         assert_eq!(World::json(&dl(&token, &auth)), denied);

@@ -1002,6 +1002,12 @@ mod tests {
             let r = post(&w, &format!("/companies/{CID}/files/{fid}?{q}"), &me, multipart("x", "x/y", b"x"));
             assert_eq!(r.status(), 400, "{q}");
         }
+        // a company id or a file name of absurd size
+        let long = "c".repeat(5000);
+        assert_eq!(post(&w, &format!("/companies/{long}/files"), &me, Vec::new()).status(), 404);
+        let q = format!("filename={}", "n".repeat(300));
+        let r = post(&w, &format!("/companies/{CID}/files/{fid}?{q}"), &me, multipart("x", "x/y", b"x"));
+        assert_eq!(r.status(), 400, "a 300-byte name");
         // a tenant restricted to other companies
         let mut w2 = World::new();
         w2.config.twake_companies = vec![("acme".into(), vec!["c-only".into()])];
