@@ -34,6 +34,14 @@ pub struct Config {
     pub credentials: Credentials,
     /// The tenants' JWT secrets (`EDGESHARE_JWT_SECRETS`, a secret).
     pub jwt_secrets: JwtSecrets,
+    /// A share link's life when its creator asks for none (`EDGESHARE_LINK_TTL`, 24 h).
+    pub link_ttl: u64,
+    /// The longest life a share link may have; longer asks are capped
+    /// (`EDGESHARE_LINK_MAX_TTL`, 30 d).
+    pub link_max_ttl: u64,
+    /// Argon2id memory for share link passwords, KiB (`EDGESHARE_LINK_KDF_KIB`, 19456: OWASP's
+    /// 19 MiB with 2 passes).
+    pub link_kdf_kib: u32,
     /// The Twake companies each tenant owns (`EDGESHARE_TWAKE_COMPANIES`: `tenant:cid cid;...`);
     /// a tenant not listed may use any.
     pub twake_companies: Vec<(String, Vec<String>)>,
@@ -57,6 +65,9 @@ impl Default for Config {
             credentials: Credentials::default(),
             jwt_secrets: JwtSecrets::default(),
             twake_companies: Vec::new(),
+            link_ttl: 86400,
+            link_max_ttl: 86400 * 30,
+            link_kdf_kib: 19 * 1024,
         }
     }
 }
@@ -93,6 +104,10 @@ impl Config {
             credentials: Credentials::parse(&get("EDGESHARE_CREDENTIALS").unwrap_or_default())?,
             jwt_secrets: JwtSecrets::parse(&get("EDGESHARE_JWT_SECRETS").unwrap_or_default())?,
             twake_companies: parse_companies(&get("EDGESHARE_TWAKE_COMPANIES").unwrap_or_default())?,
+            link_ttl: num("EDGESHARE_LINK_TTL", d.link_ttl)?,
+            link_max_ttl: num("EDGESHARE_LINK_MAX_TTL", d.link_max_ttl)?,
+            link_kdf_kib: u32::try_from(num("EDGESHARE_LINK_KDF_KIB", u64::from(d.link_kdf_kib))?.clamp(64, 1 << 20))
+                .unwrap_or(d.link_kdf_kib),
         };
         Ok(cfg)
     }

@@ -33,6 +33,10 @@ pub enum Error {
     TooLarge { max: u64 },
     /// The request body is larger than one request may carry (`EDGESHARE_MAX_REQUEST_BODY`).
     BodyTooLarge { max: u64 },
+    /// A share link's password is needed and was not sent.
+    PasswordRequired,
+    /// Too many attempts (wrong passwords): try again after `retry_after` seconds.
+    TooManyRequests { retry_after: u64 },
     /// A `Range` that does not overlap the file.
     RangeNotSatisfiable { size: u64 },
     /// The route exists but not for this method.
@@ -72,6 +76,8 @@ impl Error {
             Error::MissingParameter(_) => "missing_parameter",
             Error::TooLarge { .. } => "too_large",
             Error::BodyTooLarge { .. } => "body_too_large",
+            Error::PasswordRequired => "password_required",
+            Error::TooManyRequests { .. } => "too_many_requests",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -90,7 +96,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::BadRequest(_) | Error::MissingParameter(_) => 400,
-            Error::Unauthorized => 401,
+            Error::Unauthorized | Error::PasswordRequired => 401,
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
@@ -102,6 +108,7 @@ impl Error {
             Error::TooLarge { .. } | Error::BodyTooLarge { .. } => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::RangeNotSatisfiable { .. } => 416,
+            Error::TooManyRequests { .. } => 429,
             Error::Internal(_) => 500,
             Error::Storage(_) => 503,
         }
@@ -123,6 +130,8 @@ impl Error {
             Error::TooLarge { max } => format!("file too large (maximum {max} bytes)"),
             Error::BodyTooLarge { max } => format!("request body too large (maximum {max} bytes per request)"),
             Error::RangeNotSatisfiable { .. } => "range not satisfiable".into(),
+            Error::PasswordRequired => "password required".into(),
+            Error::TooManyRequests { retry_after } => format!("too many attempts: try again in {retry_after} s"),
             Error::MethodNotAllowed => "method not allowed".into(),
             Error::Storage(_) => "storage unavailable, try again".into(),
             Error::Internal(_) => "internal error".into(),
@@ -145,7 +154,15 @@ impl Error {
 
     /// Refusals that do not depend on the body: answered at once, without reading it.
     pub fn refuses_caller(&self) -> bool {
-        matches!(self, Error::Unauthorized | Error::Forbidden(_))
+        matches!(self, Error::Unauthorized | Error::Forbidden(_) | Error::PasswordRequired | Error::TooManyRequests { .. })
+    }
+
+    /// Headers that go with the error whatever the dialect (`Retry-After`).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Error::TooManyRequests { retry_after } => vec![("Retry-After", retry_after.to_string())],
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -177,6 +194,8 @@ mod tests {
             (Error::TooLarge { max: 1 }, "too_large", 413),
             (Error::BodyTooLarge { max: 1 }, "body_too_large", 413),
             (Error::RangeNotSatisfiable { size: 3 }, "range_not_satisfiable", 416),
+            (Error::PasswordRequired, "password_required", 401),
+            (Error::TooManyRequests { retry_after: 4 }, "too_many_requests", 429),
             (Error::MethodNotAllowed, "method_not_allowed", 405),
             (Error::UnsupportedMediaType("x".into()), "unsupported_media_type", 415),
             (Error::Conflict("x".into()), "conflict", 409),

@@ -244,6 +244,8 @@ impl World {
         let config = Config {
             credentials: Credentials::parse(&spec).unwrap(),
             jwt_secrets: JwtSecrets::parse(&format!("acme:{ACME_JWT_SECRET};bobco:{BOBCO_JWT_SECRET}")).unwrap(),
+            // share link passwords: the real algorithm at a cost that keeps tests quick
+            link_kdf_kib: 64,
             ..Config::default()
         };
         let clock = Rc::new(Cell::new(T0));

@@ -6,11 +6,13 @@
 
 pub mod form;
 pub mod imis;
+pub mod native;
 pub mod ngcp;
 pub mod ngcp_sessions;
 pub mod opentera;
 pub mod portsip;
 pub mod service;
+pub mod share_page;
 pub mod tus;
 pub mod twake;
 
@@ -28,6 +30,8 @@ use crate::store::{BlobStore, MetaStore, Payload};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Service,
+    /// edgeshare's own API (`/v1/`) and share links (`/s/`).
+    Native,
     Ngcp,
     OpenTera,
     Imis,
@@ -40,6 +44,7 @@ pub enum Dialect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Service(service::Op),
+    Native(native::Op),
     Ngcp(ngcp::Op),
     NgcpSessions(ngcp_sessions::Op),
     OpenTera(opentera::Op),
@@ -50,8 +55,9 @@ pub enum Op {
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 8] = [
+pub static TABLES: [Table<Dialect, Op>; 9] = [
     service::TABLE,
+    native::TABLE,
     tus::TABLE,
     portsip::TABLE,
     opentera::TABLE,
@@ -342,7 +348,7 @@ where
     };
     let outcome = match result {
         Ok(reply) => Outcome { dialect, reply, error: None, endpoint },
-        Err(e) => Outcome { dialect, reply: error_reply(dialect, &e), error: Some(e), endpoint },
+        Err(e) => Outcome { dialect, reply: error_reply(dialect, &e).with_headers(&e.headers()), error: Some(e), endpoint },
     };
     with_dialect_headers(outcome)
 }
@@ -383,6 +389,7 @@ where
     let req = Request { head, method, params, caller, origin };
     match endpoint.op {
         Op::Service(op) => service::handle(svc, op),
+        Op::Native(op) => native::handle(svc, op, &req, body).await,
         Op::Ngcp(op) => ngcp::handle(svc, op, &req, body).await,
         Op::NgcpSessions(op) => ngcp_sessions::handle(svc, op, &req, body).await,
         Op::OpenTera(op) => opentera::handle(svc, op, &req, body).await,
@@ -397,6 +404,7 @@ where
 pub fn error_reply(dialect: Dialect, e: &Error) -> Reply {
     match dialect {
         Dialect::Service | Dialect::Ngcp => ngcp::error_reply(e),
+        Dialect::Native => native::error_reply(e),
         Dialect::OpenTera => opentera::error_reply(e),
         Dialect::Imis => imis::error_reply(e),
         Dialect::Twake => twake::error_reply(e),

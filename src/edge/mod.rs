@@ -49,6 +49,21 @@ fn publish_later(env: &Env, ctx: &Context, later: Later) {
     });
 }
 
+/// Drops a deleted file's public downloads from this location's cache (the Cache API has
+/// no global purge: other locations keep theirs until their `max-age`, which never passes the
+/// file's expiry; the purge API of the zone is the way to drop them everywhere).
+fn purge_later(ctx: &Context, origin: &str, paths: Vec<String>) {
+    if paths.is_empty() {
+        return;
+    }
+    let urls: Vec<String> = paths.into_iter().map(|p| format!("{origin}{p}")).collect();
+    ctx.wait_until(async move {
+        for url in urls {
+            let _ = worker::Cache::default().delete(url, false).await;
+        }
+    });
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
@@ -90,6 +105,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         // not for long when the caller is refused, and never reading the body into wasm.
         body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
+    purge_later(&wctx, &origin, later.take_purges());
     publish_later(&env, &wctx, later);
     let cacheable = public && outcome.reply.cacheable();
     match send(outcome.reply, &b).await {

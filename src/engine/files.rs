@@ -161,6 +161,13 @@ impl FileRecord {
         crate::http::etag::etag_for(if self.sha256.is_empty() { r2_etag.trim_matches('"') } else { &self.sha256 })
     }
 
+    /// The id the file's own dialect gave it, by which the native API (`/v1/files/{id}`)
+    /// names it: its record's id, but for an NGCP session's file entry (whose content is
+    /// stored under an id of its own for each attempt).
+    pub fn list_id(&self) -> &str {
+        self.extra.get("entry_id").map_or(&self.id, String::as_str)
+    }
+
     /// The record with a TTL from its creation, if it has one.
     pub fn expiring(self, ttl_secs: Option<u64>) -> FileRecord {
         match ttl_secs {

@@ -53,6 +53,17 @@ pub fn digest(tenant: &str, sha256: &str) -> String {
     format!("sha256:{tenant}:{sha256}")
 }
 
+/// KV: a tenant's listing of its files (`GET /v1/files`), one listed key per live file, by
+/// the id its dialect gave it; the key's metadata is what the listing shows.
+pub fn listing(tenant: &str, list_id: &str) -> String {
+    format!("{}{list_id}", listing_prefix(tenant))
+}
+
+/// The listing keys of one tenant (tenant names have no `:`).
+pub fn listing_prefix(tenant: &str) -> String {
+    format!("ls:{tenant}:")
+}
+
 /// KV, before this layout: the public index of PortSIP blobs by sha256 or opaque id.
 pub fn legacy_public_blob(key: &str) -> String {
     format!("blob:{key}")
@@ -98,6 +109,9 @@ mod tests {
         assert_eq!((staged_chunk("i", 3), thumbnail("i", 0)), ("c/i/3".to_string(), "t/i/0".to_string()));
         assert_eq!(file("a"), "file:a");
         assert_eq!(digest("acme", "ab"), "sha256:acme:ab");
+        assert_eq!(listing("acme", "x"), "ls:acme:x");
+        assert!(listing("acme", "x").starts_with(&listing_prefix("acme")));
+        assert!(!listing("acme2", "x").starts_with(&listing_prefix("acme")));
         let (early, late) = (expiry(59_999, "z"), expiry(60_000, "a"));
         assert_eq!(early, "exp:0000000000:z");
         assert!(early < late, "the index lists in time order");

@@ -9,6 +9,7 @@
 //! sweep deletes expired bytes from it), the tenants' `sha256` indexes, the tombstones of
 //! expired files (`410` rather than `404`), and the journal of one-request writes.
 
+pub mod catalog;
 pub mod expiry;
 pub mod files;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod index;
 pub mod jwt;
 pub mod keys;
 pub mod limits;
+pub mod links;
 pub mod part_plan;
 pub mod resumable;
 pub mod sessions;
@@ -58,14 +60,20 @@ pub struct Ctx<'a, B, M> {
     pub later: &'a Later,
 }
 
-/// Files whose secondary writes (expiry entry, indexes) wait for the answer to be sent. Their
-/// journal entries, written before the answer, let the sweep redo them if they are lost.
+/// Files whose secondary writes (expiry entry, indexes, listing) wait for the answer to be
+/// sent. Their journal entries, written before the answer, let the sweep redo them if they are
+/// lost. And the paths of public downloads to drop from this location's cache (a deleted file's).
 #[derive(Debug, Default)]
-pub struct Later(pub RefCell<Vec<FileRecord>>);
+pub struct Later(pub RefCell<Vec<FileRecord>>, pub RefCell<Vec<String>>);
 
 impl Later {
     pub fn take(&self) -> Vec<FileRecord> {
         std::mem::take(&mut *self.0.borrow_mut())
+    }
+
+    /// The paths to drop from the cache.
+    pub fn take_purges(&self) -> Vec<String> {
+        std::mem::take(&mut *self.1.borrow_mut())
     }
 }
 
@@ -269,6 +277,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         }
         let index = entry.index();
         self.index_put(&keys::digest(&record.tenant, &record.sha256), &index, kv_ttl).await?;
+        self.list_put(record).await?;
         if record.access() == Access::PublicDigest {
             self.pointer_put(&record.sha256, &index).await?;
         }
@@ -333,8 +342,9 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         self.unindex(record).await
     }
 
-    /// Drops the index entries that point to `record`.
+    /// Drops the index entries that point to `record`, and its listing.
     async fn unindex(&self, record: &FileRecord) -> Result<()> {
+        self.list_delete(record).await?;
         let key = keys::digest(&record.tenant, &record.sha256);
         if self.index_get(&key).await?.is_some_and(|e| e.id == record.id) {
             self.meta.delete(&key).await?;

@@ -187,6 +187,8 @@ pub enum LedgerCall {
     UseLogin,
     /// A Twake file's object.
     Twake(super::twake::TwakeCall),
+    /// A share link's object, or a file's list of links.
+    Link(super::links::LinkCall),
 }
 
 /// A session and one of its file entries.
@@ -208,6 +210,7 @@ pub enum LedgerAnswer {
     Number { n: u64 },
     Tenant { tenant: String },
     Twake(super::twake::TwakeAnswer),
+    Link(super::links::LinkAnswer),
 }
 
 /// A login (IMiS): whose, when last used, how long it may stay idle.
@@ -425,6 +428,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LedgerCall) -> Result<L
             Ok(LedgerAnswer::Tenant { tenant })
         }
         LedgerCall::Twake(call) => super::twake::serve(store, now, call).await.map(LedgerAnswer::Twake),
+        LedgerCall::Link(call) => super::links::serve(store, now, call).await.map(LedgerAnswer::Link),
         LedgerCall::UseLogin => {
             let Some(raw) = store.get(LOGIN_KEY).await? else { return Err(Error::Unauthorized) };
             let mut login: Login = parse(&raw)?;
@@ -447,14 +451,18 @@ pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u
     if let Some(raw) = store.get(LOGIN_KEY).await? {
         return Ok(Some(parse::<Login>(&raw)?.ends_at()));
     }
-    let Some(raw) = store.get(SESSION_KEY).await? else { return Ok(None) };
+    let Some(raw) = store.get(SESSION_KEY).await? else { return super::links::forget_at(store, grace_secs).await };
     let s: Session = parse(&raw)?;
     Ok(Some(s.expires_at().saturating_add(grace_secs.saturating_mul(1000))))
 }
 
 /// Does this call start something the object must forget later (so it sets its alarm)?
 pub fn schedules(call: &LedgerCall) -> bool {
-    matches!(call, LedgerCall::CreateSession { .. } | LedgerCall::OpenLogin { .. })
+    match call {
+        LedgerCall::CreateSession { .. } | LedgerCall::OpenLogin { .. } => true,
+        LedgerCall::Link(call) => super::links::schedules(call),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@ pub struct Entry {
     pub sha256: String,
     #[serde(rename = "e", default)]
     pub expires_at: Option<u64>,
+    /// The id its dialect gave it, where it is not its id (an NGCP session's file entry).
+    #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
+    pub list_id: Option<String>,
 }
 
 impl Entry {
@@ -62,6 +65,7 @@ impl Entry {
             access: r.access(),
             sha256: r.sha256.clone(),
             expires_at: r.expires_at,
+            list_id: Some(r.list_id().to_string()).filter(|l| *l != r.id),
         }
     }
 
@@ -81,11 +85,15 @@ impl Entry {
 
     /// Enough of a record for publishing and for a tombstone (who may see it, when it went).
     pub fn record(&self) -> FileRecord {
-        FileRecord {
+        let mut record = FileRecord {
             sha256: self.sha256.clone(),
             expires_at: self.expires_at,
             ..FileRecord::new(&self.id, &self.tenant, &self.dialect, &self.r2_key).with_access(self.access)
+        };
+        if let Some(l) = &self.list_id {
+            record.extra.insert("entry_id".into(), l.clone());
         }
+        record
     }
 }
 
@@ -153,10 +161,16 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
             None => false,
         };
         let index_missing = self.meta.get(&keys::digest(&entry.tenant, &entry.sha256)).await?.is_none();
-        if !(expiry_missing || index_missing) {
+        let listing_missing = self.listed(&entry.tenant, entry.list_id.as_deref().unwrap_or(&entry.id)).await?.is_none();
+        if !(expiry_missing || index_missing || listing_missing) {
             return Ok(false);
         }
-        self.publish(&entry.record()).await?;
+        // the listing shows what the object's metadata says (name, size), which the entry lacks
+        let record = match self.stored_record(&entry.r2_key).await? {
+            Some(r) if r.id == entry.id => r,
+            _ => entry.record(),
+        };
+        self.publish(&record).await?;
         Ok(true)
     }
 

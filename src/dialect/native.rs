@@ -1,0 +1,617 @@
+//! edgeshare's own API, under `/v1/` (a tenant's Basic or Bearer credentials): its files
+//! whatever dialect uploaded them, and share links to them; and the links themselves at
+//! `/s/{token}`: a small page for browsers, the bytes for everyone else. Errors are
+//! `{"error": {"code", "message"}}` with the error's stable code.
+//!
+//! A file is named by the id its own dialect gave it (NGCP upload id, tus upload id, PortSIP
+//! blob id, OpenTera asset uuid, Twake file id, IMiS object id, NGCP session file id).
+
+use serde_json::{json, Value};
+
+use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
+use crate::auth::Tenant;
+use crate::engine::catalog::Listed;
+use crate::engine::ids::iso8601_ms;
+use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LINK_NOT_FOUND};
+use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::uploads::Uploads;
+use crate::engine::visibility::Via;
+use crate::engine::Missing;
+use crate::error::{Error, Result};
+use crate::http::download::CachePolicy;
+use crate::route::{endpoint, Auth, BodyUse, Method, Table};
+use crate::secret::{random_bytes, Secret};
+use crate::store::{BlobStore, MetaStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    ListFiles,
+    DeleteFile,
+    CreateLink,
+    ListLinks,
+    RevokeLink,
+    Share,
+}
+
+pub const TABLE: Table<Dialect, super::Op> = Table {
+    dialect: Dialect::Native,
+    prefixes: &[""],
+    method_override: false,
+    endpoints: &[
+        endpoint(
+            super::Op::Native(Op::ListFiles),
+            Method::Get,
+            "/v1/files",
+            Auth::Tenant,
+            BodyUse::None,
+            "The tenant's live files, whatever dialect uploaded them: `{\"files\": [...], \"cursor\"}`; \
+             pass `?cursor=` for the next page.",
+        ),
+        endpoint(
+            super::Op::Native(Op::DeleteFile),
+            Method::Delete,
+            "/v1/files/{id}",
+            Auth::Tenant,
+            BodyUse::None,
+            "Deletes a file (by the id its dialect gave it) and revokes its share links: 204.",
+        ),
+        endpoint(
+            super::Op::Native(Op::CreateLink),
+            Method::Post,
+            "/v1/files/{id}/links",
+            Auth::Tenant,
+            BodyUse::Read,
+            "Creates a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, all optional: 201.",
+        ),
+        endpoint(
+            super::Op::Native(Op::ListLinks),
+            Method::Get,
+            "/v1/files/{id}/links",
+            Auth::Tenant,
+            BodyUse::None,
+            "A file's live share links with their download counts.",
+        ),
+        endpoint(
+            super::Op::Native(Op::RevokeLink),
+            Method::Delete,
+            "/v1/links/{token}",
+            Auth::Tenant,
+            BodyUse::None,
+            "Revokes a share link: 204; it answers 410 from then on.",
+        ),
+        endpoint(
+            super::Op::Native(Op::Share),
+            Method::Get,
+            "/s/{token}",
+            Auth::RevocableCapability,
+            BodyUse::None,
+            "A share link: a page for browsers (`Accept: text/html`), else the bytes (counted; Range, ETag). \
+             `?download=1` always serves the bytes; a password as `?password=` or `X-Share-Password`.",
+        ),
+        endpoint(
+            super::Op::Native(Op::Share),
+            Method::Head,
+            "/s/{token}",
+            Auth::RevocableCapability,
+            BodyUse::None,
+            "A share link's headers (not counted).",
+        ),
+        endpoint(
+            super::Op::Native(Op::Share),
+            Method::Post,
+            "/s/{token}",
+            Auth::RevocableCapability,
+            BodyUse::Read,
+            "A share link's password as a form field (`password`, urlencoded, as the page posts it): the bytes.",
+        ),
+    ],
+};
+
+const FILE_GONE: Missing = Missing { not_found: "file no longer available", expired: "file expired" };
+/// Longest password form accepted.
+const MAX_FORM: u64 = 4 * 1024;
+
+pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    if op == Op::Share {
+        return share(svc, req, body).await;
+    }
+    let tenant = req.tenant()?;
+    match op {
+        Op::ListFiles => list_files(svc, req, tenant).await,
+        Op::DeleteFile => delete_file(svc, req, tenant).await,
+        Op::CreateLink => create_link(svc, req, tenant, U::read(body)).await,
+        Op::ListLinks => list_links(svc, req, tenant).await,
+        Op::RevokeLink => revoke_link(svc, req, tenant).await,
+        Op::Share => unreachable!("answered above"),
+    }
+}
+
+/// `{"error": {"code", "message"}}` with the error's status. The challenge is `Bearer`, so
+/// that a browser page that checks credentials never makes its browser pop up a login box.
+pub fn error_reply(e: &Error) -> Reply {
+    let mut headers = Vec::new();
+    if matches!(e, Error::Unauthorized) {
+        headers.push(("WWW-Authenticate", "Bearer realm=\"edgeshare\"".to_string()));
+    }
+    Reply::Json { status: e.status(), headers, body: json!({"error": {"code": e.code(), "message": e.message()}}) }
+}
+
+/// A file as the native API shows it.
+pub fn file_json(l: &Listed) -> Value {
+    json!({
+        "id": l.list_id,
+        "name": l.name,
+        "dialect": l.dialect,
+        "size": l.size,
+        "sha256": l.sha256,
+        "content_type": l.content_type,
+        "created_at": iso8601_ms(l.created_at),
+        "expires_at": l.expires_at.map(iso8601_ms),
+    })
+}
+
+/// A link as the native API shows it.
+pub fn link_json(token: &str, link: &Link, origin: &str) -> Value {
+    json!({
+        "token": token,
+        "url": format!("{origin}/s/{token}"),
+        "file_id": link.list_id,
+        "created_at": iso8601_ms(link.created_at),
+        "expires_at": iso8601_ms(link.expires_at),
+        "max_downloads": link.max_downloads,
+        "downloads": link.downloads,
+        "has_password": link.has_password,
+    })
+}
+
+async fn list_files<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+{
+    let cursor = req.head.query_param("cursor").filter(|c| !c.is_empty());
+    if cursor.as_ref().is_some_and(|c| c.len() > 1024 || !c.bytes().all(|b| b.is_ascii_graphic())) {
+        return Err(Error::bad_request("invalid cursor"));
+    }
+    let page = match svc.ctx.list_files(&tenant.0, cursor.as_deref()).await {
+        // KV refuses a cursor it did not make
+        Err(Error::Storage(_)) if cursor.is_some() => return Err(Error::bad_request("invalid cursor")),
+        other => other?,
+    };
+    let files: Vec<Value> = page.files.iter().map(file_json).collect();
+    Ok(Reply::json(200, json!({"files": files, "cursor": page.cursor})))
+}
+
+async fn delete_file<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    // no new download starts once the answer is sent: its links first, then its bytes
+    let list = links::file_links_object(&tenant.0, &record.id);
+    for token in tokens(svc, &list, LinkCall::Drop { tenant: tenant.0.clone() }).await? {
+        match link_call(svc, &token, LinkCall::Revoke { tenant: tenant.0.clone() }).await {
+            Ok(_) | Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    svc.ctx.delete_any(&record).await?;
+    Ok(Reply::Empty { status: 204, headers: Vec::new() })
+}
+
+/// What a client asks of a new link, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkAsk {
+    pub expires_in: u64,
+    pub max_downloads: Option<u64>,
+    pub password: Option<String>,
+}
+
+impl LinkAsk {
+    /// Reads `{"expires_in", "max_downloads", "password"}` (each optional; `null` as absent).
+    /// `expires_in` is capped at `max_ttl`.
+    pub fn parse(fields: &serde_json::Map<String, Value>, default_ttl: u64, max_ttl: u64) -> Result<LinkAsk> {
+        let positive = |name: &str, max: u64| -> Result<Option<u64>> {
+            match fields.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| (1..=max).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| Error::bad_request(format!("{name} must be an integer from 1 to {max}"))),
+            }
+        };
+        let expires_in = positive("expires_in", u64::MAX / 2000)?.unwrap_or(default_ttl).min(max_ttl);
+        let max_downloads = positive("max_downloads", 1_000_000_000)?;
+        let password = match fields.get("password") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) if !p.is_empty() && p.len() <= links::MAX_PASSWORD => Some(p.clone()),
+            Some(_) => {
+                return Err(Error::bad_request(format!(
+                    "password must be a string of 1 to {} bytes",
+                    links::MAX_PASSWORD
+                )))
+            }
+        };
+        Ok(LinkAsk { expires_in, max_downloads, password })
+    }
+}
+
+async fn create_link<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    body: crate::engine::uploads::ByteStream,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let fields = form::small_json(body).await?;
+    let ask = LinkAsk::parse(&fields, ctx.config.link_ttl, ctx.config.link_max_ttl)?;
+    let record = ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    let now = ctx.now();
+    // a link never outlives its file
+    let expires_at = now.saturating_add(ask.expires_in * 1000).min(record.expires_at.unwrap_or(u64::MAX));
+    let kdf = Kdf { memory_kib: ctx.config.link_kdf_kib, passes: links::KDF.passes };
+    let password = ask.password.as_deref().map(|p| links::hash_password(p, random_bytes(), kdf)).transpose()?;
+    let token = Secret::random::<24>();
+    let link = Link {
+        tenant: tenant.0.clone(),
+        file_id: record.id.clone(),
+        list_id: record.list_id().to_string(),
+        r2_key: record.r2_key.clone(),
+        created_at: now,
+        expires_at,
+        max_downloads: ask.max_downloads,
+        downloads: 0,
+        password,
+        has_password: false,
+        revoked: false,
+    };
+    let list = links::file_links_object(&tenant.0, &record.id);
+    let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.expose().to_string() };
+    tokens(svc, &list, add).await?;
+    let link = match link_call(svc, token.expose(), LinkCall::Create { link }).await {
+        Ok(link) => link,
+        Err(e) => {
+            let _ = tokens(svc, &list, LinkCall::Remove { token: token.expose().to_string() }).await;
+            return Err(e);
+        }
+    };
+    Ok(Reply::json(201, link_json(token.expose(), &link, req.origin)))
+}
+
+async fn list_links<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    let list = links::file_links_object(&tenant.0, &record.id);
+    let mut out = Vec::new();
+    for token in tokens(svc, &list, LinkCall::List { tenant: tenant.0.clone() }).await? {
+        match link_call(svc, &token, LinkCall::Peek { tenant: tenant.0.clone() }).await {
+            Ok(link) if !link.revoked && link.expires_at > svc.ctx.now() => {
+                out.push(link_json(&token, &link, req.origin))
+            }
+            // expired and forgotten, or revoked: no longer listed
+            Ok(_) | Err(Error::NotFound(_)) => {
+                tokens(svc, &list, LinkCall::Remove { token }).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Reply::json(200, json!({"links": out})))
+}
+
+async fn revoke_link<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let token = req.params.get("token");
+    if !links::is_token(token) {
+        return Err(Error::not_found(LINK_NOT_FOUND));
+    }
+    let link = link_call(svc, token, LinkCall::Revoke { tenant: tenant.0.clone() }).await?;
+    let list = links::file_links_object(&tenant.0, &link.file_id);
+    tokens(svc, &list, LinkCall::Remove { token: token.to_string() }).await?;
+    Ok(Reply::Empty { status: 204, headers: Vec::new() })
+}
+
+/// A call to a link's object.
+async fn link_call<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, token: &str, call: LinkCall) -> Result<Link> {
+    match svc.uploads.ledger(&links::link_object(token), LedgerCall::Link(call)).await? {
+        LedgerAnswer::Link(LinkAnswer::Link { link }) => Ok(link),
+        other => Err(Error::Internal(format!("link object answered {other:?}"))),
+    }
+}
+
+/// A call to a file's list of links.
+async fn tokens<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, list: &str, call: LinkCall) -> Result<Vec<String>> {
+    match svc.uploads.ledger(list, LedgerCall::Link(call)).await? {
+        LedgerAnswer::Link(LinkAnswer::Tokens { tokens }) => Ok(tokens),
+        LedgerAnswer::Link(LinkAnswer::Done) => Ok(Vec::new()),
+        other => Err(Error::Internal(format!("links object answered {other:?}"))),
+    }
+}
+
+/// Does the client want a page rather than the bytes (a browser that did not ask to download)?
+fn wants_page(head: &Head, method: Method) -> bool {
+    method == Method::Get
+        && head.query_param("download").is_none()
+        && head.header("accept").is_some_and(|a| a.contains("text/html"))
+}
+
+/// `GET|HEAD|POST /s/{token}`.
+async fn share<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, body: U::Body) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let head = req.head;
+    let token = req.params.get("token");
+    let page = wants_page(head, req.method);
+    let password = match req.method {
+        Method::Post => {
+            let raw = form::read_small(U::read(body), MAX_FORM).await?;
+            Some(form_field(&raw, "password").unwrap_or_default())
+        }
+        _ => head.header("x-share-password").map(str::to_string).or_else(|| head.query_param("password")),
+    };
+    let result = serve_share(svc, req, token, password, page).await;
+    match result {
+        Err(e) if page || req.method == Method::Post => Ok(super::share_page::error_page(&e, req.origin, token)),
+        other => other,
+    }
+}
+
+async fn serve_share<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    token: &str,
+    password: Option<String>,
+    page: bool,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    if !links::is_token(token) {
+        return Err(Error::not_found(LINK_NOT_FOUND));
+    }
+    // a page, and the headers alone, are not downloads
+    let count = !page && req.method != Method::Head;
+    let link = link_call(svc, token, LinkCall::Claim { password, count }).await?;
+    let owner = Tenant(link.tenant.clone());
+    let method = if req.method == Method::Post { Method::Get } else { req.method };
+    let fetch = !page && fetch_whole(req.head, method);
+    let opened = svc
+        .ctx
+        .open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, fetch)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(m) => Error::Expired(m),
+            other => other,
+        })?;
+    if page {
+        return Ok(super::share_page::page(&opened.record, &link, req.origin, token));
+    }
+    let reply = download_reply(opened, req.head, method, CachePolicy::Private);
+    Ok(reply.with_headers(&[("X-Robots-Tag", "noindex".into())]))
+}
+
+/// A field of an `application/x-www-form-urlencoded` body.
+fn form_field(raw: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    text.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+        };
+        (decode(k) == name).then(|| decode(v))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::World;
+    use Method::*;
+
+    const ACME: (&str, &str) = ("Authorization", "Bearer tok");
+    const BOB: (&str, &str) = ("Authorization", "Bearer tok-bob");
+
+    /// A tus upload of `bytes` in one request; its id.
+    fn upload(w: &World, bytes: &[u8], auth: (&str, &str)) -> String {
+        let len = bytes.len().to_string();
+        let headers = [
+            auth,
+            ("Tus-Resumable", "1.0.0"),
+            ("Upload-Length", &len),
+            ("Content-Length", &len),
+            ("Content-Type", "application/offset+octet-stream"),
+        ];
+        let r = w.send(Post, "/files/", &headers, bytes.to_vec());
+        assert_eq!(r.status(), 201, "{r:?}");
+        r.header("Location").unwrap().rsplit('/').next().unwrap().to_string()
+    }
+
+    fn link(w: &World, id: &str, ask: Value) -> (u16, Value) {
+        let r = w.send(Post, &format!("/v1/files/{id}/links"), &[ACME], ask.to_string().into_bytes());
+        (r.status(), World::json(&r))
+    }
+
+    fn get(w: &World, path: &str, headers: &[(&str, &str)]) -> Reply {
+        w.send(Get, path, headers, Vec::new())
+    }
+
+    #[test]
+    fn link_asks_are_checked() {
+        let parse = |v: Value| LinkAsk::parse(v.as_object().unwrap(), 86400, 1000);
+        assert_eq!(parse(json!({})), Ok(LinkAsk { expires_in: 1000, max_downloads: None, password: None }));
+        let ask = parse(json!({"expires_in": 60, "max_downloads": 2, "password": "pw"})).unwrap();
+        assert_eq!((ask.expires_in, ask.max_downloads, ask.password.as_deref()), (60, Some(2), Some("pw")));
+        assert_eq!(parse(json!({"expires_in": 99999})).unwrap().expires_in, 1000, "capped");
+        assert_eq!(parse(json!({"max_downloads": null, "password": null})).unwrap().password, None);
+        for bad in [
+            json!({"expires_in": 0}),
+            json!({"expires_in": -5}),
+            json!({"expires_in": 1.5}),
+            json!({"expires_in": "60"}),
+            json!({"max_downloads": 0}),
+            json!({"password": ""}),
+            json!({"password": 5}),
+            json!({"password": "x".repeat(257)}),
+        ] {
+            assert!(parse(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn links_serve_any_dialects_file_counted_to_their_limit() {
+        let w = World::new();
+        let id = upload(&w, b"hello links", ACME);
+        let (status, l) = link(&w, &id, json!({"max_downloads": 2, "expires_in": 60}));
+        assert_eq!(status, 201, "{l}");
+        let token = l["token"].as_str().unwrap().to_string();
+        assert_eq!(l["url"], format!("https://edge.example/s/{token}"));
+        assert_eq!((l["downloads"].as_u64(), l["max_downloads"].as_u64()), (Some(0), Some(2)));
+        assert_eq!(l["expires_at"], iso8601_ms(w.now() + 60_000));
+        let path = format!("/s/{token}");
+        // a browser sees a page, which is not a download; HEAD is not either
+        let page = get(&w, &path, &[("Accept", "text/html,*/*")]);
+        assert_eq!(page.status(), 200);
+        let Reply::Text { body, .. } = &page else { panic!("{page:?}") };
+        assert!(body.contains("hello") || body.contains("11 bytes"), "{body}");
+        assert!(page.header("Content-Security-Policy").unwrap().contains("default-src 'none'"));
+        assert_eq!(w.send(Head, &path, &[], Vec::new()).status(), 200);
+        for _ in 0..2 {
+            let r = get(&w, &path, &[("Accept", "*/*")]);
+            assert_eq!((r.status(), w.body(&r)), (200, b"hello links".to_vec()));
+            assert_eq!(r.header("Cache-Control"), Some("private, no-cache"));
+        }
+        let r = get(&w, &path, &[]);
+        assert_eq!(r.status(), 410, "the third download");
+        assert_eq!(World::json(&r)["error"]["message"], links::LINK_EXHAUSTED);
+        // listed with its count
+        let r = get(&w, &format!("/v1/files/{id}/links"), &[ACME]);
+        let listed = &World::json(&r)["links"];
+        assert_eq!((listed[0]["token"].as_str(), listed[0]["downloads"].as_u64()), (Some(token.as_str()), Some(2)));
+        // expiry
+        let (_, l2) = link(&w, &id, json!({"expires_in": 5}));
+        let path2 = format!("/s/{}", l2["token"].as_str().unwrap());
+        assert_eq!(get(&w, &path2, &[]).status(), 200);
+        w.advance(5_000);
+        assert_eq!(get(&w, &path2, &[]).status(), 410);
+        let r = get(&w, &format!("/v1/files/{id}/links"), &[ACME]);
+        assert_eq!(World::json(&r)["links"].as_array().unwrap().len(), 1, "the expired link is no longer listed");
+    }
+
+    #[test]
+    fn passwords_revocation_and_other_tenants() {
+        let w = World::new();
+        let id = upload(&w, b"secret bytes", ACME);
+        // another tenant sees nothing of it
+        assert_eq!(w.send(Post, &format!("/v1/files/{id}/links"), &[BOB], b"{}".to_vec()).status(), 404);
+        assert_eq!(get(&w, &format!("/v1/files/{id}/links"), &[BOB]).status(), 404);
+        assert_eq!(w.send(Delete, &format!("/v1/files/{id}"), &[BOB], Vec::new()).status(), 404);
+        assert_eq!(w.send(Post, &format!("/v1/files/{id}/links"), &[], b"{}".to_vec()).status(), 401);
+        let (_, l) = link(&w, &id, json!({"password": "open sesame"}));
+        assert_eq!(l["has_password"], true);
+        let token = l["token"].as_str().unwrap().to_string();
+        let path = format!("/s/{token}");
+        assert_eq!(get(&w, &path, &[]).status(), 401, "password required");
+        let wrong = get(&w, &format!("{path}?password=nope"), &[]);
+        let unknown = get(&w, &format!("/s/{}?password=nope", "A".repeat(32)), &[]);
+        assert_eq!((wrong.status(), World::json(&wrong)), (unknown.status(), World::json(&unknown)), "the same refusal");
+        let ok = get(&w, &path, &[("X-Share-Password", "open sesame")]);
+        assert_eq!((ok.status(), w.body(&ok)), (200, b"secret bytes".to_vec()));
+        // the page's form
+        let form = w.send(Post, &path, &[("Content-Type", "application/x-www-form-urlencoded")], b"password=open+sesame".to_vec());
+        assert_eq!((form.status(), w.body(&form)), (200, b"secret bytes".to_vec()));
+        let form = w.send(Post, &path, &[], b"password=no".to_vec());
+        assert_eq!(form.status(), 403);
+        assert!(matches!(&form, Reply::Text { body, .. } if body.contains("<form")), "the page again: {form:?}");
+        // revocation, by its tenant only
+        assert_eq!(w.send(Delete, &format!("/v1/links/{token}"), &[BOB], Vec::new()).status(), 404);
+        assert_eq!(w.send(Delete, &format!("/v1/links/{token}"), &[ACME], Vec::new()).status(), 204);
+        assert_eq!(get(&w, &format!("{path}?password=open%20sesame"), &[]).status(), 410);
+        assert_eq!(w.send(Delete, &format!("/v1/links/{token}"), &[ACME], Vec::new()).status(), 204, "again");
+    }
+
+    #[test]
+    fn files_are_listed_and_deleted_whatever_their_dialect() {
+        let w = World::new();
+        let tus = upload(&w, b"via tus", ACME);
+        let other = upload(&w, b"bob's", BOB);
+        let ngcp = w.send(
+            Post,
+            "/uploads",
+            &[("Authorization", "Basic Zm9vOmJhcg=="), ("Content-Type", "multipart/form-data; boundary=XX")],
+            b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.txt\"\r\n\r\nvia ngcp\r\n--XX--\r\n".to_vec(),
+        );
+        let ngcp = World::json(&ngcp)["id"].as_str().unwrap().to_string();
+        let r = get(&w, "/v1/files", &[ACME]);
+        assert_eq!(r.status(), 200);
+        let files = World::json(&r)["files"].as_array().unwrap().clone();
+        let mut seen: Vec<(String, String, u64)> = files
+            .iter()
+            .map(|f| (f["id"].as_str().unwrap().into(), f["dialect"].as_str().unwrap().into(), f["size"].as_u64().unwrap()))
+            .collect();
+        seen.sort();
+        let mut want = vec![(tus.clone(), "tus".to_string(), 7), (ngcp.clone(), "ngcp".to_string(), 8)];
+        want.sort();
+        assert_eq!(seen, want, "acme's files only");
+        assert!(files.iter().all(|f| f["sha256"].as_str().unwrap().len() == 64));
+        assert!(files.iter().any(|f| f["expires_at"].is_string()), "the NGCP file expires");
+        assert_eq!(get(&w, "/v1/files?cursor=%01", &[ACME]).status(), 400);
+        // deleting the NGCP file: its bytes, its public share link, its cached copies
+        let (_, l) = link(&w, &ngcp, json!({}));
+        assert_eq!(w.send(Delete, &format!("/v1/files/{ngcp}"), &[ACME], Vec::new()).status(), 204);
+        assert_eq!(get(&w, &format!("/uploads/{ngcp}"), &[]).status(), 404);
+        assert_eq!(get(&w, &format!("/s/{}", l["token"].as_str().unwrap()), &[]).status(), 410);
+        assert_eq!(w.later.take_purges(), vec![format!("/uploads/{ngcp}"), format!("/rtc/fileshare/uploads/{ngcp}")]);
+        let r = get(&w, "/v1/files", &[ACME]);
+        assert_eq!(World::json(&r)["files"].as_array().unwrap().len(), 1);
+        assert_eq!(w.send(Delete, &format!("/v1/files/{ngcp}"), &[ACME], Vec::new()).status(), 404);
+        assert_eq!(w.send(Delete, &format!("/v1/files/{other}"), &[BOB], Vec::new()).status(), 204);
+        assert_eq!(get(&w, &format!("/files/{tus}"), &[ACME, ("Tus-Resumable", "1.0.0")]).status(), 200);
+    }
+
+    #[test]
+    fn a_lost_listing_write_is_repaired_by_the_sweep() {
+        let w = World::new();
+        w.lose_later.set(true);
+        let id = upload(&w, b"journaled", ACME);
+        w.lose_later.set(false);
+        assert_eq!(World::json(&get(&w, "/v1/files", &[ACME]))["files"].as_array().unwrap().len(), 0);
+        w.advance(3 * 60_000);
+        w.sweep();
+        let files = World::json(&get(&w, "/v1/files", &[ACME]))["files"].clone();
+        assert_eq!(files[0]["id"], id.as_str());
+        assert_eq!((files[0]["size"].as_u64(), files[0]["dialect"].as_str()), (Some(9), Some("tus")), "from R2's metadata");
+    }
+
+    #[test]
+    fn form_fields_are_decoded() {
+        assert_eq!(form_field(b"a=1&password=open+ses%41me", "password").as_deref(), Some("open sesAme"));
+        assert_eq!(form_field(b"password=", "password").as_deref(), Some(""));
+        assert_eq!(form_field(b"x=1", "password"), None);
+        assert_eq!(form_field(&[0xff, 0xfe], "password"), None);
+    }
+}

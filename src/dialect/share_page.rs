@@ -1,0 +1,186 @@
+//! The page a browser sees at a share link: the file's name, size and the link's expiry, a
+//! download button and a QR code of the link; or the password form. Plain HTML with no
+//! script at all, styled by the static `/app.css`, under a Content-Security-Policy that
+//! allows nothing else.
+
+use qrcode::render::svg;
+use qrcode::QrCode;
+
+use super::Reply;
+use crate::engine::files::FileRecord;
+use crate::engine::ids::iso8601_ms;
+use crate::engine::links::Link;
+use crate::error::Error;
+
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                       base-uri 'none'; frame-ancestors 'none'";
+
+/// Text made safe for HTML, in element content and in quoted attributes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `1.5 MiB`, `12 bytes`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// An SVG QR code of `text`, for inline use.
+pub fn qr_svg(text: &str) -> String {
+    match QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<svg::Color>()
+                .min_dimensions(192, 192)
+                .quiet_zone(true)
+                .dark_color(svg::Color("#111111"))
+                .light_color(svg::Color("#ffffff"))
+                .build();
+            // the XML declaration has no place inside HTML
+            match svg.find("<svg") {
+                Some(at) => svg[at..].replacen("<svg", "<svg role=\"img\" aria-label=\"QR code of this link\"", 1),
+                None => String::new(),
+            }
+        }
+        Err(_) => String::new(),
+    }
+}
+
+fn document(status: u16, title: &str, main: &str) -> Reply {
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{title} · edgeshare</title>\
+         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
+         <link rel=\"stylesheet\" href=\"/app.css\"></head>\
+         <body><main class=\"share\">{main}</main></body></html>\n",
+        title = escape(title)
+    );
+    Reply::Text {
+        status,
+        headers: vec![
+            ("Content-Type", "text/html; charset=utf-8".into()),
+            ("Content-Security-Policy", CSP.into()),
+            ("Cache-Control", "private, no-store".into()),
+            ("X-Content-Type-Options", "nosniff".into()),
+            ("Referrer-Policy", "no-referrer".into()),
+            ("X-Robots-Tag", "noindex".into()),
+        ],
+        body,
+    }
+}
+
+/// The page of a live link.
+pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str) -> Reply {
+    let url = format!("{origin}/s/{token}");
+    let left = match link.max_downloads {
+        Some(max) => format!("<li>{} of {max} downloads left</li>", max.saturating_sub(link.downloads)),
+        None => String::new(),
+    };
+    let main = format!(
+        "<h1>{name}</h1><ul class=\"meta\"><li>{size}</li><li>Link expires <time datetime=\"{exp}\">{exp}</time></li>{left}</ul>\
+         <p><a class=\"btn\" href=\"/s/{token}?download=1\" download=\"{name}\">Download</a></p>\
+         <figure class=\"qr\">{qr}<figcaption>Scan to open this link on another device</figcaption></figure>",
+        name = escape(&file.name),
+        size = human_size(file.size),
+        exp = iso8601_ms(link.expires_at),
+        token = escape(token),
+        qr = qr_svg(&url),
+    );
+    document(200, &file.name, &main)
+}
+
+/// What a browser sees when a link cannot serve it: the password form (again), or why not.
+pub fn error_page(e: &Error, origin: &str, token: &str) -> Reply {
+    let _ = origin;
+    let form = |message: &str| {
+        let alert = if message.is_empty() {
+            String::new()
+        } else {
+            format!("<p class=\"error\" role=\"alert\">{}</p>", escape(message))
+        };
+        format!(
+            "<h1>This link is protected</h1>{alert}\
+             <form method=\"post\" action=\"/s/{token}\"><label for=\"password\">Password</label>\
+             <input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"off\" autofocus>\
+             <button class=\"btn\" type=\"submit\">Download</button></form>",
+            token = escape(token)
+        )
+    };
+    let reply = match e {
+        Error::PasswordRequired => document(401, "Password required", &form("")),
+        Error::Forbidden(m) => document(403, "Wrong password", &form(m)),
+        Error::TooManyRequests { .. } => document(429, "Too many attempts", &form(&e.message())),
+        Error::Expired(m) | Error::NotFound(m) => {
+            document(e.status(), m, &format!("<h1>{}</h1><p>Ask whoever sent it for a new link.</p>", escape(m)))
+        }
+        other => document(other.status(), "Error", &format!("<h1>{}</h1>", escape(&other.message()))),
+    };
+    reply.with_headers(&e.headers())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_and_sizes_readable() {
+        assert_eq!(escape("<a href=\"x\">&'</a>\u{7}"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;\u{fffd}");
+        assert_eq!(human_size(12), "12 bytes");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(20 << 20), "20.0 MiB");
+    }
+
+    #[test]
+    fn pages_hold_no_script_and_a_qr_code() {
+        let file = FileRecord { name: "<script>x</script>.txt".into(), size: 3, ..FileRecord::new("f", "t", "tus", "k") };
+        let link = Link {
+            tenant: "t".into(),
+            file_id: "f".into(),
+            list_id: "f".into(),
+            r2_key: "k".into(),
+            created_at: 0,
+            expires_at: 86_400_000,
+            max_downloads: Some(3),
+            downloads: 1,
+            password: None,
+            has_password: false,
+            revoked: false,
+        };
+        let Reply::Text { body, headers, status } = page(&file, &link, "https://e.example", &"T".repeat(32)) else {
+            panic!()
+        };
+        assert_eq!(status, 200);
+        assert!(!body.contains("<script"), "no script, and the name is escaped");
+        assert!(body.contains("&lt;script&gt;") && body.contains("2 of 3 downloads left"));
+        assert!(body.contains("<svg") && !body.contains("<?xml"));
+        assert!(body.contains(&format!("/s/{}?download=1", "T".repeat(32))));
+        assert!(headers.iter().any(|(k, v)| *k == "Content-Security-Policy" && !v.contains("script-src")));
+        let r = error_page(&Error::TooManyRequests { retry_after: 4 }, "", "tok");
+        assert_eq!((r.status(), r.header("Retry-After")), (429, Some("4")));
+        let r = error_page(&Error::PasswordRequired, "", "tok");
+        assert!(matches!(&r, Reply::Text { body, .. } if body.contains("<form method=\"post\" action=\"/s/tok\">")));
+    }
+}

@@ -1,0 +1,230 @@
+//! A tenant's files, whatever dialect uploaded them: the listing (`GET /v1/files`) and the
+//! lookup of one file by the id its dialect gave it (for share links and deletion).
+//!
+//! The listing is one listed KV key per live file (`ls:{tenant}:{id}`), written when a file is
+//! published and dropped when it is deleted or swept; its metadata is what the listing shows,
+//! so a page of up to 1,000 files is one KV list. Like every KV list it is eventually
+//! consistent (a file may show up a few seconds after its upload answered elsewhere). A lookup
+//! by id asks R2 first (strongly consistent): the id names the object, but for an NGCP
+//! session's file entry, which only the listing knows.
+
+use serde::{Deserialize, Serialize};
+
+use super::files::FileRecord;
+use super::{keys, Ctx};
+use crate::error::{Error, Result};
+use crate::store::{BlobStore, MetaStore};
+
+pub const FILE_NOT_FOUND: &str = "file not found";
+pub const FILE_EXPIRED: &str = "file expired";
+/// KV's limit on a listed key's metadata.
+const KV_METADATA_BYTES: usize = 1024;
+
+/// What the listing keeps of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    /// The record's id (its R2 object's name) and its R2 key.
+    pub id: String,
+    #[serde(rename = "k")]
+    pub r2_key: String,
+    /// The id its dialect gave it.
+    #[serde(rename = "l")]
+    pub list_id: String,
+    #[serde(rename = "n")]
+    pub name: String,
+    #[serde(rename = "t")]
+    pub content_type: String,
+    #[serde(rename = "d")]
+    pub dialect: String,
+    #[serde(rename = "z")]
+    pub size: u64,
+    #[serde(rename = "s")]
+    pub sha256: String,
+    #[serde(rename = "c")]
+    pub created_at: u64,
+    #[serde(rename = "e", default)]
+    pub expires_at: Option<u64>,
+}
+
+impl Listed {
+    /// The listing's entry for a file; a name too long for KV's metadata is shortened there
+    /// (the file keeps its name).
+    pub fn of(r: &FileRecord) -> Listed {
+        let mut listed = Listed {
+            id: r.id.clone(),
+            r2_key: r.r2_key.clone(),
+            list_id: r.list_id().to_string(),
+            name: r.name.clone(),
+            content_type: r.content_type.chars().take(128).collect(),
+            dialect: r.dialect.clone(),
+            size: r.size,
+            sha256: r.sha256.clone(),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        };
+        while listed.to_json().len() > KV_METADATA_BYTES && !listed.name.is_empty() {
+            let keep = listed.name.chars().count() * 3 / 4;
+            listed.name = listed.name.chars().take(keep).collect();
+        }
+        listed
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// Could this be a file id of some dialect (uuids, opaque base64url ids)? Anything else is
+/// not looked up at all.
+pub fn is_file_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=.".contains(&b))
+}
+
+/// One page of a tenant's listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub files: Vec<Listed>,
+    pub cursor: Option<String>,
+}
+
+impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
+    /// Lists a published file (after the answer for a file written in one request).
+    pub(super) async fn list_put(&self, record: &FileRecord) -> Result<()> {
+        // gone from KV when the file expires (the sweep deletes the key too)
+        let ttl = record.expires_at.map(|at| at.saturating_sub(self.now()).div_ceil(1000).max(60));
+        let key = keys::listing(&record.tenant, record.list_id());
+        self.meta.put_listed(&key, &Listed::of(record).to_json(), ttl).await
+    }
+
+    pub(super) async fn list_delete(&self, record: &FileRecord) -> Result<()> {
+        let key = keys::listing(&record.tenant, record.list_id());
+        match self.listed(&record.tenant, record.list_id()).await? {
+            // the same entry id may name another stored file by now (an NGCP entry stored again)
+            Some(l) if l.id != record.id => Ok(()),
+            _ => self.meta.delete(&key).await,
+        }
+    }
+
+    /// The listing's entry for `list_id` of `tenant`, if any.
+    pub async fn listed(&self, tenant: &str, list_id: &str) -> Result<Option<Listed>> {
+        let key = keys::listing(tenant, list_id);
+        let page = self.meta.list(&key, None).await?;
+        Ok(page
+            .keys
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, meta)| meta.and_then(|m| serde_json::from_str(&m).ok())))
+    }
+
+    /// One page of `tenant`'s live files, from `cursor` (a page's own cursor; `None`: the first).
+    pub async fn list_files(&self, tenant: &str, cursor: Option<&str>) -> Result<Page> {
+        let page = self.meta.list(&keys::listing_prefix(tenant), cursor).await?;
+        let now = self.now();
+        let files = page
+            .keys
+            .into_iter()
+            .filter_map(|(_, meta)| meta.and_then(|m| serde_json::from_str::<Listed>(&m).ok()))
+            .filter(|l| l.expires_at.is_none_or(|at| at > now))
+            .collect();
+        Ok(Page { files, cursor: page.cursor })
+    }
+
+    /// The record an R2 object describes, if it is a file of this layout.
+    pub async fn stored_record(&self, key: &str) -> Result<Option<FileRecord>> {
+        match self.blobs.head(key).await? {
+            Some(info) => self.record_of(key, &info).await,
+            None => Ok(None),
+        }
+    }
+
+    /// `tenant`'s file named `id` by its dialect, if it lives: `404` for anyone else's (or
+    /// none), `410` once expired.
+    pub async fn find_owned(&self, tenant: &str, id: &str) -> Result<FileRecord> {
+        if !is_file_id(id) {
+            return Err(Error::not_found(FILE_NOT_FOUND));
+        }
+        let mine = |r: &FileRecord| r.tenant == tenant;
+        for key in [keys::object(id), keys::expiring_object(id)] {
+            if let Some(r) = self.stored_record(&key).await?.filter(|r| mine(r) && r.id == id) {
+                return r.live(self.now(), FILE_EXPIRED);
+            }
+        }
+        if let Some(l) = self.listed(tenant, id).await? {
+            if let Some(r) = self.stored_record(&l.r2_key).await?.filter(|r| mine(r) && r.id == l.id) {
+                return r.live(self.now(), FILE_EXPIRED);
+            }
+        }
+        // a tombstone (or a record of the earlier layout)
+        match self.record(id).await?.filter(mine) {
+            Some(r) if r.r2_key == keys::object(id) || r.r2_key == keys::expiring_object(id) => {
+                r.live(self.now(), FILE_EXPIRED).and(Err(Error::not_found(FILE_NOT_FOUND)))
+            }
+            Some(r) => match self.blobs.head(&r.r2_key).await? {
+                Some(_) => r.live(self.now(), FILE_EXPIRED),
+                None => r.live(self.now(), FILE_EXPIRED).and(Err(Error::not_found(FILE_NOT_FOUND))),
+            },
+            None => Err(Error::not_found(FILE_NOT_FOUND)),
+        }
+    }
+
+    /// Deletes a file of any dialect (its bytes, sidecar, thumbnails, indexes, listing) and
+    /// queues the paths under which a shared cache may hold it for purging.
+    pub async fn delete_any(&self, record: &FileRecord) -> Result<()> {
+        self.delete_file(record).await?;
+        if record.dialect == "twake" {
+            self.blobs.delete(&keys::thumbnail(&record.id, 0)).await?;
+        }
+        self.later.1.borrow_mut().extend(public_paths(record));
+        Ok(())
+    }
+}
+
+/// The paths under which a shared cache may hold a file's bytes (its public downloads).
+pub fn public_paths(record: &FileRecord) -> Vec<String> {
+    use super::visibility::Access;
+    let id = &record.id;
+    match record.access() {
+        Access::ShareLink => vec![format!("/uploads/{id}"), format!("/rtc/fileshare/uploads/{id}")],
+        Access::PublicDigest => {
+            let sha = &record.sha256;
+            vec![format!("/api/blobs/{id}"), format!("/api/blobs/{sha}"), format!("/api/blobs/sha256:{sha}")]
+        }
+        Access::Private => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::visibility::Access;
+
+    #[test]
+    fn listing_entries_fit_kv_metadata() {
+        let mut r = FileRecord {
+            name: "\u{1}".repeat(255),
+            size: 9,
+            sha256: "ab".repeat(32),
+            created_at: 5,
+            ..FileRecord::new("f1", "acme", "tus", "f/f1")
+        };
+        r.extra.insert("entry_id".into(), "e1".into());
+        let l = Listed::of(&r);
+        assert!(l.to_json().len() <= KV_METADATA_BYTES, "{}", l.to_json().len());
+        assert!(!l.name.is_empty());
+        assert_eq!((l.list_id.as_str(), l.id.as_str()), ("e1", "f1"));
+        let plain = Listed::of(&FileRecord { name: "a.txt".into(), ..r.clone() });
+        assert_eq!(plain.name, "a.txt");
+        assert_eq!(serde_json::from_str::<Listed>(&plain.to_json()).unwrap(), plain);
+    }
+
+    #[test]
+    fn ids_and_public_paths() {
+        assert!(is_file_id("88e5905d-5d96-4750-ab3d-77a1ed26f569") && is_file_id("NzAw=="));
+        assert!(!is_file_id("") && !is_file_id("a/b") && !is_file_id(&"a".repeat(129)) && !is_file_id("a:b"));
+        let ngcp = FileRecord::new("u1", "acme", "ngcp", "e/u1").with_access(Access::ShareLink);
+        assert_eq!(public_paths(&ngcp), vec!["/uploads/u1", "/rtc/fileshare/uploads/u1"]);
+        let blob = FileRecord { sha256: "ab".into(), ..FileRecord::new("b1", "acme", "portsip", "f/b1") };
+        assert_eq!(public_paths(&blob), vec!["/api/blobs/b1", "/api/blobs/ab", "/api/blobs/sha256:ab"]);
+        assert!(public_paths(&FileRecord::new("t1", "acme", "tus", "f/t1")).is_empty());
+    }
+}

@@ -1,0 +1,475 @@
+//! Share links: a capability to download one file of a tenant, whatever dialect uploaded it,
+//! with an expiry, an optional download limit and an optional password.
+//!
+//! Each link is one object (a Durable Object in the worker), named by the hash of its token
+//! ([`link_object`]) so that the token itself names nothing in storage: the object holds the
+//! link and counts its downloads, one call at a time, so the last allowed download succeeds
+//! and the next is refused however many arrive at once. Each file with links has one more
+//! object ([`file_links_object`]) listing its links' tokens (for `GET /v1/files/{id}/links`,
+//! and to revoke them all when the file is deleted).
+//!
+//! A password is stored as an Argon2id hash (PHC string) and checked inside the link's
+//! object. Wrong passwords are counted there: after [`FREE_FAILURES`] in a row every further
+//! attempt must wait, doubling each time up to [`MAX_BACKOFF_SECS`] (`429` with
+//! `Retry-After`). An object with no link answers a password exactly as a link with another
+//! password does (after the same hashing work, with the same backoff), so a password never
+//! tells whether a link exists.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+
+use super::sessions::Ledger;
+use crate::error::{Error, Result};
+
+pub const LINK_NOT_FOUND: &str = "link not found";
+pub const LINK_EXPIRED: &str = "link expired";
+pub const LINK_REVOKED: &str = "link revoked";
+pub const LINK_EXHAUSTED: &str = "download limit reached";
+pub const WRONG_PASSWORD: &str = "wrong password or no such link";
+/// Most links one file has.
+pub const MAX_LINKS_PER_FILE: usize = 100;
+/// Wrong passwords in a row that cost nothing more than their own hashing.
+pub const FREE_FAILURES: u32 = 3;
+/// The longest wait between two attempts after many wrong passwords.
+pub const MAX_BACKOFF_SECS: u64 = 300;
+/// Longest password accepted.
+pub const MAX_PASSWORD: usize = 256;
+/// How long an object without a link remembers wrong passwords.
+const FAILURES_REMEMBERED_MS: u64 = 3_600_000;
+
+const LINK_KEY: &str = "link";
+const FAILS_KEY: &str = "fails";
+
+/// The name of a link's object: its token's hash.
+pub fn link_object(token: &str) -> String {
+    use sha2::Digest;
+    format!("link:{}", hex::encode(sha2::Sha256::digest(token.as_bytes())))
+}
+
+/// The name of the object listing a file's links.
+pub fn file_links_object(tenant: &str, file_id: &str) -> String {
+    format!("links:{tenant}:{file_id}")
+}
+
+/// Is this shaped like a token we issue (base64url, 32 characters: 192 bits)?
+pub fn is_token(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A share link as its object keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub tenant: String,
+    /// The file's id in the store (its record's), and the id its dialect gave it.
+    pub file_id: String,
+    pub list_id: String,
+    pub r2_key: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub max_downloads: Option<u64>,
+    pub downloads: u64,
+    /// The password's Argon2id hash; never sent back out of the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Does it have a password (what the object tells, instead of the hash)?
+    #[serde(default)]
+    pub has_password: bool,
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+impl Link {
+    /// The link as it leaves its object: without its password's hash.
+    fn public(self) -> Link {
+        Link { has_password: self.password.is_some() || self.has_password, password: None, ..self }
+    }
+}
+
+/// Wrong passwords in a row, and when the last was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failures {
+    pub count: u32,
+    pub last: u64,
+}
+
+impl Failures {
+    /// When the next attempt may be made (`None`: now).
+    pub fn next_allowed(&self) -> Option<u64> {
+        let over = self.count.checked_sub(FREE_FAILURES)?;
+        let wait = 1u64.checked_shl(over).unwrap_or(u64::MAX).min(MAX_BACKOFF_SECS);
+        Some(self.last.saturating_add(wait * 1000))
+    }
+}
+
+/// One request to a link's object or to a file's list of links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "share", rename_all = "snake_case")]
+pub enum LinkCall {
+    // a link's object
+    Create {
+        link: Link,
+    },
+    /// Checks the password (if the link has one) and, with `count`, counts a download.
+    Claim {
+        #[serde(default)]
+        password: Option<String>,
+        count: bool,
+    },
+    /// The link as it stands, to its tenant.
+    Peek {
+        tenant: String,
+    },
+    Revoke {
+        tenant: String,
+    },
+    // a file's list
+    Add {
+        tenant: String,
+        token: String,
+    },
+    List {
+        tenant: String,
+    },
+    Remove {
+        token: String,
+    },
+    /// Forgets the list; answers the tokens it held (their links are to be revoked).
+    Drop {
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "share", rename_all = "snake_case")]
+pub enum LinkAnswer {
+    Link { link: Link },
+    Tokens { tokens: Vec<String> },
+    Done,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
+    serde_json::from_str(raw).map_err(|e| Error::Internal(format!("link: {e}")))
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Internal(format!("link: {e}")))
+}
+
+/// Argon2id cost: OWASP's second configuration (19 MiB, 2 passes); tests pass a cheaper one.
+#[derive(Debug, Clone, Copy)]
+pub struct Kdf {
+    pub memory_kib: u32,
+    pub passes: u32,
+}
+
+pub const KDF: Kdf = Kdf { memory_kib: 19 * 1024, passes: 2 };
+
+fn argon2(kdf: Kdf) -> Result<Argon2<'static>> {
+    let params = Params::new(kdf.memory_kib, kdf.passes, 1, None).map_err(|e| Error::Internal(format!("kdf: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// The stored form of a password: an Argon2id PHC string with a random 16-byte salt.
+pub fn hash_password(password: &str, salt: [u8; 16], kdf: Kdf) -> Result<String> {
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(format!("salt: {e}")))?;
+    let hash = argon2(kdf)?.hash_password(password.as_bytes(), &salt).map_err(|e| Error::Internal(format!("kdf: {e}")))?;
+    Ok(hash.to_string())
+}
+
+/// Does `password` match the stored hash (by the hash's own parameters)?
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else { return false };
+    // the parameters are the hash's own; the default instance only supplies the algorithm list
+    Argon2::default().verify_password(password.as_bytes(), &hash).is_ok()
+}
+
+/// A hash no password matches, made once per object without a link, so that a guess costs
+/// the same work whether or not the link exists.
+const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295$V7dy0g0BhP0cVSvPmm0S0M4WMv2ETXgE3mQG2yWcrVU";
+
+/// Serves one call against a link's object (or a file's list) at `now`.
+pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<LinkAnswer> {
+    match call {
+        LinkCall::Create { link } => {
+            if store.get(LINK_KEY).await?.is_some() {
+                return Err(Error::Conflict("link exists".into()));
+            }
+            store.put(LINK_KEY, &json(&link)?).await?;
+            Ok(LinkAnswer::Link { link: link.public() })
+        }
+        LinkCall::Claim { password, count } => claim(store, now, password, count).await,
+        LinkCall::Peek { tenant } => Ok(LinkAnswer::Link { link: owned(store, &tenant).await?.public() }),
+        LinkCall::Revoke { tenant } => {
+            let mut link = owned(store, &tenant).await?;
+            if !link.revoked {
+                link.revoked = true;
+                store.put(LINK_KEY, &json(&link)?).await?;
+            }
+            Ok(LinkAnswer::Link { link: link.public() })
+        }
+        LinkCall::Add { tenant, token } => {
+            check_list_owner(store, &tenant).await?;
+            if store.list("l:").await?.len() >= MAX_LINKS_PER_FILE {
+                return Err(Error::Conflict(format!("a file has at most {MAX_LINKS_PER_FILE} links")));
+            }
+            store.put(&format!("l:{token}"), &now.to_string()).await?;
+            Ok(LinkAnswer::Done)
+        }
+        LinkCall::List { tenant } => {
+            let tokens = match store.get("tenant").await? {
+                Some(t) if t != tenant => Vec::new(),
+                _ => listed(store).await?,
+            };
+            Ok(LinkAnswer::Tokens { tokens })
+        }
+        LinkCall::Remove { token } => {
+            store.delete(&format!("l:{token}")).await?;
+            Ok(LinkAnswer::Done)
+        }
+        LinkCall::Drop { tenant } => {
+            let tokens = match store.get("tenant").await? {
+                Some(t) if t != tenant => Vec::new(),
+                _ => listed(store).await?,
+            };
+            store.clear().await?;
+            Ok(LinkAnswer::Tokens { tokens })
+        }
+    }
+}
+
+async fn check_list_owner<L: Ledger>(store: &L, tenant: &str) -> Result<()> {
+    match store.get("tenant").await? {
+        Some(t) if t != tenant => Err(Error::not_found(LINK_NOT_FOUND)),
+        Some(_) => Ok(()),
+        None => store.put("tenant", tenant).await,
+    }
+}
+
+/// The tokens of a file's list, oldest first.
+async fn listed<L: Ledger>(store: &L) -> Result<Vec<String>> {
+    let mut rows: Vec<(u64, String)> = Vec::new();
+    for (key, at) in store.list("l:").await? {
+        rows.push((at.parse().unwrap_or(0), key.trim_start_matches("l:").to_string()));
+    }
+    rows.sort();
+    Ok(rows.into_iter().map(|(_, t)| t).collect())
+}
+
+/// The link of this object if it is `tenant`'s (anyone else: `404`).
+async fn owned<L: Ledger>(store: &L, tenant: &str) -> Result<Link> {
+    let raw = store.get(LINK_KEY).await?.ok_or_else(|| Error::not_found(LINK_NOT_FOUND))?;
+    let link: Link = parse(&raw)?;
+    if link.tenant != tenant {
+        return Err(Error::not_found(LINK_NOT_FOUND));
+    }
+    Ok(link)
+}
+
+async fn claim<L: Ledger>(store: &L, now: u64, password: Option<String>, count: bool) -> Result<LinkAnswer> {
+    let link: Option<Link> = match store.get(LINK_KEY).await? {
+        Some(raw) => Some(parse(&raw)?),
+        None => None,
+    };
+    // a password is judged first, the same way whether or not there is a link
+    if let Some(given) = &password {
+        let fails: Failures = match store.get(FAILS_KEY).await? {
+            Some(raw) => parse(&raw)?,
+            None => Failures::default(),
+        };
+        if let Some(at) = fails.next_allowed().filter(|at| *at > now) {
+            return Err(Error::TooManyRequests { retry_after: (at - now).div_ceil(1000) });
+        }
+        let stored = link.as_ref().and_then(|l| l.password.as_deref());
+        let right = match stored {
+            Some(hash) => verify_password(given, hash),
+            None => {
+                // the same work as a real check
+                verify_password(given, DECOY);
+                link.is_some()
+            }
+        };
+        if !right {
+            let fails = Failures { count: fails.count.saturating_add(1), last: now };
+            store.put(FAILS_KEY, &json(&fails)?).await?;
+            return Err(Error::Forbidden(WRONG_PASSWORD.into()));
+        }
+        if fails.count > 0 {
+            store.delete(FAILS_KEY).await?;
+        }
+    }
+    let mut link = link.ok_or_else(|| Error::not_found(LINK_NOT_FOUND))?;
+    if link.revoked {
+        return Err(Error::Expired(LINK_REVOKED.into()));
+    }
+    if now >= link.expires_at {
+        return Err(Error::Expired(LINK_EXPIRED.into()));
+    }
+    if link.password.is_some() && password.is_none() {
+        return Err(Error::PasswordRequired);
+    }
+    if link.max_downloads.is_some_and(|max| link.downloads >= max) {
+        return Err(Error::Expired(LINK_EXHAUSTED.into()));
+    }
+    if count {
+        link.downloads += 1;
+        store.put(LINK_KEY, &json(&link)?).await?;
+    }
+    Ok(LinkAnswer::Link { link: link.public() })
+}
+
+/// When a link's object may forget everything: its link's expiry plus `grace` (during which
+/// it answers `410`); wrong passwords an hour after the last. `None`: nothing to forget.
+pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
+    if let Some(raw) = store.get(LINK_KEY).await? {
+        let link: Link = parse(&raw)?;
+        return Ok(Some(link.expires_at.saturating_add(grace_secs.saturating_mul(1000))));
+    }
+    match store.get(FAILS_KEY).await? {
+        Some(raw) => Ok(Some(parse::<Failures>(&raw)?.last.saturating_add(FAILURES_REMEMBERED_MS))),
+        None => Ok(None),
+    }
+}
+
+/// Does this call leave something its object must forget later?
+pub fn schedules(call: &LinkCall) -> bool {
+    matches!(call, LinkCall::Create { .. } | LinkCall::Claim { password: Some(_), .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::MemoryLedger;
+    use futures_executor::block_on;
+
+    const CHEAP: Kdf = Kdf { memory_kib: 64, passes: 1 };
+
+    fn link(max: Option<u64>, password: Option<&str>) -> Link {
+        Link {
+            tenant: "acme".into(),
+            file_id: "f1".into(),
+            list_id: "f1".into(),
+            r2_key: "f/f1".into(),
+            created_at: 1_000,
+            expires_at: 100_000,
+            max_downloads: max,
+            downloads: 0,
+            password: password.map(|p| hash_password(p, [7; 16], CHEAP).unwrap()),
+            has_password: false,
+            revoked: false,
+        }
+    }
+
+    fn call(store: &MemoryLedger, now: u64, c: LinkCall) -> Result<LinkAnswer> {
+        block_on(serve(store, now, c))
+    }
+
+    fn claim(store: &MemoryLedger, now: u64, password: Option<&str>) -> Result<u64> {
+        match call(store, now, LinkCall::Claim { password: password.map(str::to_string), count: true })? {
+            LinkAnswer::Link { link } => {
+                assert!(link.password.is_none(), "the hash never leaves the object");
+                Ok(link.downloads)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn downloads_are_counted_to_the_limit() {
+        let store = MemoryLedger::default();
+        call(&store, 1_000, LinkCall::Create { link: link(Some(3), None) }).unwrap();
+        assert_eq!(claim(&store, 2_000, None), Ok(1));
+        assert_eq!(claim(&store, 2_000, None), Ok(2));
+        // a look that does not count
+        let peek = call(&store, 2_000, LinkCall::Claim { password: None, count: false }).unwrap();
+        assert!(matches!(peek, LinkAnswer::Link { link } if link.downloads == 2));
+        assert_eq!(claim(&store, 2_000, None), Ok(3), "the last allowed download");
+        assert_eq!(claim(&store, 2_000, None), Err(Error::Expired(LINK_EXHAUSTED.into())));
+        assert_eq!(claim(&store, 2_000, None), Err(Error::Expired(LINK_EXHAUSTED.into())));
+        assert!(call(&store, 1_000, LinkCall::Create { link: link(None, None) }).is_err(), "never created twice");
+    }
+
+    #[test]
+    fn links_expire_and_are_revoked_by_their_tenant_only() {
+        let store = MemoryLedger::default();
+        call(&store, 1_000, LinkCall::Create { link: link(None, None) }).unwrap();
+        assert_eq!(claim(&store, 99_999, None), Ok(1));
+        assert_eq!(claim(&store, 100_000, None), Err(Error::Expired(LINK_EXPIRED.into())));
+        let store = MemoryLedger::default();
+        call(&store, 1_000, LinkCall::Create { link: link(None, None) }).unwrap();
+        let other = call(&store, 2_000, LinkCall::Revoke { tenant: "bobco".into() });
+        assert_eq!(other, Err(Error::not_found(LINK_NOT_FOUND)));
+        assert!(call(&store, 2_000, LinkCall::Peek { tenant: "bobco".into() }).is_err());
+        assert_eq!(claim(&store, 2_000, None), Ok(1));
+        call(&store, 2_000, LinkCall::Revoke { tenant: "acme".into() }).unwrap();
+        assert_eq!(claim(&store, 2_000, None), Err(Error::Expired(LINK_REVOKED.into())));
+        assert_eq!(block_on(forget_at(&store, 60)), Ok(Some(160_000)));
+        // an object that never had a link
+        assert_eq!(claim(&MemoryLedger::default(), 2_000, None), Err(Error::not_found(LINK_NOT_FOUND)));
+    }
+
+    #[test]
+    fn passwords_are_hashed_checked_and_guesses_slowed_down() {
+        let store = MemoryLedger::default();
+        let l = link(Some(10), Some("s3cret"));
+        assert!(l.password.as_deref().unwrap().starts_with("$argon2id$"));
+        assert!(!l.password.as_deref().unwrap().contains("s3cret"));
+        call(&store, 1_000, LinkCall::Create { link: l }).unwrap();
+        assert_eq!(claim(&store, 2_000, None), Err(Error::PasswordRequired));
+        assert_eq!(claim(&store, 2_000, Some("s3cret")), Ok(1));
+        let wrong = Err(Error::Forbidden(WRONG_PASSWORD.into()));
+        let mut t = 3_000;
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(claim(&store, t, Some("guess")), wrong);
+        }
+        // now each attempt waits: 1 s, then 2 s, ...
+        for wait in [1u64, 2, 4] {
+            assert_eq!(claim(&store, t, Some("s3cret")), Err(Error::TooManyRequests { retry_after: wait }));
+            t += wait * 1000;
+            assert_eq!(claim(&store, t, Some("guess")), wrong, "allowed again after {wait} s");
+        }
+        assert_eq!(claim(&store, t + 8_000, Some("s3cret")), Ok(2), "the right password resets the count");
+        assert_eq!(claim(&store, t + 8_000, Some("guess")), wrong);
+        assert_eq!(claim(&store, t + 8_000, Some("s3cret")), Ok(3));
+    }
+
+    #[test]
+    fn a_password_does_not_tell_whether_a_link_exists() {
+        let with = MemoryLedger::default();
+        call(&with, 1_000, LinkCall::Create { link: link(None, Some("right")) }).unwrap();
+        let without = MemoryLedger::default();
+        for store in [&with, &without] {
+            let answers: Vec<_> = (0..5).map(|_| claim(store, 2_000, Some("guess"))).collect();
+            assert_eq!(answers[..3], vec![Err(Error::Forbidden(WRONG_PASSWORD.into())); 3][..]);
+            assert_eq!(answers[3], Err(Error::TooManyRequests { retry_after: 1 }));
+        }
+        assert!(schedules(&LinkCall::Claim { password: Some("x".into()), count: true }));
+        assert_eq!(block_on(forget_at(&without, 60)), Ok(Some(2_000 + FAILURES_REMEMBERED_MS)));
+        assert_eq!(block_on(forget_at(&MemoryLedger::default(), 60)), Ok(None));
+    }
+
+    #[test]
+    fn the_decoy_hash_is_well_formed_and_matches_nothing() {
+        assert!(PasswordHash::new(DECOY).is_ok());
+        assert!(!verify_password("", DECOY) && !verify_password("decoy", DECOY));
+        assert!(verify_password("pw", &hash_password("pw", [1; 16], CHEAP).unwrap()));
+        assert!(!verify_password("pw", "not a hash"));
+    }
+
+    #[test]
+    fn a_files_list_holds_its_tokens_for_its_tenant() {
+        let store = MemoryLedger::default();
+        let add = |t: &str, tenant: &str, now| call(&store, now, LinkCall::Add { tenant: tenant.into(), token: t.into() });
+        add("b", "acme", 2).unwrap();
+        add("a", "acme", 3).unwrap();
+        assert!(add("c", "bobco", 4).is_err(), "another tenant's file");
+        let list = |tenant: &str| call(&store, 5, LinkCall::List { tenant: tenant.into() });
+        assert_eq!(list("acme"), Ok(LinkAnswer::Tokens { tokens: vec!["b".into(), "a".into()] }), "oldest first");
+        assert_eq!(list("bobco"), Ok(LinkAnswer::Tokens { tokens: vec![] }));
+        call(&store, 6, LinkCall::Remove { token: "b".into() }).unwrap();
+        let dropped = call(&store, 7, LinkCall::Drop { tenant: "acme".into() });
+        assert_eq!(dropped, Ok(LinkAnswer::Tokens { tokens: vec!["a".into()] }));
+        assert_eq!(list("acme"), Ok(LinkAnswer::Tokens { tokens: vec![] }));
+        assert!(is_token(&"A".repeat(32)) && !is_token(&"A".repeat(31)) && !is_token(&format!("{}/", "A".repeat(31))));
+    }
+}
