@@ -154,7 +154,10 @@ impl Error {
 
     /// Refusals that do not depend on the body: answered at once, without reading it.
     pub fn refuses_caller(&self) -> bool {
-        matches!(self, Error::Unauthorized | Error::Forbidden(_) | Error::PasswordRequired | Error::TooManyRequests { .. })
+        matches!(
+            self,
+            Error::Unauthorized | Error::Forbidden(_) | Error::PasswordRequired | Error::TooManyRequests { .. }
+        )
     }
 
     /// Headers that go with the error whatever the dialect (`Retry-After`).

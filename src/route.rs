@@ -87,6 +87,8 @@ pub struct Endpoint<Op: 'static> {
     pub auth: Auth,
     pub body: BodyUse,
     pub doc: &'static str,
+    /// What the API document says beyond the above.
+    pub spec: Spec,
 }
 
 /// A row of a table (a `const fn`, for the tables are constants).
@@ -98,8 +100,107 @@ pub const fn endpoint<Op>(
     body: BodyUse,
     doc: &'static str,
 ) -> Endpoint<Op> {
-    Endpoint { op, method, path, auth, body, doc }
+    Endpoint { op, method, path, auth, body, doc, spec: Spec::DEFAULT }
 }
+
+impl<Op: Copy> Endpoint<Op> {
+    /// The row with its API document details.
+    pub const fn with(self, spec: Spec) -> Endpoint<Op> {
+        Endpoint { spec, ..self }
+    }
+}
+
+/// The type of a parameter's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Int,
+    Bool,
+}
+
+/// A query or header parameter of an endpoint, for the API document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    pub required: bool,
+    pub kind: Kind,
+    pub doc: &'static str,
+}
+
+/// An optional parameter.
+pub const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Param {
+    Param { name, required: false, kind, doc }
+}
+
+/// A required parameter.
+pub const fn req(name: &'static str, kind: Kind, doc: &'static str) -> Param {
+    Param { name, required: true, kind, doc }
+}
+
+/// What an answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// No body.
+    Empty,
+    Json,
+    /// A file's bytes, of its own type.
+    Bytes,
+    Html,
+    Text,
+}
+
+/// What the API document says of an endpoint: its query and header parameters, the media
+/// types of its request body, its successful answers, and the error statuses particular to
+/// it (those that follow from its auth, path and body are added by the document).
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub query: &'static [Param],
+    pub headers: &'static [Param],
+    pub takes: &'static [&'static str],
+    pub ok: &'static [(u16, Media)],
+    pub errors: &'static [u16],
+}
+
+impl Spec {
+    pub const DEFAULT: Spec = Spec { query: &[], headers: &[], takes: &[], ok: &[(200, Media::Json)], errors: &[] };
+
+    /// Successful answers.
+    pub const fn ok(ok: &'static [(u16, Media)]) -> Spec {
+        Spec { ok, ..Spec::DEFAULT }
+    }
+
+    pub const fn query(self, query: &'static [Param]) -> Spec {
+        Spec { query, ..self }
+    }
+
+    pub const fn headers(self, headers: &'static [Param]) -> Spec {
+        Spec { headers, ..self }
+    }
+
+    /// The request body's media types.
+    pub const fn takes(self, takes: &'static [&'static str]) -> Spec {
+        Spec { takes, ..self }
+    }
+
+    pub const fn errors(self, errors: &'static [u16]) -> Spec {
+        Spec { errors, ..self }
+    }
+}
+
+/// Request body media types.
+pub const JSON: &[&str] = &["application/json"];
+pub const MULTIPART: &[&str] = &["multipart/form-data"];
+pub const OCTETS: &[&str] = &["application/octet-stream"];
+/// A download: the bytes (whole or a range), or nothing new.
+pub const DOWNLOAD: &[(u16, Media)] = &[(200, Media::Bytes), (206, Media::Bytes), (304, Media::Empty)];
+/// A download's headers.
+pub const DOWNLOAD_HEAD: &[(u16, Media)] = &[(200, Media::Empty), (206, Media::Empty), (304, Media::Empty)];
+/// The headers a download honours.
+pub const RANGE_HEADERS: &[Param] = &[
+    opt("Range", Kind::Str, "`bytes=a-b`: part of the file (206, or 416)."),
+    opt("If-None-Match", Kind::Str, "An entity tag: 304 if it is the file's."),
+    opt("If-Range", Kind::Str, "An entity tag: the range only if it is the file's."),
+];
 
 /// A dialect's table: where in the URL space it lives, and its endpoints.
 #[derive(Debug)]

@@ -23,7 +23,10 @@ use crate::error::{Error, Result};
 use crate::http::auth_header::Presented;
 use crate::http::content_range::parse_part_range;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{
+    endpoint, req, Auth, BodyUse, Endpoint, Kind, Media, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, OCTETS,
+    RANGE_HEADERS,
+};
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
 
@@ -50,22 +53,50 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     prefixes: &[""],
     method_override: false,
     endpoints: &[
-        row(Op::Open, Method::Post, "/archives/{aid}/session/open.json", BodyUse::Read, OPEN_DOC),
-        row(Op::Open, Method::Post, "/archives/{aid}/session/open", BodyUse::Read, OPEN_DOC),
+        endpoint(
+            super::Op::Imis(Op::Open),
+            Method::Post,
+            "/archives/{aid}/session/open.json",
+            Auth::None,
+            BodyUse::Read,
+            OPEN_DOC,
+        )
+        .with(Spec::DEFAULT.takes(JSON).errors(&[401])),
+        endpoint(
+            super::Op::Imis(Op::Open),
+            Method::Post,
+            "/archives/{aid}/session/open",
+            Auth::None,
+            BodyUse::Read,
+            OPEN_DOC,
+        )
+        .with(Spec::DEFAULT.takes(JSON).errors(&[401])),
         row(
             Op::Create,
             Method::Post,
             "/archives/{aid}/entities/{entity}/create_sessions.json",
             BodyUse::Read,
             CREATE_DOC,
-        ),
-        row(Op::Create, Method::Post, "/archives/{aid}/entities/{entity}/create_sessions", BodyUse::Read, CREATE_DOC),
+        )
+        .with(Spec::DEFAULT.takes(JSON)),
+        row(Op::Create, Method::Post, "/archives/{aid}/entities/{entity}/create_sessions", BodyUse::Read, CREATE_DOC)
+            .with(Spec::DEFAULT.takes(JSON)),
         row(
             Op::Put,
             Method::Put,
             "/archives/{aid}/entities/{entity}/create_sessions/{sid}",
             BodyUse::Forward,
             "Upload the next part: `content-range` (`a-b`, `bytes a-b/total`, `bytes=a-b`) and `content-length`.",
+        )
+        .with(
+            Spec::DEFAULT
+                .takes(OCTETS)
+                .headers(&[req(
+                    "Content-Range",
+                    Kind::Str,
+                    "The part's place: `a-b`, `bytes a-b/total` or `bytes=a-b`.",
+                )])
+                .errors(&[409]),
         ),
         row(
             Op::Cancel,
@@ -73,35 +104,40 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             "/archives/{aid}/entities/{entity}/create_sessions/{sid}",
             BodyUse::None,
             "Cancel the upload session (`{sid}` or `{sid}.json`): 200, empty body.",
-        ),
+        )
+        .with(Spec::ok(&[(200, Media::Empty)])),
         row(
             Op::Save,
             Method::Post,
             "/archives/{aid}/entities/{entity}/create_sessions/{sid}/save.json",
             BodyUse::Read,
             SAVE_DOC,
-        ),
+        )
+        .with(Spec::DEFAULT.takes(JSON).errors(&[409])),
         row(
             Op::Save,
             Method::Post,
             "/archives/{aid}/entities/{entity}/create_sessions/{sid}/save",
             BodyUse::Read,
             SAVE_DOC,
-        ),
+        )
+        .with(Spec::DEFAULT.takes(JSON).errors(&[409])),
         row(
             Op::Read,
             Method::Get,
             "/archives/{aid}/objects/{id}",
             BodyUse::None,
             "Read a saved object's content (`Range`, `ETag`).",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[416])),
         row(
             Op::Read,
             Method::Head,
             "/archives/{aid}/objects/{id}",
             BodyUse::None,
             "A saved object's content, headers only.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[416])),
     ],
 };
 

@@ -9,6 +9,7 @@ pub mod imis;
 pub mod native;
 pub mod ngcp;
 pub mod ngcp_sessions;
+pub mod openapi;
 pub mod opentera;
 pub mod portsip;
 pub mod service;
@@ -348,7 +349,9 @@ where
     };
     let outcome = match result {
         Ok(reply) => Outcome { dialect, reply, error: None, endpoint },
-        Err(e) => Outcome { dialect, reply: error_reply(dialect, &e).with_headers(&e.headers()), error: Some(e), endpoint },
+        Err(e) => {
+            Outcome { dialect, reply: error_reply(dialect, &e).with_headers(&e.headers()), error: Some(e), endpoint }
+        }
     };
     with_dialect_headers(outcome)
 }
@@ -388,7 +391,7 @@ where
     }
     let req = Request { head, method, params, caller, origin };
     match endpoint.op {
-        Op::Service(op) => service::handle(svc, op),
+        Op::Service(op) => service::handle(svc, op, origin),
         Op::Native(op) => native::handle(svc, op, &req, body).await,
         Op::Ngcp(op) => ngcp::handle(svc, op, &req, body).await,
         Op::NgcpSessions(op) => ngcp_sessions::handle(svc, op, &req, body).await,

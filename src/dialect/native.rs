@@ -400,14 +400,13 @@ where
     let owner = Tenant(link.tenant.clone());
     let method = if req.method == Method::Post { Method::Get } else { req.method };
     let fetch = !page && fetch_whole(req.head, method);
-    let opened = svc
-        .ctx
-        .open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, fetch)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound(m) => Error::Expired(m),
-            other => other,
-        })?;
+    let opened =
+        svc.ctx.open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, fetch).await.map_err(
+            |e| match e {
+                Error::NotFound(m) => Error::Expired(m),
+                other => other,
+            },
+        )?;
     if page {
         return Ok(super::share_page::page(&opened.record, &link, req.origin, token));
     }
@@ -420,9 +419,8 @@ fn form_field(raw: &[u8], name: &str) -> Option<String> {
     let text = std::str::from_utf8(raw).ok()?;
     text.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
-        };
+        let decode =
+            |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
         (decode(k) == name).then(|| decode(v))
     })
 }
@@ -538,11 +536,20 @@ mod tests {
         assert_eq!(get(&w, &path, &[]).status(), 401, "password required");
         let wrong = get(&w, &format!("{path}?password=nope"), &[]);
         let unknown = get(&w, &format!("/s/{}?password=nope", "A".repeat(32)), &[]);
-        assert_eq!((wrong.status(), World::json(&wrong)), (unknown.status(), World::json(&unknown)), "the same refusal");
+        assert_eq!(
+            (wrong.status(), World::json(&wrong)),
+            (unknown.status(), World::json(&unknown)),
+            "the same refusal"
+        );
         let ok = get(&w, &path, &[("X-Share-Password", "open sesame")]);
         assert_eq!((ok.status(), w.body(&ok)), (200, b"secret bytes".to_vec()));
         // the page's form
-        let form = w.send(Post, &path, &[("Content-Type", "application/x-www-form-urlencoded")], b"password=open+sesame".to_vec());
+        let form = w.send(
+            Post,
+            &path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            b"password=open+sesame".to_vec(),
+        );
         assert_eq!((form.status(), w.body(&form)), (200, b"secret bytes".to_vec()));
         let form = w.send(Post, &path, &[], b"password=no".to_vec());
         assert_eq!(form.status(), 403);
@@ -563,7 +570,8 @@ mod tests {
             Post,
             "/uploads",
             &[("Authorization", "Basic Zm9vOmJhcg=="), ("Content-Type", "multipart/form-data; boundary=XX")],
-            b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.txt\"\r\n\r\nvia ngcp\r\n--XX--\r\n".to_vec(),
+            b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.txt\"\r\n\r\nvia ngcp\r\n--XX--\r\n"
+                .to_vec(),
         );
         let ngcp = World::json(&ngcp)["id"].as_str().unwrap().to_string();
         let r = get(&w, "/v1/files", &[ACME]);
@@ -571,7 +579,9 @@ mod tests {
         let files = World::json(&r)["files"].as_array().unwrap().clone();
         let mut seen: Vec<(String, String, u64)> = files
             .iter()
-            .map(|f| (f["id"].as_str().unwrap().into(), f["dialect"].as_str().unwrap().into(), f["size"].as_u64().unwrap()))
+            .map(|f| {
+                (f["id"].as_str().unwrap().into(), f["dialect"].as_str().unwrap().into(), f["size"].as_u64().unwrap())
+            })
             .collect();
         seen.sort();
         let mut want = vec![(tus.clone(), "tus".to_string(), 7), (ngcp.clone(), "ngcp".to_string(), 8)];
@@ -604,7 +614,11 @@ mod tests {
         w.sweep();
         let files = World::json(&get(&w, "/v1/files", &[ACME]))["files"].clone();
         assert_eq!(files[0]["id"], id.as_str());
-        assert_eq!((files[0]["size"].as_u64(), files[0]["dialect"].as_str()), (Some(9), Some("tus")), "from R2's metadata");
+        assert_eq!(
+            (files[0]["size"].as_u64(), files[0]["dialect"].as_str()),
+            (Some(9), Some("tus")),
+            "from R2's metadata"
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ use crate::engine::{expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Method, Table};
+use crate::route::{
+    endpoint, opt, Auth, BodyUse, Kind, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS,
+};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +39,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Read,
             "Simple upload: multipart `file` (mandatory) and `ttl` seconds (optional, also `?ttl=`).",
-        ),
+        )
+        .with(Spec::DEFAULT.takes(MULTIPART).query(TTL)),
         endpoint(
             super::Op::Ngcp(Op::Download),
             Method::Get,
@@ -45,7 +48,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Capability,
             BodyUse::None,
             "Simple download: the id is the share link.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
         endpoint(
             super::Op::Ngcp(Op::Download),
             Method::Head,
@@ -53,9 +57,13 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Capability,
             BodyUse::None,
             "Simple download, headers only.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
+/// The `ttl` query parameter (NGCP uploads and sessions).
+pub const TTL: &[Param] =
+    &[opt("ttl", Kind::Int, "Seconds it lives (a positive integer; capped by the configured maximum).")];
 
 pub const UPLOAD_NOT_FOUND: &str = "upload not found";
 pub const UPLOAD_EXPIRED: &str = "upload expired";

@@ -21,7 +21,7 @@ use crate::engine::{expiry, limits, Ctx, Expiry, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Media, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS};
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
 
@@ -62,9 +62,12 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Read,
             "Create a session: JSON `{\"ttl\": seconds}` (optional; default 7 days).",
-        ),
-        row(Op::List, Method::Get, "/sessions", Auth::Tenant, BodyUse::None, "The tenant's live sessions."),
-        row(Op::Get, Method::Get, "/sessions/{sid}", Auth::Tenant, BodyUse::None, "One session."),
+        )
+        .with(Spec::DEFAULT.takes(JSON).query(super::ngcp::TTL)),
+        row(Op::List, Method::Get, "/sessions", Auth::Tenant, BodyUse::None, "The tenant's live sessions.")
+            .with(Spec::DEFAULT),
+        row(Op::Get, Method::Get, "/sessions/{sid}", Auth::Tenant, BodyUse::None, "One session.")
+            .with(Spec::DEFAULT.errors(&[410])),
         row(
             Op::Delete,
             Method::Delete,
@@ -72,7 +75,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Delete a session, its files and its tokens.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)]).errors(&[410])),
         row(
             Op::AddFile,
             Method::Post,
@@ -80,7 +84,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Read,
             "Create a file entry: JSON `{\"name\", \"mime_type\", \"size\"}` (all optional).",
-        ),
+        )
+        .with(Spec::DEFAULT.takes(JSON).errors(&[409, 410])),
         row(
             Op::ListFiles,
             Method::Get,
@@ -88,7 +93,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Every file entry of a session.",
-        ),
+        )
+        .with(Spec::DEFAULT.errors(&[410])),
         row(
             Op::PutFile,
             Method::Put,
@@ -96,7 +102,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Read,
             "Store a file entry's content: a multipart `file` field or a raw body; once.",
-        ),
+        )
+        .with(Spec::DEFAULT.takes(&["multipart/form-data", "application/octet-stream"]).errors(&[409, 410])),
         row(
             Op::DeleteFile,
             Method::Delete,
@@ -104,7 +111,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Delete a file entry, its content and its tokens.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)]).errors(&[410])),
         row(
             Op::CreateToken,
             Method::Post,
@@ -112,7 +120,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Create a download token for a stored file.",
-        ),
+        )
+        .with(Spec::DEFAULT.errors(&[409, 410])),
         row(
             Op::Download,
             Method::Get,
@@ -120,7 +129,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::RevocableCapability,
             BodyUse::None,
             "Download a file with a token: the token is the credential.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
         row(
             Op::Download,
             Method::Head,
@@ -128,7 +138,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::RevocableCapability,
             BodyUse::None,
             "Download by token, headers only.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
 

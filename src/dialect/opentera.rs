@@ -25,7 +25,10 @@ use crate::engine::visibility::{Access, Via};
 use crate::engine::{limits, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{
+    endpoint, req, Auth, BodyUse, Endpoint, Kind as ParamKind, Media, Method, Param, Spec, Table, DOWNLOAD,
+    DOWNLOAD_HEAD, JSON, MULTIPART, RANGE_HEADERS,
+};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +66,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::Read,
             "Upload an asset: multipart `file_asset` (JSON string: `id_session`, `asset_name`) and `file`.",
-        ),
+        )
+        .with(Spec::DEFAULT.takes(MULTIPART)),
         row(
             Op::Download,
             Method::Get,
@@ -71,8 +75,10 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::None,
             "Download an asset: `?asset_uuid=&access_token=`.",
-        ),
-        row(Op::Download, Method::Head, "/api/assets", Auth::Own, BodyUse::None, "Download an asset, headers only."),
+        )
+        .with(Spec::ok(DOWNLOAD).query(ASSET_QUERY).headers(RANGE_HEADERS).errors(&[404, 416])),
+        row(Op::Download, Method::Head, "/api/assets", Auth::Own, BodyUse::None, "Download an asset, headers only.")
+            .with(Spec::ok(DOWNLOAD_HEAD).query(ASSET_QUERY).headers(RANGE_HEADERS).errors(&[404, 416])),
         row(
             Op::Delete,
             Method::Delete,
@@ -80,8 +86,10 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::None,
             "Delete an asset: `?uuid=&access_token=`.",
-        ),
-        row(Op::Options, Method::Options, "/api/assets", Auth::None, BodyUse::None, "CORS preflight."),
+        )
+        .with(Spec::DEFAULT.query(&[req("uuid", ParamKind::Str, "The asset's uuid."), ACCESS_TOKEN]).errors(&[404])),
+        row(Op::Options, Method::Options, "/api/assets", Auth::None, BodyUse::None, "CORS preflight.")
+            .with(Spec::ok(&[(200, Media::Empty)])),
         row(
             Op::Infos,
             Method::Get,
@@ -89,7 +97,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::None,
             "An asset's file data: `?asset_uuid=&access_token=`.",
-        ),
+        )
+        .with(Spec::DEFAULT.query(ASSET_QUERY).errors(&[404])),
         row(
             Op::InfosPost,
             Method::Post,
@@ -97,9 +106,12 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::Read,
             "File data of several assets (`{\"assets\": [...]}`), or a rename (`{\"file_asset\": {...}}`).",
-        ),
-        row(Op::Options, Method::Options, "/api/assets/infos", Auth::None, BodyUse::None, "CORS preflight."),
-        row(Op::Doc, Method::Get, "/doc", Auth::None, BodyUse::None, "This dialect's documentation page."),
+        )
+        .with(Spec::DEFAULT.takes(JSON).errors(&[404])),
+        row(Op::Options, Method::Options, "/api/assets/infos", Auth::None, BodyUse::None, "CORS preflight.")
+            .with(Spec::ok(&[(200, Media::Empty)])),
+        row(Op::Doc, Method::Get, "/doc", Auth::None, BodyUse::None, "This dialect's documentation page.")
+            .with(Spec::ok(&[(200, Media::Html)])),
         row(
             Op::Swagger,
             Method::Get,
@@ -107,9 +119,12 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::None,
             BodyUse::None,
             "This dialect's Swagger 2.0 document.",
-        ),
+        )
+        .with(Spec::DEFAULT),
     ],
 };
+const ACCESS_TOKEN: Param = req("access_token", ParamKind::Str, "The asset's access token (from its upload).");
+const ASSET_QUERY: &[Param] = &[req("asset_uuid", ParamKind::Str, "The asset's uuid."), ACCESS_TOKEN];
 
 const ISSUER: &str = "TeraServer";
 /// Lifetime of the asset access tokens the service issues.
@@ -651,7 +666,9 @@ fn doc_page() -> Reply {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body>\
          <h1>File Transfer Service (OpenTera)</h1>\
          <p>Identity token: <code>Authorization: OpenTera &lt;token&gt;</code>, <code>?token=</code> or the \
-         <code>OpenTera</code> cookie. Swagger document: <a href=\"/file/api/swagger.json\">/file/api/swagger.json</a>.</p>\
+         <code>OpenTera</code> cookie. Swagger document: <a href=\"/file/api/swagger.json\">/file/api/swagger.json</a>. \
+         The whole service's interactive documentation, at this dialect's section: \
+         <a id=\"openapi\" href=\"/docs#/OpenTera\">/docs#/OpenTera</a> (OpenAPI 3.1: <a href=\"/openapi.json\">/openapi.json</a>).</p>\
          <table><thead><tr><th>Method</th><th>Path</th><th>What it does</th></tr></thead><tbody>\n{rows}</tbody></table>\
          </body></html>\n"
     );
@@ -960,6 +977,7 @@ mod tests {
         assert_eq!(w.send(Method::Get, "/file/nothing", &[], Vec::new()).status(), 404);
         let doc = w.send(Method::Get, "/file/doc", &[], Vec::new());
         assert!(matches!(&doc, Reply::Text { body, .. } if body.contains("/file/api/assets/infos")));
+        assert!(matches!(&doc, Reply::Text { body, .. } if body.contains("href=\"/docs#/OpenTera\"")), "its section");
         assert_eq!(doc.header("Content-Type"), Some("text/html; charset=utf-8"));
         let sw = World::json(&w.send(Method::Get, "/file/api/swagger.json", &[], Vec::new()));
         assert_eq!(sw["swagger"], "2.0");

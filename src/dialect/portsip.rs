@@ -15,7 +15,10 @@ use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Method, Table};
+use crate::route::{
+    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, OCTETS,
+    RANGE_HEADERS,
+};
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
 
@@ -41,7 +44,11 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Initiate (`?filename=&temporary=`): 202, id and token in headers.",
-        ),
+        )
+        .with(Spec::ok(&[(202, Media::Empty)]).query(&[
+            opt("filename", Kind::Str, "The blob's name."),
+            opt("temporary", Kind::Bool, "Expire after a day."),
+        ])),
         endpoint(
             super::Op::Portsip(Op::Append),
             Method::Post,
@@ -49,7 +56,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Forward,
             "Append the body (with `PortSIP-Upload-Token`): 203.",
-        ),
+        )
+        .with(Spec::ok(&[(203, Media::Empty)]).takes(OCTETS).headers(&[UPLOAD_TOKEN]).errors(&[403, 409])),
         endpoint(
             super::Op::Portsip(Op::Complete),
             Method::Post,
@@ -57,6 +65,13 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Forward,
             "Append a final body if any, check `?digest=`, publish: 201 `{\"id\"}`.",
+        )
+        .with(
+            Spec::ok(&[(201, Media::Json)])
+                .takes(OCTETS)
+                .query(&[req("digest", Kind::Str, "`sha256:<hex>` of the whole blob.")])
+                .headers(&[UPLOAD_TOKEN])
+                .errors(&[403, 409]),
         ),
         endpoint(
             super::Op::Portsip(Op::Status),
@@ -65,7 +80,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Where the upload stands: 204 with `Range`.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)])),
         endpoint(
             super::Op::Portsip(Op::Destroy),
             Method::Post,
@@ -73,7 +89,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Cancel the upload: 204.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)])),
         endpoint(
             super::Op::Portsip(Op::Download),
             Method::Get,
@@ -81,7 +98,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Optional,
             BodyUse::None,
             "Public download by sha256 or opaque id.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
         endpoint(
             super::Op::Portsip(Op::Download),
             Method::Head,
@@ -89,9 +107,11 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Optional,
             BodyUse::None,
             "Public download, headers only.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
+const UPLOAD_TOKEN: Param = req("PortSIP-Upload-Token", Kind::Str, "The token `initiate` answered.");
 
 const TOKEN_HEADER: &str = "portsip-upload-token";
 /// `temporary=true` blobs are kept this long after completion.

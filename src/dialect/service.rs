@@ -5,33 +5,35 @@ use serde_json::json;
 
 use super::{Dialect, Reply, Service};
 use crate::error::Result;
-use crate::route::{Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{endpoint, Auth, BodyUse, Endpoint, Media, Method, Spec, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Health,
+    OpenApi,
 }
 
-const fn row(method: Method, doc: &'static str) -> Endpoint<super::Op> {
-    Endpoint {
-        op: super::Op::Service(Op::Health),
-        method,
-        path: "/healthz",
-        auth: Auth::None,
-        body: BodyUse::None,
-        doc,
-    }
+const fn row(op: Op, method: Method, path: &'static str, doc: &'static str) -> Endpoint<super::Op> {
+    endpoint(super::Op::Service(op), method, path, Auth::None, BodyUse::None, doc)
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {
     dialect: Dialect::Service,
     prefixes: &[""],
     method_override: false,
-    endpoints: &[row(Method::Get, "Liveness: `{\"status\":\"ok\"}`."), row(Method::Head, "Liveness, headers only.")],
+    endpoints: &[
+        row(Op::Health, Method::Get, "/healthz", "Liveness: `{\"status\":\"ok\"}`."),
+        row(Op::Health, Method::Head, "/healthz", "Liveness, headers only.").with(Spec::ok(&[(200, Media::Empty)])),
+        row(Op::OpenApi, Method::Get, "/openapi.json", "This document: every route of every dialect (OpenAPI 3.1)."),
+    ],
 };
 
-pub fn handle<B, M, U>(_svc: &Service<'_, B, M, U>, op: Op) -> Result<Reply> {
+pub fn handle<B, M, U>(_svc: &Service<'_, B, M, U>, op: Op, origin: &str) -> Result<Reply> {
     match op {
         Op::Health => Ok(Reply::json(200, json!({"status": "ok"}))),
+        Op::OpenApi => Ok(Reply::json(200, super::openapi::document(origin)).with_headers(&[
+            ("Access-Control-Allow-Origin", "*".into()),
+            ("Cache-Control", "public, max-age=300".into()),
+        ])),
     }
 }

@@ -155,7 +155,8 @@ mod tests {
 
     #[test]
     fn pages_hold_no_script_and_a_qr_code() {
-        let file = FileRecord { name: "<script>x</script>.txt".into(), size: 3, ..FileRecord::new("f", "t", "tus", "k") };
+        let file =
+            FileRecord { name: "<script>x</script>.txt".into(), size: 3, ..FileRecord::new("f", "t", "tus", "k") };
         let link = Link {
             tenant: "t".into(),
             file_id: "f".into(),

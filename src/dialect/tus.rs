@@ -17,7 +17,9 @@ use crate::engine::{Missing, NewFile, Opened};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
-use crate::route::{endpoint, Auth, BodyUse, Method, Table};
+use crate::route::{
+    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, RANGE_HEADERS,
+};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +44,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Forward,
             "Creation (`Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata`), with the first bytes if sent.",
-        ),
+        )
+        .with(Spec::ok(&[(201, Media::Empty)]).takes(OFFSET_OCTETS).headers(CREATE_HEADERS).errors(&[412, 415, 460])),
         endpoint(
             super::Op::Tus(Op::Options),
             Method::Options,
@@ -50,7 +53,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::None,
             BodyUse::None,
             "Capabilities; CORS preflight.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)])),
         endpoint(
             super::Op::Tus(Op::Head),
             Method::Head,
@@ -58,7 +62,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Where the upload stands: `Upload-Offset`, `Upload-Length`.",
-        ),
+        )
+        .with(Spec::ok(&[(200, Media::Empty)]).headers(VERSION).errors(&[410, 412])),
         endpoint(
             super::Op::Tus(Op::Patch),
             Method::Patch,
@@ -66,6 +71,12 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Forward,
             "Append at `Upload-Offset`.",
+        )
+        .with(
+            Spec::ok(&[(204, Media::Empty)])
+                .takes(OFFSET_OCTETS)
+                .headers(PATCH_HEADERS)
+                .errors(&[409, 410, 412, 415, 460]),
         ),
         endpoint(
             super::Op::Tus(Op::Delete),
@@ -74,7 +85,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Termination; a finished upload's file goes too.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)]).headers(VERSION).errors(&[410, 412])),
         endpoint(
             super::Op::Tus(Op::Get),
             Method::Get,
@@ -82,7 +94,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "The finished file (Range, ETag).",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[409, 410, 416])),
         endpoint(
             super::Op::Tus(Op::Options),
             Method::Options,
@@ -90,9 +103,25 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::None,
             BodyUse::None,
             "CORS preflight.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)])),
     ],
 };
+const OFFSET_OCTETS: &[&str] = &["application/offset+octet-stream"];
+const VERSION: &[Param] = &[req("Tus-Resumable", Kind::Str, "The protocol version: `1.0.0`.")];
+const CREATE_HEADERS: &[Param] = &[
+    req("Tus-Resumable", Kind::Str, "The protocol version: `1.0.0`."),
+    opt("Upload-Length", Kind::Int, "The file's size."),
+    opt("Upload-Defer-Length", Kind::Int, "`1`: the size comes later."),
+    opt("Upload-Metadata", Kind::Str, "`key base64,key base64`: `filename`, `filetype`."),
+    opt("Upload-Checksum", Kind::Str, "`sha1|sha256 <base64>` of the bytes sent with the creation."),
+];
+const PATCH_HEADERS: &[Param] = &[
+    req("Tus-Resumable", Kind::Str, "The protocol version: `1.0.0`."),
+    req("Upload-Offset", Kind::Int, "Where these bytes go."),
+    opt("Upload-Length", Kind::Int, "The file's size, if deferred until now."),
+    opt("Upload-Checksum", Kind::Str, "`sha1|sha256 <base64>` of this request's bytes."),
+];
 
 const OFFSET_TYPE: &str = "application/offset+octet-stream";
 const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };

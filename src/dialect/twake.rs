@@ -26,7 +26,10 @@ use crate::engine::{jwt, keys, limits, writer, Ctx, Expiry, Held, Missing, NewFi
 use crate::error::{Error, Result};
 use crate::http::disposition::{last_path_segment, DispositionKind};
 use crate::http::download::{CachePolicy, YEAR_SECS};
-use crate::route::{endpoint, Auth, BodyUse, Endpoint, Method, Table};
+use crate::route::{
+    endpoint, opt, Auth, BodyUse, Endpoint, Kind, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART,
+    RANGE_HEADERS,
+};
 use crate::store::{BlobMeta, BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +67,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::Read,
             "Create a file: an empty body (a chunked upload follows) or a multipart `file` (a single upload).",
-        ),
+        )
+        .with(Spec::DEFAULT.takes(MULTIPART).query(CHUNK_QUERY).errors(&[403])),
         row(
             Op::Chunk,
             Method::Post,
@@ -72,8 +76,10 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::Read,
             "Upload chunk `chunk_number` of `total_chunks` (query), multipart `file`; any order, in parallel.",
-        ),
-        row(Op::Get, Method::Get, "/companies/{cid}/files/{id}", Auth::Own, BodyUse::None, "A file's metadata."),
+        )
+        .with(Spec::DEFAULT.takes(MULTIPART).query(CHUNK_QUERY).errors(&[403, 409])),
+        row(Op::Get, Method::Get, "/companies/{cid}/files/{id}", Auth::Own, BodyUse::None, "A file's metadata.")
+            .with(Spec::DEFAULT.errors(&[403])),
         row(
             Op::Get,
             Method::Get,
@@ -81,7 +87,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::None,
             "A file's metadata (the seed's path).",
-        ),
+        )
+        .with(Spec::DEFAULT.errors(&[403])),
         row(
             Op::Download,
             Method::Get,
@@ -89,7 +96,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::None,
             BodyUse::None,
             "Download a file (open).",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[409, 416])),
         row(
             Op::Download,
             Method::Head,
@@ -97,7 +105,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::None,
             BodyUse::None,
             "Download a file, headers only.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[409, 416])),
         row(
             Op::Thumbnail,
             Method::Get,
@@ -105,7 +114,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::None,
             BodyUse::None,
             "A file's thumbnail (open).",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[416])),
         row(
             Op::Thumbnail,
             Method::Head,
@@ -113,7 +123,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::None,
             BodyUse::None,
             "A thumbnail, headers only.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[416])),
         row(
             Op::Delete,
             Method::Delete,
@@ -121,9 +132,24 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Own,
             BodyUse::None,
             "Delete a file, its chunks and thumbnails: `{\"status\":\"success\"}`.",
-        ),
+        )
+        .with(Spec::DEFAULT.errors(&[403])),
     ],
 };
+/// resumable.js's query parameters and their snake_case aliases (read from the query only).
+const CHUNK_QUERY: &[Param] = &[
+    opt("resumableChunkNumber", Kind::Int, "The chunk's number, from 1 (also `chunk_number`)."),
+    opt("chunk_number", Kind::Int, "The chunk's number, from 1."),
+    opt("resumableTotalChunks", Kind::Int, "How many chunks (also `total_chunks`)."),
+    opt("total_chunks", Kind::Int, "How many chunks."),
+    opt("resumableTotalSize", Kind::Int, "The whole file's size (also `total_size`)."),
+    opt("total_size", Kind::Int, "The whole file's size."),
+    opt("resumableFilename", Kind::Str, "The file's name (also `filename`)."),
+    opt("filename", Kind::Str, "The file's name."),
+    opt("resumableType", Kind::Str, "The file's media type (also `type`)."),
+    opt("type", Kind::Str, "The file's media type."),
+    opt("thumbnail_sync", Kind::Str, "Make thumbnails before answering."),
+];
 
 const DIALECT: &str = "twake";
 const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: FILE_NOT_FOUND };

@@ -173,7 +173,8 @@ fn argon2(kdf: Kdf) -> Result<Argon2<'static>> {
 /// The stored form of a password: an Argon2id PHC string with a random 16-byte salt.
 pub fn hash_password(password: &str, salt: [u8; 16], kdf: Kdf) -> Result<String> {
     let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(format!("salt: {e}")))?;
-    let hash = argon2(kdf)?.hash_password(password.as_bytes(), &salt).map_err(|e| Error::Internal(format!("kdf: {e}")))?;
+    let hash =
+        argon2(kdf)?.hash_password(password.as_bytes(), &salt).map_err(|e| Error::Internal(format!("kdf: {e}")))?;
     Ok(hash.to_string())
 }
 
@@ -459,7 +460,8 @@ mod tests {
     #[test]
     fn a_files_list_holds_its_tokens_for_its_tenant() {
         let store = MemoryLedger::default();
-        let add = |t: &str, tenant: &str, now| call(&store, now, LinkCall::Add { tenant: tenant.into(), token: t.into() });
+        let add =
+            |t: &str, tenant: &str, now| call(&store, now, LinkCall::Add { tenant: tenant.into(), token: t.into() });
         add("b", "acme", 2).unwrap();
         add("a", "acme", 3).unwrap();
         assert!(add("c", "bobco", 4).is_err(), "another tenant's file");

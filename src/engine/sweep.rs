@@ -161,7 +161,8 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
             None => false,
         };
         let index_missing = self.meta.get(&keys::digest(&entry.tenant, &entry.sha256)).await?.is_none();
-        let listing_missing = self.listed(&entry.tenant, entry.list_id.as_deref().unwrap_or(&entry.id)).await?.is_none();
+        let listing_missing =
+            self.listed(&entry.tenant, entry.list_id.as_deref().unwrap_or(&entry.id)).await?.is_none();
         if !(expiry_missing || index_missing || listing_missing) {
             return Ok(false);
         }
