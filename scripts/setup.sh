@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: installs only what is missing.
 #   wasm32 target, wasm-bindgen-cli (the version Cargo.lock pins), worker-build,
-#   npm packages (wrangler, esbuild, binaryen, test clients), curl, a Python venv with requests.
+#   npm packages (wrangler, esbuild, binaryen, swagger-ui-dist for the docs page, test clients
+#   with playwright-core), curl, Debian's chromium (the browser test), a Python venv with requests and schemathesis.
 # Nothing here downloads from anywhere but crates.io, the npm registry and Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,15 +49,24 @@ fi
 need_apt=()
 command -v curl >/dev/null || need_apt+=(curl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+# The browser test (tests/browser/upload.mjs) drives Debian's chromium with playwright-core:
+# no browser is ever downloaded by playwright itself.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
-# Python clients the tests run as their vendors document them (PyPI `requests`).
+# Python clients the tests run as their vendors document them (PyPI `requests`), and
+# Schemathesis, which fuzzes every route against /openapi.json.
 if ! .venv/bin/python -c 'import requests' 2>/dev/null; then
   say "creating .venv with requests"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check requests
+fi
+want_st=4.32.5
+if [ "$(.venv/bin/schemathesis --version 2>/dev/null | awk '{print $NF}')" != "$want_st" ]; then
+  say "installing schemathesis $want_st into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$want_st"
 fi
 say "ready"

@@ -19,7 +19,9 @@ use crate::engine::visibility::Via;
 use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Method, Table};
+use crate::route::{
+    endpoint, opt, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
+};
 use crate::secret::{random_bytes, Secret};
 use crate::store::{BlobStore, MetaStore};
 
@@ -46,7 +48,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             BodyUse::None,
             "The tenant's live files, whatever dialect uploaded them: `{\"files\": [...], \"cursor\"}`; \
              pass `?cursor=` for the next page.",
-        ),
+        )
+        .with(Spec::DEFAULT.query(&[opt("cursor", Kind::Str, "The `cursor` of the previous page.")])),
         endpoint(
             super::Op::Native(Op::DeleteFile),
             Method::Delete,
@@ -54,7 +57,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Deletes a file (by the id its dialect gave it) and revokes its share links: 204.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)]).errors(&[410])),
         endpoint(
             super::Op::Native(Op::CreateLink),
             Method::Post,
@@ -62,7 +66,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::Read,
             "Creates a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, all optional: 201.",
-        ),
+        )
+        .with(Spec::ok(&[(201, Media::Json)]).takes(JSON).errors(&[409, 410])),
         endpoint(
             super::Op::Native(Op::ListLinks),
             Method::Get,
@@ -70,7 +75,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "A file's live share links with their download counts.",
-        ),
+        )
+        .with(Spec::DEFAULT.errors(&[410])),
         endpoint(
             super::Op::Native(Op::RevokeLink),
             Method::Delete,
@@ -78,7 +84,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::Tenant,
             BodyUse::None,
             "Revokes a share link: 204; it answers 410 from then on.",
-        ),
+        )
+        .with(Spec::ok(&[(204, Media::Empty)])),
         endpoint(
             super::Op::Native(Op::Share),
             Method::Get,
@@ -87,7 +94,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             BodyUse::None,
             "A share link: a page for browsers (`Accept: text/html`), else the bytes (counted; Range, ETag). \
              `?download=1` always serves the bytes; a password as `?password=` or `X-Share-Password`.",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
         endpoint(
             super::Op::Native(Op::Share),
             Method::Head,
@@ -95,7 +103,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::RevocableCapability,
             BodyUse::None,
             "A share link's headers (not counted).",
-        ),
+        )
+        .with(Spec::ok(DOWNLOAD_HEAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
         endpoint(
             super::Op::Native(Op::Share),
             Method::Post,
@@ -103,10 +112,24 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             Auth::RevocableCapability,
             BodyUse::Read,
             "A share link's password as a form field (`password`, urlencoded, as the page posts it): the bytes.",
+        )
+        .with(
+            Spec::ok(&[(200, Media::Bytes), (206, Media::Bytes)])
+                .takes(&["application/x-www-form-urlencoded"])
+                .errors(SHARE_ERRORS),
         ),
     ],
 };
 
+const SHARE_QUERY: &[Param] = &[
+    opt("download", Kind::Str, "Any value: the bytes, even for a browser."),
+    opt("password", Kind::Str, "The link's password."),
+];
+const SHARE_HEADERS: &[Param] =
+    &[opt("X-Share-Password", Kind::Str, "The link's password."), RANGE_HEADERS[0], RANGE_HEADERS[1], RANGE_HEADERS[2]];
+/// A share link refuses: no password (401), a wrong one or no such link when one is sent (403),
+/// expired, revoked or used up (410), too many wrong passwords (429).
+const SHARE_ERRORS: &[u16] = &[401, 403, 410, 416, 429];
 const FILE_GONE: Missing = Missing { not_found: "file no longer available", expired: "file expired" };
 /// Longest password form accepted.
 const MAX_FORM: u64 = 4 * 1024;

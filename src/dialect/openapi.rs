@@ -205,6 +205,10 @@ fn error_statuses(dialect: Dialect, e: &Endpoint<Op>) -> Vec<u16> {
 }
 
 fn error_response(dialect: Dialect, status: u16) -> Value {
+    if status == 416 {
+        // a download's: empty, with `Content-Range: bytes */{size}`
+        return json!({"description": "Range Not Satisfiable: empty, with `Content-Range: bytes */{size}`."});
+    }
     let (schema, media, _) = errors_of(dialect);
     let mut body = Map::new();
     body.insert(media.into(), json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}}));

@@ -8,7 +8,7 @@ use qrcode::QrCode;
 
 use super::Reply;
 use crate::engine::files::FileRecord;
-use crate::engine::ids::iso8601_ms;
+use crate::engine::ids::{human_utc, iso8601_ms};
 use crate::engine::links::Link;
 use crate::error::Error;
 
@@ -100,12 +100,13 @@ pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str) -> Reply 
         None => String::new(),
     };
     let main = format!(
-        "<h1>{name}</h1><ul class=\"meta\"><li>{size}</li><li>Link expires <time datetime=\"{exp}\">{exp}</time></li>{left}</ul>\
+        "<h1>{name}</h1><ul class=\"meta\"><li>{size}</li><li>Link expires <time datetime=\"{exp}\">{when}</time></li>{left}</ul>\
          <p><a class=\"btn\" href=\"/s/{token}?download=1\" download=\"{name}\">Download</a></p>\
          <figure class=\"qr\">{qr}<figcaption>Scan to open this link on another device</figcaption></figure>",
         name = escape(&file.name),
         size = human_size(file.size),
         exp = iso8601_ms(link.expires_at),
+        when = human_utc(link.expires_at),
         token = escape(token),
         qr = qr_svg(&url),
     );
@@ -177,6 +178,7 @@ mod tests {
         assert!(!body.contains("<script"), "no script, and the name is escaped");
         assert!(body.contains("&lt;script&gt;") && body.contains("2 of 3 downloads left"));
         assert!(body.contains("<svg") && !body.contains("<?xml"));
+        assert!(body.contains("<time datetime=\"1970-01-02T00:00:00.000Z\">2 Jan 1970, 00:00 UTC</time>"), "{body}");
         assert!(body.contains(&format!("/s/{}?download=1", "T".repeat(32))));
         assert!(headers.iter().any(|(k, v)| *k == "Content-Security-Policy" && !v.contains("script-src")));
         let r = error_page(&Error::TooManyRequests { retry_after: 4 }, "", "tok");

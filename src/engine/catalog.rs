@@ -116,16 +116,19 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
             .and_then(|(_, meta)| meta.and_then(|m| serde_json::from_str(&m).ok())))
     }
 
-    /// One page of `tenant`'s live files, from `cursor` (a page's own cursor; `None`: the first).
+    /// One page of `tenant`'s live files (up to 1,000, newest first within the page), from `cursor`
+    /// (a page's own cursor; `None`: the first).
     pub async fn list_files(&self, tenant: &str, cursor: Option<&str>) -> Result<Page> {
         let page = self.meta.list(&keys::listing_prefix(tenant), cursor).await?;
         let now = self.now();
-        let files = page
+        let mut files: Vec<Listed> = page
             .keys
             .into_iter()
             .filter_map(|(_, meta)| meta.and_then(|m| serde_json::from_str::<Listed>(&m).ok()))
             .filter(|l| l.expires_at.is_none_or(|at| at > now))
             .collect();
+        // KV lists by key (the id); a page shows its newest first
+        files.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.list_id.cmp(&b.list_id)));
         Ok(Page { files, cursor: page.cursor })
     }
 

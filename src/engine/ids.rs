@@ -44,6 +44,12 @@ pub fn iso8601_micros(ms: u64) -> String {
     utc(ms).format(&format).unwrap_or_default()
 }
 
+/// `3 Dec 2026, 06:17 UTC`, for people.
+pub fn human_utc(ms: u64) -> String {
+    let format = format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute] UTC");
+    utc(ms).format(&format).unwrap_or_default()
+}
+
 /// IMF-fixdate (RFC 9110 §5.6.7), as tus `Upload-Expires` wants: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub fn http_date(ms: u64) -> String {
     let format =

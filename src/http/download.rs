@@ -104,6 +104,8 @@ pub fn plan_download(file: &Served<'_>, ask: &DownloadAsk<'_>) -> DownloadPlan {
             (206, BodyPlan::Part(span))
         }
         Some(RangeCheck::Unsatisfiable) => {
+            // an empty answer: not of the file's type, nor a file to save
+            headers.retain(|(k, _)| *k != "Content-Type" && *k != "Content-Disposition");
             headers.push(("Content-Range", format!("bytes */{}", file.size)));
             headers.push(("Content-Length", "0".into()));
             (416, BodyPlan::None)
@@ -181,6 +183,8 @@ mod tests {
         assert_eq!(p.header("Cache-Control"), Some("private, no-cache"));
         let p = plan_download(&file(), &DownloadAsk { range: Some("bytes=-4"), ..Default::default() });
         assert_eq!(p.header("Content-Length"), Some("4"));
+        let p = plan_download(&file(), &DownloadAsk { range: Some("bytes=10-"), ..Default::default() });
+        assert_eq!((p.status, p.header("Content-Type"), p.header("Content-Disposition")), (416, None, None));
         let immutable = Served { cache: CachePolicy::public_until(None, 0), ..file() };
         let p = plan_download(&immutable, &DownloadAsk::default());
         assert_eq!(p.header("Cache-Control"), Some("public, max-age=31536000, immutable"));

@@ -77,6 +77,9 @@ impl Server {
         // not read and each server has its own settings.
         let toml = fs::read_to_string(root().join("wrangler.toml")).unwrap();
         let toml = toml.replace("main = \"build/index.js\"", &format!("main = {:?}", built.display().to_string()));
+        // and the static assets from the checkout's build
+        let assets = root().join("public").display().to_string();
+        let toml = toml.replace("directory = \"./public\"", &format!("directory = {assets:?}"));
         fs::write(dir.path().join("wrangler.toml"), toml).unwrap();
         let dev_vars: String = all.iter().map(|(k, v)| format!("{k}={v:?}\n")).collect();
         fs::write(dir.path().join(".dev.vars"), dev_vars).unwrap();
