@@ -52,4 +52,10 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
     // (the server's log follows when the assertion fails)
     assert!(out.status.success(), "schemathesis failed:\n{tail}\n{stderr}");
     assert!(stdout.contains("passed"), "{tail}");
+    // the summary, for the test log
+    let summary = stdout.find("SUMMARY").map_or("", |at| &stdout[at..]);
+    eprintln!("{summary}");
+    for phase in ["Coverage", "Fuzzing"] {
+        assert!(summary.contains(&format!("✅ {phase}")), "the {phase} phase ran and passed:\n{summary}");
+    }
 }

@@ -301,8 +301,13 @@ pub struct Outcome {
 impl Outcome {
     /// The path as logs may show it: a capability in it (a share link's id) is cut short.
     pub fn log_path(&self, path: &str) -> String {
+        // a path that names a credential: a capability's, or a share link's token (revoked by
+        // its tenant at `/v1/links/{token}`)
+        let secret = |e: &Endpoint<Op>| {
+            matches!(e.auth, Auth::Capability | Auth::RevocableCapability) || e.path.ends_with("{token}")
+        };
         match self.endpoint {
-            Some(e) if matches!(e.auth, Auth::Capability | Auth::RevocableCapability) => match path.rsplit_once('/') {
+            Some(e) if secret(e) => match path.rsplit_once('/') {
                 Some((rest, secret)) => format!("{rest}/{}…", secret.chars().take(4).collect::<String>()),
                 None => path.into(),
             },
@@ -640,6 +645,10 @@ mod tests {
         let secret = "Qm9iLXNlY3JldC10b2tlbi12YWx1ZS0xMjM0";
         let logged = out.log_path(&format!("/sessions/{id}/files/{id}/tokens/{secret}"));
         assert_eq!(logged, format!("/sessions/{id}/files/{id}/tokens/Qm9i…"));
+        let revoke =
+            native::TABLE.endpoints.iter().find(|e| e.op == super::Op::Native(native::Op::RevokeLink)).unwrap();
+        let out = Outcome { endpoint: Some(revoke), ..out };
+        assert_eq!(out.log_path(&format!("/v1/links/{secret}")), "/v1/links/Qm9i…", "a share link's token");
         let tus = tus::TABLE.endpoints.iter().find(|e| e.op == super::Op::Tus(tus::Op::Head)).unwrap();
         let out = Outcome { endpoint: Some(tus), ..out };
         assert_eq!(out.log_path("/files/abc"), "/files/abc", "ids that are not credentials stay");

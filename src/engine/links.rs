@@ -281,13 +281,14 @@ async fn claim<L: Ledger>(store: &L, now: u64, password: Option<String>, count: 
         if let Some(at) = fails.next_allowed().filter(|at| *at > now) {
             return Err(Error::TooManyRequests { retry_after: (at - now).div_ceil(1000) });
         }
-        let stored = link.as_ref().and_then(|l| l.password.as_deref());
-        let right = match stored {
-            Some(hash) => verify_password(given, hash),
+        let right = match link.as_ref().map(|l| l.password.as_deref()) {
+            Some(Some(hash)) => verify_password(given, hash),
+            // a link without a password serves anyone: nothing to check
+            Some(None) => true,
             None => {
-                // the same work as a real check
+                // the same work as checking a real link's password
                 verify_password(given, DECOY);
-                link.is_some()
+                false
             }
         };
         if !right {
