@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::catalog::Listed;
+use crate::engine::files::FileRecord;
 use crate::engine::ids::iso8601_ms;
 use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LINK_NOT_FOUND};
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
@@ -210,15 +211,29 @@ where
     Ok(Reply::json(200, json!({"files": files, "cursor": page.cursor})))
 }
 
+/// The caller's file named in the path, and the name of its list of links.
+async fn file_of<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+) -> Result<(FileRecord, String)>
+where
+    B: BlobStore,
+    M: MetaStore,
+{
+    let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    let list = links::file_links_object(&tenant.0, &record.id);
+    Ok((record, list))
+}
+
 async fn delete_file<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
 where
     B: BlobStore,
     M: MetaStore,
     U: Uploads,
 {
-    let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    let (record, list) = file_of(svc, req, tenant).await?;
     // no new download starts once the answer is sent: its links first, then its bytes
-    let list = links::file_links_object(&tenant.0, &record.id);
     for token in tokens(svc, &list, LinkCall::Drop { tenant: tenant.0.clone() }).await? {
         match link_call(svc, &token, LinkCall::Revoke { tenant: tenant.0.clone() }).await {
             Ok(_) | Err(Error::NotFound(_)) => {}
@@ -281,7 +296,7 @@ where
     let ctx = svc.ctx;
     let fields = form::small_json(body).await?;
     let ask = LinkAsk::parse(&fields, ctx.config.link_ttl, ctx.config.link_max_ttl)?;
-    let record = ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    let (record, list) = file_of(svc, req, tenant).await?;
     let now = ctx.now();
     // a link never outlives its file
     let expires_at = now.saturating_add(ask.expires_in * 1000).min(record.expires_at.unwrap_or(u64::MAX));
@@ -301,8 +316,7 @@ where
         has_password: false,
         revoked: false,
     };
-    let list = links::file_links_object(&tenant.0, &record.id);
-    let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.expose().to_string() };
+    let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.expose().to_string(), expires_at };
     tokens(svc, &list, add).await?;
     let link = match link_call(svc, token.expose(), LinkCall::Create { link }).await {
         Ok(link) => link,
@@ -320,8 +334,7 @@ where
     M: MetaStore,
     U: Uploads,
 {
-    let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
-    let list = links::file_links_object(&tenant.0, &record.id);
+    let (_, list) = file_of(svc, req, tenant).await?;
     let mut out = Vec::new();
     for token in tokens(svc, &list, LinkCall::List { tenant: tenant.0.clone() }).await? {
         match link_call(svc, &token, LinkCall::Peek { tenant: tenant.0.clone() }).await {

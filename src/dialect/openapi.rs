@@ -9,6 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{Dialect, Op, TABLES};
+use crate::http::status::reason;
 use crate::route::{Auth, BodyUse, Endpoint, Kind, Media, Method, Param};
 
 /// The tag (section) of an operation: one per dialect, NGCP's sessions apart.
@@ -151,35 +152,6 @@ fn content(media: Media, dialect: Dialect) -> Option<Value> {
         Media::Html => Some(json!({"text/html": {"schema": {"type": "string"}}})),
         Media::Text if dialect == Dialect::Tus => Some(json!({"text/plain": {"schema": {"type": "string"}}})),
         Media::Text => Some(json!({"text/plain": {"schema": {"type": "string"}}})),
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Accepted (non-authoritative)",
-        204 => "No Content",
-        206 => "Partial Content",
-        302 => "Found",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        410 => "Gone",
-        412 => "Precondition Failed",
-        413 => "Payload Too Large",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        429 => "Too Many Requests",
-        460 => "Checksum Mismatch",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Answer",
     }
 }
 

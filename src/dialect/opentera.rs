@@ -645,7 +645,7 @@ where
         }
         limits::check_name(&name)?;
         record.name = name;
-        ctx.put_sidecar(&record).await?;
+        ctx.rename_file(&record).await?;
     }
     Ok(Reply::json(200, file_data(&record)))
 }
@@ -850,6 +850,9 @@ mod tests {
         assert_eq!(World::json(&renamed)["asset_original_filename"], "new_name.zip");
         let dl = get(&w, Method::Get, &dl_path, &format!("OpenTera {me}"));
         assert!(dl.header("Content-Disposition").unwrap().contains("new_name.zip"), "the rename is seen at once");
+        let listed = futures_executor::block_on(w.ctx().list_files("acme", None)).unwrap();
+        let listed = listed.files.iter().find(|f| f.id == uuid).unwrap();
+        assert_eq!(listed.name, "new_name.zip", "and in the tenant's listing");
         assert_eq!(post(json!({"nothing": 1})).status(), 400);
         assert_eq!(World::json(&post(json!({"nothing": 1}))), json!("Badly formatted request"));
 

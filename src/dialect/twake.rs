@@ -156,22 +156,6 @@ const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: FILE_NOT_
 /// Staged chunks are read back this much at a time when the file is assembled.
 const ASSEMBLY_PIECE: u64 = 4 << 20;
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        413 => "Payload Too Large",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        503 => "Service Unavailable",
-        _ => "Internal Server Error",
-    }
-}
-
 /// fastify's `{"statusCode", "error", "message"}`; `401` is always "Bad credentials".
 pub fn error_reply(e: &Error) -> Reply {
     let status = e.status();
@@ -180,7 +164,7 @@ pub fn error_reply(e: &Error) -> Reply {
         Error::NotFound(m) if m == "not found" => "Route not found".to_string(),
         other => other.message(),
     };
-    Reply::json(status, json!({"statusCode": status, "error": reason(status), "message": message}))
+    Reply::json(status, json!({"statusCode": status, "error": crate::http::status::reason(status), "message": message}))
 }
 
 /// The caller: its tenant, its user id (`sub`), and whether it may overwrite metadata (an

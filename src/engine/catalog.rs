@@ -170,6 +170,13 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
         }
     }
 
+    /// Renames a file whose record is kept in its sidecar (an OpenTera asset): the record,
+    /// seen by every read at once, and the listing.
+    pub async fn rename_file(&self, record: &FileRecord) -> Result<()> {
+        self.put_sidecar(record).await?;
+        self.list_put(record).await
+    }
+
     /// Deletes a file of any dialect (its bytes, sidecar, thumbnails, indexes, listing) and
     /// queues the paths under which a shared cache may hold it for purging.
     pub async fn delete_any(&self, record: &FileRecord) -> Result<()> {

@@ -40,6 +40,8 @@ const FAILURES_REMEMBERED_MS: u64 = 3_600_000;
 
 const LINK_KEY: &str = "link";
 const FAILS_KEY: &str = "fails";
+/// A file's list: when its last link expires.
+const UNTIL_KEY: &str = "until";
 
 /// The name of a link's object: its token's hash.
 pub fn link_object(token: &str) -> String {
@@ -124,9 +126,11 @@ pub enum LinkCall {
         tenant: String,
     },
     // a file's list
+    /// Lists a new link, which expires at `expires_at` (the list is forgotten with its last).
     Add {
         tenant: String,
         token: String,
+        expires_at: u64,
     },
     List {
         tenant: String,
@@ -209,12 +213,16 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<Lin
             }
             Ok(LinkAnswer::Link { link: link.public() })
         }
-        LinkCall::Add { tenant, token } => {
+        LinkCall::Add { tenant, token, expires_at } => {
             check_list_owner(store, &tenant).await?;
             if store.list("l:").await?.len() >= MAX_LINKS_PER_FILE {
                 return Err(Error::Conflict(format!("a file has at most {MAX_LINKS_PER_FILE} links")));
             }
             store.put(&format!("l:{token}"), &now.to_string()).await?;
+            let until = store.get(UNTIL_KEY).await?.and_then(|u| u.parse::<u64>().ok()).unwrap_or(0);
+            if expires_at > until {
+                store.put(UNTIL_KEY, &expires_at.to_string()).await?;
+            }
             Ok(LinkAnswer::Done)
         }
         LinkCall::List { tenant } => {
@@ -321,21 +329,23 @@ async fn claim<L: Ledger>(store: &L, now: u64, password: Option<String>, count: 
 }
 
 /// When a link's object may forget everything: its link's expiry plus `grace` (during which
-/// it answers `410`); wrong passwords an hour after the last. `None`: nothing to forget.
+/// it answers `410`); wrong passwords an hour after the last; a file's list of links when the
+/// last of them is forgotten. `None`: nothing to forget.
 pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
     if let Some(raw) = store.get(LINK_KEY).await? {
         let link: Link = parse(&raw)?;
         return Ok(Some(link.expires_at.saturating_add(grace_secs.saturating_mul(1000))));
     }
-    match store.get(FAILS_KEY).await? {
-        Some(raw) => Ok(Some(parse::<Failures>(&raw)?.last.saturating_add(FAILURES_REMEMBERED_MS))),
-        None => Ok(None),
+    if let Some(raw) = store.get(FAILS_KEY).await? {
+        return Ok(Some(parse::<Failures>(&raw)?.last.saturating_add(FAILURES_REMEMBERED_MS)));
     }
+    let until = store.get(UNTIL_KEY).await?.and_then(|u| u.parse::<u64>().ok());
+    Ok(until.map(|u| u.saturating_add(grace_secs.saturating_mul(1000))))
 }
 
 /// Does this call leave something its object must forget later?
 pub fn schedules(call: &LinkCall) -> bool {
-    matches!(call, LinkCall::Create { .. } | LinkCall::Claim { password: Some(_), .. })
+    matches!(call, LinkCall::Create { .. } | LinkCall::Add { .. } | LinkCall::Claim { password: Some(_), .. })
 }
 
 #[cfg(test)]
@@ -461,10 +471,13 @@ mod tests {
     #[test]
     fn a_files_list_holds_its_tokens_for_its_tenant() {
         let store = MemoryLedger::default();
-        let add =
-            |t: &str, tenant: &str, now| call(&store, now, LinkCall::Add { tenant: tenant.into(), token: t.into() });
+        let add = |t: &str, tenant: &str, now: u64| {
+            let expires_at = 100 * now;
+            call(&store, now, LinkCall::Add { tenant: tenant.into(), token: t.into(), expires_at })
+        };
         add("b", "acme", 2).unwrap();
         add("a", "acme", 3).unwrap();
+        assert_eq!(block_on(forget_at(&store, 1)), Ok(Some(1_300)), "forgotten with its last link");
         assert!(add("c", "bobco", 4).is_err(), "another tenant's file");
         let list = |tenant: &str| call(&store, 5, LinkCall::List { tenant: tenant.into() });
         assert_eq!(list("acme"), Ok(LinkAnswer::Tokens { tokens: vec!["b".into(), "a".into()] }), "oldest first");

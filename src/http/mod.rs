@@ -8,4 +8,5 @@ pub mod disposition;
 pub mod download;
 pub mod etag;
 pub mod range;
+pub mod status;
 pub mod tus;
