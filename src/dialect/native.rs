@@ -14,7 +14,8 @@ use crate::engine::catalog::Listed;
 use crate::engine::files::FileRecord;
 use crate::engine::ids::iso8601_ms;
 use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LINK_NOT_FOUND};
-use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::sessions::{self, LedgerAnswer, LedgerCall};
+use crate::engine::twake::TwakeCall;
 use crate::engine::uploads::Uploads;
 use crate::engine::visibility::Via;
 use crate::engine::Missing;
@@ -240,8 +241,27 @@ where
             Err(e) => return Err(e),
         }
     }
+    forget_in_dialect(svc, &record).await?;
     svc.ctx.delete_any(&record).await?;
     Ok(Reply::Empty { status: 204, headers: Vec::new() })
+}
+
+/// What the file's own dialect keeps of it beside the file (an NGCP session's file entry and
+/// its tokens, a Twake file's object), forgotten so that the dialect's routes stop naming it.
+async fn forget_in_dialect<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, record: &FileRecord) -> Result<()> {
+    let extra = |k: &str| record.extra.get(k).cloned();
+    let (object, call) = match (record.dialect.as_str(), extra("session_id"), extra("entry_id"), extra("company_id")) {
+        ("ngcp_session", Some(sid), Some(fid), _) => {
+            (sessions::session_object(&sid), LedgerCall::DeleteFile { tenant: record.tenant.clone(), file_id: fid })
+        }
+        ("twake", _, _, Some(cid)) => (super::twake::object(&cid, &record.id), LedgerCall::Twake(TwakeCall::Delete)),
+        _ => return Ok(()),
+    };
+    match svc.uploads.ledger(&object, call).await {
+        // the session (or the Twake file) is gone already
+        Ok(_) | Err(Error::NotFound(_) | Error::Expired(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// What a client asks of a new link, checked.
@@ -637,6 +657,36 @@ mod tests {
         assert_eq!(w.send(Delete, &format!("/v1/files/{ngcp}"), &[ACME], Vec::new()).status(), 404);
         assert_eq!(w.send(Delete, &format!("/v1/files/{other}"), &[BOB], Vec::new()).status(), 204);
         assert_eq!(get(&w, &format!("/files/{tus}"), &[ACME, ("Tus-Resumable", "1.0.0")]).status(), 200);
+    }
+
+    #[test]
+    fn deleting_a_session_file_ends_its_entry_and_tokens() {
+        let w = World::new();
+        let basic = ("Authorization", "Basic Zm9vOmJhcg==");
+        let session = World::json(&w.send(Post, "/sessions", &[basic], Vec::new()));
+        let sid = session["id"].as_str().unwrap();
+        let entry = World::json(&w.send(Post, &format!("/sessions/{sid}/files"), &[basic], Vec::new()));
+        let fid = entry["id"].as_str().unwrap();
+        let put = w.send(
+            Put,
+            &format!("/sessions/{sid}/files/{fid}"),
+            &[basic, ("Content-Type", "text/plain")],
+            b"entry".to_vec(),
+        );
+        assert_eq!(put.status(), 200, "{put:?}");
+        let token = World::json(&w.send(Post, &format!("/sessions/{sid}/files/{fid}/tokens"), &[basic], Vec::new()));
+        let by_token = format!("/sessions/{sid}/files/{fid}/tokens/{}", token["id"].as_str().unwrap());
+        assert_eq!(get(&w, &by_token, &[]).status(), 200);
+        // the native API names it by its entry id
+        let files = World::json(&get(&w, "/v1/files", &[ACME]))["files"].clone();
+        assert_eq!((files[0]["id"].as_str(), files[0]["dialect"].as_str()), (Some(fid), Some("ngcp_session")));
+        let (status, _) = link(&w, fid, json!({}));
+        assert_eq!(status, 201);
+        assert_eq!(w.send(Delete, &format!("/v1/files/{fid}"), &[ACME], Vec::new()).status(), 204);
+        assert_eq!(get(&w, &by_token, &[]).status(), 404, "its token ends with it");
+        let left = World::json(&get(&w, &format!("/sessions/{sid}/files"), &[basic]));
+        assert_eq!(left, json!([]), "its session no longer lists it");
+        assert_eq!(get(&w, &format!("/sessions/{sid}"), &[basic]).status(), 200, "the session stays");
     }
 
     #[test]

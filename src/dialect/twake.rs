@@ -198,7 +198,8 @@ fn company(req: &Request<'_>) -> Result<String> {
 
 /// The object of file `id` of company `cid`: named by both, so a file is found only under
 /// its own company's path.
-fn object(cid: &str, id: &str) -> String {
+/// The name of a Twake file's object.
+pub fn object(cid: &str, id: &str) -> String {
     format!("twake:{cid}:{id}")
 }
 
@@ -726,6 +727,26 @@ mod tests {
             .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
             .unwrap();
         out
+    }
+
+    #[test]
+    fn a_file_deleted_through_the_native_api_is_gone_here_too() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "user-1", &w);
+        let data = png(64, 48);
+        let r = res(&post(
+            &w,
+            &format!("/companies/{CID}/files?thumbnail_sync=1"),
+            &me,
+            multipart("p.png", "image/png", &data),
+        ));
+        let id = r["id"].as_str().unwrap().to_string();
+        let native = w.send(Method::Delete, &format!("/v1/files/{id}"), &[("Authorization", "Bearer tok")], Vec::new());
+        assert_eq!(native.status(), 204);
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}"), Some(&me)).status(), 404, "its metadata");
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}/download"), None).status(), 404);
+        assert_eq!(get(&w, &format!("/companies/{CID}/files/{id}/thumbnails/0"), None).status(), 404);
+        assert!(w.blobs.object(&keys::thumbnail(&id, 0)).is_none());
     }
 
     #[test]
