@@ -14,8 +14,7 @@ use crate::engine::catalog::Listed;
 use crate::engine::files::FileRecord;
 use crate::engine::ids::iso8601_ms;
 use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LINK_NOT_FOUND};
-use crate::engine::sessions::{self, LedgerAnswer, LedgerCall};
-use crate::engine::twake::TwakeCall;
+use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::uploads::Uploads;
 use crate::engine::visibility::Via;
 use crate::engine::Missing;
@@ -241,25 +240,32 @@ where
             Err(e) => return Err(e),
         }
     }
-    forget_in_dialect(svc, &record).await?;
-    svc.ctx.delete_any(&record).await?;
+    if !deleted_by_dialect(svc, tenant, &record).await? {
+        svc.ctx.delete_any(&record).await?;
+    }
     Ok(Reply::Empty { status: 204, headers: Vec::new() })
 }
 
-/// What the file's own dialect keeps of it beside the file (an NGCP session's file entry and
-/// its tokens, a Twake file's object), forgotten so that the dialect's routes stop naming it.
-async fn forget_in_dialect<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, record: &FileRecord) -> Result<()> {
-    let extra = |k: &str| record.extra.get(k).cloned();
-    let (object, call) = match (record.dialect.as_str(), extra("session_id"), extra("entry_id"), extra("company_id")) {
-        ("ngcp_session", Some(sid), Some(fid), _) => {
-            (sessions::session_object(&sid), LedgerCall::DeleteFile { tenant: record.tenant.clone(), file_id: fid })
-        }
-        ("twake", _, _, Some(cid)) => (super::twake::object(&cid, &record.id), LedgerCall::Twake(TwakeCall::Delete)),
-        _ => return Ok(()),
+/// Deletes a file through its own dialect where that dialect keeps state of its own beside
+/// the file (an NGCP session's file entry and its tokens, a Twake file's object, chunks and
+/// thumbnails), as its own `DELETE` does: `false` where it keeps none, or has forgotten the
+/// file already (the engine then deletes what is left).
+async fn deleted_by_dialect<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, record: &FileRecord) -> Result<bool>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let extra = |k: &str| record.extra.get(k).map(String::as_str);
+    let deleted = match (record.dialect.as_str(), extra("session_id"), extra("entry_id"), extra("company_id")) {
+        ("ngcp_session", Some(sid), Some(fid), _) => super::ngcp_sessions::delete_entry(svc, tenant, sid, fid).await,
+        ("twake", _, _, Some(cid)) => super::twake::delete_file(svc, &tenant.0, cid, &record.id).await,
+        _ => return Ok(false),
     };
-    match svc.uploads.ledger(&object, call).await {
-        // the session (or the Twake file) is gone already
-        Ok(_) | Err(Error::NotFound(_) | Error::Expired(_)) => Ok(()),
+    match deleted {
+        Ok(()) => Ok(true),
+        // the session (or the Twake file's object) is gone already
+        Err(Error::NotFound(_) | Error::Expired(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -705,6 +711,19 @@ mod tests {
             (Some(9), Some("tus")),
             "from R2's metadata"
         );
+    }
+
+    #[test]
+    fn a_file_deleted_before_the_sweep_repairs_it_is_not_brought_back() {
+        let w = World::new();
+        w.lose_later.set(true);
+        let id = upload(&w, b"short-lived", ACME);
+        w.lose_later.set(false);
+        assert_eq!(w.send(Delete, &format!("/v1/files/{id}"), &[ACME], Vec::new()).status(), 204);
+        w.advance(3 * 60_000);
+        assert_eq!(w.sweep().repaired, 0, "nothing to publish for a file whose bytes are gone");
+        assert_eq!(World::json(&get(&w, "/v1/files", &[ACME]))["files"], json!([]));
+        assert!(w.meta.keys("sha256:").is_empty(), "no index entry for it either");
     }
 
     #[test]

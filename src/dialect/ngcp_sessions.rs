@@ -445,13 +445,8 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
     }
 
     async fn delete_file(&self, fid: &str) -> Result<Reply> {
-        match self.call(LedgerCall::DeleteFile { tenant: self.tenant(), file_id: fid.to_string() }).await? {
-            LedgerAnswer::Removed { files, .. } => {
-                delete_bytes(self.svc.ctx, self.tenant, &files).await;
-                Ok(Reply::Empty { status: 204, headers: Vec::new() })
-            }
-            other => unexpected(other),
-        }
+        delete_entry(self.svc, self.tenant, self.sid, fid).await?;
+        Ok(Reply::Empty { status: 204, headers: Vec::new() })
     }
 
     async fn create_token(&self, req: &Request<'_>, fid: &str) -> Result<Reply> {
@@ -471,6 +466,24 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
             }
             other => unexpected(other),
         }
+    }
+}
+
+/// Deletes file entry `fid` of session `sid`: the entry and its tokens in the session's
+/// object, then its stored content (`DELETE /v1/files/{id}` too).
+pub async fn delete_entry<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, sid: &str, fid: &str) -> Result<()>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let call = LedgerCall::DeleteFile { tenant: tenant.0.clone(), file_id: fid.to_string() };
+    match svc.uploads.ledger(&session_object(sid), call).await? {
+        LedgerAnswer::Removed { files, .. } => {
+            delete_bytes(svc.ctx, tenant, &files).await;
+            Ok(())
+        }
+        other => unexpected(other).map(drop),
     }
 }
 

@@ -198,8 +198,7 @@ fn company(req: &Request<'_>) -> Result<String> {
 
 /// The object of file `id` of company `cid`: named by both, so a file is found only under
 /// its own company's path.
-/// The name of a Twake file's object.
-pub fn object(cid: &str, id: &str) -> String {
+fn object(cid: &str, id: &str) -> String {
     format!("twake:{cid}:{id}")
 }
 
@@ -301,8 +300,7 @@ where
         }
         Op::Delete => {
             let a = mine(call(svc, &cid, &id, TwakeCall::Peek).await?)?;
-            let file = call(svc, &cid, &id, TwakeCall::Delete).await?.file;
-            delete_bytes(ctx, &a.file.tenant, &file).await;
+            delete_file(svc, &a.file.tenant, &cid, &id).await?;
             Ok(Reply::json(200, json!({"status": "success"})))
         }
         Op::Upload | Op::Download | Op::Thumbnail => unreachable!("answered above"),
@@ -585,6 +583,19 @@ where
         }
     };
     Ok(call(svc, &file.company_id, &file.id, set(status, list)).await?.file)
+}
+
+/// Deletes file `id` of company `cid` (its owner checked by the caller): its object, then its
+/// bytes, staged chunks and thumbnails (`DELETE /v1/files/{id}` too).
+pub async fn delete_file<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &str, cid: &str, id: &str) -> Result<()>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let file = call(svc, cid, id, TwakeCall::Delete).await?.file;
+    delete_bytes(svc.ctx, tenant, &file).await;
+    Ok(())
 }
 
 /// Deletes a file's object, its staged chunks and its thumbnails.

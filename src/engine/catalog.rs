@@ -157,16 +157,15 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
                 return r.live(self.now(), FILE_EXPIRED);
             }
         }
-        // a tombstone (or a record of the earlier layout)
-        match self.record(id).await?.filter(mine) {
-            Some(r) if r.r2_key == keys::object(id) || r.r2_key == keys::expiring_object(id) => {
-                r.live(self.now(), FILE_EXPIRED).and(Err(Error::not_found(FILE_NOT_FOUND)))
-            }
-            Some(r) => match self.blobs.head(&r.r2_key).await? {
-                Some(_) => r.live(self.now(), FILE_EXPIRED),
-                None => r.live(self.now(), FILE_EXPIRED).and(Err(Error::not_found(FILE_NOT_FOUND))),
-            },
-            None => Err(Error::not_found(FILE_NOT_FOUND)),
+        // a tombstone (`410`), or a record of the earlier layout whose bytes are elsewhere
+        let Some(r) = self.record(id).await?.filter(mine) else { return Err(Error::not_found(FILE_NOT_FOUND)) };
+        let elsewhere = r.r2_key != keys::object(id) && r.r2_key != keys::expiring_object(id);
+        let bytes = elsewhere && self.blobs.head(&r.r2_key).await?.is_some();
+        let r = r.live(self.now(), FILE_EXPIRED)?;
+        if bytes {
+            Ok(r)
+        } else {
+            Err(Error::not_found(FILE_NOT_FOUND))
         }
     }
 
@@ -177,13 +176,10 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
         self.list_put(record).await
     }
 
-    /// Deletes a file of any dialect (its bytes, sidecar, thumbnails, indexes, listing) and
-    /// queues the paths under which a shared cache may hold it for purging.
+    /// Deletes a file of any dialect (its bytes, sidecar, indexes, listing) and queues the
+    /// paths under which a shared cache may hold it for purging.
     pub async fn delete_any(&self, record: &FileRecord) -> Result<()> {
         self.delete_file(record).await?;
-        if record.dialect == "twake" {
-            self.blobs.delete(&keys::thumbnail(&record.id, 0)).await?;
-        }
         self.later.1.borrow_mut().extend(public_paths(record));
         Ok(())
     }

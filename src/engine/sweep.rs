@@ -143,9 +143,9 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
         Ok(repaired)
     }
 
-    /// Publishes a journaled file again if its expiry key or its digest index is missing (the
-    /// write after its answer was lost); `publish` is idempotent and weighs the index itself.
-    /// A file that has expired since is only handed to the expiry pass, if it has not been
+    /// Publishes a journaled file again if its expiry key, its digest index or its listing is
+    /// missing (the write after its answer was lost) and its bytes are still there; `publish`
+    /// is idempotent and weighs the index itself. A file that has expired since is only handed to the expiry pass, if it has not been
     /// swept already (it has a tombstone then).
     async fn repair(&self, entry: &Entry) -> Result<bool> {
         if let Some(at) = entry.expires_at.filter(|at| *at <= self.now()) {
@@ -166,8 +166,11 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
         if !(expiry_missing || index_missing || listing_missing) {
             return Ok(false);
         }
+        // a file deleted since it was written has nothing to publish (its index and listing
+        // would name bytes that are gone)
+        let Some(info) = self.blobs.head(&entry.r2_key).await? else { return Ok(false) };
         // the listing shows what the object's metadata says (name, size), which the entry lacks
-        let record = match self.stored_record(&entry.r2_key).await? {
+        let record = match self.record_of(&entry.r2_key, &info).await? {
             Some(r) if r.id == entry.id => r,
             _ => entry.record(),
         };
