@@ -146,7 +146,6 @@ pub enum Media {
     /// A file's bytes, of its own type.
     Bytes,
     Html,
-    Text,
 }
 
 /// What the API document says of an endpoint: its query and header parameters, the media

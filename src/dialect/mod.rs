@@ -101,10 +101,7 @@ impl Head {
 
     /// First value of a query parameter, percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k) == name).then(|| decode(v))
-        })
+        urlencoded_value(&self.query, name)
     }
 
     pub fn authorization(&self) -> Option<Presented> {
@@ -114,6 +111,15 @@ impl Head {
     pub fn content_length(&self) -> Option<u64> {
         self.header("content-length").and_then(|v| v.trim().parse().ok())
     }
+}
+
+/// First value of `name` in `application/x-www-form-urlencoded` text (a query string, or a
+/// form's body), percent-decoded.
+pub fn urlencoded_value(text: &str, name: &str) -> Option<String> {
+    text.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(k) == name).then(|| decode(v))
+    })
 }
 
 fn decode(s: &str) -> String {

@@ -436,7 +436,7 @@ where
     };
     let result = serve_share(svc, req, token, password, page).await;
     match result {
-        Err(e) if page || req.method == Method::Post => Ok(super::share_page::error_page(&e, req.origin, token)),
+        Err(e) if page || req.method == Method::Post => Ok(super::share_page::error_page(&e, token)),
         other => other,
     }
 }
@@ -478,13 +478,7 @@ where
 
 /// A field of an `application/x-www-form-urlencoded` body.
 fn form_field(raw: &[u8], name: &str) -> Option<String> {
-    let text = std::str::from_utf8(raw).ok()?;
-    text.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode =
-            |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-        (decode(k) == name).then(|| decode(v))
-    })
+    super::urlencoded_value(std::str::from_utf8(raw).ok()?, name)
 }
 
 #[cfg(test)]

@@ -143,15 +143,12 @@ fn path_params(path: &str) -> Vec<&str> {
     path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect()
 }
 
-fn content(media: Media, dialect: Dialect) -> Option<Value> {
-    let binary = json!({"type": "string", "format": "binary"});
+fn content(media: Media) -> Option<Value> {
     match media {
         Media::Empty => None,
         Media::Json => Some(json!({"application/json": {"schema": {}}})),
-        Media::Bytes => Some(json!({"*/*": {"schema": binary}})),
+        Media::Bytes => Some(json!({"*/*": {"schema": {"type": "string", "format": "binary"}}})),
         Media::Html => Some(json!({"text/html": {"schema": {"type": "string"}}})),
-        Media::Text if dialect == Dialect::Tus => Some(json!({"text/plain": {"schema": {"type": "string"}}})),
-        Media::Text => Some(json!({"text/plain": {"schema": {"type": "string"}}})),
     }
 }
 
@@ -197,7 +194,7 @@ fn operation(dialect: Dialect, e: &Endpoint<Op>, id: String) -> Value {
     let mut responses = Map::new();
     for (status, media) in e.spec.ok {
         let mut r = json!({"description": reason(*status)});
-        if let Some(c) = content(*media, dialect) {
+        if let Some(c) = content(*media) {
             r["content"] = c;
         }
         responses.insert(status.to_string(), r);

@@ -114,8 +114,7 @@ pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str) -> Reply 
 }
 
 /// What a browser sees when a link cannot serve it: the password form (again), or why not.
-pub fn error_page(e: &Error, origin: &str, token: &str) -> Reply {
-    let _ = origin;
+pub fn error_page(e: &Error, token: &str) -> Reply {
     let form = |message: &str| {
         let alert = if message.is_empty() {
             String::new()
@@ -181,9 +180,9 @@ mod tests {
         assert!(body.contains("<time datetime=\"1970-01-02T00:00:00.000Z\">2 Jan 1970, 00:00 UTC</time>"), "{body}");
         assert!(body.contains(&format!("/s/{}?download=1", "T".repeat(32))));
         assert!(headers.iter().any(|(k, v)| *k == "Content-Security-Policy" && !v.contains("script-src")));
-        let r = error_page(&Error::TooManyRequests { retry_after: 4 }, "", "tok");
+        let r = error_page(&Error::TooManyRequests { retry_after: 4 }, "tok");
         assert_eq!((r.status(), r.header("Retry-After")), (429, Some("4")));
-        let r = error_page(&Error::PasswordRequired, "", "tok");
+        let r = error_page(&Error::PasswordRequired, "tok");
         assert!(matches!(&r, Reply::Text { body, .. } if body.contains("<form method=\"post\" action=\"/s/tok\">")));
     }
 }

@@ -40,7 +40,8 @@ const FAILURES_REMEMBERED_MS: u64 = 3_600_000;
 
 const LINK_KEY: &str = "link";
 const FAILS_KEY: &str = "fails";
-/// A file's list: when its last link expires.
+/// A file's list: whose file it is, and when its last link expires.
+const TENANT_KEY: &str = "tenant";
 const UNTIL_KEY: &str = "until";
 
 /// The name of a link's object: its token's hash.
@@ -225,22 +226,13 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<Lin
             }
             Ok(LinkAnswer::Done)
         }
-        LinkCall::List { tenant } => {
-            let tokens = match store.get("tenant").await? {
-                Some(t) if t != tenant => Vec::new(),
-                _ => listed(store).await?,
-            };
-            Ok(LinkAnswer::Tokens { tokens })
-        }
+        LinkCall::List { tenant } => Ok(LinkAnswer::Tokens { tokens: listed(store, &tenant).await? }),
         LinkCall::Remove { token } => {
             store.delete(&format!("l:{token}")).await?;
             Ok(LinkAnswer::Done)
         }
         LinkCall::Drop { tenant } => {
-            let tokens = match store.get("tenant").await? {
-                Some(t) if t != tenant => Vec::new(),
-                _ => listed(store).await?,
-            };
+            let tokens = listed(store, &tenant).await?;
             store.clear().await?;
             Ok(LinkAnswer::Tokens { tokens })
         }
@@ -248,15 +240,18 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<Lin
 }
 
 async fn check_list_owner<L: Ledger>(store: &L, tenant: &str) -> Result<()> {
-    match store.get("tenant").await? {
+    match store.get(TENANT_KEY).await? {
         Some(t) if t != tenant => Err(Error::not_found(LINK_NOT_FOUND)),
         Some(_) => Ok(()),
-        None => store.put("tenant", tenant).await,
+        None => store.put(TENANT_KEY, tenant).await,
     }
 }
 
-/// The tokens of a file's list, oldest first.
-async fn listed<L: Ledger>(store: &L) -> Result<Vec<String>> {
+/// The tokens of a file's list, oldest first; none to another tenant.
+async fn listed<L: Ledger>(store: &L, tenant: &str) -> Result<Vec<String>> {
+    if store.get(TENANT_KEY).await?.is_some_and(|t| t != tenant) {
+        return Ok(Vec::new());
+    }
     let mut rows: Vec<(u64, String)> = Vec::new();
     for (key, at) in store.list("l:").await? {
         rows.push((at.parse().unwrap_or(0), key.trim_start_matches("l:").to_string()));
