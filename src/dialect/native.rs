@@ -585,6 +585,14 @@ mod tests {
         assert_eq!(get(&w, &format!("/v1/files/{id}/links"), &[BOB]).status(), 404);
         assert_eq!(w.send(Delete, &format!("/v1/files/{id}"), &[BOB], Vec::new()).status(), 404);
         assert_eq!(w.send(Post, &format!("/v1/files/{id}/links"), &[], b"{}".to_vec()).status(), 401);
+        // absurd sizes: an id, a token, a body, a password header
+        let long = "a".repeat(9000);
+        assert_eq!(w.send(Post, &format!("/v1/files/{long}/links"), &[ACME], b"{}".to_vec()).status(), 404);
+        assert_eq!(w.send(Delete, &format!("/v1/links/{long}"), &[ACME], Vec::new()).status(), 404);
+        assert_eq!(get(&w, &format!("/s/{long}"), &[]).status(), 404);
+        let huge = format!("{{\"password\": \"{}\"}}", "p".repeat(20_000)).into_bytes();
+        assert_eq!(w.send(Post, &format!("/v1/files/{id}/links"), &[ACME], huge).status(), 400);
+        assert_eq!(w.send(Post, &format!("/s/{}", "A".repeat(32)), &[], vec![b'x'; 5000]).status(), 400);
         let (_, l) = link(&w, &id, json!({"password": "open sesame"}));
         assert_eq!(l["has_password"], true);
         let token = l["token"].as_str().unwrap().to_string();
