@@ -27,6 +27,9 @@ pub enum Error {
     Expired(Text),
     /// The request is malformed: missing field, bad number, bad header.
     BadRequest(String),
+    /// The request body ended (its stream failed: the client went away) before its declared
+    /// length; what arrived before may be kept for a resume.
+    IncompleteBody(String),
     /// A required query parameter is missing (named).
     MissingParameter(Text),
     /// The file (or the body, past a declared length) is larger than allowed.
@@ -73,6 +76,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Expired(_) => "expired",
             Error::BadRequest(_) => "bad_request",
+            Error::IncompleteBody(_) => "incomplete_body",
             Error::MissingParameter(_) => "missing_parameter",
             Error::TooLarge { .. } => "too_large",
             Error::BodyTooLarge { .. } => "body_too_large",
@@ -95,7 +99,7 @@ impl Error {
     /// The HTTP status every dialect uses for this error unless its vendor says otherwise.
     pub fn status(&self) -> u16 {
         match self {
-            Error::BadRequest(_) | Error::MissingParameter(_) => 400,
+            Error::BadRequest(_) | Error::IncompleteBody(_) | Error::MissingParameter(_) => 400,
             Error::Unauthorized | Error::PasswordRequired => 401,
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
@@ -124,6 +128,7 @@ impl Error {
             Error::ChecksumMismatch => "checksum mismatch".into(),
             Error::DigestMismatch => "digest does not match the uploaded content".into(),
             Error::BadRequest(m) | Error::Conflict(m) => m.clone(),
+            Error::IncompleteBody(m) => format!("request body incomplete: {m}"),
             Error::MissingParameter(name) => format!("missing required parameter {name}"),
             Error::OffsetMismatch { offset } => format!("offset mismatch: the upload is at {offset}"),
             Error::Interrupted => "upload interrupted by a newer request; its bytes are kept".into(),
@@ -147,9 +152,10 @@ impl Error {
     }
 
     /// Errors a client can cause by sending fewer bytes than it announced, or by stalling:
-    /// what arrived before them is worth keeping for a resume.
+    /// what arrived before them is worth keeping for a resume. Nothing else: a request
+    /// refused for what it says (a bad header, a name too long) has kept nothing.
     pub fn keeps_progress(&self) -> bool {
-        matches!(self, Error::BadRequest(_) | Error::Interrupted)
+        matches!(self, Error::IncompleteBody(_) | Error::Interrupted)
     }
 
     /// Refusals that do not depend on the body: answered at once, without reading it.
@@ -193,6 +199,7 @@ mod tests {
             (Error::not_found("upload not found"), "not_found", 404),
             (Error::Expired("upload expired".into()), "expired", 410),
             (Error::bad_request("file missing"), "bad_request", 400),
+            (Error::IncompleteBody("connection reset".into()), "incomplete_body", 400),
             (Error::MissingParameter("asset_uuid".into()), "missing_parameter", 400),
             (Error::TooLarge { max: 1 }, "too_large", 413),
             (Error::BodyTooLarge { max: 1 }, "body_too_large", 413),
@@ -215,6 +222,21 @@ mod tests {
             assert_eq!(e.status(), status, "{e:?}");
             let json = serde_json::to_string(&e).unwrap();
             assert_eq!(serde_json::from_str::<Error>(&json).unwrap(), e, "survives the trip from a Durable Object");
+        }
+    }
+
+    #[test]
+    fn only_a_body_cut_short_or_interrupted_keeps_progress() {
+        assert!(Error::IncompleteBody("connection reset".into()).keeps_progress());
+        assert!(Error::Interrupted.keeps_progress());
+        for refused in [
+            Error::bad_request("file name longer than 255 bytes"),
+            Error::MissingParameter("x".into()),
+            Error::TooLarge { max: 1 },
+            Error::ChecksumMismatch,
+            Error::Storage("r2 down".into()),
+        ] {
+            assert!(!refused.keeps_progress(), "{refused:?}");
         }
     }
 

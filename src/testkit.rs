@@ -46,11 +46,13 @@ pub const BOBCO_JWT_SECRET: &str = "bobco-jwt-secret-0123456789";
 pub const T0: u64 = 1_714_644_000_000;
 
 /// A request body: its bytes, then (if `stall`) silence forever, as from a client that
-/// stopped sending without closing.
+/// stopped sending without closing, or (if `cut`) the error of a client that went away
+/// before the body's declared end.
 #[derive(Debug, Clone, Default)]
 pub struct Body {
     pub bytes: Vec<u8>,
     pub stall: bool,
+    pub cut: bool,
     /// Wait once after the first 64 KiB (letting a request run beside it meanwhile).
     pub pause: bool,
 }
@@ -79,7 +81,13 @@ impl Body {
             self.bytes.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
         let rest = if self.pause && chunks.len() > 1 { chunks.split_off(1) } else { Vec::new() };
         let pause = if self.pause { pause_once().boxed() } else { stream::empty().boxed() };
-        let tail = if self.stall { stream::pending().boxed() } else { stream::empty().boxed() };
+        let tail = if self.stall {
+            stream::pending().boxed()
+        } else if self.cut {
+            stream::iter([Err(Error::IncompleteBody("connection reset".into()))]).boxed()
+        } else {
+            stream::empty().boxed()
+        };
         stream::iter(chunks).chain(pause).chain(stream::iter(rest)).chain(tail)
     }
 }

@@ -424,7 +424,7 @@ mod tests {
         created.header("Location").unwrap().rsplit('/').next().unwrap().to_string()
     }
 
-    fn create(w: &World, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    fn create(w: &World, headers: &[(&str, &str)], body: impl Into<crate::testkit::Body>) -> Reply {
         w.send(Method::Post, "/files/", headers, body)
     }
 
@@ -536,6 +536,46 @@ mod tests {
             w.objects.borrow().values().filter(|o| o.store.state.borrow().is_some()).count() == 1,
             "only the good one"
         );
+    }
+
+    /// A creation-with-upload too large for one put goes to the upload's object: a name
+    /// storage would refuse is still `400` there, not taken for a body cut short (whose
+    /// "progress" would be looked up, and not found: `404`).
+    #[test]
+    fn a_long_name_with_a_large_first_body_is_400() {
+        use base64::Engine;
+        let w = World::new();
+        let len = 6 * crate::config::MIB as usize;
+        let (length, name) = (len.to_string(), "n".repeat(300));
+        let meta = format!("filename {}", base64::engine::general_purpose::STANDARD.encode(&name));
+        let headers = [
+            AUTH,
+            V,
+            OCTETS,
+            ("Upload-Length", length.as_str()),
+            ("Content-Length", length.as_str()),
+            ("Upload-Metadata", meta.as_str()),
+        ];
+        let r = create(&w, &headers, vec![7u8; len]);
+        assert_eq!(r.status(), 400, "{r:?}");
+        assert!(w.objects.borrow().values().all(|o| o.store.state.borrow().is_none()), "nothing opened");
+    }
+
+    /// A creation-with-upload whose body ends early (the client went away) keeps what
+    /// arrived: `201` at the offset reached, to resume from.
+    #[test]
+    fn a_first_body_cut_short_keeps_what_arrived() {
+        let w = World::new();
+        let mib = crate::config::MIB as usize;
+        let length = (12 * mib).to_string();
+        let headers = [AUTH, V, OCTETS, ("Upload-Length", length.as_str()), ("Content-Length", length.as_str())];
+        let cut = crate::testkit::Body { bytes: vec![7u8; 7 * mib], cut: true, ..Default::default() };
+        let r = create(&w, &headers, cut);
+        let offset = (7 * mib).to_string();
+        assert_eq!((r.status(), r.header("Upload-Offset")), (201, Some(offset.as_str())), "{r:?}");
+        let id = id_of(&r);
+        assert_eq!(head(&w, &id, ACME_BEARER).header("Upload-Offset"), Some(offset.as_str()));
+        assert_eq!(patch(&w, &id, &offset, &vec![7u8; 5 * mib]).status(), 204, "and resumes from there");
     }
 
     #[test]

@@ -367,7 +367,7 @@ mod tests {
     fn a_failing_body_aborts_the_upload() {
         let store = MemoryBlobs::default();
         let good = data(2 * PART as usize);
-        let s = stream::iter(vec![Ok(Bytes::from(good)), Err(Error::bad_request("client went away"))]);
+        let s = stream::iter(vec![Ok(Bytes::from(good)), Err(Error::IncompleteBody("client went away".into()))]);
         let hash = Running::Resumable(Default::default());
         let r =
             block_on(write_held(&store, "k", &BlobMeta::default(), PartPlan { part_size: PART }, u64::MAX, hash, s));

@@ -3,7 +3,7 @@
 //! workerd hands request bodies to JavaScript in 4 KiB chunks; crossing into wasm that often
 //! costs more than hashing and cutting the bytes. A BYOB reader with workerd's
 //! `readAtLeast(min, view)` fills a 1 MiB buffer per crossing instead. A stream that ends
-//! with an error (a client that went away) is an error, never a short file.
+//! with an error (a client that went away) is [`Error::IncompleteBody`], never a short file.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -34,9 +34,19 @@ pub struct BodyStream {
     done: bool,
 }
 
-fn js_err(what: &str, e: JsValue) -> Error {
+fn js_text(what: &str, e: JsValue) -> String {
     let text = e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())));
-    Error::bad_request(format!("{what}: {}", text.unwrap_or_else(|| "stream error".into())))
+    format!("{what}: {}", text.unwrap_or_else(|| "stream error".into()))
+}
+
+fn js_err(what: &str, e: JsValue) -> Error {
+    Error::bad_request(js_text(what, e))
+}
+
+/// A read of the body that failed: the client went away (or its connection broke) before
+/// the body's end. What arrived before is the client's progress, not a malformed request.
+fn cut_short(e: JsValue) -> Error {
+    Error::IncompleteBody(js_text("reading request body", e))
 }
 
 fn get(obj: &JsValue, key: &str) -> Result<JsValue> {
@@ -99,7 +109,7 @@ impl Stream for BodyStream {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     self.done = true;
-                    return Poll::Ready(Some(Err(js_err("reading request body", e))));
+                    return Poll::Ready(Some(Err(cut_short(e))));
                 }
             };
             let done = get(&chunk, "done").map(|d| d.is_truthy()).unwrap_or(true);
