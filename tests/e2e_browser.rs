@@ -3,7 +3,7 @@
 //! worker and its static assets on workerd. Sign-in, a 20 MiB upload through a network drop,
 //! its share link copied and downloaded in another browser context (same sha256), a 64 MiB
 //! upload resumed after a page reload (fewer bytes sent after the reload than the file holds),
-//! the files list and a revoked link, and screenshots of each page at phone and desktop widths
+//! the files list and a revoked link (410), and screenshots of each page at phone and desktop widths
 //! (in target/e2e-browser/) with no console error and no horizontal scroll.
 //!
 //! Without /usr/bin/chromium the test is skipped with a message, except under CI (the `CI`
@@ -75,7 +75,7 @@ fn upload_page_share_page_and_docs_in_chromium() {
     assert!(after > 0 && after < size, "bytes sent after the reload: {after} of {size}: {resume}");
     assert_eq!(resume["creationsAfter"], 0, "no new upload after the reload: {resume}");
     assert_eq!(resume["stillSignedIn"], true, "{resume}");
-    assert!(matches!(steps["revoke"]["statusAfter"].as_u64(), Some(404 | 410)), "{}", steps["revoke"]);
+    assert_eq!(steps["revoke"]["statusAfter"].as_u64(), Some(410), "a revoked link is gone: {}", steps["revoke"]);
 
     for page in ["upload", "share", "docs"] {
         for width in ["phone", "desktop"] {

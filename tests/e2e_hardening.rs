@@ -152,7 +152,8 @@ fn a_stalled_patch_does_not_lock_its_upload() {
         basic_auth()
     );
     let mut stalled = raw_request(srv.port, &head, &bytes[..6 * MIB]);
-    std::thread::sleep(Duration::from_millis(500));
+    // the write is under way in the upload's object: its first part has reached R2
+    assert!(wait_until(Instant::now() + Duration::from_secs(30), || srv.r2_blobs() >= 1), "the PATCH never started");
 
     // HEAD answers at once from the last saved state
     let started = Instant::now();

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::*;
 
 const MIB: usize = 1024 * 1024;
@@ -156,11 +156,12 @@ fn ttl_two_seconds_then_410() {
     let srv = Server::start();
     let tmp = tempfile::tempdir().unwrap();
     let (path, _) = data_file(tmp.path(), "short.bin", 1000);
+    let born = Instant::now();
     let up = upload(&srv, &path, "/rtc/fileshare", &["--form", "ttl=2"]);
     assert_eq!(up["ttl"], 2);
     let url = srv.url(&format!("/rtc/fileshare/uploads/{}", up["id"].as_str().unwrap()));
     assert_eq!(curl(&[&url]).0, 200);
-    std::thread::sleep(Duration::from_secs(3));
+    assert!(wait_until(born + Duration::from_secs(10), || curl(&[&url]).0 != 200), "still served 10 s after a 2 s TTL");
     let (status, h, body) = curl(&[&url]);
     assert_eq!(status, 410);
     assert!(header(&h, "content-type").unwrap().starts_with("application/json"));

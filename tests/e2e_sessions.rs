@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 use support::*;
 
@@ -141,10 +143,13 @@ fn expiry_and_deletion_end_files_and_tokens() {
     // a 2 s session: after 3 s its token, its files and itself answer 410, and the sweep
     // deletes its bytes
     let blobs_before = srv.r2_blobs();
+    let born = Instant::now();
     let (sid, fid, tid) = make("2");
-    assert_eq!(get_sha256(&srv.url(&format!("/sessions/{sid}/files/{fid}/tokens/{tid}"))).0, 200);
+    let token_url = srv.url(&format!("/sessions/{sid}/files/{fid}/tokens/{tid}"));
+    assert_eq!(get_sha256(&token_url).0, 200);
     assert!(srv.r2_blobs() > blobs_before);
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    let expired = || get_sha256(&token_url).0 != 200;
+    assert!(wait_until(born + Duration::from_secs(10), expired), "a 2 s session still serves after 10 s");
     let expired = json!({"message": "session expired"});
     for (m, path) in [
         ("GET", format!("/sessions/{sid}/files/{fid}/tokens/{tid}")),

@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use support::*;
@@ -69,18 +69,15 @@ fn public_downloads_are_cached_and_never_past_their_file() {
     let srv = Server::start();
     let up = ngcp_upload(&srv, b"0123456789", None);
     let url = srv.url(&format!("/uploads/{}", up["id"].as_str().unwrap()));
-    let short = ngcp_upload(&srv, b"short", Some(4));
-    let short_url = srv.url(&format!("/uploads/{}", short["id"].as_str().unwrap()));
     let first = ureq::get(&url).call().unwrap();
     let max_age = |r: &ureq::Response| -> u64 {
         r.header("Cache-Control").unwrap().trim_start_matches("public, max-age=").parse().unwrap()
     };
     assert!((3590..=3600).contains(&max_age(&first)), "as long as the file lives");
     assert_eq!(first.into_string().unwrap(), "0123456789");
-    let cached = ureq::get(&short_url).call().unwrap();
-    assert!(max_age(&cached) <= 4, "never past the file's expiry");
-    // the bytes leave R2 behind the worker's back: the next downloads are the cache's
-    std::thread::sleep(Duration::from_millis(300));
+    // the cache is written after the answer: once it holds the file, its bytes leave R2
+    // behind the worker's back, and the next downloads are the cache's
+    assert!(wait_until(Instant::now() + Duration::from_secs(10), || cache_status(&url).as_deref() == Some("HIT")));
     srv.r2_wipe_bytes();
     let hit = ureq::get(&url).call().unwrap();
     assert_eq!(hit.header("CF-Cache-Status"), Some("HIT"));
@@ -88,10 +85,27 @@ fn public_downloads_are_cached_and_never_past_their_file() {
     let range = ureq::get(&url).set("Range", "bytes=2-4").call().unwrap();
     assert_eq!((range.status(), range.header("Content-Range")), (206, Some("bytes 2-4/10")));
     assert_eq!(range.into_string().unwrap(), "234", "a range from the cached whole");
-    // once the short-lived file has expired, its cached copy is not served any more
-    std::thread::sleep(Duration::from_secs(5));
-    let gone = ureq::get(&short_url).call();
-    assert!(gone.is_err(), "not served from the cache after its file expired");
+    // a short-lived file, cached too (its bytes stay in R2: what it answers once expired is
+    // the worker's, not a wiped object's)
+    let born = Instant::now();
+    let short = ngcp_upload(&srv, b"short", Some(4));
+    let short_url = srv.url(&format!("/uploads/{}", short["id"].as_str().unwrap()));
+    let cached = ureq::get(&short_url).call().unwrap();
+    assert!(max_age(&cached) <= 4, "never past the file's expiry");
+    assert!(
+        wait_until(born + Duration::from_secs(3), || cache_status(&short_url).as_deref() == Some("HIT")),
+        "the short-lived file is in the cache while it lives"
+    );
+    // once it has expired, its cached copy is not served any more: the expired file's answer
+    let expired = || ureq::get(&short_url).call().map(|r| r.status()).unwrap_or_else(|e| status_of(Err(e))) != 200;
+    assert!(wait_until(born + Duration::from_secs(10), expired), "still served 10 s after a 4 s TTL");
+    let (status, body) = read_json(ureq::get(&short_url).call());
+    assert_eq!((status, body), (410, serde_json::json!({"message": "upload expired"})));
+}
+
+/// The `CF-Cache-Status` of a GET (`None` without one, or on an error status).
+fn cache_status(url: &str) -> Option<String> {
+    ureq::get(url).call().ok()?.header("CF-Cache-Status").map(str::to_string)
 }
 
 #[test]
@@ -115,8 +129,10 @@ fn private_downloads_are_never_cached() {
     let r = ureq::get(&srv.url(&format!("/api/blobs/{digest}"))).set("Authorization", &basic_auth()).call().unwrap();
     assert_eq!(r.header("Cache-Control"), Some("private, no-cache"));
     srv.r2_wipe_bytes();
+    // from R2, which no longer has the bytes (a cached copy would answer 200)
     let r = ureq::get(&url).set("Authorization", &basic_auth()).call();
-    assert!(!matches!(r, Ok(ref r) if r.header("CF-Cache-Status") == Some("HIT")), "never from the cache");
+    let (status, body) = read_json(r);
+    assert_eq!((status, body), (404, serde_json::json!("upload not found")), "never from the cache");
 }
 
 #[test]
@@ -127,7 +143,7 @@ fn expiry_by_the_scheduled_sweep() {
     assert_eq!(srv.r2_blobs(), 1);
     srv.sweep();
     assert_eq!(srv.r2_blobs(), 1, "nothing before its expiry");
-    std::thread::sleep(Duration::from_millis(2500));
+    // swept again and again until it has expired (2 s) and the sweep has deleted its bytes
     assert_eq!(srv.sweep_until_r2_blobs(0, 20), 0, "the sweep deleted the bytes");
     let (status, _, body) = curl(&[&url]);
     assert_eq!((status, body.as_slice()), (410, &br#"{"message":"upload expired"}"#[..]), "the tombstone answers");

@@ -294,11 +294,8 @@ fn finished_uploads_are_forgotten_by_their_object_and_served_from_their_record()
     assert_eq!(send(), (201, blob_id));
 
     // four seconds after completion the objects forget both uploads: the retry is now unknown
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while send().0 != 404 {
-        assert!(Instant::now() < deadline, "the finished PortSIP upload was not forgotten");
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let forgotten = wait_until(Instant::now() + Duration::from_secs(20), || send().0 == 404);
+    assert!(forgotten, "the finished PortSIP upload was not forgotten");
     // the files stay, served from their records
     let digest = hex::encode(sha2::Sha256::digest(b"bye"));
     assert_eq!(get_sha256(&srv.url(&format!("/api/blobs/{digest}"))).1, digest);

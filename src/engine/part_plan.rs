@@ -78,7 +78,10 @@ mod tests {
                 assert_eq!(plan.part_size % MIB, 0);
                 let len = declared.unwrap_or(max);
                 assert!(plan.parts_for(len) <= MAX_PARTS, "max {max} declared {declared:?}");
-                assert!(plan.parts_for(max) <= MAX_PARTS || declared.is_some());
+                // and no larger than that needs: a whole MiB less would not fit (or would be
+                // under the floor), so a declared length gets its own, smaller parts
+                let smaller = plan.part_size - MIB;
+                assert!(smaller < FIVE || len.div_ceil(smaller) > MAX_PARTS, "max {max} declared {declared:?}");
             }
         }
         let plan = PartPlan::new(None, 100 * GIB, FIVE).unwrap();

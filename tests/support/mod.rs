@@ -364,6 +364,21 @@ impl Server {
     }
 }
 
+/// Asks `probe` every 100 ms until it says yes or `deadline` passes; says whether it did. For
+/// a test that waits for something to happen (a cache entry to land, a TTL to run out): it
+/// goes on as soon as it has, and asserts on the outcome itself afterwards.
+pub fn wait_until(deadline: Instant, mut probe: impl FnMut() -> bool) -> bool {
+    loop {
+        if probe() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A raw HTTP/1.1 request on its own socket: sends `head` (the request line and headers,
 /// without the blank line) and `body`, and keeps the socket open without closing it, as a
 /// client that stalls does. Drop the stream to close it.
