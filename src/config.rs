@@ -42,8 +42,9 @@ pub struct Config {
     /// Argon2id memory for share link passwords, KiB (`EDGESHARE_LINK_KDF_KIB`, 19456: OWASP's
     /// 19 MiB with 2 passes).
     pub link_kdf_kib: u32,
-    /// The Twake companies each tenant owns (`EDGESHARE_TWAKE_COMPANIES`: `tenant:cid cid;...`);
-    /// a tenant not listed may use any.
+    /// The Twake companies each tenant owns (`EDGESHARE_TWAKE_COMPANIES`: `tenant:cid cid;...`,
+    /// `*` for every company no tenant lists by name). A company belongs to at most one tenant:
+    /// see [`Config::owns_company`].
     pub twake_companies: Vec<(String, Vec<String>)>,
 }
 
@@ -114,25 +115,41 @@ impl Config {
 }
 
 fn parse_companies(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
-    let mut out = Vec::new();
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let bad = |why: String| Error::Internal(format!("EDGESHARE_TWAKE_COMPANIES: {why}"));
     for (i, item) in spec.split([';', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
-        let (tenant, ids) = item
-            .split_once(':')
-            .ok_or_else(|| Error::Internal(format!("EDGESHARE_TWAKE_COMPANIES entry {} is malformed", i + 1)))?;
-        out.push((
-            tenant.trim().to_string(),
-            ids.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        ));
+        let (tenant, ids) = item.split_once(':').ok_or_else(|| bad(format!("entry {} is malformed", i + 1)))?;
+        let tenant = tenant.trim().to_string();
+        let ids: Vec<String> = ids.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        if out.iter().any(|(t, _)| *t == tenant) {
+            return Err(bad(format!("tenant {tenant} is listed twice")));
+        }
+        // a company named by two tenants would belong to neither for sure
+        for id in ids.iter().filter(|c| *c != "*") {
+            if let Some((other, _)) = out.iter().find(|(_, named)| named.iter().any(|c| c.eq_ignore_ascii_case(id))) {
+                return Err(bad(format!("company {id} is claimed by both {other} and {tenant}")));
+            }
+        }
+        out.push((tenant, ids));
     }
     Ok(out)
 }
 
 impl Config {
-    /// May `tenant` use Twake company `company`?
+    /// May `tenant` use Twake company `company`? A company belongs to at most one tenant:
+    /// - one that a tenant lists by name (ASCII case aside) is that tenant's alone;
+    /// - a tenant listed with `*` also owns every company no tenant lists by name;
+    /// - a tenant not listed owns every company no tenant lists by name as well: with no
+    ///   configuration every company id is free, and each tenant's files under it are its own
+    ///   (the Twake dialect keeps them apart by their owner, never by the company id alone).
     pub fn owns_company(&self, tenant: &str, company: &str) -> bool {
+        let named = |ids: &[String]| ids.iter().any(|c| c != "*" && c.eq_ignore_ascii_case(company));
+        if let Some((owner, _)) = self.twake_companies.iter().find(|(_, ids)| named(ids)) {
+            return owner == tenant;
+        }
         match self.twake_companies.iter().find(|(t, _)| t == tenant) {
             None => true,
-            Some((_, ids)) => ids.iter().any(|c| c == company || c == "*"),
+            Some((_, ids)) => ids.iter().any(|c| c == "*"),
         }
     }
 }
@@ -162,8 +179,18 @@ mod tests {
     fn twake_companies() {
         let c = Config::from_lookup(lookup(&[("EDGESHARE_TWAKE_COMPANIES", "acme: c1 c2; bobco:*")])).unwrap();
         assert!(c.owns_company("acme", "c2") && !c.owns_company("acme", "c3"));
-        assert!(c.owns_company("bobco", "anything") && c.owns_company("other", "c1"), "unlisted: any");
-        assert!(Config::from_lookup(lookup(&[("EDGESHARE_TWAKE_COMPANIES", "nocolon")])).is_err());
+        assert!(c.owns_company("bobco", "anything") && c.owns_company("other", "c3"), "unclaimed: anyone's");
+        // exclusive: `*` and the unlisted never reach a company another tenant names
+        assert!(!c.owns_company("bobco", "c1") && !c.owns_company("other", "c2"), "claimed by acme");
+        assert!(!c.owns_company("bobco", "C1"), "whatever its case");
+        let c = Config::from_lookup(lookup(&[("EDGESHARE_TWAKE_COMPANIES", "demo:*;other:other-co")])).unwrap();
+        assert!(!c.owns_company("demo", "other-co") && c.owns_company("other", "other-co"));
+        assert!(c.owns_company("demo", "demo-co") && !c.owns_company("other", "demo-co"));
+        let none = Config::from_lookup(lookup(&[])).unwrap();
+        assert!(none.owns_company("acme", "c1") && none.owns_company("bobco", "c1"), "each in its own namespace");
+        for bad in ["nocolon", "acme:c1;bobco:c1", "acme:c1;bobco:C1", "acme:c1;acme:c2"] {
+            assert!(Config::from_lookup(lookup(&[("EDGESHARE_TWAKE_COMPANIES", bad)])).is_err(), "{bad}");
+        }
     }
 
     #[test]

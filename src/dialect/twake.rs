@@ -3,8 +3,23 @@
 //! from the query only), metadata, download, thumbnails and delete, in `{"resource": ...}`
 //! envelopes with epoch-millisecond times. `Authorization: Bearer <JWT>` (HS256 with the
 //! tenant's secret; `sub` is the user) on every route but download and thumbnails, which are
-//! open, as the vendor has them, for this dialect's files. Companies are namespaces inside a
-//! tenant; a file is found only under its own company's path. Errors in fastify's shape.
+//! open, as the vendor has them, for this dialect's files. Errors in fastify's shape.
+//!
+//! Companies: a company belongs to at most one tenant ([`crate::config::Config::owns_company`]):
+//! one named in `EDGESHARE_TWAKE_COMPANIES` is its tenant's alone, and every other company id
+//! is free, a namespace of its own in each tenant that uses it (two tenants using company
+//! `c1` share nothing). A tenant that does not own a company hears `403` for it. A file is
+//! found only under its own company's path, and only as its owner's: its object is named by
+//! company and file id, the id a random v4 uuid the service makes at creation (never one a
+//! client chooses), so two tenants' files never share an object or a URL; the object records
+//! the file's tenant, and every authenticated route answers `404` to any other tenant (one
+//! that does not own the company hears `403` first). The
+//! open routes (download, thumbnails) carry no tenant: they find the file by its id and serve
+//! it only if its record's company is the path's and its tenant owns that company by the rule
+//! above, so no tenant's file is ever served under a company another tenant owns (a file left
+//! under a company since claimed by another tenant is not served there any more; its owner
+//! can still delete it through `DELETE /v1/files/{id}`).
+//!
 //! How chunks become one R2 object: see [`crate::engine::twake`].
 
 use bytes::Bytes;
@@ -152,6 +167,8 @@ const CHUNK_QUERY: &[Param] = &[
 ];
 
 const DIALECT: &str = "twake";
+/// A company the caller's tenant does not own.
+const NOT_YOURS: &str = "this company is not the tenant's";
 const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: FILE_NOT_FOUND };
 /// Staged chunks are read back this much at a time when the file is assembled.
 const ASSEMBLY_PIECE: u64 = 4 << 20;
@@ -197,7 +214,8 @@ fn company(req: &Request<'_>) -> Result<String> {
 }
 
 /// The object of file `id` of company `cid`: named by both, so a file is found only under
-/// its own company's path.
+/// its own company's path. (Ids are random and made here, so no two tenants' files share one;
+/// each route checks the tenant the object records.)
 fn object(cid: &str, id: &str) -> String {
     format!("twake:{cid}:{id}")
 }
@@ -262,7 +280,7 @@ where
     }
     let who = caller(req, ctx.config, ctx.now())?;
     if !ctx.config.owns_company(&who.tenant.0, &cid) {
-        return Err(Error::Forbidden("this company is not the tenant's".into()));
+        return Err(Error::Forbidden(NOT_YOURS.into()));
     }
     if op == Op::Upload {
         let file = TwakeFile::new(&new_uuid(), &who.tenant.0, &cid, &who.user, ctx.now());
@@ -612,7 +630,8 @@ async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &
     }
 }
 
-/// The file of this dialect and company at `key`, for the open routes.
+/// The file of this dialect and company at `key`, for the open routes: served only if its
+/// tenant owns that company.
 async fn open_here<B: BlobStore, M: MetaStore>(
     ctx: &Ctx<'_, B, M>,
     id: &str,
@@ -621,7 +640,8 @@ async fn open_here<B: BlobStore, M: MetaStore>(
     fetch: bool,
 ) -> Result<crate::engine::Opened> {
     let opened = ctx.open_at(id, key, Via::Open { dialect: DIALECT }, None, MISSING, fetch).await?;
-    if opened.record.extra.get("company_id").map(String::as_str) != Some(cid) {
+    let here = opened.record.extra.get("company_id").map(String::as_str) == Some(cid);
+    if !here || !ctx.config.owns_company(&opened.record.tenant, cid) {
         return Err(Error::not_found(FILE_NOT_FOUND));
     }
     Ok(opened)
@@ -640,8 +660,16 @@ where
     let opened = match open_here(ctx, &id, &keys::object(&id), cid, fetch).await {
         Ok(o) => o,
         Err(Error::NotFound(_)) => {
-            // no object yet: an unfinished file is 409, anything else 404
-            let a = call(svc, cid, &id, TwakeCall::Get).await?;
+            // no object yet: an unfinished file (of a tenant owning the company) is 409, a
+            // stale completion is taken over, anything else is 404
+            let a = call(svc, cid, &id, TwakeCall::Peek).await?;
+            if !ctx.config.owns_company(&a.file.tenant, cid) {
+                return Err(Error::not_found(FILE_NOT_FOUND));
+            }
+            let a = match a.file.phase {
+                Phase::Finishing { .. } => call(svc, cid, &id, TwakeCall::Get).await?,
+                _ => a,
+            };
             match (a.assemble, &a.file.phase) {
                 (true, _) => {
                     assemble(svc, a.file).await?;
@@ -1056,5 +1084,118 @@ mod tests {
         let r = post(&w2, &format!("/companies/{CID}/files"), &jwt(ACME_JWT_SECRET, "u", &w2), Vec::new());
         assert_eq!(r.status(), 403);
         assert_eq!(World::json(&r)["error"], "Forbidden");
+    }
+    fn delete(w: &World, path: &str, auth: &str) -> Reply {
+        w.send(Method::Delete, &format!("{PREFIX}{path}"), &[("Authorization", auth)], Vec::new())
+    }
+
+    /// `demo:*;other:other-co` (here `acme:*;bobco:other-co`): acme cannot upload into
+    /// other-co, its file put there before the claim is served there no more, and bobco has
+    /// other-co's files to itself.
+    #[test]
+    fn a_company_belongs_to_one_tenant() {
+        let mut w = World::new();
+        let acme = jwt(ACME_JWT_SECRET, "a", &w);
+        let bob = jwt(BOBCO_JWT_SECRET, "b", &w);
+        let picture = png(64, 48);
+        let early = res(&post(
+            &w,
+            "/companies/other-co/files?thumbnail_sync=1",
+            &acme,
+            multipart("p.png", "image/png", &picture),
+        ));
+        let early = early["id"].as_str().unwrap().to_string();
+        let unfinished =
+            res(&post(&w, "/companies/other-co/files", &acme, Vec::new()))["id"].as_str().unwrap().to_string();
+        let q = "chunk_number=1&total_chunks=2&total_size=6&filename=u.bin";
+        let r = post(&w, &format!("/companies/other-co/files/{unfinished}?{q}"), &acme, multipart("u", "x/y", b"abc"));
+        assert_eq!(r.status(), 200);
+        w.config.twake_companies = vec![("acme".into(), vec!["*".into()]), ("bobco".into(), vec!["other-co".into()])];
+        // acme: 403 in fastify's shape, whatever the company id's case
+        for cid in ["other-co", "OTHER-CO"] {
+            let r = post(&w, &format!("/companies/{cid}/files"), &acme, multipart("x.bin", "x/y", b"x"));
+            let forbidden =
+                json!({"statusCode": 403, "error": "Forbidden", "message": "this company is not the tenant's"});
+            assert_eq!(World::json(&r), forbidden, "{cid}");
+            assert_eq!(get(&w, &format!("/companies/{cid}/files/{early}"), Some(&acme)).status(), 403);
+            assert_eq!(delete(&w, &format!("/companies/{cid}/files/{early}"), &acme).status(), 403);
+        }
+        // nothing of acme's is served at other-co's open URLs
+        assert_eq!(get(&w, &format!("/companies/other-co/files/{early}/download"), None).status(), 404);
+        assert_eq!(get(&w, &format!("/companies/other-co/files/{early}/thumbnails/0"), None).status(), 404);
+        assert_eq!(get(&w, &format!("/companies/other-co/files/{unfinished}/download"), None).status(), 404);
+        // bobco: uploads, sees, downloads and deletes its own there, not acme's
+        let mine = res(&post(&w, "/companies/other-co/files", &bob, multipart("b.bin", "x/y", b"bobs")));
+        let mine = mine["id"].as_str().unwrap().to_string();
+        assert_eq!(res(&get(&w, &format!("/companies/other-co/files/{mine}"), Some(&bob)))["id"], mine.as_str());
+        assert_eq!(w.body(&get(&w, &format!("/companies/other-co/files/{mine}/download"), None)), b"bobs");
+        for id in [&early, &unfinished] {
+            assert_eq!(get(&w, &format!("/companies/other-co/files/{id}"), Some(&bob)).status(), 404);
+            assert_eq!(delete(&w, &format!("/companies/other-co/files/{id}"), &bob).status(), 404);
+        }
+        assert_eq!(
+            World::json(&delete(&w, &format!("/companies/other-co/files/{mine}"), &bob)),
+            json!({"status": "success"})
+        );
+        assert_eq!(get(&w, &format!("/companies/other-co/files/{mine}/download"), None).status(), 404);
+        // any other company is acme's (`*`), none is bobco's
+        assert_eq!(post(&w, "/companies/acme-co/files", &acme, Vec::new()).status(), 200);
+        assert_eq!(post(&w, "/companies/acme-co/files", &bob, Vec::new()).status(), 403);
+        // acme's file left under other-co is still its own to delete, through the native API
+        let native =
+            w.send(Method::Delete, &format!("/v1/files/{early}"), &[("Authorization", "Bearer tok")], Vec::new());
+        assert_eq!(native.status(), 204);
+        assert!(
+            w.blobs.object(&keys::object(&early)).is_none() && w.blobs.object(&keys::thumbnail(&early, 0)).is_none()
+        );
+    }
+
+    /// No configuration: acme and bobco both use company `c1`, and neither reaches the
+    /// other's files through any route.
+    #[test]
+    fn two_tenants_using_one_company_id_share_nothing() {
+        let w = World::new();
+        let tenants = [jwt(ACME_JWT_SECRET, "a", &w), jwt(BOBCO_JWT_SECRET, "b", &w)];
+        let mut files = Vec::new();
+        for (i, me) in tenants.iter().enumerate() {
+            let picture = png(40 + i as u32, 30);
+            let done =
+                res(&post(&w, "/companies/c1/files?thumbnail_sync=1", me, multipart("p.png", "image/png", &picture)));
+            let open = res(&post(&w, "/companies/c1/files", me, Vec::new()))["id"].as_str().unwrap().to_string();
+            let q = "chunk_number=1&total_chunks=2&total_size=6&filename=u.bin";
+            assert_eq!(
+                post(&w, &format!("/companies/c1/files/{open}?{q}"), me, multipart("u", "x/y", b"abc")).status(),
+                200
+            );
+            files.push((done["id"].as_str().unwrap().to_string(), open, picture));
+        }
+        assert!(files[0].0 != files[1].0 && files[0].1 != files[1].1, "one URL, one file");
+        for (me, other) in [(0, 1), (1, 0)] {
+            let (auth, (done, open, _)) = (&tenants[me], &files[other]);
+            for id in [done, open] {
+                assert_eq!(get(&w, &format!("/companies/c1/files/{id}"), Some(auth)).status(), 404);
+                assert_eq!(get(&w, &format!("/c1/files/{id}"), Some(auth)).status(), 404);
+                assert_eq!(delete(&w, &format!("/companies/c1/files/{id}"), auth).status(), 404);
+                let q = "chunk_number=2&total_chunks=2&total_size=6&filename=u.bin";
+                let r = post(&w, &format!("/companies/c1/files/{id}?{q}"), auth, multipart("u", "x/y", b"def"));
+                assert_eq!(r.status(), 404);
+            }
+            assert!(w.blobs.object(&keys::staged_chunk(open, 2)).is_none(), "nothing staged for the other's file");
+        }
+        // each file is whole and its own, at its own URLs and to its owner
+        for (me, (done, open, picture)) in files.iter().enumerate() {
+            assert_eq!(w.body(&get(&w, &format!("/companies/c1/files/{done}/download"), None)), *picture);
+            assert_eq!(get(&w, &format!("/companies/c1/files/{done}/thumbnails/0"), None).status(), 200);
+            assert_eq!(
+                get(&w, &format!("/companies/c1/files/{open}/download"), None).status(),
+                409,
+                "still unfinished"
+            );
+            assert_eq!(
+                res(&get(&w, &format!("/companies/c1/files/{open}"), Some(&tenants[me])))["upload_data"]["chunks"],
+                2
+            );
+            assert!(w.blobs.object(&keys::staged_chunk(open, 1)).is_some());
+        }
     }
 }
