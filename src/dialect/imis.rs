@@ -512,6 +512,12 @@ mod tests {
         assert_eq!(put(&w, &t, &sid, "5-14", &[1; 10]).status(), 409, "an overlap");
         assert_eq!(put(&w, &t, &sid, "10-19", &[1; 8]).status(), 400, "range and length disagree");
         assert_eq!(put(&w, &t, &sid, "ten-19", &[1; 10]).status(), 400);
+        // a range of u64::MAX + 1 bytes with an empty body: malformed, not an empty part
+        let huge = put(&w, &t, &sid, "bytes 0-18446744073709551615/*", b"");
+        assert_eq!((huge.status(), World::json(&huge)["error"]["code"].as_u64()), (400, Some(400)), "{huge:?}");
+        let past_u64 = put(&w, &t, &sid, "18446744073709551615-18446744073709551615", &[1]);
+        assert_eq!(past_u64.status(), 400, "{past_u64:?}");
+        assert_eq!(put(&w, &t, &sid, "10-19", &[1; 10]).status(), 200, "the session is as it was");
         let no_range =
             call(&w, Method::Put, &format!("{BASE}/create_sessions/{sid}"), &t, &[("content-length", "1")], b"x");
         assert_eq!(no_range.status(), 400);

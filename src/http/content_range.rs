@@ -31,20 +31,17 @@ pub fn parse_part_range(value: &str, content_length: u64) -> Result<PartRange> {
     };
     let (a, b) = span.split_once('-').ok_or_else(bad)?;
     let (a, b) = (digits(a.trim()).ok_or_else(bad)?, digits(b.trim()).ok_or_else(bad)?);
-    if b < a {
-        return Err(bad());
-    }
-    let inclusive = b - a + 1;
-    let len = if inclusive == content_length {
-        inclusive
-    } else if b - a == content_length {
+    // checked throughout: `0-18446744073709551615` is `u64::MAX + 1` bytes, not 0
+    let span = b.checked_sub(a).ok_or_else(bad)?;
+    let len = if span.checked_add(1) == Some(content_length) || span == content_length {
         content_length
     } else {
         return Err(Error::bad_request(format!(
             "content-range {a}-{b} does not match content-length {content_length}"
         )));
     };
-    if total.is_some_and(|t| a + len > t) {
+    let end = a.checked_add(len).ok_or_else(bad)?;
+    if total.is_some_and(|t| end > t) {
         return Err(bad());
     }
     Ok(PartRange { start: a, len, total })
@@ -77,6 +74,21 @@ mod tests {
             ("bytes 0-9/x", 10, None),
             ("", 0, None),
             ("0-99999999999999999999999", 10, None),
+            // at the edge of u64: nothing wraps
+            ("bytes 0-18446744073709551615/*", 0, None), // u64::MAX + 1 bytes, not 0
+            ("0-18446744073709551615", 0, None),
+            ("bytes=0-18446744073709551615", u64::MAX, Some((0, u64::MAX, None))), // exclusive end
+            ("bytes 0-18446744073709551615/18446744073709551615", 0, None),
+            ("bytes 0-18446744073709551614/18446744073709551615", u64::MAX, Some((0, u64::MAX, Some(u64::MAX)))),
+            ("18446744073709551615-18446744073709551615", 1, None), // its end is past u64
+            ("18446744073709551614-18446744073709551615", 1, Some((u64::MAX - 1, 1, None))),
+            (
+                "bytes 18446744073709551614-18446744073709551614/18446744073709551615",
+                1,
+                Some((u64::MAX - 1, 1, Some(u64::MAX))),
+            ),
+            ("18446744073709551615-0", 0, None),
+            ("18446744073709551616-18446744073709551616", 1, None),
         ];
         for (v, len, want) in rows {
             assert_eq!(ok(v, *len).ok(), *want, "{v:?} with length {len}");
