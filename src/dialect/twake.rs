@@ -436,7 +436,19 @@ where
         }
         Written::Staged(len) => (len, None),
     };
-    let a = call(svc, cid, id, TwakeCall::Landed { info, len }).await?;
+    let k = info.number;
+    let a = match call(svc, cid, id, TwakeCall::Landed { info, len }).await {
+        Ok(a) => a,
+        Err(e @ Error::NotFound(_)) => {
+            // the file was deleted while this chunk arrived: nothing will ever read it
+            match &record {
+                Some(record) => drop(ctx.delete_file(record).await),
+                None => ctx.discard(&keys::staged_chunk(id, k)).await,
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     let file = match (a.assemble, record) {
         (false, _) => a.file,
         (true, Some(record)) => {
@@ -616,14 +628,18 @@ where
     Ok(())
 }
 
-/// Deletes a file's object, its staged chunks and its thumbnails.
+/// Deletes a file's object, its staged chunks and its thumbnails: only what exists, never by
+/// the chunk count a client declared (the chunks recorded as landed; a chunk landing after
+/// the file is gone removes its own staging object).
 async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &str, file: &TwakeFile) {
     let owner = Tenant(tenant.to_string());
     if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, false).await {
         let _ = ctx.delete_file(&opened.record).await;
     }
-    for k in 1..=file.total_chunks() {
-        let _ = ctx.blobs.delete(&keys::staged_chunk(&file.id, k)).await;
+    // an assembled file's staging objects went with its assembly
+    let staged = !matches!(file.phase, Phase::Done { .. });
+    for (k, _) in file.chunks.iter().filter(|_| staged) {
+        let _ = ctx.blobs.delete(&keys::staged_chunk(&file.id, *k)).await;
     }
     for t in &file.thumbnails {
         let _ = ctx.blobs.delete(&keys::thumbnail(&file.id, t.index)).await;
@@ -1196,6 +1212,66 @@ mod tests {
                 2
             );
             assert!(w.blobs.object(&keys::staged_chunk(open, 1)).is_some());
+        }
+    }
+
+    /// A file declared as 10,000 chunks with one landed: its deletion costs a few store calls,
+    /// not one per declared chunk.
+    #[test]
+    fn deleting_touches_only_the_chunks_landed() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        let id =
+            res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()))["id"].as_str().unwrap().to_string();
+        let q = "chunk_number=7&total_chunks=10000&total_size=100000&filename=many.bin";
+        assert_eq!(
+            post(&w, &format!("/companies/{CID}/files/{id}?{q}"), &me, multipart("m", "x/y", b"0123456789")).status(),
+            200
+        );
+        assert!(w.blobs.object(&keys::staged_chunk(&id, 7)).is_some());
+        let (deletes, reads) = (w.blobs.deletes.get(), w.blobs.reads.get());
+        assert_eq!(
+            World::json(&delete(&w, &format!("/companies/{CID}/files/{id}"), &me)),
+            json!({"status": "success"})
+        );
+        assert_eq!(w.blobs.deletes.get() - deletes, 1, "the one staged chunk");
+        assert!(w.blobs.reads.get() - reads <= 4, "{} reads", w.blobs.reads.get() - reads);
+        assert!(w.blobs.objects.borrow().is_empty(), "nothing left");
+    }
+
+    /// A chunk whose file is deleted while it arrives (after its request found the file,
+    /// before the chunk landed) keeps nothing: neither a staging object nor a whole file.
+    #[test]
+    fn a_chunk_landing_after_its_file_is_gone_keeps_nothing() {
+        use crate::dialect::Head;
+        use crate::route::Params;
+        use crate::testkit::MemoryUploads;
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        for total in [3, 1] {
+            let id =
+                res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()))["id"].as_str().unwrap().to_string();
+            let body = multipart("m", "x/y", b"0123456789");
+            let headers = vec![
+                ("Content-Type".to_string(), "multipart/form-data; boundary=TB".to_string()),
+                ("Content-Length".to_string(), body.len().to_string()),
+            ];
+            let query = format!("chunk_number=1&total_chunks={total}&total_size=10&filename=m.bin");
+            let head = Head::new(Method::Post, &format!("{PREFIX}/companies/{CID}/files/{id}"), &query, headers);
+            let params = Params(vec![("cid", CID.to_string()), ("id", id.clone())]);
+            let req = Request { head: &head, method: Method::Post, params: &params, caller: None, origin: "https://e" };
+            let who = Caller { tenant: Tenant("acme".into()), user: "u".into(), privileged: false };
+            let (ctx, uploads) = (w.ctx(), w.uploads());
+            let svc = Service { ctx: &ctx, uploads: &uploads };
+            let landed = futures_executor::block_on(async {
+                delete_file(&svc, "acme", CID, &id).await.unwrap();
+                chunk(&svc, &req, &who, CID, &id, MemoryUploads::read(body.into()), false).await
+            });
+            assert_eq!(landed.unwrap_err().status(), 404, "{total} chunks");
+            w.run_later();
+            assert!(w.blobs.objects.borrow().is_empty(), "{total} chunks: nothing left behind");
+            let listed = futures_executor::block_on(w.ctx().list_files("acme", None)).unwrap();
+            assert!(listed.files.iter().all(|f| f.id != id), "{total} chunks: not listed");
         }
     }
 }

@@ -59,6 +59,7 @@ pub struct MemoryBlobs {
     pub multiparts: Cell<u32>,
     pub aborts: Cell<u32>,
     pub reads: Cell<u32>,
+    pub deletes: Cell<u32>,
     /// The part sizes of each object completed from a multipart upload.
     pub part_sizes: RefCell<HashMap<String, Vec<usize>>>,
 }
@@ -173,6 +174,7 @@ impl BlobStore for MemoryBlobs {
 
     async fn delete(&self, key: &str) -> Result<()> {
         self.faults.check("delete")?;
+        self.deletes.set(self.deletes.get() + 1);
         self.objects.borrow_mut().remove(key);
         Ok(())
     }
