@@ -3,6 +3,7 @@
 
 use crate::auth::{Credentials, JwtSecrets};
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 pub const MIB: u64 = 1024 * 1024;
 
@@ -46,7 +47,39 @@ pub struct Config {
     /// `*` for every company no tenant lists by name). A company belongs to at most one tenant:
     /// see [`Config::owns_company`].
     pub twake_companies: Vec<(String, Vec<String>)>,
+    /// The service's one public origin (`EDGESHARE_PUBLIC_URL`, `https://files.example.com`):
+    /// in `Location`, share URLs, the API document's `servers` and the cache keys. Unset: the
+    /// request's own origin in answers, and [`CACHE_ORIGIN`] in cache keys.
+    pub public_url: Option<String>,
+    /// Longest `max-age` of a public download of a file that can be deleted, in seconds
+    /// (`EDGESHARE_CACHE_MAX_AGE`, 300): how long a copy held anywhere (another location's
+    /// cache, a browser, a proxy) may outlive the file's deletion.
+    pub cache_max_age: u64,
+    /// Cloudflare's purge API, when the operator configures it: a deleted file's public URLs
+    /// are purged from every location at once.
+    pub purge: Option<PurgeApi>,
+    /// Other origins whose pages may send state-changing requests with Basic credentials
+    /// (`EDGESHARE_ALLOWED_ORIGINS`, space or comma separated).
+    pub allowed_origins: Vec<String>,
 }
+
+/// Where and how to purge the zone's cache (`EDGESHARE_PURGE_ZONE_ID`,
+/// `EDGESHARE_PURGE_API_TOKEN`, and `EDGESHARE_PURGE_API_URL` for a stand-in in tests).
+#[derive(Debug, Clone)]
+pub struct PurgeApi {
+    /// `https://api.cloudflare.com/client/v4`.
+    pub api: String,
+    pub zone_id: String,
+    /// An API token with the zone's `Cache Purge: Purge` permission.
+    pub token: Secret,
+}
+
+/// Cloudflare's API.
+pub const CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
+
+/// The origin of cache keys when no public URL is configured: one fixed origin, so that the
+/// request's `Host` never makes a second copy of a file in the cache.
+pub const CACHE_ORIGIN: &str = "https://edgeshare.cache";
 
 /// R2's floor for every part but the last.
 pub const R2_MIN_PART: u64 = 5 * MIB;
@@ -69,6 +102,10 @@ impl Default for Config {
             link_ttl: 86400,
             link_max_ttl: 86400 * 30,
             link_kdf_kib: 19 * 1024,
+            public_url: None,
+            cache_max_age: 300,
+            purge: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -109,9 +146,66 @@ impl Config {
             link_max_ttl: num("EDGESHARE_LINK_MAX_TTL", d.link_max_ttl)?,
             link_kdf_kib: u32::try_from(num("EDGESHARE_LINK_KDF_KIB", u64::from(d.link_kdf_kib))?.clamp(64, 1 << 20))
                 .unwrap_or(d.link_kdf_kib),
+            public_url: get("EDGESHARE_PUBLIC_URL")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| parse_origin("EDGESHARE_PUBLIC_URL", &v))
+                .transpose()?,
+            cache_max_age: num("EDGESHARE_CACHE_MAX_AGE", d.cache_max_age)?,
+            purge: None,
+            allowed_origins: get("EDGESHARE_ALLOWED_ORIGINS")
+                .unwrap_or_default()
+                .split([' ', ',', ';', '\n'])
+                .filter(|s| !s.trim().is_empty())
+                .map(|o| parse_origin("EDGESHARE_ALLOWED_ORIGINS", o))
+                .collect::<Result<_>>()?,
         };
-        Ok(cfg)
+        let text = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let purge = match (text("EDGESHARE_PURGE_ZONE_ID"), text("EDGESHARE_PURGE_API_TOKEN")) {
+            (None, None) => None,
+            (Some(zone_id), Some(token)) => {
+                if cfg.public_url.is_none() {
+                    return Err(Error::Internal(
+                        "EDGESHARE_PURGE_ZONE_ID needs EDGESHARE_PUBLIC_URL (the zone's hostname to purge)".into(),
+                    ));
+                }
+                if !zone_id.bytes().all(|b| b.is_ascii_alphanumeric()) || zone_id.len() > 64 {
+                    return Err(Error::Internal("EDGESHARE_PURGE_ZONE_ID must be a zone id".into()));
+                }
+                let api = text("EDGESHARE_PURGE_API_URL").unwrap_or_else(|| CLOUDFLARE_API.into());
+                Some(PurgeApi { api: api.trim_end_matches('/').to_string(), zone_id, token: Secret::new(token) })
+            }
+            _ => {
+                return Err(Error::Internal(
+                    "EDGESHARE_PURGE_ZONE_ID and EDGESHARE_PURGE_API_TOKEN go together".into(),
+                ))
+            }
+        };
+        Ok(Config { purge, ..cfg })
     }
+
+    /// The origin of URLs in answers: the configured public one, else the request's.
+    pub fn origin<'a>(&'a self, request_origin: &'a str) -> &'a str {
+        self.public_url.as_deref().unwrap_or(request_origin)
+    }
+
+    /// The origin of cache keys: the configured public one, else [`CACHE_ORIGIN`].
+    pub fn cache_origin(&self) -> &str {
+        self.public_url.as_deref().unwrap_or(CACHE_ORIGIN)
+    }
+}
+
+/// `scheme://host[:port]`, lowercased, without a path or a trailing slash.
+fn parse_origin(name: &str, value: &str) -> Result<String> {
+    let v = value.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bad = || Error::Internal(format!("{name}: {value:?} is not an origin like https://files.example.com"));
+    let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://")).ok_or_else(bad)?;
+    let host_ok = !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        && !rest.starts_with([':', '.']);
+    if !host_ok {
+        return Err(bad());
+    }
+    Ok(v)
 }
 
 fn parse_companies(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
@@ -190,6 +284,39 @@ mod tests {
         assert!(none.owns_company("acme", "c1") && none.owns_company("bobco", "c1"), "each in its own namespace");
         for bad in ["nocolon", "acme:c1;bobco:c1", "acme:c1;bobco:C1", "acme:c1;acme:c2"] {
             assert!(Config::from_lookup(lookup(&[("EDGESHARE_TWAKE_COMPANIES", bad)])).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins_cache_and_purge() {
+        let c = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!((c.public_url.as_deref(), c.cache_max_age, c.purge.is_none()), (None, 300, true));
+        assert_eq!(c.origin("http://127.0.0.1:8787"), "http://127.0.0.1:8787");
+        assert_eq!(c.cache_origin(), CACHE_ORIGIN);
+        let c = Config::from_lookup(lookup(&[
+            ("EDGESHARE_PUBLIC_URL", "https://Files.Example.com/"),
+            ("EDGESHARE_CACHE_MAX_AGE", "60"),
+            ("EDGESHARE_PURGE_ZONE_ID", "023e105f4ecef8ad9ca31a8372d0c353"),
+            ("EDGESHARE_PURGE_API_TOKEN", "tok"),
+            ("EDGESHARE_ALLOWED_ORIGINS", "https://app.example.com, http://localhost:3000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.origin("http://evil.example"), "https://files.example.com", "never the request's Host");
+        assert_eq!(c.cache_origin(), "https://files.example.com");
+        assert_eq!(c.cache_max_age, 60);
+        let p = c.purge.unwrap();
+        assert_eq!((p.api.as_str(), p.zone_id.as_str(), p.token.expose()), (CLOUDFLARE_API, "023e105f4ecef8ad9ca31a8372d0c353", "tok"));
+        assert!(!format!("{p:?}").contains("tok\""), "the token never prints");
+        assert_eq!(c.allowed_origins, vec!["https://app.example.com", "http://localhost:3000"]);
+        for bad in [
+            vec![("EDGESHARE_PUBLIC_URL", "files.example.com")],
+            vec![("EDGESHARE_PUBLIC_URL", "ftp://x")],
+            vec![("EDGESHARE_PUBLIC_URL", "https://x/y")],
+            vec![("EDGESHARE_PURGE_ZONE_ID", "z")],
+            vec![("EDGESHARE_PURGE_ZONE_ID", "z"), ("EDGESHARE_PURGE_API_TOKEN", "t")],
+            vec![("EDGESHARE_ALLOWED_ORIGINS", "*")],
+        ] {
+            assert!(Config::from_lookup(lookup(&bad)).is_err(), "{bad:?}");
         }
     }
 

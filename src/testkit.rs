@@ -105,12 +105,37 @@ fn pause_once() -> impl Stream<Item = Result<Bytes>> + Send + Unpin {
     })
 }
 
-/// The Upload object's storage in memory, kept as JSON.
+/// The Upload object's storage in memory: the state kept as JSON, the tail as rows by the
+/// offset in the tail of their first byte, as the object's SQLite keeps them. It counts what
+/// saves write, and can fail saves.
 #[derive(Default)]
 pub struct MemoryUploadStore {
     pub state: RefCell<Option<String>>,
-    pub tail: RefCell<Vec<u8>>,
+    pub tail: RefCell<BTreeMap<u64, Vec<u8>>>,
     pub saves: Cell<u32>,
+    /// Bytes written by saves: the state's JSON and the tail bytes.
+    pub written: Cell<u64>,
+    /// Bytes of the tail read back.
+    pub tail_read: Cell<u64>,
+    /// Saves to fail before they write anything (the object's storage failing, or the
+    /// object dying before its write), one each.
+    pub fail_saves: Cell<u32>,
+}
+
+impl MemoryUploadStore {
+    /// The tail's rows put together from the start, as far as they reach without a gap (a
+    /// later row overwrites what an earlier one holds past its start).
+    fn rows(&self, len: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (pos, data) in self.tail.borrow().range(..len) {
+            if *pos as usize > out.len() {
+                break;
+            }
+            out.truncate(*pos as usize);
+            out.extend_from_slice(data);
+        }
+        out
+    }
 }
 
 impl UploadStore for MemoryUploadStore {
@@ -121,17 +146,33 @@ impl UploadStore for MemoryUploadStore {
         }
     }
 
-    fn tail(&self) -> Result<Vec<u8>> {
-        Ok(self.tail.borrow().clone())
+    fn tail(&self, len: u64) -> Result<Vec<u8>> {
+        let mut out = self.rows(len);
+        if (out.len() as u64) < len {
+            return Err(Error::Internal(format!("a tail of {} bytes, not {len}", out.len())));
+        }
+        out.truncate(len as usize);
+        self.tail_read.set(self.tail_read.get() + len);
+        Ok(out)
     }
 
-    fn save(&self, state: &UploadState, tail: Option<&[u8]>) -> Result<()> {
-        assert!(state.tail_len <= state.part_size, "the tail never exceeds one part");
-        *self.state.borrow_mut() = Some(serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?);
-        if let Some(t) = tail {
-            *self.tail.borrow_mut() = t.to_vec();
+    fn save(&self, state: &UploadState, new_tail: &[u8]) -> Result<()> {
+        if self.fail_saves.get() > 0 {
+            self.fail_saves.set(self.fail_saves.get() - 1);
+            return Err(Error::Storage("injected save failure".into()));
         }
-        assert_eq!(self.tail.borrow().len() as u64, state.tail_len);
+        assert!(state.tail_len <= state.part_size, "the tail never exceeds one part");
+        let at = state.tail_len.checked_sub(new_tail.len() as u64).expect("the new bytes end the tail");
+        let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
+        self.written.set(self.written.get() + json.len() as u64 + new_tail.len() as u64);
+        *self.state.borrow_mut() = Some(json);
+        let mut rows = self.tail.borrow_mut();
+        rows.split_off(&at);
+        if !new_tail.is_empty() {
+            rows.insert(at, new_tail.to_vec());
+        }
+        drop(rows);
+        assert!(self.rows(state.tail_len).len() as u64 >= state.tail_len, "the stored tail reaches tail_len");
         self.saves.set(self.saves.get() + 1);
         Ok(())
     }
@@ -210,8 +251,32 @@ pub struct MemoryObject {
     pub alarm: Cell<Option<u64>>,
 }
 
+/// The rate-limiting binding: at most `limit` attempts per key (one window: tests move no
+/// window on).
+pub struct MemoryThrottle {
+    pub limit: Cell<u32>,
+    pub counts: RefCell<BTreeMap<String, u32>>,
+}
+
+impl Default for MemoryThrottle {
+    fn default() -> Self {
+        MemoryThrottle { limit: Cell::new(10), counts: RefCell::default() }
+    }
+}
+
+impl crate::engine::throttle::Throttle for MemoryThrottle {
+    fn allow<'a>(&'a self, key: &'a str) -> futures_util::future::LocalBoxFuture<'a, Result<bool>> {
+        let mut counts = self.counts.borrow_mut();
+        let n = counts.entry(key.to_string()).or_default();
+        *n += 1;
+        let allowed = *n <= self.limit.get();
+        Box::pin(async move { Ok(allowed) })
+    }
+}
+
 pub struct World {
     pub config: Config,
+    pub throttle: MemoryThrottle,
     pub blobs: MemoryBlobs,
     pub meta: MemoryMeta,
     pub clock: Rc<Cell<u64>>,
@@ -260,6 +325,7 @@ impl World {
         let c = clock.clone();
         World {
             config,
+            throttle: MemoryThrottle::default(),
             blobs: MemoryBlobs::with_clock(clock.clone()),
             meta: MemoryMeta::default(),
             later: Later::default(),
@@ -288,6 +354,7 @@ impl World {
             now: &*self.now,
             native: Some(&self.native),
             later: &self.later,
+            throttle: Some(&self.throttle),
         }
     }
 

@@ -97,7 +97,7 @@ fn seed_flow_and_failures() {
     let dl = call(&[&format!("{base}/{digest}")]);
     assert_eq!(dl.status, 200);
     assert_eq!(dl.body, whole);
-    assert_eq!(dl.h("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(dl.h("cache-control"), Some("public, max-age=300"), "EDGESHARE_CACHE_MAX_AGE bounds it");
     assert_eq!(dl.h("content-disposition"), Some("attachment; filename=\"call.wav\""));
     assert_eq!(dl.h("content-type"), Some("application/octet-stream"));
     let by_id = call(&[&format!("{base}/{blob_id}")]);

@@ -253,6 +253,23 @@ pub fn is_public_download(head: &Head, found: &Found<'static, Dialect, Op>) -> b
     method == Method::Get && endpoint.body == BodyUse::None && anonymous && head.header("if-range").is_none()
 }
 
+/// The one key under which a shared cache holds a public download (a path: the worker puts
+/// the configured origin before it), whatever spelling of its URL the caller chose: the
+/// route's own id, normalised (a lowercase uuid, a lowercase digest without its `sha256:`),
+/// no query, no trailing slash, one path for the route's aliases. `None`: not a public
+/// download, or an id that names nothing (the cache is neither read nor filled).
+pub fn shared_cache_path(head: &Head, found: &Found<'static, Dialect, Op>) -> Option<String> {
+    if !is_public_download(head, found) {
+        return None;
+    }
+    let Found::Endpoint { endpoint, params, .. } = found else { return None };
+    match endpoint.op {
+        Op::Ngcp(ngcp::Op::Download) => ngcp::cache_path(params.get("id")),
+        Op::Portsip(portsip::Op::Download) => portsip::cache_path(params.get("digest")),
+        _ => None,
+    }
+}
+
 /// Can a download be served by the R2 read that finds its file (a plain `GET`)? Ranges and
 /// conditions need the file's size and entity tag first.
 pub fn fetch_whole(head: &Head, method: Method) -> bool {
@@ -390,6 +407,8 @@ where
     U: Uploads,
 {
     let creds = &svc.ctx.config.credentials;
+    check_json_body(head, endpoint)?;
+    check_same_origin(head, method, origin, &svc.ctx.config.allowed_origins)?;
     let caller = match endpoint.auth {
         Auth::None | Auth::Capability | Auth::RevocableCapability | Auth::Own => None,
         Auth::Tenant => Some(creds.authenticate(head.authorization().as_ref())?),
@@ -411,6 +430,54 @@ where
         Op::Twake(op) => twake::handle(svc, op, &req, body).await,
         Op::Tus(op) => tus::handle(svc, op, &req, body).await,
         Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
+    }
+}
+
+/// A route that reads JSON takes a non-empty body only as JSON (`application/json`, or
+/// `application/*+json`): a browser sends no such type across origins without asking first
+/// (a CORS preflight), so a page elsewhere cannot post JSON as `text/plain` or a form.
+fn check_json_body(head: &Head, endpoint: &Endpoint<Op>) -> Result<()> {
+    if endpoint.spec.takes != route::JSON {
+        return Ok(());
+    }
+    let empty = head.content_length() == Some(0)
+        || (head.content_length().is_none() && head.header("transfer-encoding").is_none());
+    let json = head.header("content-type").is_some_and(|t| {
+        let t = t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+    });
+    if empty || json {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into()))
+    }
+}
+
+/// A browser remembers Basic credentials after a `401` and sends them with any request to
+/// this origin, whichever page asks: a state-changing request with Basic credentials from a
+/// page of another origin (its `Origin`, or `Sec-Fetch-Site: cross-site`) is refused unless
+/// that origin is configured (`EDGESHARE_ALLOWED_ORIGINS`). Clients that are not browsers
+/// send neither header.
+pub fn check_same_origin(head: &Head, method: Method, origin: &str, allowed: &[String]) -> Result<()> {
+    if matches!(method, Method::Get | Method::Head | Method::Options)
+        || !matches!(head.authorization(), Some(Presented::Basic { .. }))
+    {
+        return Ok(());
+    }
+    let from = head.header("origin").map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase());
+    // the page's origin is ours: the public one, or the host this request came to
+    let host = head.header("host").map(|h| h.trim().to_ascii_lowercase());
+    let same_host = |o: &str| o.split_once("://").is_some_and(|(_, h)| Some(h) == host.as_deref());
+    let allowed_origin = |o: &str| o == origin.to_ascii_lowercase() || same_host(o) || allowed.iter().any(|a| a == o);
+    let refused = match (&from, head.header("sec-fetch-site").map(str::trim)) {
+        (Some(o), _) => !allowed_origin(o),
+        (None, Some(site)) => site.eq_ignore_ascii_case("cross-site"),
+        (None, None) => false,
+    };
+    if refused {
+        Err(Error::Forbidden("cross-origin request with Basic credentials refused".into()))
+    } else {
+        Ok(())
     }
 }
 
@@ -634,6 +701,95 @@ mod tests {
         let mut big = plan(200, CachePolicy::Public { max_age: 60 }, BodyPlan::Whole);
         big.headers[1].1 = (CACHE_MAX_BYTES + 1).to_string();
         assert!(!dl(big).cacheable(), "a large file is not copied into the cache");
+    }
+
+    #[test]
+    fn cross_origin_basic_requests_that_change_state_are_refused() {
+        let basic = ("authorization".to_string(), "Basic Zm9vOmJhcg==".to_string());
+        let allowed = vec!["https://app.example.com".to_string()];
+        let check = |method: Method, extra: &[(&str, &str)], auth: bool| {
+            let mut headers: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            if auth {
+                headers.push(basic.clone());
+            }
+            let head = super::Head::new(method, "/sessions", "", headers);
+            check_same_origin(&head, method, "https://files.example.com", &allowed).is_ok()
+        };
+        use Method::*;
+        assert!(check(Post, &[], true), "curl and scripts send no Origin");
+        assert!(check(Post, &[("Origin", "https://files.example.com")], true), "our own page");
+        let workers_dev = [("Origin", "https://edgeshare.acme.workers.dev"), ("Host", "edgeshare.acme.workers.dev")];
+        assert!(check(Post, &workers_dev, true), "our page at another of our hosts");
+        assert!(!check(Post, &[("Origin", "https://evil.example"), ("Host", "files.example.com")], true));
+        assert!(check(Post, &[("Origin", "https://app.example.com")], true), "a configured origin");
+        assert!(!check(Post, &[("Origin", "https://evil.example")], true));
+        assert!(!check(Delete, &[("Origin", "null")], true));
+        assert!(!check(Put, &[("Sec-Fetch-Site", "cross-site")], true));
+        assert!(check(Post, &[("Sec-Fetch-Site", "same-origin")], true));
+        assert!(check(Get, &[("Origin", "https://evil.example")], true), "reads change nothing");
+        assert!(check(Post, &[("Origin", "https://evil.example")], false), "no remembered credentials in play");
+        let bearer = super::Head::new(Post, "/sessions", "", vec![("authorization".into(), "Bearer t".into()), ("origin".into(), "https://evil.example".into())]);
+        assert!(check_same_origin(&bearer, Post, "https://files.example.com", &[]).is_ok(), "a bearer token is sent by script only");
+    }
+
+    #[test]
+    fn json_routes_take_json_only() {
+        let w = crate::testkit::World::new();
+        let basic = ("Authorization", "Basic Zm9vOmJhcg==");
+        let post = |ct: Option<&str>, body: &[u8]| {
+            let len = body.len().to_string();
+            let mut headers = vec![basic, ("Content-Length", len.as_str())];
+            headers.extend(ct.map(|c| ("Content-Type", c)));
+            w.send(Method::Post, "/sessions", &headers, body.to_vec()).status()
+        };
+        assert_eq!(post(Some("text/plain"), br#"{"ttl": 60}"#), 415, "JSON as text/plain: a cross-site form could send it");
+        assert_eq!(post(Some("application/x-www-form-urlencoded"), br#"{"ttl": 60}"#), 415);
+        assert_eq!(post(None, br#"{"ttl": 60}"#), 415);
+        assert_eq!(post(Some("application/json; charset=utf-8"), br#"{"ttl": 60}"#), 200);
+        assert_eq!(post(Some("application/vnd.api+json"), br#"{"ttl": 60}"#), 200);
+        assert_eq!(post(None, b""), 200, "no body: nothing to check");
+        assert_eq!(post(Some("text/plain"), b""), 200);
+    }
+
+    #[test]
+    fn every_spelling_of_a_public_download_has_one_cache_key() {
+        let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
+        let sha = "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882";
+        let key = |path: &str, query: &str, auth: bool| {
+            let headers = if auth { vec![("Authorization".to_string(), "Bearer t".to_string())] } else { vec![] };
+            let head = Head::new(Method::Get, path, query, headers);
+            shared_cache_path(&head, &route_head(&head))
+        };
+        let upper = id.to_ascii_uppercase();
+        let want = Some(format!("/uploads/{id}"));
+        for (path, query) in [
+            (format!("/uploads/{id}"), ""),
+            (format!("/uploads/{id}"), "x=1"),
+            (format!("/uploads/{upper}"), ""),
+            (format!("/uploads/{id}/"), ""),
+            (format!("/rtc/fileshare/uploads/{id}"), "download=1"),
+            (format!("/rtc/fileshare/uploads/{upper}/"), ""),
+        ] {
+            assert_eq!(key(&path, query, false), want, "{path}?{query}");
+        }
+        assert_eq!(key("/uploads/not-a-uuid", "", false), None, "an id that names nothing is not cached");
+        let want = Some(format!("/api/blobs/{sha}"));
+        let upper = sha.to_ascii_uppercase();
+        for path in [format!("/api/blobs/{sha}"), format!("/api/blobs/sha256:{upper}"), format!("/api/blobs/{upper}/")] {
+            assert_eq!(key(&path, "x=1", false), want, "{path}");
+        }
+        assert_eq!(key("/api/blobs/NzAw", "", false), Some("/api/blobs/NzAw".into()), "an opaque id");
+        assert_eq!(key(&format!("/api/blobs/{sha}"), "", true), None, "with credentials: never shared");
+        assert_eq!(key(&format!("/files/{id}"), "", true), None);
+        // what a deletion purges is exactly those keys
+        use crate::engine::catalog::public_paths;
+        use crate::engine::files::FileRecord;
+        use crate::engine::visibility::Access;
+        let ngcp = FileRecord::new(id, "acme", "ngcp", "e/x").with_access(Access::ShareLink);
+        assert_eq!(public_paths(&ngcp), vec![key(&format!("/uploads/{id}"), "", false).unwrap()]);
+        let blob = FileRecord { sha256: sha.into(), ..FileRecord::new("NzAw", "acme", "portsip", "f/NzAw") };
+        let keys = vec![key("/api/blobs/NzAw", "", false).unwrap(), key(&format!("/api/blobs/{sha}"), "", false).unwrap()];
+        assert_eq!(public_paths(&blob), keys);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::engine::files::FileRecord;
 use crate::engine::ids::iso8601_ms;
 use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LINK_NOT_FOUND};
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::throttle;
 use crate::engine::uploads::Uploads;
 use crate::engine::visibility::Via;
 use crate::engine::Missing;
@@ -169,7 +170,7 @@ pub fn error_reply(e: &Error) -> Reply {
 pub fn file_json(l: &Listed) -> Value {
     json!({
         "id": l.list_id,
-        "name": l.name,
+        "name": crate::http::disposition::visible_name(&l.name),
         "dialect": l.dialect,
         "size": l.size,
         "sha256": l.sha256,
@@ -351,7 +352,24 @@ where
             return Err(e);
         }
     };
-    Ok(Reply::json(201, link_json(token.expose(), &link, req.origin)))
+    let mut answer = link_json(token.expose(), &link, req.origin);
+    // revoking the link, or using it up, does not stop a file its dialect serves to anyone
+    answer["file_public_url"] = json!(public_url(&record).map(|path| format!("{}{path}", req.origin)));
+    Ok(Reply::json(201, answer))
+}
+
+/// Where a file is served to anyone anyway, by its own dialect's design: an NGCP upload at
+/// its id, a PortSIP blob at its digest, a Twake file at its company's open download.
+pub fn public_url(record: &FileRecord) -> Option<String> {
+    use crate::engine::visibility::Access;
+    match (record.access(), record.dialect.as_str(), record.extra.get("company_id")) {
+        (Access::ShareLink, _, _) => Some(format!("/uploads/{}", record.id)),
+        (Access::PublicDigest, _, _) => Some(format!("/api/blobs/{}", record.sha256)),
+        (Access::Private, "twake", Some(cid)) => {
+            Some(format!("{}/companies/{cid}/files/{}/download", super::twake::PREFIX, record.id))
+        }
+        (Access::Private, _, _) => None,
+    }
 }
 
 async fn list_links<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
@@ -426,6 +444,7 @@ where
 {
     let head = req.head;
     let token = req.params.get("token");
+    let client = throttle::client_key(head.header("cf-connecting-ip"));
     let page = wants_page(head, req.method);
     let password = match req.method {
         Method::Post => {
@@ -434,7 +453,7 @@ where
         }
         _ => head.header("x-share-password").map(str::to_string).or_else(|| head.query_param("password")),
     };
-    let result = serve_share(svc, req, token, password, page).await;
+    let result = serve_share(svc, req, token, password, &client, page).await;
     match result {
         Err(e) if page || req.method == Method::Post => Ok(super::share_page::error_page(&e, token)),
         other => other,
@@ -446,6 +465,7 @@ async fn serve_share<B, M, U>(
     req: &Request<'_>,
     token: &str,
     password: Option<String>,
+    client: &str,
     page: bool,
 ) -> Result<Reply>
 where
@@ -456,19 +476,28 @@ where
     if !links::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
+    // every password tried costs a hash: at most so many per client address and minute
+    if let (Some(_), Some(limit)) = (&password, svc.ctx.throttle) {
+        if !limit.allow(&throttle::password_key(client)).await? {
+            return Err(Error::TooManyRequests { retry_after: throttle::RETRY_AFTER_SECS });
+        }
+    }
     // a page, and the headers alone, are not downloads
     let count = !page && req.method != Method::Head;
-    let link = link_call(svc, token, LinkCall::Claim { password, count }).await?;
+    let claim = LinkCall::Claim { password, count, client: Some(links::client_tag(client)) };
+    let link = link_call(svc, token, claim).await?;
     let owner = Tenant(link.tenant.clone());
     let method = if req.method == Method::Post { Method::Get } else { req.method };
     let fetch = !page && fetch_whole(req.head, method);
-    let opened =
+    let mut opened =
         svc.ctx.open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, fetch).await.map_err(
             |e| match e {
                 Error::NotFound(m) => Error::Expired(m),
                 other => other,
             },
         )?;
+    // the link's own validator: the file's (its digest) would name its public URL
+    opened.etag = links::link_etag(token, &opened.etag);
     if page {
         return Ok(super::share_page::page(&opened.record, &link, req.origin, token));
     }
@@ -599,12 +628,8 @@ mod tests {
         let path = format!("/s/{token}");
         assert_eq!(get(&w, &path, &[]).status(), 401, "password required");
         let wrong = get(&w, &format!("{path}?password=nope"), &[]);
-        let unknown = get(&w, &format!("/s/{}?password=nope", "A".repeat(32)), &[]);
-        assert_eq!(
-            (wrong.status(), World::json(&wrong)),
-            (unknown.status(), World::json(&unknown)),
-            "the same refusal"
-        );
+        assert_eq!(wrong.status(), 403);
+        assert_eq!(World::json(&wrong)["error"]["message"], links::WRONG_PASSWORD);
         let ok = get(&w, &path, &[("X-Share-Password", "open sesame")]);
         assert_eq!((ok.status(), w.body(&ok)), (200, b"secret bytes".to_vec()));
         // the page's form
@@ -623,6 +648,83 @@ mod tests {
         assert_eq!(w.send(Delete, &format!("/v1/links/{token}"), &[ACME], Vec::new()).status(), 204);
         assert_eq!(get(&w, &format!("{path}?password=open%20sesame"), &[]).status(), 410);
         assert_eq!(w.send(Delete, &format!("/v1/links/{token}"), &[ACME], Vec::new()).status(), 204, "again");
+    }
+
+    /// An NGCP upload (public at its id) of `bytes`; its id.
+    fn ngcp_upload(w: &World, bytes: &[u8]) -> String {
+        let mut body = b"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.txt\"\r\n\r\n".to_vec();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n--XX--\r\n");
+        let headers = [("Authorization", "Basic Zm9vOmJhcg=="), ("Content-Type", "multipart/form-data; boundary=XX")];
+        let r = w.send(Post, "/uploads", &headers, body);
+        World::json(&r)["id"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn an_unknown_token_costs_a_lookup_and_writes_nothing() {
+        let w = World::new();
+        let token = "B".repeat(32);
+        for _ in 0..6 {
+            let r = get(&w, &format!("/s/{token}?password=x"), &[]);
+            assert_eq!(r.status(), 404, "never a 403 after hashing, nor a 429");
+            assert_eq!(World::json(&r)["error"]["message"], LINK_NOT_FOUND);
+        }
+        let object = w.ledger(&links::link_object(&token));
+        assert!(futures_executor::block_on(crate::engine::sessions::Ledger::list(&*object, "")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn password_guesses_are_limited_per_address_and_backed_off_per_link_and_client() {
+        let w = World::new();
+        let id = upload(&w, b"guarded", ACME);
+        let (_, l) = link(&w, &id, json!({"password": "right"}));
+        let path = format!("/s/{}", l["token"].as_str().unwrap());
+        let from = |ip: &'static str, pw: &str| {
+            let r = get(&w, &format!("{path}?password={pw}"), &[("CF-Connecting-IP", ip)]);
+            (r.status(), r.header("Retry-After").map(str::to_string))
+        };
+        // someone guesses: after three wrong ones, they wait; the recipient does not
+        for _ in 0..links::FREE_FAILURES {
+            assert_eq!(from("203.0.113.66", "guess").0, 403);
+        }
+        assert_eq!(from("203.0.113.66", "right"), (429, Some("1".into())));
+        assert_eq!(from("198.51.100.7", "right").0, 200, "the link's recipient is not locked out");
+        // every address has its budget of hashes per window, whatever links it tries
+        w.throttle.limit.set(4);
+        let (_, l2) = link(&w, &id, json!({"password": "other"}));
+        let path2 = format!("/s/{}", l2["token"].as_str().unwrap());
+        let r = get(&w, &format!("{path2}?password=guess"), &[("CF-Connecting-IP", "203.0.113.66")]);
+        assert_eq!((r.status(), r.header("Retry-After")), (429, Some("60")), "the address's budget is spent");
+        let r = get(&w, &format!("{path2}?password=other"), &[("CF-Connecting-IP", "2001:db8::1")]);
+        assert_eq!(r.status(), 200, "another address has its own");
+        let counted: Vec<String> = w.throttle.counts.borrow().keys().cloned().collect();
+        assert_eq!(counted, vec!["pw:198.51.100.7", "pw:2001:db8:0:0::/64", "pw:203.0.113.66"]);
+        // without a password, nothing is counted
+        assert_eq!(get(&w, &format!("/s/{}", "C".repeat(32)), &[("CF-Connecting-IP", "192.0.2.1")]).status(), 404);
+        assert!(!w.throttle.counts.borrow().contains_key("pw:192.0.2.1"));
+    }
+
+    #[test]
+    fn a_links_validator_names_neither_the_file_nor_its_public_url() {
+        let w = World::new();
+        let id = ngcp_upload(&w, b"public anyway");
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"public anyway"));
+        let (status, l) = link(&w, &id, json!({}));
+        assert_eq!(status, 201);
+        assert_eq!(l["file_public_url"], format!("https://edge.example/uploads/{id}"), "the creator is told");
+        let path = format!("/s/{}", l["token"].as_str().unwrap());
+        let head = w.send(Head, &path, &[], Vec::new());
+        let etag = head.header("ETag").unwrap().to_string();
+        let own = get(&w, &format!("/uploads/{id}"), &[]).header("ETag").unwrap().to_string();
+        assert!(!etag.contains(&sha) && etag != own, "{etag} vs {own}");
+        let again = get(&w, &path, &[("If-None-Match", &etag)]);
+        assert_eq!(again.status(), 304, "the link's own validator works");
+        let r = get(&w, &path, &[("If-None-Match", &own)]);
+        assert_eq!(r.status(), 200, "the file's does not");
+        // a private file's link says it is the only way in
+        let tus = upload(&w, b"private", ACME);
+        let (_, l) = link(&w, &tus, json!({}));
+        assert_eq!(l["file_public_url"], Value::Null);
     }
 
     #[test]
@@ -659,7 +761,7 @@ mod tests {
         assert_eq!(w.send(Delete, &format!("/v1/files/{ngcp}"), &[ACME], Vec::new()).status(), 204);
         assert_eq!(get(&w, &format!("/uploads/{ngcp}"), &[]).status(), 404);
         assert_eq!(get(&w, &format!("/s/{}", l["token"].as_str().unwrap()), &[]).status(), 410);
-        assert_eq!(w.later.take_purges(), vec![format!("/uploads/{ngcp}"), format!("/rtc/fileshare/uploads/{ngcp}")]);
+        assert_eq!(w.later.take_purges(), vec![format!("/uploads/{ngcp}")], "its one cache key");
         let r = get(&w, "/v1/files", &[ACME]);
         assert_eq!(World::json(&r)["files"].as_array().unwrap().len(), 1);
         assert_eq!(w.send(Delete, &format!("/v1/files/{ngcp}"), &[ACME], Vec::new()).status(), 404);
@@ -734,5 +836,13 @@ mod tests {
         assert_eq!(form_field(b"password=", "password").as_deref(), Some(""));
         assert_eq!(form_field(b"x=1", "password"), None);
         assert_eq!(form_field(&[0xff, 0xfe], "password"), None);
+    }
+
+    /// The listing names a file as it reads: `photo<U+202E>gnp.exe` is `photognp.exe`, not
+    /// something that shows as `photoexe.png`.
+    #[test]
+    fn listed_names_show_no_invisible_formatting() {
+        let record = FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "acme", "tus", "k") };
+        assert_eq!(file_json(&Listed::of(&record))["name"], "photognp.exe");
     }
 }

@@ -15,7 +15,6 @@ use crate::engine::visibility::{Access, Via};
 use crate::engine::{expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
-use crate::http::download::CachePolicy;
 use crate::route::{
     endpoint, opt, Auth, BodyUse, Kind, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS,
 };
@@ -176,6 +175,12 @@ where
     Ok(Reply::json(200, upload_json(&record)))
 }
 
+/// The shared cache's path for a download of upload `id` (one for every spelling of it and
+/// both URL spaces): [`crate::engine::catalog::public_paths`] purges the same.
+pub fn cache_path(id: &str) -> Option<String> {
+    parse_uuid(id).map(|id| format!("/uploads/{id}"))
+}
+
 /// `GET|HEAD /uploads/{id}`: no credentials needed, the id is the capability.
 async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
 where
@@ -186,7 +191,7 @@ where
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
     let key = crate::engine::keys::expiring_object(&id);
     let opened = ctx.open_at(&id, &key, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
-    let cache = CachePolicy::public_until(opened.record.expires_at, ctx.now());
+    let cache = ctx.public_cache(opened.record.expires_at);
     Ok(download_reply(opened, req.head, req.method, cache))
 }
 

@@ -542,6 +542,8 @@ mod tests {
         w.send(m, path, &headers, body.to_vec())
     }
 
+    const JSON: Option<&str> = Some("application/json");
+
     fn ok(r: &Reply) -> Value {
         assert_eq!(r.status(), 200, "{r:?}");
         World::json(r)
@@ -576,7 +578,7 @@ mod tests {
         assert_eq!(listed.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), vec![sid.as_str()]);
         assert_eq!(ok(&send(&w, Method::Get, &format!("/sessions/{sid}"), a, None, b"")), s);
 
-        let f = ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, br#"{"name": "report.txt"}"#));
+        let f = ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, JSON, br#"{"name": "report.txt"}"#));
         assert_eq!(
             (f["state"].as_str(), f["name"].as_str(), f["ttl"].as_u64()),
             (Some("created"), Some("report.txt"), Some(60))
@@ -729,22 +731,22 @@ mod tests {
         let w = World::new();
         let a = Some(ACME_BASIC);
         for bad in [&br#"{"ttl": 0}"#[..], br#"{"ttl": "x"}"#, br#"{"ttl": [1]}"#, b"[1]", b"{nope"] {
-            let r = send(&w, Method::Post, "/sessions", a, None, bad);
+            let r = send(&w, Method::Post, "/sessions", a, JSON, bad);
             assert_eq!(r.status(), 400, "{}", String::from_utf8_lossy(bad));
             assert!(World::json(&r)["message"].is_string());
         }
         assert_eq!(
-            ok(&send(&w, Method::Post, "/sessions", a, None, br#"{"ttl": "99999999"}"#))["ttl"],
+            ok(&send(&w, Method::Post, "/sessions", a, JSON, br#"{"ttl": "99999999"}"#))["ttl"],
             604800,
             "capped"
         );
         assert_eq!(send(&w, Method::Post, "/sessions", None, None, b"").status(), 401);
-        let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, None, br#"{"ttl": 600}"#)));
+        let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, JSON, br#"{"ttl": 600}"#)));
         let long = format!(r#"{{"name": "{}"}}"#, "n".repeat(300));
-        assert_eq!(send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, long.as_bytes()).status(), 400);
+        assert_eq!(send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, JSON, long.as_bytes()).status(), 400);
         let huge = vec![b' '; 20_000];
-        assert_eq!(send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, &huge).status(), 400);
-        let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, None, br#"{"size": 3}"#)));
+        assert_eq!(send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, JSON, &huge).status(), 400);
+        let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, JSON, br#"{"size": 3}"#)));
         ok(&send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid}"), a, None, b"abc"));
         let tid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files/{fid}/tokens"), a, None, b"")));
 
@@ -759,7 +761,7 @@ mod tests {
             (Method::Delete, format!("/sessions/{sid}/files/{fid}")),
             (Method::Post, format!("/sessions/{sid}/files/{fid}/tokens")),
         ] {
-            let r = send(&w, m, &path, b, None, b"{}");
+            let r = send(&w, m, &path, b, JSON, b"{}");
             assert_eq!(r.status(), 404, "{m:?} {path}");
         }
         assert!(ok(&send(&w, Method::Get, "/sessions", b, None, b"")).as_array().unwrap().is_empty());

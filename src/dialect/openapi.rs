@@ -168,6 +168,14 @@ fn error_statuses(dialect: Dialect, e: &Endpoint<Op>) -> Vec<u16> {
     if e.body != BodyUse::None {
         all.push(413);
     }
+    if e.spec.takes == crate::route::JSON {
+        // a body that is not JSON (`check_json_body`)
+        all.push(415);
+    }
+    if matches!(e.auth, Auth::Tenant | Auth::Optional) && !matches!(e.method, Method::Get | Method::Head | Method::Options) {
+        // Basic credentials sent from another origin's page (`check_same_origin`)
+        all.push(403);
+    }
     all.sort_unstable();
     all.dedup();
     all

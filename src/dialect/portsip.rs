@@ -257,6 +257,15 @@ async fn complete<B, M, U: Uploads>(
     Ok(Reply::json(201, json!({ "id": file.id })))
 }
 
+/// The shared cache's path for an anonymous download by digest (`<hex>` and `sha256:<HEX>`
+/// alike) or by opaque id: [`crate::engine::catalog::public_paths`] purges the same.
+pub fn cache_path(key: &str) -> Option<String> {
+    match parse_sha256(key) {
+        Ok(digest) => Some(format!("/api/blobs/{digest}")),
+        Err(_) => crate::engine::ids::is_opaque_id(key).then(|| format!("/api/blobs/{key}")),
+    }
+}
+
 /// `GET /api/blobs/{digest or id}`: public for PortSIP blobs; with a tenant's credentials,
 /// any of that tenant's files by sha256 (`<hex>` or `sha256:<hex>`).
 async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
@@ -274,7 +283,7 @@ where
     let cache = match req.caller {
         // what a tenant reads with its credentials may be its private file: never shared
         Some(_) => CachePolicy::Private,
-        None => CachePolicy::public_until(file.expires_at, ctx.now()),
+        None => ctx.public_cache(file.expires_at),
     };
     Ok(download_reply(opened, req.head, req.method, cache))
 }
@@ -343,7 +352,7 @@ mod tests {
             let dl = get(&w, &key, None);
             assert_eq!(dl.status(), 200, "{key}");
             assert_eq!(w.body(&dl), b"abcd");
-            assert_eq!(dl.header("Cache-Control"), Some("public, max-age=31536000, immutable"));
+            assert_eq!(dl.header("Cache-Control"), Some("public, max-age=300"), "bounded: a blob can be destroyed");
             assert_eq!(dl.header("Content-Disposition"), Some("attachment; filename=\"a.wav\""));
         }
         assert_eq!(get(&w, &"0".repeat(64), None).status(), 404);

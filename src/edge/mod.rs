@@ -3,10 +3,12 @@
 
 use worker::{event, Context, Env, Headers, Request, Response};
 
+use crate::config::Config;
 use crate::dialect::{self, Head, Reply, Service};
 use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
+use crate::http::purge::{purge_calls, retry_after, PurgeCall};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
 use crate::platform::uploads::DoUploads;
 use crate::platform::Bindings;
@@ -49,19 +51,77 @@ fn publish_later(env: &Env, ctx: &Context, later: Later) {
     });
 }
 
-/// Drops a deleted file's public downloads from this location's cache (the Cache API has
-/// no global purge: other locations keep theirs until their `max-age`, which never passes the
-/// file's expiry; the purge API of the zone is the way to drop them everywhere).
-fn purge_later(ctx: &Context, origin: &str, paths: Vec<String>) {
+/// Drops a deleted file's public downloads from the cache: this location's copy under its
+/// one canonical key (the Cache API has no global delete), and, where the operator configured
+/// Cloudflare's purge API, every location's, retried while the API fails. Without the purge
+/// API, other locations keep a copy at most `EDGESHARE_CACHE_MAX_AGE` (the `max-age` of
+/// every public file that can be deleted).
+fn purge_later(ctx: &Context, config: &Config, paths: Vec<String>) {
     if paths.is_empty() {
         return;
     }
-    let urls: Vec<String> = paths.into_iter().map(|p| format!("{origin}{p}")).collect();
+    let urls: Vec<String> = paths.into_iter().map(|p| format!("{}{p}", config.cache_origin())).collect();
+    let calls = match &config.purge {
+        Some(api) => purge_calls(&api.api, &api.zone_id, api.token.expose(), &urls),
+        None => Vec::new(),
+    };
     ctx.wait_until(async move {
-        for url in urls {
-            let _ = worker::Cache::default().delete(url, false).await;
+        for url in &urls {
+            let _ = worker::Cache::default().delete(url.as_str(), false).await;
+        }
+        for call in calls {
+            purge(call).await;
         }
     });
+}
+
+/// One call to the purge API, tried again as [`retry_after`] says. The token is never logged.
+async fn purge(call: PurgeCall) {
+    let mut attempt = 1;
+    loop {
+        let status = match purge_once(&call).await {
+            Ok(status) => Some(status),
+            Err(e) => {
+                worker::console_error!("purge: {e}");
+                None
+            }
+        };
+        match retry_after(attempt, status) {
+            Some(ms) => worker::Delay::from(std::time::Duration::from_millis(ms)).await,
+            None => {
+                if status.is_some_and(|s| (200..300).contains(&s)) {
+                    worker::console_log!("purge: done after {attempt} attempt(s)");
+                } else {
+                    worker::console_error!("purge: gave up after {attempt} attempt(s), last status {status:?}");
+                }
+                return;
+            }
+        }
+        attempt += 1;
+    }
+}
+
+async fn purge_once(call: &PurgeCall) -> worker::Result<u16> {
+    let headers = Headers::new();
+    headers.set("Authorization", &call.authorization)?;
+    headers.set("Content-Type", "application/json")?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post).with_headers(headers).with_body(Some(call.body.as_str().into()));
+    let req = Request::new_with_init(&call.url, &init)?;
+    Ok(worker::Fetch::Request(req).send().await?.status_code())
+}
+
+/// A public download from this location's cache, under its canonical key, with the request's
+/// `Range` and conditions (the cache answers a range from the whole it holds).
+async fn cache_match(key: &str, head: &dialect::Head) -> worker::Result<Option<Response>> {
+    let headers = Headers::new();
+    for name in ["range", "if-none-match", "if-modified-since"] {
+        if let Some(v) = head.header(name) {
+            headers.set(name, v)?;
+        }
+    }
+    let req = Request::new_with_init(key, worker::RequestInit::new().with_headers(headers))?;
+    worker::Cache::default().get(&req, false).await
 }
 
 #[event(fetch)]
@@ -73,17 +133,6 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     };
     let method = Method::parse(req.inner().method().as_str());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
-    let origin = url.origin().ascii_serialization();
-    // public downloads whose bytes cannot change: from this location's cache when they are in
-    // it (a `Range` is answered from the cached whole), without a read of R2
-    let found = dialect::route_head(&head);
-    let public = dialect::is_public_download(&head, &found);
-    if public {
-        if let Ok(Some(hit)) = worker::Cache::default().get(&req, false).await {
-            return Ok(hit);
-        }
-    }
-    let body = Body::new(req.inner().body());
     let b = match Bindings::new(&env) {
         Ok(b) => b,
         Err(e) => {
@@ -91,6 +140,20 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
             return send_plain(e);
         }
     };
+    // URLs in answers: the configured public origin, the request's only where none is
+    let request_origin = url.origin().ascii_serialization();
+    let origin = b.config.origin(&request_origin).to_string();
+    // public downloads whose bytes cannot change: from this location's cache when they are in
+    // it (a `Range` is answered from the cached whole), without a read of R2; one canonical
+    // key per file, whatever the spelling of the URL, so that a deletion purges it
+    let found = dialect::route_head(&head);
+    let cache_key = dialect::shared_cache_path(&head, &found).map(|p| format!("{}{p}", b.config.cache_origin()));
+    if let Some(key) = &cache_key {
+        if let Ok(Some(hit)) = cache_match(key, &head).await {
+            return Ok(hit);
+        }
+    }
+    let body = Body::new(req.inner().body());
     let later = Later::default();
     let ctx = b.ctx(&later);
     let uploads = DoUploads { ns: b.uploads.clone(), sessions: b.sessions.clone() };
@@ -105,14 +168,13 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         // not for long when the caller is refused, and never reading the body into wasm.
         body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
-    purge_later(&wctx, &origin, later.take_purges());
+    purge_later(&wctx, &b.config, later.take_purges());
     publish_later(&env, &wctx, later);
-    let cacheable = public && outcome.reply.cacheable();
+    let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
     match send(outcome.reply, &b).await {
         Ok(mut resp) => {
-            if cacheable {
+            if let Some(key) = cache_key {
                 if let Ok(copy) = resp.cloned() {
-                    let key = url.to_string();
                     wctx.wait_until(async move {
                         let _ = worker::Cache::default().put(&key, copy).await;
                     });

@@ -185,15 +185,16 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
     }
 }
 
-/// The paths under which a shared cache may hold a file's bytes (its public downloads).
+/// The keys (paths) under which a shared cache may hold a file's bytes: its public
+/// downloads, each under the one canonical path the worker uses for every spelling of its URL.
 pub fn public_paths(record: &FileRecord) -> Vec<String> {
     use super::visibility::Access;
     let id = &record.id;
     match record.access() {
-        Access::ShareLink => vec![format!("/uploads/{id}"), format!("/rtc/fileshare/uploads/{id}")],
+        Access::ShareLink => vec![format!("/uploads/{}", id.to_ascii_lowercase())],
         Access::PublicDigest => {
-            let sha = &record.sha256;
-            vec![format!("/api/blobs/{id}"), format!("/api/blobs/{sha}"), format!("/api/blobs/sha256:{sha}")]
+            let sha = record.sha256.to_ascii_lowercase();
+            vec![format!("/api/blobs/{id}"), format!("/api/blobs/{sha}")]
         }
         Access::Private => Vec::new(),
     }
@@ -228,9 +229,9 @@ mod tests {
         assert!(is_file_id("88e5905d-5d96-4750-ab3d-77a1ed26f569") && is_file_id("NzAw=="));
         assert!(!is_file_id("") && !is_file_id("a/b") && !is_file_id(&"a".repeat(129)) && !is_file_id("a:b"));
         let ngcp = FileRecord::new("u1", "acme", "ngcp", "e/u1").with_access(Access::ShareLink);
-        assert_eq!(public_paths(&ngcp), vec!["/uploads/u1", "/rtc/fileshare/uploads/u1"]);
+        assert_eq!(public_paths(&ngcp), vec!["/uploads/u1"]);
         let blob = FileRecord { sha256: "ab".into(), ..FileRecord::new("b1", "acme", "portsip", "f/b1") };
-        assert_eq!(public_paths(&blob), vec!["/api/blobs/b1", "/api/blobs/ab", "/api/blobs/sha256:ab"]);
+        assert_eq!(public_paths(&blob), vec!["/api/blobs/b1", "/api/blobs/ab"]);
         assert!(public_paths(&FileRecord::new("t1", "acme", "tus", "f/t1")).is_empty());
     }
 }

@@ -9,11 +9,12 @@
 //! and to revoke them all when the file is deleted).
 //!
 //! A password is stored as an Argon2id hash (PHC string) and checked inside the link's
-//! object. Wrong passwords are counted there: after [`FREE_FAILURES`] in a row every further
-//! attempt must wait, doubling each time up to [`MAX_BACKOFF_SECS`] (`429` with
-//! `Retry-After`). An object with no link answers a password exactly as a link with another
-//! password does (after the same hashing work, with the same backoff), so a password never
-//! tells whether a link exists.
+//! object. Wrong passwords are counted there for each client (its address, see
+//! [`super::throttle::client_key`]): after [`FREE_FAILURES`] in a row that client's every
+//! further attempt must wait, doubling each time up to [`MAX_BACKOFF_SECS`] (`429` with
+//! `Retry-After`), while other clients (the link's real recipients) are not slowed down.
+//! An unknown token costs one read and nothing else: no hashing, nothing written. Tokens are
+//! 192 random bits, so telling "no such link" from "wrong password" gives a guesser nothing.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -39,7 +40,14 @@ pub const MAX_PASSWORD: usize = 256;
 const FAILURES_REMEMBERED_MS: u64 = 3_600_000;
 
 const LINK_KEY: &str = "link";
-const FAILS_KEY: &str = "fails";
+/// A client's wrong passwords: `fails:{client}`.
+const FAILS_PREFIX: &str = "fails:";
+/// When the last wrong password of any client was (for forgetting them).
+const LAST_FAIL_KEY: &str = "last_fail";
+/// Most clients whose wrong passwords one link remembers one by one; past that, the rest
+/// share one count (many addresses cannot fill a link's object).
+pub const MAX_CLIENTS: usize = 1000;
+const OTHERS: &str = "others";
 /// A file's list: whose file it is, and when its last link expires.
 const TENANT_KEY: &str = "tenant";
 const UNTIL_KEY: &str = "until";
@@ -53,6 +61,21 @@ pub fn link_object(token: &str) -> String {
 /// The name of the object listing a file's links.
 pub fn file_links_object(tenant: &str, file_id: &str) -> String {
     format!("links:{tenant}:{file_id}")
+}
+
+/// A client as a link's object remembers it: a hash of its address, not the address.
+pub fn client_tag(client: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(format!("edgeshare-client\0{client}").as_bytes())[..12])
+}
+
+/// A share link's entity tag for a file whose own is `file_etag`: a hash keyed by the link's
+/// token, so that it names neither the file's digest (a PortSIP blob's public URL) nor
+/// anything another link of the same file could be matched with.
+pub fn link_etag(token: &str, file_etag: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(format!("edgeshare-link\0{token}\0{file_etag}").as_bytes());
+    format!("\"{}\"", hex::encode(&h[..16]))
 }
 
 /// Is this shaped like a token we issue (base64url, 32 characters: 192 bits)?
@@ -114,10 +137,13 @@ pub enum LinkCall {
         link: Link,
     },
     /// Checks the password (if the link has one) and, with `count`, counts a download.
+    /// `client` names the caller for its own count of wrong passwords.
     Claim {
         #[serde(default)]
         password: Option<String>,
         count: bool,
+        #[serde(default)]
+        client: Option<String>,
     },
     /// The link as it stands, to its tenant.
     Peek {
@@ -190,10 +216,6 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     Argon2::default().verify_password(password.as_bytes(), &hash).is_ok()
 }
 
-/// A hash no password matches, made once per object without a link, so that a guess costs
-/// the same work whether or not the link exists.
-const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZGVjb3lkZWNveWRlY295$V7dy0g0BhP0cVSvPmm0S0M4WMv2ETXgE3mQG2yWcrVU";
-
 /// Serves one call against a link's object (or a file's list) at `now`.
 pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<LinkAnswer> {
     match call {
@@ -204,7 +226,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<Lin
             store.put(LINK_KEY, &json(&link)?).await?;
             Ok(LinkAnswer::Link { link: link.public() })
         }
-        LinkCall::Claim { password, count } => claim(store, now, password, count).await,
+        LinkCall::Claim { password, count, client } => claim(store, now, password, count, client).await,
         LinkCall::Peek { tenant } => Ok(LinkAnswer::Link { link: owned(store, &tenant).await?.public() }),
         LinkCall::Revoke { tenant } => {
             let mut link = owned(store, &tenant).await?;
@@ -270,40 +292,36 @@ async fn owned<L: Ledger>(store: &L, tenant: &str) -> Result<Link> {
     Ok(link)
 }
 
-async fn claim<L: Ledger>(store: &L, now: u64, password: Option<String>, count: bool) -> Result<LinkAnswer> {
-    let link: Option<Link> = match store.get(LINK_KEY).await? {
-        Some(raw) => Some(parse(&raw)?),
-        None => None,
-    };
-    // a password is judged first, the same way whether or not there is a link
-    if let Some(given) = &password {
-        let fails: Failures = match store.get(FAILS_KEY).await? {
+async fn claim<L: Ledger>(
+    store: &L,
+    now: u64,
+    password: Option<String>,
+    count: bool,
+    client: Option<String>,
+) -> Result<LinkAnswer> {
+    // an unknown token: one read, nothing hashed, nothing written
+    let raw = store.get(LINK_KEY).await?.ok_or_else(|| Error::not_found(LINK_NOT_FOUND))?;
+    let mut link: Link = parse(&raw)?;
+    // a password is judged before the link's state, so a wrong one learns nothing of it
+    if let (Some(given), Some(hash)) = (&password, &link.password) {
+        let key = fails_key(store, client.as_deref()).await?;
+        let fails: Failures = match store.get(&key).await? {
             Some(raw) => parse(&raw)?,
             None => Failures::default(),
         };
         if let Some(at) = fails.next_allowed().filter(|at| *at > now) {
             return Err(Error::TooManyRequests { retry_after: (at - now).div_ceil(1000) });
         }
-        let right = match link.as_ref().map(|l| l.password.as_deref()) {
-            Some(Some(hash)) => verify_password(given, hash),
-            // a link without a password serves anyone: nothing to check
-            Some(None) => true,
-            None => {
-                // the same work as checking a real link's password
-                verify_password(given, DECOY);
-                false
-            }
-        };
-        if !right {
+        if !verify_password(given, hash) {
             let fails = Failures { count: fails.count.saturating_add(1), last: now };
-            store.put(FAILS_KEY, &json(&fails)?).await?;
+            store.put(&key, &json(&fails)?).await?;
+            store.put(LAST_FAIL_KEY, &now.to_string()).await?;
             return Err(Error::Forbidden(WRONG_PASSWORD.into()));
         }
         if fails.count > 0 {
-            store.delete(FAILS_KEY).await?;
+            store.delete(&key).await?;
         }
     }
-    let mut link = link.ok_or_else(|| Error::not_found(LINK_NOT_FOUND))?;
     if link.revoked {
         return Err(Error::Expired(LINK_REVOKED.into()));
     }
@@ -323,16 +341,29 @@ async fn claim<L: Ledger>(store: &L, now: u64, password: Option<String>, count: 
     Ok(LinkAnswer::Link { link: link.public() })
 }
 
+/// The key of a client's count of wrong passwords: its own while the link remembers fewer
+/// than [`MAX_CLIENTS`], else the one shared by the rest.
+async fn fails_key<L: Ledger>(store: &L, client: Option<&str>) -> Result<String> {
+    let own = format!("{FAILS_PREFIX}{}", client.unwrap_or(OTHERS));
+    if store.get(&own).await?.is_some() || store.list(FAILS_PREFIX).await?.len() < MAX_CLIENTS {
+        Ok(own)
+    } else {
+        Ok(format!("{FAILS_PREFIX}{OTHERS}"))
+    }
+}
+
 /// When a link's object may forget everything: its link's expiry plus `grace` (during which
-/// it answers `410`); wrong passwords an hour after the last; a file's list of links when the
-/// last of them is forgotten. `None`: nothing to forget.
+/// it answers `410`), and not before an hour after the last wrong password; a file's list of
+/// links when the last of them is forgotten. `None`: nothing to forget.
 pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
     if let Some(raw) = store.get(LINK_KEY).await? {
         let link: Link = parse(&raw)?;
-        return Ok(Some(link.expires_at.saturating_add(grace_secs.saturating_mul(1000))));
-    }
-    if let Some(raw) = store.get(FAILS_KEY).await? {
-        return Ok(Some(parse::<Failures>(&raw)?.last.saturating_add(FAILURES_REMEMBERED_MS)));
+        let forget = link.expires_at.saturating_add(grace_secs.saturating_mul(1000));
+        return Ok(Some(match store.get(LAST_FAIL_KEY).await?.and_then(|l| l.parse::<u64>().ok()) {
+            // wrong passwords are remembered for a while even past the link's end
+            Some(last) => forget.max(last.saturating_add(FAILURES_REMEMBERED_MS)),
+            None => forget,
+        }));
     }
     let until = store.get(UNTIL_KEY).await?.and_then(|u| u.parse::<u64>().ok());
     Ok(until.map(|u| u.saturating_add(grace_secs.saturating_mul(1000))))
@@ -340,7 +371,7 @@ pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u
 
 /// Does this call leave something its object must forget later?
 pub fn schedules(call: &LinkCall) -> bool {
-    matches!(call, LinkCall::Create { .. } | LinkCall::Add { .. } | LinkCall::Claim { password: Some(_), .. })
+    matches!(call, LinkCall::Create { .. } | LinkCall::Add { .. })
 }
 
 #[cfg(test)]
@@ -372,7 +403,12 @@ mod tests {
     }
 
     fn claim(store: &MemoryLedger, now: u64, password: Option<&str>) -> Result<u64> {
-        match call(store, now, LinkCall::Claim { password: password.map(str::to_string), count: true })? {
+        claim_by(store, now, password, "1.2.3.4")
+    }
+
+    fn claim_by(store: &MemoryLedger, now: u64, password: Option<&str>, client: &str) -> Result<u64> {
+        let call_ = LinkCall::Claim { password: password.map(str::to_string), count: true, client: Some(client.into()) };
+        match call(store, now, call_)? {
             LinkAnswer::Link { link } => {
                 assert!(link.password.is_none(), "the hash never leaves the object");
                 Ok(link.downloads)
@@ -388,7 +424,7 @@ mod tests {
         assert_eq!(claim(&store, 2_000, None), Ok(1));
         assert_eq!(claim(&store, 2_000, None), Ok(2));
         // a look that does not count
-        let peek = call(&store, 2_000, LinkCall::Claim { password: None, count: false }).unwrap();
+        let peek = call(&store, 2_000, LinkCall::Claim { password: None, count: false, client: None }).unwrap();
         assert!(matches!(peek, LinkAnswer::Link { link } if link.downloads == 2));
         assert_eq!(claim(&store, 2_000, None), Ok(3), "the last allowed download");
         assert_eq!(claim(&store, 2_000, None), Err(Error::Expired(LINK_EXHAUSTED.into())));
@@ -441,25 +477,64 @@ mod tests {
     }
 
     #[test]
-    fn a_password_does_not_tell_whether_a_link_exists() {
-        let with = MemoryLedger::default();
-        call(&with, 1_000, LinkCall::Create { link: link(None, Some("right")) }).unwrap();
-        let without = MemoryLedger::default();
-        for store in [&with, &without] {
-            let answers: Vec<_> = (0..5).map(|_| claim(store, 2_000, Some("guess"))).collect();
-            assert_eq!(answers[..3], vec![Err(Error::Forbidden(WRONG_PASSWORD.into())); 3][..]);
-            assert_eq!(answers[3], Err(Error::TooManyRequests { retry_after: 1 }));
+    fn an_unknown_token_costs_one_read_and_writes_nothing() {
+        let empty = MemoryLedger::default();
+        for password in [None, Some("guess"), Some("guess"), Some("guess"), Some("guess")] {
+            assert_eq!(claim(&empty, 2_000, password), Err(Error::not_found(LINK_NOT_FOUND)), "never a 429");
         }
-        assert!(schedules(&LinkCall::Claim { password: Some("x".into()), count: true }));
-        assert_eq!(block_on(forget_at(&without, 60)), Ok(Some(2_000 + FAILURES_REMEMBERED_MS)));
-        assert_eq!(block_on(forget_at(&MemoryLedger::default(), 60)), Ok(None));
+        assert!(block_on(empty.list("")).unwrap().is_empty(), "nothing written");
+        assert_eq!(block_on(forget_at(&empty, 60)), Ok(None), "no alarm to set");
+        let claim_call = LinkCall::Claim { password: Some("x".into()), count: true, client: None };
+        assert!(!schedules(&claim_call), "a claim schedules nothing");
     }
 
     #[test]
-    fn the_decoy_hash_is_well_formed_and_matches_nothing() {
-        assert!(PasswordHash::new(DECOY).is_ok());
-        assert!(!verify_password("", DECOY) && !verify_password("decoy", DECOY));
+    fn wrong_passwords_slow_down_their_own_client_only() {
+        let store = MemoryLedger::default();
+        let long = Link { expires_at: 86_400_000, ..link(None, Some("right")) };
+        call(&store, 1_000, LinkCall::Create { link: long }).unwrap();
+        let wrong = Err(Error::Forbidden(WRONG_PASSWORD.into()));
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(claim_by(&store, 2_000, Some("guess"), "6.6.6.6"), wrong);
+        }
+        assert_eq!(claim_by(&store, 2_000, Some("right"), "6.6.6.6"), Err(Error::TooManyRequests { retry_after: 1 }));
+        // the link's recipients are not locked out by someone else's guesses
+        assert_eq!(claim_by(&store, 2_000, Some("right"), "1.2.3.4"), Ok(1));
+        // one wrong try every five minutes from the guesser still leaves them alone
+        for t in 1..5u64 {
+            let _ = claim_by(&store, 2_000 + t * 300_000, Some("guess"), "6.6.6.6");
+            assert_eq!(claim_by(&store, 2_000 + t * 300_000, Some("right"), "1.2.3.4"), Ok(1 + t));
+        }
+        // wrong passwords are remembered an hour after the last, even past the link's end
+        let last = 2_000 + 4 * 300_000;
+        assert_eq!(block_on(forget_at(&store, 0)), Ok(Some(86_400_000)), "the link outlives them");
+        let short = MemoryLedger::default();
+        call(&short, 1_000, LinkCall::Create { link: link(None, Some("right")) }).unwrap();
+        assert_eq!(claim_by(&short, last, Some("guess"), "6.6.6.6"), wrong);
+        assert_eq!(block_on(forget_at(&short, 0)), Ok(Some(last + FAILURES_REMEMBERED_MS)), "they outlive the link");
+    }
+
+    #[test]
+    fn many_clients_cannot_fill_a_links_object() {
+        let store = MemoryLedger::default();
+        call(&store, 1_000, LinkCall::Create { link: link(None, Some("right")) }).unwrap();
+        for i in 0..MAX_CLIENTS + 50 {
+            let _ = claim_by(&store, 2_000, Some("guess"), &format!("c{i}"));
+        }
+        assert!(block_on(store.list(FAILS_PREFIX)).unwrap().len() <= MAX_CLIENTS + 1);
+        // the ones past the cap share one count
+        for i in MAX_CLIENTS + 50..MAX_CLIENTS + 60 {
+            let _ = claim_by(&store, 2_000, Some("guess"), &format!("c{i}"));
+        }
+        let late = claim_by(&store, 2_000, Some("right"), "c99999");
+        assert!(matches!(late, Err(Error::TooManyRequests { .. })), "{late:?}");
+        assert_eq!(claim_by(&store, 2_000, Some("right"), "c1"), Ok(1), "a client with a count of its own");
+    }
+
+    #[test]
+    fn passwords_verify_by_their_own_parameters() {
         assert!(verify_password("pw", &hash_password("pw", [1; 16], CHEAP).unwrap()));
+        assert!(!verify_password("px", &hash_password("pw", [1; 16], CHEAP).unwrap()));
         assert!(!verify_password("pw", "not a hash"));
     }
 

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod sha256;
 pub mod sweep;
 pub mod thumbs;
+pub mod throttle;
 pub mod turns;
 pub mod twake;
 pub mod upload;
@@ -58,6 +59,8 @@ pub struct Ctx<'a, B, M> {
     pub now: &'a dyn Fn() -> u64,
     pub native: NativeHashers<'a>,
     pub later: &'a Later,
+    /// The platform's rate limit per client for share-link passwords, where it has one.
+    pub throttle: Option<&'a dyn throttle::Throttle>,
 }
 
 /// Files whose secondary writes (expiry entry, indexes, listing) wait for the answer to be
@@ -164,6 +167,13 @@ pub struct Opened {
 impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     pub fn now(&self) -> u64 {
         (self.now)()
+    }
+
+    /// How a public download of a file expiring at `expires_at` may be cached: never past
+    /// its expiry, nor longer than the configured bound (`EDGESHARE_CACHE_MAX_AGE`), for any
+    /// public file can be deleted.
+    pub fn public_cache(&self, expires_at: Option<u64>) -> crate::http::download::CachePolicy {
+        crate::http::download::CachePolicy::public_bounded(expires_at, self.now(), self.config.cache_max_age)
     }
 
     /// The hash for bytes that arrive in one request from a file's first byte to its last:

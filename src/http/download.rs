@@ -45,6 +45,15 @@ impl CachePolicy {
         CachePolicy::Public { max_age }
     }
 
+    /// Public until a file's expiry and for at most `bound` seconds: the file may be deleted,
+    /// and no copy anywhere may serve it for longer than that after its deletion.
+    pub fn public_bounded(expires_at: Option<u64>, now: u64, bound: u64) -> CachePolicy {
+        match CachePolicy::public_until(expires_at, now) {
+            CachePolicy::Public { max_age } => CachePolicy::Public { max_age: max_age.min(bound) },
+            private => private,
+        }
+    }
+
     pub fn header(self) -> String {
         match self {
             CachePolicy::Private => "private, no-cache".into(),

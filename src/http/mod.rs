@@ -7,6 +7,7 @@ pub mod digest;
 pub mod disposition;
 pub mod download;
 pub mod etag;
+pub mod purge;
 pub mod range;
 pub mod status;
 pub mod tus;

@@ -7,10 +7,12 @@ pub mod body;
 pub mod digest;
 pub mod uploads;
 
+use futures_util::future::LocalBoxFuture;
 use worker::Env;
 
 use crate::config::Config;
 use crate::engine::sha256::{NativeSha256, Sha2Native};
+use crate::engine::throttle::Throttle;
 use crate::engine::{Ctx, Later};
 use crate::error::{Error, Result};
 use crate::platform::digest::NativeDigest;
@@ -21,6 +23,8 @@ pub const BUCKET: &str = "FILES";
 pub const KV: &str = "RECORDS";
 pub const UPLOADS: &str = "UPLOADS";
 pub const SESSIONS: &str = "SESSIONS";
+/// The rate-limiting binding of share-link password attempts per client address.
+pub const PASSWORD_LIMIT: &str = "SHARE_PASSWORDS";
 
 /// The settings and the stores, from the worker's (or an object's) bindings.
 pub struct Bindings {
@@ -29,6 +33,20 @@ pub struct Bindings {
     pub meta: KvMeta,
     pub uploads: worker::ObjectNamespace,
     pub sessions: worker::ObjectNamespace,
+    /// The rate-limiting binding for share-link passwords, where it is configured.
+    pub passwords: Option<RateLimit>,
+}
+
+/// The Workers rate-limiting binding behind [`Throttle`].
+pub struct RateLimit(worker::RateLimiter);
+
+impl Throttle for RateLimit {
+    fn allow<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let outcome = self.0.limit(key.to_string()).await.map_err(|e| Error::Storage(format!("rate limit: {e}")))?;
+            Ok(outcome.success)
+        })
+    }
 }
 
 impl Bindings {
@@ -40,13 +58,22 @@ impl Bindings {
             meta: KvMeta { kv: env.kv(KV).map_err(binding)? },
             uploads: env.durable_object(UPLOADS).map_err(binding)?,
             sessions: env.durable_object(SESSIONS).map_err(binding)?,
+            passwords: env.rate_limiter(PASSWORD_LIMIT).ok().map(RateLimit),
         })
     }
 
     /// The engine's context over these stores, on the platform's clock and native SHA-256;
     /// what it leaves for after the answer goes into `later`.
     pub fn ctx<'a>(&'a self, later: &'a Later) -> Ctx<'a, R2Blobs, KvMeta> {
-        Ctx { config: &self.config, blobs: &self.blobs, meta: &self.meta, now: &now, native: Some(&native), later }
+        Ctx {
+            config: &self.config,
+            blobs: &self.blobs,
+            meta: &self.meta,
+            now: &now,
+            native: Some(&native),
+            later,
+            throttle: self.passwords.as_ref().map(|t| t as &dyn Throttle),
+        }
     }
 }
 

@@ -431,3 +431,32 @@ pub fn read_json(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Va
     };
     (status, v)
 }
+
+/// An NGCP upload of `bytes` as curl sends it (public at its id); its id.
+pub fn ngcp_upload(srv: &Server, bytes: &[u8]) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("n.txt");
+    std::fs::write(&path, bytes).unwrap();
+    let form = format!("file=@{}", path.display());
+    let creds = format!("{USER}:{PASSWORD}");
+    let (status, _, body) = curl(&["-X", "POST", "--form", &form, "--user", &creds, &srv.url("/uploads")]);
+    assert_eq!(status, 200);
+    json(&body)["id"].as_str().unwrap().to_string()
+}
+
+/// PortSIP initiate: (upload id, token).
+pub fn portsip_initiate(srv: &Server, query: &str, auth: &str) -> (String, String) {
+    let r = ureq::post(&srv.url(&format!("/api/blobs/uploads{query}"))).set("Authorization", auth).call().unwrap();
+    (r.header("PortSIP-Upload-ID").unwrap().into(), r.header("PortSIP-Upload-Token").unwrap().into())
+}
+
+/// PortSIP complete in one request with the whole body; the blob id.
+pub fn portsip_complete(srv: &Server, id: &str, token: &str, auth: &str, body: &[u8]) -> String {
+    let r = ureq::post(&srv.url(&format!("/api/blobs/uploads/{id}/complete")))
+        .set("Authorization", auth)
+        .set("PortSIP-Upload-Token", token)
+        .send_bytes(body)
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    json(r.into_string().unwrap().as_bytes())["id"].as_str().unwrap().into()
+}
