@@ -11,6 +11,7 @@ use crate::engine::files::FileRecord;
 use crate::engine::ids::{human_utc, iso8601_ms};
 use crate::engine::links::Link;
 use crate::error::Error;
+use crate::http::disposition::visible_name;
 
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
                        base-uri 'none'; frame-ancestors 'none'";
@@ -95,6 +96,7 @@ fn document(status: u16, title: &str, main: &str) -> Reply {
 /// The page of a live link.
 pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str) -> Reply {
     let url = format!("{origin}/s/{token}");
+    let name = visible_name(&file.name);
     let left = match link.max_downloads {
         Some(max) => format!("<li>{} of {max} downloads left</li>", max.saturating_sub(link.downloads)),
         None => String::new(),
@@ -103,14 +105,14 @@ pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str) -> Reply 
         "<h1>{name}</h1><ul class=\"meta\"><li>{size}</li><li>Link expires <time datetime=\"{exp}\">{when}</time></li>{left}</ul>\
          <p><a class=\"btn\" href=\"/s/{token}?download=1\" download=\"{name}\">Download</a></p>\
          <figure class=\"qr\">{qr}<figcaption>Scan to open this link on another device</figcaption></figure>",
-        name = escape(&file.name),
+        name = escape(&name),
         size = human_size(file.size),
         exp = iso8601_ms(link.expires_at),
         when = human_utc(link.expires_at),
         token = escape(token),
         qr = qr_svg(&url),
     );
-    document(200, &file.name, &main)
+    document(200, &name, &main)
 }
 
 /// What a browser sees when a link cannot serve it: the password form (again), or why not.
@@ -153,11 +155,8 @@ mod tests {
         assert_eq!(human_size(20 << 20), "20.0 MiB");
     }
 
-    #[test]
-    fn pages_hold_no_script_and_a_qr_code() {
-        let file =
-            FileRecord { name: "<script>x</script>.txt".into(), size: 3, ..FileRecord::new("f", "t", "tus", "k") };
-        let link = Link {
+    fn a_link() -> Link {
+        Link {
             tenant: "t".into(),
             file_id: "f".into(),
             list_id: "f".into(),
@@ -169,7 +168,14 @@ mod tests {
             password: None,
             has_password: false,
             revoked: false,
-        };
+        }
+    }
+
+    #[test]
+    fn pages_hold_no_script_and_a_qr_code() {
+        let file =
+            FileRecord { name: "<script>x</script>.txt".into(), size: 3, ..FileRecord::new("f", "t", "tus", "k") };
+        let link = a_link();
         let Reply::Text { body, headers, status } = page(&file, &link, "https://e.example", &"T".repeat(32)) else {
             panic!()
         };
@@ -184,5 +190,16 @@ mod tests {
         assert_eq!((r.status(), r.header("Retry-After")), (429, Some("4")));
         let r = error_page(&Error::PasswordRequired, "tok");
         assert!(matches!(&r, Reply::Text { body, .. } if body.contains("<form method=\"post\" action=\"/s/tok\">")));
+    }
+
+    /// `photo<U+202E>gnp.exe` would read as `photoexe.png`: the page shows (and names the
+    /// download) what the name really is, in its heading, its title and `download=`.
+    #[test]
+    fn names_show_no_invisible_formatting() {
+        let file = FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "t", "tus", "k") };
+        let Reply::Text { body, .. } = page(&file, &a_link(), "https://e.example", &"T".repeat(32)) else { panic!() };
+        assert!(!body.contains('\u{202E}'), "{body}");
+        assert!(body.contains("<h1>photognp.exe</h1>") && body.contains("download=\"photognp.exe\""), "{body}");
+        assert!(body.contains("<title>photognp.exe · edgeshare</title>"), "{body}");
     }
 }
