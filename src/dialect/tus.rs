@@ -578,6 +578,41 @@ mod tests {
         assert_eq!(patch(&w, &id, &offset, &vec![7u8; 5 * mib]).status(), 204, "and resumes from there");
     }
 
+    /// Each PATCH stores only its own bytes: the tail already stored (bytes short of a part)
+    /// is neither rewritten nor read back until a part is cut from it.
+    #[test]
+    fn small_patches_after_a_large_tail_write_only_their_own_bytes() {
+        use crate::engine::resumable::UploadStore;
+        use sha2::{Digest, Sha256};
+        let w = World::new();
+        let mib = crate::config::MIB as usize;
+        let body: Vec<u8> = (0..6 * mib + 512 * 1024 + 16).map(|i| (i * 7 + i / 251) as u8).collect();
+        let length = body.len().to_string();
+        let id = id_of(&create(&w, &[AUTH, V, ("Upload-Length", length.as_str())], b""));
+        let store = || w.object(&id);
+        let first = 4 * mib + mib / 2;
+        assert_eq!(patch(&w, &id, "0", &body[..first]).status(), 204);
+        assert_eq!(store().store.load().unwrap().unwrap().tail_len, first as u64, "a 4.5 MiB tail");
+        for at in first..first + 16 {
+            let (written, read) = (store().store.written.get(), store().store.tail_read.get());
+            assert_eq!(patch(&w, &id, &at.to_string(), &body[at..at + 1]).status(), 204);
+            let wrote = store().store.written.get() - written;
+            assert!(wrote < 64 * 1024, "a 1-byte PATCH wrote {wrote} bytes");
+            assert_eq!(store().store.tail_read.get(), read, "and read nothing back");
+        }
+        // the next part is cut from the stored tail, the rest completes the file
+        let at = first + 16;
+        assert_eq!(patch(&w, &id, &at.to_string(), &body[at..at + mib]).status(), 204);
+        let st = store().store.load().unwrap().unwrap();
+        assert_eq!((st.parts.len(), st.tail_len), (1, (at + mib - 5 * mib) as u64), "one part cut");
+        let at = at + mib;
+        assert_eq!(patch(&w, &id, &at.to_string(), &body[at..]).status(), 204);
+        let got = w.send(Method::Get, &format!("/files/{id}"), &[AUTH], Vec::new());
+        assert_eq!(w.body(&got), body);
+        let sha256 = hex::encode(Sha256::digest(&body));
+        assert_eq!(store().store.load().unwrap().unwrap().file.unwrap().sha256, sha256);
+    }
+
     #[test]
     fn method_override_whatever_the_real_method() {
         let w = World::new();

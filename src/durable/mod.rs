@@ -1,5 +1,6 @@
 //! The `Upload` Durable Object: one per upload id. It owns the upload's state in its SQLite
-//! storage (the state as JSON, the tail bytes as rows of at most 1 MiB), takes the calls of
+//! storage (the state as JSON; the tail bytes as rows keyed by their offset in the tail, each
+//! save adding only the bytes its request brought), takes the calls of
 //! [`crate::engine::uploads`] (writes one at a time, reads at once, a stalled writer taken
 //! over), and keeps an alarm: at the idle deadline of an open upload (abort it; of a finished
 //! one: forget it), and soon while a completion is unfinished (finish it). A finished file's
@@ -27,7 +28,21 @@ use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
 use crate::platform::uploads::{answer, call_of};
 use crate::platform::{now, Bindings};
 
+/// The tail's rows: each holds the tail's bytes from `pos` on.
+const TAIL_TABLE: &str = "CREATE TABLE IF NOT EXISTS tail_bytes (pos INTEGER PRIMARY KEY, data BLOB NOT NULL)";
+
+/// Most bytes in a row of the tail.
 const TAIL_ROW: usize = 1 << 20;
+
+/// A save of fewer bytes than this goes into the last row if that stays this short
+/// (rewriting at most this many bytes), so that tiny requests leave a few rows, not one
+/// each, for the cut of the next part to read back.
+const SMALL_ROW: usize = 64 << 10;
+
+/// Where the earlier layout kept the tail: rows `(seq, data)` of `TAIL_ROW` bytes each but
+/// the last, rewritten whole by every save. An object that still has it moves it to
+/// `tail_bytes` when it is next loaded.
+const LEGACY_TAIL: &str = "tail";
 
 /// Where the earlier layout kept a finished file's expiry: in the object named by the file's
 /// id. Objects that still hold one delete its bytes when it is due, as they used to.
@@ -54,11 +69,20 @@ fn sleep(ms: u64) -> LocalBoxFuture<'static, ()> {
 }
 
 /// The object's SQLite storage behind [`UploadStore`]. Every method is synchronous, so a
-/// `save` (state and tail together) is one implicit transaction. Tables are made by the
-/// first save: reading an object that holds nothing writes nothing.
+/// `save` (the state and the tail's new bytes together) is one implicit transaction. Tables
+/// are made by the first save: reading an object that holds nothing writes nothing.
 struct SqlStore {
     sql: worker::SqlStorage,
     written: Cell<bool>,
+}
+
+fn int(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// A tail row's column.
+fn column(row: &JsValue, name: &str) -> Result<JsValue> {
+    js_sys::Reflect::get(row, &JsValue::from_str(name)).map_err(|_| internal("tail row"))
 }
 
 impl SqlStore {
@@ -66,20 +90,54 @@ impl SqlStore {
         SqlStore { sql: state.storage().sql(), written: Cell::new(false) }
     }
 
-    fn has_tables(&self) -> Result<bool> {
-        let rows: Vec<serde_json::Value> = self
-            .sql
-            .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'upload'", None)
-            .map_err(internal)?
-            .to_array()
-            .map_err(internal)?;
-        Ok(!rows.is_empty())
+    /// Which of the upload's tables exist.
+    fn tables(&self) -> Result<Vec<String>> {
+        let query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('upload', 'tail_bytes', 'tail')";
+        let rows: Vec<serde_json::Value> =
+            self.sql.exec(query, None).map_err(internal)?.to_array().map_err(internal)?;
+        Ok(rows.iter().filter_map(|r| r.get("name")?.as_str().map(String::from)).collect())
+    }
+
+    /// Moves a tail the earlier layout stored to `tail_bytes`, inside SQLite, once.
+    fn move_legacy_tail(&self) -> Result<()> {
+        let sql = &self.sql;
+        sql.exec(TAIL_TABLE, None).map_err(internal)?;
+        let moved = format!("INSERT OR REPLACE INTO tail_bytes (pos, data) SELECT seq * {TAIL_ROW}, data FROM tail");
+        sql.exec(&moved, None).map_err(internal)?;
+        sql.exec("DROP TABLE tail", None).map_err(internal)?;
+        Ok(())
+    }
+
+    /// The last row, if it ends at `end` and is short enough to take `adding` more bytes.
+    fn short_last_row(&self, end: u64, adding: usize) -> Result<Option<(u64, Vec<u8>)>> {
+        let query = "SELECT pos, data FROM tail_bytes WHERE pos < ? AND pos + length(data) = ? \
+                     AND length(data) + ? <= ? ORDER BY pos DESC LIMIT 1";
+        let args = vec![int(end), int(end), int(adding as u64), int(SMALL_ROW as u64)];
+        let mut rows = self.sql.exec_raw(query, args).map_err(internal)?;
+        let Some(row) = Iterator::next(&mut rows) else { return Ok(None) };
+        let row = row.map_err(internal)?;
+        let pos = column(&row, "pos")?.as_f64().ok_or_else(|| internal("tail row position"))? as u64;
+        Ok(Some((pos, Uint8Array::new(&column(&row, "data")?).to_vec())))
+    }
+
+    fn insert_row(&self, pos: u64, bytes: &[u8]) -> Result<()> {
+        let mut args = Vec::with_capacity(2);
+        args.push(int(pos));
+        // SAFETY: `exec` copies its arguments into SQLite during this synchronous call;
+        // nothing allocates in wasm memory while the view exists (`args` has its room).
+        args.push(unsafe { Uint8Array::view(bytes) }.into());
+        self.sql.exec_raw("INSERT OR REPLACE INTO tail_bytes (pos, data) VALUES (?, ?)", args).map_err(internal)?;
+        Ok(())
     }
 }
 
 impl UploadStore for SqlStore {
     fn load(&self) -> Result<Option<UploadState>> {
-        if !self.has_tables()? {
+        let tables = self.tables()?;
+        if tables.iter().any(|t| t == LEGACY_TAIL) {
+            self.move_legacy_tail()?;
+        }
+        if !tables.iter().any(|t| t == "upload") {
             return Ok(None);
         }
         let rows: Vec<serde_json::Value> = self
@@ -94,43 +152,68 @@ impl UploadStore for SqlStore {
         }
     }
 
-    fn tail(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        for row in self.sql.exec("SELECT data FROM tail ORDER BY seq", None).map_err(internal)? {
+    fn tail(&self, len: u64) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(len as usize);
+        let rows = self
+            .sql
+            .exec_raw("SELECT pos, data FROM tail_bytes WHERE pos < ? ORDER BY pos", vec![int(len)])
+            .map_err(internal)?;
+        for row in rows {
             let row = row.map_err(internal)?;
-            let data = js_sys::Reflect::get(&row, &JsValue::from_str("data")).map_err(|_| internal("tail row"))?;
-            out.extend_from_slice(&Uint8Array::new(&data).to_vec());
+            let pos = column(&row, "pos")?.as_f64().ok_or_else(|| internal("tail row position"))? as usize;
+            if pos > out.len() {
+                break;
+            }
+            // a later row holds what follows its start, whatever an earlier one held there
+            out.truncate(pos);
+            let data = Uint8Array::new(&column(&row, "data")?);
+            out.resize(pos + data.length() as usize, 0);
+            data.copy_to(&mut out[pos..]);
         }
+        if (out.len() as u64) < len {
+            return Err(internal(format!("a stored tail of {} bytes, not {len}", out.len())));
+        }
+        out.truncate(len as usize);
         Ok(out)
     }
 
-    fn save(&self, state: &UploadState, tail: Option<&[u8]>) -> Result<()> {
+    fn save(&self, state: &UploadState, new_tail: &[u8]) -> Result<()> {
+        let at = state
+            .tail_len
+            .checked_sub(new_tail.len() as u64)
+            .ok_or_else(|| internal("more new tail bytes than the tail holds"))?;
         self.written.set(true);
         let sql = &self.sql;
         sql.exec("CREATE TABLE IF NOT EXISTS upload (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)", None)
             .map_err(internal)?;
-        sql.exec("CREATE TABLE IF NOT EXISTS tail (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)", None)
-            .map_err(internal)?;
+        sql.exec(TAIL_TABLE, None).map_err(internal)?;
         let json = serde_json::to_string(state).map_err(internal)?;
         sql.exec("INSERT OR REPLACE INTO upload (k, state) VALUES (1, ?)", vec![json.into()]).map_err(internal)?;
-        if let Some(tail) = tail {
-            sql.exec("DELETE FROM tail", None).map_err(internal)?;
-            for (i, row) in tail.chunks(TAIL_ROW).enumerate() {
-                // SAFETY: `exec` copies its arguments into SQLite during this synchronous
-                // call; nothing allocates in wasm memory while the view exists.
-                let view: JsValue = unsafe { Uint8Array::view(row) }.into();
-                sql.exec_raw("INSERT INTO tail (seq, data) VALUES (?, ?)", vec![JsValue::from(i as u32), view])
-                    .map_err(internal)?;
+        // the rows before `at` stay; from there on the new bytes replace what was stored
+        sql.exec_raw("DELETE FROM tail_bytes WHERE pos >= ?", vec![int(at)]).map_err(internal)?;
+        if new_tail.is_empty() {
+            return Ok(());
+        }
+        if new_tail.len() < SMALL_ROW {
+            if let Some((pos, mut row)) = self.short_last_row(at, new_tail.len())? {
+                row.extend_from_slice(new_tail);
+                return self.insert_row(pos, &row);
             }
+        }
+        let mut pos = at;
+        for row in new_tail.chunks(TAIL_ROW) {
+            self.insert_row(pos, row)?;
+            pos += row.len() as u64;
         }
         Ok(())
     }
 
     fn clear(&self) -> Result<()> {
         self.written.set(true);
-        if self.has_tables()? {
-            self.sql.exec("DROP TABLE upload", None).map_err(internal)?;
-            self.sql.exec("DROP TABLE tail", None).map_err(internal)?;
+        if !self.tables()?.is_empty() {
+            self.sql.exec("DROP TABLE IF EXISTS upload", None).map_err(internal)?;
+            self.sql.exec("DROP TABLE IF EXISTS tail_bytes", None).map_err(internal)?;
+            self.sql.exec("DROP TABLE IF EXISTS tail", None).map_err(internal)?;
         }
         Ok(())
     }

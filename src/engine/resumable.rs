@@ -4,6 +4,11 @@
 //! tail bytes) in one atomic write before answering, so a lost answer or a crash mid-request
 //! leaves the upload exactly where the last answer said it was.
 //!
+//! The tail (bytes received but not yet cut into a part) is stored append-only: a request
+//! saves only the bytes it brought, and the stored tail is read back only when a part is
+//! cut from it or the upload is sealed, so a small request costs its own bytes, not the
+//! tail's.
+//!
 //! Completion is a phase of its own ([`Phase::Finishing`]): saved before the first of its
 //! writes, each of its steps repeatable, and finished by whichever comes first of the next
 //! request for the upload or its alarm. No dialect reports an upload complete before its
@@ -23,12 +28,18 @@ use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
 use crate::store::{BlobMeta, BlobStore, MetaStore};
 
-/// The Upload object's own storage: the state, and the tail (bytes after the last full part).
-/// `save` writes both atomically.
+/// The Upload object's own storage: the state, and the tail (bytes after the last full part,
+/// `state.tail_len` of them).
 pub trait UploadStore {
     fn load(&self) -> Result<Option<UploadState>>;
-    fn tail(&self) -> Result<Vec<u8>>;
-    fn save(&self, state: &UploadState, tail: Option<&[u8]>) -> Result<()>;
+    /// The tail's first `len` bytes (the state's `tail_len`: bytes stored past it belong to
+    /// no saved state, and are ignored). Fewer stored is an error.
+    fn tail(&self, len: u64) -> Result<Vec<u8>>;
+    /// Saves the state and the end of its tail in one atomic write: `new_tail` is the tail's
+    /// bytes from `state.tail_len - new_tail.len()` on. The stored bytes before them stay as
+    /// they are, any from there on are replaced, so a save writes only what is new: `&[]`
+    /// keeps the tail; the whole tail (a part was just cut from it) replaces it.
+    fn save(&self, state: &UploadState, new_tail: &[u8]) -> Result<()>;
     fn clear(&self) -> Result<()>;
 }
 
@@ -71,7 +82,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         let st =
             UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, self.now())?;
         limits::check_record_meta(&st.new.template())?;
-        store.save(&st, Some(&[]))?;
+        store.save(&st, &[])?;
         Ok(st)
     }
 
@@ -137,8 +148,15 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         } else {
             st.hash.clone().map_or(Running::Unknown, Running::Resumable)
         };
-        let tail = if st.tail_len > 0 { store.tail()? } else { Vec::new() };
-        let mut cut = Cut { multipart: st.multipart.clone(), parts: st.parts.clone(), tail, size: st.offset, hash };
+        // The stored tail stays where it is unless a part is cut from it.
+        let mut cut = Cut {
+            multipart: st.multipart.clone(),
+            parts: st.parts.clone(),
+            stored: st.tail_len,
+            tail: Vec::new(),
+            size: st.offset,
+            hash,
+        };
         let meta = meta_for(&st);
         let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
         let limits = match self.config.max_request_body {
@@ -147,7 +165,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             }
             _ => FeedLimits { limit, over: st.overrun(), flush_full_tail: true },
         };
-        let fed = feed(&target, &mut cut, limits, body, &mut |b| {
+        let fed = feed(&target, &mut cut, limits, body, &|len| store.tail(len), &mut |b| {
             if let Some(c) = checksum.as_mut() {
                 c.update(b)
             }
@@ -158,9 +176,9 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             // from there. Not with a checksum (the whole body is checked or nothing is kept),
             // and not after a storage failure (the part in flight may be lost).
             if e.keeps_progress() && checksum.is_none() && cut.size > st.offset {
-                let tail_len = cut.tail.len() as u64;
+                let tail_len = cut.tail_len();
                 st.absorb(cut.size, cut.multipart, cut.parts, tail_len, cut.hash.saved(), self.now());
-                store.save(&st, Some(&cut.tail))?;
+                store.save(&st, &cut.tail)?;
             }
             return Err(e);
         }
@@ -172,11 +190,13 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             Then::CompleteAtLength => st.length() == Some(cut.size),
             Then::Complete { .. } => true,
         };
-        let Cut { multipart, parts, tail, size, hash } = cut;
+        let tail_len = cut.tail_len();
+        // only this request's bytes (or, after a part was cut, the tail it left)
+        let Cut { multipart, parts, tail, size, hash, .. } = cut;
         let now = self.now();
         if !complete {
-            st.absorb(size, multipart, parts, tail.len() as u64, hash.saved(), now);
-            store.save(&st, Some(&tail))?;
+            st.absorb(size, multipart, parts, tail_len, hash.saved(), now);
+            store.save(&st, &tail)?;
             return Ok(st);
         }
         let sha256 = hash.finish().await?;
@@ -185,11 +205,11 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             _ => None,
         };
         let mut next = st;
-        next.absorb(size, multipart, parts, tail.len() as u64, None, now);
+        next.absorb(size, multipart, parts, tail_len, None, now);
         // Checked before anything is saved: a wrong digest leaves the upload as it was.
         next.check_complete(expected.as_deref(), sha256.as_deref())?;
         next.begin_finishing(sha256, expected, now);
-        store.save(&next, Some(&tail))?;
+        store.save(&next, &tail)?;
         self.finish(store, next).await
     }
 
@@ -202,7 +222,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
                     let single = st.multipart.is_none();
                     let meta = if single { sealed_meta(&st) } else { meta_for(&st) };
                     let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };
-                    let tail = if st.tail_len > 0 { store.tail()? } else { Vec::new() };
+                    let tail = if st.tail_len > 0 { store.tail(st.tail_len)? } else { Vec::new() };
                     let info = match seal(&target, st.multipart.as_ref(), st.parts.clone(), tail).await {
                         Ok(info) => info,
                         // A completion that R2 took but whose saving was lost leaves nothing
@@ -232,7 +252,8 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
                     st.completed(record, self.now());
                 }
             }
-            store.save(&st, Some(&[]))?;
+            // once sealed, `tail_len` is 0: this drops the stored tail
+            store.save(&st, &[])?;
         }
         Ok(st)
     }
@@ -632,6 +653,71 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_taken_over_keeps_what_landed_on_a_stored_tail() {
+        let w = World::new();
+        let len = 20 * MIB as usize;
+        let body = data(len);
+        let id = create(&w, Some(len as u64), None, None);
+        let mut from = 3 * MIB as usize;
+        append(&w, &id, at(0, from), &body[..from]).unwrap();
+        let mut pool = LocalPool::new();
+        let uploads = w.uploads();
+        // a writer stalls after adding to the stored tail, another after going past a part
+        for sent in [64 * 1024, 4 * MIB as usize] {
+            let stalled = Body { bytes: body[from..from + sent].to_vec(), stall: true, ..Body::default() };
+            let mut first = Box::pin(uploads.append(&id, "acme", None, at(from as u64, len - from), stalled));
+            assert!(pool.run_until(futures_util::future::poll_immediate(&mut first)).is_none(), "waiting");
+            let ask = Append { resend: Resend::Refuse, ..at(from as u64, len - from) };
+            let second = uploads.append(&id, "acme", None, ask, Body::from(&body[from..]));
+            let (first, second) = pool.run_until(futures_util::future::join(first, second));
+            assert_eq!(first.unwrap_err(), Error::Interrupted);
+            from += sent;
+            assert_eq!(second.unwrap_err(), Error::OffsetMismatch { offset: from as u64 }, "it kept what landed");
+        }
+        let st = state(&w, &id);
+        assert_eq!((st.parts.len(), st.tail_len), (1, (from - 5 * MIB as usize) as u64));
+        append(&w, &id, at(from as u64, len - from), &body[from..]).unwrap();
+        assert_eq!(w.blobs.object(&file_of(&w, &id).r2_key).unwrap(), body);
+        assert_eq!(file_of(&w, &id).sha256, hex::encode(Sha256::digest(&body)));
+    }
+
+    #[test]
+    fn a_failed_save_keeps_nothing_of_its_request_and_stray_tail_rows_are_ignored() {
+        let w = World::new();
+        let body = data(12 * MIB as usize);
+        let id = create(&w, Some(body.len() as u64), None, None);
+        let obj = w.object(&id);
+        let mut from = 4 * MIB as usize + MIB as usize / 2;
+        append(&w, &id, at(0, from), &body[..from]).unwrap();
+        let stray = |at: usize| obj.store.tail.borrow_mut().insert(at as u64, vec![0xEE; 1000]);
+        let kept = |w: &World| {
+            let st = state(w, &id);
+            (st.offset, st.tail_len, st.parts.len())
+        };
+        // a small append whose save fails keeps nothing
+        obj.store.fail_saves.set(1);
+        assert_eq!(append(&w, &id, at(from as u64, 1), &body[from..from + 1]).unwrap_err().status(), 503);
+        assert_eq!(kept(&w), (from as u64, from as u64, 0));
+        // bytes stored past the tail the state covers (as from a write the state never saw)
+        // are not the tail: an append replaces them
+        stray(from);
+        append(&w, &id, at(from as u64, 1), &body[from..from + 1]).unwrap();
+        from += 1;
+        // a part cut from the stored tail whose save fails: it is sent again by the retry
+        stray(from);
+        let to = from + MIB as usize;
+        obj.store.fail_saves.set(1);
+        assert_eq!(append(&w, &id, at(from as u64, to - from), &body[from..to]).unwrap_err().status(), 503);
+        assert_eq!(kept(&w), (from as u64, from as u64, 0));
+        append(&w, &id, at(from as u64, to - from), &body[from..to]).unwrap();
+        assert_eq!(kept(&w), (to as u64, (to - 5 * MIB as usize) as u64, 1));
+        append(&w, &id, at(to as u64, body.len() - to), &body[to..]).unwrap();
+        let file = file_of(&w, &id);
+        assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body);
+        assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
+    }
+
+    #[test]
     fn tenants_cancel_and_alarms() {
         let w = World::new();
         let id = create(&w, Some(20 * MIB), None, None);
@@ -694,7 +780,7 @@ mod tests {
         let obj = w.object(&id);
         let mut st = obj.store.load().unwrap().unwrap();
         st.r2_key = format!("t/acme/f/{id}");
-        obj.store.save(&st, Some(&[])).unwrap();
+        obj.store.save(&st, &[]).unwrap();
         append(&w, &id, at(0, 4), b"old!").unwrap();
         assert_eq!(w.blobs.object(&format!("t/acme/f/{id}")).as_deref(), Some(&b"old!"[..]));
         let tenant = crate::auth::Tenant("acme".into());

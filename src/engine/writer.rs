@@ -7,8 +7,10 @@
 //!
 //! [`Cut`] is the state between streams: an upload received over many requests feeds each
 //! request's body into the same `Cut` ([`feed`]), saves it between requests (the tail bytes
-//! in the Upload Durable Object's storage) and [`seal`]s it once. [`write_held`] does
-//! all three for a file that arrives in one request, hashing it natively where it can.
+//! in the Upload Durable Object's storage) and [`seal`]s it once. Between requests the tail
+//! stays where it is stored (`Cut::stored`): a request only adds its own bytes to it, and
+//! reads it back only when a part is cut from it. [`write_held`] does all three for a file
+//! that arrives in one request, hashing it natively where it can.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,12 +35,17 @@ pub struct Fed {
 }
 
 /// Where a file being written stands: its open multipart upload and acknowledged parts, the
-/// bytes after the last part (`tail`, at most one part), how many bytes in all, and the hash
-/// of everything so far.
+/// bytes after the last part (the tail, at most one part: its first `stored` bytes kept
+/// elsewhere, the rest in `tail`), how many bytes in all, and the hash of everything so far.
 #[derive(Debug)]
 pub struct Cut {
     pub multipart: Option<MultipartRef>,
     pub parts: Vec<UploadedPart>,
+    /// The tail's first bytes, kept outside the `Cut` (in the Upload object's storage, as
+    /// an earlier request left them): read back only when a part is cut from them, after
+    /// which this is 0 and the whole tail is in `tail`.
+    pub stored: u64,
+    /// The tail's bytes after the `stored` ones.
     pub tail: Vec<u8>,
     pub size: u64,
     pub hash: Running,
@@ -47,9 +54,17 @@ pub struct Cut {
 impl Cut {
     /// Nothing written yet, hashed with `hash`.
     pub fn new(hash: Running) -> Cut {
-        Cut { multipart: None, parts: Vec::new(), tail: Vec::new(), size: 0, hash }
+        Cut { multipart: None, parts: Vec::new(), stored: 0, tail: Vec::new(), size: 0, hash }
+    }
+
+    /// The bytes after the last part, stored and held.
+    pub fn tail_len(&self) -> u64 {
+        self.stored + self.tail.len() as u64
     }
 }
+
+/// Reads the stored start of a tail (its length given) when a part is cut from it.
+pub type ReadStored<'r> = &'r dyn Fn(u64) -> Result<Vec<u8>>;
 
 /// Where the bytes go and how they are cut.
 pub struct Target<'a, B> {
@@ -73,14 +88,16 @@ pub struct FeedLimits {
     pub flush_full_tail: bool,
 }
 
-/// Feeds `body` into `cut`. `observe` sees every byte (for a per-request checksum). On
-/// error, `cut` still holds every byte received before it, with the part in flight
-/// acknowledged: the caller decides whether to keep that progress or drop it.
+/// Feeds `body` into `cut`. `stored` reads the tail's stored start, if a part is cut from
+/// it. `observe` sees every byte (for a per-request checksum). On error, `cut` still holds
+/// every byte received before it, with the part in flight acknowledged: the caller decides
+/// whether to keep that progress or drop it.
 pub async fn feed<'a, B, S>(
     target: &Target<'a, B>,
     cut: &mut Cut,
     limits: FeedLimits,
     body: S,
+    stored: ReadStored<'_>,
     observe: &mut dyn FnMut(&[u8]),
 ) -> Result<()>
 where
@@ -88,7 +105,7 @@ where
     S: Stream<Item = Result<Bytes>> + Unpin,
 {
     let mut in_flight: Option<PartFuture<'a>> = None;
-    let result = feed_inner(target, cut, &limits, body, observe, &mut in_flight).await;
+    let result = feed_inner(target, cut, &limits, body, stored, observe, &mut in_flight).await;
     land(cut, &mut in_flight).await?;
     result
 }
@@ -98,6 +115,7 @@ async fn feed_inner<'a, B, S>(
     cut: &mut Cut,
     limits: &FeedLimits,
     mut body: S,
+    stored: ReadStored<'_>,
     observe: &mut dyn FnMut(&[u8]),
     in_flight: &mut Option<PartFuture<'a>>,
 ) -> Result<()>
@@ -121,8 +139,8 @@ where
             },
         };
         let Some(chunk) = next else {
-            if limits.flush_full_tail && cut.tail.len() == part_size {
-                flush(target, cut, in_flight).await?;
+            if limits.flush_full_tail && cut.tail_len() == part_size as u64 {
+                flush(target, cut, stored, in_flight).await?;
             }
             return Ok(());
         };
@@ -138,16 +156,19 @@ where
         while !rest.is_empty() {
             // A full tail is sent only once more bytes arrive, so that a file of exactly one
             // part is still a single put.
-            if cut.tail.len() >= part_size {
-                flush(target, cut, in_flight).await?;
+            if cut.tail_len() >= part_size as u64 {
+                flush(target, cut, stored, in_flight).await?;
             }
-            let take = (part_size - cut.tail.len()).min(rest.len());
+            // what `tail` may hold: the part, less the bytes stored before them
+            let room = part_size - cut.stored as usize;
+            let take = (room - cut.tail.len()).min(rest.len());
             if cut.tail.capacity() < cut.tail.len() + take {
-                // A file known to span parts gets whole parts at once; a small one grows as a
-                // Vec would. Never past one part: memory stays at about one part.
+                // A file known to span parts gets whole parts at once; a small one (or the
+                // end of a stored tail) grows as a Vec would. Never past one part: memory
+                // stays at about one part.
                 let want = match cut.multipart {
-                    Some(_) => part_size,
-                    None => (cut.tail.len() + take).max(cut.tail.capacity() * 2).max(64 * 1024).min(part_size),
+                    Some(_) if cut.stored == 0 => room,
+                    _ => (cut.tail.len() + take).max(cut.tail.capacity() * 2).max(64 * 1024).min(room),
                 };
                 cut.tail.reserve_exact(want - cut.tail.len());
             }
@@ -165,13 +186,26 @@ async fn land<'a>(cut: &mut Cut, in_flight: &mut Option<PartFuture<'a>>) -> Resu
     Ok(())
 }
 
-/// Sends the (full) tail as the next part; it uploads while the following bytes are read.
+/// Sends the (full) tail as the next part, its stored start read back first; it uploads
+/// while the following bytes are read.
 async fn flush<'a, B: BlobStore>(
     target: &Target<'a, B>,
     cut: &mut Cut,
+    stored: ReadStored<'_>,
     in_flight: &mut Option<PartFuture<'a>>,
 ) -> Result<()> {
-    let full = std::mem::take(&mut cut.tail);
+    let full = if cut.stored > 0 {
+        let mut full = stored(cut.stored)?;
+        if full.len() as u64 != cut.stored {
+            return Err(Error::Internal(format!("stored tail of {} bytes, not {}", full.len(), cut.stored)));
+        }
+        full.reserve_exact(cut.tail.len());
+        full.extend_from_slice(&std::mem::take(&mut cut.tail));
+        cut.stored = 0;
+        full
+    } else {
+        std::mem::take(&mut cut.tail)
+    };
     land(cut, in_flight).await?;
     *in_flight = Some(start_part(target, cut, full).await?);
     Ok(())
@@ -237,11 +271,11 @@ where
     let target = Target { store, key, meta, part_size: plan.part_size };
     let mut cut = Cut::new(hash);
     let limits = FeedLimits { limit: max_size, over: Error::TooLarge { max: max_size }, flush_full_tail: false };
-    let fed = feed(&target, &mut cut, limits, body, &mut |_| {}).await;
+    let fed = feed(&target, &mut cut, limits, body, &|_| Ok(Vec::new()), &mut |_| {}).await;
     let mp = cut.multipart.clone();
     let result = async {
         fed?;
-        let Cut { multipart, parts, tail, size, hash } = cut;
+        let Cut { multipart, parts, tail, size, hash, .. } = cut;
         let sha256 =
             hash.finish().await?.ok_or_else(|| Error::Internal("a one-request write without a hash".into()))?;
         match multipart {
@@ -318,6 +352,32 @@ mod tests {
             assert_eq!(w.sha256, sha(&body), "{len}");
             assert_eq!(write(&MemoryBlobs::default(), &body, 4096, u64::MAX).unwrap().sha256, sha(&body));
         }
+    }
+
+    #[test]
+    fn a_stored_tail_is_read_back_only_when_a_part_is_cut_from_it() {
+        let store = MemoryBlobs::default();
+        let body = data(2 * PART as usize);
+        let stored = 3 * MIB;
+        let reads = std::cell::Cell::new(0);
+        let read = |len: u64| {
+            reads.set(reads.get() + 1);
+            assert_eq!(len, stored);
+            Ok(body[..len as usize].to_vec())
+        };
+        let meta = BlobMeta::default();
+        let target = Target { store: &store, key: "k", meta: &meta, part_size: PART };
+        let mut cut = Cut { stored, size: stored, ..Cut::new(Running::Resumable(Default::default())) };
+        let limits = || FeedLimits { limit: u64::MAX, over: Error::TooLarge { max: 0 }, flush_full_tail: true };
+        // bytes that leave the tail short of a part are held after the stored ones
+        let (from, to) = (stored as usize, stored as usize + MIB as usize);
+        block_on(feed(&target, &mut cut, limits(), chunks(&body[from..to], 4096), &read, &mut |_| {})).unwrap();
+        assert_eq!((reads.get(), cut.stored, cut.tail.len(), cut.tail_len()), (0, stored, MIB as usize, 4 * MIB));
+        // bytes that fill it: the stored start is read once, the part is the tail in order
+        block_on(feed(&target, &mut cut, limits(), chunks(&body[to..], 4096), &read, &mut |_| {})).unwrap();
+        assert_eq!((reads.get(), cut.stored, cut.parts.len(), cut.tail_len()), (1, 0, 2, 0));
+        block_on(seal(&target, cut.multipart.as_ref(), cut.parts, cut.tail)).unwrap();
+        assert_eq!(store.object("k").as_deref(), Some(&body[..]));
     }
 
     #[test]
