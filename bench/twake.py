@@ -18,7 +18,7 @@ PREFIX = "/internal/services/files/v1/companies/0f8e0b5e-1a2b-4c3d-8e9f-00112233
 def jwt():
     b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
     head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = b64(json.dumps({"sub": "bench", "exp": int(time.time()) + 3600}).encode())
+    body = b64(json.dumps({"type": "access", "sub": "bench", "exp": int(time.time()) + 3600}).encode())
     sig = b64(hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
     return f"Bearer {head}.{body}.{sig}"
 

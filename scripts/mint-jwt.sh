@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Mints an HS256 JWT for local testing, as OpenTera's server (or Twake's) would issue one.
 #   scripts/mint-jwt.sh '{"iss":"TeraServer","user_uuid":"6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21"}'
+#   scripts/mint-jwt.sh '{"type":"access","sub":"user-1"}'    (Twake's access tokens say their type)
 # `exp` defaults to an hour from now. The secret is EDGESHARE_JWT_SECRET, else the demo
 # tenant's EDGESHARE_DEMO_JWT_SECRET from .dev.vars (written by `make dev`).
 set -euo pipefail

@@ -18,7 +18,9 @@ const CID: &str = "0f8e0b5e-1a2b-4c3d-8e9f-001122334455";
 
 fn bearer(secret: &str, sub: &str) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let claims = json!({"sub": sub, "exp": now + 3600, "email": "u@example.com"});
+    // as Twake mints its access tokens
+    let claims = json!({"type": "access", "sub": sub, "email": "u@example.com", "iat": now - 600, "nbf": now - 600,
+                        "exp": now + 3600});
     format!("Bearer {}", jwt::sign(claims.as_object().unwrap(), secret.as_bytes()))
 }
 

@@ -1049,6 +1049,27 @@ mod tests {
         assert_eq!((r.status(), World::json(&r)), (404, json!("No asset found")));
     }
 
+    /// A Twake access token (signed with the same tenant secret) is no OpenTera identity, and
+    /// an OpenTera token is refused before its `nbf`.
+    #[test]
+    fn tokens_of_another_dialect_or_not_yet_valid_are_refused() {
+        let w = World::new();
+        let now = w.now() / 1000;
+        let sign = |c: Value| jwt::sign(c.as_object().unwrap(), ACME_JWT_SECRET.as_bytes());
+        let asset = r#"{"id_session": 3, "asset_name": "A"}"#;
+        let send = |token: &str| upload(&w, &format!("OpenTera {token}"), form(Some(asset), Some(("a.txt", b"abc"))));
+        let twake = sign(json!({"type": "access", "sub": PARTICIPANT, "email": "u@example.com", "iat": now - 600,
+                                "nbf": now - 600, "exp": now + 3600}));
+        let r = send(&twake);
+        assert_eq!((r.status(), World::json(&r)), (403, json!("Forbidden")));
+        let soon = sign(
+            json!({"iss": "TeraServer", "iat": now, "nbf": now + 60, "exp": now + 3600, "user_uuid": PARTICIPANT}),
+        );
+        assert_eq!(send(&soon).status(), 403, "not before its nbf");
+        w.advance(60_000);
+        assert_eq!(send(&soon).status(), 200, "from its nbf on");
+    }
+
     #[test]
     fn secure_filenames() {
         for (raw, want) in [

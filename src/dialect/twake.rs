@@ -2,8 +2,9 @@
 //! single uploads, chunked uploads in any order and in parallel (resumable.js's parameters,
 //! from the query only), metadata, download, thumbnails and delete, in `{"resource": ...}`
 //! envelopes with epoch-millisecond times. `Authorization: Bearer <JWT>` (HS256 with the
-//! tenant's secret; `sub` is the user) on every route but download and thumbnails, which are
-//! open, as the vendor has them, for this dialect's files. Errors in fastify's shape.
+//! tenant's secret; a Twake access token: `type: "access"`, `sub` the user, `nbf` passed, a
+//! life from `iat` to `exp` of at most 30 days) on every route but download and thumbnails,
+//! which are open, as the vendor has them, for this dialect's files. Errors in fastify's shape.
 //!
 //! Companies: a company belongs to at most one tenant ([`crate::config::Config::owns_company`]):
 //! one named in `EDGESHARE_TWAKE_COMPANIES` is its tenant's alone, and every other company id
@@ -167,6 +168,10 @@ const CHUNK_QUERY: &[Param] = &[
 ];
 
 const DIALECT: &str = "twake";
+/// The longest life of an access token, `iat` to `exp`: Twake issues them for an hour
+/// (`auth.jwt.expiration`, 3600 s) back-dated ten minutes; an operator may lengthen that, but
+/// no access token outlives Twake's own refresh tokens (30 days).
+const MAX_TOKEN_LIFE: u64 = 30 * 86400;
 /// A company the caller's tenant does not own.
 const NOT_YOURS: &str = "this company is not the tenant's";
 const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: FILE_NOT_FOUND };
@@ -197,8 +202,15 @@ fn caller(req: &Request<'_>, svc_config: &crate::config::Config, now_ms: u64) ->
         Some(crate::http::auth_header::Presented::Bearer(t)) if jwt::looks_like_jwt(&t) && t.len() <= 8192 => t,
         _ => return Err(Error::Unauthorized),
     };
+    let now = now_ms / 1000;
     let (tenant, claims) =
-        jwt::verify_any(svc_config.jwt_secrets.all(), &token, None, now_ms / 1000).ok_or(Error::Unauthorized)?;
+        jwt::verify_any(svc_config.jwt_secrets.all(), &token, None, now).ok_or(Error::Unauthorized)?;
+    // Twake's access tokens only: not its refresh tokens, nor another dialect's (OpenTera's
+    // carry no `type`), nor one claiming a life no Twake issues
+    if claims.get("type").and_then(Value::as_str) != Some("access") {
+        return Err(Error::Unauthorized);
+    }
+    jwt::life_within(&claims, MAX_TOKEN_LIFE, now).map_err(|_| Error::Unauthorized)?;
     let user = claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 128);
     let user = user.ok_or(Error::Unauthorized)?;
     let privileged = claims.get("server_request").and_then(Value::as_bool).unwrap_or(false)
@@ -1273,5 +1285,46 @@ mod tests {
             let listed = futures_executor::block_on(w.ctx().list_files("acme", None)).unwrap();
             assert!(listed.files.iter().all(|f| f.id != id), "{total} chunks: not listed");
         }
+    }
+
+    /// Twake's access tokens as Twake mints them, and nothing else: not OpenTera's (both are
+    /// signed with the tenant's one secret), not Twake's refresh tokens, not before `nbf`, not
+    /// with a life no Twake gives.
+    #[test]
+    fn only_twake_access_tokens_in_their_time() {
+        let w = World::new();
+        let now = w.now() / 1000;
+        let bearer = |c: Value| format!("Bearer {}", jwt::sign(c.as_object().unwrap(), ACME_JWT_SECRET.as_bytes()));
+        let twake = json!({"type": "access", "sub": "u", "email": "u@example.com", "iat": now - 600,
+                           "nbf": now - 600, "exp": now + 3600, "track": false, "provider_id": ""});
+        assert_eq!(post(&w, "/companies/c1/files", &bearer(twake.clone()), Vec::new()).status(), 200);
+        let participant = "6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21";
+        let opentera_access =
+            crate::dialect::opentera::access_token(ACME_JWT_SECRET.as_bytes(), &[participant], participant, w.now());
+        let refused = [
+            // an OpenTera identity token, even one carrying `sub`
+            json!({"iss": "TeraServer", "iat": now, "exp": now + 3600, "user_uuid": participant, "sub": "u"}),
+            // Twake's refresh token, a token of no type, one before its nbf, lives too long
+            json!({"type": "refresh", "sub": "u", "iat": now - 600, "nbf": now - 600, "exp": now + 2_592_000}),
+            json!({"sub": "u", "exp": now + 3600}),
+            json!({"type": "access", "sub": "u", "nbf": now + 60, "exp": now + 3600}),
+            json!({"type": "access", "sub": "u", "iat": now - 600, "exp": now + 10 * 365 * 86400}),
+            json!({"type": "access", "sub": "u", "exp": now + 31 * 86400}),
+        ];
+        let unauthorized = json!({"statusCode": 401, "error": "Unauthorized", "message": "Bad credentials"});
+        for c in refused {
+            assert_eq!(
+                World::json(&post(&w, "/companies/c1/files", &bearer(c.clone()), Vec::new())),
+                unauthorized,
+                "{c}"
+            );
+        }
+        let r = post(&w, "/companies/c1/files", &format!("Bearer {opentera_access}"), Vec::new());
+        assert_eq!(r.status(), 401, "OpenTera's access token as it is");
+        // a token not yet valid becomes valid at its nbf
+        let soon = bearer(json!({"type": "access", "sub": "u", "nbf": now + 60, "exp": now + 3600}));
+        assert_eq!(post(&w, "/companies/c1/files", &soon, Vec::new()).status(), 401);
+        w.advance(60_000);
+        assert_eq!(post(&w, "/companies/c1/files", &soon, Vec::new()).status(), 200);
     }
 }

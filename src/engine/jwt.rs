@@ -1,7 +1,17 @@
-//! HS256 JSON Web Tokens, as OpenTera's server issues them (identity tokens) and as the
-//! service issues OpenTera asset access tokens, with the `jsonwebtoken` crate over an
-//! HMAC-only crypto provider (no RSA or elliptic curves in the bundle). Time is a
-//! parameter: `exp` is checked against the `now` passed in, never the system clock.
+//! HS256 JSON Web Tokens, as OpenTera's server issues them (identity tokens), as the service
+//! issues OpenTera asset access tokens, and as Twake issues its access tokens, with the
+//! `jsonwebtoken` crate over an HMAC-only crypto provider (no RSA or elliptic curves in the
+//! bundle). Time is a parameter: `exp` and `nbf` are checked against the `now` passed in,
+//! never the system clock, with no leeway (a token is valid from `nbf` included until `exp`
+//! excluded; Twake back-dates its `nbf` by ten minutes for clock skew).
+//!
+//! Both dialects verify with the tenant's one secret, so each also requires the claims only
+//! its vendor's tokens carry, and a token minted for one is refused by the other: OpenTera's
+//! have `iss: "TeraServer"` and the caller's `user_uuid`, `participant_uuid`, `device_uuid` or
+//! `service_uuid` (an access token: `asset_uuids` and `requester_uuid`); Twake's have
+//! `type: "access"` (its refresh tokens say `"refresh"`) and `sub`. Twake always sets `iat`
+//! and `exp`, so a Twake token claiming a life longer than [`life_within`] allows is refused;
+//! OpenTera's devices carry no `exp`, so no such rule applies there.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
@@ -20,6 +30,10 @@ pub enum Refused {
     Issuer,
     /// No `exp`, or `exp` has passed.
     Expired,
+    /// Its `nbf` has not come yet.
+    NotYet,
+    /// It claims a life longer than its dialect allows.
+    TooLong,
 }
 
 struct Hs256(Hmac<Sha256>);
@@ -86,7 +100,7 @@ pub fn sign(claims: &Map<String, Value>, secret: &[u8]) -> String {
 }
 
 /// The claims of an HS256 token signed with `secret`, issued by `issuer` (when one is
-/// required), whose `exp` (seconds) is after `now_secs`.
+/// required), whose `exp` (seconds) is after `now_secs` and whose `nbf`, if any, is not.
 pub fn verify(token: &str, secret: &[u8], issuer: Option<&str>, now_secs: u64) -> Result<Map<String, Value>, Refused> {
     provider();
     let mut v = Validation::new(Algorithm::HS256);
@@ -100,10 +114,31 @@ pub fn verify(token: &str, secret: &[u8], issuer: Option<&str>, now_secs: u64) -
     if issuer.is_some_and(|i| claims.get("iss").and_then(Value::as_str) != Some(i)) {
         return Err(Refused::Issuer);
     }
+    match claims.get("nbf").map(Value::as_f64) {
+        None => {}
+        Some(Some(nbf)) if nbf <= now_secs as f64 => {}
+        Some(Some(_)) => return Err(Refused::NotYet),
+        Some(None) => return Err(Refused::Invalid),
+    }
     match claims.get("exp").and_then(Value::as_f64) {
         Some(exp) if exp > now_secs as f64 => Ok(claims),
         _ => Err(Refused::Expired),
     }
+}
+
+/// Is the life `claims` give their token, from `iat` (or `now_secs`, whichever is earlier:
+/// an `iat` in the future buys nothing) to `exp`, at most `max_secs`? For the dialects whose
+/// vendor always sets both `iat` and `exp`; call it on claims [`verify`] accepted.
+pub fn life_within(claims: &Map<String, Value>, max_secs: u64, now_secs: u64) -> Result<(), Refused> {
+    let exp = claims.get("exp").and_then(Value::as_f64).ok_or(Refused::Expired)?;
+    let iat = match claims.get("iat") {
+        None => now_secs as f64,
+        Some(v) => v.as_f64().ok_or(Refused::Invalid)?.min(now_secs as f64),
+    };
+    if exp - iat > max_secs as f64 {
+        return Err(Refused::TooLong);
+    }
+    Ok(())
 }
 
 /// Whose key among `keys` verifies `token` ([`verify`]), and its claims. Every key is tried,
@@ -173,5 +208,34 @@ mod tests {
         let twake = sign(&claims(json!({"sub": "u", "exp": 10})), b"secret");
         assert_eq!(verify(&twake, b"secret", None, 9).unwrap()["sub"], "u");
         assert_eq!(verify(&twake, b"secret", Some("TeraServer"), 9), Err(Refused::Issuer));
+    }
+
+    #[test]
+    fn nbf_is_honoured_and_lives_are_bounded() {
+        let at = |v: Value| sign(&claims(v), b"secret");
+        // valid from nbf (included), as exp is valid until exp (excluded): no leeway either way
+        let t = at(json!({"sub": "u", "nbf": 100, "exp": 200}));
+        assert_eq!(verify(&t, b"secret", None, 99), Err(Refused::NotYet));
+        assert_eq!(verify(&t, b"secret", None, 100).unwrap()["sub"], "u");
+        assert_eq!(verify(&t, b"secret", None, 200), Err(Refused::Expired));
+        let t = at(json!({"sub": "u", "nbf": 99.5, "exp": 200}));
+        assert!(verify(&t, b"secret", None, 100).is_ok(), "NumericDate may have a fraction");
+        for nbf in [json!("0"), json!(null), json!([1])] {
+            let t = at(json!({"sub": "u", "nbf": nbf, "exp": 200}));
+            assert_eq!(verify(&t, b"secret", None, 100), Err(Refused::Invalid), "{nbf}");
+        }
+        // an OpenTera token with nbf too
+        let t = at(json!({"iss": "TeraServer", "user_uuid": "u1", "nbf": 1_000, "exp": 2_000}));
+        assert_eq!(verify(&t, b"secret", Some("TeraServer"), 999), Err(Refused::NotYet));
+        // lives: from iat (or now, when earlier or absent) to exp
+        let life = |v: Value, now| life_within(&claims(v), 3_600, now);
+        assert_eq!(life(json!({"iat": 1_000, "exp": 4_600}), 1_000), Ok(()));
+        assert_eq!(life(json!({"iat": 1_000, "exp": 4_601}), 1_000), Err(Refused::TooLong));
+        assert_eq!(life(json!({"iat": 1_000, "exp": 4_601}), 3_000), Err(Refused::TooLong), "from iat");
+        assert_eq!(life(json!({"iat": 9_000, "exp": 10_000}), 1_000), Err(Refused::TooLong), "an iat ahead");
+        assert_eq!(life(json!({"exp": 4_600}), 1_000), Ok(()), "no iat: from now");
+        assert_eq!(life(json!({"exp": 4_601}), 1_000), Err(Refused::TooLong));
+        assert_eq!(life(json!({"iat": "1000", "exp": 2_000}), 1_000), Err(Refused::Invalid));
+        assert_eq!(life(json!({"iat": 1_000}), 1_000), Err(Refused::Expired));
     }
 }
