@@ -73,7 +73,7 @@ fn public_downloads_are_cached_and_never_past_their_file() {
     let max_age = |r: &ureq::Response| -> u64 {
         r.header("Cache-Control").unwrap().trim_start_matches("public, max-age=").parse().unwrap()
     };
-    assert!((3590..=3600).contains(&max_age(&first)), "as long as the file lives");
+    assert_eq!(max_age(&first), 300, "EDGESHARE_CACHE_MAX_AGE's default, not the file's hour: it may be deleted");
     assert_eq!(first.into_string().unwrap(), "0123456789");
     // the cache is written after the answer: once it holds the file, its bytes leave R2
     // behind the worker's back, and the next downloads are the cache's
