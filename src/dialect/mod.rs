@@ -433,11 +433,14 @@ where
     }
 }
 
-/// A route that reads JSON takes a non-empty body only as JSON (`application/json`, or
+/// A route that reads JSON and accepts credentials a browser sends by itself (Basic, which
+/// it remembers after a `401`) takes a non-empty body only as JSON (`application/json`, or
 /// `application/*+json`): a browser sends no such type across origins without asking first
-/// (a CORS preflight), so a page elsewhere cannot post JSON as `text/plain` or a form.
+/// (a CORS preflight), so a page elsewhere cannot post JSON as `text/plain` or a form. Routes
+/// whose credentials a page cannot borrow (a bearer token, a login in the body: IMiS, Twake)
+/// take their vendors' clients as they are.
 fn check_json_body(head: &Head, endpoint: &Endpoint<Op>) -> Result<()> {
-    if endpoint.spec.takes != route::JSON {
+    if endpoint.spec.takes != route::JSON || !matches!(endpoint.auth, Auth::Tenant | Auth::Optional) {
         return Ok(());
     }
     let empty = head.content_length() == Some(0)

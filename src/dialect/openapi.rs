@@ -168,7 +168,7 @@ fn error_statuses(dialect: Dialect, e: &Endpoint<Op>) -> Vec<u16> {
     if e.body != BodyUse::None {
         all.push(413);
     }
-    if e.spec.takes == crate::route::JSON {
+    if e.spec.takes == crate::route::JSON && matches!(e.auth, Auth::Tenant | Auth::Optional) {
         // a body that is not JSON (`check_json_body`)
         all.push(415);
     }

@@ -41,7 +41,7 @@ use crate::engine::visibility::{Access, Via};
 use crate::engine::{jwt, keys, limits, writer, Ctx, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::{last_path_segment, DispositionKind};
-use crate::http::download::{CachePolicy, YEAR_SECS};
+use crate::http::download::CachePolicy;
 use crate::route::{
     endpoint, opt, Auth, BodyUse, Endpoint, Kind, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART,
     RANGE_HEADERS,
@@ -709,16 +709,11 @@ where
         }
         Err(e) => return Err(e),
     };
-    Ok(download_reply_as(
-        opened,
-        req.head,
-        req.method,
-        CachePolicy::Public { max_age: YEAR_SECS },
-        DispositionKind::Attachment,
-    ))
+    // the vendor's year, bounded: a Twake file can be deleted
+    Ok(download_reply_as(opened, req.head, req.method, svc.ctx.public_cache(None), DispositionKind::Attachment))
 }
 
-/// `GET .../thumbnails/{index}`: open, `inline`, a year.
+/// `GET .../thumbnails/{index}`: open, `inline`, cached as long as a deletable file may be.
 async fn thumbnail<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, cid: &str) -> Result<Reply>
 where
     B: BlobStore,
@@ -730,14 +725,13 @@ where
     let index = index.ok_or_else(|| Error::not_found("Thumbnail not found"))?;
     let key = keys::thumbnail(&id, index);
     let opened = open_here(ctx, &format!("{id}-t{index}"), &key, cid, fetch_whole(req.head, req.method)).await?;
-    let expires = crate::engine::ids::http_date(ctx.now() + YEAR_SECS * 1000);
-    let reply = download_reply_as(
-        opened,
-        req.head,
-        req.method,
-        CachePolicy::Public { max_age: YEAR_SECS },
-        DispositionKind::Inline,
-    );
+    let cache = ctx.public_cache(None);
+    let max_age = match cache {
+        CachePolicy::Public { max_age } => max_age,
+        CachePolicy::Private => 0,
+    };
+    let expires = crate::engine::ids::http_date(ctx.now() + max_age * 1000);
+    let reply = download_reply_as(opened, req.head, req.method, cache, DispositionKind::Inline);
     Ok(reply.with_headers(&[("Expires", expires)]))
 }
 
@@ -850,7 +844,7 @@ mod tests {
         let dl = get(&w, &format!("/companies/{CID}/files/{id}/download"), None);
         assert_eq!(w.body(&dl), data);
         assert_eq!(dl.header("Content-Type"), Some("image/png"));
-        assert_eq!(dl.header("Cache-Control"), Some("public, max-age=31536000, immutable"));
+        assert_eq!(dl.header("Cache-Control"), Some("public, max-age=300"), "bounded: a Twake file can be deleted");
         assert!(dl.header("Content-Disposition").unwrap().contains("photo.png"));
         // metadata at both paths
         assert_eq!(res(&get(&w, &format!("/companies/{CID}/files/{id}"), Some(&me)))["id"], id.as_str());
