@@ -132,7 +132,7 @@ fn private_downloads_are_never_cached() {
     // from R2, which no longer has the bytes (a cached copy would answer 200)
     let r = ureq::get(&url).set("Authorization", &basic_auth()).call();
     let (status, body) = read_json(r);
-    assert_eq!((status, body), (404, serde_json::json!("upload not found")), "never from the cache");
+    assert_eq!((status, body), (404, serde_json::json!("upload not found\n")), "never from the cache");
 }
 
 #[test]
