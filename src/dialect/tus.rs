@@ -314,6 +314,8 @@ where
     match svc.uploads.state(id, &tenant.0, None).await {
         Ok(st) => {
             debug_assert_ne!(st.phase, Phase::Finishing, "the object finishes before it answers");
+            // a finished upload whose file is gone is gone: the client starts over
+            svc.ctx.check_finished(&st).await?;
             headers.push(("Upload-Offset", st.offset.to_string()));
             match st.length() {
                 Some(l) => headers.push(("Upload-Length", l.to_string())),
@@ -358,13 +360,20 @@ where
         head.header("upload-offset").ok_or_else(|| Error::bad_request("missing Upload-Offset"))?,
         "Upload-Offset",
     )?;
+    let empty = head.content_length().unwrap_or(0) == 0;
     match svc.uploads.append(id, &tenant.0, None, append(head, offset)?, body).await {
+        // An empty PATCH at the end of a finished upload (the retry of a last PATCH whose
+        // answer was lost) is answered only while its file is there.
+        Ok(st) if empty && st.file.is_some() => {
+            svc.ctx.check_finished(&st).await?;
+            Ok(Reply::Empty { status: 204, headers: progress(&st) })
+        }
         Ok(st) => Ok(Reply::Empty { status: 204, headers: progress(&st) }),
         // A finished upload its object has forgotten: an empty PATCH at its end is the retry
         // of a last PATCH whose answer was lost.
         Err(Error::NotFound(m)) => {
             let file = own_file(svc, tenant, id, false).await.map_err(|_| Error::NotFound(m))?.record;
-            if offset == file.size && head.content_length().unwrap_or(0) == 0 {
+            if offset == file.size && empty {
                 let mut headers = base_headers();
                 headers.push(("Upload-Offset", file.size.to_string()));
                 return Ok(Reply::Empty { status: 204, headers });
@@ -688,6 +697,33 @@ mod tests {
         assert_eq!(delete(&second), 204);
         assert_eq!(indexed(), None, "no entry left pointing at a deleted file");
         assert!(w.meta.value(&keys::file(&second)).is_none());
+    }
+
+    /// A file deleted by another route (here `DELETE /v1/files/{id}`) while its Upload object
+    /// still remembers the finished upload: tus no longer sees it finished, so a client that
+    /// kept its fingerprint (Uppy, tus-js-client) starts over instead of reporting success.
+    #[test]
+    fn a_finished_upload_whose_file_is_deleted_elsewhere_is_gone_to_head_and_patch() {
+        let w = World::new();
+        let id = id_of(&create(&w, &[AUTH, V, ("Upload-Length", "5")], b""));
+        assert_eq!(patch(&w, &id, "0", b"hello").status(), 204);
+        assert!(w.object(&id).store.state.borrow().is_some(), "the object remembers it");
+        let h = head(&w, &id, ACME_BEARER);
+        assert_eq!((h.status(), h.header("Upload-Offset")), (200, Some("5")));
+        let again = patch(&w, &id, "5", b"");
+        assert_eq!((again.status(), again.header("Upload-Offset")), (204, Some("5")), "a lost answer, retried");
+
+        assert_eq!(w.send(Method::Delete, &format!("/v1/files/{id}"), &[AUTH], Vec::new()).status(), 204);
+        assert_eq!(w.send(Method::Get, &format!("/files/{id}"), &[AUTH], Vec::new()).status(), 404);
+        let h = head(&w, &id, ACME_BEARER);
+        assert_eq!((h.status(), h.header("Upload-Offset")), (404, None), "not finished: gone");
+        assert_eq!(h.header("Tus-Resumable"), Some("1.0.0"));
+        assert_eq!(patch(&w, &id, "5", b"").status(), 404, "an empty PATCH at its end is no success");
+        // and once the object has forgotten it too
+        w.advance(w.config.idle_timeout * 1000);
+        w.fire_alarms();
+        assert_eq!(head(&w, &id, ACME_BEARER).status(), 404);
+        assert_eq!(patch(&w, &id, "5", b"").status(), 404);
     }
 
     #[test]

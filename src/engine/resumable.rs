@@ -258,6 +258,21 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         Ok(st)
     }
 
+    /// Checks that a finished upload's file is still there. The object remembers a finished
+    /// upload for the idle timeout, so that a retried last request gets its answer, but the
+    /// file may have gone meanwhile by any route (`DELETE /v1/files/{id}`, its dialect's own
+    /// deletion, expiry and the sweep): `404` once its bytes are gone, `410` once it has
+    /// expired. One R2 head (strongly consistent: a deletion that has answered is seen), and
+    /// nothing at all for an upload still open.
+    pub async fn check_finished(&self, st: &UploadState) -> Result<()> {
+        let Some(file) = &st.file else { return Ok(()) };
+        file.clone().live(self.now(), UPLOAD_EXPIRED)?;
+        match self.blobs.head(&file.r2_key).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::not_found(UPLOAD_NOT_FOUND)),
+        }
+    }
+
     /// Cancels an upload: aborts the R2 multipart upload (or deletes what finishing wrote)
     /// and forgets everything. A finished upload is "not found" unless `delete_finished`,
     /// which deletes its file too. Call with the write turn held.
@@ -770,6 +785,26 @@ mod tests {
         assert!(w.object(&id).store.load().unwrap().is_none());
         assert_eq!(w.blobs.object(&file.r2_key).as_deref(), Some(&b"keep"[..]), "a file without a TTL stays");
         assert!(w.meta.value(&keys::digest("acme", &file.sha256)).is_some());
+    }
+
+    #[test]
+    fn a_finished_uploads_file_is_checked_for_expiry_and_deletion() {
+        let w = World::new();
+        let check = |id: &str| block_on(w.ctx().check_finished(&state(&w, id))).map_err(|e| e.status());
+        let open = create(&w, Some(4), Some(60), None);
+        assert_eq!(check(&open), Ok(()), "an open upload has no file to check");
+        append(&w, &open, at(0, 4), b"temp").unwrap();
+        assert_eq!(check(&open), Ok(()));
+        w.advance(60_000);
+        assert_eq!(check(&open), Err(410), "expired, before the sweep");
+        w.sweep();
+        assert_eq!(check(&open), Err(410), "and after it");
+
+        let id = create(&w, Some(4), None, None);
+        let file = append(&w, &id, at(0, 4), b"keep").unwrap().file.unwrap();
+        assert_eq!(check(&id), Ok(()));
+        block_on(w.ctx().delete_any(&file)).unwrap();
+        assert_eq!(check(&id), Err(404), "deleted by another route");
     }
 
     #[test]
