@@ -105,7 +105,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             "/api/assets/infos",
             Auth::Own,
             BodyUse::Read,
-            "File data of several assets (`{\"assets\": [...]}`), or a rename (`{\"file_asset\": {...}}`).",
+            "File data of several assets (`{\"assets\": [...]}`: each asset answered once, at most 100 distinct \
+             assets in at most 1000 entries, else 400), or a rename (`{\"file_asset\": {...}}`).",
         )
         .with(Spec::DEFAULT.takes(JSON).errors(&[404])),
         row(Op::Options, Method::Options, "/api/assets/infos", Auth::None, BodyUse::None, "CORS preflight.")
@@ -133,6 +134,11 @@ const FORBIDDEN: &str = "Forbidden";
 const NO_ASSET: &str = "No asset found";
 const MISSING: Missing = Missing { not_found: NO_ASSET, expired: NO_ASSET };
 const DIALECT: &str = "opentera";
+/// Most distinct assets one `POST .../infos` may ask for: each costs a lookup (two R2 reads),
+/// and a Worker's request has 1,000 subrequests.
+pub const MAX_INFOS: usize = 100;
+/// Most entries in its list (each one's token is checked, repeats included).
+const MAX_INFOS_ENTRIES: usize = 1000;
 /// The record's extra holding the asset's own fields (as JSON).
 const ASSET: &str = "asset";
 
@@ -610,34 +616,52 @@ where
     let raw = form::read_small(body, 256 * 1024).await.map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let now = ctx.now();
-    let open = |asset: &Value| {
-        let uuid = asset.get("asset_uuid").and_then(Value::as_str).unwrap_or("").to_string();
-        let token = asset.get("access_token").and_then(Value::as_str).unwrap_or("").to_string();
-        async move {
-            if uuid.is_empty() || token.is_empty() {
-                return Err(bad());
-            }
-            check_access(ctx.config, who, &token, &uuid, now, "Access denied for that asset")?;
-            let id = parse_uuid(&uuid).ok_or_else(|| Error::not_found(NO_ASSET))?;
-            let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, false).await?;
-            if opened.record.dialect != DIALECT {
-                return Err(Error::not_found(NO_ASSET));
-            }
-            Ok(opened.record)
-        }
-    };
-    if let Some(assets) = v.get("assets").and_then(Value::as_array) {
-        if assets.len() > 1000 {
+    // an entry's uuid, once its access token lets the caller reach it (no I/O)
+    let check = |asset: &Value| {
+        let uuid = asset.get("asset_uuid").and_then(Value::as_str).unwrap_or("");
+        let token = asset.get("access_token").and_then(Value::as_str).unwrap_or("");
+        if uuid.is_empty() || token.is_empty() {
             return Err(bad());
         }
-        let mut out = Vec::new();
+        check_access(ctx.config, who, token, uuid, now, "Access denied for that asset")?;
+        parse_uuid(uuid).ok_or_else(|| Error::not_found(NO_ASSET))
+    };
+    let open = |id: String| async move {
+        let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, false).await?;
+        if opened.record.dialect != DIALECT {
+            return Err(Error::not_found(NO_ASSET));
+        }
+        Ok(opened.record)
+    };
+    if let Some(assets) = v.get("assets").and_then(Value::as_array) {
+        // every entry's token is checked; each distinct asset is read once, answered once (as
+        // OpenTera's query of the listed uuids answers), in the order first listed
+        let too_many = || {
+            Error::bad_request(format!(
+                "Too many assets: at most {MAX_INFOS} distinct ones in at most {MAX_INFOS_ENTRIES} entries"
+            ))
+        };
+        if assets.len() > MAX_INFOS_ENTRIES {
+            return Err(too_many());
+        }
+        let mut distinct: Vec<String> = Vec::new();
         for a in assets {
-            out.push(file_data(&open(a).await?));
+            let id = check(a)?;
+            if !distinct.contains(&id) {
+                if distinct.len() == MAX_INFOS {
+                    return Err(too_many());
+                }
+                distinct.push(id);
+            }
+        }
+        let mut out = Vec::with_capacity(distinct.len());
+        for id in distinct {
+            out.push(file_data(&open(id).await?));
         }
         return Ok(Reply::json(200, Value::Array(out)));
     }
     let Some(asset) = v.get("file_asset").filter(|a| a.is_object()) else { return Err(bad()) };
-    let mut record = open(asset).await?;
+    let mut record = open(check(asset)?).await?;
     if let Some(name) = asset.get("asset_original_filename").and_then(Value::as_str) {
         let name = secure_filename(name);
         if name.is_empty() {
@@ -1068,6 +1092,47 @@ mod tests {
         assert_eq!(send(&soon).status(), 403, "not before its nbf");
         w.advance(60_000);
         assert_eq!(send(&soon).status(), 200, "from its nbf on");
+    }
+
+    /// `POST .../infos` with one asset listed 650 times reads it once and answers it once; more
+    /// than `MAX_INFOS` distinct assets are refused before anything is read.
+    #[test]
+    fn infos_read_each_asset_once_and_are_capped() {
+        let w = World::new();
+        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
+        let a = World::json(&upload(
+            &w,
+            &auth,
+            form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc"))),
+        ));
+        let entry = json!({"asset_uuid": a["asset_uuid"], "access_token": a["access_token"]});
+        let post = |assets: Vec<Value>| {
+            let body = json!({"assets": assets}).to_string().into_bytes();
+            assert!(body.len() < 256 * 1024, "within the body limit: {}", body.len());
+            let reads = w.blobs.reads.get();
+            let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+            let r = w.send(Method::Post, "/file/api/assets/infos", &headers, body);
+            (r, w.blobs.reads.get() - reads)
+        };
+        let (one, once) = post(vec![entry.clone()]);
+        assert_eq!(one.status(), 200);
+        let (many, reads) = post(vec![entry.clone(); 650]);
+        assert_eq!(World::json(&many), World::json(&one), "answered once");
+        assert_eq!(reads, once, "read once");
+        // over the cap: 400 in OpenTera's shape (a JSON string), nothing read
+        let other = |i: usize| {
+            let uuid = format!("6b2f8f0e-5d43-4c0a-9f55-{i:012}");
+            let token = access_token(ACME_JWT_SECRET.as_bytes(), &[&uuid], PARTICIPANT, w.now());
+            json!({"asset_uuid": uuid, "access_token": token})
+        };
+        let (r, reads) = post((0..=MAX_INFOS).map(other).collect());
+        assert_eq!((r.status(), reads), (400, 0));
+        assert!(World::json(&r).as_str().unwrap().contains("at most 100 distinct"), "{r:?}");
+        let (r, _) = post(vec![json!({"asset_uuid": PARTICIPANT, "access_token": "x"}); 1001]);
+        assert_eq!(r.status(), 400, "too many entries");
+        // at the cap, the list is not refused for its length (none of those assets is held)
+        let (r, _) = post((1..MAX_INFOS).map(other).chain([entry]).collect());
+        assert_eq!((r.status(), World::json(&r)), (404, json!("No asset found")));
     }
 
     #[test]
