@@ -523,6 +523,70 @@ mod tests {
         assert_eq!(na.header("Tus-Resumable"), Some("1.0.0"));
     }
 
+    /// A browser on another origin may send what tusd allows by default (Uppy's
+    /// `addRequestId` sends `X-Request-ID`) and read a download's name and validator.
+    #[test]
+    fn cors_allows_what_tusd_allows_and_exposes_a_downloads_name_and_etag() {
+        let w = World::new();
+        let list = |v: Option<&str>| -> Vec<String> {
+            v.unwrap_or_default().split(',').map(|h| h.trim().to_ascii_lowercase()).collect()
+        };
+        let tusd_allows = [
+            "Authorization",
+            "Origin",
+            "X-Requested-With",
+            "X-Request-ID",
+            "X-HTTP-Method-Override",
+            "Content-Type",
+            "Upload-Length",
+            "Upload-Offset",
+            "Tus-Resumable",
+            "Upload-Metadata",
+            "Upload-Defer-Length",
+            "Upload-Concat",
+            "Upload-Incomplete",
+            "Upload-Complete",
+            "Upload-Draft-Interop-Version",
+        ];
+        let tusd_exposes = [
+            "Upload-Offset",
+            "Location",
+            "Upload-Length",
+            "Tus-Version",
+            "Tus-Resumable",
+            "Tus-Max-Size",
+            "Tus-Extension",
+            "Upload-Metadata",
+            "Upload-Defer-Length",
+            "Upload-Concat",
+            "Upload-Incomplete",
+            "Upload-Complete",
+            "Upload-Draft-Interop-Version",
+        ];
+        let asked = tusd_allows.join(",").to_ascii_lowercase();
+        for path in ["/files/", "/files/4b1c8d2e-0f3a-4c5b-9d6e-7f8a9b0c1d2e"] {
+            let preflight = [
+                ("Origin", "https://app.example"),
+                ("Access-Control-Request-Method", "PATCH"),
+                ("Access-Control-Request-Headers", asked.as_str()),
+            ];
+            let r = w.send(Method::Options, path, &preflight, Vec::new());
+            assert_eq!((r.status(), r.header("Access-Control-Allow-Origin")), (204, Some("*")), "{path}");
+            let allowed = list(r.header("Access-Control-Allow-Headers"));
+            for h in tusd_allows.iter().chain(&["Upload-Checksum"]) {
+                assert!(allowed.contains(&h.to_ascii_lowercase()), "{path}: {h} not allowed: {allowed:?}");
+            }
+        }
+        let id = id_of(&create(&w, &[AUTH, V, OCTETS, ("Upload-Length", "5")], b"hello"));
+        let got = w.send(Method::Get, &format!("/files/{id}"), &[AUTH, ("Origin", "https://app.example")], Vec::new());
+        assert_eq!(got.status(), 200);
+        assert!(got.header("Content-Disposition").is_some() && got.header("ETag").is_some());
+        let exposed = list(got.header("Access-Control-Expose-Headers"));
+        for h in tusd_exposes.iter().chain(&["Upload-Expires", "Content-Disposition", "ETag"]) {
+            assert!(exposed.contains(&h.to_ascii_lowercase()), "{h} not exposed: {exposed:?}");
+        }
+    }
+
     #[test]
     fn names_and_metadata_storage_would_refuse_are_400_at_creation() {
         use base64::Engine;

@@ -6,9 +6,18 @@ use crate::error::{Error, Result};
 
 pub const VERSION: &str = "1.0.0";
 pub const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum";
-/// Every tus header a browser must be allowed to send and to read.
-pub const REQUEST_HEADERS: &str = "Authorization, Content-Type, Upload-Checksum, Upload-Concat, Upload-Defer-Length, Upload-Length, Upload-Metadata, Upload-Offset, Tus-Resumable, X-HTTP-Method-Override, X-Requested-With";
-pub const EXPOSED_HEADERS: &str = "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Expires";
+/// What a browser may send (`Access-Control-Allow-Headers`): tusd's default list (so a
+/// client that works against tusd works here: Uppy's `X-Request-ID`, the IETF draft's
+/// `Upload-Complete` and `Upload-Draft-Interop-Version`, ...), and `Upload-Checksum`.
+pub const REQUEST_HEADERS: &str = "Authorization, Origin, X-Requested-With, X-Request-ID, X-HTTP-Method-Override, \
+Content-Type, Upload-Length, Upload-Offset, Tus-Resumable, Upload-Metadata, Upload-Defer-Length, Upload-Concat, \
+Upload-Incomplete, Upload-Complete, Upload-Draft-Interop-Version, Upload-Checksum";
+/// What a browser may read (`Access-Control-Expose-Headers`): tusd's default list, ours
+/// (`Tus-Checksum-Algorithm`, `Upload-Expires`), and a download's `Content-Disposition` (the
+/// file's name) and `ETag`.
+pub const EXPOSED_HEADERS: &str = "Upload-Offset, Location, Upload-Length, Tus-Version, Tus-Resumable, Tus-Max-Size, \
+Tus-Extension, Upload-Metadata, Upload-Defer-Length, Upload-Concat, Upload-Incomplete, Upload-Complete, \
+Upload-Draft-Interop-Version, Tus-Checksum-Algorithm, Upload-Expires, Content-Disposition, ETag";
 
 /// `Tus-Resumable` must name the version we speak (412 otherwise).
 pub fn check_version(value: Option<&str>) -> Result<()> {
