@@ -1,7 +1,8 @@
 //! OpenTera FileTransferService (compat-spec §2), under `/file`: assets uploaded as a
 //! multipart form (`file_asset` JSON and `file`), downloaded, deleted and described with an
 //! asset access token the upload returns. Identity tokens come, in the vendor's order, from
-//! `Authorization: OpenTera <token>`, `?token=`, or the `OpenTera` cookie: a tenant's static
+//! `Authorization: OpenTera <token>` (a header of another scheme is passed over), `?token=`,
+//! or the `OpenTera` cookie: a tenant's static
 //! token (uploads only), or an HS256 JWT as OpenTera's server issues them (`iss:
 //! "TeraServer"`, `exp`, the caller's `user_uuid`, `participant_uuid`, `device_uuid` or
 //! `service_uuid`), signed with the tenant's secret. Every refusal is `403` with a JSON-string
@@ -105,8 +106,9 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             "/api/assets/infos",
             Auth::Own,
             BodyUse::Read,
-            "File data of several assets (`{\"assets\": [...]}`: each asset answered once, at most 100 distinct \
-             assets in at most 1000 entries, else 400), or a rename (`{\"file_asset\": {...}}`).",
+            "File data of several assets (`{\"assets\": [...]}`: those held, each answered once, at most 100 \
+             distinct assets in at most 1000 entries, else 400), or a rename (`{\"file_asset\": {...}}` with \
+             `asset_original_filename`).",
         )
         .with(Spec::DEFAULT.takes(JSON).errors(&[404])),
         row(Op::Options, Method::Options, "/api/assets/infos", Auth::None, BodyUse::None, "CORS preflight.")
@@ -210,15 +212,19 @@ enum From {
 }
 
 /// The identity token, in the vendor's order: the `Authorization: OpenTera` header (scheme
-/// case-sensitive, split on the first whitespace), `?token=`, the `OpenTera` cookie.
+/// case-sensitive, split on the first whitespace), `?token=`, the `OpenTera` cookie. As the
+/// vendor's `ServiceAccessManager` does, a header of another scheme (`Bearer x`) is passed
+/// over for the query and the cookie, and a header that does not split in two is refused.
 fn presented(head: &Head) -> Result<(String, From)> {
     if let Some(h) = head.header("authorization") {
         let (scheme, token) = h.trim().split_once(char::is_whitespace).ok_or_else(forbidden)?;
         let token = token.trim();
-        if scheme != "OpenTera" || token.is_empty() {
-            return Err(forbidden());
+        if scheme == "OpenTera" {
+            if token.is_empty() {
+                return Err(forbidden());
+            }
+            return Ok((token.to_string(), From::Header));
         }
-        return Ok((token.to_string(), From::Header));
     }
     if let Some(t) = head.query_param("token").filter(|t| !t.is_empty()) {
         return Ok((t, From::Query));
@@ -298,11 +304,22 @@ fn check_access(
     let denied = || Error::Forbidden(denied.into());
     let claims = jwt::verify(token, secret(config, &who.tenant)?, Some(ISSUER), now_ms / 1000).map_err(|_| denied())?;
     let requester = claims.get("requester_uuid").and_then(Value::as_str).and_then(parse_uuid);
-    let assets = claims.get("asset_uuids").and_then(Value::as_array).ok_or_else(denied)?;
-    if requester.as_deref() != Some(who.uuid.as_str()) || !assets.iter().any(|a| a.as_str() == Some(asset)) {
+    if requester.as_deref() != Some(who.uuid.as_str()) || !grants(&claims, asset) {
         return Err(denied());
     }
     Ok(())
+}
+
+/// Does an access token's `asset_uuids` name `asset`? OpenTera's server mints it as one uuid
+/// string (`get_access_token(asset_uuids=asset.asset_uuid, ...)`), this service as a list;
+/// the vendor's `uuid in access['asset_uuids']` is a substring test on a string, where only
+/// the whole string is taken here.
+fn grants(claims: &Map<String, Value>, asset: &str) -> bool {
+    match claims.get("asset_uuids") {
+        Some(Value::String(one)) => one == asset,
+        Some(Value::Array(many)) => many.iter().any(|a| a.as_str() == Some(asset)),
+        _ => false,
+    }
 }
 
 /// Werkzeug's `secure_filename`: ASCII only, whitespace runs to `_`, nothing but
@@ -616,7 +633,8 @@ where
     let raw = form::read_small(body, 256 * 1024).await.map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let now = ctx.now();
-    // an entry's uuid, once its access token lets the caller reach it (no I/O)
+    // an entry's uuid, once its access token lets the caller reach it (no I/O); `None` for
+    // one that is no uuid (no asset has it)
     let check = |asset: &Value| {
         let uuid = asset.get("asset_uuid").and_then(Value::as_str).unwrap_or("");
         let token = asset.get("access_token").and_then(Value::as_str).unwrap_or("");
@@ -624,7 +642,7 @@ where
             return Err(bad());
         }
         check_access(ctx.config, who, token, uuid, now, "Access denied for that asset")?;
-        parse_uuid(uuid).ok_or_else(|| Error::not_found(NO_ASSET))
+        Ok(parse_uuid(uuid))
     };
     let open = |id: String| async move {
         let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, false).await?;
@@ -646,7 +664,7 @@ where
         }
         let mut distinct: Vec<String> = Vec::new();
         for a in assets {
-            let id = check(a)?;
+            let Some(id) = check(a)? else { continue };
             if !distinct.contains(&id) {
                 if distinct.len() == MAX_INFOS {
                     return Err(too_many());
@@ -654,23 +672,28 @@ where
                 distinct.push(id);
             }
         }
+        // the assets found (OpenTera's query answers those it finds), whichever are not here
         let mut out = Vec::with_capacity(distinct.len());
         for id in distinct {
-            out.push(file_data(&open(id).await?));
+            match open(id).await {
+                Ok(record) => out.push(file_data(&record)),
+                Err(Error::NotFound(_) | Error::Expired(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         return Ok(Reply::json(200, Value::Array(out)));
     }
+    // a rename, in the vendor's order: the access token, then the name, then the asset
     let Some(asset) = v.get("file_asset").filter(|a| a.is_object()) else { return Err(bad()) };
-    let mut record = open(check(asset)?).await?;
-    if let Some(name) = asset.get("asset_original_filename").and_then(Value::as_str) {
-        let name = secure_filename(name);
-        if name.is_empty() {
-            return Err(bad());
-        }
-        limits::check_name(&name)?;
-        record.name = name;
-        ctx.rename_file(&record).await?;
-    }
+    let id = check(asset)?.ok_or_else(|| Error::not_found(NO_ASSET))?;
+    let name = match asset.get("asset_original_filename") {
+        None => return Err(Error::bad_request("Only original filename can be changed from here")),
+        Some(name) => name.as_str().map(secure_filename).filter(|n| !n.is_empty()).ok_or_else(bad)?,
+    };
+    limits::check_name(&name)?;
+    let mut record = open(id).await?;
+    record.name = name;
+    ctx.rename_file(&record).await?;
     Ok(Reply::json(200, file_data(&record)))
 }
 
@@ -1130,9 +1153,180 @@ mod tests {
         assert!(World::json(&r).as_str().unwrap().contains("at most 100 distinct"), "{r:?}");
         let (r, _) = post(vec![json!({"asset_uuid": PARTICIPANT, "access_token": "x"}); 1001]);
         assert_eq!(r.status(), 400, "too many entries");
-        // at the cap, the list is not refused for its length (none of those assets is held)
+        // at the cap, the list is not refused for its length (the one asset held is answered)
         let (r, _) = post((1..MAX_INFOS).map(other).chain([entry]).collect());
-        assert_eq!((r.status(), World::json(&r)), (404, json!("No asset found")));
+        assert_eq!((r.status(), World::json(&r)), (200, World::json(&one)));
+    }
+
+    /// An access token as OpenTera's server mints it for `/api/*/assets?with_urls=true`:
+    /// `asset_uuids` is one uuid string, not a list.
+    fn vendor_access_token(asset_uuids: Value, requester: &str, w: &World) -> String {
+        let now = w.now() / 1000;
+        let c = json!({"iat": now, "exp": now + 1800, "iss": "TeraServer", "asset_uuids": asset_uuids,
+                       "requester_uuid": requester});
+        jwt::sign(c.as_object().unwrap(), ACME_JWT_SECRET.as_bytes())
+    }
+
+    /// Info, download, rename and delete with an access token whose `asset_uuids` is the
+    /// asset's uuid as a string; a string that only contains it is no grant.
+    #[test]
+    fn access_tokens_as_opentera_mints_them() {
+        let w = World::new();
+        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
+        let up = |name: &str| {
+            let a = World::json(&upload(
+                &w,
+                &auth,
+                form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some((name, b"abc"))),
+            ));
+            a["asset_uuid"].as_str().unwrap().to_string()
+        };
+        let (uuid, other) = (up("a.txt"), up("b.txt"));
+        let token = vendor_access_token(json!(uuid), PARTICIPANT, &w);
+        let infos =
+            get(&w, Method::Get, &format!("/file/api/assets/infos?asset_uuid={uuid}&access_token={token}"), &auth);
+        assert_eq!((infos.status(), World::json(&infos)["asset_uuid"].as_str()), (200, Some(uuid.as_str())));
+        let dl = get(&w, Method::Get, &format!("/file/api/assets?asset_uuid={uuid}&access_token={token}"), &auth);
+        assert_eq!((dl.status(), w.body(&dl)), (200, b"abc".to_vec()));
+        let rename =
+            json!({"file_asset": {"asset_uuid": uuid, "access_token": token, "asset_original_filename": "c.txt"}});
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+        let r = w.send(Method::Post, "/file/api/assets/infos", &headers, rename.to_string().into_bytes());
+        assert_eq!((r.status(), World::json(&r)["asset_original_filename"].as_str()), (200, Some("c.txt")));
+        let many = json!({"assets": [{"asset_uuid": uuid, "access_token": token}]});
+        let r = w.send(Method::Post, "/file/api/assets/infos", &headers, many.to_string().into_bytes());
+        assert_eq!((r.status(), World::json(&r)[0]["asset_uuid"].as_str()), (200, Some(uuid.as_str())));
+        // a string is equal to the uuid or grants nothing (Python's `in` on it is a substring test)
+        for loose in
+            [json!(format!("{uuid},{other}")), json!(format!("{other} {uuid}")), json!(&uuid[..8]), json!(null)]
+        {
+            let t = vendor_access_token(loose.clone(), PARTICIPANT, &w);
+            let r = get(&w, Method::Get, &format!("/file/api/assets?asset_uuid={uuid}&access_token={t}"), &auth);
+            assert_eq!((r.status(), World::json(&r)), (403, json!("Access denied to asset")), "{loose}");
+        }
+        let del = get(&w, Method::Delete, &format!("/file/api/assets?uuid={uuid}&access_token={token}"), &auth);
+        assert_eq!((del.status(), World::json(&del)), (200, json!("")));
+    }
+
+    /// `POST .../infos` answers the listed assets it holds and leaves out the others, as
+    /// OpenTera's query of the listed uuids does; a refused token still refuses the whole.
+    #[test]
+    fn infos_answer_the_assets_found() {
+        let w = World::new();
+        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
+        let a = World::json(&upload(
+            &w,
+            &auth,
+            form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc"))),
+        ));
+        let held = json!({"asset_uuid": a["asset_uuid"], "access_token": a["access_token"]});
+        let absent = "0b9d8f7e-1c2d-4e3f-8a4b-5c6d7e8f9a0b";
+        let token = access_token(ACME_JWT_SECRET.as_bytes(), &[absent, "not-a-uuid"], PARTICIPANT, w.now());
+        let post = |assets: Vec<Value>| {
+            let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+            w.send(Method::Post, "/file/api/assets/infos", &headers, json!({"assets": assets}).to_string().into_bytes())
+        };
+        let r = post(vec![
+            json!({"asset_uuid": absent, "access_token": token}),
+            held.clone(),
+            json!({"asset_uuid": "not-a-uuid", "access_token": token}),
+        ]);
+        assert_eq!(r.status(), 200, "{r:?}");
+        let got = World::json(&r);
+        assert_eq!(got.as_array().map(Vec::len), Some(1), "{got}");
+        assert_eq!(got[0]["asset_uuid"], a["asset_uuid"]);
+        let r = post(vec![json!({"asset_uuid": absent, "access_token": token})]);
+        assert_eq!((r.status(), World::json(&r)), (200, json!([])), "none found: an empty list");
+        let r = post(vec![held, json!({"asset_uuid": absent, "access_token": "x.y.z"})]);
+        assert_eq!((r.status(), World::json(&r)), (403, json!("Access denied for that asset")));
+    }
+
+    /// A `file_asset` without `asset_original_filename` is 400 in the vendor's words, after its
+    /// access token is checked and before the asset is looked up.
+    #[test]
+    fn a_rename_needs_the_original_filename() {
+        let w = World::new();
+        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
+        let a = World::json(&upload(
+            &w,
+            &auth,
+            form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc"))),
+        ));
+        let post = |file_asset: Value| {
+            let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+            let r = w.send(
+                Method::Post,
+                "/file/api/assets/infos",
+                &headers,
+                json!({"file_asset": file_asset}).to_string().into_bytes(),
+            );
+            (r.status(), World::json(&r))
+        };
+        let only = json!("Only original filename can be changed from here");
+        assert_eq!(
+            post(json!({"asset_uuid": a["asset_uuid"], "access_token": a["access_token"]})),
+            (400, only.clone())
+        );
+        let absent = "0b9d8f7e-1c2d-4e3f-8a4b-5c6d7e8f9a0b";
+        let token = access_token(ACME_JWT_SECRET.as_bytes(), &[absent], PARTICIPANT, w.now());
+        assert_eq!(post(json!({"asset_uuid": absent, "access_token": token})), (400, only));
+        assert_eq!(
+            post(json!({"asset_uuid": absent, "access_token": token, "asset_original_filename": "b.txt"})),
+            (404, json!("No asset found"))
+        );
+        assert_eq!(
+            post(json!({"asset_uuid": a["asset_uuid"], "access_token": "x.y.z"})),
+            (403, json!("Access denied for that asset")),
+            "the token first"
+        );
+        let r = post(
+            json!({"asset_uuid": a["asset_uuid"], "access_token": a["access_token"], "asset_original_filename": 5}),
+        );
+        assert_eq!(r, (400, json!("Badly formatted request")));
+        let infos = get(
+            &w,
+            Method::Get,
+            &format!(
+                "/file/api/assets/infos?asset_uuid={}&access_token={}",
+                a["asset_uuid"].as_str().unwrap(),
+                a["access_token"].as_str().unwrap()
+            ),
+            &auth,
+        );
+        assert_eq!(World::json(&infos)["asset_original_filename"], "a.txt", "unchanged");
+    }
+
+    /// An `Authorization` header of another scheme is passed over for `?token=` and the
+    /// cookie, as OpenTera's `ServiceAccessManager` does; an `OpenTera` one is used whatever
+    /// follows, and one that does not split in two is refused.
+    #[test]
+    fn another_authorization_scheme_does_not_shadow_the_query_token() {
+        let w = World::new();
+        let me = identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w);
+        let a = World::json(&upload(
+            &w,
+            &format!("OpenTera {me}"),
+            form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc"))),
+        ));
+        let dl = format!(
+            "/file/api/assets?asset_uuid={}&access_token={}",
+            a["asset_uuid"].as_str().unwrap(),
+            a["access_token"].as_str().unwrap()
+        );
+        let with_query = format!("{dl}&token={me}");
+        let cookie = format!("OpenTera={me}");
+        for (path, headers, want) in [
+            (&with_query, vec![("Authorization", "Bearer x")], 200),
+            (&with_query, vec![("Authorization", "Basic Zm9vOmJhcg==")], 200),
+            (&dl, vec![("Authorization", "Bearer x"), ("Cookie", cookie.as_str())], 200),
+            (&dl, vec![("Authorization", "Bearer x")], 403),
+            (&with_query, vec![("Authorization", "Bearer")], 403),
+            (&with_query, vec![("Authorization", "OpenTera")], 403),
+            (&with_query, vec![("Authorization", "OpenTera not-a-token")], 403),
+        ] {
+            let r = w.send(Method::Get, path, &headers, Vec::new());
+            assert_eq!(r.status(), want, "{headers:?} {path}");
+        }
     }
 
     #[test]
