@@ -131,6 +131,7 @@ fn share_links_of_any_dialect_counted_expiring_protected_and_revoked() {
     assert_eq!(results.iter().filter(|(s, _)| *s == 410).count(), 7, "{results:?}");
     let (_, links) = v1(&srv, "GET", &format!("/v1/files/{tus}/links"), &bearer(), None);
     assert_eq!(links["links"][0]["downloads"], 3);
+    assert_eq!(links["links"][0]["state"], "used_up", "listed as used up, not as live");
 
     // a multipart NGCP file through a link, with Range; its page for a browser
     let born = Instant::now();

@@ -13,7 +13,7 @@ use crate::auth::Tenant;
 use crate::engine::catalog::Listed;
 use crate::engine::files::FileRecord;
 use crate::engine::ids::iso8601_ms;
-use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LINK_NOT_FOUND};
+use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LinkState, LINK_NOT_FOUND};
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::throttle;
 use crate::engine::uploads::Uploads;
@@ -76,7 +76,9 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             "/v1/files/{id}/links",
             Auth::Tenant,
             BodyUse::None,
-            "A file's live share links with their download counts.",
+            "A file's share links: `{\"links\": [...]}`, each with its download count and its `state`: \
+             `active`, `used_up` (its `max_downloads` made: `410`) or `expired` (`410`; listed until \
+             `EDGESHARE_GRACE` after its expiry). Revoked links are not listed.",
         )
         .with(Spec::DEFAULT.errors(&[410])),
         endpoint(
@@ -180,10 +182,11 @@ pub fn file_json(l: &Listed) -> Value {
     })
 }
 
-/// A link as the native API shows it.
-pub fn link_json(token: &str, link: &Link, origin: &str) -> Value {
+/// A link as the native API shows it at `now`.
+pub fn link_json(token: &str, link: &Link, origin: &str, now: u64) -> Value {
     json!({
         "token": token,
+        "state": link.state(now).as_str(),
         "url": format!("{origin}/s/{token}"),
         "file_id": link.list_id,
         "created_at": iso8601_ms(link.created_at),
@@ -352,7 +355,7 @@ where
             return Err(e);
         }
     };
-    let mut answer = link_json(token.expose(), &link, req.origin);
+    let mut answer = link_json(token.expose(), &link, req.origin, now);
     // revoking the link, or using it up, does not stop a file its dialect serves to anyone
     answer["file_public_url"] = json!(public_url(&record).map(|path| format!("{}{path}", req.origin)));
     Ok(Reply::json(201, answer))
@@ -379,17 +382,26 @@ where
     U: Uploads,
 {
     let (_, list) = file_of(svc, req, tenant).await?;
+    let now = svc.ctx.now();
+    // an expired link answers `410` until its object forgets it, the grace after its expiry
+    let grace_ms = svc.ctx.config.grace.saturating_mul(1000);
     let mut out = Vec::new();
     for token in tokens(svc, &list, LinkCall::List { tenant: tenant.0.clone() }).await? {
-        match link_call(svc, &token, LinkCall::Peek { tenant: tenant.0.clone() }).await {
-            Ok(link) if !link.revoked && link.expires_at > svc.ctx.now() => {
-                out.push(link_json(&token, &link, req.origin))
-            }
-            // expired and forgotten, or revoked: no longer listed
-            Ok(_) | Err(Error::NotFound(_)) => {
+        let shown = match link_call(svc, &token, LinkCall::Peek { tenant: tenant.0.clone() }).await {
+            Ok(link) => match link.state(now) {
+                LinkState::Revoked => None,
+                LinkState::Expired if now >= link.expires_at.saturating_add(grace_ms) => None,
+                _ => Some(link_json(&token, &link, req.origin, now)),
+            },
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        match shown {
+            Some(json) => out.push(json),
+            // revoked, or expired and forgotten: no longer listed
+            None => {
                 tokens(svc, &list, LinkCall::Remove { token }).await?;
             }
-            Err(e) => return Err(e),
         }
     }
     Ok(Reply::json(200, json!({"links": out})))
@@ -591,10 +603,11 @@ mod tests {
         let r = get(&w, &path, &[]);
         assert_eq!(r.status(), 410, "the third download");
         assert_eq!(World::json(&r)["error"]["message"], links::LINK_EXHAUSTED);
-        // listed with its count
+        // listed with its count, and as used up
         let r = get(&w, &format!("/v1/files/{id}/links"), &[ACME]);
         let listed = &World::json(&r)["links"];
         assert_eq!((listed[0]["token"].as_str(), listed[0]["downloads"].as_u64()), (Some(token.as_str()), Some(2)));
+        assert_eq!(listed[0]["state"], "used_up");
         // expiry
         let (_, l2) = link(&w, &id, json!({"expires_in": 5}));
         let path2 = format!("/s/{}", l2["token"].as_str().unwrap());
@@ -602,7 +615,89 @@ mod tests {
         w.advance(5_000);
         assert_eq!(get(&w, &path2, &[]).status(), 410);
         let r = get(&w, &format!("/v1/files/{id}/links"), &[ACME]);
-        assert_eq!(World::json(&r)["links"].as_array().unwrap().len(), 1, "the expired link is no longer listed");
+        let mut states: Vec<String> =
+            World::json(&r)["links"].as_array().unwrap().iter().map(|l| l["state"].to_string()).collect();
+        states.sort();
+        assert_eq!(states, ["\"expired\"", "\"used_up\""], "the expired link is listed as such");
+    }
+
+    /// A link that no longer serves is listed with what became of it, not as if alive:
+    /// used up, expired (until its object forgets it, the grace after its expiry); a revoked
+    /// one is no longer listed.
+    #[test]
+    fn listed_links_say_their_state() {
+        let w = World::new();
+        let id = upload(&w, b"stateful", ACME);
+        // longer than the grace an expired link is listed for
+        let long = w.config.link_max_ttl;
+        assert!(long > w.config.grace + 5);
+        let (status, fresh) = link(&w, &id, json!({"expires_in": long}));
+        assert_eq!((status, fresh["state"].as_str()), (201, Some("active")));
+        let (_, once) = link(&w, &id, json!({"max_downloads": 1, "expires_in": long}));
+        let (_, brief) = link(&w, &id, json!({"expires_in": 5}));
+        let (_, revoked) = link(&w, &id, json!({}));
+        let token = |l: &Value| l["token"].as_str().unwrap().to_string();
+        let listed = || -> Vec<(String, String)> {
+            let r = get(&w, &format!("/v1/files/{id}/links"), &[ACME]);
+            assert_eq!(r.status(), 200);
+            let links = World::json(&r)["links"].as_array().unwrap().clone();
+            let mut seen: Vec<_> = links.iter().map(|l| (token(l), l["state"].as_str().unwrap().to_string())).collect();
+            seen.sort();
+            seen
+        };
+        let mut all_active: Vec<(String, String)> =
+            [&fresh, &once, &brief, &revoked].iter().map(|l| (token(l), "active".to_string())).collect();
+        all_active.sort();
+        assert_eq!(listed(), all_active);
+
+        assert_eq!(get(&w, &format!("/s/{}", token(&once)), &[]).status(), 200);
+        assert_eq!(w.send(Delete, &format!("/v1/links/{}", token(&revoked)), &[ACME], Vec::new()).status(), 204);
+        w.advance(5_000);
+        let want = |brief_state: Option<&str>| -> Vec<(String, String)> {
+            let mut v = vec![(token(&fresh), "active".to_string()), (token(&once), "used_up".to_string())];
+            v.extend(brief_state.map(|s| (token(&brief), s.to_string())));
+            v.sort();
+            v
+        };
+        assert_eq!(listed(), want(Some("expired")), "used up and expired, each said; revoked, gone");
+        // an expired link is listed while it answers 410, until its object forgets it
+        w.advance(w.config.grace * 1000 - 1);
+        assert_eq!(listed(), want(Some("expired")));
+        w.advance(1);
+        assert_eq!(listed(), want(None), "long expired: no longer listed");
+    }
+
+    /// A browser opening a link that no longer serves is told plainly what became of it; a
+    /// used-up link with a password says so without asking for the password in vain.
+    #[test]
+    fn a_links_page_says_it_is_used_up_expired_or_revoked() {
+        let w = World::new();
+        let id = upload(&w, b"page", ACME);
+        let html = [("Accept", "text/html")];
+        let page = |l: &Value| {
+            let r = get(&w, &format!("/s/{}", l["token"].as_str().unwrap()), &html);
+            let Reply::Text { status, body, .. } = r else { panic!("{r:?}") };
+            (status, body)
+        };
+        let (_, once) = link(&w, &id, json!({"max_downloads": 1, "password": "pw"}));
+        assert_eq!(page(&once).0, 401, "live: the password form");
+        let got = get(&w, &format!("/s/{}", once["token"].as_str().unwrap()), &[("X-Share-Password", "pw")]);
+        assert_eq!(got.status(), 200);
+        let (status, body) = page(&once);
+        assert_eq!(status, 410);
+        assert!(body.contains("<h1>This link has been used up</h1>") && !body.contains("<form"), "{body}");
+        assert!(body.contains("<title>This link has been used up · edgeshare</title>"), "{body}");
+
+        let (_, revoked) = link(&w, &id, json!({}));
+        let path = format!("/v1/links/{}", revoked["token"].as_str().unwrap());
+        assert_eq!(w.send(Delete, &path, &[ACME], Vec::new()).status(), 204);
+        let (status, body) = page(&revoked);
+        assert!(status == 410 && body.contains("<h1>This link has been revoked</h1>"), "{body}");
+
+        let (_, brief) = link(&w, &id, json!({"expires_in": 5}));
+        w.advance(5_000);
+        let (status, body) = page(&brief);
+        assert!(status == 410 && body.contains("<h1>This link has expired</h1>"), "{body}");
     }
 
     #[test]

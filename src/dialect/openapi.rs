@@ -172,7 +172,9 @@ fn error_statuses(dialect: Dialect, e: &Endpoint<Op>) -> Vec<u16> {
         // a body that is not JSON (`check_json_body`)
         all.push(415);
     }
-    if matches!(e.auth, Auth::Tenant | Auth::Optional) && !matches!(e.method, Method::Get | Method::Head | Method::Options) {
+    if matches!(e.auth, Auth::Tenant | Auth::Optional)
+        && !matches!(e.method, Method::Get | Method::Head | Method::Options)
+    {
         // Basic credentials sent from another origin's page (`check_same_origin`)
         all.push(403);
     }
@@ -310,9 +312,11 @@ pub fn document(origin: &str) -> Value {
     });
     schemas["Link"] = json!({
         "type": "object",
-        "required": ["token", "url", "expires_at", "max_downloads", "downloads"],
+        "required": ["token", "state", "url", "expires_at", "max_downloads", "downloads"],
         "properties": {
-            "token": {"type": "string"}, "url": {"type": "string"}, "file_id": {"type": "string"},
+            "token": {"type": "string"},
+            "state": {"type": "string", "enum": ["active", "used_up", "expired", "revoked"]},
+            "url": {"type": "string"}, "file_id": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
             "expires_at": {"type": "string", "format": "date-time"},
             "max_downloads": {"type": ["integer", "null"]}, "downloads": {"type": "integer"},

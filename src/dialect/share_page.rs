@@ -9,7 +9,7 @@ use qrcode::QrCode;
 use super::Reply;
 use crate::engine::files::FileRecord;
 use crate::engine::ids::{human_utc, iso8601_ms};
-use crate::engine::links::Link;
+use crate::engine::links::{Link, LinkState};
 use crate::error::Error;
 use crate::http::disposition::visible_name;
 
@@ -132,6 +132,7 @@ pub fn error_page(e: &Error, token: &str) -> Reply {
         )
     };
     let reply = match e {
+        Error::Expired(_) if LinkState::of_refusal(e).is_some() => ended(e),
         Error::PasswordRequired => document(401, "Password required", &form("")),
         Error::Forbidden(m) => document(403, "Wrong password", &form(m)),
         Error::TooManyRequests { .. } => document(429, "Too many attempts", &form(&e.message())),
@@ -141,6 +142,18 @@ pub fn error_page(e: &Error, token: &str) -> Reply {
         other => document(other.status(), "Error", &format!("<h1>{}</h1>", escape(&other.message()))),
     };
     reply.with_headers(&e.headers())
+}
+
+/// The page of a link that no longer serves (its `410`): what became of it, in plain words.
+fn ended(e: &Error) -> Reply {
+    let (title, why) = match LinkState::of_refusal(e) {
+        Some(LinkState::UsedUp) => {
+            ("This link has been used up", "It was good for a set number of downloads, and all of them have been made.")
+        }
+        Some(LinkState::Revoked) => ("This link has been revoked", "Whoever shared it has withdrawn it."),
+        _ => ("This link has expired", "It was good for a limited time, and that time is over."),
+    };
+    document(e.status(), title, &format!("<h1>{title}</h1><p>{why} Ask whoever sent it for a new link.</p>"))
 }
 
 #[cfg(test)]

@@ -110,6 +110,59 @@ impl Link {
     fn public(self) -> Link {
         Link { has_password: self.password.is_some() || self.has_password, password: None, ..self }
     }
+
+    /// Where the link stands at `now`: revoked before expired before used up.
+    pub fn state(&self, now: u64) -> LinkState {
+        if self.revoked {
+            LinkState::Revoked
+        } else if now >= self.expires_at {
+            LinkState::Expired
+        } else if self.max_downloads.is_some_and(|max| self.downloads >= max) {
+            LinkState::UsedUp
+        } else {
+            LinkState::Active
+        }
+    }
+}
+
+/// Whether a link still serves its file, and if not, why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Active,
+    /// Its `max_downloads` have been made.
+    UsedUp,
+    Expired,
+    Revoked,
+}
+
+impl LinkState {
+    const ALL: [LinkState; 4] = [LinkState::Active, LinkState::UsedUp, LinkState::Expired, LinkState::Revoked];
+
+    /// Its name in the native API's JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Active => "active",
+            LinkState::UsedUp => "used_up",
+            LinkState::Expired => "expired",
+            LinkState::Revoked => "revoked",
+        }
+    }
+
+    /// What a link in this state answers a download: `410` with its reason (none when active).
+    pub fn refusal(self) -> Option<Error> {
+        let why = match self {
+            LinkState::Active => return None,
+            LinkState::UsedUp => LINK_EXHAUSTED,
+            LinkState::Expired => LINK_EXPIRED,
+            LinkState::Revoked => LINK_REVOKED,
+        };
+        Some(Error::Expired(why.into()))
+    }
+
+    /// The state a link's refusal names, if it is one (for the page that explains it).
+    pub fn of_refusal(e: &Error) -> Option<LinkState> {
+        LinkState::ALL.into_iter().find(|s| s.refusal().as_ref() == Some(e))
+    }
 }
 
 /// Wrong passwords in a row, and when the last was.
@@ -322,17 +375,12 @@ async fn claim<L: Ledger>(
             store.delete(&key).await?;
         }
     }
-    if link.revoked {
-        return Err(Error::Expired(LINK_REVOKED.into()));
-    }
-    if now >= link.expires_at {
-        return Err(Error::Expired(LINK_EXPIRED.into()));
+    // a link that cannot serve says why, password or not (rather than ask for one in vain)
+    if let Some(refused) = link.state(now).refusal() {
+        return Err(refused);
     }
     if link.password.is_some() && password.is_none() {
         return Err(Error::PasswordRequired);
-    }
-    if link.max_downloads.is_some_and(|max| link.downloads >= max) {
-        return Err(Error::Expired(LINK_EXHAUSTED.into()));
     }
     if count {
         link.downloads += 1;
@@ -407,7 +455,8 @@ mod tests {
     }
 
     fn claim_by(store: &MemoryLedger, now: u64, password: Option<&str>, client: &str) -> Result<u64> {
-        let call_ = LinkCall::Claim { password: password.map(str::to_string), count: true, client: Some(client.into()) };
+        let call_ =
+            LinkCall::Claim { password: password.map(str::to_string), count: true, client: Some(client.into()) };
         match call(store, now, call_)? {
             LinkAnswer::Link { link } => {
                 assert!(link.password.is_none(), "the hash never leaves the object");
@@ -449,6 +498,32 @@ mod tests {
         assert_eq!(block_on(forget_at(&store, 60)), Ok(Some(160_000)));
         // an object that never had a link
         assert_eq!(claim(&MemoryLedger::default(), 2_000, None), Err(Error::not_found(LINK_NOT_FOUND)));
+    }
+
+    #[test]
+    fn a_links_state_and_its_refusal() {
+        let l = link(Some(2), None);
+        assert_eq!(l.state(99_999), LinkState::Active);
+        assert_eq!(Link { downloads: 2, ..l.clone() }.state(99_999), LinkState::UsedUp);
+        assert_eq!(Link { downloads: 2, ..l.clone() }.state(100_000), LinkState::Expired, "expired first");
+        assert_eq!(Link { revoked: true, downloads: 2, ..l.clone() }.state(100_000), LinkState::Revoked);
+        assert_eq!(link(None, None).state(99_999), LinkState::Active, "no limit");
+        for state in LinkState::ALL {
+            match state.refusal() {
+                None => assert_eq!(state, LinkState::Active),
+                Some(e) => {
+                    assert_eq!(e.status(), 410);
+                    assert_eq!(LinkState::of_refusal(&e), Some(state), "{e:?}");
+                }
+            }
+        }
+        assert_eq!(LinkState::of_refusal(&Error::Expired("file expired".into())), None);
+        // a used-up link with a password says so, rather than ask for the password
+        let store = MemoryLedger::default();
+        call(&store, 1_000, LinkCall::Create { link: link(Some(1), Some("pw")) }).unwrap();
+        assert_eq!(claim(&store, 2_000, Some("pw")), Ok(1));
+        assert_eq!(claim(&store, 2_000, None), Err(Error::Expired(LINK_EXHAUSTED.into())));
+        assert_eq!(claim(&store, 2_000, Some("wrong")), Err(Error::Forbidden(WRONG_PASSWORD.into())), "judged first");
     }
 
     #[test]
