@@ -13,7 +13,9 @@ use crate::auth::Tenant;
 use crate::engine::catalog::Listed;
 use crate::engine::files::FileRecord;
 use crate::engine::ids::iso8601_ms;
-use crate::engine::links::{self, Kdf, Link, LinkAnswer, LinkCall, LinkState, LINK_NOT_FOUND};
+use crate::engine::links::{
+    self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
+};
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::throttle;
 use crate::engine::uploads::Uploads;
@@ -33,6 +35,7 @@ pub enum Op {
     DeleteFile,
     CreateLink,
     ListLinks,
+    UpdateLink,
     RevokeLink,
     Share,
 }
@@ -81,6 +84,17 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
              `EDGESHARE_GRACE` after its expiry). Revoked links are not listed.",
         )
         .with(Spec::DEFAULT.errors(&[410])),
+        endpoint(
+            super::Op::Native(Op::UpdateLink),
+            Method::Patch,
+            "/v1/links/{token}",
+            Auth::Tenant,
+            BodyUse::Read,
+            "Changes a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, any of them, \
+             checked as at creation (`expires_in` counts from now; `null` removes the limit or the password); \
+             its downloads are kept: 200 with the link. A revoked link stays revoked (`410`).",
+        )
+        .with(Spec::DEFAULT.takes(JSON).errors(&[410])),
         endpoint(
             super::Op::Native(Op::RevokeLink),
             Method::Delete,
@@ -153,6 +167,7 @@ where
         Op::DeleteFile => delete_file(svc, req, tenant).await,
         Op::CreateLink => create_link(svc, req, tenant, U::read(body)).await,
         Op::ListLinks => list_links(svc, req, tenant).await,
+        Op::UpdateLink => update_link(svc, req, tenant, U::read(body)).await,
         Op::RevokeLink => revoke_link(svc, req, tenant).await,
         Op::Share => unreachable!("answered above"),
     }
@@ -407,6 +422,58 @@ where
     Ok(Reply::json(200, json!({"links": out})))
 }
 
+/// `PATCH /v1/links/{token}`: what the body names, checked as at creation ([`LinkAsk`]); a
+/// new expiry counts from now and, as at creation, never outlives the file.
+async fn update_link<B, M, U>(
+    svc: &Service<'_, B, M, U>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    body: crate::engine::uploads::ByteStream,
+) -> Result<Reply>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let ctx = svc.ctx;
+    let token = req.params.get("token");
+    if !links::is_token(token) {
+        return Err(Error::not_found(LINK_NOT_FOUND));
+    }
+    let fields = form::small_json(body).await?;
+    let ask = LinkAsk::parse(&fields, ctx.config.link_ttl, ctx.config.link_max_ttl)?;
+    let link = link_call(svc, token, LinkCall::Peek { tenant: tenant.0.clone() }).await?;
+    if link.revoked {
+        return Err(Error::Expired(LINK_REVOKED.into()));
+    }
+    let given = |name: &str| fields.get(name).map(Value::is_null);
+    let now = ctx.now();
+    let mut change = LinkChange::default();
+    if given("expires_in") == Some(false) {
+        let record = ctx.find_owned(&tenant.0, &link.list_id).await?;
+        let expires_at = now.saturating_add(ask.expires_in * 1000).min(record.expires_at.unwrap_or(u64::MAX));
+        // the file's list lives as long as its longest link
+        let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.to_string(), expires_at };
+        tokens(svc, &links::file_links_object(&tenant.0, &record.id), add).await?;
+        change.expires_at = Some(expires_at);
+    }
+    change.max_downloads = match (given("max_downloads"), ask.max_downloads) {
+        (Some(true), _) => Change::Remove,
+        (Some(false), Some(max)) => Change::Set(max),
+        _ => Change::Keep,
+    };
+    change.password = match (given("password"), ask.password) {
+        (Some(true), _) => Change::Remove,
+        (Some(false), Some(p)) => {
+            let kdf = Kdf { memory_kib: ctx.config.link_kdf_kib, passes: links::KDF.passes };
+            Change::Set(links::hash_password(&p, random_bytes(), kdf)?)
+        }
+        _ => Change::Keep,
+    };
+    let link = link_call(svc, token, LinkCall::Update { tenant: tenant.0.clone(), change }).await?;
+    Ok(Reply::json(200, link_json(token, &link, req.origin, now)))
+}
+
 async fn revoke_link<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
 where
     B: BlobStore,
@@ -619,6 +686,83 @@ mod tests {
             World::json(&r)["links"].as_array().unwrap().iter().map(|l| l["state"].to_string()).collect();
         states.sort();
         assert_eq!(states, ["\"expired\"", "\"used_up\""], "the expired link is listed as such");
+    }
+
+    /// `PATCH /v1/links/{token}`: its owner changes the limit, the password and the expiry
+    /// (from now), each alone, with creation's checks; the downloads made are kept; another
+    /// tenant, an unknown token and a revoked link are refused; `/openapi.json` has the row.
+    #[test]
+    fn a_link_is_changed_by_patch() {
+        let w = World::new();
+        let id = upload(&w, b"patched", ACME);
+        let (_, l) = link(&w, &id, json!({"max_downloads": 1}));
+        let token = l["token"].as_str().unwrap().to_string();
+        let path = format!("/s/{token}");
+        let patch = |auth: (&str, &str), body: Value| {
+            let r = w.send(
+                Patch,
+                &format!("/v1/links/{token}"),
+                &[auth, ("Content-Type", "application/json")],
+                body.to_string().into_bytes(),
+            );
+            (r.status(), World::json(&r))
+        };
+        assert_eq!(get(&w, &path, &[]).status(), 200);
+        assert_eq!(get(&w, &path, &[]).status(), 410, "used up");
+        // another tenant's link, an unknown one, a link that is not: 404; bad values: 400
+        assert_eq!(patch(BOB, json!({"max_downloads": 5})).0, 404);
+        let r = w.send(Patch, &format!("/v1/links/{}", "A".repeat(32)), &[ACME], b"{}".to_vec());
+        assert_eq!(r.status(), 404);
+        assert_eq!(w.send(Patch, "/v1/links/short", &[ACME], b"{}".to_vec()).status(), 404);
+        for bad in
+            [json!({"max_downloads": 0}), json!({"expires_in": -1}), json!({"password": ""}), json!({"password": 7})]
+        {
+            assert_eq!(patch(ACME, bad.clone()).0, 400, "{bad}");
+        }
+        assert_eq!(w.send(Patch, &format!("/v1/links/{token}"), &[], b"{}".to_vec()).status(), 401);
+        // a higher limit: it serves again, its one download kept
+        let (status, l) = patch(ACME, json!({"max_downloads": 3}));
+        assert_eq!(
+            (status, l["state"].as_str(), l["downloads"].as_u64(), l["max_downloads"].as_u64()),
+            (200, Some("active"), Some(1), Some(3))
+        );
+        assert_eq!(l["token"], token.as_str());
+        assert_eq!(get(&w, &path, &[]).status(), 200);
+        // a password, then none
+        let (status, l) = patch(ACME, json!({"password": "open sesame"}));
+        assert_eq!(
+            (status, l["has_password"].as_bool(), l["max_downloads"].as_u64()),
+            (200, Some(true), Some(3)),
+            "the limit kept"
+        );
+        assert_eq!(get(&w, &path, &[]).status(), 401);
+        assert_eq!(get(&w, &format!("{path}?password=open%20sesame"), &[]).status(), 200);
+        let (_, l) = patch(ACME, json!({"password": null, "max_downloads": null}));
+        assert_eq!((l["has_password"].as_bool(), l["max_downloads"].as_u64()), (Some(false), None));
+        assert_eq!(get(&w, &path, &[]).status(), 200, "no password, no limit");
+        // an expiry from now; an expired link still held can be given more time
+        let (_, l) = patch(ACME, json!({"expires_in": 5}));
+        assert_eq!(
+            (l["expires_at"].as_str(), l["downloads"].as_u64()),
+            (Some(iso8601_ms(w.now() + 5_000).as_str()), Some(4))
+        );
+        w.advance(5_000);
+        assert_eq!(get(&w, &path, &[]).status(), 410);
+        let (_, l) = patch(ACME, json!({"expires_in": 60}));
+        assert_eq!(
+            (l["state"].as_str(), l["expires_at"].as_str()),
+            (Some("active"), Some(iso8601_ms(w.now() + 60_000).as_str()))
+        );
+        let (status, same) = patch(ACME, json!({}));
+        assert_eq!((status, &same), (200, &l), "nothing asked, nothing changed");
+        let r = get(&w, &format!("/v1/files/{id}/links"), &[ACME]);
+        assert_eq!(World::json(&r)["links"][0]["expires_at"], l["expires_at"], "the listing shows the change");
+        // revoked: stays so
+        assert_eq!(w.send(Delete, &format!("/v1/links/{token}"), &[ACME], Vec::new()).status(), 204);
+        assert_eq!(patch(ACME, json!({"expires_in": 60})).0, 410);
+        assert_eq!(get(&w, &path, &[]).status(), 410);
+        let doc = World::json(&get(&w, "/openapi.json", &[]));
+        assert!(doc["paths"]["/v1/links/{token}"]["patch"].is_object(), "{}", doc["paths"]["/v1/links/{token}"]);
     }
 
     /// A link that no longer serves is listed with what became of it, not as if alive:

@@ -205,8 +205,14 @@ pub enum LinkCall {
     Revoke {
         tenant: String,
     },
+    /// Changes what `change` names, to its owner; a revoked link stays revoked (`410`).
+    Update {
+        tenant: String,
+        change: LinkChange,
+    },
     // a file's list
-    /// Lists a new link, which expires at `expires_at` (the list is forgotten with its last).
+    /// Lists a new link, which expires at `expires_at` (the list is forgotten with its last);
+    /// for a link already listed, only makes the list live until `expires_at` at least.
     Add {
         tenant: String,
         token: String,
@@ -222,6 +228,50 @@ pub enum LinkCall {
     Drop {
         tenant: String,
     },
+}
+
+/// What a change to a link sets, each part kept, set, or (where it can be) removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkChange {
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    #[serde(default)]
+    pub max_downloads: Change<u64>,
+    /// The new password's Argon2id hash.
+    #[serde(default)]
+    pub password: Change<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change<T> {
+    #[default]
+    Keep,
+    Set(T),
+    Remove,
+}
+
+impl<T> Change<T> {
+    fn apply(self, field: &mut Option<T>) {
+        match self {
+            Change::Keep => {}
+            Change::Set(v) => *field = Some(v),
+            Change::Remove => *field = None,
+        }
+    }
+}
+
+impl LinkChange {
+    /// The link with this change made (its downloads, and wrong passwords, are kept).
+    pub fn apply(self, mut link: Link) -> Link {
+        if let Some(at) = self.expires_at {
+            link.expires_at = at;
+        }
+        self.max_downloads.apply(&mut link.max_downloads);
+        self.password.apply(&mut link.password);
+        link.has_password = false; // told from the hash as the link leaves its object
+        link
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,12 +339,24 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<Lin
             }
             Ok(LinkAnswer::Link { link: link.public() })
         }
+        LinkCall::Update { tenant, change } => {
+            let link = owned(store, &tenant).await?;
+            if link.revoked {
+                return Err(Error::Expired(LINK_REVOKED.into()));
+            }
+            let link = change.apply(link);
+            store.put(LINK_KEY, &json(&link)?).await?;
+            Ok(LinkAnswer::Link { link: link.public() })
+        }
         LinkCall::Add { tenant, token, expires_at } => {
             check_list_owner(store, &tenant).await?;
-            if store.list("l:").await?.len() >= MAX_LINKS_PER_FILE {
-                return Err(Error::Conflict(format!("a file has at most {MAX_LINKS_PER_FILE} links")));
+            let key = format!("l:{token}");
+            if store.get(&key).await?.is_none() {
+                if store.list("l:").await?.len() >= MAX_LINKS_PER_FILE {
+                    return Err(Error::Conflict(format!("a file has at most {MAX_LINKS_PER_FILE} links")));
+                }
+                store.put(&key, &now.to_string()).await?;
             }
-            store.put(&format!("l:{token}"), &now.to_string()).await?;
             let until = store.get(UNTIL_KEY).await?.and_then(|u| u.parse::<u64>().ok()).unwrap_or(0);
             if expires_at > until {
                 store.put(UNTIL_KEY, &expires_at.to_string()).await?;
@@ -419,7 +481,7 @@ pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u
 
 /// Does this call leave something its object must forget later?
 pub fn schedules(call: &LinkCall) -> bool {
-    matches!(call, LinkCall::Create { .. } | LinkCall::Add { .. })
+    matches!(call, LinkCall::Create { .. } | LinkCall::Update { .. } | LinkCall::Add { .. })
 }
 
 #[cfg(test)]
@@ -632,5 +694,71 @@ mod tests {
         assert_eq!(dropped, Ok(LinkAnswer::Tokens { tokens: vec!["a".into()] }));
         assert_eq!(list("acme"), Ok(LinkAnswer::Tokens { tokens: vec![] }));
         assert!(is_token(&"A".repeat(32)) && !is_token(&"A".repeat(31)) && !is_token(&format!("{}/", "A".repeat(31))));
+    }
+
+    /// A link's owner changes its expiry, limit and password; its downloads are kept, nobody
+    /// else can change it, and a revoked link stays revoked.
+    #[test]
+    fn a_link_is_changed_by_its_owner_only() {
+        let store = MemoryLedger::default();
+        call(&store, 1_000, LinkCall::Create { link: link(Some(1), None) }).unwrap();
+        assert_eq!(claim(&store, 2_000, None), Ok(1));
+        assert_eq!(claim(&store, 2_000, None), Err(Error::Expired(LINK_EXHAUSTED.into())));
+        let update = |tenant: &str, change: LinkChange| match call(
+            &store,
+            3_000,
+            LinkCall::Update { tenant: tenant.into(), change },
+        )? {
+            LinkAnswer::Link { link } => Ok(link),
+            other => panic!("{other:?}"),
+        };
+        let more = LinkChange { max_downloads: Change::Set(3), ..LinkChange::default() };
+        assert_eq!(update("bobco", more.clone()), Err(Error::not_found(LINK_NOT_FOUND)));
+        let l = update("acme", more).unwrap();
+        assert_eq!((l.max_downloads, l.downloads, l.state(3_000)), (Some(3), 1, LinkState::Active));
+        assert_eq!(claim(&store, 4_000, None), Ok(2), "used up no more");
+        // a password set, then removed; the hash never leaves the object
+        let pw = hash_password("new", [3; 16], CHEAP).unwrap();
+        let l = update("acme", LinkChange { password: Change::Set(pw), ..LinkChange::default() }).unwrap();
+        assert!(l.has_password && l.password.is_none());
+        assert_eq!(claim(&store, 4_000, None), Err(Error::PasswordRequired));
+        assert_eq!(claim(&store, 4_000, Some("new")), Ok(3));
+        let l = update(
+            "acme",
+            LinkChange { password: Change::Remove, max_downloads: Change::Remove, ..LinkChange::default() },
+        )
+        .unwrap();
+        assert!(!l.has_password && l.max_downloads.is_none());
+        assert_eq!(claim(&store, 4_000, None), Ok(4), "no password, no limit");
+        // a later expiry: the object is forgotten later too
+        let l = update("acme", LinkChange { expires_at: Some(500_000), ..LinkChange::default() }).unwrap();
+        assert_eq!((l.expires_at, l.max_downloads, l.has_password), (500_000, None, false), "the rest kept");
+        assert_eq!(claim(&store, 200_000, None), Ok(5));
+        assert_eq!(block_on(forget_at(&store, 60)), Ok(Some(560_000)));
+        assert!(schedules(&LinkCall::Update { tenant: "acme".into(), change: LinkChange::default() }));
+        call(&store, 5_000, LinkCall::Revoke { tenant: "acme".into() }).unwrap();
+        let again = update("acme", LinkChange { expires_at: Some(900_000), ..LinkChange::default() });
+        assert_eq!(again, Err(Error::Expired(LINK_REVOKED.into())));
+        assert_eq!(claim(&store, 6_000, None), Err(Error::Expired(LINK_REVOKED.into())));
+    }
+
+    /// Adding a link already listed only extends the list's life: its place and the count of
+    /// links stay as they were.
+    #[test]
+    fn a_listed_link_added_again_extends_its_list() {
+        let store = MemoryLedger::default();
+        let add = |t: &str, now: u64, expires_at: u64| {
+            call(&store, now, LinkCall::Add { tenant: "acme".into(), token: t.into(), expires_at })
+        };
+        for i in 0..MAX_LINKS_PER_FILE as u64 {
+            add(&format!("t{i:03}"), 10 + i, 1_000).unwrap();
+        }
+        assert!(add("one-more", 500, 1_000).is_err(), "full");
+        add("t000", 600, 9_000).unwrap();
+        assert_eq!(block_on(forget_at(&store, 1)), Ok(Some(10_000)), "the list lives as long as its longest link");
+        let LinkAnswer::Tokens { tokens } = call(&store, 700, LinkCall::List { tenant: "acme".into() }).unwrap() else {
+            panic!()
+        };
+        assert_eq!((tokens.len(), tokens[0].as_str()), (MAX_LINKS_PER_FILE, "t000"), "still first, not added twice");
     }
 }
