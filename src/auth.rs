@@ -172,46 +172,135 @@ mod tests {
     }
 }
 
+/// Which of a tenant's JWT keys: one per kind of token, as OpenTera signs each kind with a key
+/// of its own (and Twake its tokens with another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// OpenTera user tokens (its redis `UserTokenAPIKey`).
+    User,
+    /// OpenTera dynamic participant tokens, those with `exp` (redis `ParticipantTokenAPIKey`).
+    Participant,
+    /// OpenTera static participant tokens, those without `exp` (redis
+    /// `ParticipantStaticTokenAPIKey`, the server setting `ParticipantTokenEncryptionKey`).
+    ParticipantStatic,
+    /// OpenTera device tokens (redis `DeviceTokenAPIKey`, the server setting `TokenEncryptionKey`).
+    Device,
+    /// OpenTera service tokens (redis `ServiceTokenAPIKey`).
+    Service,
+    /// OpenTera asset access tokens, those OpenTera's server mints and those this service
+    /// issues (OpenTera signs them with its service key).
+    Access,
+    /// Twake's access tokens.
+    Twake,
+}
+
+impl KeyKind {
+    pub const ALL: [KeyKind; 7] = [
+        KeyKind::User,
+        KeyKind::Participant,
+        KeyKind::ParticipantStatic,
+        KeyKind::Device,
+        KeyKind::Service,
+        KeyKind::Access,
+        KeyKind::Twake,
+    ];
+
+    /// Its name in `EDGESHARE_JWT_SECRETS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::User => "user",
+            KeyKind::Participant => "participant",
+            KeyKind::ParticipantStatic => "participant_static",
+            KeyKind::Device => "device",
+            KeyKind::Service => "service",
+            KeyKind::Access => "access",
+            KeyKind::Twake => "twake",
+        }
+    }
+
+    /// The kind whose key stands in when a tenant configures none for this one, before its
+    /// all-kinds secret: OpenTera signs access tokens with its service key, and a tenant that
+    /// gives one participant key means it for both kinds of participant token.
+    fn stand_in(self) -> Option<KeyKind> {
+        match self {
+            KeyKind::Access => Some(KeyKind::Service),
+            KeyKind::ParticipantStatic => Some(KeyKind::Participant),
+            _ => None,
+        }
+    }
+}
+
 /// Secrets that sign and verify a tenant's JWTs (OpenTera identity and asset tokens, Twake
 /// tokens): HMAC keys, so kept as they are (`EDGESHARE_JWT_SECRETS`, a secret: entries
-/// `tenant:secret`, separated by `;`, `,` or new lines). `Debug` shows only the tenants.
+/// separated by `;`, `,` or new lines, each `tenant:secret`, the tenant's key for every kind,
+/// or `tenant:kind:secret`, its key for one [`KeyKind`]). A kind the tenant gives no key of
+/// its own uses its stand-in's ([`KeyKind::stand_in`]), else the all-kinds secret, else the
+/// tenant has none for it. `Debug` shows only the tenants and kinds.
 #[derive(Clone, Default)]
 pub struct JwtSecrets {
-    entries: Vec<(Tenant, Vec<u8>)>,
+    entries: Vec<(Tenant, Option<KeyKind>, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for JwtSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let tenants: Vec<&str> = self.entries.iter().map(|(t, _)| t.0.as_str()).collect();
-        write!(f, "JwtSecrets({tenants:?})")
+        let keys: Vec<String> = self
+            .entries
+            .iter()
+            .map(|(t, k, _)| match k {
+                Some(k) => format!("{}:{}", t.0, k.name()),
+                None => t.0.clone(),
+            })
+            .collect();
+        write!(f, "JwtSecrets({keys:?})")
     }
 }
 
 impl JwtSecrets {
     pub fn parse(spec: &str) -> Result<JwtSecrets> {
-        let mut entries = Vec::new();
+        let mut entries: Vec<(Tenant, Option<KeyKind>, Vec<u8>)> = Vec::new();
         for (i, item) in spec.split([';', ',', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
-            let bad = || Error::Internal(format!("EDGESHARE_JWT_SECRETS entry {} is malformed", i + 1));
-            let (tenant, secret) = item.split_once(':').ok_or_else(bad)?;
-            if tenant.is_empty()
-                || secret.len() < 16
-                || !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                return Err(bad());
+            let bad = |why: &str| Error::Internal(format!("EDGESHARE_JWT_SECRETS entry {}: {why}", i + 1));
+            let (tenant, rest) = item.split_once(':').ok_or_else(|| bad("not tenant:secret"))?;
+            if tenant.is_empty() || !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err(bad("malformed tenant"));
             }
-            entries.push((Tenant(tenant.into()), secret.as_bytes().to_vec()));
+            // `kind:secret` when it starts with a kind's name, else the whole is the secret
+            let (kind, secret) = match rest.split_once(':') {
+                Some((k, secret)) => match KeyKind::ALL.into_iter().find(|kind| kind.name() == k) {
+                    Some(kind) => (Some(kind), secret),
+                    None => (None, rest),
+                },
+                None => (None, rest),
+            };
+            if secret.len() < 16 {
+                return Err(bad("a secret needs at least 16 bytes"));
+            }
+            let tenant = Tenant(tenant.into());
+            if entries.iter().any(|(t, k, _)| *t == tenant && *k == kind) {
+                return Err(bad("a second key of the same tenant and kind"));
+            }
+            entries.push((tenant, kind, secret.as_bytes().to_vec()));
         }
         Ok(JwtSecrets { entries })
     }
 
-    /// The tenant's secret.
-    pub fn of(&self, tenant: &Tenant) -> Option<&[u8]> {
-        self.entries.iter().find(|(t, _)| t == tenant).map(|(_, s)| s.as_slice())
+    /// The tenant's key for tokens of `kind`.
+    pub fn key(&self, tenant: &Tenant, kind: KeyKind) -> Option<&[u8]> {
+        let given = |k: Option<KeyKind>| {
+            self.entries.iter().find(|(t, e, _)| t == tenant && *e == k).map(|(_, _, s)| s.as_slice())
+        };
+        given(Some(kind)).or_else(|| kind.stand_in().and_then(|k| given(Some(k)))).or_else(|| given(None))
     }
 
-    /// Every tenant and its secret, to find whose a token is.
-    pub fn all(&self) -> impl Iterator<Item = (&Tenant, &[u8])> {
-        self.entries.iter().map(|(t, s)| (t, s.as_slice()))
+    /// Every tenant that has a key for tokens of `kind`, and that key: to find whose a token is.
+    pub fn keys(&self, kind: KeyKind) -> impl Iterator<Item = (&Tenant, &[u8])> {
+        let mut tenants: Vec<&Tenant> = Vec::new();
+        for (t, _, _) in &self.entries {
+            if !tenants.contains(&t) {
+                tenants.push(t);
+            }
+        }
+        tenants.into_iter().filter_map(move |t| self.key(t, kind).map(|k| (t, k)))
     }
 }
 
@@ -222,11 +311,52 @@ mod jwt_secret_tests {
     #[test]
     fn secrets_parse_and_hide() {
         let s = JwtSecrets::parse("acme:0123456789abcdef:with-colon; bobco:fedcba9876543210").unwrap();
-        assert_eq!(s.of(&Tenant("acme".into())), Some(&b"0123456789abcdef:with-colon"[..]));
-        assert_eq!(s.all().count(), 2);
+        let acme = Tenant("acme".into());
+        for kind in KeyKind::ALL {
+            assert_eq!(s.key(&acme, kind), Some(&b"0123456789abcdef:with-colon"[..]), "one secret, every kind");
+        }
+        assert_eq!(s.keys(KeyKind::Twake).count(), 2);
         assert!(!format!("{s:?}").contains("0123"));
         assert!(JwtSecrets::parse("acme:short").is_err(), "at least 16 bytes");
         let err = JwtSecrets::parse("bad tenant:0123456789abcdef").unwrap_err();
         assert!(!err.to_string().contains("0123"));
+    }
+
+    /// `tenant:kind:secret` gives one kind its own key; the others keep the all-kinds secret;
+    /// access stands in with service, a static participant with participant.
+    #[test]
+    fn a_key_per_kind() {
+        let spec = "acme:user:user-key-0123456789;acme:device:device-key-0123456789;\
+                    acme:service:service-key-0123456789;acme:default-key-0123456789;\
+                    bobco:twake:twake-key-0123456789;bobco:participant:participant-key-0123";
+        let s = JwtSecrets::parse(spec).unwrap();
+        let (acme, bobco) = (Tenant("acme".into()), Tenant("bobco".into()));
+        let key = |t: &Tenant, k| s.key(t, k).map(|k| String::from_utf8(k.to_vec()).unwrap());
+        assert_eq!(key(&acme, KeyKind::User).as_deref(), Some("user-key-0123456789"));
+        assert_eq!(key(&acme, KeyKind::Device).as_deref(), Some("device-key-0123456789"));
+        assert_eq!(key(&acme, KeyKind::Access).as_deref(), Some("service-key-0123456789"), "OpenTera's way");
+        assert_eq!(key(&acme, KeyKind::Participant).as_deref(), Some("default-key-0123456789"));
+        assert_eq!(key(&acme, KeyKind::ParticipantStatic).as_deref(), Some("default-key-0123456789"));
+        assert_eq!(key(&acme, KeyKind::Twake).as_deref(), Some("default-key-0123456789"));
+        assert_eq!(key(&bobco, KeyKind::Twake).as_deref(), Some("twake-key-0123456789"));
+        assert_eq!(key(&bobco, KeyKind::ParticipantStatic).as_deref(), Some("participant-key-0123"));
+        assert_eq!(key(&bobco, KeyKind::User), None, "no key of that kind, no all-kinds secret");
+        assert_eq!(s.keys(KeyKind::User).map(|(t, _)| t.0.as_str()).collect::<Vec<_>>(), ["acme"]);
+        assert_eq!(s.keys(KeyKind::Twake).count(), 2);
+        let shown = format!("{s:?}");
+        assert!(shown.contains("acme:user") && !shown.contains("key-0123"), "{shown}");
+        let s = JwtSecrets::parse("acme:access:access-key-0123456789;acme:service:service-key-0123456789").unwrap();
+        assert_eq!(s.key(&acme, KeyKind::Access), Some(&b"access-key-0123456789"[..]), "its own first");
+        // not a kind: the whole is the secret, as before kinds existed
+        let s = JwtSecrets::parse("acme:users:0123456789abcdef").unwrap();
+        assert_eq!(s.key(&acme, KeyKind::User), Some(&b"users:0123456789abcdef"[..]));
+        for bad in [
+            "acme:user:short",
+            "acme:user:0123456789abcdef;acme:user:fedcba9876543210",
+            "acme:0123456789abcdef;acme:fedcba9876543210",
+        ] {
+            let err = JwtSecrets::parse(bad).unwrap_err().to_string();
+            assert!(!err.contains("0123") && !err.contains("short"), "{err}");
+        }
     }
 }

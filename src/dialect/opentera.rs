@@ -2,11 +2,13 @@
 //! multipart form (`file_asset` JSON and `file`), downloaded, deleted and described with an
 //! asset access token the upload returns. Identity tokens come, in the vendor's order, from
 //! `Authorization: OpenTera <token>` (a header of another scheme is passed over), `?token=`,
-//! or the `OpenTera` cookie: a tenant's static
-//! token (uploads only), or an HS256 JWT as OpenTera's server issues them (`iss:
-//! "TeraServer"`, `exp`, the caller's `user_uuid`, `participant_uuid`, `device_uuid` or
-//! `service_uuid`), signed with the tenant's secret. Every refusal is `403` with a JSON-string
-//! body; every answer carries wildcard CORS.
+//! or the `OpenTera` cookie: a tenant's static token (uploads only), or an HS256 JWT as
+//! OpenTera's server issues them, the caller's `user_uuid`, `participant_uuid`, `device_uuid`
+//! or `service_uuid` telling its kind and the tenant's key of that kind verifying it
+//! ([`KeyKind`]; `exp` and `iss` as each kind carries them: `Kind::key`). Access tokens
+//! (`asset_uuids`, a list or one uuid string, and `requester_uuid`) are verified, and issued,
+//! with the tenant's `access` key. Every refusal is `403` with a JSON-string body; every
+//! answer carries wildcard CORS.
 //!
 //! An asset is a file like any other, private to its tenant; its record (asset fields
 //! included) is kept in its R2 sidecar, so that a rename is one strongly consistent write.
@@ -15,7 +17,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
-use crate::auth::Tenant;
+use crate::auth::{KeyKind, Tenant};
 use crate::config::Config;
 use crate::engine::files::{content_type_or_guess, guess_content_type, FileRecord};
 use crate::engine::ids::{iso8601_micros, new_uuid, parse_uuid, uuid_v4};
@@ -187,11 +189,54 @@ pub struct Identity {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A tenant's static token of this service (`opentera` credential): uploads only.
     Static,
     User,
+    /// A participant's dynamic token (with `exp`).
     Participant,
+    /// A participant's static token (OpenTera's `create_token`: no `exp`), signed with its
+    /// own key: uploads only, as OpenTera takes static tokens.
+    StaticParticipant,
     Device,
     Service,
+}
+
+impl Kind {
+    /// The kind of an OpenTera identity token, and the claim naming the caller: from the
+    /// first of `user_uuid`, `participant_uuid`, `device_uuid`, `service_uuid` it carries (a
+    /// participant's token without `exp` is its static one). None for anything else (an
+    /// access token, a Twake token).
+    fn of(claims: &Map<String, Value>) -> Option<(Kind, &'static str)> {
+        let kinds = [
+            ("user_uuid", Kind::User),
+            ("participant_uuid", Kind::Participant),
+            ("device_uuid", Kind::Device),
+            ("service_uuid", Kind::Service),
+        ];
+        let (claim, kind) = kinds.into_iter().find(|(claim, _)| claims.contains_key(*claim))?;
+        let kind =
+            if kind == Kind::Participant && !claims.contains_key("exp") { Kind::StaticParticipant } else { kind };
+        Some((kind, claim))
+    }
+
+    /// The key a token of this kind is verified with, and what it must carry, as OpenTera's
+    /// server issues each kind: users' (`TeraUser.get_token`) and dynamic participants'
+    /// (`dynamic_token`) always carry `iss` and `exp`, so one without `exp` is refused; devices'
+    /// and static participants' (`create_token`) carry `iss` and no `exp`; a service's own
+    /// (`service_generate_token`) only `iat` and `service_uuid`, neither `iss` nor `exp`. An
+    /// `exp` a token carries is checked whatever its kind (and `nbf` too). None for this
+    /// service's static tokens, which are no JWTs.
+    fn key(self) -> Option<(KeyKind, jwt::Expect<'static>)> {
+        let tera = |exp| jwt::Expect { issuer: Some(ISSUER), exp };
+        Some(match self {
+            Kind::Static => return None,
+            Kind::User => (KeyKind::User, tera(true)),
+            Kind::Participant => (KeyKind::Participant, tera(true)),
+            Kind::StaticParticipant => (KeyKind::ParticipantStatic, tera(false)),
+            Kind::Device => (KeyKind::Device, tera(false)),
+            Kind::Service => (KeyKind::Service, jwt::Expect { issuer: None, exp: false }),
+        })
+    }
 }
 
 /// The uuid of a static token's identity: derived from the token (domain-separated, so it
@@ -255,28 +300,28 @@ pub fn identify(head: &Head, config: &Config, now_ms: u64, dynamic_only: bool) -
         let tenant = config.credentials.authenticate_opentera(&token).map_err(|_| forbidden())?;
         return Ok(Identity { tenant, uuid: static_uuid(&token), kind: Kind::Static, claims: Map::new() });
     }
-    let found = jwt::verify_any(config.jwt_secrets.all(), &token, Some(ISSUER), now_ms / 1000);
+    // the kind, from the claims as sent, chooses the key; the claims verified must say the same
+    let (kind, claim) = jwt::peek(&token).as_ref().and_then(Kind::of).ok_or_else(forbidden)?;
+    if dynamic_only && kind == Kind::StaticParticipant {
+        return Err(forbidden());
+    }
+    let (key, expect) = kind.key().ok_or_else(forbidden)?;
+    let found = jwt::verify_any(config.jwt_secrets.keys(key), &token, expect, now_ms / 1000);
     let (tenant, claims) = found.ok_or_else(forbidden)?;
     let tenant = tenant.clone();
-    let kinds = [
-        ("user_uuid", Kind::User),
-        ("participant_uuid", Kind::Participant),
-        ("device_uuid", Kind::Device),
-        ("service_uuid", Kind::Service),
-    ];
-    let (uuid, kind) = kinds
-        .iter()
-        .find_map(|(claim, kind)| claims.get(*claim).and_then(Value::as_str).and_then(parse_uuid).map(|u| (u, *kind)))
-        .ok_or_else(forbidden)?;
+    if Kind::of(&claims) != Some((kind, claim)) {
+        return Err(forbidden());
+    }
+    let uuid = claims.get(claim).and_then(Value::as_str).and_then(parse_uuid).ok_or_else(forbidden)?;
     if kind == Kind::Service && from != From::Header {
         return Err(forbidden());
     }
     Ok(Identity { tenant, uuid, kind, claims })
 }
 
-/// The tenant's JWT secret, without which no access token can be issued or checked.
+/// The tenant's key of asset access tokens, without which none can be issued or checked.
 fn secret<'c>(config: &'c Config, tenant: &Tenant) -> Result<&'c [u8]> {
-    config.jwt_secrets.of(tenant).ok_or_else(forbidden)
+    config.jwt_secrets.key(tenant, KeyKind::Access).ok_or_else(forbidden)
 }
 
 /// An asset access token: HS256, `iat`, `exp` (+1800 s), `iss`, `asset_uuids`, `requester_uuid`.
@@ -1156,6 +1201,157 @@ mod tests {
         // at the cap, the list is not refused for its length (the one asset held is answered)
         let (r, _) = post((1..MAX_INFOS).map(other).chain([entry]).collect());
         assert_eq!((r.status(), World::json(&r)), (200, World::json(&one)));
+    }
+
+    const DEVICE: &str = "2d7a3c1e-8f4b-4a6d-9e2c-7b1f0a5d3c8e";
+    const SERVICE: &str = "0f1e2d3c-4b5a-4697-8a8b-9c0d1e2f3a4b";
+
+    /// Tokens as OpenTera's server mints them (no `exp` for devices, static participants and a
+    /// service's own), signed with `key`.
+    fn vendor_token(key: &str, claims: Value) -> String {
+        jwt::sign(claims.as_object().unwrap(), key.as_bytes())
+    }
+
+    /// A device's token carries no `exp`: it uploads, downloads and hears 400 for a query
+    /// without arguments, as from OpenTera; a static participant's uploads only; a service's
+    /// own (`iat` and `service_uuid` only) passes in the header; a user's without `exp` does not.
+    #[test]
+    fn tokens_without_exp_where_opentera_issues_them() {
+        let w = World::new();
+        let now = w.now() / 1000;
+        let device = |extra: Value| {
+            let mut c = json!({"iss": "TeraServer", "jti": "8c2d1f0e-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
+                               "device_uuid": DEVICE, "id_device": 4});
+            c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            format!("OpenTera {}", vendor_token(ACME_JWT_SECRET, c))
+        };
+        let auth = device(json!({}));
+        let r = get(&w, Method::Get, "/file/api/assets", &auth);
+        assert_eq!((r.status(), World::json(&r)["message"].as_str()), (400, Some("Input payload validation failed")));
+        let up = upload(&w, &auth, form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc"))));
+        assert_eq!(up.status(), 200, "{up:?}");
+        let a = World::json(&up);
+        assert_eq!(a["id_device"], 4);
+        let dl = format!(
+            "/file/api/assets?asset_uuid={}&access_token={}",
+            a["asset_uuid"].as_str().unwrap(),
+            a["access_token"].as_str().unwrap()
+        );
+        assert_eq!(w.body(&get(&w, Method::Get, &dl, &auth)), b"abc");
+        // an exp given is checked, and an nbf
+        assert_eq!(get(&w, Method::Get, &dl, &device(json!({"exp": now + 60}))).status(), 200);
+        assert_eq!(get(&w, Method::Get, &dl, &device(json!({"exp": now}))).status(), 403);
+        assert_eq!(get(&w, Method::Get, &dl, &device(json!({"nbf": now + 60}))).status(), 403);
+
+        // a static participant: uploads; its downloads need its dynamic token
+        let static_p = format!(
+            "OpenTera {}",
+            vendor_token(
+                ACME_JWT_SECRET,
+                json!({"iss": "TeraServer", "jti": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                       "participant_uuid": PARTICIPANT, "id_participant": 7})
+            )
+        );
+        let up = upload(&w, &static_p, form(Some(r#"{"id_session": 3, "asset_name": "B"}"#), Some(("b.txt", b"b"))));
+        assert_eq!(up.status(), 200, "{up:?}");
+        let b = World::json(&up);
+        assert_eq!(b["id_participant"], 7);
+        let dl = format!(
+            "/file/api/assets?asset_uuid={}&access_token={}",
+            b["asset_uuid"].as_str().unwrap(),
+            b["access_token"].as_str().unwrap()
+        );
+        assert_eq!((get(&w, Method::Get, &dl, &static_p).status()), 403, "static tokens upload only");
+        let dynamic = identity(ACME_JWT_SECRET, "participant_uuid", PARTICIPANT, 3600, &w);
+        assert_eq!(get(&w, Method::Get, &dl, &format!("OpenTera {dynamic}")).status(), 200);
+
+        // a service's own token: in the header only
+        let service = vendor_token(ACME_JWT_SECRET, json!({"iat": now, "service_uuid": SERVICE}));
+        let asset = r#"{"id_session": 3, "asset_name": "C", "id_participant": 7}"#;
+        let r = upload(&w, &format!("OpenTera {service}"), form(Some(asset), Some(("c.txt", b"c"))));
+        assert_eq!((r.status(), World::json(&r)["id_participant"].as_u64()), (200, Some(7)), "{r:?}");
+        let r = w.send(Method::Get, &format!("{dl}&token={service}"), &[], Vec::new());
+        assert_eq!(r.status(), 403, "service tokens only in the header");
+
+        // users' tokens always carry exp: one without is refused
+        let user = vendor_token(ACME_JWT_SECRET, json!({"iss": "TeraServer", "iat": now, "user_uuid": PARTICIPANT}));
+        assert_eq!(get(&w, Method::Get, &dl, &format!("OpenTera {user}")).status(), 403);
+    }
+
+    /// Each kind of token verified with its own key (`tenant:kind:secret`): OpenTera's five
+    /// (user, dynamic and static participant, device, service; access tokens with the service
+    /// key unless `access` is given) and Twake's; a token signed with another kind's key is
+    /// refused.
+    #[test]
+    fn a_key_per_kind_of_token() {
+        let mut w = World::new();
+        let (user, part, part_static, device, service, twake) = (
+            "user-key-0123456789abcdef",
+            "participant-key-0123456789",
+            "participant-static-key-0123456789",
+            "device-key-0123456789abcdef",
+            "service-key-0123456789abcdef",
+            "twake-key-0123456789abcdef",
+        );
+        let spec = format!(
+            "acme:user:{user};acme:participant:{part};acme:participant_static:{part_static};\
+             acme:device:{device};acme:service:{service};acme:twake:{twake};bobco:{BOBCO_JWT_SECRET}"
+        );
+        w.config.jwt_secrets = crate::auth::JwtSecrets::parse(&spec).unwrap();
+        let now = w.now() / 1000;
+        let tokens = [
+            (user, json!({"iss": "TeraServer", "iat": now, "exp": now + 3600, "user_uuid": PARTICIPANT})),
+            (part, json!({"iss": "TeraServer", "iat": now, "exp": now + 3600, "participant_uuid": PARTICIPANT})),
+            (part_static, json!({"iss": "TeraServer", "participant_uuid": PARTICIPANT})),
+            (device, json!({"iss": "TeraServer", "device_uuid": PARTICIPANT, "id_device": 2})),
+            (service, json!({"iat": now, "service_uuid": PARTICIPANT})),
+        ];
+        let asset = r#"{"id_session": 3, "asset_name": "A", "id_device": 2}"#;
+        for (key, claims) in &tokens {
+            let auth = format!("OpenTera {}", vendor_token(key, claims.clone()));
+            let r = upload(&w, &auth, form(Some(asset), Some(("a.txt", b"abc"))));
+            assert_eq!(r.status(), 200, "{claims} with its key: {r:?}");
+            // its access token is signed with the service key, as OpenTera's are
+            let at = World::json(&r)["access_token"].as_str().unwrap().to_string();
+            assert!(jwt::verify(&at, service.as_bytes(), Some("TeraServer"), now).is_ok());
+            for (other, _) in tokens.iter().filter(|(k, _)| k != key) {
+                let auth = format!("OpenTera {}", vendor_token(other, claims.clone()));
+                let r = upload(&w, &auth, form(Some(asset), Some(("a.txt", b"abc"))));
+                assert_eq!(r.status(), 403, "{claims} with another kind's key");
+            }
+        }
+        // an access token OpenTera's server minted with its service key, for an asset held here
+        let me = format!("OpenTera {}", vendor_token(user, tokens[0].1.clone()));
+        let a = World::json(&upload(&w, &me, form(Some(asset), Some(("a.txt", b"abc")))));
+        let uuid = a["asset_uuid"].as_str().unwrap();
+        let minted = |key: &str| {
+            vendor_token(
+                key,
+                json!({"iat": now, "exp": now + 1800, "iss": "TeraServer", "asset_uuids": uuid, "requester_uuid": PARTICIPANT}),
+            )
+        };
+        let dl = |w: &World, t: &str| {
+            get(w, Method::Get, &format!("/file/api/assets?asset_uuid={uuid}&access_token={t}"), &me)
+        };
+        assert_eq!(dl(&w, &minted(service)).status(), 200);
+        assert_eq!(dl(&w, &minted(user)).status(), 403, "access tokens: the service key");
+        // an access key of its own, when given
+        let spec = format!("{spec};acme:access:access-key-0123456789abcdef");
+        w.config.jwt_secrets = crate::auth::JwtSecrets::parse(&spec).unwrap();
+        assert_eq!(dl(&w, &minted("access-key-0123456789abcdef")).status(), 200);
+        assert_eq!(dl(&w, &minted(service)).status(), 403);
+        // Twake: its own key
+        let twake_token = |key: &str| {
+            let c = json!({"type": "access", "sub": PARTICIPANT, "iat": now, "nbf": now - 600, "exp": now + 3600});
+            format!("Bearer {}", vendor_token(key, c))
+        };
+        let file = format!("{}/companies/c1/files/{PARTICIPANT}", super::super::twake::PREFIX);
+        let r = w.send(Method::Get, &file, &[("Authorization", twake_token(twake).as_str())], Vec::new());
+        assert_eq!(r.status(), 404, "authenticated, no such file");
+        let r = w.send(Method::Get, &file, &[("Authorization", twake_token(user).as_str())], Vec::new());
+        assert_eq!(r.status(), 401);
+        let r = w.send(Method::Get, &file, &[("Authorization", twake_token(BOBCO_JWT_SECRET).as_str())], Vec::new());
+        assert_eq!(r.status(), 404, "bobco's one secret still serves every kind");
     }
 
     /// An access token as OpenTera's server mints it for `/api/*/assets?with_urls=true`:

@@ -2,7 +2,7 @@
 //! single uploads, chunked uploads in any order and in parallel (resumable.js's parameters,
 //! from the query only), metadata, download, thumbnails and delete, in `{"resource": ...}`
 //! envelopes with epoch-millisecond times. `Authorization: Bearer <JWT>` (HS256 with the
-//! tenant's secret; a Twake access token: `type: "access"`, `sub` the user, `nbf` passed, a
+//! tenant's `twake` key, [`KeyKind::Twake`]; a Twake access token: `type: "access"`, `sub` the user, `nbf` passed, a
 //! life from `iat` to `exp` of at most 30 days) on every route but download and thumbnails,
 //! which are open, as the vendor has them, for this dialect's files. Errors in fastify's shape.
 //!
@@ -27,7 +27,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use super::{download_reply_as, fetch_whole, form, Dialect, Reply, Request, Service};
-use crate::auth::Tenant;
+use crate::auth::{KeyKind, Tenant};
 use crate::engine::files::{content_type_or_guess, FileRecord};
 use crate::engine::ids::{new_uuid, parse_uuid};
 use crate::engine::part_plan::PartPlan;
@@ -203,8 +203,9 @@ fn caller(req: &Request<'_>, svc_config: &crate::config::Config, now_ms: u64) ->
         _ => return Err(Error::Unauthorized),
     };
     let now = now_ms / 1000;
+    let keys = svc_config.jwt_secrets.keys(KeyKind::Twake);
     let (tenant, claims) =
-        jwt::verify_any(svc_config.jwt_secrets.all(), &token, None, now).ok_or(Error::Unauthorized)?;
+        jwt::verify_any(keys, &token, jwt::Expect { issuer: None, exp: true }, now).ok_or(Error::Unauthorized)?;
     // Twake's access tokens only: not its refresh tokens, nor another dialect's (OpenTera's
     // carry no `type`), nor one claiming a life no Twake issues
     if claims.get("type").and_then(Value::as_str) != Some("access") {

@@ -5,13 +5,15 @@
 //! never the system clock, with no leeway (a token is valid from `nbf` included until `exp`
 //! excluded; Twake back-dates its `nbf` by ten minutes for clock skew).
 //!
-//! Both dialects verify with the tenant's one secret, so each also requires the claims only
-//! its vendor's tokens carry, and a token minted for one is refused by the other: OpenTera's
-//! have `iss: "TeraServer"` and the caller's `user_uuid`, `participant_uuid`, `device_uuid` or
-//! `service_uuid` (an access token: `asset_uuids` and `requester_uuid`); Twake's have
-//! `type: "access"` (its refresh tokens say `"refresh"`) and `sub`. Twake always sets `iat`
-//! and `exp`, so a Twake token claiming a life longer than [`life_within`] allows is refused;
-//! OpenTera's devices carry no `exp`, so no such rule applies there.
+//! A tenant may have one key for every kind of token or one per kind
+//! ([`crate::auth::KeyKind`]); with one key, each dialect still requires the claims only its
+//! vendor's tokens carry, and a token minted for one is refused by the other: OpenTera's have
+//! the caller's `user_uuid`, `participant_uuid`, `device_uuid` or `service_uuid` (an access
+//! token: `asset_uuids` and `requester_uuid`), and but for a service's own, `iss:
+//! "TeraServer"`; Twake's have `type: "access"` (its refresh tokens say `"refresh"`) and `sub`.
+//! Whether `exp` is required is the caller's to say ([`Expect`]): OpenTera's devices, static
+//! participants and services mint tokens without one. Twake always sets `iat` and `exp`, so a
+//! Twake token claiming a life longer than [`life_within`] allows is refused.
 
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
@@ -28,7 +30,7 @@ pub enum Refused {
     Invalid,
     /// Its `iss` is not the one expected.
     Issuer,
-    /// No `exp`, or `exp` has passed.
+    /// No `exp` where one is required, or `exp` has passed.
     Expired,
     /// Its `nbf` has not come yet.
     NotYet,
@@ -99,10 +101,27 @@ pub fn sign(claims: &Map<String, Value>, secret: &[u8]) -> String {
         .expect("HS256 signs any JSON object with any key")
 }
 
+/// What a token must carry besides an HS256 signature by the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expect<'a> {
+    /// Its `iss`, when one is required.
+    pub issuer: Option<&'a str>,
+    /// Must it carry an `exp`? (One it carries is checked either way.)
+    pub exp: bool,
+}
+
 /// The claims of an HS256 token signed with `secret`, issued by `issuer` (when one is
 /// required), whose `exp` (seconds) is after `now_secs` and whose `nbf`, if any, is not.
 pub fn verify(token: &str, secret: &[u8], issuer: Option<&str>, now_secs: u64) -> Result<Map<String, Value>, Refused> {
+    check(token, secret, Expect { issuer, exp: true }, now_secs)
+}
+
+/// The claims of an HS256 token signed with `secret` that carries what `expect` says, whose
+/// `exp`, if any (required if `expect` says so), is after `now_secs`, and whose `nbf`, if
+/// any, is not.
+pub fn check(token: &str, secret: &[u8], expect: Expect<'_>, now_secs: u64) -> Result<Map<String, Value>, Refused> {
     provider();
+    let issuer = expect.issuer;
     let mut v = Validation::new(Algorithm::HS256);
     v.validate_exp = false;
     v.validate_nbf = false;
@@ -120,10 +139,19 @@ pub fn verify(token: &str, secret: &[u8], issuer: Option<&str>, now_secs: u64) -
         Some(Some(_)) => return Err(Refused::NotYet),
         Some(None) => return Err(Refused::Invalid),
     }
-    match claims.get("exp").and_then(Value::as_f64) {
-        Some(exp) if exp > now_secs as f64 => Ok(claims),
-        _ => Err(Refused::Expired),
+    match claims.get("exp").map(Value::as_f64) {
+        None if expect.exp => Err(Refused::Expired),
+        None => Ok(claims),
+        Some(Some(exp)) if exp > now_secs as f64 => Ok(claims),
+        Some(Some(_)) => Err(Refused::Expired),
+        Some(None) => Err(Refused::Invalid),
     }
+}
+
+/// A token's claims, unverified: only to choose the key to verify it with ([`check`]).
+pub fn peek(token: &str) -> Option<Map<String, Value>> {
+    provider();
+    jsonwebtoken::dangerous::insecure_decode::<Map<String, Value>>(token).ok().map(|d| d.claims)
 }
 
 /// Is the life `claims` give their token, from `iat` (or `now_secs`, whichever is earlier:
@@ -141,17 +169,17 @@ pub fn life_within(claims: &Map<String, Value>, max_secs: u64, now_secs: u64) ->
     Ok(())
 }
 
-/// Whose key among `keys` verifies `token` ([`verify`]), and its claims. Every key is tried,
+/// Whose key among `keys` verifies `token` ([`check`]), and its claims. Every key is tried,
 /// whichever verifies first, so the time taken says nothing of whose it is.
 pub fn verify_any<'k, T>(
     keys: impl IntoIterator<Item = (T, &'k [u8])>,
     token: &str,
-    issuer: Option<&str>,
+    expect: Expect<'_>,
     now_secs: u64,
 ) -> Option<(T, Map<String, Value>)> {
     let mut found = None;
     for (owner, key) in keys {
-        if let Ok(claims) = verify(token, key, issuer, now_secs) {
+        if let Ok(claims) = check(token, key, expect, now_secs) {
             found.get_or_insert((owner, claims));
         }
     }
@@ -202,12 +230,38 @@ mod tests {
         }
         assert!(!looks_like_jwt("static-token_123"));
         let keys = [("a", &b"other"[..]), ("b", &b"secret"[..]), ("c", &b"secret"[..])];
-        assert_eq!(verify_any(keys, &t, Some("TeraServer"), 999).map(|(who, _)| who), Some("b"));
-        assert_eq!(verify_any(keys, &t, Some("TeraServer"), 1_000), None);
+        let tera = Expect { issuer: Some("TeraServer"), exp: true };
+        assert_eq!(verify_any(keys, &t, tera, 999).map(|(who, _)| who), Some("b"));
+        assert_eq!(verify_any(keys, &t, tera, 1_000), None);
         // no issuer required (Twake's tokens carry none)
         let twake = sign(&claims(json!({"sub": "u", "exp": 10})), b"secret");
         assert_eq!(verify(&twake, b"secret", None, 9).unwrap()["sub"], "u");
         assert_eq!(verify(&twake, b"secret", Some("TeraServer"), 9), Err(Refused::Issuer));
+    }
+
+    /// `exp` may be left out where the caller says so (OpenTera's devices, static participants
+    /// and services carry none); one given is checked all the same.
+    #[test]
+    fn exp_where_required() {
+        let optional = Expect { issuer: Some("TeraServer"), exp: false };
+        let device = sign(&claims(json!({"iss": "TeraServer", "jti": "j", "device_uuid": "d", "id_device": 3})), b"k");
+        assert_eq!(check(&device, b"k", optional, 5_000_000_000).unwrap()["id_device"], 3);
+        assert_eq!(verify(&device, b"k", Some("TeraServer"), 0), Err(Refused::Expired), "verify requires it");
+        assert_eq!(check(&device, b"other", optional, 0), Err(Refused::Invalid));
+        let past = sign(&claims(json!({"iss": "TeraServer", "device_uuid": "d", "exp": 100})), b"k");
+        assert_eq!(check(&past, b"k", optional, 100), Err(Refused::Expired));
+        assert!(check(&past, b"k", optional, 99).is_ok());
+        let soon = sign(&claims(json!({"iss": "TeraServer", "device_uuid": "d", "nbf": 100})), b"k");
+        assert_eq!(check(&soon, b"k", optional, 99), Err(Refused::NotYet));
+        for exp in [json!("never"), json!(null), json!({})] {
+            let t = sign(&claims(json!({"iss": "TeraServer", "device_uuid": "d", "exp": exp})), b"k");
+            assert_eq!(check(&t, b"k", optional, 0), Err(Refused::Invalid), "{exp}");
+        }
+        let service = sign(&claims(json!({"iat": 1, "service_uuid": "s"})), b"k");
+        assert!(check(&service, b"k", Expect { issuer: None, exp: false }, 9).is_ok());
+        assert_eq!(check(&service, b"k", optional, 9), Err(Refused::Issuer));
+        assert_eq!(peek(&service).unwrap()["service_uuid"], "s", "peek reads without the key");
+        assert_eq!(peek("a.b.c"), None);
     }
 
     #[test]
