@@ -578,7 +578,7 @@ where
     // the link's own validator: the file's (its digest) would name its public URL
     opened.etag = links::link_etag(token, &opened.etag);
     if page {
-        return Ok(super::share_page::page(&opened.record, &link, req.origin, token));
+        return Ok(super::share_page::page(&opened.record, &link, req.origin, token, svc.ctx.now()));
     }
     let reply = download_reply(opened, req.head, method, CachePolicy::Private);
     Ok(reply.with_headers(&[("X-Robots-Tag", "noindex".into())]))

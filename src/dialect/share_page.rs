@@ -93,8 +93,21 @@ fn document(status: u16, title: &str, main: &str) -> Reply {
     }
 }
 
-/// The page of a live link.
-pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str) -> Reply {
+/// How long until `at` from `now`, in words that need no time zone: `in 23 hours`.
+pub fn time_left(now: u64, at: u64) -> String {
+    let minutes = at.saturating_sub(now).div_ceil(60_000);
+    let (n, unit) = match minutes {
+        0..=1 => return "in a minute".into(),
+        2..=119 => (minutes, "minutes"),
+        120..=2879 => (minutes / 60, "hours"),
+        _ => (minutes / 1440, "days"),
+    };
+    format!("in {n} {unit}")
+}
+
+/// The page of a live link at `now`: its expiry in words (no time zone needed) and in UTC,
+/// a `<time datetime>` (no script: the page cannot know the reader's zone).
+pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str, now: u64) -> Reply {
     let url = format!("{origin}/s/{token}");
     let name = visible_name(&file.name);
     let left = match link.max_downloads {
@@ -102,11 +115,12 @@ pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str) -> Reply 
         None => String::new(),
     };
     let main = format!(
-        "<h1>{name}</h1><ul class=\"meta\"><li>{size}</li><li>Link expires <time datetime=\"{exp}\">{when}</time></li>{left}</ul>\
+        "<h1>{name}</h1><ul class=\"meta\"><li>{size}</li><li>Link expires {soon}, <time datetime=\"{exp}\">{when}</time></li>{left}</ul>\
          <p><a class=\"btn\" href=\"/s/{token}?download=1\" download=\"{name}\">Download</a></p>\
          <figure class=\"qr\">{qr}<figcaption>Scan to open this link on another device</figcaption></figure>",
         name = escape(&name),
         size = human_size(file.size),
+        soon = time_left(now, link.expires_at),
         exp = iso8601_ms(link.expires_at),
         when = human_utc(link.expires_at),
         token = escape(token),
@@ -137,11 +151,25 @@ pub fn error_page(e: &Error, token: &str) -> Reply {
         Error::Forbidden(m) => document(403, "Wrong password", &form(m)),
         Error::TooManyRequests { .. } => document(429, "Too many attempts", &form(&e.message())),
         Error::Expired(m) | Error::NotFound(m) => {
-            document(e.status(), m, &format!("<h1>{}</h1><p>Ask whoever sent it for a new link.</p>", escape(m)))
+            let title = sentence(m);
+            document(
+                e.status(),
+                &title,
+                &format!("<h1>{}</h1><p>Ask whoever sent it for a new link.</p>", escape(&title)),
+            )
         }
-        other => document(other.status(), "Error", &format!("<h1>{}</h1>", escape(&other.message()))),
+        other => document(other.status(), "Error", &format!("<h1>{}</h1>", escape(&sentence(&other.message())))),
     };
     reply.with_headers(&e.headers())
+}
+
+/// A server message as a title: `link not found` → `Link not found`.
+fn sentence(m: &str) -> String {
+    let mut chars = m.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => "Error".into(),
+    }
 }
 
 /// The page of a link that no longer serves (its `410`): what became of it, in plain words.
@@ -189,14 +217,25 @@ mod tests {
         let file =
             FileRecord { name: "<script>x</script>.txt".into(), size: 3, ..FileRecord::new("f", "t", "tus", "k") };
         let link = a_link();
-        let Reply::Text { body, headers, status } = page(&file, &link, "https://e.example", &"T".repeat(32)) else {
+        let Reply::Text { body, headers, status } = page(&file, &link, "https://e.example", &"T".repeat(32), 0) else {
             panic!()
         };
         assert_eq!(status, 200);
         assert!(!body.contains("<script"), "no script, and the name is escaped");
         assert!(body.contains("&lt;script&gt;") && body.contains("2 of 3 downloads left"));
         assert!(body.contains("<svg") && !body.contains("<?xml"));
-        assert!(body.contains("<time datetime=\"1970-01-02T00:00:00.000Z\">2 Jan 1970, 00:00 UTC</time>"), "{body}");
+        assert!(
+            body.contains(
+                "Link expires in 24 hours, <time datetime=\"1970-01-02T00:00:00.000Z\">2 Jan 1970, 00:00 UTC</time>"
+            ),
+            "{body}"
+        );
+        let cases =
+            [(0, "in a minute"), (60_000, "in a minute"), (60_001, "in 2 minutes"), (7_140_000, "in 119 minutes")];
+        for (left, words) in cases.into_iter().chain([(7_200_000, "in 2 hours"), (172_800_000, "in 2 days")]) {
+            assert_eq!(time_left(1_000, 1_000 + left), words, "{left}");
+        }
+        assert_eq!(time_left(5_000, 1_000), "in a minute", "never in the past");
         assert!(body.contains(&format!("/s/{}?download=1", "T".repeat(32))));
         assert!(headers.iter().any(|(k, v)| *k == "Content-Security-Policy" && !v.contains("script-src")));
         let r = error_page(&Error::TooManyRequests { retry_after: 4 }, "tok");
@@ -205,12 +244,37 @@ mod tests {
         assert!(matches!(&r, Reply::Text { body, .. } if body.contains("<form method=\"post\" action=\"/s/tok\">")));
     }
 
+    /// Every refusal has a title, not a raw lowercase message, in `<title>` and `<h1>` alike.
+    #[test]
+    fn refusals_have_proper_titles() {
+        let cases = [
+            (Error::not_found("link not found"), "Link not found"),
+            (Error::not_found("file no longer available"), "File no longer available"),
+            (Error::Expired("file expired".into()), "File expired"),
+            (Error::Expired(crate::engine::links::LINK_EXHAUSTED.into()), "This link has been used up"),
+            (Error::Expired(crate::engine::links::LINK_EXPIRED.into()), "This link has expired"),
+            (Error::Expired(crate::engine::links::LINK_REVOKED.into()), "This link has been revoked"),
+            (Error::PasswordRequired, "Password required"),
+        ];
+        for (e, title) in cases {
+            let Reply::Text { body, .. } = error_page(&e, "tok") else { panic!() };
+            assert!(body.contains(&format!("<title>{title} · edgeshare</title>")), "{title}: {body}");
+            if !matches!(e, Error::PasswordRequired) {
+                assert!(body.contains(&format!("<h1>{title}</h1>")), "{title}: {body}");
+            }
+        }
+        assert_eq!(sentence(""), "Error");
+        assert_eq!(sentence("élan"), "Élan");
+    }
+
     /// `photo<U+202E>gnp.exe` would read as `photoexe.png`: the page shows (and names the
     /// download) what the name really is, in its heading, its title and `download=`.
     #[test]
     fn names_show_no_invisible_formatting() {
         let file = FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "t", "tus", "k") };
-        let Reply::Text { body, .. } = page(&file, &a_link(), "https://e.example", &"T".repeat(32)) else { panic!() };
+        let Reply::Text { body, .. } = page(&file, &a_link(), "https://e.example", &"T".repeat(32), 0) else {
+            panic!()
+        };
         assert!(!body.contains('\u{202E}'), "{body}");
         assert!(body.contains("<h1>photognp.exe</h1>") && body.contains("download=\"photognp.exe\""), "{body}");
         assert!(body.contains("<title>photognp.exe · edgeshare</title>"), "{body}");
