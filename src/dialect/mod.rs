@@ -384,10 +384,12 @@ where
     with_dialect_headers(outcome)
 }
 
-/// Headers a dialect puts on every answer (OpenTera's wildcard CORS).
+/// Headers a dialect puts on every answer (OpenTera's and Twake's wildcard CORS).
 fn with_dialect_headers(mut outcome: Outcome) -> Outcome {
-    if outcome.dialect == Dialect::OpenTera {
-        outcome.reply = outcome.reply.with_headers(&opentera::cors());
+    match outcome.dialect {
+        Dialect::OpenTera => outcome.reply = outcome.reply.with_headers(&opentera::cors()),
+        Dialect::Twake => outcome.reply = outcome.reply.with_headers(&twake::cors()),
+        _ => {}
     }
     outcome
 }
@@ -634,8 +636,14 @@ mod tests {
             (Delete, None, format!("{tw}/companies/c/files/{id}"), k(twake::Op::Delete)),
             (Get, None, format!("{tw}/companies/c/files/{id}/download"), k(twake::Op::Download)),
             (Get, None, format!("{tw}/companies/c/files/{id}/thumbnails/0"), k(twake::Op::Thumbnail)),
-            (Put, None, format!("{tw}/companies/c/files/{id}"), Allow("POST, GET, DELETE")),
-            (Get, None, format!("{tw}/companies/c/files"), Allow("POST")),
+            (Put, None, format!("{tw}/companies/c/files/{id}"), Allow("POST, GET, DELETE, OPTIONS")),
+            (Get, None, format!("{tw}/companies/c/files"), Allow("POST, OPTIONS")),
+            // a preflight on every Twake path
+            (Options, None, format!("{tw}/companies/c/files"), k(twake::Op::Options)),
+            (Options, None, format!("{tw}/companies/c/files/{id}"), k(twake::Op::Options)),
+            (Options, None, format!("{tw}/c/files/{id}"), k(twake::Op::Options)),
+            (Options, None, format!("{tw}/companies/c/files/{id}/download"), k(twake::Op::Options)),
+            (Options, None, format!("{tw}/companies/c/files/{id}/thumbnails/0"), k(twake::Op::Options)),
         ];
         for (m, ovr, path, want) in rows {
             match (route(m, ovr, &path), want) {
