@@ -154,3 +154,56 @@ fn another_tenant_is_refused_everywhere() {
     assert!(String::from_utf8_lossy(&body).contains("/file/api/assets"));
     assert_eq!(send("GET", &srv.url("/file/api/swagger.json"), None).1["swagger"], "2.0");
 }
+
+/// The tokens OpenTera's own server issues: a device's carries no `exp`; the access tokens
+/// of its `/api/*/assets?with_urls=true` name one asset as a string; and its clients' other
+/// habits: another `Authorization` scheme beside `?token=`, `POST .../infos` listing an asset
+/// not held here, a rename without `asset_original_filename`.
+#[test]
+fn tokens_and_habits_of_opentera_s_own_server() {
+    let srv = Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, sha) = data_file(tmp.path(), "d.bin", 5000);
+    let device = jwt::sign(
+        json!({"iss": "TeraServer", "jti": "8c2d1f0e-3b4a-4c5d-8e6f-7a8b9c0d1e2f", "device_uuid": PARTICIPANT,
+               "id_device": 4})
+        .as_object()
+        .unwrap(),
+        JWT_SECRET.as_bytes(),
+    );
+    let auth = format!("OpenTera {device}");
+    let (status, body) = send("GET", &srv.url("/file/api/assets"), Some(&auth));
+    assert_eq!((status, body["message"].as_str()), (400, Some("Input payload validation failed")), "{body}");
+    let asset = seed_upload(&srv, &device, &path);
+    assert_eq!(asset["id_device"], 4, "{asset}");
+    let uuid = asset["asset_uuid"].as_str().unwrap();
+    let now = now_ms() / 1000;
+    let minted = jwt::sign(
+        json!({"iat": now, "exp": now + 1800, "iss": "TeraServer", "asset_uuids": uuid, "requester_uuid": PARTICIPANT})
+            .as_object()
+            .unwrap(),
+        JWT_SECRET.as_bytes(),
+    );
+    let dl = srv.url(&format!("/file/api/assets?asset_uuid={uuid}&access_token={minted}"));
+    assert_eq!(get_sha256_with(&dl, Some(&auth)).1, sha);
+    assert_eq!(get_sha256_with(&format!("{dl}&token={device}"), Some("Bearer someone-else")).1, sha);
+    let infos = srv.url("/file/api/assets/infos");
+    let post = |body: Value| {
+        read_json(
+            ureq::post(&infos)
+                .set("Authorization", &auth)
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
+        )
+    };
+    let absent = "0b9d8f7e-1c2d-4e3f-8a4b-5c6d7e8f9a0b";
+    let absent_token = access_token(JWT_SECRET.as_bytes(), &[absent], PARTICIPANT, now_ms());
+    let (status, found) = post(json!({"assets": [
+        {"asset_uuid": absent, "access_token": absent_token},
+        {"asset_uuid": uuid, "access_token": minted},
+    ]}));
+    assert_eq!((status, found.as_array().map(Vec::len)), (200, Some(1)), "{found}");
+    assert_eq!(found[0]["asset_uuid"], uuid);
+    let (status, body) = post(json!({"file_asset": {"asset_uuid": uuid, "access_token": minted}}));
+    assert_eq!((status, body), (400, json!("Only original filename can be changed from here")));
+}

@@ -203,3 +203,65 @@ fn thumbnails_refusals_and_other_tenants() {
     let tus_id = up.rsplit('/').next().unwrap();
     assert_eq!(get(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{tus_id}/download")), None).0, 404);
 }
+
+/// A Twake web client on another origin than its API: the preflight of its init, the init as
+/// it sends it (`'{}'` as `text/plain;charset=UTF-8`, the name as the browser leaves it in the
+/// query), a chunk, the download, an error: each with `Access-Control-Allow-Origin: *`.
+#[test]
+fn a_client_on_another_origin() {
+    let srv = Server::start();
+    let me = bearer(JWT_SECRET, "user-1");
+    let raw = "r%C3%A9sum%C3%A9%2050%%20(1).txt";
+    let init = srv.url(&format!("{PREFIX}/companies/{CID}/files?filename={raw}&type=text/plain&total_size=10"));
+    let origin = "Origin: https://web.twake.example";
+    let (status, headers, _) = curl(&[
+        "-X",
+        "OPTIONS",
+        "-H",
+        origin,
+        "-H",
+        "Access-Control-Request-Method: POST",
+        "-H",
+        "Access-Control-Request-Headers: authorization,content-type",
+        &init,
+    ]);
+    assert_eq!(status, 204, "{headers:?}");
+    assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
+    assert_eq!(header(&headers, "access-control-allow-methods"), Some("POST, OPTIONS"));
+    assert_eq!(header(&headers, "access-control-allow-headers"), Some("authorization,content-type"));
+    let auth = format!("Authorization: {me}");
+    let (status, headers, body) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        origin,
+        "-H",
+        &auth,
+        "-H",
+        "Content-Type: text/plain;charset=UTF-8",
+        "--data-binary",
+        "{}",
+        &init,
+    ]);
+    assert_eq!((status, header(&headers, "access-control-allow-origin")), (200, Some("*")));
+    let id = json(&body)["resource"]["id"].as_str().unwrap().to_string();
+    let q = format!("resumableChunkNumber=1&resumableTotalChunks=1&resumableTotalSize=10&resumableFilename={raw}");
+    let r = ureq::post(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}?{q}")))
+        .set("Authorization", &me)
+        .set("Origin", "https://web.twake.example")
+        .set("Content-Type", "multipart/form-data; boundary=RJS")
+        .send_bytes(&chunk_body("blob", "text/plain", b"0123456789"))
+        .unwrap();
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let (_, file) = read_json(Ok(r));
+    assert_eq!(file["resource"]["metadata"]["name"], "résumé 50% (1).txt");
+    let dl = ureq::get(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}/download"))).call().unwrap();
+    assert_eq!(dl.header("access-control-allow-origin"), Some("*"));
+    assert!(dl.header("access-control-expose-headers").unwrap_or("").contains("Content-Disposition"));
+    let e =
+        ureq::get(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}"))).set("Authorization", "Bearer x").call();
+    match e {
+        Err(ureq::Error::Status(401, r)) => assert_eq!(r.header("access-control-allow-origin"), Some("*")),
+        other => panic!("{other:?}"),
+    }
+}
