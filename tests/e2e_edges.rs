@@ -185,7 +185,7 @@ fn password_attempts_are_limited_per_address_and_unknown_tokens_cost_a_lookup() 
     // unknown tokens: 404 at once, however many at a time; without a password not even counted
     let unknown = |i: usize, password: bool| {
         let query = if password { "?password=x" } else { "" };
-        srv.url(&format!("/s/{}{query}", format!("{i:0>32}")))
+        srv.url(&format!("/s/{i:0>32}{query}"))
     };
     let answers: Vec<u16> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..20).map(|i| s.spawn(move || curl(&[&unknown(i, false)]).0)).collect();

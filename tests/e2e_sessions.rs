@@ -118,7 +118,7 @@ fn the_session_flow_with_1_and_64_mib() {
         ("DELETE", format!("/sessions/{sid}/files/{f1}")),
         ("POST", format!("/sessions/{sid}/files/{f1}/tokens")),
     ] {
-        let (status, body) = call(&srv, m, &path, other, &["--data-binary", "{}"]);
+        let (status, body) = call(&srv, m, &path, other, &["-H", "Content-Type: application/json", "--data-binary", "{}"]);
         assert_eq!(status, 404, "{m} {path}: {body}");
     }
     let theirs = ok(call(&srv, "GET", "/sessions", other, &[]));

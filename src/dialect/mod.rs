@@ -409,13 +409,13 @@ where
     U: Uploads,
 {
     let creds = &svc.ctx.config.credentials;
-    check_json_body(head, endpoint)?;
     check_same_origin(head, method, origin, &svc.ctx.config.allowed_origins)?;
     let caller = match endpoint.auth {
         Auth::None | Auth::Capability | Auth::RevocableCapability | Auth::Own => None,
         Auth::Tenant => Some(creds.authenticate(head.authorization().as_ref())?),
         Auth::Optional => head.authorization().and_then(|p| creds.authenticate(Some(&p)).ok()),
     };
+    check_json_body(head, endpoint)?;
     if let (Some(max), BodyUse::Read | BodyUse::Forward) = (svc.ctx.config.max_request_body, endpoint.body) {
         if head.content_length().is_some_and(|len| len > max) {
             return Err(Error::BodyTooLarge { max });
