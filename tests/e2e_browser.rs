@@ -1,10 +1,21 @@
 //! The upload page at `/`, the share page at `/s/{token}` and the API docs at `/docs` in a real
 //! browser: Debian's chromium driven by playwright-core (tests/browser/upload.mjs) against the
-//! worker and its static assets on workerd. Sign-in, a 20 MiB upload through a network drop,
-//! its share link copied and downloaded in another browser context (same sha256), a 64 MiB
-//! upload resumed after a page reload (fewer bytes sent after the reload than the file holds),
-//! the files list and a revoked link (410), and screenshots of each page at phone and desktop widths
-//! (in target/e2e-browser/) with no console error and no horizontal scroll.
+//! worker and its static assets on workerd. Sign-in, a 20 MiB upload through a network drop
+//! (the row waits, as a notice, not an error), its share link copied and downloaded in another
+//! browser context (same sha256), a 64 MiB upload resumed after a page reload (fewer bytes sent
+//! after the reload than the file holds); an upload through a service outage while the browser
+//! is online (the stall shown at once, no speed or time left, and it goes on by itself after
+//! more than 20 s); Cancel of a running upload and of an unfinished one listed after a reload
+//! (tus DELETE, 404 after, fingerprint gone); a link's options changed (`PATCH /v1/links/{token}`:
+//! limit, password), its state shown (used up, expired, revoked), a new link's own options
+//! that do not stick, the password emptied after use; revoke and delete confirmed; the files
+//! list filtered, sorted, paged and paged on with the service's cursor; local times with their
+//! zone on the upload page, the share page's expiry in words and in UTC; proper share-page
+//! titles; "Signed in as" in view at phone width; screenshots of each page at phone and desktop
+//! widths (in target/e2e-browser/) with no console error and no horizontal scroll. Then, from
+//! a second origin (a static server on another port), Uppy (`@uppy/core`, `@uppy/dashboard`,
+//! `@uppy/tus` with `addRequestId`) and Twake's web client's uploader (resumable.js, Twake's
+//! options and requests, a Twake access JWT) upload to the service, each file read back by sha256.
 //!
 //! Without /usr/bin/chromium the test is skipped with a message, except under CI (the `CI`
 //! variable set), where it fails: scripts/setup.sh installs the browser.
@@ -44,6 +55,7 @@ fn upload_page_share_page_and_docs_in_chromium() {
         .arg("--out")
         .arg(&out)
         .args(["--token", TOKEN, "--user", USER, "--password", PASSWORD, "--chromium", CHROMIUM])
+        .args(["--jwt-secret", JWT_SECRET])
         .current_dir(root())
         .output()
         .expect("run node tests/browser/upload.mjs");
@@ -76,6 +88,28 @@ fn upload_page_share_page_and_docs_in_chromium() {
     assert_eq!(resume["creationsAfter"], 0, "no new upload after the reload: {resume}");
     assert_eq!(resume["stillSignedIn"], true, "{resume}");
     assert_eq!(steps["revoke"]["statusAfter"].as_u64(), Some(410), "a revoked link is gone: {}", steps["revoke"]);
+    assert_eq!(steps["revoke"]["asked"].as_array().map(Vec::len), Some(2), "revoke asks first: {}", steps["revoke"]);
+
+    // 11: Cancel deletes the upload on the service and forgets it in the browser
+    for which in ["running", "listed"] {
+        let c = &steps["cancel"][which];
+        assert!(matches!(c["headAfter"].as_u64(), Some(404 | 410)), "cancelled {which} upload: {c}");
+        assert_eq!(c["fingerprintKept"], false, "cancelled {which} upload: {c}");
+    }
+    // 12: a stall is shown at once and outlived without a click
+    let stall = &steps["stall"];
+    assert!(stall["shownAfterMs"].as_u64().is_some_and(|ms| ms < 8000), "{stall}");
+    assert_eq!((stall["final"].as_str(), stall["sha256Matches"].as_bool()), (Some("done"), Some(true)), "{stall}");
+    // 13: a link changed after it was made
+    let links = &steps["links"];
+    assert_eq!(links["changed"]["serves"], serde_json::json!([401, 206, 410]), "{links}");
+    assert_eq!(links["usedUp"]["state"], "used_up", "{links}");
+    assert_eq!(links["expired"]["state"], "expired", "{links}");
+    // 14: the files list pages on with the service's cursor
+    assert!(steps["files"]["cursor"]["asked"].to_string().contains("?cursor=e2e-cursor"), "{}", steps["files"]);
+    // Uppy and Twake's uploader from another origin, each file read back
+    assert_eq!(steps["uppy"]["successful"], 1, "Uppy: {}", steps["uppy"]);
+    assert!(steps["twake"]["sha256"].as_str().is_some_and(|s| s.len() == 64), "Twake: {}", steps["twake"]);
 
     for page in ["upload", "share", "docs"] {
         for width in ["phone", "desktop"] {

@@ -1,12 +1,33 @@
 // The upload page at `/`: sign in with a tenant credential (kept in sessionStorage only),
-// upload files with tus (resumable: pause/resume, retries, and resume after a page reload
-// by choosing the same file again), make a share link per file, list the tenant's files and
-// their links. Built into public/app.js by web/build.mjs (esbuild bundles tus-js-client).
+// upload files with tus (resumable: pause/resume/cancel, retries with backoff while the
+// service cannot be reached, and resume after a page reload by choosing the same file again),
+// a share link per file with its own options (expiry, download limit, password), changeable
+// afterwards; the tenant's files (filter, sort, pages) and their links with their state.
+// Built into public/app.js by web/build.mjs (esbuild bundles tus-js-client).
 import * as tus from "tus-js-client";
 
 const AUTH_KEY = "edgeshare.auth";
 const MiB = 1024 * 1024;
 const MAX_ACTIVE = 3; // uploads at once; the others wait their turn
+/** No progress for this long: the row says it is waiting for the service. */
+const STALL_MS = 4000;
+/** Still no progress this long after that, and no retry pending: the request is given up and
+ *  the upload started again from the service's offset (a request to an unreachable host can
+ *  hang for minutes). */
+const HUNG_MS = 30000;
+/** Retries while the service cannot be reached: quick at first, then every 10 s, for about
+ *  half an hour (the count starts again whenever bytes go through). */
+const RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, ...Array(180).fill(10000)];
+/** Files shown per page of "Your files". */
+const PAGE_SIZE = 20;
+/** A new link's expiry unless chosen otherwise (seconds). */
+const DEFAULT_EXPIRY = 86400;
+const EXPIRY_CHOICES = [
+  [3600, "1 hour"],
+  [86400, "24 hours"],
+  [604800, "7 days"],
+  [2592000, "30 days"],
+];
 
 const $ = (id) => document.getElementById(id);
 
@@ -53,12 +74,16 @@ function formatDuration(seconds) {
   return `${h} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-/** A <time> for an ISO 8601 string (or "never" for null). */
+const LOCAL_TIME = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+
+/** A <time> for an ISO 8601 string (or "never" for null): local time with its zone, and the
+ *  UTC time in its tooltip. */
 function timeEl(iso) {
   if (!iso) return document.createTextNode("never");
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return document.createTextNode(String(iso));
-  return el("time", { datetime: iso, title: d.toISOString() }, d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }));
+  const utc = `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return el("time", { datetime: iso, title: utc }, d.toLocaleString(undefined, LOCAL_TIME));
 }
 
 function announce(text) {
@@ -171,7 +196,10 @@ function showSignedIn(signedIn) {
   $("app").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
   $("who").hidden = !signedIn;
-  $("who").textContent = signedIn ? auth.label : "";
+  // the user name is never broken across lines (the header wraps at phone width)
+  const [, lead, name] = (signedIn && /^(Signed in as )(.+)$/.exec(auth.label)) || [];
+  if (name) $("who").replaceChildren(lead, el("span", { class: "who-name" }, name));
+  else $("who").textContent = signedIn ? auth.label : "";
 }
 
 function signOut(message) {
@@ -180,7 +208,12 @@ function signOut(message) {
   items.clear();
   active = 0;
   $("uploads").replaceChildren();
+  files = [];
+  cursor = null;
+  page = 0;
+  fileNodes.clear();
   $("files").replaceChildren();
+  $("files-filter").value = "";
   saveAuth(null);
   showSignedIn(false);
   showError($("sign-in-error"), message || "");
@@ -237,25 +270,18 @@ function enterApp() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Share links
+// Share links: each made with its own options (a new link's are 24 hours, no download limit,
+// no password), shown on the link with its state, and changeable (PATCH /v1/links/{token}).
 
-function shareOptions() {
-  const body = { expires_in: Number($("expires").value) || 86400 };
-  const max = $("max-downloads").value.trim();
-  if (max) {
-    const n = Number(max);
-    if (!Number.isInteger(n) || n < 1) throw new ApiError(0, "Max downloads must be a whole number of at least 1.");
-    body.max_downloads = n;
-  }
-  const password = $("link-password").value;
-  if (password) body.password = password;
-  return body;
-}
+const STATE_LABELS = { active: "Active", used_up: "Used up", expired: "Expired", revoked: "Revoked" };
 
-async function createLink(fileId) {
-  const options = shareOptions();
-  const link = await api("POST", `/v1/files/${encodeURIComponent(fileId)}/links`, options);
-  return { ...link, has_password: link.has_password ?? Boolean(options.password) };
+function stateOf(link) {
+  if (link.state) return link.state;
+  // a service without the state field: what can be told from the link itself
+  if (link.revoked) return "revoked";
+  if (link.expires_at && Date.parse(link.expires_at) <= Date.now()) return "expired";
+  if (link.max_downloads && (link.downloads ?? 0) >= link.max_downloads) return "used_up";
+  return "active";
 }
 
 async function copyText(input, button) {
@@ -278,38 +304,195 @@ async function copyText(input, button) {
   button.copyTimer = setTimeout(() => { button.textContent = "Copy"; }, 2000);
 }
 
-/** One share link: its URL with a Copy button, expiry, downloads; a Revoke button if asked. */
-function linkView(link, name, onRevoke) {
-  const input = el("input", { class: "link-url", type: "text", readOnly: true, value: link.url, "aria-label": `Share link for ${name}` });
-  input.addEventListener("focus", () => input.select());
-  const copy = el("button", { type: "button", class: "btn copy", onclick: () => copyText(input, copy) }, "Copy");
-  const max = link.max_downloads;
-  const downloads = link.downloads ?? 0;
-  const meta = el(
-    "p",
-    { class: "meta" },
-    el("span", {}, "Expires ", timeEl(link.expires_at)),
-    el("span", {}, max ? `${downloads} of ${max} downloads` : `${downloads} download${downloads === 1 ? "" : "s"}`),
-    link.has_password ? el("span", {}, "password protected") : null,
+let formCount = 0;
+
+/**
+ * The options of a link, as a small form: expiry, download limit, password. `link` is the
+ * link being changed (null: a new one). Calls `onSubmit(body)` with the fields to send (only
+ * what changed, for a link being changed) and `onCancel()`; the password field is emptied
+ * whatever happens.
+ */
+function linkForm(link, { submitLabel, onSubmit, onCancel }) {
+  formCount += 1;
+  const id = (name) => `link-${name}-${formCount}`;
+  const editing = Boolean(link);
+  const expires = el(
+    "select",
+    { id: id("expires"), name: "expires" },
+    editing ? el("option", { value: "" }, "Unchanged") : null,
+    EXPIRY_CHOICES.map(([secs, label]) => el("option", { value: String(secs), selected: !editing && secs === DEFAULT_EXPIRY }, `${label} from now`)),
   );
-  const node = el("div", { class: "link" }, el("div", { class: "link-row" }, input, copy), meta);
-  if (onRevoke) {
-    const errorNode = el("p", { class: "error", role: "alert", hidden: true });
-    const revoke = el("button", { type: "button", class: "btn btn-danger btn-small" }, "Revoke");
-    revoke.addEventListener("click", async () => {
-      revoke.disabled = true;
-      try {
-        await api("DELETE", `/v1/links/${encodeURIComponent(link.token)}`);
-        announce("Link revoked");
-        onRevoke();
-      } catch (e) {
-        showError(errorNode, e.message);
-        revoke.disabled = false;
+  const max = el("input", {
+    id: id("max"),
+    name: "max-downloads",
+    type: "number",
+    min: "1",
+    step: "1",
+    inputmode: "numeric",
+    placeholder: "no limit",
+    value: editing && link.max_downloads ? String(link.max_downloads) : "",
+  });
+  const protect = el("input", { id: id("protect"), name: "protect", type: "checkbox", checked: editing && link.has_password });
+  const password = el("input", {
+    id: id("password"),
+    name: "link-password",
+    type: "password",
+    autocomplete: "new-password",
+    placeholder: editing && link.has_password ? "unchanged" : "",
+    "aria-describedby": id("password-hint"),
+  });
+  const passwordBox = el(
+    "div",
+    { class: "option", hidden: !(editing && link.has_password) },
+    el("label", { for: id("password") }, editing && link.has_password ? "New password " : "Password ", el("span", { class: "opt" }, editing && link.has_password ? "(empty: keep it)" : "")),
+    password,
+    el("span", { id: id("password-hint"), class: "hint small" }, "Whoever opens the link must type it."),
+  );
+  protect.addEventListener("change", () => {
+    passwordBox.hidden = !protect.checked;
+    if (protect.checked) password.focus();
+  });
+  const error = el("p", { class: "error", role: "alert", hidden: true });
+  const submit = el("button", { type: "submit", class: "btn btn-primary btn-small" }, submitLabel);
+  const cancel = el("button", { type: "button", class: "btn btn-small" }, "Cancel");
+  const form = el(
+    "form",
+    { class: "link-form", novalidate: true },
+    el(
+      "fieldset",
+      { class: "options" },
+      el("legend", {}, editing ? "Change this link" : "New share link"),
+      el("div", { class: "option" }, el("label", { for: id("expires") }, "Expires"), expires),
+      el("div", { class: "option" }, el("label", { for: id("max") }, "Max downloads ", el("span", { class: "opt" }, "(optional)")), max),
+      el("div", { class: "option option-check" }, el("label", { for: id("protect") }, protect, " Password protected")),
+      passwordBox,
+    ),
+    error,
+    el("div", { class: "actions" }, submit, cancel),
+  );
+  const clearPassword = () => { password.value = ""; };
+  cancel.addEventListener("click", () => {
+    clearPassword();
+    onCancel();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showError(error, "");
+    const body = {};
+    if (expires.value) body.expires_in = Number(expires.value);
+    const rawMax = max.value.trim();
+    if (rawMax) {
+      const n = Number(rawMax);
+      if (!Number.isInteger(n) || n < 1) {
+        showError(error, "Max downloads must be a whole number of at least 1, or empty for no limit.");
+        max.focus();
+        return;
       }
-    });
-    meta.append(revoke);
-    node.append(errorNode);
-  }
+      if (!editing || n !== link.max_downloads) body.max_downloads = n;
+    } else if (editing && link.max_downloads) {
+      body.max_downloads = null;
+    }
+    if (protect.checked && password.value) body.password = password.value;
+    else if (protect.checked && !(editing && link.has_password)) {
+      showError(error, "Type the password, or untick Password protected.");
+      password.focus();
+      return;
+    } else if (!protect.checked && editing && link.has_password) body.password = null;
+    clearPassword();
+    submit.disabled = true;
+    try {
+      await onSubmit(body);
+    } catch (e) {
+      showError(error, e.message);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+/**
+ * One share link: its URL with a Copy button, its state, expiry, downloads and whether it has
+ * a password; Change (its options) and Revoke. `onChanged()` is called after a revoke.
+ */
+function linkView(link, name, { onRevoked } = {}) {
+  const node = el("div", { class: "link" });
+  const paint = (l) => {
+    link = l;
+    const state = stateOf(l);
+    node.dataset.state = state;
+    node.dataset.token = l.token || "";
+    const input = el("input", { class: "link-url", type: "text", readOnly: true, value: l.url, "aria-label": `Share link for ${name}` });
+    input.addEventListener("focus", () => input.select());
+    const copy = el("button", { type: "button", class: "btn copy", onclick: () => copyText(input, copy) }, "Copy");
+    const max = l.max_downloads;
+    const downloads = l.downloads ?? 0;
+    const errorNode = el("p", { class: "error", role: "alert", hidden: true });
+    const meta = el(
+      "p",
+      { class: "meta" },
+      el("span", { class: "state", "data-state": state }, STATE_LABELS[state] || state),
+      el("span", { class: "expiry" }, state === "expired" ? "Expired " : "Expires ", timeEl(l.expires_at)),
+      el("span", { class: "downloads" }, max ? `${downloads} of ${max} downloads` : `${downloads} download${downloads === 1 ? "" : "s"}, no limit`),
+      el("span", { class: "password" }, l.has_password ? "Password: yes" : "Password: no"),
+    );
+    const children = [el("div", { class: "link-row" }, input, copy), meta];
+    if (l.token && state !== "revoked") {
+      const change = el("button", { type: "button", class: "btn btn-small", "aria-expanded": "false" }, "Change");
+      const revoke = el("button", { type: "button", class: "btn btn-danger btn-small" }, "Revoke");
+      const formBox = el("div", { class: "link-edit", hidden: true });
+      change.addEventListener("click", () => {
+        if (!formBox.hidden) {
+          formBox.hidden = true;
+          formBox.replaceChildren();
+          change.setAttribute("aria-expanded", "false");
+          return;
+        }
+        const form = linkForm(link, {
+          submitLabel: "Save",
+          onSubmit: async (body) => {
+            if (Object.keys(body).length === 0) {
+              paint(link);
+              return;
+            }
+            const changed = await api("PATCH", `/v1/links/${encodeURIComponent(link.token)}`, body);
+            announce("Link changed");
+            paint({ ...link, ...changed });
+            node.querySelector("button.change")?.focus();
+          },
+          onCancel: () => {
+            formBox.hidden = true;
+            formBox.replaceChildren();
+            change.setAttribute("aria-expanded", "false");
+            change.focus();
+          },
+        });
+        formBox.replaceChildren(form);
+        formBox.hidden = false;
+        change.setAttribute("aria-expanded", "true");
+        form.querySelector("select, input").focus();
+      });
+      change.classList.add("change");
+      revoke.addEventListener("click", async () => {
+        if (!window.confirm(`Revoke this link to ${name}? It stops working at once, for everyone who has it.`)) return;
+        revoke.disabled = true;
+        try {
+          await api("DELETE", `/v1/links/${encodeURIComponent(link.token)}`);
+          announce("Link revoked");
+          paint({ ...link, state: "revoked", revoked: true });
+          if (onRevoked) onRevoked();
+        } catch (e) {
+          showError(errorNode, e.message);
+          revoke.disabled = false;
+        }
+      });
+      meta.append(el("span", { class: "link-actions" }, change, revoke));
+      children.push(formBox);
+    }
+    children.push(errorNode);
+    node.replaceChildren(...children);
+  };
+  paint(link);
   return node;
 }
 
@@ -333,6 +516,45 @@ function pump() {
   }
 }
 
+/** Should tus retry after this error? Network errors (no answer at all) always, and the
+ *  answers that say "not now": 5xx, 408, 409 (offset moved), 423, 429. */
+function retryable(err) {
+  const status = err && err.originalResponse ? err.originalResponse.getStatus() : 0;
+  return status === 0 || status >= 500 || [408, 409, 423, 429].includes(status);
+}
+
+/** Forgets the stored fingerprints (tus URL storage) of an upload URL. */
+async function forgetUploadUrl(url) {
+  if (!url) return;
+  const storage = tus.defaultOptions.urlStorage;
+  const entries = await storage.findAllUploads().catch(() => []);
+  for (const e of entries) {
+    if (e && e.uploadUrl === url) await storage.removeUpload(e.urlStorageKey).catch(() => {});
+  }
+}
+
+/** Deletes an unfinished upload on the service (tus termination); one that is gone already
+ *  counts as deleted. Then forgets its fingerprint. */
+async function terminateUpload(url) {
+  try {
+    await tus.Upload.terminate(url, { headers: { Authorization: auth.header }, retryDelays: [0, 1000, 3000], onShouldRetry: retryable });
+  } catch (e) {
+    const status = e && e.originalResponse ? e.originalResponse.getStatus() : 0;
+    if (status !== 404 && status !== 410) throw e;
+  }
+  await forgetUploadUrl(url);
+}
+
+function tusErrorMessage(err) {
+  const res = err && err.originalResponse;
+  if (res) {
+    const status = res.getStatus();
+    const body = (res.getBody && res.getBody()) || "";
+    return status === 401 ? "Your credentials were refused." : `The service answered ${status}${body ? `: ${String(body).trim().slice(0, 200)}` : ""}`;
+  }
+  return err && err.message ? err.message : String(err);
+}
+
 class UploadItem {
   constructor(file) {
     this.file = file;
@@ -341,11 +563,17 @@ class UploadItem {
     this.running = false;
     this.samples = [];
     this.lastPaint = 0;
-    this.offsetAtStart = 0;
+    this.lastSent = -1;
+    this.lastProgressAt = 0;
+    this.retryAt = 0;
+    this.sent = 0;
+    this.total = file.size;
     const name = file.name || "file";
     this.progress = el("progress", { max: 100, value: 0, "aria-label": `Upload of ${name}` });
     this.stats = el("span", { class: "stats" }, "Waiting");
     this.button = el("button", { type: "button", class: "btn btn-small", onclick: () => this.toggle() }, "Pause");
+    this.cancelButton = el("button", { type: "button", class: "btn btn-small btn-danger", onclick: () => this.cancel() }, "Cancel");
+    this.note = el("p", { class: "waiting", role: "status", hidden: true });
     this.error = el("p", { class: "error", role: "alert", hidden: true });
     this.result = el("div", { class: "result", hidden: true });
     this.node = el(
@@ -353,7 +581,8 @@ class UploadItem {
       { class: "upload", "data-state": "queued" },
       el("div", { class: "row" }, el("span", { class: "name", title: name }, name), el("span", { class: "size" }, formatBytes(file.size))),
       this.progress,
-      el("div", { class: "row" }, this.stats, this.button),
+      el("div", { class: "row" }, this.stats, el("span", { class: "buttons" }, this.button, this.cancelButton)),
+      this.note,
       this.error,
       this.result,
     );
@@ -364,12 +593,19 @@ class UploadItem {
     this.node.dataset.state = state;
   }
 
+  /** Where it stands, without speed or time left: `42 % · 8.0 MiB of 20 MiB`. */
+  position() {
+    return `${this.progress.value} % · ${formatBytes(this.sent)} of ${formatBytes(this.total)}`;
+  }
+
   async begin() {
     this.setState("uploading");
     this.button.textContent = "Pause";
     this.button.hidden = false;
     showError(this.error, "");
+    this.note.hidden = true;
     this.samples = [];
+    this.lastProgressAt = performance.now();
     this.stats.textContent = "Starting…";
     const file = this.file;
     this.upload = new tus.Upload(file, {
@@ -377,7 +613,15 @@ class UploadItem {
       headers: { Authorization: auth.header },
       metadata: { filename: file.name || "file", filetype: file.type || "application/octet-stream" },
       chunkSize: 8 * MiB,
-      retryDelays: [0, 1000, 3000, 5000, 10000],
+      retryDelays: RETRY_DELAYS,
+      onShouldRetry: (err, attempt) => {
+        const again = retryable(err);
+        if (again) {
+          this.retryAt = performance.now() + (RETRY_DELAYS[attempt] || 0);
+          this.waiting();
+        }
+        return again;
+      },
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
       onProgress: (sent, total) => this.onProgress(sent, total),
@@ -394,14 +638,66 @@ class UploadItem {
     } catch {
       // no storage: a fresh upload
     }
-    if (this.state !== "uploading") return; // paused meanwhile
+    if (this.state !== "uploading") return; // paused or cancelled meanwhile
     this.upload.start();
     showResumable();
   }
 
+  /** No progress: says so at once, without the speed and time left of before (the upload
+   *  retries by itself and goes on when the service answers again). */
+  waiting() {
+    if (this.state !== "uploading" && this.state !== "waiting") return;
+    const offline = typeof navigator !== "undefined" && navigator.onLine === false;
+    if (this.state !== "waiting") announce(`${this.file.name}: waiting for the ${offline ? "network" : "service"}`);
+    this.setState("waiting");
+    this.samples = [];
+    this.stats.textContent = `${this.position()} · waiting for the ${offline ? "network" : "service"}…`;
+    this.note.textContent = offline
+      ? "You are offline: the upload goes on by itself when the network is back."
+      : "The service does not answer: the upload is retried by itself and goes on when it answers again.";
+    this.note.hidden = false;
+  }
+
+  /** Called every second while it runs: a stall is shown after STALL_MS without progress, and
+   *  a request hung for HUNG_MS more is given up and the upload started again. */
+  watch(now) {
+    if (this.state !== "uploading" && this.state !== "waiting") return;
+    const idle = now - this.lastProgressAt;
+    if (this.state === "uploading" && idle > STALL_MS) this.waiting();
+    // the last sign of life: progress, or the retry last made (it may still be ahead)
+    const since = Math.max(this.lastProgressAt, this.retryAt);
+    if (now - since > STALL_MS + HUNG_MS) {
+      this.retryAt = now;
+      this.restart();
+    }
+  }
+
+  /** Starts the upload again now, from the service's offset (tus asks it with a HEAD). */
+  restart() {
+    const up = this.upload;
+    if (!up) return;
+    up.abort(false).then(() => {
+      if (this.upload === up && (this.state === "uploading" || this.state === "waiting")) up.start();
+    }).catch(() => {});
+  }
+
   onProgress(sent, total) {
     const now = performance.now();
-    if (this.samples.length === 0) this.offsetAtStart = sent;
+    this.total = total;
+    this.sent = sent;
+    if (sent !== this.lastSent) {
+      this.lastSent = sent;
+      this.lastProgressAt = now;
+      if (this.state === "waiting") {
+        this.setState("uploading");
+        this.note.hidden = true;
+        this.samples = [];
+        this.lastPaint = 0;
+        announce(`${this.file.name}: uploading again`);
+      }
+    }
+    if (this.state !== "uploading") return;
+    if (this.samples.length === 0 || sent < this.samples[this.samples.length - 1][1]) this.samples = [];
     this.samples.push([now, sent]);
     while (this.samples.length > 2 && now - this.samples[0][0] > 5000) this.samples.shift();
     const pct = total > 0 ? Math.floor((sent / total) * 100) : 100;
@@ -430,8 +726,10 @@ class UploadItem {
   async onSuccess() {
     this.finishSlot();
     this.setState("done");
+    this.note.hidden = true;
     this.progress.value = 100;
     this.button.hidden = true;
+    this.cancelButton.hidden = true;
     this.stats.textContent = `100 % · ${formatBytes(this.file.size)} · done`;
     const url = this.upload.url || "";
     const id = decodeURIComponent(url.split("?")[0].split("/").filter(Boolean).pop() || "");
@@ -447,7 +745,7 @@ class UploadItem {
     this.result.hidden = false;
     this.result.replaceChildren(el("p", { class: "meta" }, "Creating a share link…"));
     try {
-      const link = await createLink(this.fileId);
+      const link = await api("POST", `/v1/files/${encodeURIComponent(this.fileId)}/links`, { expires_in: DEFAULT_EXPIRY });
       this.result.replaceChildren(linkView(link, this.file.name));
     } catch (e) {
       const again = el("button", { type: "button", class: "btn btn-small", onclick: () => this.makeLink() }, "Try again");
@@ -455,27 +753,19 @@ class UploadItem {
     }
   }
 
+  /** tus gave up (an answer that is no use retrying, or half an hour of retries). */
   onError(err) {
     this.finishSlot();
     this.setState("error");
-    const res = err && err.originalResponse;
-    let message = err && err.message ? err.message : String(err);
-    if (res) {
-      const status = res.getStatus();
-      const body = (res.getBody && res.getBody()) || "";
-      message = status === 401 ? "Your credentials were refused." : `The server answered ${status}${body ? `: ${String(body).slice(0, 200)}` : ""}`;
-    } else if (!navigator.onLine) {
-      message = "The network is down: the upload resumes by itself when it is back.";
-    } else {
-      message = "The upload was interrupted (network error).";
-    }
-    showError(this.error, message);
+    this.note.hidden = true;
+    const message = err && err.originalResponse ? tusErrorMessage(err) : "The upload stopped: the service could not be reached for a long time.";
+    showError(this.error, `${message} Resume to try again, or cancel it.`);
     this.button.textContent = "Resume";
     this.stats.textContent = `${this.progress.value} % · stopped`;
   }
 
   toggle() {
-    if (this.state === "uploading" || this.state === "queued") this.pause();
+    if (this.state === "uploading" || this.state === "waiting" || this.state === "queued") this.pause();
     else if (this.state === "paused" || this.state === "error") this.resume();
   }
 
@@ -487,6 +777,7 @@ class UploadItem {
     if (this.upload) this.upload.abort(false).catch(() => {});
     this.finishSlot();
     this.setState("paused");
+    this.note.hidden = true;
     this.button.textContent = "Resume";
     this.stats.textContent = `${this.progress.value} % · paused`;
     if (!silent) announce(`${this.file.name} paused`);
@@ -499,6 +790,43 @@ class UploadItem {
     this.stats.textContent = "Waiting";
     queue.push(this);
     pump();
+  }
+
+  /** Cancel: stops it, deletes what the service holds of it (tus DELETE) and forgets its
+   *  fingerprint, then removes its row. */
+  async cancel() {
+    if (this.state === "done" || this.state === "cancelling") return;
+    if (!window.confirm(`Cancel the upload of ${this.file.name}? What was sent is deleted.`)) return;
+    const before = this.state;
+    const i = queue.indexOf(this);
+    if (i >= 0) queue.splice(i, 1);
+    this.setState("cancelling");
+    this.note.hidden = true;
+    showError(this.error, "");
+    this.button.disabled = true;
+    this.cancelButton.disabled = true;
+    this.stats.textContent = "Cancelling…";
+    const up = this.upload;
+    try {
+      if (up) {
+        await up.abort(false).catch(() => {});
+        this.finishSlot();
+        if (up.url) await terminateUpload(up.url);
+      }
+      this.finishSlot();
+      items.delete(this);
+      this.node.remove();
+      announce(`${this.file.name}: upload cancelled`);
+      showResumable();
+    } catch (e) {
+      this.finishSlot();
+      this.setState(before === "queued" || before === "uploading" || before === "waiting" ? "paused" : before);
+      this.button.textContent = "Resume";
+      this.button.disabled = false;
+      this.cancelButton.disabled = false;
+      this.stats.textContent = `${this.progress.value} % · not cancelled`;
+      showError(this.error, `Could not cancel: ${tusErrorMessage(e)}`);
+    }
   }
 }
 
@@ -515,12 +843,26 @@ function addFiles(fileList) {
   pump();
 }
 
-// Back online: stopped uploads start again by themselves.
+// Stalls are looked for every second.
+setInterval(() => {
+  const now = performance.now();
+  for (const item of items) item.watch(now);
+}, 1000);
+
+// Back online: waiting uploads try again now rather than at their next retry, and those
+// that had stopped start again by themselves.
 window.addEventListener("online", () => {
-  for (const item of items) if (item.state === "error") item.resume();
+  for (const item of items) {
+    if (item.state === "waiting") item.restart();
+    else if (item.state === "error") item.resume();
+  }
+});
+window.addEventListener("offline", () => {
+  for (const item of items) if (item.state === "uploading") item.waiting();
 });
 
-/** Uploads this browser can resume (tus fingerprints in localStorage), not running now. */
+/** Uploads this browser can resume (tus fingerprints in localStorage), not running now:
+ *  pick the same file to resume one, or cancel it (deleted on the service, forgotten here). */
 async function showResumable() {
   const box = $("resumable");
   const list = $("resumable-list");
@@ -532,37 +874,55 @@ async function showResumable() {
   }
   const running = new Set();
   for (const item of items) {
+    if (item.upload && item.upload.url) running.add(item.upload.url);
     if (item.upload && item.upload._urlStorageKey) running.add(item.upload._urlStorageKey);
   }
   const seen = new Set();
   const rows = [];
   for (const e of entries) {
-    if (!e || !e.uploadUrl || running.has(e.urlStorageKey)) continue;
+    if (!e || !e.uploadUrl || running.has(e.urlStorageKey) || running.has(e.uploadUrl)) continue;
     const name = (e.metadata && e.metadata.filename) || "file";
     const key = `${name}/${e.size}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const forget = el("button", { type: "button", class: "btn btn-quiet btn-small" }, "Forget");
-    forget.addEventListener("click", async () => {
-      for (const x of entries) {
-        if (((x.metadata && x.metadata.filename) || "file") === name && x.size === e.size) {
-          await tus.defaultOptions.urlStorage.removeUpload(x.urlStorageKey);
-        }
+    const same = entries.filter((x) => x && x.uploadUrl && ((x.metadata && x.metadata.filename) || "file") === name && x.size === e.size);
+    const error = el("span", { class: "error inline", role: "alert", hidden: true });
+    const cancel = el("button", { type: "button", class: "btn btn-quiet btn-small" }, "Cancel");
+    cancel.addEventListener("click", async () => {
+      if (!window.confirm(`Cancel the unfinished upload of ${name}? What was sent is deleted.`)) return;
+      cancel.disabled = true;
+      showError(error, "");
+      try {
+        for (const x of same) await terminateUpload(x.uploadUrl);
+        announce(`${name}: upload cancelled`);
+        showResumable();
+      } catch (err) {
+        showError(error, `Could not cancel: ${tusErrorMessage(err)}`);
+        cancel.disabled = false;
       }
-      showResumable();
     });
-    rows.push(el("li", {}, el("span", { class: "name" }, name), ` (${formatBytes(e.size)}) `, forget));
+    rows.push(el("li", { "data-upload-url": e.uploadUrl }, el("span", { class: "name" }, name), ` (${formatBytes(e.size)}) `, cancel, error));
   }
   list.replaceChildren(...rows);
   box.hidden = rows.length === 0;
 }
 
 // ---------------------------------------------------------------------------------------
-// The tenant's files
+// The tenant's files: loaded a server page at a time (GET /v1/files and its `cursor`),
+// filtered by name, sorted, and shown PAGE_SIZE at a time.
 
-let cursor = null;
+let files = []; // every file loaded so far, in the service's order
+let cursor = null; // the service's next page, if any
+let page = 0;
 let loading = false;
 let reloadAgain = false; // a reload asked for while one was running
+const fileNodes = new Map(); // id -> its row, kept across renderings (open panels stay open)
+
+const SORTS = {
+  newest: (a, b) => String(b.created_at || "").localeCompare(String(a.created_at || "")),
+  name: (a, b) => (a.name || a.id).localeCompare(b.name || b.id, undefined, { sensitivity: "base", numeric: true }),
+  size: (a, b) => (b.size || 0) - (a.size || 0),
+};
 
 async function loadFiles(reset) {
   if (!auth) return;
@@ -575,17 +935,21 @@ async function loadFiles(reset) {
   try {
     const query = !reset && cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
     const data = await api("GET", `/v1/files${query}`);
-    const list = $("files");
-    if (reset) list.replaceChildren();
-    for (const f of (data && data.files) || []) list.append(fileView(f));
+    const got = (data && data.files) || [];
+    if (reset) {
+      files = [];
+      const keep = new Set(got.map((f) => f.id));
+      for (const id of [...fileNodes.keys()]) if (!keep.has(id)) fileNodes.delete(id);
+    }
+    const known = new Set(files.map((f) => f.id));
+    for (const f of got) if (!known.has(f.id)) files.push(f);
     cursor = (data && data.cursor) || null;
-    $("more").hidden = !cursor;
-    $("files-empty").hidden = list.children.length > 0;
     showError(errorNode, "");
   } catch (e) {
     if (auth) showError(errorNode, `Cannot list the files: ${e.message}`);
   } finally {
     loading = false;
+    renderFiles();
     if (reloadAgain) {
       reloadAgain = false;
       loadFiles(true);
@@ -593,14 +957,67 @@ async function loadFiles(reset) {
   }
 }
 
+/** The loaded files that match the filter, in the chosen order. */
+function shownFiles() {
+  const q = $("files-filter").value.trim().toLowerCase();
+  const sort = SORTS[$("files-sort").value] || SORTS.newest;
+  const list = q ? files.filter((f) => String(f.name || f.id).toLowerCase().includes(q)) : files.slice();
+  return list.sort(sort);
+}
+
+function renderFiles() {
+  const list = shownFiles();
+  const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
+  page = Math.min(Math.max(0, page), pages - 1);
+  const slice = list.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+  $("files").replaceChildren(
+    ...slice.map((f) => {
+      let node = fileNodes.get(f.id);
+      if (!node) {
+        node = fileView(f);
+        fileNodes.set(f.id, node);
+      }
+      return node;
+    }),
+  );
+  const filtered = $("files-filter").value.trim() !== "";
+  $("files-empty").hidden = files.length > 0 || Boolean(cursor);
+  $("files-none").hidden = !(filtered && list.length === 0);
+  const from = list.length ? page * PAGE_SIZE + 1 : 0;
+  const to = page * PAGE_SIZE + slice.length;
+  const of = `${list.length}${cursor ? "+" : ""}`;
+  $("files-count").textContent = list.length || cursor ? `${from}–${to} of ${of} file${list.length === 1 && !cursor ? "" : "s"}${filtered ? " matching" : ""}` : "";
+  $("files-prev").disabled = page === 0;
+  $("files-next").disabled = page >= pages - 1 && !cursor;
+  $("pager").hidden = pages <= 1 && !cursor;
+}
+
+async function nextPage() {
+  const pages = Math.max(1, Math.ceil(shownFiles().length / PAGE_SIZE));
+  if (page >= pages - 1 && cursor) {
+    // the last page loaded: the service's next one first
+    await loadFiles(false);
+    if (Math.ceil(shownFiles().length / PAGE_SIZE) <= pages) return renderFiles();
+  }
+  page += 1;
+  renderFiles();
+  $("files-title").scrollIntoView({ block: "nearest" });
+}
+
+function previousPage() {
+  page -= 1;
+  renderFiles();
+}
+
 function fileView(f) {
   const name = f.name || f.id;
   const panelId = `links-${f.id}`;
   const errorNode = el("p", { class: "error", role: "alert", hidden: true });
   const linkList = el("ul", { class: "link-list" });
+  const formBox = el("div", { class: "link-new", hidden: true });
   const panel = el("div", { class: "links", id: panelId, hidden: true }, linkList);
   const toggle = el("button", { type: "button", class: "btn btn-small", "aria-expanded": "false", "aria-controls": panelId }, "Links");
-  const newLink = el("button", { type: "button", class: "btn btn-small" }, "New link");
+  const newLink = el("button", { type: "button", class: "btn btn-small", "aria-expanded": "false" }, "New link");
   const del = el("button", { type: "button", class: "btn btn-small btn-danger" }, "Delete");
   const node = el(
     "li",
@@ -608,6 +1025,7 @@ function fileView(f) {
     el("div", { class: "row" }, el("span", { class: "name", title: name }, name), f.dialect ? el("span", { class: "badge" }, f.dialect) : null),
     el("p", { class: "meta" }, formatBytes(f.size), " · uploaded ", timeEl(f.created_at), " · expires ", timeEl(f.expires_at)),
     el("div", { class: "actions" }, toggle, newLink, del),
+    formBox,
     errorNode,
     panel,
   );
@@ -618,7 +1036,7 @@ function fileView(f) {
       const links = (data && data.links) || [];
       linkList.replaceChildren(
         ...(links.length
-          ? links.map((l) => el("li", {}, linkView(l, name, showLinks)))
+          ? links.map((l) => el("li", {}, linkView(l, name)))
           : [el("li", { class: "hint" }, "No links: make one with New link.")]),
       );
       panel.hidden = false;
@@ -630,6 +1048,12 @@ function fileView(f) {
     }
   }
 
+  function closeForm() {
+    formBox.hidden = true;
+    formBox.replaceChildren();
+    newLink.setAttribute("aria-expanded", "false");
+  }
+
   toggle.addEventListener("click", () => {
     if (panel.hidden) showLinks();
     else {
@@ -638,17 +1062,29 @@ function fileView(f) {
       toggle.textContent = "Links";
     }
   });
-  newLink.addEventListener("click", async () => {
-    newLink.disabled = true;
-    try {
-      await createLink(f.id);
-      announce("Link created");
-      await showLinks();
-    } catch (e) {
-      showError(errorNode, e.message);
-    } finally {
-      newLink.disabled = false;
+  newLink.addEventListener("click", () => {
+    if (!formBox.hidden) {
+      closeForm();
+      return;
     }
+    const form = linkForm(null, {
+      submitLabel: "Create link",
+      onSubmit: async (body) => {
+        await api("POST", `/v1/files/${encodeURIComponent(f.id)}/links`, body);
+        announce("Link created");
+        closeForm();
+        await showLinks();
+        newLink.focus();
+      },
+      onCancel: () => {
+        closeForm();
+        newLink.focus();
+      },
+    });
+    formBox.replaceChildren(form);
+    formBox.hidden = false;
+    newLink.setAttribute("aria-expanded", "true");
+    form.querySelector("select").focus();
   });
   del.addEventListener("click", async () => {
     if (!window.confirm(`Delete ${name}? Its share links stop working.`)) return;
@@ -656,8 +1092,9 @@ function fileView(f) {
     try {
       await api("DELETE", `/v1/files/${encodeURIComponent(f.id)}`);
       announce(`${name} deleted`);
-      node.remove();
-      $("files-empty").hidden = $("files").children.length > 0;
+      files = files.filter((x) => x.id !== f.id);
+      fileNodes.delete(f.id);
+      renderFiles();
     } catch (e) {
       showError(errorNode, e.message);
       del.disabled = false;
@@ -674,7 +1111,16 @@ function init() {
   for (const r of document.querySelectorAll('input[name="kind"]')) r.addEventListener("change", signInKindChanged);
   $("sign-out").addEventListener("click", () => signOut(""));
   $("refresh").addEventListener("click", () => loadFiles(true));
-  $("more").addEventListener("click", () => loadFiles(false));
+  $("files-prev").addEventListener("click", previousPage);
+  $("files-next").addEventListener("click", nextPage);
+  $("files-filter").addEventListener("input", () => {
+    page = 0;
+    renderFiles();
+  });
+  $("files-sort").addEventListener("change", () => {
+    page = 0;
+    renderFiles();
+  });
 
   const input = $("file-input");
   const drop = $("drop");

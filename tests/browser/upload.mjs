@@ -2,18 +2,30 @@
 // Debian's chromium driven by playwright-core (no browser is downloaded), for
 // tests/e2e_browser.rs. Usage:
 //   node tests/browser/upload.mjs --base http://127.0.0.1:8787 --out target/e2e-browser \
-//     --token TOKEN [--user USER --password PASSWORD] [--chromium /usr/bin/chromium]
-// (or EDGESHARE_BASE, BROWSER_OUT, EDGESHARE_TOKEN, EDGESHARE_USER, EDGESHARE_PASSWORD, CHROMIUM).
+//     --token TOKEN [--user USER --password PASSWORD] [--jwt-secret SECRET] [--chromium /usr/bin/chromium]
+// (or EDGESHARE_BASE, BROWSER_OUT, EDGESHARE_TOKEN, EDGESHARE_USER, EDGESHARE_PASSWORD,
+// EDGESHARE_JWT_SECRET, CHROMIUM).
 // It signs in (a wrong token first: refused), uploads a 20 MiB random file with the keyboard
-// (the drop zone opens the picker) through a network drop, copies its share link, downloads it
-// in a new browser context and compares sha256; uploads 64 MiB, reloads the page half way,
-// checks the sign-in survives, picks the same file again and checks it resumes (bytes sent
-// after the reload < the file size); lists the files and their links; screenshots each page at
-// phone (375x812) and desktop (1280x800) widths into the output folder, with no console error
-// and no horizontal scroll. Prints one JSON line {ok, failures, ...}; exits 1 on a failure.
+// (the drop zone opens the picker) through a network drop (the row waits, not an error),
+// copies its share link, changes the link's options (limit, password), downloads it in a new
+// browser context and compares sha256; uploads 64 MiB, reloads the page half way, checks the
+// sign-in survives, picks the same file again and checks it resumes (bytes sent after the
+// reload < the file size); an upload through a service outage while the browser is online
+// (the row says it waits, at once, and goes on by itself); Cancel of a running upload and of
+// an unfinished one listed after a reload (tus DELETE, fingerprint gone); link states, a new
+// link's own options, revoke and delete confirmed; the files list filtered, sorted, paged and
+// paged on by the service's cursor; local times with their zone; screenshots of each page at
+// phone (375x812) and desktop (1280x800) widths into the output folder, with no console error,
+// no horizontal scroll and "Signed in as" in view. Then two vendor clients on a second origin
+// (a static server on another 127.0.0.1 port): Uppy (core, dashboard, tus with addRequestId)
+// and Twake's web client's uploader (resumable.js), each checked back by sha256.
+// Prints one JSON line {ok, failures, ...}; exits 1 on a failure.
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { chromium } from "playwright-core";
 
 const MiB = 1024 * 1024;
@@ -23,10 +35,15 @@ const out = path.resolve(args.out || process.env.BROWSER_OUT || "target/e2e-brow
 const token = args.token || process.env.EDGESHARE_TOKEN || "";
 const user = args.user || process.env.EDGESHARE_USER || "";
 const password = args.password || process.env.EDGESHARE_PASSWORD || "";
+const jwtSecret = args["jwt-secret"] || process.env.EDGESHARE_JWT_SECRET || "";
 const executablePath = args.chromium || process.env.CHROMIUM || "/usr/bin/chromium";
 const smallMiB = Number(args["small-mib"] || 20);
 const bigMiB = Number(args["big-mib"] || 64);
 const TIMEOUT = Number(args.timeout || 120_000);
+/** The time zone of the main browser context: the page shows local times with their zone. */
+const TIME_ZONE = "Asia/Kathmandu"; // UTC+5:45, which no default could pass for
+const here = path.dirname(fileURLToPath(import.meta.url));
+const authHeader = token ? `Bearer ${token}` : `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
 
 const result = { ok: false, base, out, failures: [], steps: {}, screenshots: [], consoleErrors: {}, overflow: {} };
 const failures = result.failures;
@@ -59,6 +76,118 @@ function randomFile(name, bytes) {
   for (let left = bytes; left > 0; left -= Math.min(left, MiB)) fs.writeSync(fd, crypto.randomBytes(Math.min(left, MiB)));
   fs.closeSync(fd);
   return { path: p, name, size: bytes, sha256: sha256File(p) };
+}
+
+/** A tus upload from Node in one request (creation with upload); its id. */
+async function tusCreate(name, bytes) {
+  const res = await fetch(`${base}/files/`, {
+    method: "POST",
+    headers: {
+      Authorization: authHeader,
+      "Tus-Resumable": "1.0.0",
+      "Upload-Length": String(bytes.length),
+      "Upload-Metadata": `filename ${Buffer.from(name).toString("base64")}`,
+      "Content-Type": "application/offset+octet-stream",
+    },
+    body: bytes,
+  });
+  if (res.status !== 201) throw new Error(`tus creation of ${name}: ${res.status} ${await res.text()}`);
+  return decodeURIComponent(res.headers.get("location").split("/").pop());
+}
+
+/** A JSON call to the service from Node, with the credentials. */
+async function apiCall(method, p, body) {
+  const headers = { Authorization: authHeader, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(`${base}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
+
+/** A share link's answer to a client without a browser (no page): its status. A download
+ *  (counted), of its first bytes only. */
+async function shareStatus(url, extra = {}) {
+  const res = await fetch(url, { headers: { Accept: "*/*", Range: "bytes=0-15", ...extra } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** The <time> elements of `locator`: local time with its zone (TIME_ZONE's is GMT+5:45), the
+ *  UTC time in the tooltip. */
+async function checkLocalTimes(page, locator, what) {
+  const times = await locator.evaluateAll((els) => els.map((e) => ({ text: e.textContent, iso: e.getAttribute("datetime"), title: e.title })));
+  result.steps.localTimes = result.steps.localTimes || {};
+  result.steps.localTimes[what] = times;
+  check(times.length > 0, `${what}: no time shown`);
+  for (const t of times) {
+    const want = new Date(t.iso).toLocaleString("en-US", {
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZoneName: "short",
+      timeZone: TIME_ZONE,
+    });
+    check(/GMT\+5:45/.test(t.text) && t.text === want, `${what}: ${JSON.stringify(t.text)} is not the local time with its zone (${want})`);
+    check(/UTC$/.test(t.title), `${what}: the tooltip ${JSON.stringify(t.title)} is not the UTC time`);
+  }
+}
+
+/** The <title> of a share link's page as a browser gets it. */
+async function shareTitle(url) {
+  const res = await fetch(url, { headers: { Accept: "text/html" } });
+  const html = await res.text();
+  const m = /<title>([^<]*)<\/title>/.exec(html);
+  return { status: res.status, title: m ? m[1] : null, html };
+}
+
+/** Records each data-state an upload row takes, from now on, in window.__states[name]. */
+async function recordStates(page, name) {
+  await page.evaluate((n) => {
+    window.__states = window.__states || {};
+    const list = (window.__states[n] = []);
+    const find = () => [...document.querySelectorAll("li.upload")].find((li) => li.querySelector(".name").textContent === n);
+    const start = () => {
+      const li = find();
+      if (!li) return setTimeout(start, 20);
+      list.push(li.dataset.state);
+      new MutationObserver(() => list.push(li.dataset.state)).observe(li, { attributes: true, attributeFilter: ["data-state"] });
+    };
+    start();
+  }, name);
+}
+
+/** Waits until the upload of `name` has passed `pct` %. */
+async function waitProgress(page, name, pct) {
+  await page.waitForFunction(
+    ([n, p]) => [...document.querySelectorAll("li.upload")].some((li) => li.querySelector(".name").textContent === n && li.querySelector("progress").value > p),
+    [name, pct],
+    { timeout: TIMEOUT, polling: 50 },
+  );
+}
+
+/** The tus fingerprints this page's origin keeps (their upload URLs). */
+async function storedUploadUrls(page) {
+  return page.evaluate(() => {
+    const urls = [];
+    for (let i = 0; i < localStorage.length; i += 1) {
+      const k = localStorage.key(i);
+      if (!k.startsWith("tus::")) continue;
+      try {
+        urls.push(JSON.parse(localStorage.getItem(k)).uploadUrl);
+      } catch {
+        // not ours
+      }
+    }
+    return urls;
+  });
 }
 
 /** Collects console errors and page errors of a page under a label. */
@@ -116,7 +245,7 @@ async function waitUploaded(page, name) {
   const item = uploadItem(page, name);
   await item.and(page.locator('[data-state="done"]')).waitFor({ timeout: TIMEOUT });
   const input = item.locator(".link-url");
-  const error = item.locator(".result .error");
+  const error = item.locator(".result > p.error");
   await Promise.race([input.waitFor({ timeout: 30_000 }), error.waitFor({ timeout: 30_000 })]).catch(() => {});
   if (await error.count()) throw new Error(`no share link for ${name}: ${await error.textContent()}`);
   return { item, url: await input.inputValue(), fileId: await item.getAttribute("data-file-id") };
@@ -201,6 +330,7 @@ async function main() {
   try {
     await flows(browser, small, big);
     await screenshots(browser);
+    await crossOrigin(browser);
   } finally {
     await browser.close();
   }
@@ -221,7 +351,7 @@ async function flows(browser, small, big) {
     await context.close();
   }
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: TIME_ZONE, locale: "en-US" });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   const page = await context.newPage();
   const errors = watch(page, "flow");
@@ -260,7 +390,17 @@ async function flows(browser, small, big) {
     { timeout: TIMEOUT, polling: 50 },
   );
   const dropAt = await progressOf(page, small.name);
+  await recordStates(page, small.name);
   await network(cdp, { offline: true });
+  // Offline: the row says it waits for the network, as a notice, not an error.
+  const smallItem = uploadItem(page, small.name);
+  await smallItem.and(page.locator('[data-state="waiting"]')).waitFor({ timeout: 10_000 }).catch(() => {});
+  const offline = {
+    state: await smallItem.getAttribute("data-state"),
+    stats: (await smallItem.locator(".stats").textContent()).trim(),
+    notice: (await smallItem.locator(".waiting").isVisible()) ? (await smallItem.locator(".waiting").textContent()).trim() : null,
+    errorShown: await smallItem.locator(".error").isVisible(),
+  };
   // The scenario, not a wait for something: the network stays down for a while, as a real
   // drop does, so that the client's requests fail and it has to retry once it is back.
   await page.waitForTimeout(2500);
@@ -268,7 +408,12 @@ async function flows(browser, small, big) {
   const sawProgress = [];
   const seen = setInterval(() => progressOf(page, small.name).then((v) => sawProgress.push(v)).catch(() => {}), 200);
   const first = await waitUploaded(page, small.name).finally(() => clearInterval(seen));
-  result.steps.networkDrop = { at: dropAt, failedRequests: failedPatches.length, errors: failedPatches.slice(0, 3) };
+  const dropStates = await page.evaluate((n) => window.__states[n], small.name);
+  result.steps.networkDrop = { at: dropAt, failedRequests: failedPatches.length, errors: failedPatches.slice(0, 3), offline, states: dropStates };
+  check(offline.state === "waiting", `offline, the row is ${offline.state}, not waiting`);
+  check(!offline.errorShown && offline.notice && /offline|network/i.test(offline.notice), `offline, the row shows ${JSON.stringify(offline)}: an error rather than a notice`);
+  check(!/\/s|left/.test(offline.stats), `offline, the row still shows a speed or a time left: ${offline.stats}`);
+  check(!dropStates.includes("error"), `the network drop made the row an error on the way: ${dropStates}`);
   const stats = await first.item.locator(".stats").textContent();
   check(/100 %/.test(stats), `the 20 MiB upload does not show 100 %: ${stats}`);
   check((await first.item.locator("progress").evaluate((p) => p.value)) === 100, "the progress bar is not at 100");
@@ -284,6 +429,11 @@ async function flows(browser, small, big) {
   const expiry = await first.item.locator(".result .meta").textContent();
   result.steps.small.linkMeta = expiry.trim();
   check(/expires/i.test(expiry), `no expiry next to the link: ${expiry}`);
+  // The link's own options are shown on it: its state, expiry (local time with the zone),
+  // download limit and password; no options above the drop zone apply to later uploads.
+  check(/active/i.test(expiry) && /no limit/i.test(expiry) && /password: no/i.test(expiry), `the new link does not show its options: ${expiry}`);
+  check((await page.locator("#link-password, #max-downloads, #expires").count()) === 0, "share options above the drop zone still apply to every upload");
+  await checkLocalTimes(page, first.item.locator(".result .expiry time"), "the new link's expiry");
 
   // The link in a new browser context (no credentials): same bytes.
   const got = await downloadShared(browser, first.url, "small");
@@ -383,23 +533,523 @@ async function flows(browser, small, big) {
   result.steps.resume.download = got2;
   check(got2.sha256 === big.sha256, `the resumed file's sha256 ${got2.sha256} is not the upload's ${big.sha256}`);
 
-  // Revoke the first link from the list: the share page stops working.
-  page.once("dialog", (d) => d.accept());
+  // Revoke the first link from the list, which asks first: dismissed, nothing happens;
+  // accepted, the link says it is revoked and the share page stops working.
   const row2 = fileRow(page, first.fileId);
-  await row2.getByRole("button", { name: "Links" }).click();
+  const linksButton = row2.getByRole("button", { name: /^(Links|Hide links)$/ });
+  if ((await linksButton.textContent()).trim() === "Links") await linksButton.click();
   const linkRow = row2.locator(".links .link").filter({ has: page.locator(`input[value="${first.url}"]`) });
+  await linkRow.waitFor({ timeout: 15_000 });
+  const asked = [];
+  page.once("dialog", (d) => {
+    asked.push(d.message());
+    d.dismiss();
+  });
   await linkRow.getByRole("button", { name: "Revoke" }).click();
-  await linkRow.waitFor({ state: "detached", timeout: 15_000 });
+  for (let i = 0; i < 50 && asked.length === 0; i += 1) await page.waitForTimeout(50);
+  const afterDismiss = (await fetch(first.url, { method: "HEAD" })).status; // not a download
+  page.once("dialog", (d) => {
+    asked.push(d.message());
+    d.accept();
+  });
+  await linkRow.getByRole("button", { name: "Revoke" }).click();
+  await linkRow.and(page.locator('[data-state="revoked"]')).waitFor({ timeout: 15_000 }).catch(() => {});
+  const shown = ((await linkRow.locator(".state").textContent().catch(() => "")) || "").trim();
   const after = await fetch(first.url, { headers: { Accept: "*/*" } });
-  result.steps.revoke = { statusAfter: after.status };
+  const page410 = await shareTitle(first.url);
+  const unknown = await shareTitle(`${base}/s/${"A".repeat(32)}`);
+  result.steps.revoke = { statusAfter: after.status, asked, afterDismiss, shown, pageTitle: page410.title, unknownTitle: unknown.title };
+  check(asked.length === 2 && /revoke/i.test(asked[0]), `revoking did not ask first: ${JSON.stringify(asked)}`);
+  check(afterDismiss !== 410, `a dismissed revoke revoked the link (${afterDismiss})`);
+  check(shown === "Revoked", `a revoked link shows "${shown}", not Revoked`);
   check(after.status === 410, `a revoked link answers ${after.status}, not 410`);
+  // share-page titles are titles, not raw server messages
+  check(page410.title === "This link has been revoked · edgeshare", `a revoked link's page is titled ${JSON.stringify(page410.title)}`);
+  check(unknown.status === 404 && unknown.title === "Link not found · edgeshare", `an unknown link's page is titled ${JSON.stringify(unknown.title)} (${unknown.status})`);
+
+  await stallFlow(page);
+  await cancelFlows(page);
+  await linkFlows(page, choosers);
+  await filesFlows(page);
 
   await shot(page, "flow-desktop");
   // Network errors while offline (and aborted requests at the reload) are expected here.
-  const unexpected = errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|ERR_NETWORK_CHANGED|ERR_ABORTED|ERR_CONNECTION/.test(e));
+  // So are the 401 of a password check, the 405 of a service without PATCH (reported as a
+  // failure where it matters) and the 404/410 of a cancelled upload looked for.
+  const unexpected = errors.filter(
+    (e) => !/ERR_INTERNET_DISCONNECTED|ERR_NETWORK_CHANGED|ERR_ABORTED|ERR_CONNECTION|ERR_FAILED|status of (401|404|405|410)/.test(e),
+  );
   result.consoleErrors.flow = unexpected;
   check(unexpected.length === 0, `console errors during the uploads: ${unexpected.join(" | ")}`);
   await context.close();
+}
+
+/** Picks a file in the page with its file input (the drop zone's picker). */
+async function pick(page, file) {
+  await page.locator("#file-input").setInputFiles(file);
+}
+
+/** A file of `bytes` random bytes, as Playwright hands one to an <input type=file>. */
+function memoryFile(name, bytes, mimeType = "application/octet-stream") {
+  const buffer = crypto.randomBytes(bytes);
+  return { name, mimeType, buffer, sha256: crypto.createHash("sha256").update(buffer).digest("hex") };
+}
+
+// --- 12: the service unreachable while the browser is online --------------------------
+async function stallFlow(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await network(cdp, { upload: 4 * MiB });
+  const file = memoryFile("stall-24MiB.bin", 24 * MiB);
+  await pick(page, file);
+  await recordStates(page, file.name);
+  await waitProgress(page, file.name, 10);
+  const item = uploadItem(page, file.name);
+  // The service stops answering (connection refused), the browser still says it is online.
+  let refused = 0;
+  const cut = (route) => {
+    refused += 1;
+    return route.abort("connectionrefused");
+  };
+  await page.route("**/files/**", cut);
+  const cutAt = Date.now();
+  await item.and(page.locator('[data-state="waiting"]')).waitFor({ timeout: 30_000 }).catch(() => {});
+  const shownAfter = Date.now() - cutAt;
+  const during = {
+    online: await page.evaluate(() => navigator.onLine),
+    stats: (await item.locator(".stats").textContent()).trim(),
+    notice: (await item.locator(".waiting").isVisible()) ? (await item.locator(".waiting").textContent()).trim() : null,
+    errorShown: await item.locator(".error").isVisible(),
+  };
+  // The scenario, not a wait for something: the outage lasts longer than the ~20 s after which
+  // the page used to give up and wait for a click.
+  await page.waitForTimeout(22_000);
+  const stillWaiting = await item.getAttribute("data-state");
+  const statsLate = (await item.locator(".stats").textContent()).trim();
+  await page.unroute("**/files/**", cut);
+  const backAt = Date.now();
+  // Nobody clicks: it goes on by itself.
+  await item.and(page.locator('[data-state="done"]')).waitFor({ timeout: TIMEOUT }).catch(() => {});
+  await network(cdp, { upload: -1 });
+  await cdp.detach();
+  const states = await page.evaluate((n) => window.__states[n], file.name);
+  const doneAfter = Date.now() - backAt;
+  const final = await item.getAttribute("data-state");
+  result.steps.stall = { shownAfterMs: shownAfter, during, refused, stillWaiting, statsLate, states, final, doneAfterMs: doneAfter };
+  check(during.online, "the browser said it was offline: the outage was not the service's");
+  check(shownAfter < 8000, `the stall was shown after ${shownAfter} ms`);
+  check(/waiting for the service/i.test(during.stats) && !/\/s|left/.test(during.stats), `stalled, the row shows ${JSON.stringify(during.stats)}`);
+  check(during.notice && !during.errorShown, `stalled, the row shows an error rather than a notice: ${JSON.stringify(during)}`);
+  check(stillWaiting === "waiting" && !/\/s|left/.test(statsLate), `after 22 s without the service the row is ${stillWaiting}: ${statsLate}`);
+  check(final === "done" && !states.includes("error") && !states.includes("paused"), `the upload did not go on by itself: ${final}, ${states}`);
+  if (final === "done") {
+    const link = await item.locator(".link-url").inputValue().catch(() => "");
+    const got = link ? await downloadSharedBytes(link) : null;
+    result.steps.stall.sha256Matches = got === file.sha256;
+    check(got === file.sha256, `the file uploaded through the outage has sha256 ${got}, not ${file.sha256}`);
+  }
+}
+
+/** The whole file behind a share link, from Node: its sha256. */
+async function downloadSharedBytes(url) {
+  const res = await fetch(url, { headers: { Accept: "*/*" } });
+  return crypto.createHash("sha256").update(Buffer.from(await res.arrayBuffer())).digest("hex");
+}
+
+// --- 11: cancel a running upload, and an unfinished one listed after a reload ---------
+async function cancelFlows(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await network(cdp, { upload: 2 * MiB });
+  const created = [];
+  const deletes = [];
+  const onResponse = async (r) => {
+    const u = new URL(r.url());
+    if (!u.pathname.startsWith("/files/")) return;
+    if (r.request().method() === "POST" && r.status() === 201) created.push(new URL(await r.headerValue("location"), base).href);
+    if (r.request().method() === "DELETE") deletes.push({ url: r.url(), status: r.status() });
+  };
+  page.on("response", onResponse);
+
+  // A running upload: Cancel asks, then the row goes, the service forgets it, so does the browser.
+  const running = memoryFile("cancel-running-12MiB.bin", 12 * MiB);
+  await pick(page, running);
+  await waitProgress(page, running.name, 5);
+  const url1 = created[created.length - 1];
+  const asked = [];
+  page.once("dialog", (d) => {
+    asked.push(d.message());
+    d.accept();
+  });
+  await uploadItem(page, running.name).getByRole("button", { name: "Cancel" }).click();
+  await uploadItem(page, running.name).waitFor({ state: "detached", timeout: 30_000 }).catch(() => {});
+  const rowGone = (await uploadItem(page, running.name).count()) === 0;
+  const head1 = await fetch(url1, { method: "HEAD", headers: { Authorization: authHeader, "Tus-Resumable": "1.0.0" } });
+  const stored1 = await storedUploadUrls(page);
+  result.steps.cancel = { running: { url: url1, asked, rowGone, deletes: deletes.slice(), headAfter: head1.status, fingerprintKept: stored1.includes(url1) } };
+  check(asked.length === 1 && /cancel/i.test(asked[0]), `Cancel did not ask first: ${asked}`);
+  check(rowGone, "the cancelled upload's row is still there");
+  check(deletes.some((d) => d.url === url1 && d.status === 204), `no tus DELETE of ${url1}: ${JSON.stringify(deletes)}`);
+  check(head1.status === 404 || head1.status === 410, `the cancelled upload answers HEAD ${head1.status}`);
+  check(!stored1.includes(url1), "the cancelled upload's fingerprint is still stored");
+
+  // An unfinished upload, paused and the page reloaded: listed, and cancelled from the list.
+  const paused = memoryFile("cancel-listed-12MiB.bin", 12 * MiB);
+  await pick(page, paused);
+  await waitProgress(page, paused.name, 5);
+  await uploadItem(page, paused.name).getByRole("button", { name: "Pause" }).click();
+  await uploadItem(page, paused.name).and(page.locator('[data-state="paused"]')).waitFor({ timeout: 5000 });
+  const url2 = created[created.length - 1];
+  await page.reload();
+  await page.locator("#app").waitFor({ state: "visible", timeout: 15_000 });
+  const entry = page.locator(`#resumable-list li[data-upload-url="${url2}"]`);
+  await entry.waitFor({ timeout: 10_000 }).catch(() => {});
+  const listed = (await entry.count()) > 0;
+  if (listed) {
+    page.once("dialog", (d) => d.accept());
+    await entry.getByRole("button", { name: "Cancel" }).click();
+    await entry.waitFor({ state: "detached", timeout: 30_000 }).catch(() => {});
+  }
+  const head2 = await fetch(url2, { method: "HEAD", headers: { Authorization: authHeader, "Tus-Resumable": "1.0.0" } });
+  const stored2 = await storedUploadUrls(page);
+  result.steps.cancel.listed = {
+    url: url2,
+    listed,
+    entryGone: (await entry.count()) === 0,
+    headAfter: head2.status,
+    fingerprintKept: stored2.includes(url2),
+    noticeHidden: await page.locator("#resumable").isHidden(),
+  };
+  check(listed, "the paused upload is not listed under Unfinished uploads after a reload");
+  check(result.steps.cancel.listed.entryGone, "the cancelled unfinished upload is still listed");
+  check(head2.status === 404 || head2.status === 410, `the cancelled unfinished upload answers HEAD ${head2.status}`);
+  check(!stored2.includes(url2), "the cancelled unfinished upload's fingerprint is still stored");
+  page.off("response", onResponse);
+  await network(cdp, { upload: -1 });
+  await cdp.detach();
+}
+
+// --- 13 and 14: a link's own options, changed; its state; a new link's own options ----
+async function linkFlows(page) {
+  const file = memoryFile("links-64KiB.bin", 64 * 1024);
+  await pick(page, file);
+  const done = await waitUploaded(page, file.name);
+  const link = done.item.locator(".result .link");
+  const steps = (result.steps.links = { url: done.url });
+  // Change: a limit of 1 and a password; the password field is emptied once sent.
+  const patches = [];
+  const onPatch = (r) => {
+    if (r.request().method() === "PATCH") patches.push(r.status());
+  };
+  page.on("response", onPatch);
+  await link.getByRole("button", { name: "Change" }).click();
+  const form = link.locator("form.link-form");
+  await form.waitFor({ timeout: 5000 });
+  await form.getByLabel("Max downloads").fill("1");
+  await form.getByLabel("Password protected").check();
+  await form.locator('input[type="password"]').fill("e2e-link-secret");
+  await form.getByRole("button", { name: "Save" }).click();
+  await link.locator(".password", { hasText: "Password: yes" }).waitFor({ timeout: 15_000 }).catch(() => {});
+  steps.changed = {
+    patches: patches.slice(),
+    meta: (await link.locator(".meta").textContent()).trim(),
+    error: (await link.locator("p.error:visible").count()) ? (await link.locator("p.error:visible").first().textContent()).trim() : null,
+    passwordLeft: await page.locator('input[type="password"]').evaluateAll((els) => els.map((e) => e.value).filter(Boolean)),
+  };
+  check(patches.includes(200), `changing the link: PATCH answered ${JSON.stringify(patches)} (${steps.changed.error})`);
+  check(/0 of 1 downloads/.test(steps.changed.meta) && /Password: yes/.test(steps.changed.meta), `the changed link shows ${steps.changed.meta}`);
+  check(steps.changed.passwordLeft.length === 0, "a password is left typed in the page after use");
+  // What it serves now: the password asked, one download, then used up.
+  steps.changed.serves = [
+    await shareStatus(done.url),
+    await shareStatus(done.url, { "X-Share-Password": "e2e-link-secret" }),
+    await shareStatus(done.url, { "X-Share-Password": "e2e-link-secret" }),
+  ];
+  check(JSON.stringify(steps.changed.serves) === "[401,206,410]", `the changed link answers ${steps.changed.serves}, not 401, 206, 410`);
+  // Its owner sees it used up, in the files list.
+  const row = fileRow(page, done.fileId);
+  await row.waitFor({ timeout: 15_000 });
+  await row.getByRole("button", { name: "Links" }).click();
+  const listed = row.locator(".links .link").first();
+  await listed.waitFor({ timeout: 15_000 });
+  steps.usedUp = { state: await listed.getAttribute("data-state"), label: (await listed.locator(".state").textContent()).trim() };
+  check(steps.usedUp.state === "used_up" && steps.usedUp.label === "Used up", `a used-up link shows ${JSON.stringify(steps.usedUp)}`);
+  // An expired one too (a link of 1 s, made from Node).
+  const brief = await apiCall("POST", `/v1/files/${encodeURIComponent(done.fileId)}/links`, { expires_in: 1 });
+  await new Promise((r) => setTimeout(r, 1500)); // the scenario: the link's second runs out
+  await row.getByRole("button", { name: "Hide links" }).click();
+  await row.getByRole("button", { name: "Links" }).click();
+  const expired = row.locator(`.links .link[data-token="${brief.json && brief.json.token}"]`);
+  await expired.waitFor({ timeout: 15_000 }).catch(() => {});
+  steps.expired = (await expired.count())
+    ? { state: await expired.getAttribute("data-state"), meta: (await expired.locator(".meta").textContent()).trim() }
+    : null;
+  check(steps.expired && steps.expired.state === "expired" && /Expired/.test(steps.expired.meta), `an expired link shows ${JSON.stringify(steps.expired)}`);
+  // New link: its own options, which do not stick to the next one; the password emptied.
+  await row.getByRole("button", { name: "New link" }).click();
+  const newForm = row.locator(".link-new form");
+  await newForm.waitFor({ timeout: 5000 });
+  const defaults = {
+    expires: await newForm.getByLabel("Expires").inputValue(),
+    max: await newForm.getByLabel("Max downloads").inputValue(),
+    protect: await newForm.getByLabel("Password protected").isChecked(),
+  };
+  await newForm.getByLabel("Expires").selectOption("3600");
+  await newForm.getByLabel("Max downloads").fill("2");
+  await newForm.getByLabel("Password protected").check();
+  await newForm.locator('input[type="password"]').fill("another-secret");
+  const before = await row.locator(".links .link").count();
+  await newForm.getByRole("button", { name: "Create link" }).click();
+  await row.locator(".links .link").nth(before).waitFor({ timeout: 15_000 }).catch(() => {});
+  const made = row.locator(".links .link").nth(before);
+  steps.newLink = {
+    defaults,
+    meta: (await made.count()) ? (await made.locator(".meta").textContent()).trim() : null,
+    formClosed: await row.locator(".link-new").isHidden(),
+    passwordLeft: await page.locator('input[type="password"]').evaluateAll((els) => els.map((e) => e.value).filter(Boolean)),
+  };
+  await row.getByRole("button", { name: "New link" }).click();
+  const again = row.locator(".link-new form");
+  await again.waitFor({ timeout: 5000 });
+  steps.newLink.next = {
+    expires: await again.getByLabel("Expires").inputValue(),
+    max: await again.getByLabel("Max downloads").inputValue(),
+    protect: await again.getByLabel("Password protected").isChecked(),
+    password: await again.locator('input[type="password"]').inputValue(),
+  };
+  await again.getByRole("button", { name: "Cancel" }).click();
+  check(JSON.stringify(defaults) === JSON.stringify({ expires: "86400", max: "", protect: false }), `a new link's form starts at ${JSON.stringify(defaults)}`);
+  check(steps.newLink.meta && /0 of 2 downloads/.test(steps.newLink.meta) && /Password: yes/.test(steps.newLink.meta), `the new link shows ${steps.newLink.meta}`);
+  check(steps.newLink.formClosed && steps.newLink.passwordLeft.length === 0, `after New link the form or its password stays: ${JSON.stringify(steps.newLink)}`);
+  const n = steps.newLink.next;
+  check(n.expires === "86400" && n.max === "" && !n.protect && n.password === "", `the next new link starts with the last one's options: ${JSON.stringify(n)}`);
+  await checkLocalTimes(page, row.locator(".meta time"), "the files list");
+  page.off("response", onPatch);
+}
+
+// --- 14: "Your files": filter, sort, pages, and the service's cursor --------------------
+async function filesFlows(page) {
+  const steps = (result.steps.files = {});
+  // 23 files from Node: sortme-01 .. sortme-23, made in that order, the largest sortme-13.
+  for (let i = 1; i <= 23; i += 1) {
+    const size = (((i * 7) % 23) + 1) * 1000;
+    await tusCreate(`sortme-${String(i).padStart(2, "0")}.bin`, crypto.randomBytes(size));
+  }
+  await page.locator("#refresh").click();
+  await page.locator("#files-filter").fill("sortme-");
+  await page.locator('#files li.file .name:text-is("sortme-23.bin")').waitFor({ timeout: 15_000 }).catch(() => {});
+  const names = () => page.locator("#files li.file .name").allTextContents();
+  const firstPage = await names();
+  steps.filtered = { count: (await page.locator("#files-count").textContent()).trim(), shown: firstPage.length, first: firstPage[0] };
+  check(firstPage.length === 20 && firstPage.every((n) => n.startsWith("sortme-")), `filtered, page 1 shows ${firstPage.length}: ${firstPage.slice(0, 3)}`);
+  check(/^1–20 of 23 files matching$/.test(steps.filtered.count), `the pager says ${steps.filtered.count}`);
+  check(firstPage[0] === "sortme-23.bin", `newest first, the first is ${firstPage[0]}`);
+  await page.locator("#files-next").click();
+  const second = await names();
+  steps.filtered.page2 = second;
+  check(second.length === 3, `page 2 shows ${second.length} files`);
+  await page.locator("#files-prev").click();
+  await page.locator("#files-sort").selectOption("name");
+  steps.byName = (await names()).slice(0, 2);
+  await page.locator("#files-sort").selectOption("size");
+  steps.bySize = (await names()).slice(0, 2);
+  check(steps.byName[0] === "sortme-01.bin" && steps.byName[1] === "sortme-02.bin", `by name: ${steps.byName}`);
+  check(steps.bySize[0] === "sortme-13.bin", `largest first: ${steps.bySize}`);
+  await page.locator("#files-filter").fill("sortme-07");
+  steps.one = await names();
+  check(steps.one.length === 1 && steps.one[0] === "sortme-07.bin", `filtering by sortme-07 shows ${steps.one}`);
+  await page.locator("#files-filter").fill("no-such-file-anywhere");
+  steps.none = await page.locator("#files-none").isVisible();
+  check(steps.none, "a filter matching nothing says so");
+  await page.locator("#files-filter").fill("");
+  await page.locator("#files-sort").selectOption("newest");
+
+  // The service's cursor: its listing cut in two (a page of 5, then the rest), as a tenant
+  // with more files than one KV page sees it. The page asks for the next with ?cursor=.
+  const real = await apiCall("GET", "/v1/files");
+  const all = (real.json && real.json.files) || [];
+  const asked = [];
+  const split = async (route) => {
+    const u = new URL(route.request().url());
+    if (u.pathname !== "/v1/files") return route.fallback();
+    asked.push(u.search);
+    const c = u.searchParams.get("cursor");
+    const body = c === "e2e-cursor" ? { files: all.slice(5), cursor: null } : { files: all.slice(0, 5), cursor: "e2e-cursor" };
+    return route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+  };
+  await page.route("**/v1/files*", split);
+  await page.locator("#refresh").click();
+  await page.locator("#files-count", { hasText: "of 5+" }).waitFor({ timeout: 10_000 }).catch(() => {});
+  const countBefore = (await page.locator("#files-count").textContent()).trim();
+  await page.locator("#files-next").click();
+  await page.locator("#files-count", { hasText: `of ${all.length} files` }).waitFor({ timeout: 10_000 }).catch(() => {});
+  const countAfter = (await page.locator("#files-count").textContent()).trim();
+  await page.unroute("**/v1/files*", split);
+  steps.cursor = { asked, countBefore, countAfter, total: all.length };
+  check(asked.includes("?cursor=e2e-cursor"), `the next page was not asked with the cursor: ${asked}`);
+  check(/^1–5 of 5\+ files$/.test(countBefore), `with more on the service the pager says ${countBefore}`);
+  check(new RegExp(`of ${all.length} files$`).test(countAfter), `after the next page the pager says ${countAfter} (${all.length} files)`);
+  await page.locator("#refresh").click();
+
+  // Delete asks first, as revoke does.
+  const victim = fileRow(page, (all.find((f) => f.name === "sortme-01.bin") || {}).id);
+  await page.locator("#files-filter").fill("sortme-01");
+  await victim.waitFor({ timeout: 10_000 });
+  const asked2 = [];
+  page.once("dialog", (d) => {
+    asked2.push(d.message());
+    d.dismiss();
+  });
+  await victim.getByRole("button", { name: "Delete" }).click();
+  for (let i = 0; i < 50 && asked2.length === 0; i += 1) await page.waitForTimeout(50);
+  const kept = (await victim.count()) === 1;
+  page.once("dialog", (d) => {
+    asked2.push(d.message());
+    d.accept();
+  });
+  await victim.getByRole("button", { name: "Delete" }).click();
+  await victim.waitFor({ state: "detached", timeout: 15_000 }).catch(() => {});
+  steps.delete = { asked: asked2, keptOnDismiss: kept, gone: (await victim.count()) === 0 };
+  check(asked2.length === 2 && kept && steps.delete.gone, `delete: ${JSON.stringify(steps.delete)}`);
+  await page.locator("#files-filter").fill("");
+}
+
+// --- Vendor clients on another origin: Uppy, and Twake's web client's uploader ----------
+
+/** Builds the client pages (tests/browser/clients) with esbuild and serves them from a
+ *  second origin: a static server on another 127.0.0.1 port. */
+async function serveClients() {
+  const src = path.join(here, "clients");
+  const dir = path.join(out, "clients");
+  fs.mkdirSync(dir, { recursive: true });
+  await build({
+    entryPoints: [path.join(src, "uppy.js"), path.join(src, "twake.js")],
+    outdir: dir,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: ["es2020"],
+    logLevel: "error",
+  });
+  for (const f of ["uppy.html", "twake.html"]) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css" };
+  const server = http.createServer((req, res) => {
+    const name = path.basename(new URL(req.url, "http://x").pathname) || "index.html";
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "Content-Type": types[path.extname(file)] || "application/octet-stream" });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** An HS256 JWT as Twake's backend issues an access token: sub, type "access", iat, nbf, exp. */
+function twakeJwt(secret, userId) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const head = b64({ alg: "HS256", typ: "JWT" });
+  const body = b64({ sub: userId, type: "access", email: "e2e@example.com", iat: now - 60, nbf: now - 60, exp: now + 3600 });
+  const sig = crypto.createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
+  return `${head}.${body}.${sig}`;
+}
+
+/** Console errors that name CORS: why a cross-origin client failed, if it did. */
+function corsErrors(list) {
+  return list.filter((e) => /CORS|Access-Control|preflight/i.test(e)).map((e) => e.slice(0, 300));
+}
+
+async function crossOrigin(browser) {
+  const clients = await serveClients();
+  result.steps.crossOrigin = { origin: clients.origin, service: base };
+  try {
+    await uppyFlow(browser, clients.origin);
+    await twakeFlow(browser, clients.origin);
+  } finally {
+    await clients.close();
+  }
+}
+
+async function uppyFlow(browser, origin) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  const tusRequests = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname.startsWith("/files/") && ["POST", "PATCH"].includes(r.method())) {
+      tusRequests.push({ method: r.method(), requestId: r.headers()["x-request-id"] || null });
+    }
+  });
+  const steps = (result.steps.uppy = {});
+  try {
+    const file = memoryFile("uppy-cross-origin-5MiB.bin", 5 * MiB + 12345);
+    await page.goto(`${origin}/uppy.html?service=${encodeURIComponent(base)}&token=${encodeURIComponent(token)}`);
+    await page.locator(".uppy-Dashboard").waitFor({ timeout: 15_000 });
+    await page.locator("input.uppy-Dashboard-input:not([webkitdirectory])").first().setInputFiles(file);
+    await page.locator(".uppy-StatusBar-actionBtn--upload").click({ timeout: 15_000 });
+    await page.waitForFunction(() => window.__uppy && window.__uppy.done, null, { timeout: TIMEOUT }).catch(() => {});
+    const r = await page.evaluate(() => window.__uppy);
+    Object.assign(steps, r, { tusRequests: tusRequests.slice(0, 6), cors: corsErrors(errors), errors: errors.slice(0, 5) });
+    await page.screenshot({ path: path.join(out, "uppy-cross-origin.png") });
+    check(r.done && r.successful === 1, `Uppy from another origin: ${r.successful} uploaded, failed: ${JSON.stringify(r.failed)}; CORS: ${steps.cors.join(" | ")}`);
+    check(tusRequests.length > 0 && tusRequests.every((t) => t.requestId), `Uppy's tus requests lack X-Request-ID: ${JSON.stringify(tusRequests)}`);
+    check(r.status === 200 && r.sha256 === file.sha256, `Uppy's file read back from another origin: ${r.status}, sha256 ${r.sha256} (want ${file.sha256}) ${r.error || ""}`);
+  } catch (e) {
+    failures.push(`Uppy from another origin: ${e.message.split("\n")[0]}; CORS: ${corsErrors(errors).join(" | ")}`);
+    steps.exception = e.message.split("\n")[0];
+  } finally {
+    await context.close();
+  }
+}
+
+async function twakeFlow(browser, origin) {
+  const steps = (result.steps.twake = {});
+  if (!check(jwtSecret, "no --jwt-secret: Twake's uploader cannot be run")) return;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  const init = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (r.method() === "POST" && /\/companies\/[^/]+\/files$/.test(u.pathname)) {
+      init.push({ query: u.search, contentType: r.headers()["content-type"], body: r.postData() });
+    }
+  });
+  try {
+    const company = crypto.randomUUID();
+    const jwt = twakeJwt(jwtSecret, crypto.randomUUID());
+    // five chunks of 1 MiB and the rest (resumable.js's cut), five in flight at once
+    const file = memoryFile("twake cross-origin (e2e).bin", 5 * MiB + 54321);
+    const q = new URLSearchParams({ api: base, jwt, company, chunk: String(MiB) });
+    await page.goto(`${origin}/twake.html?${q}`);
+    await page.locator("#file").setInputFiles(file);
+    await page.waitForFunction(() => window.__twake && window.__twake.done, null, { timeout: TIMEOUT }).catch(() => {});
+    const r = await page.evaluate(() => window.__twake);
+    Object.assign(steps, {
+      error: r.error || null,
+      chunks: r.chunks,
+      requests: (r.requests || []).slice(0, 4),
+      resource: r.resource ? { id: r.resource.id, size: r.resource.upload_data && r.resource.upload_data.size, chunks: r.resource.upload_data && r.resource.upload_data.chunks, name: r.resource.metadata && r.resource.metadata.name } : null,
+      downloadStatus: r.downloadStatus,
+      sha256: r.sha256,
+      init: init.slice(0, 1),
+      cors: corsErrors(errors),
+    });
+    check(init.length > 0 && init[0].body === "{}" && /^text\/plain/.test(init[0].contentType || ""), `Twake's init POST is not '{}' as text/plain: ${JSON.stringify(init[0])}`);
+    check(!r.error && r.resource, `Twake's uploader from another origin: ${r.error}; CORS: ${steps.cors.join(" | ")}`);
+    check(r.chunks === 5 && steps.resource && steps.resource.chunks === 5 && steps.resource.size === file.buffer.length, `Twake's upload: ${r.chunks} chunks sent, the file says ${JSON.stringify(steps.resource)}`);
+    check(r.downloadStatus === 200 && r.sha256 === file.sha256, `Twake's file read back from another origin: ${r.downloadStatus}, sha256 ${r.sha256} (want ${file.sha256})`);
+  } catch (e) {
+    failures.push(`Twake's uploader from another origin: ${e.message.split("\n")[0]}; CORS: ${corsErrors(errors).join(" | ")}`);
+    steps.exception = e.message.split("\n")[0];
+  } finally {
+    await context.close();
+  }
 }
 
 async function screenshots(browser) {
@@ -419,6 +1069,13 @@ async function screenshots(browser) {
       await signInBasic(page, user, password);
       await page.locator("#app").waitFor({ state: "visible", timeout: 15_000 });
     } else await signIn(page);
+    // who is signed in stays in view, at phone width too
+    const who = await page.locator("#who").evaluate((e) => {
+      const r = e.getBoundingClientRect();
+      return { text: e.textContent, visible: r.width > 0 && r.height > 0 && getComputedStyle(e).display !== "none", left: r.left, right: r.right };
+    });
+    result.steps[`who ${label}`] = who;
+    check(who.visible && who.left >= 0 && who.right <= viewport.width && /signed in/i.test(who.text), `"Signed in as" at ${label} width: ${JSON.stringify(who)}`);
     const name = `dropped-${label}.txt`;
     await page.evaluate((n) => {
       const dt = new DataTransfer();
@@ -443,6 +1100,13 @@ async function screenshots(browser) {
     const shareErrors = watch(share, `share ${label}`);
     const res = await share.goto(done.url);
     check(res && res.status() === 200, `share page at ${label} width answered ${res && res.status()}`);
+    // its expiry: in words that need no zone, and the UTC time in a <time datetime>
+    const expiry = await share.locator(".meta li", { hasText: "expires" }).first().evaluate((li) => ({
+      text: li.textContent,
+      datetime: li.querySelector("time") && li.querySelector("time").getAttribute("datetime"),
+    })).catch(() => null);
+    result.steps[`share expiry ${label}`] = expiry;
+    check(expiry && /expires in \d+ (hours|minutes|days)/.test(expiry.text) && /UTC/.test(expiry.text) && expiry.datetime, `the share page's expiry: ${JSON.stringify(expiry)}`);
     await noHorizontalScroll(share, `share ${label}`);
     await shot(share, `share-${label}`);
     check(shareErrors.length === 0, `share page at ${label} width: ${shareErrors.join(" | ")}`);
