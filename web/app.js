@@ -413,7 +413,8 @@ function linkForm(link, { submitLabel, onSubmit, onCancel }) {
 
 /**
  * One share link: its URL with a Copy button, its state, expiry, downloads and whether it has
- * a password; Change (its options) and Revoke. `onChanged()` is called after a revoke.
+ * a password; Change (its options) and Revoke (asked first). `onRevoked()` is called after a
+ * revoke.
  */
 function linkView(link, name, { onRevoked } = {}) {
   const node = el("div", { class: "link" });
@@ -685,8 +686,10 @@ class UploadItem {
     const now = performance.now();
     this.total = total;
     this.sent = sent;
-    if (sent !== this.lastSent) {
-      this.lastSent = sent;
+    // bytes going out again, not the offset a retry starts from (lower than what was sent)
+    const moved = sent > this.lastSent;
+    this.lastSent = sent;
+    if (moved) {
       this.lastProgressAt = now;
       if (this.state === "waiting") {
         this.setState("uploading");
