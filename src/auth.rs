@@ -234,7 +234,7 @@ impl KeyKind {
 /// tokens): HMAC keys, so kept as they are (`EDGESHARE_JWT_SECRETS`, a secret: entries
 /// separated by `;`, `,` or new lines, each `tenant:secret`, the tenant's key for every kind,
 /// or `tenant:kind:secret`, its key for one [`KeyKind`]). A kind the tenant gives no key of
-/// its own uses its stand-in's ([`KeyKind::stand_in`]), else the all-kinds secret, else the
+/// its own uses its stand-in's (`KeyKind::stand_in`), else the all-kinds secret, else the
 /// tenant has none for it. `Debug` shows only the tenants and kinds.
 #[derive(Clone, Default)]
 pub struct JwtSecrets {

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of every route of every dialect, generated from the router's
 //! tables ([`super::TABLES`]), so it cannot drift from what is served: each row gives its
 //! method, path (under each of its table's prefixes), auth, body and description, and its
-//! [`Spec`] the query and header parameters, request media types, successful answers and the
+//! [`crate::route::Spec`] the query and header parameters, request media types, successful answers and the
 //! errors particular to it. The errors that follow from a row's auth, path parameters and
 //! body are added here, each in its dialect's own error shape, and every operation has a
 //! `default` answer in that shape for the rest (a storage outage: `503`).

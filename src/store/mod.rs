@@ -1,6 +1,6 @@
 //! Storage seams: the little the engine needs from bytes storage (R2), record storage (KV)
-//! and expiry. [`memory`] implements them for host tests (and [`contract`] states, as tests,
-//! what every implementation promises); [`r2`] and [`kv`] (wasm only) for the worker. JS
+//! and expiry. [`memory`] implements them for host tests (and `contract` states, as tests,
+//! what every implementation promises); `r2` and `kv` (wasm only) for the worker. JS
 //! values are not `Send`, so neither are these traits.
 
 #![allow(async_fn_in_trait)]
