@@ -5,7 +5,7 @@
 //! browser context (same sha256), a 64 MiB upload resumed after a page reload (fewer bytes sent
 //! after the reload than the file holds); an upload through a service outage while the browser
 //! is online (the stall shown at once, no speed or time left, and it goes on by itself after
-//! more than 20 s); Cancel of a running upload and of an unfinished one listed after a reload
+//! more than 20 s of refused connections, then after a hung request it gives up); Cancel of a running upload and of an unfinished one listed after a reload
 //! (tus DELETE, 404 after, fingerprint gone); a link's options changed (`PATCH /v1/links/{token}`:
 //! limit, password), its state shown (used up, expired, revoked), a new link's own options
 //! that do not stick, the password emptied after use; revoke and delete confirmed; the files
@@ -100,6 +100,7 @@ fn upload_page_share_page_and_docs_in_chromium() {
     let stall = &steps["stall"];
     assert!(stall["shownAfterMs"].as_u64().is_some_and(|ms| ms < 8000), "{stall}");
     assert_eq!((stall["final"].as_str(), stall["sha256Matches"].as_bool()), (Some("done"), Some(true)), "{stall}");
+    assert!(stall["hang"]["restartedAfterMs"].as_u64().is_some_and(|ms| ms < 45_000), "a hung request is given up: {stall}");
     // 13: a link changed after it was made
     let links = &steps["links"];
     assert_eq!(links["changed"]["serves"], serde_json::json!([401, 206, 410]), "{links}");

@@ -11,7 +11,8 @@
 // browser context and compares sha256; uploads 64 MiB, reloads the page half way, checks the
 // sign-in survives, picks the same file again and checks it resumes (bytes sent after the
 // reload < the file size); an upload through a service outage while the browser is online
-// (the row says it waits, at once, and goes on by itself); Cancel of a running upload and of
+// (refused connections for 22 s, then requests left hanging: the row says it waits, at once,
+// gives up a hung request, and goes on by itself); Cancel of a running upload and of
 // an unfinished one listed after a reload (tus DELETE, fingerprint gone); link states, a new
 // link's own options, revoke and delete confirmed; the files list filtered, sorted, paged and
 // paged on by the service's cursor; local times with their zone; screenshots of each page at
@@ -599,7 +600,7 @@ function memoryFile(name, bytes, mimeType = "application/octet-stream") {
 async function stallFlow(page) {
   const cdp = await page.context().newCDPSession(page);
   await network(cdp, { upload: 4 * MiB });
-  const file = memoryFile("stall-24MiB.bin", 24 * MiB);
+  const file = memoryFile("stall-32MiB.bin", 32 * MiB);
   await pick(page, file);
   await recordStates(page, file.name);
   await waitProgress(page, file.name, 10);
@@ -628,13 +629,44 @@ async function stallFlow(page) {
   await page.unroute("**/files/**", cut);
   const backAt = Date.now();
   // Nobody clicks: it goes on by itself.
+  await item.and(page.locator('[data-state="uploading"]')).waitFor({ timeout: 30_000 }).catch(() => {});
+  const movedAfter = Date.now() - backAt;
+  // Then the service hangs instead (a host that drops packets): requests never answered. The
+  // row waits, and the hung request is given up and the upload started again by itself.
+  const hung = [];
+  const hang = (route) => {
+    hung.push({ route, at: Date.now(), method: route.request().method() });
+  };
+  await page.route("**/files/**", hang);
+  const hangAt = Date.now();
+  await item.and(page.locator('[data-state="waiting"]')).waitFor({ timeout: 30_000 }).catch(() => {});
+  const hangShownAfter = Date.now() - hangAt;
+  for (let i = 0; i < 600 && hung.length < 2; i += 1) await page.waitForTimeout(100);
+  const restartedAfter = hung.length >= 2 ? hung[1].at - hangAt : null;
+  const hangStats = (await item.locator(".stats").textContent()).trim();
+  await page.unroute("**/files/**", hang);
+  // what is still held goes through now, as a link that comes back would carry it
+  for (const h of hung) h.route.continue().catch(() => {});
   await item.and(page.locator('[data-state="done"]')).waitFor({ timeout: TIMEOUT }).catch(() => {});
   await network(cdp, { upload: -1 });
   await cdp.detach();
   const states = await page.evaluate((n) => window.__states[n], file.name);
   const doneAfter = Date.now() - backAt;
   const final = await item.getAttribute("data-state");
-  result.steps.stall = { shownAfterMs: shownAfter, during, refused, stillWaiting, statsLate, states, final, doneAfterMs: doneAfter };
+  result.steps.stall = {
+    shownAfterMs: shownAfter,
+    during,
+    refused,
+    stillWaiting,
+    statsLate,
+    movedAfterMs: movedAfter,
+    hang: { shownAfterMs: hangShownAfter, restartedAfterMs: restartedAfter, requests: hung.map((h) => h.method), stats: hangStats },
+    states,
+    final,
+    doneAfterMs: doneAfter,
+  };
+  check(hangShownAfter < 8000 && /waiting for the service/i.test(hangStats), `a hung service was shown after ${hangShownAfter} ms: ${hangStats}`);
+  check(restartedAfter !== null && restartedAfter < 45_000, `a hung request was not given up and the upload started again (${restartedAfter} ms, ${hung.length} requests)`);
   check(during.online, "the browser said it was offline: the outage was not the service's");
   check(shownAfter < 8000, `the stall was shown after ${shownAfter} ms`);
   check(/waiting for the service/i.test(during.stats) && !/\/s|left/.test(during.stats), `stalled, the row shows ${JSON.stringify(during.stats)}`);
