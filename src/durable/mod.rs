@@ -39,21 +39,6 @@ const TAIL_ROW: usize = 1 << 20;
 /// each, for the cut of the next part to read back.
 const SMALL_ROW: usize = 64 << 10;
 
-/// Where the earlier layout kept the tail: rows `(seq, data)` of `TAIL_ROW` bytes each but
-/// the last, rewritten whole by every save. An object that still has it moves it to
-/// `tail_bytes` when it is next loaded.
-const LEGACY_TAIL: &str = "tail";
-
-/// Where the earlier layout kept a finished file's expiry: in the object named by the file's
-/// id. Objects that still hold one delete its bytes when it is due, as they used to.
-const LEGACY_EXPIRY_KEY: &str = "expiry";
-
-#[derive(Debug, Clone, serde::Deserialize)]
-struct LegacyExpiry {
-    r2_key: String,
-    at: u64,
-}
-
 /// An alarm time from milliseconds since the epoch. (`set_alarm` takes a plain integer as
 /// an offset from now, not as a time.)
 fn at_time(ms: u64) -> worker::ScheduledTime {
@@ -92,20 +77,10 @@ impl SqlStore {
 
     /// Which of the upload's tables exist.
     fn tables(&self) -> Result<Vec<String>> {
-        let query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('upload', 'tail_bytes', 'tail')";
+        let query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('upload', 'tail_bytes')";
         let rows: Vec<serde_json::Value> =
             self.sql.exec(query, None).map_err(internal)?.to_array().map_err(internal)?;
         Ok(rows.iter().filter_map(|r| r.get("name")?.as_str().map(String::from)).collect())
-    }
-
-    /// Moves a tail the earlier layout stored to `tail_bytes`, inside SQLite, once.
-    fn move_legacy_tail(&self) -> Result<()> {
-        let sql = &self.sql;
-        sql.exec(TAIL_TABLE, None).map_err(internal)?;
-        let moved = format!("INSERT OR REPLACE INTO tail_bytes (pos, data) SELECT seq * {TAIL_ROW}, data FROM tail");
-        sql.exec(&moved, None).map_err(internal)?;
-        sql.exec("DROP TABLE tail", None).map_err(internal)?;
-        Ok(())
     }
 
     /// The last row, if it ends at `end` and is short enough to take `adding` more bytes.
@@ -133,11 +108,7 @@ impl SqlStore {
 
 impl UploadStore for SqlStore {
     fn load(&self) -> Result<Option<UploadState>> {
-        let tables = self.tables()?;
-        if tables.iter().any(|t| t == LEGACY_TAIL) {
-            self.move_legacy_tail()?;
-        }
-        if !tables.iter().any(|t| t == "upload") {
+        if !self.tables()?.iter().any(|t| t == "upload") {
             return Ok(None);
         }
         let rows: Vec<serde_json::Value> = self
@@ -213,7 +184,6 @@ impl UploadStore for SqlStore {
         if !self.tables()?.is_empty() {
             self.sql.exec("DROP TABLE IF EXISTS upload", None).map_err(internal)?;
             self.sql.exec("DROP TABLE IF EXISTS tail_bytes", None).map_err(internal)?;
-            self.sql.exec("DROP TABLE IF EXISTS tail", None).map_err(internal)?;
         }
         Ok(())
     }
@@ -285,13 +255,8 @@ impl Upload {
             return Ok(());
         }
         let storage = self.state.storage();
-        // an old file's expiry is only ever in an object that holds no upload
-        let at = match store.load()? {
-            Some(st) => Some(next_alarm(&st, now())),
-            None => storage.get::<LegacyExpiry>(LEGACY_EXPIRY_KEY).await.map_err(internal)?.map(|e| e.at),
-        };
-        match at {
-            Some(at) => storage.set_alarm(at_time(at)).await.map_err(internal),
+        match store.load()? {
+            Some(st) => storage.set_alarm(at_time(next_alarm(&st, now()))).await.map_err(internal),
             None => {
                 storage.delete_alarm().await.map_err(internal)?;
                 storage.delete_all().await.map_err(internal)
@@ -306,13 +271,6 @@ impl Upload {
         {
             let _turn = self.turns.take(&now, &sleep, ctx.config.stall_timeout * 1000).await;
             ctx.upload_alarm(store).await?;
-        }
-        let storage = self.state.storage();
-        if let Some(e) = storage.get::<LegacyExpiry>(LEGACY_EXPIRY_KEY).await.map_err(internal)? {
-            if now() >= e.at {
-                crate::store::BlobStore::delete(&b.blobs, &e.r2_key).await?;
-                storage.delete(LEGACY_EXPIRY_KEY).await.map_err(internal)?;
-            }
         }
         self.schedule(store, true).await
     }

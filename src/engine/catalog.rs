@@ -132,7 +132,7 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
         Ok(Page { files, cursor: page.cursor })
     }
 
-    /// The record an R2 object describes, if it is a file of this layout.
+    /// The record an R2 object describes, if it is one of our files.
     pub async fn stored_record(&self, key: &str) -> Result<Option<FileRecord>> {
         match self.blobs.head(key).await? {
             Some(info) => self.record_of(key, &info).await,
@@ -157,16 +157,11 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
                 return r.live(self.now(), FILE_EXPIRED);
             }
         }
-        // a tombstone (`410`), or a record of the earlier layout whose bytes are elsewhere
-        let Some(r) = self.record(id).await?.filter(mine) else { return Err(Error::not_found(FILE_NOT_FOUND)) };
-        let elsewhere = r.r2_key != keys::object(id) && r.r2_key != keys::expiring_object(id);
-        let bytes = elsewhere && self.blobs.head(&r.r2_key).await?.is_some();
-        let r = r.live(self.now(), FILE_EXPIRED)?;
-        if bytes {
-            Ok(r)
-        } else {
-            Err(Error::not_found(FILE_NOT_FOUND))
+        // no object: `410` if its tombstone says it expired, else `404`
+        if let Some(r) = self.tombstone(id).await?.filter(mine) {
+            r.live(self.now(), FILE_EXPIRED)?;
         }
+        Err(Error::not_found(FILE_NOT_FOUND))
     }
 
     /// Renames a file whose record is kept in its sidecar (an OpenTera asset): the record,

@@ -25,7 +25,10 @@ pub enum FromObject {
     Foreign,
 }
 
-/// A finished, immutable file. Stored as JSON in KV under [`super::keys::file`].
+/// A finished file. Kept in its R2 object's metadata ([`FileRecord::blob_meta`]), or as JSON in
+/// its sidecar ([`super::keys::sidecar`]) when it was not whole when the object was created or
+/// may change (an OpenTera rename); once the file has expired, as JSON in its KV tombstone
+/// ([`super::keys::file`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
     pub id: String,

@@ -1,4 +1,5 @@
-//! Digest indexes: a tenant's `sha256 → file`, and the public `blob:{digest}` of PortSIP.
+//! Digest indexes: a tenant's `sha256 → file` in KV, and the public pointer of PortSIP's
+//! digest URLs in R2 (`d/{sha256}`).
 //! Several files may hold the same bytes; an index entry names the one that lives longest,
 //! so that a file reachable by its digest never becomes less reachable because someone
 //! uploaded the same bytes again with a shorter life (or another name).
@@ -25,10 +26,9 @@ impl IndexEntry {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Parses an entry. Entries written before expiries were kept are a bare file id:
-    /// `Err(id)`, for the caller to look the expiry up.
-    pub fn parse(raw: &str) -> Result<IndexEntry, String> {
-        serde_json::from_str(raw).map_err(|_| raw.to_string())
+    /// Parses an entry; `None` if it is not one.
+    pub fn parse(raw: &str) -> Option<IndexEntry> {
+        serde_json::from_str(raw).ok()
     }
 }
 
@@ -93,12 +93,8 @@ mod tests {
     }
 
     #[test]
-    fn entries_parse_and_legacy_ids_are_recognised() {
+    fn entries_round_trip() {
         let entry = e("f1", Some(7));
-        assert_eq!(IndexEntry::parse(&entry.to_json()), Ok(entry));
-        assert_eq!(
-            IndexEntry::parse("88e5905d-5d96-4750-ab3d-77a1ed26f569"),
-            Err("88e5905d-5d96-4750-ab3d-77a1ed26f569".into())
-        );
+        assert_eq!(IndexEntry::parse(&entry.to_json()), Some(entry));
     }
 }

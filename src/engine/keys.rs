@@ -42,8 +42,7 @@ pub fn public_digest(sha256: &str) -> String {
     format!("d/{sha256}")
 }
 
-/// KV: a file's record: the tombstone of an expired file (answering `410`), or an older
-/// record whose bytes are at its `r2_key`.
+/// KV: the tombstone of an expired file (its record, answering `410` for the grace period).
 pub fn file(id: &str) -> String {
     format!("file:{id}")
 }
@@ -62,11 +61,6 @@ pub fn listing(tenant: &str, list_id: &str) -> String {
 /// The listing keys of one tenant (tenant names have no `:`).
 pub fn listing_prefix(tenant: &str) -> String {
     format!("ls:{tenant}:")
-}
-
-/// KV, before this layout: the public index of PortSIP blobs by sha256 or opaque id.
-pub fn legacy_public_blob(key: &str) -> String {
-    format!("blob:{key}")
 }
 
 /// KV: the expiry index: one listed key per expiring file, in the minute it expires.

@@ -279,12 +279,6 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             self.meta.put_listed(&keys::expiry(at, &record.id), &entry.to_json(), Some(ttl)).await?;
         }
         let kv_ttl = self.kv_ttl(record);
-        if record.r2_key != keys::object(&record.id) && record.r2_key != keys::expiring_object(&record.id) {
-            // an upload begun before this layout: its bytes are not where its id says, so its
-            // record tells reads where they are
-            let json = serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
-            self.meta.put(&keys::file(&record.id), json, kv_ttl).await?;
-        }
         let index = entry.index();
         self.index_put(&keys::digest(&record.tenant, &record.sha256), &index, kv_ttl).await?;
         self.list_put(record).await?;
@@ -308,19 +302,9 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         Ok(())
     }
 
-    /// The entry under a KV index key; a bare id (written before entries carried their
-    /// expiry) takes its expiry from the file's record, and names nothing if that is gone.
+    /// The entry under a KV index key.
     async fn index_get(&self, key: &str) -> Result<Option<IndexEntry>> {
-        let Some(raw) = self.meta.get(key).await? else { return Ok(None) };
-        match IndexEntry::parse(&raw) {
-            Ok(entry) => Ok(Some(entry)),
-            Err(id) => Ok(self.record(&id).await?.map(|r| IndexEntry {
-                id,
-                expires_at: r.expires_at,
-                tenant: Some(r.tenant),
-                key: Some(r.r2_key),
-            })),
-        }
+        Ok(self.meta.get(key).await?.and_then(|raw| IndexEntry::parse(&raw)))
     }
 
     /// The public digest pointer in R2, with the same precedence as the KV indexes.
@@ -335,10 +319,10 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
 
     async fn pointer_get(&self, sha256: &str) -> Result<Option<IndexEntry>> {
         let raw = self.blobs.get_bytes(&keys::public_digest(sha256)).await?;
-        Ok(raw.and_then(|b| IndexEntry::parse(&String::from_utf8_lossy(&b)).ok()))
+        Ok(raw.and_then(|b| IndexEntry::parse(&String::from_utf8_lossy(&b))))
     }
 
-    /// Deletes a file: its bytes (and sidecar), its expiry entry, its record, its publication
+    /// Deletes a file: its bytes (and sidecar), its expiry entry, its tombstone, its publication
     /// still to come after the answer, and each index entry that still points to it (the same bytes uploaded again may own an entry now).
     pub async fn delete_file(&self, record: &FileRecord) -> Result<()> {
         // a file written by this very request is not published after its answer either
@@ -372,8 +356,9 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         let _ = self.blobs.delete(key).await;
     }
 
-    /// The KV record of file `id` (a tombstone, or an older record), whatever its state.
-    pub async fn record(&self, id: &str) -> Result<Option<FileRecord>> {
+    /// The tombstone of file `id` in KV (the record of an expired file, kept for the grace
+    /// period so that it answers `410`), if it has one.
+    pub async fn tombstone(&self, id: &str) -> Result<Option<FileRecord>> {
         let Some(raw) = self.meta.get(&keys::file(id)).await? else { return Ok(None) };
         serde_json::from_str(&raw).map(Some).map_err(|e| Error::Internal(format!("bad record {id}: {e}")))
     }
@@ -400,7 +385,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     /// File `id` for a download, if `caller` may read it by `via` ([`visibility::may_read`])
     /// and it has not expired: `404` to anyone who may not (whether or not it exists), `410`
     /// once expired. One R2 call (`fetch`: its body too; else its head): KV is asked only when
-    /// R2 has nothing (a tombstone, or a file written before this layout).
+    /// R2 has nothing (for a tombstone).
     pub async fn open(
         &self,
         id: &str,
@@ -425,14 +410,9 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         if let Some(opened) = self.open_object(key, via, caller, texts, fetch).await? {
             return Ok(opened);
         }
-        let record = self.live(self.record(id).await?.filter(|r| may_read(r, via, caller)), texts)?;
-        if record.r2_key == key {
-            return Err(Error::not_found(texts.not_found));
-        }
-        // a file of the earlier layout: its bytes are where its record says
-        let (info, body) =
-            self.read_object(&record.r2_key, fetch).await?.ok_or_else(|| Error::not_found(texts.not_found))?;
-        Ok(Opened { etag: record.etag(&info.etag), record, body })
+        // no object: `410` if its tombstone says it expired, else `404`
+        self.live(self.tombstone(id).await?.filter(|r| may_read(r, via, caller)), texts)?;
+        Err(Error::not_found(texts.not_found))
     }
 
     async fn read_object(&self, key: &str, fetch: bool) -> Result<Option<(ObjectInfo, Option<Payload>)>> {
@@ -480,9 +460,6 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             candidates.extend(self.index_get(&keys::digest(&t.0, &digest)).await?);
         }
         candidates.extend(self.pointer_get(&digest).await?);
-        if candidates.is_empty() {
-            candidates.extend(self.index_get(&keys::legacy_public_blob(&digest)).await?);
-        }
         let mut last = Error::not_found(texts.not_found);
         for entry in candidates {
             let key = entry.key.clone().unwrap_or_else(|| keys::object(&entry.id));

@@ -808,24 +808,6 @@ mod tests {
     }
 
     #[test]
-    fn an_upload_begun_before_this_layout_is_found_where_its_bytes_are() {
-        let w = World::new();
-        let id = create(&w, Some(4), None, None);
-        // its state as the earlier layout saved it: bytes under the tenant's prefix
-        let obj = w.object(&id);
-        let mut st = obj.store.load().unwrap().unwrap();
-        st.r2_key = format!("t/acme/f/{id}");
-        obj.store.save(&st, &[]).unwrap();
-        append(&w, &id, at(0, 4), b"old!").unwrap();
-        assert_eq!(w.blobs.object(&format!("t/acme/f/{id}")).as_deref(), Some(&b"old!"[..]));
-        let tenant = crate::auth::Tenant("acme".into());
-        let texts = crate::engine::Missing { not_found: "nf", expired: "ex" };
-        let opened =
-            block_on(w.ctx().open(&id, crate::engine::visibility::Via::Owner, Some(&tenant), texts, true)).unwrap();
-        assert_eq!(opened.body.unwrap().take::<Vec<u8>>().unwrap(), b"old!");
-    }
-
-    #[test]
     fn probing_an_unknown_upload_writes_nothing() {
         let w = World::new();
         let id = crate::engine::ids::new_uuid();
