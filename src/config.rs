@@ -4,6 +4,7 @@
 use crate::auth::{Credentials, JwtSecrets};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::store::limits::R2_MIN_PART;
 
 pub const MIB: u64 = 1024 * 1024;
 
@@ -12,7 +13,8 @@ pub const MIB: u64 = 1024 * 1024;
 pub struct Config {
     /// Largest file accepted, in bytes (`EDGESHARE_MAX_FILE_SIZE`, default 5 GiB).
     pub max_file_size: u64,
-    /// Smallest R2 part, in bytes (`EDGESHARE_MIN_PART_SIZE`, default and floor 5 MiB).
+    /// Smallest R2 part, in bytes (`EDGESHARE_MIN_PART_SIZE`, default and floor R2's 5 MiB,
+    /// [`R2_MIN_PART`]).
     pub min_part_size: u64,
     /// NGCP upload TTL when the client sends none (`EDGESHARE_UPLOAD_TTL`, default 3600 s).
     pub upload_ttl: u64,
@@ -80,9 +82,6 @@ pub const CLOUDFLARE_API: &str = "https://api.cloudflare.com/client/v4";
 /// The origin of cache keys when no public URL is configured: one fixed origin, so that the
 /// request's `Host` never makes a second copy of a file in the cache.
 pub const CACHE_ORIGIN: &str = "https://edgeshare.cache";
-
-/// R2's floor for every part but the last.
-pub const R2_MIN_PART: u64 = 5 * MIB;
 
 impl Default for Config {
     fn default() -> Self {

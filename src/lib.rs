@@ -13,9 +13,9 @@
 //!   the streaming writer that cuts bytes into R2 parts, part planning, expiry, ids, and
 //!   resumable uploads (the state machine, and the work of the Upload object).
 //! - [`http`]: pure parsers and writers: `Range`, `Content-Disposition`, ETags,
-//!   `Authorization`, tus headers, digests, the download plan.
-//! - [`store`]: storage contracts, in-memory implementations for host tests, and (wasm only)
-//!   R2 and KV.
+//!   `Authorization`, tus headers, digests, the download plan, HTML escaping.
+//! - [`store`]: storage contracts, R2's and KV's rules ([`store::limits`]), in-memory
+//!   implementations for host tests, and (wasm only) R2 and KV.
 //! - [`auth`], [`config`], [`error`], [`secret`]: credentials → tenants, typed settings, the
 //!   one error type, secrets that never print.
 //! - `platform` (wasm only): bindings → stores, request bodies, the native digest, the

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::files::{content_type_or_guess, FileRecord};
 use crate::engine::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::upload::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::uploads::Uploads;
 use crate::engine::visibility::{Access, Via};
 use crate::engine::{expiry, Expiry, Held, Missing, NewFile};
@@ -64,8 +65,6 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
 pub const TTL: &[Param] =
     &[opt("ttl", Kind::Int, "Seconds it lives (a positive integer; capped by the configured maximum).")];
 
-pub const UPLOAD_NOT_FOUND: &str = "upload not found";
-pub const UPLOAD_EXPIRED: &str = "upload expired";
 const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
 const FILE_MISSING: &str = "file missing";
 

@@ -28,6 +28,7 @@ use crate::engine::visibility::{Access, Via};
 use crate::engine::{limits, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
+use crate::http::html;
 use crate::route::{
     endpoint, req, Auth, BodyUse, Endpoint, Kind as ParamKind, Media, Method, Param, Spec, Table, DOWNLOAD,
     DOWNLOAD_HEAD, JSON, MULTIPART, RANGE_HEADERS,
@@ -750,7 +751,8 @@ fn doc_page() -> Reply {
             "<tr><td><code>{}</code></td><td><code>/file{}</code></td><td>{}</td></tr>\n",
             e.method.as_str(),
             e.path,
-            html_escape(e.doc)
+            // the docs' `code` marks are dropped, not shown
+            html::escape(&e.doc.replace('`', ""))
         ));
     }
     let body = format!(
@@ -765,10 +767,6 @@ fn doc_page() -> Reply {
          </body></html>\n"
     );
     Reply::Text { status: 200, headers: vec![("Content-Type", "text/html; charset=utf-8".into())], body }
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('`', "")
 }
 
 /// A Swagger 2.0 document of this dialect, from its table (Flask-RESTX serves one there).

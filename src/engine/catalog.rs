@@ -13,12 +13,11 @@ use serde::{Deserialize, Serialize};
 use super::files::FileRecord;
 use super::{keys, Ctx};
 use crate::error::{Error, Result};
+use crate::store::limits::{KV_METADATA_BYTES, KV_MIN_TTL_SECS};
 use crate::store::{BlobStore, MetaStore};
 
 pub const FILE_NOT_FOUND: &str = "file not found";
 pub const FILE_EXPIRED: &str = "file expired";
-/// KV's limit on a listed key's metadata.
-const KV_METADATA_BYTES: usize = 1024;
 
 /// What the listing keeps of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +90,7 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
     /// Lists a published file (after the answer for a file written in one request).
     pub(super) async fn list_put(&self, record: &FileRecord) -> Result<()> {
         // gone from KV when the file expires (the sweep deletes the key too)
-        let ttl = record.expires_at.map(|at| at.saturating_sub(self.now()).div_ceil(1000).max(60));
+        let ttl = record.expires_at.map(|at| at.saturating_sub(self.now()).div_ceil(1000).max(KV_MIN_TTL_SECS));
         let key = keys::listing(&record.tenant, record.list_id());
         self.meta.put_listed(&key, &Listed::of(record).to_json(), ttl).await
     }

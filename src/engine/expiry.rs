@@ -1,6 +1,7 @@
 //! Time-to-live and expiry. `now` is always a parameter (milliseconds since the epoch).
 
 use crate::error::{Error, Result};
+use crate::store::limits::KV_MIN_TTL_SECS;
 
 /// Where a file stands against its expiry at `now_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub fn parse_ttl(value: Option<&str>, default: u64, max: u64) -> Result<u64> {
 /// `expires_at_ms`: the tombstone outlives the file by `grace`, and KV refuses less than 60 s.
 pub fn kv_ttl_secs(expires_at_ms: u64, now_ms: u64, grace: u64) -> u64 {
     let until_expiry = expires_at_ms.saturating_sub(now_ms).div_ceil(1000);
-    (until_expiry + grace).max(60)
+    (until_expiry + grace).max(KV_MIN_TTL_SECS)
 }
 
 #[cfg(test)]

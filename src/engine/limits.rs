@@ -1,8 +1,11 @@
-//! What storage will refuse later, checked when a file or upload is created so that the
-//! client hears a clear `400` at once rather than a failure at completion.
+//! The engine's own limits on a file, checked when a file or upload is created so that the
+//! client hears a clear `400` at once rather than a failure at completion: its name, and its
+//! record against what R2 will take as metadata. R2's and KV's rules themselves are in
+//! [`crate::store::limits`].
 
 use crate::error::{Error, Result};
-use crate::store::{BlobMeta, R2_METADATA_BYTES};
+use crate::store::limits::R2_METADATA_BYTES;
+use crate::store::BlobMeta;
 
 /// Longest file name, in bytes of UTF-8 (as most file systems allow).
 pub const MAX_NAME_BYTES: usize = 255;

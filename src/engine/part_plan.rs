@@ -1,15 +1,13 @@
 //! Part sizing for R2 multipart uploads.
 //!
 //! R2 wants every part but the last to have the same size, at least 5 MiB, and at most
-//! 10,000 parts. The size is chosen once, at the start of an upload, from the declared
+//! 10,000 parts ([`crate::store::limits`]). The size is chosen once, at the start of an upload, from the declared
 //! length when known, else from the largest file the service accepts, so that any file
 //! up to that maximum fits.
 
 use crate::config::MIB;
 use crate::error::{Error, Result};
-
-/// R2's limit on the number of parts of one multipart upload.
-pub const MAX_PARTS: u64 = 10_000;
+use crate::store::limits::R2_MAX_PARTS;
 
 /// The part size chosen for one upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +26,7 @@ impl PartPlan {
             }
         }
         let target = declared.unwrap_or(max_file);
-        let needed = target.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+        let needed = target.div_ceil(R2_MAX_PARTS).div_ceil(MIB) * MIB;
         Ok(PartPlan { part_size: needed.max(min_part) })
     }
 
@@ -77,11 +75,11 @@ mod tests {
                 assert!(plan.part_size >= FIVE);
                 assert_eq!(plan.part_size % MIB, 0);
                 let len = declared.unwrap_or(max);
-                assert!(plan.parts_for(len) <= MAX_PARTS, "max {max} declared {declared:?}");
+                assert!(plan.parts_for(len) <= R2_MAX_PARTS, "max {max} declared {declared:?}");
                 // and no larger than that needs: a whole MiB less would not fit (or would be
                 // under the floor), so a declared length gets its own, smaller parts
                 let smaller = plan.part_size - MIB;
-                assert!(smaller < FIVE || len.div_ceil(smaller) > MAX_PARTS, "max {max} declared {declared:?}");
+                assert!(smaller < FIVE || len.div_ceil(smaller) > R2_MAX_PARTS, "max {max} declared {declared:?}");
             }
         }
         let plan = PartPlan::new(None, 100 * GIB, FIVE).unwrap();

@@ -23,6 +23,7 @@ use super::index::IndexEntry;
 use super::visibility::Access;
 use super::{keys, Ctx};
 use crate::error::Result;
+use crate::store::limits::KV_MIN_TTL_SECS;
 use crate::store::{BlobStore, MetaStore};
 
 /// How long a journal entry is kept (it is needed for two minutes; this is slack for a sweep
@@ -34,7 +35,7 @@ const JOURNAL_LAG_MINUTES: u64 = 2;
 const JOURNAL_FIRST_LOOK_MINUTES: u64 = 60;
 
 /// What the expiry index and the journal keep of a file, as the listed key's metadata (KV
-/// allows 1 KiB).
+/// allows [`KV_METADATA_BYTES`](crate::store::limits::KV_METADATA_BYTES)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub id: String,
@@ -153,7 +154,7 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
             if self.meta.get(&key).await?.is_some() || self.meta.get(&keys::file(&entry.id)).await?.is_some() {
                 return Ok(false);
             }
-            self.meta.put_listed(&key, &entry.to_json(), Some(60)).await?;
+            self.meta.put_listed(&key, &entry.to_json(), Some(KV_MIN_TTL_SECS)).await?;
             return Ok(true);
         }
         let expiry_missing = match entry.expires_at {
@@ -215,7 +216,7 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
         self.blobs.delete(&entry.r2_key).await?;
         self.blobs.delete(&keys::sidecar(&entry.id)).await?;
         let json = serde_json::to_string(&record).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
-        self.meta.put(&keys::file(&entry.id), json, Some(self.config.grace.max(60))).await?;
+        self.meta.put(&keys::file(&entry.id), json, Some(self.config.grace.max(KV_MIN_TTL_SECS))).await?;
         self.unindex(&record).await
     }
 }

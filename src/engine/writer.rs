@@ -19,9 +19,10 @@ use bytes::Bytes;
 use futures_util::future::{select, Either};
 use futures_util::{Stream, StreamExt};
 
-use super::part_plan::{PartPlan, MAX_PARTS};
+use super::part_plan::PartPlan;
 use super::sha256::Running;
 use crate::error::{Error, Result};
+use crate::store::limits::R2_MAX_PARTS;
 use crate::store::{BlobMeta, BlobStore, MultipartRef, ObjectInfo, UploadedPart};
 
 /// A file that arrived in one stream: its size and digest, and either the completed multipart
@@ -215,7 +216,10 @@ async fn flush<'a, B: BlobStore>(
 /// starts, so every earlier part is in `parts`.
 fn next_part_number(cut: &Cut, part_size: u64) -> Result<u16> {
     let n = cut.parts.len() + 1;
-    u16::try_from(n).ok().filter(|n| u64::from(*n) <= MAX_PARTS).ok_or(Error::TooLarge { max: part_size * MAX_PARTS })
+    u16::try_from(n)
+        .ok()
+        .filter(|n| u64::from(*n) <= R2_MAX_PARTS)
+        .ok_or(Error::TooLarge { max: part_size * R2_MAX_PARTS })
 }
 
 /// Opens the multipart upload on the first part, then starts uploading `bytes`.
@@ -243,7 +247,7 @@ pub async fn seal<B: BlobStore>(
         Some(mp) => {
             if !tail.is_empty() {
                 let n = u16::try_from(parts.len() + 1)
-                    .map_err(|_| Error::TooLarge { max: target.part_size * MAX_PARTS })?;
+                    .map_err(|_| Error::TooLarge { max: target.part_size * R2_MAX_PARTS })?;
                 parts.push(target.store.upload_part(mp, n, tail).await?);
             }
             target.store.complete(mp, parts).await

@@ -1,4 +1,4 @@
-//! Pure HTTP parsers and writers: no I/O, no `worker::` types.
+//! Pure HTTP parsers and writers (and the HTML escaper): no I/O, no `worker::` types.
 
 pub mod auth_header;
 pub mod checksum;
@@ -7,6 +7,7 @@ pub mod digest;
 pub mod disposition;
 pub mod download;
 pub mod etag;
+pub mod html;
 pub mod purge;
 pub mod range;
 pub mod status;

@@ -2,6 +2,7 @@
 
 use worker::KvStore;
 
+use super::limits::KV_MIN_TTL_SECS;
 use super::{Listed, MetaStore};
 use crate::error::{Error, Result};
 
@@ -21,7 +22,7 @@ impl MetaStore for KvMeta {
     async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()> {
         let mut put = self.kv.put(key, value).map_err(storage("put"))?;
         if let Some(ttl) = ttl_secs {
-            put = put.expiration_ttl(ttl.max(60));
+            put = put.expiration_ttl(ttl.max(KV_MIN_TTL_SECS));
         }
         put.execute().await.map_err(storage("put"))
     }
@@ -30,7 +31,7 @@ impl MetaStore for KvMeta {
         let value: serde_json::Value = serde_json::from_str(metadata).map_err(|e| Error::Internal(e.to_string()))?;
         let mut put = self.kv.put(key, "").map_err(storage("put"))?.metadata(value).map_err(storage("put"))?;
         if let Some(ttl) = ttl_secs {
-            put = put.expiration_ttl(ttl.max(60));
+            put = put.expiration_ttl(ttl.max(KV_MIN_TTL_SECS));
         }
         put.execute().await.map_err(storage("put"))
     }

@@ -1,6 +1,7 @@
 //! In-memory stores for host tests. The blob store enforces R2's rules (equal parts of at
 //! least 5 MiB but the last, at most 10,000, metadata within 8 KiB) and KV's (no expiration
-//! under 60 s), so tests that pass here would not be refused by the real stores. Each store
+//! under 60 s, listed metadata within 1 KiB, lists of at most 1,000 keys), all from
+//! [`super::limits`], so tests that pass here would not be refused by the real stores. Each store
 //! can be told to fail its next calls of one operation ([`Faults`]), to test what a storage
 //! failure half way leaves behind.
 
@@ -11,10 +12,8 @@ use sha2::{Digest, Sha256};
 
 use std::rc::Rc;
 
-use super::{
-    BlobMeta, BlobStore, Listed, MetaStore, MultipartRef, ObjectInfo, Payload, UploadedPart, R2_METADATA_BYTES,
-};
-use crate::config::R2_MIN_PART;
+use super::limits::{KV_LIST_PAGE, KV_METADATA_BYTES, KV_MIN_TTL_SECS, R2_MAX_PARTS, R2_METADATA_BYTES, R2_MIN_PART};
+use super::{BlobMeta, BlobStore, Listed, MetaStore, MultipartRef, ObjectInfo, Payload, UploadedPart};
 use crate::error::{Error, Result};
 
 /// Failures to inject: the next `n` calls of an operation fail with `Error::Storage`.
@@ -117,7 +116,7 @@ impl BlobStore for MemoryBlobs {
 
     async fn upload_part(&self, mp: &MultipartRef, number: u16, bytes: Vec<u8>) -> Result<UploadedPart> {
         self.faults.check("upload_part")?;
-        if !(1..=10_000).contains(&number) {
+        if !(1..=R2_MAX_PARTS).contains(&u64::from(number)) {
             return Err(Error::Storage(format!("part number {number} out of range")));
         }
         let mut uploads = self.uploads.borrow_mut();
@@ -223,7 +222,7 @@ pub type Entry = (String, Option<u64>, Option<String>);
 pub struct MemoryMeta {
     pub entries: RefCell<BTreeMap<String, Entry>>,
     pub faults: Faults,
-    /// Keys per page of a list (KV's is 1,000).
+    /// Keys per page of a list (0: KV's, [`KV_LIST_PAGE`]).
     pub page: Cell<usize>,
 }
 
@@ -238,11 +237,11 @@ impl MemoryMeta {
 
     fn write(&self, key: &str, value: String, ttl_secs: Option<u64>, metadata: Option<String>) -> Result<()> {
         self.faults.check(&format!("put:{}", key.split(':').next().unwrap_or("")))?;
-        if ttl_secs.is_some_and(|t| t < 60) {
-            return Err(Error::Storage("KV refuses an expiration under 60 s".into()));
+        if ttl_secs.is_some_and(|t| t < KV_MIN_TTL_SECS) {
+            return Err(Error::Storage(format!("KV refuses an expiration under {KV_MIN_TTL_SECS} s")));
         }
-        if metadata.as_ref().is_some_and(|m| m.len() > 1024) {
-            return Err(Error::Storage("KV refuses metadata over 1024 bytes".into()));
+        if metadata.as_ref().is_some_and(|m| m.len() > KV_METADATA_BYTES) {
+            return Err(Error::Storage(format!("KV refuses metadata over {KV_METADATA_BYTES} bytes")));
         }
         self.entries.borrow_mut().insert(key.into(), (value, ttl_secs, metadata));
         Ok(())
@@ -266,7 +265,7 @@ impl MetaStore for MemoryMeta {
     async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listed> {
         self.faults.check("list")?;
         let page = match self.page.get() {
-            0 => 1000,
+            0 => KV_LIST_PAGE,
             n => n,
         };
         let entries = self.entries.borrow();

@@ -1,7 +1,8 @@
 //! Storage seams: the little the engine needs from bytes storage (R2), record storage (KV)
-//! and expiry. [`memory`] implements them for host tests (and `contract` states, as tests,
-//! what every implementation promises); `r2` and `kv` (wasm only) for the worker. JS
-//! values are not `Send`, so neither are these traits.
+//! and expiry. [`limits`] holds R2's and KV's rules; [`memory`] implements the seams for host
+//! tests, enforcing those rules (and `contract` states, as tests, what every implementation
+//! promises); `r2` and `kv` (wasm only) for the worker. JS values are not `Send`, so neither
+//! are these traits.
 
 #![allow(async_fn_in_trait)]
 
@@ -9,6 +10,7 @@
 pub mod contract;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
+pub mod limits;
 pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod r2;
@@ -16,9 +18,6 @@ pub mod r2;
 use std::collections::BTreeMap;
 
 use crate::error::Result;
-
-/// R2's limit on an object's metadata (custom keys and values, and the HTTP metadata).
-pub const R2_METADATA_BYTES: usize = 8192;
 
 /// What R2 keeps beside the bytes: enough to serve the file if its KV record is missing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,7 +27,7 @@ pub struct BlobMeta {
 }
 
 impl BlobMeta {
-    /// Bytes R2 counts against [`R2_METADATA_BYTES`].
+    /// Bytes R2 counts against [`limits::R2_METADATA_BYTES`].
     pub fn size(&self) -> usize {
         self.content_type.len() + self.custom.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
     }
@@ -96,9 +95,10 @@ pub struct UploadedPart {
 }
 
 /// Bytes storage (R2): strongly consistent everywhere. Every part but the last of a
-/// multipart upload has the same size, of at least 5 MiB; at most 10,000 parts; metadata at
-/// most 8 KiB, fixed when the object (or the multipart upload) is created. Writing a key or a
-/// part number again replaces it.
+/// multipart upload has the same size, of at least [`limits::R2_MIN_PART`]; at most
+/// [`limits::R2_MAX_PARTS`] parts; metadata at most [`limits::R2_METADATA_BYTES`], fixed when
+/// the object (or the multipart upload) is created. Writing a key or a part number again
+/// replaces it.
 pub trait BlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>, meta: &BlobMeta) -> Result<ObjectInfo>;
     async fn create_multipart(&self, key: &str, meta: &BlobMeta) -> Result<MultipartRef>;
@@ -119,9 +119,11 @@ pub trait BlobStore {
     async fn sha256(&self, key: &str) -> Result<String>;
 }
 
-/// Record storage (KV): string values, and listed keys carrying up to 1 KiB of metadata, with
-/// an optional expiration in seconds from now of at least 60 s. Eventually consistent across
-/// locations (up to about 60 s), lists included; keys list in lexicographic order.
+/// Record storage (KV): string values, and listed keys carrying up to
+/// [`limits::KV_METADATA_BYTES`] of metadata, with an optional expiration in seconds from now
+/// of at least [`limits::KV_MIN_TTL_SECS`]. Eventually consistent across locations (up to
+/// about 60 s), lists included; keys list in lexicographic order, up to
+/// [`limits::KV_LIST_PAGE`] a call.
 pub trait MetaStore {
     async fn get(&self, key: &str) -> Result<Option<String>>;
     async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()>;

@@ -1,0 +1,25 @@
+//! The platform's storage rules, in one place: what R2 and KV refuse (or do) whatever the
+//! service asks. The in-memory stores ([`super::memory`]) enforce them so that host tests
+//! fail where the real bindings would; the engine plans and checks against them (part sizes in
+//! [`crate::engine::part_plan`], a file's metadata in [`crate::engine::limits`], the listing
+//! in [`crate::engine::catalog`]). The service's own limits are in [`crate::config`] and
+//! [`crate::engine::limits`].
+
+/// R2: the smallest part of a multipart upload, but the last (every part but the last has
+/// the same size).
+pub const R2_MIN_PART: u64 = 5 * 1024 * 1024;
+
+/// R2: the most parts of one multipart upload (part numbers 1 to this).
+pub const R2_MAX_PARTS: u64 = 10_000;
+
+/// R2: an object's metadata (custom keys and values, and the HTTP metadata), in bytes.
+pub const R2_METADATA_BYTES: usize = 8192;
+
+/// KV: a listed key's metadata (its JSON), in bytes.
+pub const KV_METADATA_BYTES: usize = 1024;
+
+/// KV: the shortest expiration TTL KV takes, in seconds from now.
+pub const KV_MIN_TTL_SECS: u64 = 60;
+
+/// KV: the most keys one list call returns.
+pub const KV_LIST_PAGE: usize = 1000;
