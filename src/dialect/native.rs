@@ -297,7 +297,18 @@ pub struct LinkAsk {
     pub password: Option<String>,
 }
 
+/// A link password's stored form, at the configured cost.
+fn hash(config: &crate::config::Config, password: &str) -> Result<String> {
+    let kdf = Kdf { memory_kib: config.link_kdf_kib, passes: links::KDF.passes };
+    links::hash_password(password, random_bytes(), kdf)
+}
+
 impl LinkAsk {
+    /// When a link asked for at `now` ends: after its `expires_in`, and never after its file.
+    pub fn expires_at(&self, now: u64, file: &FileRecord) -> u64 {
+        now.saturating_add(self.expires_in.saturating_mul(1000)).min(file.expires_at.unwrap_or(u64::MAX))
+    }
+
     /// Reads `{"expires_in", "max_downloads", "password"}` (each optional; `null` as absent).
     /// `expires_in` is capped at `max_ttl`.
     pub fn parse(fields: &serde_json::Map<String, Value>, default_ttl: u64, max_ttl: u64) -> Result<LinkAsk> {
@@ -344,9 +355,8 @@ where
     let (record, list) = file_of(svc, req, tenant).await?;
     let now = ctx.now();
     // a link never outlives its file
-    let expires_at = now.saturating_add(ask.expires_in * 1000).min(record.expires_at.unwrap_or(u64::MAX));
-    let kdf = Kdf { memory_kib: ctx.config.link_kdf_kib, passes: links::KDF.passes };
-    let password = ask.password.as_deref().map(|p| links::hash_password(p, random_bytes(), kdf)).transpose()?;
+    let expires_at = ask.expires_at(now, &record);
+    let password = ask.password.as_deref().map(|p| hash(ctx.config, p)).transpose()?;
     let token = Secret::random::<24>();
     let link = Link {
         tenant: tenant.0.clone(),
@@ -451,7 +461,7 @@ where
     let mut change = LinkChange::default();
     if given("expires_in") == Some(false) {
         let record = ctx.find_owned(&tenant.0, &link.list_id).await?;
-        let expires_at = now.saturating_add(ask.expires_in * 1000).min(record.expires_at.unwrap_or(u64::MAX));
+        let expires_at = ask.expires_at(now, &record);
         // the file's list lives as long as its longest link
         let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.to_string(), expires_at };
         tokens(svc, &links::file_links_object(&tenant.0, &record.id), add).await?;
@@ -464,10 +474,7 @@ where
     };
     change.password = match (given("password"), ask.password) {
         (Some(true), _) => Change::Remove,
-        (Some(false), Some(p)) => {
-            let kdf = Kdf { memory_kib: ctx.config.link_kdf_kib, passes: links::KDF.passes };
-            Change::Set(links::hash_password(&p, random_bytes(), kdf)?)
-        }
+        (Some(false), Some(p)) => Change::Set(hash(ctx.config, &p)?),
         _ => Change::Keep,
     };
     let link = link_call(svc, token, LinkCall::Update { tenant: tenant.0.clone(), change }).await?;
