@@ -12,12 +12,13 @@ use serde_json::{json, Value};
 
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::files::FileRecord;
-use crate::engine::ids::{iso8601_ms, new_uuid, random_bytes};
+use crate::engine::file::record::FileRecord;
+use crate::engine::file::ids::{iso8601_ms, new_uuid, random_bytes};
 use crate::engine::sessions::{login_object, LedgerAnswer, LedgerCall};
 use crate::engine::upload::{Append, At, NewUpload, Resend, Then, UploadState};
 use crate::engine::uploads::{ByteStream, UploadCall, Uploads};
-use crate::engine::visibility::{Access, Via};
+use crate::engine::file::record::Access;
+use crate::engine::file::visibility::Via;
 use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::auth_header::Presented;
@@ -187,7 +188,7 @@ where
     }
     let sid = req.params.get("sid");
     let sid = sid.strip_suffix(".json").unwrap_or(sid);
-    let sid = crate::engine::ids::parse_uuid(sid).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
+    let sid = crate::engine::file::ids::parse_uuid(sid).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
     let upload = upload_id(aid, handle, &sid);
     let uploads = svc.uploads;
     let not_found = |e: Error| match e {

@@ -794,8 +794,8 @@ mod tests {
         assert_eq!(key(&format!("/files/{id}"), "", true), None);
         // what a deletion purges is exactly those keys
         use crate::engine::catalog::public_paths;
-        use crate::engine::files::FileRecord;
-        use crate::engine::visibility::Access;
+        use crate::engine::file::record::FileRecord;
+        use crate::engine::file::record::Access;
         let ngcp = FileRecord::new(id, "acme", "ngcp", "e/x").with_access(Access::ShareLink);
         assert_eq!(public_paths(&ngcp), vec![key(&format!("/uploads/{id}"), "", false).unwrap()]);
         let blob = FileRecord { sha256: sha.into(), ..FileRecord::new("NzAw", "acme", "portsip", "f/NzAw") };

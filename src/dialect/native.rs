@@ -11,15 +11,15 @@ use serde_json::{json, Value};
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::catalog::Listed;
-use crate::engine::files::FileRecord;
-use crate::engine::ids::iso8601_ms;
+use crate::engine::file::record::FileRecord;
+use crate::engine::file::ids::iso8601_ms;
 use crate::engine::links::{
     self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
 };
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::throttle;
 use crate::engine::uploads::Uploads;
-use crate::engine::visibility::Via;
+use crate::engine::file::visibility::Via;
 use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
@@ -389,7 +389,7 @@ where
 /// Where a file is served to anyone anyway, by its own dialect's design: an NGCP upload at
 /// its id, a PortSIP blob at its digest, a Twake file at its company's open download.
 pub fn public_url(record: &FileRecord) -> Option<String> {
-    use crate::engine::visibility::Access;
+    use crate::engine::file::record::Access;
     match (record.access(), record.dialect.as_str(), record.extra.get("company_id")) {
         (Access::ShareLink, _, _) => Some(format!("/uploads/{}", record.id)),
         (Access::PublicDigest, _, _) => Some(format!("/api/blobs/{}", record.sha256)),

@@ -8,12 +8,13 @@
 use serde_json::json;
 
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
-use crate::engine::files::{content_type_or_guess, FileRecord};
-use crate::engine::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::file::record::{content_type_or_guess, FileRecord};
+use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::upload::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::uploads::Uploads;
-use crate::engine::visibility::{Access, Via};
-use crate::engine::{expiry, Expiry, Held, Missing, NewFile};
+use crate::engine::file::record::Access;
+use crate::engine::file::visibility::Via;
+use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::route::{
@@ -188,7 +189,7 @@ where
 {
     let ctx = svc.ctx;
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
-    let key = crate::engine::keys::expiring_object(&id);
+    let key = crate::engine::file::keys::expiring_object(&id);
     let opened = ctx.open_at(&id, &key, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
     let cache = ctx.public_cache(opened.record.expires_at);
     Ok(download_reply(opened, req.head, req.method, cache))
@@ -197,8 +198,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::files::FromObject;
-    use crate::engine::keys;
+    use crate::engine::file::record::FromObject;
+    use crate::engine::file::keys;
     use crate::engine::sweep::Swept;
     use crate::http::download::BodyPlan;
     use crate::store::BlobStore;

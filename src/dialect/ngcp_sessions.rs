@@ -9,15 +9,16 @@ use serde_json::{json, Value};
 
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::files::content_type_or_guess;
-use crate::engine::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::file::record::content_type_or_guess;
+use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::sessions::{
     session_object, tenant_object, FileEntry, FileState, LedgerAnswer, LedgerCall, Session, SessionFile, Stored, Token,
     FILE_NOT_FOUND, SESSION_EXPIRED, SESSION_NOT_FOUND, TOKEN_NOT_FOUND,
 };
 use crate::engine::uploads::{ByteStream, Uploads};
-use crate::engine::visibility::{Access, Via};
-use crate::engine::{expiry, limits, Ctx, Expiry, Missing, NewFile};
+use crate::engine::file::record::Access;
+use crate::engine::file::visibility::Via;
+use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
@@ -530,7 +531,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::keys;
+    use crate::engine::file::keys;
     use crate::testkit::{Body, World, ACME_BASIC, BOBCO_BASIC, T0};
     use sha2::{Digest, Sha256};
 

@@ -19,13 +19,14 @@ use sha2::{Digest, Sha256};
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
 use crate::auth::{KeyKind, Tenant};
 use crate::config::Config;
-use crate::engine::files::{content_type_or_guess, guess_content_type, FileRecord};
-use crate::engine::ids::{iso8601_micros, new_uuid, parse_uuid, uuid_v4};
+use crate::engine::file::record::{content_type_or_guess, guess_content_type, FileRecord};
+use crate::engine::file::ids::{iso8601_micros, new_uuid, parse_uuid, uuid_v4};
 use crate::engine::jwt;
 use crate::engine::sessions::{tenant_object, LedgerAnswer, LedgerCall};
 use crate::engine::uploads::{ByteStream, Uploads};
-use crate::engine::visibility::{Access, Via};
-use crate::engine::{limits, Expiry, Held, Missing, NewFile};
+use crate::engine::file::record::Access;
+use crate::engine::file::visibility::Via;
+use crate::engine::{file::limits, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::html;
@@ -955,8 +956,8 @@ mod tests {
         assert_eq!((del.status(), World::json(&del)), (200, json!("")));
         let gone = get(&w, Method::Get, &dl_path, &format!("OpenTera {me}"));
         assert_eq!((gone.status(), World::json(&gone)), (404, json!("No asset found")));
-        assert!(w.blobs.object(&crate::engine::keys::object(&uuid)).is_none());
-        assert!(w.blobs.object(&crate::engine::keys::sidecar(&uuid)).is_none());
+        assert!(w.blobs.object(&crate::engine::file::keys::object(&uuid)).is_none());
+        assert!(w.blobs.object(&crate::engine::file::keys::sidecar(&uuid)).is_none());
     }
 
     #[test]
@@ -1128,7 +1129,7 @@ mod tests {
         ];
         let up = w.send(Method::Post, "/files/", &headers, b"tus!".to_vec());
         let id = up.header("Location").unwrap().rsplit('/').next().unwrap().to_string();
-        assert!(w.blobs.object(&crate::engine::keys::object(&id)).is_some(), "stored where an asset would be");
+        assert!(w.blobs.object(&crate::engine::file::keys::object(&id)).is_some(), "stored where an asset would be");
         let minted = access_token(ACME_JWT_SECRET.as_bytes(), &[&id], PARTICIPANT, w.now());
         let r = get(
             &w,

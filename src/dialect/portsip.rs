@@ -7,10 +7,10 @@ use base64::Engine;
 use serde_json::json;
 
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
-use crate::engine::ids::{new_uuid, parse_uuid, random_bytes};
+use crate::engine::file::ids::{new_uuid, parse_uuid, random_bytes};
 use crate::engine::upload::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
 use crate::engine::uploads::Uploads;
-use crate::engine::visibility::Access;
+use crate::engine::file::record::Access;
 use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
@@ -262,7 +262,7 @@ async fn complete<B, M, U: Uploads>(
 pub fn cache_path(key: &str) -> Option<String> {
     match parse_sha256(key) {
         Ok(digest) => Some(format!("/api/blobs/{digest}")),
-        Err(_) => crate::engine::ids::is_opaque_id(key).then(|| format!("/api/blobs/{key}")),
+        Err(_) => crate::engine::file::ids::is_opaque_id(key).then(|| format!("/api/blobs/{key}")),
     }
 }
 

@@ -6,13 +6,14 @@
 
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::files::content_type_or_guess;
-use crate::engine::ids::{http_date, new_uuid, parse_uuid};
+use crate::engine::file::record::content_type_or_guess;
+use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
 use crate::engine::upload::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
 use crate::engine::uploads::Uploads;
-use crate::engine::visibility::{Access, Via};
+use crate::engine::file::record::Access;
+use crate::engine::file::visibility::Via;
 use crate::engine::{Missing, NewFile, Opened};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
@@ -422,7 +423,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::keys;
+    use crate::engine::file::keys;
     use crate::testkit::{World, ACME_BEARER, BOBCO_BEARER};
 
     const V: (&str, &str) = ("Tus-Resumable", "1.0.0");

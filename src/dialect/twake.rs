@@ -31,8 +31,8 @@ use serde_json::{json, Value};
 
 use super::{download_reply_as, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::{KeyKind, Tenant};
-use crate::engine::files::{content_type_or_guess, FileRecord};
-use crate::engine::ids::{new_uuid, parse_uuid};
+use crate::engine::file::record::{content_type_or_guess, FileRecord};
+use crate::engine::file::ids::{new_uuid, parse_uuid};
 use crate::engine::part_plan::PartPlan;
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::thumbs::{self, NoThumb};
@@ -40,8 +40,9 @@ use crate::engine::twake::{
     ChunkInfo, Phase, Thumbnail, TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND, UPLOAD_INCOMPLETE,
 };
 use crate::engine::uploads::{ByteStream, Uploads};
-use crate::engine::visibility::{Access, Via};
-use crate::engine::{jwt, keys, limits, writer, Ctx, Expiry, Held, Missing, NewFile};
+use crate::engine::file::record::Access;
+use crate::engine::file::visibility::Via;
+use crate::engine::{jwt, file::keys, file::limits, writer, Ctx, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::{last_path_segment, DispositionKind};
 use crate::http::download::CachePolicy;
@@ -789,7 +790,7 @@ where
         CachePolicy::Public { max_age } => max_age,
         CachePolicy::Private => 0,
     };
-    let expires = crate::engine::ids::http_date(ctx.now() + max_age * 1000);
+    let expires = crate::engine::file::ids::http_date(ctx.now() + max_age * 1000);
     let reply = download_reply_as(opened, req.head, req.method, cache, DispositionKind::Inline);
     Ok(reply.with_headers(&[("Expires", expires)]))
 }

@@ -10,8 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::files::FileRecord;
-use super::{keys, Ctx};
+use super::file::record::FileRecord;
+use super::{file::keys, Ctx};
 use crate::error::{Error, Result};
 use crate::store::limits::{KV_METADATA_BYTES, KV_MIN_TTL_SECS};
 use crate::store::{BlobStore, MetaStore};
@@ -182,7 +182,7 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
 /// The keys (paths) under which a shared cache may hold a file's bytes: its public
 /// downloads, each under the one canonical path the worker uses for every spelling of its URL.
 pub fn public_paths(record: &FileRecord) -> Vec<String> {
-    use super::visibility::Access;
+    use super::file::record::Access;
     let id = &record.id;
     match record.access() {
         Access::ShareLink => vec![format!("/uploads/{}", id.to_ascii_lowercase())],
@@ -197,7 +197,7 @@ pub fn public_paths(record: &FileRecord) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::visibility::Access;
+    use crate::engine::file::record::Access;
 
     #[test]
     fn listing_entries_fit_kv_metadata() {

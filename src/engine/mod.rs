@@ -10,26 +10,21 @@
 //! expired files (`410` rather than `404`), and the journal of one-request writes.
 
 pub mod catalog;
-pub mod expiry;
-pub mod files;
-pub mod ids;
+pub mod file;
 pub mod index;
 pub mod jwt;
-pub mod keys;
-pub mod limits;
 pub mod links;
 pub mod part_plan;
 pub mod resumable;
 pub mod sessions;
 pub mod sha256;
 pub mod sweep;
-pub mod thumbs;
 pub mod throttle;
+pub mod thumbs;
 pub mod turns;
 pub mod twake;
 pub mod upload;
 pub mod uploads;
-pub mod visibility;
 pub mod writer;
 
 use std::cell::RefCell;
@@ -41,13 +36,14 @@ use crate::auth::Tenant;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload};
-use expiry::kv_ttl_secs;
-use files::{FileRecord, FromObject};
+use file::expiry::kv_ttl_secs;
+use file::record::{Access, FileRecord, FromObject};
+use file::visibility::{may_read, Via};
+use file::{keys, limits};
 use index::IndexEntry;
 use part_plan::PartPlan;
 use sha256::{NativeHashers, ResumableSha256, Running};
 use sweep::Entry;
-use visibility::{may_read, Access, Via};
 
 /// Everything a handler may touch, passed in. `now` reads the clock (ms since the epoch);
 /// tests pass one they advance. `native` makes the platform's fast SHA-256, where it has one.
@@ -382,7 +378,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         }
     }
 
-    /// File `id` for a download, if `caller` may read it by `via` ([`visibility::may_read`])
+    /// File `id` for a download, if `caller` may read it by `via` ([`file::visibility::may_read`])
     /// and it has not expired: `404` to anyone who may not (whether or not it exists), `410`
     /// once expired. One R2 call (`fetch`: its body too; else its head): KV is asked only when
     /// R2 has nothing (for a tombstone).
@@ -450,7 +446,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     ) -> Result<Opened> {
         let Ok(digest) = crate::http::digest::parse_sha256(key) else {
             // an opaque id is the blob's file id
-            return match crate::engine::ids::is_opaque_id(key) {
+            return match crate::engine::file::ids::is_opaque_id(key) {
                 true => self.open(key, Via::Digest, caller, texts, fetch).await,
                 false => Err(Error::not_found(texts.not_found)),
             };

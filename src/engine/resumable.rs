@@ -17,13 +17,13 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::files::FileRecord;
+use super::file::record::FileRecord;
 use super::part_plan::PartPlan;
 use super::sha256::Running;
 use super::upload::{Accept, Append, At, FinishStep, NewUpload, Phase, Resend, Then, UploadState};
 use super::upload::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use super::writer::{feed, seal, Cut, FeedLimits, Target};
-use super::{limits, Ctx};
+use super::{file::limits, Ctx};
 use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
 use crate::store::{BlobMeta, BlobStore, MetaStore};
@@ -353,7 +353,7 @@ pub fn next_alarm(st: &UploadState, now: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::config::MIB;
-    use crate::engine::keys;
+    use crate::engine::file::keys;
     use crate::engine::uploads::Uploads;
     use crate::secret::Secret;
     use crate::testkit::{Body, World};
@@ -365,7 +365,7 @@ mod tests {
     }
 
     fn create(w: &World, length: Option<u64>, ttl: Option<u64>, token: Option<&str>) -> String {
-        let id = crate::engine::ids::new_uuid();
+        let id = crate::engine::file::ids::new_uuid();
         let new = NewUpload {
             length,
             ttl,
@@ -399,7 +399,7 @@ mod tests {
         w.object(id).store.load().unwrap().unwrap()
     }
 
-    fn file_of(w: &World, id: &str) -> crate::engine::files::FileRecord {
+    fn file_of(w: &World, id: &str) -> crate::engine::file::record::FileRecord {
         state(w, id).file.expect("complete")
     }
 
@@ -810,7 +810,7 @@ mod tests {
     #[test]
     fn probing_an_unknown_upload_writes_nothing() {
         let w = World::new();
-        let id = crate::engine::ids::new_uuid();
+        let id = crate::engine::file::ids::new_uuid();
         assert_eq!(block_on(w.uploads().state(&id, "acme", None)).unwrap_err().status(), 404);
         assert_eq!(append(&w, &id, at(0, 1), b"x").unwrap_err().status(), 404);
         assert!(w.object(&id).store.state.borrow().is_none());

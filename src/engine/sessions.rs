@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expiry::{liveness, Liveness};
+use super::file::expiry::{liveness, Liveness};
 use crate::error::{Error, Result};
 
 pub const SESSION_NOT_FOUND: &str = "session not found";

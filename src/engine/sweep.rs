@@ -18,10 +18,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::files::FileRecord;
+use super::file::record::Access;
+use super::file::record::FileRecord;
 use super::index::IndexEntry;
-use super::visibility::Access;
-use super::{keys, Ctx};
+use super::{file::keys, Ctx};
 use crate::error::Result;
 use crate::store::limits::KV_MIN_TTL_SECS;
 use crate::store::{BlobStore, MetaStore};

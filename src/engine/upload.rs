@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::files::FileRecord;
-use super::keys;
+use super::file::keys;
+use super::file::record::Access;
+use super::file::record::FileRecord;
 use super::sha256::ResumableSha256;
-use super::visibility::Access;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::{MultipartRef, UploadedPart};

@@ -1,9 +1,9 @@
 //! The platform's storage rules, in one place: what R2 and KV refuse (or do) whatever the
 //! service asks. The in-memory stores ([`super::memory`]) enforce them so that host tests
 //! fail where the real bindings would; the engine plans and checks against them (part sizes in
-//! [`crate::engine::part_plan`], a file's metadata in [`crate::engine::limits`], the listing
+//! [`crate::engine::part_plan`], a file's metadata in [`crate::engine::file::limits`], the listing
 //! in [`crate::engine::catalog`]). The service's own limits are in [`crate::config`] and
-//! [`crate::engine::limits`].
+//! [`crate::engine::file::limits`].
 
 /// R2: the smallest part of a multipart upload, but the last (every part but the last has
 /// the same size).

@@ -2,45 +2,8 @@
 //! download of every dialect. Anyone refused gets the same `404` as for a file that does
 //! not exist, so ids and digests cannot be probed.
 
-use serde::{Deserialize, Serialize};
-
-use super::files::FileRecord;
+use super::record::{Access, FileRecord};
 use crate::auth::Tenant;
-
-/// How a file may be reached besides by its own tenant, fixed by the dialect that made it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Access {
-    /// Only with its tenant's credentials (tus uploads, and anything unlisted).
-    Private,
-    /// Its id is a capability: `GET /uploads/{id}` serves it to anyone (NGCP simple uploads).
-    ShareLink,
-    /// Its digest URL is public: `GET /api/blobs/{digest}` serves it to anyone (PortSIP blobs).
-    PublicDigest,
-}
-
-impl Access {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Access::Private => "private",
-            Access::ShareLink => "share_link",
-            Access::PublicDigest => "public_digest",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Access> {
-        [Access::Private, Access::ShareLink, Access::PublicDigest].into_iter().find(|a| a.as_str() == s)
-    }
-
-    /// What each dialect's files get when their record does not say (older records).
-    pub fn default_for(dialect: &str) -> Access {
-        match dialect {
-            "ngcp" => Access::ShareLink,
-            "portsip" => Access::PublicDigest,
-            _ => Access::Private,
-        }
-    }
-}
 
 /// The route a read comes by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

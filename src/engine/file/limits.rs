@@ -21,8 +21,8 @@ pub fn check_name(name: &str) -> Result<()> {
 
 /// Will R2 take the metadata of this file, however its record ends (created, digest known,
 /// expiring)? Checked on the record as it is known before the bytes arrive.
-pub fn check_record_meta(template: &crate::engine::files::FileRecord) -> Result<()> {
-    let worst = crate::engine::files::FileRecord { created_at: 1, sha256: "0".repeat(64), ..template.clone() };
+pub fn check_record_meta(template: &super::record::FileRecord) -> Result<()> {
+    let worst = super::record::FileRecord { created_at: 1, sha256: "0".repeat(64), ..template.clone() };
     check_blob_meta(&worst.expire_in(u32::MAX.into()).blob_meta())
 }
 
@@ -36,7 +36,7 @@ pub fn check_blob_meta(meta: &BlobMeta) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::files::FileRecord;
+    use crate::engine::file::record::FileRecord;
 
     fn blob_meta(tenant: &str, id: &str, name: &str, dialect: &str, content_type: &str) -> crate::store::BlobMeta {
         let r = FileRecord {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::expiry::{liveness, Liveness};
-use super::visibility::Access;
 use crate::error::{Error, Result};
 use crate::store::{BlobMeta, ObjectInfo};
 
@@ -23,6 +22,41 @@ pub enum FromObject {
     Sidecar,
     /// Not an object this layout wrote.
     Foreign,
+}
+
+/// How a file may be reached besides by its own tenant, fixed by the dialect that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Only with its tenant's credentials (tus uploads, and anything unlisted).
+    Private,
+    /// Its id is a capability: `GET /uploads/{id}` serves it to anyone (NGCP simple uploads).
+    ShareLink,
+    /// Its digest URL is public: `GET /api/blobs/{digest}` serves it to anyone (PortSIP blobs).
+    PublicDigest,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Private => "private",
+            Access::ShareLink => "share_link",
+            Access::PublicDigest => "public_digest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Access> {
+        [Access::Private, Access::ShareLink, Access::PublicDigest].into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// What each dialect's files get when their record does not say (older records).
+    pub fn default_for(dialect: &str) -> Access {
+        match dialect {
+            "ngcp" => Access::ShareLink,
+            "portsip" => Access::PublicDigest,
+            _ => Access::Private,
+        }
+    }
 }
 
 /// A finished file. Kept in its R2 object's metadata ([`FileRecord::blob_meta`]), or as JSON in
