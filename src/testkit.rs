@@ -19,7 +19,7 @@ use crate::dialect::{self, Head, Outcome, Reply, Service};
 use crate::engine::resumable::{next_alarm, UploadStore};
 use crate::engine::sessions::{self, Ledger, LedgerAnswer, LedgerCall};
 use crate::engine::sha256::{NativeSha256, Sha2Native};
-use crate::engine::sweep::Swept;
+use crate::engine::catalog::sweep::Swept;
 use crate::engine::turns::Turns;
 use crate::engine::upload::UploadState;
 use crate::engine::uploads::{serve, ByteStream, Object, UploadCall, Uploads};

@@ -793,7 +793,7 @@ mod tests {
         assert_eq!(key(&format!("/api/blobs/{sha}"), "", true), None, "with credentials: never shared");
         assert_eq!(key(&format!("/files/{id}"), "", true), None);
         // what a deletion purges is exactly those keys
-        use crate::engine::catalog::public_paths;
+        use crate::engine::catalog::listing::public_paths;
         use crate::engine::file::record::FileRecord;
         use crate::engine::file::record::Access;
         let ngcp = FileRecord::new(id, "acme", "ngcp", "e/x").with_access(Access::ShareLink);

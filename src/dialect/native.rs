@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::catalog::Listed;
+use crate::engine::catalog::listing::Listed;
 use crate::engine::file::record::FileRecord;
 use crate::engine::file::ids::iso8601_ms;
 use crate::engine::links::{

@@ -176,7 +176,7 @@ where
 }
 
 /// The shared cache's path for a download of upload `id` (one for every spelling of it and
-/// both URL spaces): [`crate::engine::catalog::public_paths`] purges the same.
+/// both URL spaces): [`crate::engine::catalog::listing::public_paths`] purges the same.
 pub fn cache_path(id: &str) -> Option<String> {
     parse_uuid(id).map(|id| format!("/uploads/{id}"))
 }
@@ -200,7 +200,7 @@ mod tests {
     use super::*;
     use crate::engine::file::record::FromObject;
     use crate::engine::file::keys;
-    use crate::engine::sweep::Swept;
+    use crate::engine::catalog::sweep::Swept;
     use crate::http::download::BodyPlan;
     use crate::store::BlobStore;
     use crate::testkit::{World, ACME_BASIC, ACME_BEARER, BOBCO_BASIC, T0};

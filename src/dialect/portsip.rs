@@ -258,7 +258,7 @@ async fn complete<B, M, U: Uploads>(
 }
 
 /// The shared cache's path for an anonymous download by digest (`<hex>` and `sha256:<HEX>`
-/// alike) or by opaque id: [`crate::engine::catalog::public_paths`] purges the same.
+/// alike) or by opaque id: [`crate::engine::catalog::listing::public_paths`] purges the same.
 pub fn cache_path(key: &str) -> Option<String> {
     match parse_sha256(key) {
         Ok(digest) => Some(format!("/api/blobs/{digest}")),

@@ -753,7 +753,7 @@ mod tests {
         let indexed = || {
             w.meta
                 .value(&keys::digest("acme", &digest))
-                .map(|v| crate::engine::index::IndexEntry::parse(&v).unwrap().id)
+                .map(|v| crate::engine::catalog::index::IndexEntry::parse(&v).unwrap().id)
         };
         assert_eq!(indexed(), Some(second.clone()), "the newer copy owns the digest");
         let delete = |id: &str| w.send(Method::Delete, &format!("/files/{id}"), &[AUTH, V], Vec::new()).status();

@@ -11,14 +11,12 @@
 
 pub mod catalog;
 pub mod file;
-pub mod index;
 pub mod jwt;
 pub mod links;
 pub mod part_plan;
 pub mod resumable;
 pub mod sessions;
 pub mod sha256;
-pub mod sweep;
 pub mod throttle;
 pub mod thumbs;
 pub mod turns;
@@ -40,10 +38,10 @@ use file::expiry::kv_ttl_secs;
 use file::record::{Access, FileRecord, FromObject};
 use file::visibility::{may_read, Via};
 use file::{keys, limits};
-use index::IndexEntry;
+use catalog::index::{self, IndexEntry};
 use part_plan::PartPlan;
 use sha256::{NativeHashers, ResumableSha256, Running};
-use sweep::Entry;
+use catalog::sweep::{self, Entry};
 
 /// Everything a handler may touch, passed in. `now` reads the clock (ms since the epoch);
 /// tests pass one they advance. `native` makes the platform's fast SHA-256, where it has one.

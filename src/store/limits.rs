@@ -2,7 +2,7 @@
 //! service asks. The in-memory stores ([`super::memory`]) enforce them so that host tests
 //! fail where the real bindings would; the engine plans and checks against them (part sizes in
 //! [`crate::engine::part_plan`], a file's metadata in [`crate::engine::file::limits`], the listing
-//! in [`crate::engine::catalog`]). The service's own limits are in [`crate::config`] and
+//! in [`crate::engine::catalog::listing`]). The service's own limits are in [`crate::config`] and
 //! [`crate::engine::file::limits`].
 
 /// R2: the smallest part of a multipart upload, but the last (every part but the last has

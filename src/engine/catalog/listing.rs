@@ -10,8 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::file::record::FileRecord;
-use super::{file::keys, Ctx};
+use crate::engine::file::keys;
+use crate::engine::file::record::FileRecord;
+use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::store::limits::{KV_METADATA_BYTES, KV_MIN_TTL_SECS};
 use crate::store::{BlobStore, MetaStore};
@@ -88,14 +89,14 @@ pub struct Page {
 
 impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
     /// Lists a published file (after the answer for a file written in one request).
-    pub(super) async fn list_put(&self, record: &FileRecord) -> Result<()> {
+    pub(in crate::engine) async fn list_put(&self, record: &FileRecord) -> Result<()> {
         // gone from KV when the file expires (the sweep deletes the key too)
         let ttl = record.expires_at.map(|at| at.saturating_sub(self.now()).div_ceil(1000).max(KV_MIN_TTL_SECS));
         let key = keys::listing(&record.tenant, record.list_id());
         self.meta.put_listed(&key, &Listed::of(record).to_json(), ttl).await
     }
 
-    pub(super) async fn list_delete(&self, record: &FileRecord) -> Result<()> {
+    pub(in crate::engine) async fn list_delete(&self, record: &FileRecord) -> Result<()> {
         let key = keys::listing(&record.tenant, record.list_id());
         match self.listed(&record.tenant, record.list_id()).await? {
             // the same entry id may name another stored file by now (an NGCP entry stored again)
@@ -182,7 +183,7 @@ impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
 /// The keys (paths) under which a shared cache may hold a file's bytes: its public
 /// downloads, each under the one canonical path the worker uses for every spelling of its URL.
 pub fn public_paths(record: &FileRecord) -> Vec<String> {
-    use super::file::record::Access;
+    use crate::engine::file::record::Access;
     let id = &record.id;
     match record.access() {
         Access::ShareLink => vec![format!("/uploads/{}", id.to_ascii_lowercase())],

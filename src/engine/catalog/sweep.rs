@@ -18,10 +18,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::file::record::Access;
-use super::file::record::FileRecord;
 use super::index::IndexEntry;
-use super::{file::keys, Ctx};
+use crate::engine::file::keys;
+use crate::engine::file::record::{Access, FileRecord};
+use crate::engine::Ctx;
 use crate::error::Result;
 use crate::store::limits::KV_MIN_TTL_SECS;
 use crate::store::{BlobStore, MetaStore};
