@@ -17,9 +17,9 @@ trap 'rm -rf "$work"' EXIT
 cp -r "$root/Cargo.toml" "$root/Cargo.lock" "$root/src" "$root/tests" "$work/"
 
 line='sha2::compress256(&mut self.h, blocks(&data[..full]));'
-file="$work/src/engine/sha256.rs"
+file="$work/src/engine/upload/sha256.rs"
 if [ "$(grep -cF "$line" "$file")" != 1 ]; then
-  echo "sha256_share.sh: the block compression call in src/engine/sha256.rs changed; update this script" >&2
+  echo "sha256_share.sh: the block compression call in src/engine/upload/sha256.rs changed; update this script" >&2
   exit 1
 fi
 grep -vF "$line" "$file" >"$file.new" && mv "$file.new" "$file"

@@ -5,7 +5,7 @@
 use futures_util::TryStreamExt;
 
 use super::Head;
-use crate::engine::uploads::ByteStream;
+use crate::engine::upload::calls::ByteStream;
 use crate::error::{Error, Result};
 
 /// Longest JSON body a dialect reads whole (a session, a file entry, an IMiS call).

@@ -18,7 +18,7 @@ pub mod tus;
 pub mod twake;
 
 use crate::auth::Tenant;
-use crate::engine::uploads::Uploads;
+use crate::engine::upload::calls::Uploads;
 use crate::engine::{Ctx, Opened};
 use crate::error::{Error, Result};
 use crate::http::auth_header::{parse_authorization, Presented};

@@ -18,7 +18,7 @@ use crate::engine::links::{
 };
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::throttle;
-use crate::engine::uploads::Uploads;
+use crate::engine::upload::calls::Uploads;
 use crate::engine::file::visibility::Via;
 use crate::engine::Missing;
 use crate::error::{Error, Result};
@@ -342,7 +342,7 @@ async fn create_link<B, M, U>(
     svc: &Service<'_, B, M, U>,
     req: &Request<'_>,
     tenant: &Tenant,
-    body: crate::engine::uploads::ByteStream,
+    body: crate::engine::upload::calls::ByteStream,
 ) -> Result<Reply>
 where
     B: BlobStore,
@@ -438,7 +438,7 @@ async fn update_link<B, M, U>(
     svc: &Service<'_, B, M, U>,
     req: &Request<'_>,
     tenant: &Tenant,
-    body: crate::engine::uploads::ByteStream,
+    body: crate::engine::upload::calls::ByteStream,
 ) -> Result<Reply>
 where
     B: BlobStore,

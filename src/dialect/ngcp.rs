@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::record::{content_type_or_guess, FileRecord};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
-use crate::engine::upload::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
-use crate::engine::uploads::Uploads;
+use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
+use crate::engine::upload::calls::Uploads;
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
 use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
@@ -111,7 +111,7 @@ pub fn upload_json(r: &FileRecord) -> serde_json::Value {
 async fn upload<B, M, U>(
     svc: &Service<'_, B, M, U>,
     req: &Request<'_>,
-    body: crate::engine::uploads::ByteStream,
+    body: crate::engine::upload::calls::ByteStream,
 ) -> Result<Reply>
 where
     B: BlobStore,

@@ -15,7 +15,7 @@ use crate::engine::sessions::{
     session_object, tenant_object, FileEntry, FileState, LedgerAnswer, LedgerCall, Session, SessionFile, Stored, Token,
     FILE_NOT_FOUND, SESSION_EXPIRED, SESSION_NOT_FOUND, TOKEN_NOT_FOUND,
 };
-use crate::engine::uploads::{ByteStream, Uploads};
+use crate::engine::upload::calls::{ByteStream, Uploads};
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
 use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile};

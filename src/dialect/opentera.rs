@@ -23,7 +23,7 @@ use crate::engine::file::record::{content_type_or_guess, guess_content_type, Fil
 use crate::engine::file::ids::{iso8601_micros, new_uuid, parse_uuid, uuid_v4};
 use crate::engine::jwt;
 use crate::engine::sessions::{tenant_object, LedgerAnswer, LedgerCall};
-use crate::engine::uploads::{ByteStream, Uploads};
+use crate::engine::upload::calls::{ByteStream, Uploads};
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
 use crate::engine::{file::limits, Expiry, Held, Missing, NewFile};

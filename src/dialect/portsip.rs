@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{new_uuid, parse_uuid, random_bytes};
-use crate::engine::upload::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
-use crate::engine::uploads::Uploads;
+use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
+use crate::engine::upload::calls::Uploads;
 use crate::engine::file::record::Access;
 use crate::engine::Missing;
 use crate::error::{Error, Result};

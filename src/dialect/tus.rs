@@ -8,10 +8,10 @@ use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::file::record::content_type_or_guess;
 use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
-use crate::engine::upload::{
+use crate::engine::upload::state::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
-use crate::engine::uploads::Uploads;
+use crate::engine::upload::calls::Uploads;
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
 use crate::engine::{Missing, NewFile, Opened};
@@ -656,7 +656,7 @@ mod tests {
     /// is neither rewritten nor read back until a part is cut from it.
     #[test]
     fn small_patches_after_a_large_tail_write_only_their_own_bytes() {
-        use crate::engine::resumable::UploadStore;
+        use crate::engine::upload::run::UploadStore;
         use sha2::{Digest, Sha256};
         let w = World::new();
         let mib = crate::config::MIB as usize;

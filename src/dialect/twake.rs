@@ -33,16 +33,16 @@ use super::{download_reply_as, fetch_whole, form, Dialect, Reply, Request, Servi
 use crate::auth::{KeyKind, Tenant};
 use crate::engine::file::record::{content_type_or_guess, FileRecord};
 use crate::engine::file::ids::{new_uuid, parse_uuid};
-use crate::engine::part_plan::PartPlan;
+use crate::engine::upload::plan::PartPlan;
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
 use crate::engine::thumbs::{self, NoThumb};
 use crate::engine::twake::{
     ChunkInfo, Phase, Thumbnail, TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND, UPLOAD_INCOMPLETE,
 };
-use crate::engine::uploads::{ByteStream, Uploads};
+use crate::engine::upload::calls::{ByteStream, Uploads};
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
-use crate::engine::{jwt, file::keys, file::limits, writer, Ctx, Expiry, Held, Missing, NewFile};
+use crate::engine::{jwt, file::keys, file::limits, upload::writer, Ctx, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::{last_path_segment, DispositionKind};
 use crate::http::download::CachePolicy;

@@ -1,7 +1,7 @@
 //! The `Upload` Durable Object: one per upload id. It owns the upload's state in its SQLite
 //! storage (the state as JSON; the tail bytes as rows keyed by their offset in the tail, each
 //! save adding only the bytes its request brought), takes the calls of
-//! [`crate::engine::uploads`] (writes one at a time, reads at once, a stalled writer taken
+//! [`crate::engine::upload::calls`] (writes one at a time, reads at once, a stalled writer taken
 //! over), and keeps an alarm: at the idle deadline of an open upload (abort it; of a finished
 //! one: forget it), and soon while a completion is unfinished (finish it). A finished file's
 //! expiry is the sweep's, not the object's. Storage is created only when an upload is, and all
@@ -18,10 +18,10 @@ use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use crate::engine::resumable::{next_alarm, UploadStore};
-use crate::engine::turns::Turns;
-use crate::engine::upload::UploadState;
-use crate::engine::uploads::{serve, Object, UploadCall};
+use crate::engine::upload::run::{next_alarm, UploadStore};
+use crate::engine::upload::turns::Turns;
+use crate::engine::upload::state::UploadState;
+use crate::engine::upload::calls::{serve, Object, UploadCall};
 use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};

@@ -13,17 +13,11 @@ pub mod catalog;
 pub mod file;
 pub mod jwt;
 pub mod links;
-pub mod part_plan;
-pub mod resumable;
 pub mod sessions;
-pub mod sha256;
 pub mod throttle;
 pub mod thumbs;
-pub mod turns;
 pub mod twake;
 pub mod upload;
-pub mod uploads;
-pub mod writer;
 
 use std::cell::RefCell;
 
@@ -34,14 +28,15 @@ use crate::auth::Tenant;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload};
+use catalog::index::{self, IndexEntry};
+use catalog::sweep::{self, Entry};
 use file::expiry::kv_ttl_secs;
 use file::record::{Access, FileRecord, FromObject};
 use file::visibility::{may_read, Via};
 use file::{keys, limits};
-use catalog::index::{self, IndexEntry};
-use part_plan::PartPlan;
-use sha256::{NativeHashers, ResumableSha256, Running};
-use catalog::sweep::{self, Entry};
+use upload::plan::PartPlan;
+use upload::sha256::{NativeHashers, ResumableSha256, Running};
+use upload::writer;
 
 /// Everything a handler may touch, passed in. `now` reads the clock (ms since the epoch);
 /// tests pass one they advance. `native` makes the platform's fast SHA-256, where it has one.

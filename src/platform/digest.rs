@@ -7,7 +7,7 @@ use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use worker::crypto::{DigestStream, DigestStreamAlgorithm};
 
-use crate::engine::sha256::NativeSha256;
+use crate::engine::upload::sha256::NativeSha256;
 use crate::error::{Error, Result};
 
 pub struct NativeDigest {

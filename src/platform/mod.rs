@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use worker::Env;
 
 use crate::config::Config;
-use crate::engine::sha256::{NativeSha256, Sha2Native};
+use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
 use crate::engine::throttle::Throttle;
 use crate::engine::{Ctx, Later};
 use crate::error::{Error, Result};

@@ -9,8 +9,8 @@ use worker::{Request, Response};
 
 use super::body::{Body, SendStream};
 use crate::engine::sessions::{LedgerAnswer, LedgerCall};
-use crate::engine::upload::UploadState;
-use crate::engine::uploads::{ByteStream, UploadCall, Uploads};
+use crate::engine::upload::state::UploadState;
+use crate::engine::upload::calls::{ByteStream, UploadCall, Uploads};
 use crate::error::{Error, Result};
 
 /// The header carrying a call (base64url JSON, since file names are not Latin-1).

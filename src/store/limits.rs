@@ -1,7 +1,7 @@
 //! The platform's storage rules, in one place: what R2 and KV refuse (or do) whatever the
 //! service asks. The in-memory stores ([`super::memory`]) enforce them so that host tests
 //! fail where the real bindings would; the engine plans and checks against them (part sizes in
-//! [`crate::engine::part_plan`], a file's metadata in [`crate::engine::file::limits`], the listing
+//! [`crate::engine::upload::plan`], a file's metadata in [`crate::engine::file::limits`], the listing
 //! in [`crate::engine::catalog::listing`]). The service's own limits are in [`crate::config`] and
 //! [`crate::engine::file::limits`].
 

@@ -1,7 +1,7 @@
 //! The resumable upload received sequentially by offset (tus, PortSIP, IMiS and NGCP `PUT`),
 //! as a pure state machine: what an append, a completion, a cancellation or the idle clock may
 //! do to an upload, decided without I/O. (Numbered chunks in any order, as Twake sends them,
-//! are [`super::twake`]'s.)
+//! are [`crate::engine::twake`]'s.)
 //!
 //! Offsets are checked here, before a byte is read: an append must start exactly where the
 //! upload stands; a re-sent range that was already received is acknowledged and not applied
@@ -17,10 +17,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::file::keys;
-use super::file::record::Access;
-use super::file::record::FileRecord;
 use super::sha256::ResumableSha256;
+use crate::engine::file::keys;
+use crate::engine::file::record::{Access, FileRecord};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::{MultipartRef, UploadedPart};

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures_util::future::{select, Either};
 use futures_util::{Stream, StreamExt};
 
-use super::part_plan::PartPlan;
+use super::plan::PartPlan;
 use super::sha256::Running;
 use crate::error::{Error, Result};
 use crate::store::limits::R2_MAX_PARTS;
@@ -351,7 +351,7 @@ mod tests {
     fn native_and_resumable_hashes_agree() {
         for len in [0, 1, 64, 1000, PART as usize + 7] {
             let body = data(len);
-            let native = Running::Native(Box::<crate::engine::sha256::Sha2Native>::default());
+            let native = Running::Native(Box::<crate::engine::upload::sha256::Sha2Native>::default());
             let w = write_with(&MemoryBlobs::default(), &body, 4096, u64::MAX, native).unwrap();
             assert_eq!(w.sha256, sha(&body), "{len}");
             assert_eq!(write(&MemoryBlobs::default(), &body, 4096, u64::MAX).unwrap().sha256, sha(&body));

@@ -9,11 +9,11 @@ use bytes::Bytes;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
-use super::resumable::UploadStore;
-use super::sessions::{LedgerAnswer, LedgerCall};
+use super::run::UploadStore;
+use super::state::{Append, NewUpload, Phase, UploadState};
 use super::turns::{Sleep, Turns};
-use super::upload::{Append, NewUpload, Phase, UploadState};
-use super::Ctx;
+use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
@@ -86,7 +86,7 @@ pub trait Uploads {
         state(self.call(id, call, Some(body)).await?)
     }
 
-    /// A call to a session's or a tenant's object ([`super::sessions`]), named by `name`.
+    /// A call to a session's or a tenant's object ([`crate::engine::sessions`]), named by `name`.
     async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer>;
 
     async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, delete_finished: bool) -> Result<()> {
@@ -173,7 +173,7 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for Body<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::upload::{At, Resend, Then};
+    use crate::engine::upload::state::{At, Resend, Then};
 
     #[test]
     fn calls_are_tagged_and_survive_json() {

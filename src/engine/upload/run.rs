@@ -1,6 +1,6 @@
 //! Resumable uploads: the work of the Upload Durable Object, generic over its storage so it
 //! runs on the host. Each operation loads the state, applies a pure transition
-//! ([`super::upload`]), does the I/O the transition asked for, and saves the state (and the
+//! ([`super::state`]), does the I/O the transition asked for, and saves the state (and the
 //! tail bytes) in one atomic write before answering, so a lost answer or a crash mid-request
 //! leaves the upload exactly where the last answer said it was.
 //!
@@ -17,13 +17,13 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
-use super::file::record::FileRecord;
-use super::part_plan::PartPlan;
+use super::plan::PartPlan;
 use super::sha256::Running;
-use super::upload::{Accept, Append, At, FinishStep, NewUpload, Phase, Resend, Then, UploadState};
-use super::upload::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
+use super::state::{Accept, Append, At, FinishStep, NewUpload, Phase, Resend, Then, UploadState};
+use super::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use super::writer::{feed, seal, Cut, FeedLimits, Target};
-use super::{file::limits, Ctx};
+use crate::engine::file::record::FileRecord;
+use crate::engine::{file::limits, Ctx};
 use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
 use crate::store::{BlobMeta, BlobStore, MetaStore};
@@ -354,7 +354,7 @@ mod tests {
     use super::*;
     use crate::config::MIB;
     use crate::engine::file::keys;
-    use crate::engine::uploads::Uploads;
+    use crate::engine::upload::calls::Uploads;
     use crate::secret::Secret;
     use crate::testkit::{Body, World};
     use futures_executor::{block_on, LocalPool};
