@@ -17,7 +17,7 @@ use crate::auth::{credential_hash, Credentials, JwtSecrets};
 use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
 use crate::engine::upload::run::{next_alarm, UploadStore};
-use crate::engine::sessions::{self, Ledger, LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{self, Ledger, LedgerAnswer, LedgerCall};
 use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
 use crate::engine::catalog::sweep::Swept;
 use crate::engine::upload::turns::Turns;
@@ -493,7 +493,7 @@ impl Uploads for MemoryUploads<'_> {
         let ledger = w.ledger(name);
         // through JSON, as to and from a Durable Object
         let call: LedgerCall = serde_json::from_str(&serde_json::to_string(&call).unwrap()).unwrap();
-        let answer = sessions::serve(&*ledger, w.now(), call).await;
+        let answer = ledger::serve(&*ledger, w.now(), call).await;
         // and the answer back through JSON, as from a Durable Object
         let json = serde_json::to_string(&answer).unwrap();
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("answer {json} does not survive JSON: {e}"))

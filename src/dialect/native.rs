@@ -13,10 +13,10 @@ use crate::auth::Tenant;
 use crate::engine::catalog::listing::Listed;
 use crate::engine::file::record::FileRecord;
 use crate::engine::file::ids::iso8601_ms;
-use crate::engine::links::{
+use crate::engine::ledger::link::{
     self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
 };
-use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::throttle;
 use crate::engine::upload::calls::Uploads;
 use crate::engine::file::visibility::Via;
@@ -241,7 +241,7 @@ where
     M: MetaStore,
 {
     let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
-    let list = links::file_links_object(&tenant.0, &record.id);
+    let list = link::file_links_object(&tenant.0, &record.id);
     Ok((record, list))
 }
 
@@ -299,8 +299,8 @@ pub struct LinkAsk {
 
 /// A link password's stored form, at the configured cost.
 fn hash(config: &crate::config::Config, password: &str) -> Result<String> {
-    let kdf = Kdf { memory_kib: config.link_kdf_kib, passes: links::KDF.passes };
-    links::hash_password(password, random_bytes(), kdf)
+    let kdf = Kdf { memory_kib: config.link_kdf_kib, passes: link::KDF.passes };
+    link::hash_password(password, random_bytes(), kdf)
 }
 
 impl LinkAsk {
@@ -326,11 +326,11 @@ impl LinkAsk {
         let max_downloads = positive("max_downloads", 1_000_000_000)?;
         let password = match fields.get("password") {
             None | Some(Value::Null) => None,
-            Some(Value::String(p)) if !p.is_empty() && p.len() <= links::MAX_PASSWORD => Some(p.clone()),
+            Some(Value::String(p)) if !p.is_empty() && p.len() <= link::MAX_PASSWORD => Some(p.clone()),
             Some(_) => {
                 return Err(Error::bad_request(format!(
                     "password must be a string of 1 to {} bytes",
-                    links::MAX_PASSWORD
+                    link::MAX_PASSWORD
                 )))
             }
         };
@@ -447,7 +447,7 @@ where
 {
     let ctx = svc.ctx;
     let token = req.params.get("token");
-    if !links::is_token(token) {
+    if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
     let fields = form::small_json(body).await?;
@@ -464,7 +464,7 @@ where
         let expires_at = ask.expires_at(now, &record);
         // the file's list lives as long as its longest link
         let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.to_string(), expires_at };
-        tokens(svc, &links::file_links_object(&tenant.0, &record.id), add).await?;
+        tokens(svc, &link::file_links_object(&tenant.0, &record.id), add).await?;
         change.expires_at = Some(expires_at);
     }
     change.max_downloads = match (given("max_downloads"), ask.max_downloads) {
@@ -488,18 +488,18 @@ where
     U: Uploads,
 {
     let token = req.params.get("token");
-    if !links::is_token(token) {
+    if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
     let link = link_call(svc, token, LinkCall::Revoke { tenant: tenant.0.clone() }).await?;
-    let list = links::file_links_object(&tenant.0, &link.file_id);
+    let list = link::file_links_object(&tenant.0, &link.file_id);
     tokens(svc, &list, LinkCall::Remove { token: token.to_string() }).await?;
     Ok(Reply::Empty { status: 204, headers: Vec::new() })
 }
 
 /// A call to a link's object.
 async fn link_call<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, token: &str, call: LinkCall) -> Result<Link> {
-    match svc.uploads.ledger(&links::link_object(token), LedgerCall::Link(call)).await? {
+    match svc.uploads.ledger(&link::link_object(token), LedgerCall::Link(call)).await? {
         LedgerAnswer::Link(LinkAnswer::Link { link }) => Ok(link),
         other => Err(Error::Internal(format!("link object answered {other:?}"))),
     }
@@ -559,7 +559,7 @@ where
     M: MetaStore,
     U: Uploads,
 {
-    if !links::is_token(token) {
+    if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
     // every password tried costs a hash: at most so many per client address and minute
@@ -570,7 +570,7 @@ where
     }
     // a page, and the headers alone, are not downloads
     let count = !page && req.method != Method::Head;
-    let claim = LinkCall::Claim { password, count, client: Some(links::client_tag(client)) };
+    let claim = LinkCall::Claim { password, count, client: Some(link::client_tag(client)) };
     let link = link_call(svc, token, claim).await?;
     let owner = Tenant(link.tenant.clone());
     let method = if req.method == Method::Post { Method::Get } else { req.method };
@@ -583,7 +583,7 @@ where
             },
         )?;
     // the link's own validator: the file's (its digest) would name its public URL
-    opened.etag = links::link_etag(token, &opened.etag);
+    opened.etag = link::link_etag(token, &opened.etag);
     if page {
         return Ok(super::share_page::page(&opened.record, &link, req.origin, token, svc.ctx.now()));
     }
@@ -676,7 +676,7 @@ mod tests {
         }
         let r = get(&w, &path, &[]);
         assert_eq!(r.status(), 410, "the third download");
-        assert_eq!(World::json(&r)["error"]["message"], links::LINK_EXHAUSTED);
+        assert_eq!(World::json(&r)["error"]["message"], link::LINK_EXHAUSTED);
         // listed with its count, and as used up
         let r = get(&w, &format!("/v1/files/{id}/links"), &[ACME]);
         let listed = &World::json(&r)["links"];
@@ -875,7 +875,7 @@ mod tests {
         assert_eq!(get(&w, &path, &[]).status(), 401, "password required");
         let wrong = get(&w, &format!("{path}?password=nope"), &[]);
         assert_eq!(wrong.status(), 403);
-        assert_eq!(World::json(&wrong)["error"]["message"], links::WRONG_PASSWORD);
+        assert_eq!(World::json(&wrong)["error"]["message"], link::WRONG_PASSWORD);
         let ok = get(&w, &path, &[("X-Share-Password", "open sesame")]);
         assert_eq!((ok.status(), w.body(&ok)), (200, b"secret bytes".to_vec()));
         // the page's form
@@ -915,8 +915,8 @@ mod tests {
             assert_eq!(r.status(), 404, "never a 403 after hashing, nor a 429");
             assert_eq!(World::json(&r)["error"]["message"], LINK_NOT_FOUND);
         }
-        let object = w.ledger(&links::link_object(&token));
-        assert!(futures_executor::block_on(crate::engine::sessions::Ledger::list(&*object, "")).unwrap().is_empty());
+        let object = w.ledger(&link::link_object(&token));
+        assert!(futures_executor::block_on(crate::engine::ledger::Ledger::list(&*object, "")).unwrap().is_empty());
     }
 
     #[test]
@@ -930,7 +930,7 @@ mod tests {
             (r.status(), r.header("Retry-After").map(str::to_string))
         };
         // someone guesses: after three wrong ones, they wait; the recipient does not
-        for _ in 0..links::FREE_FAILURES {
+        for _ in 0..link::FREE_FAILURES {
             assert_eq!(from("203.0.113.66", "guess").0, 403);
         }
         assert_eq!(from("203.0.113.66", "right"), (429, Some("1".into())));

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::engine::file::record::{content_type_or_guess, guess_content_type, FileRecord};
 use crate::engine::file::ids::{iso8601_micros, new_uuid, parse_uuid, uuid_v4};
 use crate::engine::jwt;
-use crate::engine::sessions::{tenant_object, LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{tenant_object, LedgerAnswer, LedgerCall};
 use crate::engine::upload::calls::{ByteStream, Uploads};
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;

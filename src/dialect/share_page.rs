@@ -9,7 +9,7 @@ use qrcode::QrCode;
 use super::Reply;
 use crate::engine::file::record::FileRecord;
 use crate::engine::file::ids::{human_utc, iso8601_ms};
-use crate::engine::links::{Link, LinkState};
+use crate::engine::ledger::link::{Link, LinkState};
 use crate::error::Error;
 use crate::http::disposition::visible_name;
 use crate::http::html::escape;
@@ -234,9 +234,9 @@ mod tests {
             (Error::not_found("link not found"), "Link not found"),
             (Error::not_found("file no longer available"), "File no longer available"),
             (Error::Expired("file expired".into()), "File expired"),
-            (Error::Expired(crate::engine::links::LINK_EXHAUSTED.into()), "This link has been used up"),
-            (Error::Expired(crate::engine::links::LINK_EXPIRED.into()), "This link has expired"),
-            (Error::Expired(crate::engine::links::LINK_REVOKED.into()), "This link has been revoked"),
+            (Error::Expired(crate::engine::ledger::link::LINK_EXHAUSTED.into()), "This link has been used up"),
+            (Error::Expired(crate::engine::ledger::link::LINK_EXPIRED.into()), "This link has expired"),
+            (Error::Expired(crate::engine::ledger::link::LINK_REVOKED.into()), "This link has been revoked"),
             (Error::PasswordRequired, "Password required"),
         ];
         for (e, title) in cases {

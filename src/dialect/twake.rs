@@ -24,7 +24,7 @@
 //! under a company since claimed by another tenant is not served there any more; its owner
 //! can still delete it through `DELETE /v1/files/{id}`).
 //!
-//! How chunks become one R2 object: see [`crate::engine::twake`].
+//! How chunks become one R2 object: see [`crate::engine::ledger::twake`].
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -34,9 +34,9 @@ use crate::auth::{KeyKind, Tenant};
 use crate::engine::file::record::{content_type_or_guess, FileRecord};
 use crate::engine::file::ids::{new_uuid, parse_uuid};
 use crate::engine::upload::plan::PartPlan;
-use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::thumbs::{self, NoThumb};
-use crate::engine::twake::{
+use crate::engine::ledger::twake::{
     ChunkInfo, Phase, Thumbnail, TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND, UPLOAD_INCOMPLETE,
 };
 use crate::engine::upload::calls::{ByteStream, Uploads};
@@ -597,7 +597,7 @@ where
     let ctx = svc.ctx;
     let lengths = file.chunk_lengths()?;
     let total: u64 = lengths.iter().map(|(_, l)| l).sum();
-    let meta = file.metadata.clone().unwrap_or(crate::engine::twake::Metadata {
+    let meta = file.metadata.clone().unwrap_or(crate::engine::ledger::twake::Metadata {
         name: "file".into(),
         mime: "application/octet-stream".into(),
         thumbnails_status: "done".into(),

@@ -1,6 +1,6 @@
 //! The `Session` Durable Object: one per NGCP session (its record, file entries and tokens),
 //! one per tenant (its session list and counters), and one per IMiS login, named as
-//! [`crate::engine::sessions`] says. Storage and transport only: the logic is the engine's.
+//! [`crate::engine::ledger`] says. Storage and transport only: the logic is the engine's.
 //! A session's (or login's) object sets an alarm for when it may forget it (a session's expiry
 //! plus the grace during which it answers `410`; a login's idle end), and then deletes
 //! everything.
@@ -8,7 +8,7 @@
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::{at_time, internal};
-use crate::engine::sessions::{forget_at, schedules, serve, Ledger, LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{forget_at, schedules, serve, Ledger, LedgerAnswer, LedgerCall};
 use crate::error::{Error, Result};
 use crate::platform::{now, Bindings};
 

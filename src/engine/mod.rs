@@ -12,11 +12,9 @@
 pub mod catalog;
 pub mod file;
 pub mod jwt;
-pub mod links;
-pub mod sessions;
+pub mod ledger;
 pub mod throttle;
 pub mod thumbs;
-pub mod twake;
 pub mod upload;
 
 use std::cell::RefCell;

@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 use worker::{Request, Response};
 
 use super::body::{Body, SendStream};
-use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::state::UploadState;
 use crate::engine::upload::calls::{ByteStream, UploadCall, Uploads};
 use crate::error::{Error, Result};

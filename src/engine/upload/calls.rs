@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::run::UploadStore;
 use super::state::{Append, NewUpload, Phase, UploadState};
 use super::turns::{Sleep, Turns};
-use crate::engine::sessions::{LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -86,7 +86,7 @@ pub trait Uploads {
         state(self.call(id, call, Some(body)).await?)
     }
 
-    /// A call to a session's or a tenant's object ([`crate::engine::sessions`]), named by `name`.
+    /// A call to a session's or a tenant's object ([`crate::engine::ledger`]), named by `name`.
     async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer>;
 
     async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, delete_finished: bool) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The resumable upload received sequentially by offset (tus, PortSIP, IMiS and NGCP `PUT`),
 //! as a pure state machine: what an append, a completion, a cancellation or the idle clock may
 //! do to an upload, decided without I/O. (Numbered chunks in any order, as Twake sends them,
-//! are [`crate::engine::twake`]'s.)
+//! are [`crate::engine::ledger::twake`]'s.)
 //!
 //! Offsets are checked here, before a byte is read: an append must start exactly where the
 //! upload stands; a re-sent range that was already received is acknowledged and not applied

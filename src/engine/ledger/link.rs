@@ -10,7 +10,7 @@
 //!
 //! A password is stored as an Argon2id hash (PHC string) and checked inside the link's
 //! object. Wrong passwords are counted there for each client (its address, see
-//! [`super::throttle::client_key`]): after [`FREE_FAILURES`] in a row that client's every
+//! [`crate::engine::throttle::client_key`]): after [`FREE_FAILURES`] in a row that client's every
 //! further attempt must wait, doubling each time up to [`MAX_BACKOFF_SECS`] (`429` with
 //! `Retry-After`), while other clients (the link's real recipients) are not slowed down.
 //! An unknown token costs one read and nothing else: no hashing, nothing written. Tokens are
@@ -20,7 +20,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
-use super::sessions::Ledger;
+use super::Ledger;
 use crate::error::{Error, Result};
 
 pub const LINK_NOT_FOUND: &str = "link not found";

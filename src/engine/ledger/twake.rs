@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::sessions::Ledger;
+use super::Ledger;
 use crate::error::{Error, Result};
 
 pub const FILE_NOT_FOUND: &str = "File not found";

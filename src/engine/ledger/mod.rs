@@ -8,9 +8,12 @@
 //! [`serve`] is what an object does with a [`LedgerCall`], over any [`Ledger`] storage; the
 //! file bytes themselves are stored by the worker through the engine, like any other file.
 
+pub mod link;
+pub mod twake;
+
 use serde::{Deserialize, Serialize};
 
-use super::file::expiry::{liveness, Liveness};
+use crate::engine::file::expiry::{liveness, Liveness};
 use crate::error::{Error, Result};
 
 pub const SESSION_NOT_FOUND: &str = "session not found";
@@ -186,9 +189,9 @@ pub enum LedgerCall {
     /// The tenant of a login still in use (and it counts as a use); `401` else.
     UseLogin,
     /// A Twake file's object.
-    Twake(super::twake::TwakeCall),
+    Twake(twake::TwakeCall),
     /// A share link's object, or a file's list of links.
-    Link(super::links::LinkCall),
+    Link(link::LinkCall),
 }
 
 /// A session and one of its file entries.
@@ -209,8 +212,8 @@ pub enum LedgerAnswer {
     Removed { session: Session, files: Vec<FileEntry> },
     Number { n: u64 },
     Tenant { tenant: String },
-    Twake(super::twake::TwakeAnswer),
-    Link(super::links::LinkAnswer),
+    Twake(twake::TwakeAnswer),
+    Link(link::LinkAnswer),
 }
 
 /// A login (IMiS): whose, when last used, how long it may stay idle.
@@ -427,8 +430,8 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LedgerCall) -> Result<L
             store.put(LOGIN_KEY, &json(&login)?).await?;
             Ok(LedgerAnswer::Tenant { tenant })
         }
-        LedgerCall::Twake(call) => super::twake::serve(store, now, call).await.map(LedgerAnswer::Twake),
-        LedgerCall::Link(call) => super::links::serve(store, now, call).await.map(LedgerAnswer::Link),
+        LedgerCall::Twake(call) => twake::serve(store, now, call).await.map(LedgerAnswer::Twake),
+        LedgerCall::Link(call) => link::serve(store, now, call).await.map(LedgerAnswer::Link),
         LedgerCall::UseLogin => {
             let Some(raw) = store.get(LOGIN_KEY).await? else { return Err(Error::Unauthorized) };
             let mut login: Login = parse(&raw)?;
@@ -451,7 +454,7 @@ pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u
     if let Some(raw) = store.get(LOGIN_KEY).await? {
         return Ok(Some(parse::<Login>(&raw)?.ends_at()));
     }
-    let Some(raw) = store.get(SESSION_KEY).await? else { return super::links::forget_at(store, grace_secs).await };
+    let Some(raw) = store.get(SESSION_KEY).await? else { return link::forget_at(store, grace_secs).await };
     let s: Session = parse(&raw)?;
     Ok(Some(s.expires_at().saturating_add(grace_secs.saturating_mul(1000))))
 }
@@ -460,7 +463,7 @@ pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u
 pub fn schedules(call: &LedgerCall) -> bool {
     match call {
         LedgerCall::CreateSession { .. } | LedgerCall::OpenLogin { .. } => true,
-        LedgerCall::Link(call) => super::links::schedules(call),
+        LedgerCall::Link(call) => link::schedules(call),
         _ => false,
     }
 }
