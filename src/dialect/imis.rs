@@ -14,7 +14,8 @@ use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service}
 use crate::auth::Tenant;
 use crate::engine::file::record::FileRecord;
 use crate::engine::file::ids::{iso8601_ms, new_uuid, random_bytes};
-use crate::engine::ledger::{login_object, LedgerAnswer, LedgerCall};
+use crate::engine::ledger::login::login_object;
+use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState};
 use crate::engine::upload::calls::{ByteStream, UploadCall, Uploads};
 use crate::engine::file::record::Access;

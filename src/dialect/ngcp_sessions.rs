@@ -11,10 +11,11 @@ use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service}
 use crate::auth::Tenant;
 use crate::engine::file::record::content_type_or_guess;
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
-use crate::engine::ledger::{
-    session_object, tenant_object, FileEntry, FileState, LedgerAnswer, LedgerCall, Session, SessionFile, Stored, Token,
-    FILE_NOT_FOUND, SESSION_EXPIRED, SESSION_NOT_FOUND, TOKEN_NOT_FOUND,
+use crate::engine::ledger::session::{
+    session_object, tenant_object, FileEntry, FileState, Session, SessionFile, Stored, Token, FILE_NOT_FOUND,
+    SESSION_EXPIRED, SESSION_NOT_FOUND, TOKEN_NOT_FOUND,
 };
+use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::calls::{ByteStream, Uploads};
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
