@@ -35,7 +35,7 @@ use crate::engine::file::record::{content_type_or_guess, FileRecord};
 use crate::engine::file::ids::{new_uuid, parse_uuid};
 use crate::engine::upload::plan::PartPlan;
 use crate::engine::ledger::{LedgerAnswer, LedgerCall};
-use crate::engine::thumbs::{self, NoThumb};
+use crate::engine::chunked::thumbs::{self, NoThumb};
 use crate::engine::ledger::twake::{
     ChunkInfo, Phase, Thumbnail, TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND, UPLOAD_INCOMPLETE,
 };

@@ -10,11 +10,11 @@
 //! expired files (`410` rather than `404`), and the journal of one-request writes.
 
 pub mod catalog;
+pub mod chunked;
 pub mod file;
 pub mod jwt;
 pub mod ledger;
 pub mod throttle;
-pub mod thumbs;
 pub mod upload;
 
 use std::cell::RefCell;
