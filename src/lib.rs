@@ -9,9 +9,14 @@
 //! - [`route`]: the pure router over the dialects' endpoint tables.
 //! - [`dialect`]: adapters, one module per vendor API, each with its endpoint table; they
 //!   render [`error::Error`] in the vendor's own shape.
-//! - [`engine`]: what all dialects share: file records, who may read them, digest indexes,
-//!   the streaming writer that cuts bytes into R2 parts, part planning, expiry, ids, and
-//!   resumable uploads (the state machine, and the work of the Upload object).
+//! - [`engine`]: what all dialects share, one concern per folder: the context every dialect
+//!   calls ([`engine::Ctx`], in `engine/mod.rs`); [`engine::file`] (records, who may read
+//!   them, keys, expiry, limits, ids); [`engine::catalog`] (listing, digest index, expiry
+//!   index, journal and sweep); [`engine::upload`] (the state machine, part plan, streaming
+//!   writer, sha256, the run of a call, the Upload object's calls, turns);
+//!   [`engine::ledger`] (the small strongly consistent objects: the call envelope, sessions
+//!   and tenants, logins, share links, Twake files); [`engine::chunked`] (chunks in any
+//!   order: thumbnails); beside them [`engine::jwt`] and [`engine::throttle`].
 //! - [`http`]: pure parsers and writers: `Range`, `Content-Disposition`, ETags,
 //!   `Authorization`, tus headers, digests, the download plan, HTML escaping.
 //! - [`store`]: storage contracts, R2's and KV's rules ([`store::limits`]), in-memory
@@ -20,7 +25,8 @@
 //!   one error type, secrets that never print.
 //! - `platform` (wasm only): bindings → stores, request bodies, the native digest, the
 //!   Upload object's client.
-//! - `durable` (wasm only): the `Upload` and `Session` Durable Objects.
+//! - `durable` (wasm only): the `Upload` and `Session` Durable Objects (the latter serves
+//!   [`engine::ledger`]).
 //! - `edge` (wasm only): the `#[event(fetch)]` entry.
 //!
 //! Nothing outside `platform`, `durable`, `edge` and `store::{r2, kv}` touches `worker::`

@@ -1,7 +1,22 @@
-//! The engine: what every dialect shares. Files and their records, who may read them, the
-//! digest indexes, the expiry index and its sweep, part planning, the streaming writer, and
-//! resumable uploads (the work of the Upload Durable Object). Generic over the storage seams,
-//! so it runs on the host over in-memory stores.
+//! The engine: what every dialect shares, one concern per folder. This module holds what every
+//! room shares: the context ([`Ctx`]) and its file-level calls (write, store, publish, open,
+//! delete), [`NewFile`], [`Expiry`], [`Later`], [`Held`], [`Missing`], [`Opened`]. The rooms:
+//! - [`file`](mod@file): the record (with its [`file::record::Access`]), keys, who may read it by which
+//!   route, expiry and TTLs, limits at creation, ids. Imports no other room.
+//! - [`catalog`]: a tenant's listing, the digest index, the expiry index, the journal and the
+//!   sweep. Imports [`file`](mod@file) and the context.
+//! - [`upload`]: resumable uploads by offset (the pure state machine, part plan, streaming
+//!   writer, sha256, the run of a call, the object's calls, turns). Imports [`file`](mod@file), the
+//!   context and the ledger's call envelope.
+//! - [`ledger`]: the small strongly consistent objects (sessions and tenants, logins, share
+//!   links, Twake files) behind one call envelope. Imports [`file`](mod@file) only.
+//! - [`chunked`]: chunks in any order (today: thumbnails).
+//! - [`jwt`] and [`throttle`]: HS256 tokens and per-client rate limits, used by dialects.
+//!
+//! No room imports a room that imports it. The rooms add methods to [`Ctx`] and this module
+//! names their types (a record, a part plan), so each room and this module know each other;
+//! that is the one exception. Generic over the storage seams, so it runs on the host over
+//! in-memory stores.
 //!
 //! The store layout: a file's bytes are the R2 object named by its id (`f/{id}`), whose
 //! metadata carries everything a download needs, so a download is one R2 read, strongly
