@@ -82,7 +82,7 @@ pub struct FileRecord {
     pub dialect: String,
     /// The R2 object holding the bytes.
     pub r2_key: String,
-    /// Who may read it besides its tenant (see [`super::visibility`]). Records written before
+    /// Who may read it besides its tenant (the rule is in `file::visibility`). Records written before
     /// this field existed take their dialect's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<Access>,
