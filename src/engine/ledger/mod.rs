@@ -204,16 +204,7 @@ pub fn schedules(call: &LedgerCall) -> bool {
 mod tests {
     use super::*;
 
-    fn stored() -> Stored {
-        Stored {
-            file_id: "s1".into(),
-            name: "a.txt".into(),
-            mime_type: "text/plain".into(),
-            size: 3,
-            sha256: "ab".into(),
-            r2_key: "e/f1".into(),
-        }
-    }
+    use super::session::tests::stored;
 
     #[test]
     fn calls_and_answers_survive_json() {

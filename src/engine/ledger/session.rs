@@ -341,7 +341,7 @@ pub(super) async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<O
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::engine::ledger::{forget_at, serve, LedgerAnswer, LedgerCall};
     use crate::testkit::MemoryLedger;
@@ -366,7 +366,8 @@ mod tests {
         }
     }
 
-    fn stored() -> Stored {
+    /// A stored file of a session entry, for the tests of the ledger's envelope too.
+    pub(in crate::engine::ledger) fn stored() -> Stored {
         Stored {
             file_id: "s1".into(),
             name: "a.txt".into(),
