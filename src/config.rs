@@ -145,10 +145,7 @@ impl Config {
             link_max_ttl: num("EDGESHARE_LINK_MAX_TTL", d.link_max_ttl)?,
             link_kdf_kib: u32::try_from(num("EDGESHARE_LINK_KDF_KIB", u64::from(d.link_kdf_kib))?.clamp(64, 1 << 20))
                 .unwrap_or(d.link_kdf_kib),
-            public_url: get("EDGESHARE_PUBLIC_URL")
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| parse_origin("EDGESHARE_PUBLIC_URL", &v))
-                .transpose()?,
+            public_url: public_url(&get)?,
             cache_max_age: num("EDGESHARE_CACHE_MAX_AGE", d.cache_max_age)?,
             purge: None,
             allowed_origins: get("EDGESHARE_ALLOWED_ORIGINS")
@@ -189,8 +186,22 @@ impl Config {
 
     /// The origin of cache keys: the configured public one, else [`CACHE_ORIGIN`].
     pub fn cache_origin(&self) -> &str {
-        self.public_url.as_deref().unwrap_or(CACHE_ORIGIN)
+        cache_origin(self.public_url.as_deref())
     }
+}
+
+/// `EDGESHARE_PUBLIC_URL`, checked, alone: what a cached download needs before the rest of
+/// the settings are read.
+pub fn public_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>> {
+    get("EDGESHARE_PUBLIC_URL")
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| parse_origin("EDGESHARE_PUBLIC_URL", &v))
+        .transpose()
+}
+
+/// The origin of cache keys for a configured public URL (or none).
+pub fn cache_origin(public_url: Option<&str>) -> &str {
+    public_url.unwrap_or(CACHE_ORIGIN)
 }
 
 /// `scheme://host[:port]`, lowercased, without a path or a trailing slash.

@@ -133,6 +133,24 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     };
     let method = Method::parse(req.inner().method().as_str());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
+    // public downloads whose bytes cannot change: from this location's cache when they are in
+    // it (a `Range` is answered from the cached whole), without a read of R2 or of the rest of
+    // the settings; one canonical key per file, whatever the spelling of the URL, so that a
+    // deletion purges it
+    let found = dialect::route_head(&head);
+    let cache_key = match dialect::shared_cache_path(&head, &found) {
+        Some(path) => match crate::config::public_url(&|name| crate::platform::setting(&env, name)) {
+            Ok(public) => Some(format!("{}{path}", crate::config::cache_origin(public.as_deref()))),
+            // a malformed setting: answered below, with the rest of the settings
+            Err(_) => None,
+        },
+        None => None,
+    };
+    if let Some(key) = &cache_key {
+        if let Ok(Some(hit)) = cache_match(key, &head).await {
+            return Ok(hit);
+        }
+    }
     let b = match Bindings::new(&env) {
         Ok(b) => b,
         Err(e) => {
@@ -143,16 +161,6 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     // URLs in answers: the configured public origin, the request's only where none is
     let request_origin = url.origin().ascii_serialization();
     let origin = b.config.origin(&request_origin).to_string();
-    // public downloads whose bytes cannot change: from this location's cache when they are in
-    // it (a `Range` is answered from the cached whole), without a read of R2; one canonical
-    // key per file, whatever the spelling of the URL, so that a deletion purges it
-    let found = dialect::route_head(&head);
-    let cache_key = dialect::shared_cache_path(&head, &found).map(|p| format!("{}{p}", b.config.cache_origin()));
-    if let Some(key) = &cache_key {
-        if let Ok(Some(hit)) = cache_match(key, &head).await {
-            return Ok(hit);
-        }
-    }
     let body = Body::new(req.inner().body());
     let later = Later::default();
     let ctx = b.ctx(&later);

@@ -83,9 +83,12 @@ fn native() -> Box<dyn NativeSha256> {
 }
 
 fn config(env: &Env) -> Result<Config> {
-    Config::from_lookup(|name| {
-        env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
-    })
+    Config::from_lookup(|name| setting(env, name))
+}
+
+/// One setting: a secret, else a var.
+pub fn setting(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
 }
 
 /// The clock, in milliseconds since the epoch.
