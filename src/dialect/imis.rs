@@ -346,8 +346,7 @@ where
 
 /// The extension IMiS shows for a content type, with its dot.
 pub fn extension(content_type: &str) -> &'static str {
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match essence.as_str() {
+    match crate::http::media_type(content_type).as_str() {
         "audio/wav" | "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => ".wav",
         "audio/mpeg" => ".mp3",
         "audio/ogg" => ".ogg",

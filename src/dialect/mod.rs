@@ -448,7 +448,7 @@ fn check_json_body(head: &Head, endpoint: &Endpoint<Op>) -> Result<()> {
     let empty = head.content_length() == Some(0)
         || (head.content_length().is_none() && head.header("transfer-encoding").is_none());
     let json = head.header("content-type").is_some_and(|t| {
-        let t = t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let t = crate::http::media_type(t);
         t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
     });
     if empty || json {

@@ -38,7 +38,7 @@ pub fn is_image(mime: &str) -> bool {
 }
 
 fn format_of(mime: &str) -> Option<ImageFormat> {
-    match mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase().as_str() {
+    match crate::http::media_type(mime).as_str() {
         "image/png" => Some(ImageFormat::Png),
         "image/jpeg" | "image/jpg" => Some(ImageFormat::Jpeg),
         "image/gif" => Some(ImageFormat::Gif),
