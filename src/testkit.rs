@@ -16,18 +16,19 @@ use futures_util::{stream, Stream, StreamExt};
 use crate::auth::{credential_hash, Credentials, JwtSecrets};
 use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
-use crate::engine::upload::run::{next_alarm, UploadStore};
-use crate::engine::ledger::{self, Ledger, LedgerAnswer, LedgerCall};
+use crate::engine::upload::run::{next_alarm, Saved};
+use crate::engine::ledger::{self, LedgerCall};
 use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
 use crate::engine::catalog::sweep::Swept;
 use crate::engine::upload::turns::Turns;
-use crate::engine::upload::state::UploadState;
-use crate::engine::upload::calls::{serve, ByteStream, Object, UploadCall, Uploads};
+use crate::engine::upload::calls::{serve, Object, UploadCall};
+use crate::store::object::{ByteStream, Objects};
 use crate::engine::Ctx;
 use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::http::auth_header::Presented;
 use crate::route::Method;
+pub use crate::store::memory::{MemoryLedger, MemoryUploadStore};
 use crate::store::memory::{MemoryBlobs, MemoryMeta};
 
 /// Tenant `acme`: Basic `foo:bar`, Bearer `tok`.
@@ -103,144 +104,6 @@ fn pause_once() -> impl Stream<Item = Result<Bytes>> + Send + Unpin {
         cx.waker().wake_by_ref();
         Poll::Pending
     })
-}
-
-/// The Upload object's storage in memory: the state kept as JSON, the tail as rows by the
-/// offset in the tail of their first byte, as the object's SQLite keeps them. It counts what
-/// saves write, and can fail saves.
-#[derive(Default)]
-pub struct MemoryUploadStore {
-    pub state: RefCell<Option<String>>,
-    pub tail: RefCell<BTreeMap<u64, Vec<u8>>>,
-    pub saves: Cell<u32>,
-    /// Bytes written by saves: the state's JSON and the tail bytes.
-    pub written: Cell<u64>,
-    /// Bytes of the tail read back.
-    pub tail_read: Cell<u64>,
-    /// Saves to fail before they write anything (the object's storage failing, or the
-    /// object dying before its write), one each.
-    pub fail_saves: Cell<u32>,
-}
-
-impl MemoryUploadStore {
-    /// The tail's rows put together from the start, as far as they reach without a gap (a
-    /// later row overwrites what an earlier one holds past its start).
-    fn rows(&self, len: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (pos, data) in self.tail.borrow().range(..len) {
-            if *pos as usize > out.len() {
-                break;
-            }
-            out.truncate(*pos as usize);
-            out.extend_from_slice(data);
-        }
-        out
-    }
-}
-
-impl UploadStore for MemoryUploadStore {
-    fn load(&self) -> Result<Option<UploadState>> {
-        match &*self.state.borrow() {
-            None => Ok(None),
-            Some(json) => serde_json::from_str(json).map(Some).map_err(|e| Error::Internal(e.to_string())),
-        }
-    }
-
-    fn tail(&self, len: u64) -> Result<Vec<u8>> {
-        let mut out = self.rows(len);
-        if (out.len() as u64) < len {
-            return Err(Error::Internal(format!("a tail of {} bytes, not {len}", out.len())));
-        }
-        out.truncate(len as usize);
-        self.tail_read.set(self.tail_read.get() + len);
-        Ok(out)
-    }
-
-    fn save(&self, state: &UploadState, new_tail: &[u8]) -> Result<()> {
-        if self.fail_saves.get() > 0 {
-            self.fail_saves.set(self.fail_saves.get() - 1);
-            return Err(Error::Storage("injected save failure".into()));
-        }
-        assert!(state.tail_len <= state.part_size, "the tail never exceeds one part");
-        let at = state.tail_len.checked_sub(new_tail.len() as u64).expect("the new bytes end the tail");
-        let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
-        self.written.set(self.written.get() + json.len() as u64 + new_tail.len() as u64);
-        *self.state.borrow_mut() = Some(json);
-        let mut rows = self.tail.borrow_mut();
-        rows.split_off(&at);
-        if !new_tail.is_empty() {
-            rows.insert(at, new_tail.to_vec());
-        }
-        drop(rows);
-        assert!(self.rows(state.tail_len).len() as u64 >= state.tail_len, "the stored tail reaches tail_len");
-        self.saves.set(self.saves.get() + 1);
-        Ok(())
-    }
-
-    fn clear(&self) -> Result<()> {
-        *self.state.borrow_mut() = None;
-        self.tail.borrow_mut().clear();
-        Ok(())
-    }
-}
-
-/// A session's or a tenant's object's storage in memory.
-#[derive(Default)]
-pub struct MemoryLedger {
-    pub entries: RefCell<BTreeMap<String, String>>,
-    /// Calls to fail, by operation name (`put`, `get`, ...), each once.
-    pub fail: RefCell<Vec<&'static str>>,
-}
-
-impl MemoryLedger {
-    pub fn is_empty(&self) -> bool {
-        self.entries.borrow().is_empty()
-    }
-
-    fn fault(&self, op: &'static str) -> Result<()> {
-        let mut fail = self.fail.borrow_mut();
-        match fail.iter().position(|f| *f == op) {
-            Some(i) => {
-                fail.remove(i);
-                Err(Error::Storage(format!("injected {op} failure")))
-            }
-            None => Ok(()),
-        }
-    }
-}
-
-impl Ledger for MemoryLedger {
-    async fn get(&self, key: &str) -> Result<Option<String>> {
-        self.fault("get")?;
-        Ok(self.entries.borrow().get(key).cloned())
-    }
-
-    async fn put(&self, key: &str, value: &str) -> Result<()> {
-        self.fault("put")?;
-        self.entries.borrow_mut().insert(key.into(), value.into());
-        Ok(())
-    }
-
-    async fn delete(&self, key: &str) -> Result<()> {
-        self.fault("delete")?;
-        self.entries.borrow_mut().remove(key);
-        Ok(())
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>> {
-        self.fault("list")?;
-        let e = self.entries.borrow();
-        Ok(e.range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
-    }
-
-    async fn clear(&self) -> Result<()> {
-        self.fault("clear")?;
-        self.entries.borrow_mut().clear();
-        Ok(())
-    }
 }
 
 /// One upload's object: its storage, its turns, its alarm.
@@ -433,10 +296,12 @@ impl World {
         use crate::http::download::BodyPlan;
         match reply {
             Reply::Download { r2_key, plan, body } => {
-                let bytes = match body.as_ref().and_then(|p| p.take::<Vec<u8>>()) {
-                    Some(b) => b,
-                    None => self.blobs.object(r2_key).unwrap_or_else(|| panic!("no object {r2_key}")),
-                };
+                // what the engine read (the whole, or the range), as the worker streams it; a
+                // reply made by a handler alone (not through `serve`) has none yet
+                if let Some(bytes) = body.as_ref().and_then(|p| p.take::<Vec<u8>>()) {
+                    return bytes;
+                }
+                let bytes = self.blobs.object(r2_key).unwrap_or_else(|| panic!("no object {r2_key}"));
                 match plan.body {
                     BodyPlan::None => Vec::new(),
                     BodyPlan::Whole => bytes,
@@ -468,14 +333,16 @@ pub struct MemoryUploads<'w> {
     world: &'w World,
 }
 
-impl Uploads for MemoryUploads<'_> {
+impl Objects for MemoryUploads<'_> {
     type Body = Body;
 
     fn read(body: Body) -> ByteStream {
         body.stream().boxed()
     }
 
-    async fn call(&self, id: &str, call: UploadCall, body: Option<Body>) -> Result<Option<UploadState>> {
+    /// Through JSON both ways, as to and from a Durable Object.
+    async fn upload_call(&self, id: &str, call: String, body: Option<Body>) -> Result<String> {
+        let call: UploadCall = serde_json::from_str(&call).unwrap_or_else(|e| panic!("call {call}: {e}"));
         let w = self.world;
         let obj = w.object(id);
         let clock = w.clock.clone();
@@ -483,19 +350,16 @@ impl Uploads for MemoryUploads<'_> {
         let ctx = w.ctx();
         let object = Object { store: &obj.store, turns: &obj.turns, sleep: &sleep };
         let answer = serve(&ctx, &object, call, body.map(Body::stream)).await;
-        let next = obj.store.load()?.map(|st| next_alarm(&st, w.now()));
+        let next = obj.store.state()?.map(|st| next_alarm(&st, w.now()));
         obj.alarm.set(next);
-        answer
+        Ok(serde_json::to_string(&answer).unwrap())
     }
 
-    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer> {
+    async fn ledger_call(&self, name: &str, call: String) -> Result<String> {
+        let call: LedgerCall = serde_json::from_str(&call).unwrap_or_else(|e| panic!("call {call}: {e}"));
         let w = self.world;
         let ledger = w.ledger(name);
-        // through JSON, as to and from a Durable Object
-        let call: LedgerCall = serde_json::from_str(&serde_json::to_string(&call).unwrap()).unwrap();
         let answer = ledger::serve(&*ledger, w.now(), call).await;
-        // and the answer back through JSON, as from a Durable Object
-        let json = serde_json::to_string(&answer).unwrap();
-        serde_json::from_str(&json).unwrap_or_else(|e| panic!("answer {json} does not survive JSON: {e}"))
+        Ok(serde_json::to_string(&answer).unwrap())
     }
 }

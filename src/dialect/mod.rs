@@ -172,7 +172,7 @@ pub enum Reply {
         body: String,
     },
     /// Stream (part of) an R2 object as `plan` says: its body if it was read already (the one
-    /// R2 call of a plain download), else read from `r2_key`.
+    /// R2 call of a plain download), else read from `r2_key` by [`serve`] before it answers.
     Download {
         r2_key: String,
         plan: DownloadPlan,
@@ -375,6 +375,10 @@ where
             (dialect.copied().unwrap_or(Dialect::Ngcp), None, Err(Error::not_found("not found")))
         }
     };
+    let result = match result {
+        Ok(reply) => with_body(svc, reply).await,
+        Err(e) => Err(e),
+    };
     let outcome = match result {
         Ok(reply) => Outcome { dialect, reply, error: None, endpoint },
         Err(e) => {
@@ -382,6 +386,18 @@ where
         }
     };
     with_dialect_headers(outcome)
+}
+
+/// A download's body, read now unless its open read it already: a range, or a whole file
+/// opened by its metadata first.
+async fn with_body<B: BlobStore, M: MetaStore, U>(svc: &Service<'_, B, M, U>, reply: Reply) -> Result<Reply> {
+    match reply {
+        Reply::Download { r2_key, plan, body: None } => {
+            let body = svc.ctx.download_body(&r2_key, &plan.body).await?.map(std::rc::Rc::new);
+            Ok(Reply::Download { r2_key, plan, body })
+        }
+        reply => Ok(reply),
+    }
 }
 
 /// Headers a dialect puts on every answer (OpenTera's and Twake's wildcard CORS).

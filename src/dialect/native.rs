@@ -916,7 +916,7 @@ mod tests {
             assert_eq!(World::json(&r)["error"]["message"], LINK_NOT_FOUND);
         }
         let object = w.ledger(&link::link_object(&token));
-        assert!(futures_executor::block_on(crate::engine::ledger::Ledger::list(&*object, "")).unwrap().is_empty());
+        assert!(futures_executor::block_on(crate::store::object::LedgerStore::list(&*object, "")).unwrap().is_empty());
     }
 
     #[test]

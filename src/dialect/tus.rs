@@ -656,7 +656,7 @@ mod tests {
     /// is neither rewritten nor read back until a part is cut from it.
     #[test]
     fn small_patches_after_a_large_tail_write_only_their_own_bytes() {
-        use crate::engine::upload::run::UploadStore;
+        use crate::engine::upload::run::Saved;
         use sha2::{Digest, Sha256};
         let w = World::new();
         let mib = crate::config::MIB as usize;
@@ -666,7 +666,7 @@ mod tests {
         let store = || w.object(&id);
         let first = 4 * mib + mib / 2;
         assert_eq!(patch(&w, &id, "0", &body[..first]).status(), 204);
-        assert_eq!(store().store.load().unwrap().unwrap().tail_len, first as u64, "a 4.5 MiB tail");
+        assert_eq!(store().store.state().unwrap().unwrap().tail_len, first as u64, "a 4.5 MiB tail");
         for at in first..first + 16 {
             let (written, read) = (store().store.written.get(), store().store.tail_read.get());
             assert_eq!(patch(&w, &id, &at.to_string(), &body[at..at + 1]).status(), 204);
@@ -677,14 +677,14 @@ mod tests {
         // the next part is cut from the stored tail, the rest completes the file
         let at = first + 16;
         assert_eq!(patch(&w, &id, &at.to_string(), &body[at..at + mib]).status(), 204);
-        let st = store().store.load().unwrap().unwrap();
+        let st = store().store.state().unwrap().unwrap();
         assert_eq!((st.parts.len(), st.tail_len), (1, (at + mib - 5 * mib) as u64), "one part cut");
         let at = at + mib;
         assert_eq!(patch(&w, &id, &at.to_string(), &body[at..]).status(), 204);
         let got = w.send(Method::Get, &format!("/files/{id}"), &[AUTH], Vec::new());
         assert_eq!(w.body(&got), body);
         let sha256 = hex::encode(Sha256::digest(&body));
-        assert_eq!(store().store.load().unwrap().unwrap().file.unwrap().sha256, sha256);
+        assert_eq!(store().store.state().unwrap().unwrap().file.unwrap().sha256, sha256);
     }
 
     #[test]

@@ -1385,6 +1385,7 @@ mod tests {
     fn a_chunk_landing_after_its_file_is_gone_keeps_nothing() {
         use crate::dialect::Head;
         use crate::route::Params;
+        use crate::store::object::Objects;
         use crate::testkit::MemoryUploads;
         let w = World::new();
         let me = jwt(ACME_JWT_SECRET, "u", &w);

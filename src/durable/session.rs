@@ -8,14 +8,15 @@
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::{at_time, internal};
-use crate::engine::ledger::{forget_at, schedules, serve, Ledger, LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{forget_at, schedules, serve, LedgerAnswer, LedgerCall};
+use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
 use crate::platform::{now, Bindings};
 
-/// The object's storage (the key-value API of its SQLite storage) behind [`Ledger`].
+/// The object's storage (the key-value API of its SQLite storage) behind [`LedgerStore`].
 struct Storage(worker::Storage);
 
-impl Ledger for Storage {
+impl LedgerStore for Storage {
     async fn get(&self, key: &str) -> Result<Option<String>> {
         self.0.get::<String>(key).await.map_err(internal)
     }
@@ -60,6 +61,11 @@ impl DurableObject for Session {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        if req.path() == super::SELF_TEST && crate::platform::self_test(&self.env) {
+            let store = Storage(self.state.storage());
+            let found = crate::store::contract::ledger_store(&store).await;
+            return Response::ok(found.err().unwrap_or_else(|| "ok".into()));
+        }
         let result = async {
             let call: LedgerCall = req.json().await.map_err(|e| Error::Internal(format!("session object: {e}")))?;
             let creates = schedules(&call);

@@ -1,6 +1,8 @@
 //! The worker entry and the response glue. Wiring only: build the context from `Env`, hand
 //! the request to the dialects, send the reply.
 
+mod self_test;
+
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::config::Config;
@@ -131,6 +133,9 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         Ok(u) => u,
         Err(e) => return send_plain(Error::bad_request(format!("bad url: {e}"))),
     };
+    if let Some(answer) = self_test::serve(&req, &env).await {
+        return answer;
+    }
     let method = Method::parse(req.inner().method().as_str());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
     // public downloads whose bytes cannot change: from this location's cache when they are in
@@ -179,7 +184,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     purge_later(&wctx, &b.config, later.take_purges());
     publish_later(&env, &wctx, later);
     let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
-    match send(outcome.reply, &b).await {
+    match send(outcome.reply).await {
         Ok(mut resp) => {
             if let Some(key) = cache_key {
                 if let Ok(copy) = resp.cloned() {
@@ -192,7 +197,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         }
         Err(e) => {
             worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());
-            match send(dialect::error_reply(outcome.dialect, &e), &b).await {
+            match send(dialect::error_reply(outcome.dialect, &e)).await {
                 Ok(resp) => Ok(resp),
                 Err(_) => send_plain(e),
             }
@@ -214,7 +219,7 @@ fn headers_of(list: &[(&'static str, String)]) -> Result<Headers> {
     Ok(h)
 }
 
-async fn send(reply: Reply, b: &Bindings) -> Result<Response> {
+async fn send(reply: Reply) -> Result<Response> {
     let internal = |e: worker::Error| Error::Internal(e.to_string());
     match reply {
         Reply::Json { status, headers, body } => {
@@ -233,31 +238,16 @@ async fn send(reply: Reply, b: &Bindings) -> Result<Response> {
         Reply::Empty { status, headers } => {
             Ok(Response::empty().map_err(internal)?.with_status(status).with_headers(headers_of(&headers)?))
         }
-        Reply::Download { r2_key, plan, body } => {
+        Reply::Download { plan, body, .. } => {
             let h = headers_of(&plan.headers)?;
-            // the body read with the file's metadata, in the same R2 call
-            if let Some(stream) = body.and_then(|p| p.take::<worker::ResponseBody>()) {
-                return Ok(Response::from_body(stream).map_err(internal)?.with_status(plan.status).with_headers(h));
-            }
-            let range = match plan.body {
-                BodyPlan::None => {
-                    return Ok(Response::empty().map_err(internal)?.with_status(plan.status).with_headers(h));
-                }
-                BodyPlan::Whole => None,
-                BodyPlan::Part(span) => Some(worker::Range::OffsetWithLength { offset: span.start, length: span.len }),
+            // the body the engine read: whole, in the same R2 call as the file's metadata, or
+            // the range the plan serves
+            let response = match body.and_then(|p| p.take::<worker::ResponseBody>()) {
+                Some(stream) => Response::from_body(stream),
+                None if plan.body == BodyPlan::None => Response::empty(),
+                None => return Err(Error::Internal("a download without its body".into())),
             };
-            let mut get = b.blobs.bucket.get(&r2_key);
-            if let Some(r) = range {
-                get = get.range(r);
-            }
-            let object = get
-                .execute()
-                .await
-                .map_err(|e| Error::Storage(format!("r2 get: {e}")))?
-                .ok_or(Error::not_found("file not found"))?;
-            let body = object.body().ok_or(Error::not_found("file not found"))?;
-            let stream = body.response_body().map_err(internal)?;
-            Ok(Response::from_body(stream).map_err(internal)?.with_status(plan.status).with_headers(h))
+            Ok(response.map_err(internal)?.with_status(plan.status).with_headers(h))
         }
     }
 }

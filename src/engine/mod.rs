@@ -40,6 +40,7 @@ use futures_util::Stream;
 use crate::auth::Tenant;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::http::download::BodyPlan;
 use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload};
 use catalog::index::{self, IndexEntry};
 use catalog::sweep::{self, Entry};
@@ -415,6 +416,17 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         // no object: `410` if its tombstone says it expired, else `404`
         self.live(self.tombstone(id).await?.filter(|r| may_read(r, via, caller)), texts)?;
         Err(Error::not_found(texts.not_found))
+    }
+
+    /// The body a download plan serves of the object at `key`: the whole of it, or a range
+    /// (`None` for no body). `404` if the object is gone since it was opened.
+    pub async fn download_body(&self, key: &str, plan: &BodyPlan) -> Result<Option<Payload>> {
+        let body = match plan {
+            BodyPlan::None => return Ok(None),
+            BodyPlan::Whole => self.blobs.get(key).await?.map(|(_, body)| body),
+            BodyPlan::Part(span) => self.blobs.get_range_body(key, span.start, span.len).await?,
+        };
+        body.map(Some).ok_or_else(|| Error::not_found("file not found"))
     }
 
     async fn read_object(&self, key: &str, fetch: bool) -> Result<Option<(ObjectInfo, Option<Payload>)>> {

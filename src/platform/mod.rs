@@ -91,6 +91,11 @@ pub fn setting(env: &Env, name: &str) -> Option<String> {
     env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
 }
 
+/// Are the storage self-tests on (`EDGESHARE_SELF_TEST=1`, end-to-end tests only)?
+pub fn self_test(env: &Env) -> bool {
+    setting(env, "EDGESHARE_SELF_TEST").as_deref() == Some("1")
+}
+
 /// The clock, in milliseconds since the epoch.
 pub fn now() -> u64 {
     worker::Date::now().as_millis()

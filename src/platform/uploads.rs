@@ -8,9 +8,9 @@ use wasm_bindgen::JsValue;
 use worker::{Request, Response};
 
 use super::body::{Body, SendStream};
-use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::state::UploadState;
-use crate::engine::upload::calls::{ByteStream, UploadCall, Uploads};
+use crate::engine::upload::calls::UploadCall;
+use crate::store::object::{ByteStream, Objects};
 use crate::error::{Error, Result};
 
 /// The header carrying a call (base64url JSON, since file names are not Latin-1).
@@ -41,35 +41,33 @@ pub struct DoUploads {
     pub sessions: worker::ObjectNamespace,
 }
 
-impl Uploads for DoUploads {
+impl Objects for DoUploads {
     type Body = Body;
 
     fn read(body: Body) -> ByteStream {
         Box::pin(SendStream(body))
     }
 
-    async fn call(&self, id: &str, call: UploadCall, body: Option<Body>) -> Result<Option<UploadState>> {
+    async fn upload_call(&self, id: &str, call: String, body: Option<Body>) -> Result<String> {
         let fail = |e: worker::Error| Error::Storage(format!("upload object: {e}"));
         let stub = self.ns.get_by_name(id).map_err(fail)?;
-        let json = serde_json::to_vec(&call).map_err(|e| Error::Internal(e.to_string()))?;
         let headers = worker::Headers::new();
-        headers.set(CALL_HEADER, &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)).map_err(fail)?;
+        headers.set(CALL_HEADER, &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(call)).map_err(fail)?;
         let mut init = worker::RequestInit::new();
         let raw = body.and_then(|b| b.forward());
         init.with_method(worker::Method::Post).with_headers(headers).with_body(raw.map(JsValue::from));
         let req = Request::new_with_init("https://upload/", &init).map_err(fail)?;
         let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
-        resp.json::<Result<Option<UploadState>>>().await.map_err(fail)?
+        resp.text().await.map_err(fail)
     }
 
-    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer> {
-        let fail = |e: worker::Error| Error::Storage(format!("session object: {e}"));
+    async fn ledger_call(&self, name: &str, call: String) -> Result<String> {
+        let fail = |e: worker::Error| Error::Storage(format!("ledger object: {e}"));
         let stub = self.sessions.get_by_name(name).map_err(fail)?;
-        let json = serde_json::to_string(&call).map_err(|e| Error::Internal(e.to_string()))?;
         let mut init = worker::RequestInit::new();
-        init.with_method(worker::Method::Post).with_body(Some(JsValue::from_str(&json)));
-        let req = Request::new_with_init("https://session/", &init).map_err(fail)?;
+        init.with_method(worker::Method::Post).with_body(Some(JsValue::from_str(&call)));
+        let req = Request::new_with_init("https://ledger/", &init).map_err(fail)?;
         let mut resp = stub.fetch_with_request(req).await.map_err(fail)?;
-        resp.json::<Result<LedgerAnswer>>().await.map_err(fail)?
+        resp.text().await.map_err(fail)
     }
 }

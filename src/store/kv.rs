@@ -2,7 +2,7 @@
 
 use worker::KvStore;
 
-use super::limits::KV_MIN_TTL_SECS;
+use super::limits::check_kv_ttl;
 use super::{Listed, MetaStore};
 use crate::error::{Error, Result};
 
@@ -20,18 +20,20 @@ impl MetaStore for KvMeta {
     }
 
     async fn put(&self, key: &str, value: String, ttl_secs: Option<u64>) -> Result<()> {
+        check_kv_ttl(ttl_secs)?;
         let mut put = self.kv.put(key, value).map_err(storage("put"))?;
         if let Some(ttl) = ttl_secs {
-            put = put.expiration_ttl(ttl.max(KV_MIN_TTL_SECS));
+            put = put.expiration_ttl(ttl);
         }
         put.execute().await.map_err(storage("put"))
     }
 
     async fn put_listed(&self, key: &str, metadata: &str, ttl_secs: Option<u64>) -> Result<()> {
+        check_kv_ttl(ttl_secs)?;
         let value: serde_json::Value = serde_json::from_str(metadata).map_err(|e| Error::Internal(e.to_string()))?;
         let mut put = self.kv.put(key, "").map_err(storage("put"))?.metadata(value).map_err(storage("put"))?;
         if let Some(ttl) = ttl_secs {
-            put = put.expiration_ttl(ttl.max(KV_MIN_TTL_SECS));
+            put = put.expiration_ttl(ttl);
         }
         put.execute().await.map_err(storage("put"))
     }

@@ -21,5 +21,16 @@ pub const KV_METADATA_BYTES: usize = 1024;
 /// KV: the shortest expiration TTL KV takes, in seconds from now.
 pub const KV_MIN_TTL_SECS: u64 = 60;
 
+/// KV's refusal of an expiration under [`KV_MIN_TTL_SECS`] (real KV answers `400`; its local
+/// emulation takes any, so both stores of this crate check it themselves).
+pub fn check_kv_ttl(ttl_secs: Option<u64>) -> crate::error::Result<()> {
+    match ttl_secs {
+        Some(t) if t < KV_MIN_TTL_SECS => {
+            Err(crate::error::Error::Storage(format!("KV refuses an expiration under {KV_MIN_TTL_SECS} s")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// KV: the most keys one list call returns.
 pub const KV_LIST_PAGE: usize = 1000;

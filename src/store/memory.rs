@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use std::rc::Rc;
 
-use super::limits::{KV_LIST_PAGE, KV_METADATA_BYTES, KV_MIN_TTL_SECS, R2_MAX_PARTS, R2_METADATA_BYTES, R2_MIN_PART};
+use super::limits::{check_kv_ttl, KV_LIST_PAGE, KV_METADATA_BYTES, R2_MAX_PARTS, R2_METADATA_BYTES, R2_MIN_PART};
+use super::object::{LedgerStore, UploadStore};
 use super::{BlobMeta, BlobStore, Listed, MetaStore, MultipartRef, ObjectInfo, Payload, UploadedPart};
 use crate::error::{Error, Result};
 
@@ -196,6 +197,10 @@ impl BlobStore for MemoryBlobs {
         Ok(self.object(key))
     }
 
+    async fn get_range_body(&self, key: &str, offset: u64, len: u64) -> Result<Option<Payload>> {
+        Ok(self.get_range(key, offset, len).await?.map(Payload::new))
+    }
+
     async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Vec<u8>>> {
         self.faults.check("get")?;
         self.reads.set(self.reads.get() + 1);
@@ -237,9 +242,7 @@ impl MemoryMeta {
 
     fn write(&self, key: &str, value: String, ttl_secs: Option<u64>, metadata: Option<String>) -> Result<()> {
         self.faults.check(&format!("put:{}", key.split(':').next().unwrap_or("")))?;
-        if ttl_secs.is_some_and(|t| t < KV_MIN_TTL_SECS) {
-            return Err(Error::Storage(format!("KV refuses an expiration under {KV_MIN_TTL_SECS} s")));
-        }
+        check_kv_ttl(ttl_secs)?;
         if metadata.as_ref().is_some_and(|m| m.len() > KV_METADATA_BYTES) {
             return Err(Error::Storage(format!("KV refuses metadata over {KV_METADATA_BYTES} bytes")));
         }
@@ -285,6 +288,141 @@ impl MetaStore for MemoryMeta {
     async fn delete(&self, key: &str) -> Result<()> {
         self.faults.check("delete")?;
         self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+/// The Upload object's storage in memory: the state kept as JSON, the tail as rows by the
+/// offset in the tail of their first byte, as the object's SQLite keeps them. It counts what
+/// saves write, and can fail saves.
+#[derive(Default)]
+pub struct MemoryUploadStore {
+    pub state: RefCell<Option<String>>,
+    pub tail: RefCell<BTreeMap<u64, Vec<u8>>>,
+    pub saves: Cell<u32>,
+    /// Bytes written by saves: the state's JSON and the tail bytes.
+    pub written: Cell<u64>,
+    /// Bytes of the tail read back.
+    pub tail_read: Cell<u64>,
+    /// Saves to fail before they write anything (the object's storage failing, or the
+    /// object dying before its write), one each.
+    pub fail_saves: Cell<u32>,
+}
+
+impl MemoryUploadStore {
+    /// The tail's rows put together from the start, as far as they reach without a gap (a
+    /// later row overwrites what an earlier one holds past its start).
+    fn rows(&self, len: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (pos, data) in self.tail.borrow().range(..len) {
+            if *pos as usize > out.len() {
+                break;
+            }
+            out.truncate(*pos as usize);
+            out.extend_from_slice(data);
+        }
+        out
+    }
+}
+
+impl UploadStore for MemoryUploadStore {
+    fn load(&self) -> Result<Option<String>> {
+        Ok(self.state.borrow().clone())
+    }
+
+    fn tail(&self, len: u64) -> Result<Vec<u8>> {
+        let mut out = self.rows(len);
+        if (out.len() as u64) < len {
+            return Err(Error::Internal(format!("a tail of {} bytes, not {len}", out.len())));
+        }
+        out.truncate(len as usize);
+        self.tail_read.set(self.tail_read.get() + len);
+        Ok(out)
+    }
+
+    fn save(&self, state: &str, tail_len: u64, new_tail: &[u8]) -> Result<()> {
+        if self.fail_saves.get() > 0 {
+            self.fail_saves.set(self.fail_saves.get() - 1);
+            return Err(Error::Storage("injected save failure".into()));
+        }
+        let at = tail_len
+            .checked_sub(new_tail.len() as u64)
+            .ok_or_else(|| Error::Internal("more new tail bytes than the tail holds".into()))?;
+        self.written.set(self.written.get() + state.len() as u64 + new_tail.len() as u64);
+        *self.state.borrow_mut() = Some(state.into());
+        let mut rows = self.tail.borrow_mut();
+        rows.split_off(&at);
+        if !new_tail.is_empty() {
+            rows.insert(at, new_tail.to_vec());
+        }
+        drop(rows);
+        assert!(self.rows(tail_len).len() as u64 >= tail_len, "the stored tail reaches tail_len");
+        self.saves.set(self.saves.get() + 1);
+        Ok(())
+    }
+
+    fn clear(&self) -> Result<()> {
+        *self.state.borrow_mut() = None;
+        self.tail.borrow_mut().clear();
+        Ok(())
+    }
+}
+
+/// A ledger object's storage in memory. It can fail calls, by operation name.
+#[derive(Default)]
+pub struct MemoryLedger {
+    pub entries: RefCell<BTreeMap<String, String>>,
+    /// Calls to fail, by operation name (`put`, `get`, ...), each once.
+    pub fail: RefCell<Vec<&'static str>>,
+}
+
+impl MemoryLedger {
+    pub fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+
+    fn fault(&self, op: &'static str) -> Result<()> {
+        let mut fail = self.fail.borrow_mut();
+        match fail.iter().position(|f| *f == op) {
+            Some(i) => {
+                fail.remove(i);
+                Err(Error::Storage(format!("injected {op} failure")))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl LedgerStore for MemoryLedger {
+    async fn get(&self, key: &str) -> Result<Option<String>> {
+        self.fault("get")?;
+        Ok(self.entries.borrow().get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<()> {
+        self.fault("put")?;
+        self.entries.borrow_mut().insert(key.into(), value.into());
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.fault("delete")?;
+        self.entries.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.fault("list")?;
+        let e = self.entries.borrow();
+        Ok(e.range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.fault("clear")?;
+        self.entries.borrow_mut().clear();
         Ok(())
     }
 }

@@ -1,17 +1,19 @@
-//! Storage seams: the little the engine needs from bytes storage (R2), record storage (KV)
-//! and expiry. [`limits`] holds R2's and KV's rules; [`memory`] implements the seams for host
-//! tests, enforcing those rules (and `contract` states, as tests, what every implementation
-//! promises); `r2` and `kv` (wasm only) for the worker. JS values are not `Send`, so neither
-//! are these traits.
+//! Every storage seam of the service, and nothing above it: the little the engine needs from
+//! bytes storage (R2: [`BlobStore`]), record storage (KV: [`MetaStore`]) and the Durable
+//! Objects ([`object`]: how they are reached, and an Upload's and a ledger's own storage).
+//! [`limits`] holds R2's and KV's rules; [`memory`] implements every seam for host tests,
+//! enforcing those rules; [`contract`] states, as checks, what every implementation promises
+//! (run over the in-memory stores on the host, and over the real bindings in workerd); `r2`
+//! and `kv` (wasm only) for the worker. JS values are not `Send`, so neither are these traits.
 
 #![allow(async_fn_in_trait)]
 
-#[cfg(test)]
 pub mod contract;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 pub mod limits;
 pub mod memory;
+pub mod object;
 #[cfg(target_arch = "wasm32")]
 pub mod r2;
 
@@ -110,6 +112,9 @@ pub trait BlobStore {
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>>;
     /// The object at `key` and its whole body (one class B read).
     async fn get(&self, key: &str) -> Result<Option<(ObjectInfo, Payload)>>;
+    /// `len` bytes of the object at `key` from `offset` (fewer at its end), as a body to
+    /// stream to a client (a ranged download).
+    async fn get_range_body(&self, key: &str, offset: u64, len: u64) -> Result<Option<Payload>>;
     /// A small object's bytes (a pointer, a sidecar record).
     async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Up to `len` bytes of the object at `key` from `offset` (fewer at its end), for reading

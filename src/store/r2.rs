@@ -109,6 +109,14 @@ impl BlobStore for R2Blobs {
         Ok(Some((info, Payload::new(body.response_body().map_err(storage("body"))?))))
     }
 
+    async fn get_range_body(&self, key: &str, offset: u64, len: u64) -> Result<Option<Payload>> {
+        let range = worker::Range::OffsetWithLength { offset, length: len };
+        let get = self.bucket.get(key).range(range).execute().await;
+        let Some(object) = get.map_err(storage("get"))? else { return Ok(None) };
+        let body = object.body().ok_or_else(|| Error::Storage(format!("r2: no body for {key}")))?;
+        Ok(Some(Payload::new(body.response_body().map_err(storage("body"))?)))
+    }
+
     async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let Some(object) = self.bucket.get(key).execute().await.map_err(storage("get"))? else { return Ok(None) };
         match object.body() {

@@ -20,7 +20,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
-use super::Ledger;
+use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
 
 pub const LINK_NOT_FOUND: &str = "link not found";
@@ -320,7 +320,7 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 }
 
 /// Serves one call against a link's object (or a file's list) at `now`.
-pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<LinkAnswer> {
+pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LinkCall) -> Result<LinkAnswer> {
     match call {
         LinkCall::Create { link } => {
             if store.get(LINK_KEY).await?.is_some() {
@@ -376,7 +376,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LinkCall) -> Result<Lin
     }
 }
 
-async fn check_list_owner<L: Ledger>(store: &L, tenant: &str) -> Result<()> {
+async fn check_list_owner<L: LedgerStore>(store: &L, tenant: &str) -> Result<()> {
     match store.get(TENANT_KEY).await? {
         Some(t) if t != tenant => Err(Error::not_found(LINK_NOT_FOUND)),
         Some(_) => Ok(()),
@@ -385,7 +385,7 @@ async fn check_list_owner<L: Ledger>(store: &L, tenant: &str) -> Result<()> {
 }
 
 /// The tokens of a file's list, oldest first; none to another tenant.
-async fn listed<L: Ledger>(store: &L, tenant: &str) -> Result<Vec<String>> {
+async fn listed<L: LedgerStore>(store: &L, tenant: &str) -> Result<Vec<String>> {
     if store.get(TENANT_KEY).await?.is_some_and(|t| t != tenant) {
         return Ok(Vec::new());
     }
@@ -398,7 +398,7 @@ async fn listed<L: Ledger>(store: &L, tenant: &str) -> Result<Vec<String>> {
 }
 
 /// The link of this object if it is `tenant`'s (anyone else: `404`).
-async fn owned<L: Ledger>(store: &L, tenant: &str) -> Result<Link> {
+async fn owned<L: LedgerStore>(store: &L, tenant: &str) -> Result<Link> {
     let raw = store.get(LINK_KEY).await?.ok_or_else(|| Error::not_found(LINK_NOT_FOUND))?;
     let link: Link = parse(&raw)?;
     if link.tenant != tenant {
@@ -407,7 +407,7 @@ async fn owned<L: Ledger>(store: &L, tenant: &str) -> Result<Link> {
     Ok(link)
 }
 
-async fn claim<L: Ledger>(
+async fn claim<L: LedgerStore>(
     store: &L,
     now: u64,
     password: Option<String>,
@@ -453,7 +453,7 @@ async fn claim<L: Ledger>(
 
 /// The key of a client's count of wrong passwords: its own while the link remembers fewer
 /// than [`MAX_CLIENTS`], else the one shared by the rest.
-async fn fails_key<L: Ledger>(store: &L, client: Option<&str>) -> Result<String> {
+async fn fails_key<L: LedgerStore>(store: &L, client: Option<&str>) -> Result<String> {
     let own = format!("{FAILS_PREFIX}{}", client.unwrap_or(OTHERS));
     if store.get(&own).await?.is_some() || store.list(FAILS_PREFIX).await?.len() < MAX_CLIENTS {
         Ok(own)
@@ -465,7 +465,7 @@ async fn fails_key<L: Ledger>(store: &L, client: Option<&str>) -> Result<String>
 /// When a link's object may forget everything: its link's expiry plus `grace` (during which
 /// it answers `410`), and not before an hour after the last wrong password; a file's list of
 /// links when the last of them is forgotten. `None`: nothing to forget.
-pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
+pub async fn forget_at<L: LedgerStore>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
     if let Some(raw) = store.get(LINK_KEY).await? {
         let link: Link = parse(&raw)?;
         let forget = link.expires_at.saturating_add(grace_secs.saturating_mul(1000));

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Ledger;
+use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
 
 /// A login (IMiS): whose, when last used, how long it may stay idle.
@@ -40,14 +40,14 @@ fn json<T: Serialize>(v: &T) -> Result<String> {
 }
 
 /// Opens a login of `tenant` that ends after `idle_ms` without use.
-pub(super) async fn open<L: Ledger>(store: &L, now: u64, tenant: String, idle_ms: u64) -> Result<String> {
+pub(super) async fn open<L: LedgerStore>(store: &L, now: u64, tenant: String, idle_ms: u64) -> Result<String> {
     let login = Login { tenant: tenant.clone(), last_used: now, idle_ms };
     store.put(LOGIN_KEY, &json(&login)?).await?;
     Ok(tenant)
 }
 
 /// The tenant of a login still in use (and it counts as a use); `401` else.
-pub(super) async fn use_login<L: Ledger>(store: &L, now: u64) -> Result<String> {
+pub(super) async fn use_login<L: LedgerStore>(store: &L, now: u64) -> Result<String> {
     let Some(raw) = store.get(LOGIN_KEY).await? else { return Err(Error::Unauthorized) };
     let mut login: Login = parse(&raw)?;
     if now >= login.ends_at() {
@@ -63,7 +63,7 @@ pub(super) async fn use_login<L: Ledger>(store: &L, now: u64) -> Result<String> 
 
 /// When a login's object may forget everything: the login's end. `None` if this is no
 /// login's object.
-pub(super) async fn forget_at<L: Ledger>(store: &L) -> Result<Option<u64>> {
+pub(super) async fn forget_at<L: LedgerStore>(store: &L) -> Result<Option<u64>> {
     let Some(raw) = store.get(LOGIN_KEY).await? else { return Ok(None) };
     Ok(Some(parse::<Login>(&raw)?.ends_at()))
 }

@@ -1,15 +1,13 @@
-#![allow(async_fn_in_trait)]
-
 //! The small strongly consistent objects (a Durable Object each in the worker): exact counts
 //! and lists that KV cannot give. One kind of object per module: NGCP sessions and a tenant's
 //! list and counters ([`session`]), IMiS logins ([`login`]), share links ([`link`]), Twake
 //! files while their chunks land ([`twake`]). This module is the envelope: the storage an
-//! object runs over ([`Ledger`]), one [`LedgerCall`] and [`LedgerAnswer`] naming each kind's
+//! object runs over ([`LedgerStore`]), one [`LedgerCall`] and [`LedgerAnswer`] naming each kind's
 //! calls, and [`serve`], which hands a call to its kind.
 //!
-//! May import: [`crate::engine::file`] (a file's life) and `crate::error`. A kind's
-//! module imports [`Ledger`] from here and nothing of its siblings; only this envelope names
-//! them all, so no two kinds import each other.
+//! May import: [`crate::engine::file`] (a file's life), `crate::error` and the storage
+//! ([`LedgerStore`]). A kind's module imports nothing of its siblings; only this envelope
+//! names them all, so no two kinds import each other.
 
 pub mod link;
 pub mod login;
@@ -19,20 +17,8 @@ pub mod twake;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::store::object::LedgerStore;
 use session::{FileEntry, Session, SessionFile, Stored, Token};
-
-/// A strongly consistent key-value store: a Durable Object's storage, or memory in tests.
-/// Each call of [`serve`] runs alone against its object (a Durable Object's input gate
-/// holds other events while its storage answers).
-pub trait Ledger {
-    async fn get(&self, key: &str) -> Result<Option<String>>;
-    async fn put(&self, key: &str, value: &str) -> Result<()>;
-    async fn delete(&self, key: &str) -> Result<()>;
-    /// Every key under `prefix` with its value, in key order.
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>>;
-    /// Deletes everything.
-    async fn clear(&self) -> Result<()>;
-}
 
 /// One request to a session's or a tenant's object. It crosses to the Durable Object as
 /// JSON; the answer comes back as JSON `Result<LedgerAnswer, Error>`.
@@ -125,7 +111,7 @@ pub enum LedgerAnswer {
 }
 
 /// Serves one call against an object's storage at `now`.
-pub async fn serve<L: Ledger>(store: &L, now: u64, call: LedgerCall) -> Result<LedgerAnswer> {
+pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LedgerCall) -> Result<LedgerAnswer> {
     use LedgerAnswer as A;
     match call {
         LedgerCall::CreateSession { session } => {
@@ -181,7 +167,7 @@ pub async fn serve<L: Ledger>(store: &L, now: u64, call: LedgerCall) -> Result<L
 /// When an object may forget everything: a session's expiry plus the grace during which it
 /// answers `410`; a login's end; a link's ([`link::forget_at`]). `None` for an object that
 /// keeps what it holds (a tenant's).
-pub async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
+pub async fn forget_at<L: LedgerStore>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
     if let Some(at) = login::forget_at(store).await? {
         return Ok(Some(at));
     }

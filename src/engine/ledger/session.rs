@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Ledger;
+use crate::store::object::LedgerStore;
 use crate::engine::file::expiry::{liveness, Liveness};
 use crate::error::{Error, Result};
 
@@ -133,7 +133,7 @@ fn json<T: Serialize>(v: &T) -> Result<String> {
 }
 
 /// The session of this object, if `tenant`'s (anyone else: `404`) and not expired (`410`).
-async fn session<L: Ledger>(store: &L, tenant: Option<&str>, now: u64) -> Result<Session> {
+async fn session<L: LedgerStore>(store: &L, tenant: Option<&str>, now: u64) -> Result<Session> {
     let raw = store.get(SESSION_KEY).await?.ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
     let s: Session = parse(&raw)?;
     if tenant.is_some_and(|t| t != s.tenant) {
@@ -142,12 +142,12 @@ async fn session<L: Ledger>(store: &L, tenant: Option<&str>, now: u64) -> Result
     s.live(now)
 }
 
-async fn entry<L: Ledger>(store: &L, fid: &str) -> Result<FileEntry> {
+async fn entry<L: LedgerStore>(store: &L, fid: &str) -> Result<FileEntry> {
     let raw = store.get(&file_key(fid)).await?.ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
     parse(&raw)
 }
 
-async fn entries<L: Ledger>(store: &L) -> Result<Vec<FileEntry>> {
+async fn entries<L: LedgerStore>(store: &L) -> Result<Vec<FileEntry>> {
     let mut files: Vec<FileEntry> = Vec::new();
     for (_, raw) in store.list("f:").await? {
         files.push(parse(&raw)?);
@@ -156,7 +156,7 @@ async fn entries<L: Ledger>(store: &L) -> Result<Vec<FileEntry>> {
     Ok(files)
 }
 
-pub(super) async fn create_session<L: Ledger>(store: &L, session: Session) -> Result<Session> {
+pub(super) async fn create_session<L: LedgerStore>(store: &L, session: Session) -> Result<Session> {
     if store.get(SESSION_KEY).await?.is_some() {
         return Err(Error::Conflict("session exists".into()));
     }
@@ -164,19 +164,19 @@ pub(super) async fn create_session<L: Ledger>(store: &L, session: Session) -> Re
     Ok(session)
 }
 
-pub(super) async fn get_session<L: Ledger>(store: &L, now: u64, tenant: &str) -> Result<Session> {
+pub(super) async fn get_session<L: LedgerStore>(store: &L, now: u64, tenant: &str) -> Result<Session> {
     session(store, Some(tenant), now).await
 }
 
 /// Deletes the session; answers the entries whose bytes are to be deleted.
-pub(super) async fn delete_session<L: Ledger>(store: &L, now: u64, tenant: &str) -> Result<(Session, Vec<FileEntry>)> {
+pub(super) async fn delete_session<L: LedgerStore>(store: &L, now: u64, tenant: &str) -> Result<(Session, Vec<FileEntry>)> {
     let session = session(store, Some(tenant), now).await?;
     let files = entries(store).await?;
     store.clear().await?;
     Ok((session, files))
 }
 
-pub(super) async fn add_file<L: Ledger>(store: &L, now: u64, tenant: &str, new: FileEntry) -> Result<SessionFile> {
+pub(super) async fn add_file<L: LedgerStore>(store: &L, now: u64, tenant: &str, new: FileEntry) -> Result<SessionFile> {
     let session = session(store, Some(tenant), now).await?;
     if store.list("f:").await?.len() >= MAX_FILES {
         return Err(Error::Conflict(format!("a session holds at most {MAX_FILES} files")));
@@ -185,12 +185,12 @@ pub(super) async fn add_file<L: Ledger>(store: &L, now: u64, tenant: &str, new: 
     Ok(SessionFile { session, file: new })
 }
 
-pub(super) async fn list_files<L: Ledger>(store: &L, now: u64, tenant: &str) -> Result<(Session, Vec<FileEntry>)> {
+pub(super) async fn list_files<L: LedgerStore>(store: &L, now: u64, tenant: &str) -> Result<(Session, Vec<FileEntry>)> {
     let session = session(store, Some(tenant), now).await?;
     Ok((session, entries(store).await?))
 }
 
-pub(super) async fn check_put<L: Ledger>(store: &L, now: u64, tenant: &str, file_id: &str) -> Result<SessionFile> {
+pub(super) async fn check_put<L: LedgerStore>(store: &L, now: u64, tenant: &str, file_id: &str) -> Result<SessionFile> {
     let session = session(store, Some(tenant), now).await?;
     let file = entry(store, file_id).await?;
     if file.state == FileState::Uploaded {
@@ -199,7 +199,7 @@ pub(super) async fn check_put<L: Ledger>(store: &L, now: u64, tenant: &str, file
     Ok(SessionFile { session, file })
 }
 
-pub(super) async fn commit_put<L: Ledger>(
+pub(super) async fn commit_put<L: LedgerStore>(
     store: &L,
     now: u64,
     tenant: &str,
@@ -227,7 +227,7 @@ pub(super) async fn commit_put<L: Ledger>(
     Ok(SessionFile { session, file })
 }
 
-pub(super) async fn delete_file<L: Ledger>(
+pub(super) async fn delete_file<L: LedgerStore>(
     store: &L,
     now: u64,
     tenant: &str,
@@ -244,7 +244,7 @@ pub(super) async fn delete_file<L: Ledger>(
     Ok((session, vec![file]))
 }
 
-pub(super) async fn create_token<L: Ledger>(
+pub(super) async fn create_token<L: LedgerStore>(
     store: &L,
     now: u64,
     tenant: &str,
@@ -269,7 +269,7 @@ pub(super) async fn create_token<L: Ledger>(
 }
 
 /// The session and file a token downloads (no other credential needed).
-pub(super) async fn resolve_token<L: Ledger>(
+pub(super) async fn resolve_token<L: LedgerStore>(
     store: &L,
     now: u64,
     file_id: &str,
@@ -297,7 +297,7 @@ pub(super) async fn resolve_token<L: Ledger>(
 }
 
 /// A tenant's object: its sessions still live (the expired ones are dropped from the list).
-pub(super) async fn list_sessions<L: Ledger>(store: &L, now: u64) -> Result<Vec<Session>> {
+pub(super) async fn list_sessions<L: LedgerStore>(store: &L, now: u64) -> Result<Vec<Session>> {
     let mut sessions = Vec::new();
     for (key, raw) in store.list("s:").await? {
         let s: Session = parse(&raw)?;
@@ -312,17 +312,17 @@ pub(super) async fn list_sessions<L: Ledger>(store: &L, now: u64) -> Result<Vec<
     Ok(sessions)
 }
 
-pub(super) async fn add_session<L: Ledger>(store: &L, session: Session) -> Result<Session> {
+pub(super) async fn add_session<L: LedgerStore>(store: &L, session: Session) -> Result<Session> {
     store.put(&listed_key(&session.id), &json(&session)?).await?;
     Ok(session)
 }
 
-pub(super) async fn remove_session<L: Ledger>(store: &L, id: &str) -> Result<()> {
+pub(super) async fn remove_session<L: LedgerStore>(store: &L, id: &str) -> Result<()> {
     store.delete(&listed_key(id)).await
 }
 
 /// The next number of a counter: 1, 2, 3, ... (OpenTera's `id_asset`).
-pub(super) async fn next_number<L: Ledger>(store: &L, counter: &str) -> Result<u64> {
+pub(super) async fn next_number<L: LedgerStore>(store: &L, counter: &str) -> Result<u64> {
     let key = format!("n:{counter}");
     let n = match store.get(&key).await? {
         Some(raw) => raw.trim().parse::<u64>().map_err(|e| Error::Internal(format!("counter: {e}")))? + 1,
@@ -334,7 +334,7 @@ pub(super) async fn next_number<L: Ledger>(store: &L, counter: &str) -> Result<u
 
 /// When a session's object may forget everything: its expiry plus the grace during which it
 /// answers `410`. `None` if this is no session's object.
-pub(super) async fn forget_at<L: Ledger>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
+pub(super) async fn forget_at<L: LedgerStore>(store: &L, grace_secs: u64) -> Result<Option<u64>> {
     let Some(raw) = store.get(SESSION_KEY).await? else { return Ok(None) };
     let s: Session = parse(&raw)?;
     Ok(Some(s.expires_at().saturating_add(grace_secs.saturating_mul(1000))))

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Ledger;
+use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
 
 pub const FILE_NOT_FOUND: &str = "File not found";
@@ -194,7 +194,7 @@ fn parse(raw: &str) -> Result<TwakeFile> {
     serde_json::from_str(raw).map_err(|e| Error::Internal(format!("twake file: {e}")))
 }
 
-async fn save<L: Ledger>(store: &L, file: &TwakeFile) -> Result<()> {
+async fn save<L: LedgerStore>(store: &L, file: &TwakeFile) -> Result<()> {
     let json = serde_json::to_string(file).map_err(|e| Error::Internal(e.to_string()))?;
     store.put(KEY, &json).await
 }
@@ -211,7 +211,7 @@ fn retake(file: &mut TwakeFile, now: u64) -> bool {
 }
 
 /// Serves one call against a file's object at `now`.
-pub async fn serve<L: Ledger>(store: &L, now: u64, call: TwakeCall) -> Result<TwakeAnswer> {
+pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: TwakeCall) -> Result<TwakeAnswer> {
     if let TwakeCall::Create { file } = call {
         if store.get(KEY).await?.is_some() {
             return Err(Error::Conflict("file exists".into()));

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
-use super::run::UploadStore;
+use crate::store::object::{Objects, UploadStore};
 use super::state::{Append, NewUpload, Phase, UploadState};
 use super::turns::{Sleep, Turns};
 use crate::engine::ledger::{LedgerAnswer, LedgerCall};
@@ -45,19 +45,15 @@ impl UploadCall {
     }
 }
 
-/// A body read in the worker, as a stream of bytes that libraries needing `Send` accept.
-pub type ByteStream = futures_util::stream::BoxStream<'static, Result<Bytes>>;
+pub use crate::store::object::ByteStream;
 
-/// The Durable Objects, as the worker (or a test) reaches them: the uploads' (and the request
-/// bodies that go to them), the sessions' and the tenants'.
-pub trait Uploads {
-    /// A request body as the platform has it: read in the worker, or forwarded to an object.
-    type Body;
-
-    /// A body to read in the worker (a form), rather than forward.
-    fn read(body: Self::Body) -> ByteStream;
-
-    async fn call(&self, id: &str, call: UploadCall, body: Option<Self::Body>) -> Result<Option<UploadState>>;
+/// The Durable Objects, typed: the uploads' calls and the ledgers', over any platform's
+/// [`Objects`] (which carries them as JSON).
+pub trait Uploads: Objects {
+    async fn call(&self, id: &str, call: UploadCall, body: Option<Self::Body>) -> Result<Option<UploadState>> {
+        let answer = self.upload_call(id, to_json(&call)?, body).await?;
+        from_json::<Result<Option<UploadState>>>(&answer)?
+    }
 
     async fn create(&self, new: NewUpload) -> Result<UploadState> {
         let id = new.id.clone();
@@ -86,12 +82,25 @@ pub trait Uploads {
         state(self.call(id, call, Some(body)).await?)
     }
 
-    /// A call to a session's or a tenant's object ([`crate::engine::ledger`]), named by `name`.
-    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer>;
+    /// A call to a ledger object ([`crate::engine::ledger`]), named by `name`.
+    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer> {
+        let answer = self.ledger_call(name, to_json(&call)?).await?;
+        from_json::<Result<LedgerAnswer>>(&answer)?
+    }
 
     async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, delete_finished: bool) -> Result<()> {
         self.call(id, UploadCall::Cancel { tenant: tenant.into(), token, delete_finished }, None).await.map(|_| ())
     }
+}
+
+impl<O: Objects> Uploads for O {}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("object call: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::Internal(format!("object answer: {e}")))
 }
 
 fn state(answer: Option<UploadState>) -> Result<UploadState> {

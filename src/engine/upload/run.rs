@@ -26,22 +26,28 @@ use crate::engine::file::record::FileRecord;
 use crate::engine::{file::limits, Ctx};
 use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
+use crate::store::object::UploadStore;
 use crate::store::{BlobMeta, BlobStore, MetaStore};
 
-/// The Upload object's own storage: the state, and the tail (bytes after the last full part,
-/// `state.tail_len` of them).
-pub trait UploadStore {
-    fn load(&self) -> Result<Option<UploadState>>;
-    /// The tail's first `len` bytes (the state's `tail_len`: bytes stored past it belong to
-    /// no saved state, and are ignored). Fewer stored is an error.
-    fn tail(&self, len: u64) -> Result<Vec<u8>>;
-    /// Saves the state and the end of its tail in one atomic write: `new_tail` is the tail's
-    /// bytes from `state.tail_len - new_tail.len()` on. The stored bytes before them stay as
-    /// they are, any from there on are replaced, so a save writes only what is new: `&[]`
-    /// keeps the tail; the whole tail (a part was just cut from it) replaces it.
-    fn save(&self, state: &UploadState, new_tail: &[u8]) -> Result<()>;
-    fn clear(&self) -> Result<()>;
+/// The upload's state, typed, over its object's storage (which keeps it as JSON).
+pub trait Saved: UploadStore {
+    /// The saved state, if any.
+    fn state(&self) -> Result<Option<UploadState>> {
+        match self.load()? {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| Error::Internal(format!("upload state: {e}"))),
+        }
+    }
+
+    /// Saves the state and the end of its tail (see [`UploadStore::save`]).
+    fn save_state(&self, st: &UploadState, new_tail: &[u8]) -> Result<()> {
+        debug_assert!(st.tail_len <= st.part_size, "the tail never exceeds one part");
+        let json = serde_json::to_string(st).map_err(|e| Error::Internal(format!("upload state: {e}")))?;
+        self.save(&json, st.tail_len, new_tail)
+    }
 }
+
+impl<U: UploadStore + ?Sized> Saved for U {}
 
 /// How long finishing is retried (by the alarm, every minute) before the upload is dropped.
 const FINISH_RETRY_MS: u64 = 60_000;
@@ -75,14 +81,14 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
                 limits::MAX_UPLOAD_METADATA
             )));
         }
-        if store.load()?.is_some() {
+        if store.state()?.is_some() {
             return Err(Error::Conflict("upload id already in use".into()));
         }
         let plan = PartPlan::new(new.length, self.config.max_file_size, self.config.min_part_size)?;
         let st =
             UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, self.now())?;
         limits::check_record_meta(&st.new.template())?;
-        store.save(&st, &[])?;
+        store.save_state(&st, &[])?;
         Ok(st)
     }
 
@@ -91,7 +97,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     /// alarm forgets it.
     pub fn load_upload<U: UploadStore>(&self, store: &U, tenant: &str, token: Option<&str>) -> Result<UploadState> {
         let st =
-            store.load()?.filter(|st| st.new.tenant == tenant).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+            store.state()?.filter(|st| st.new.tenant == tenant).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
         if st.is_open() && self.now() >= st.idle_deadline() {
             return Err(Error::Expired(UPLOAD_EXPIRED.into()));
         }
@@ -178,7 +184,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
             if e.keeps_progress() && checksum.is_none() && cut.size > st.offset {
                 let tail_len = cut.tail_len();
                 st.absorb(cut.size, cut.multipart, cut.parts, tail_len, cut.hash.saved(), self.now());
-                store.save(&st, &cut.tail)?;
+                store.save_state(&st, &cut.tail)?;
             }
             return Err(e);
         }
@@ -196,7 +202,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         let now = self.now();
         if !complete {
             st.absorb(size, multipart, parts, tail_len, hash.saved(), now);
-            store.save(&st, &tail)?;
+            store.save_state(&st, &tail)?;
             return Ok(st);
         }
         let sha256 = hash.finish().await?;
@@ -209,7 +215,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         // Checked before anything is saved: a wrong digest leaves the upload as it was.
         next.check_complete(expected.as_deref(), sha256.as_deref())?;
         next.begin_finishing(sha256, expected, now);
-        store.save(&next, &tail)?;
+        store.save_state(&next, &tail)?;
         self.finish(store, next).await
     }
 
@@ -253,7 +259,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
                 }
             }
             // once sealed, `tail_len` is 0: this drops the stored tail
-            store.save(&st, &[])?;
+            store.save_state(&st, &[])?;
         }
         Ok(st)
     }
@@ -309,7 +315,7 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
     /// at expiry by the sweep, the one path that deletes expired bytes). Returns when to
     /// wake next, if ever.
     pub async fn upload_alarm<U: UploadStore>(&self, store: &U) -> Result<Option<u64>> {
-        let Some(st) = store.load()? else { return Ok(None) };
+        let Some(st) = store.state()? else { return Ok(None) };
         let now = self.now();
         match st.phase {
             Phase::Open if now >= st.idle_deadline() => {
@@ -396,7 +402,7 @@ mod tests {
     }
 
     fn state(w: &World, id: &str) -> UploadState {
-        w.object(id).store.load().unwrap().unwrap()
+        w.object(id).store.state().unwrap().unwrap()
     }
 
     fn file_of(w: &World, id: &str) -> crate::engine::file::record::FileRecord {
@@ -636,7 +642,7 @@ mod tests {
             w.advance(FINISH_RETRY_MS);
             w.fire_alarms();
         }
-        assert!(w.object(&id).store.load().unwrap().is_none());
+        assert!(w.object(&id).store.state().unwrap().is_none());
         assert!(w.blobs.object(&key).is_none());
     }
 
@@ -747,14 +753,14 @@ mod tests {
         w.clock.set(deadline);
         assert_eq!(append(&w, &id, at(11 * MIB, 1), b"x").unwrap_err().status(), 410, "gone idle");
         w.fire_alarms();
-        assert!(w.object(&id).store.load().unwrap().is_none());
+        assert!(w.object(&id).store.state().unwrap().is_none());
         assert_eq!(w.blobs.open_uploads(), 0);
 
         // cancel
         let id = create(&w, Some(20 * MIB), None, None);
         append(&w, &id, at(0, 11 * MIB as usize), &data(11 * MIB as usize)).unwrap();
         block_on(w.uploads().cancel(&id, "acme", None, false)).unwrap();
-        assert!(w.object(&id).store.load().unwrap().is_none());
+        assert!(w.object(&id).store.state().unwrap().is_none());
         assert_eq!(w.blobs.open_uploads(), 0);
     }
 
@@ -776,13 +782,13 @@ mod tests {
         assert_eq!(again.file.unwrap().id, id);
         w.clock.set(st.idle_deadline());
         w.fire_alarms();
-        assert!(w.object(&id).store.load().unwrap().is_none(), "the object keeps nothing");
+        assert!(w.object(&id).store.state().unwrap().is_none(), "the object keeps nothing");
 
         let id = create(&w, Some(4), None, None);
         let file = append(&w, &id, at(0, 4), b"keep").unwrap().file.unwrap();
         w.advance(w.config.idle_timeout * 1000);
         w.fire_alarms();
-        assert!(w.object(&id).store.load().unwrap().is_none());
+        assert!(w.object(&id).store.state().unwrap().is_none());
         assert_eq!(w.blobs.object(&file.r2_key).as_deref(), Some(&b"keep"[..]), "a file without a TTL stays");
         assert!(w.meta.value(&keys::digest("acme", &file.sha256)).is_some());
     }
