@@ -175,8 +175,7 @@ where
 {
     let ctx = svc.ctx;
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
-    let key = crate::engine::file::keys::expiring_object(&id);
-    let opened = ctx.open_at(&id, &key, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
+    let opened = ctx.open_expiring(&id, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
     let cache = ctx.public_cache(opened.record.expires_at);
     Ok(download_reply(opened, req.head, req.method, cache))
 }
