@@ -8,7 +8,6 @@ pub mod form;
 pub mod imis;
 pub mod native;
 pub mod ngcp;
-pub mod ngcp_sessions;
 pub mod openapi;
 pub mod opentera;
 pub mod portsip;
@@ -46,8 +45,8 @@ pub enum Dialect {
 pub enum Op {
     Service(service::Op),
     Native(native::Op),
-    Ngcp(ngcp::Op),
-    NgcpSessions(ngcp_sessions::Op),
+    Ngcp(ngcp::simple::Op),
+    NgcpSessions(ngcp::sessions::Op),
     OpenTera(opentera::Op),
     Imis(imis::Op),
     Twake(twake::Op),
@@ -64,8 +63,8 @@ pub static TABLES: [Table<Dialect, Op>; 9] = [
     opentera::TABLE,
     imis::TABLE,
     twake::TABLE,
-    ngcp_sessions::TABLE,
-    ngcp::TABLE,
+    ngcp::sessions::TABLE,
+    ngcp::simple::TABLE,
 ];
 
 /// Routes a request by the tables.
@@ -264,7 +263,7 @@ pub fn shared_cache_path(head: &Head, found: &Found<'static, Dialect, Op>) -> Op
     }
     let Found::Endpoint { endpoint, params, .. } = found else { return None };
     match endpoint.op {
-        Op::Ngcp(ngcp::Op::Download) => ngcp::cache_path(params.get("id")),
+        Op::Ngcp(ngcp::simple::Op::Download) => ngcp::simple::cache_path(params.get("id")),
         Op::Portsip(portsip::Op::Download) => portsip::cache_path(params.get("digest")),
         _ => None,
     }
@@ -441,8 +440,8 @@ where
     match endpoint.op {
         Op::Service(op) => service::handle(svc, op, origin),
         Op::Native(op) => native::handle(svc, op, &req, body).await,
-        Op::Ngcp(op) => ngcp::handle(svc, op, &req, body).await,
-        Op::NgcpSessions(op) => ngcp_sessions::handle(svc, op, &req, body).await,
+        Op::Ngcp(op) => ngcp::simple::handle(svc, op, &req, body).await,
+        Op::NgcpSessions(op) => ngcp::sessions::handle(svc, op, &req, body).await,
         Op::OpenTera(op) => opentera::handle(svc, op, &req, body).await,
         Op::Imis(op) => imis::handle(svc, op, &req, body).await,
         Op::Twake(op) => twake::handle(svc, op, &req, body).await,
@@ -553,12 +552,12 @@ mod tests {
             (Head, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
             (Post, None, "/healthz".into(), Allow("GET, HEAD")),
             // NGCP at the root and under /rtc/fileshare
-            (Post, None, "/uploads".into(), n(ngcp::Op::Upload)),
-            (Post, None, "/uploads/".into(), n(ngcp::Op::Upload)),
-            (Post, None, "/rtc/fileshare/uploads".into(), n(ngcp::Op::Upload)),
-            (Get, None, format!("/uploads/{id}"), n(ngcp::Op::Download)),
-            (Head, None, format!("/uploads/{id}"), n(ngcp::Op::Download)),
-            (Get, None, format!("/rtc/fileshare/uploads/{id}"), n(ngcp::Op::Download)),
+            (Post, None, "/uploads".into(), n(ngcp::simple::Op::Upload)),
+            (Post, None, "/uploads/".into(), n(ngcp::simple::Op::Upload)),
+            (Post, None, "/rtc/fileshare/uploads".into(), n(ngcp::simple::Op::Upload)),
+            (Get, None, format!("/uploads/{id}"), n(ngcp::simple::Op::Download)),
+            (Head, None, format!("/uploads/{id}"), n(ngcp::simple::Op::Download)),
+            (Get, None, format!("/rtc/fileshare/uploads/{id}"), n(ngcp::simple::Op::Download)),
             (Get, None, "/uploads".into(), Allow("POST")),
             (Delete, None, format!("/uploads/{id}"), Allow("GET, HEAD")),
             (Post, None, format!("/uploads/{id}"), Allow("GET, HEAD")),
@@ -604,19 +603,19 @@ mod tests {
             (Post, None, "/api/blobs/abc".into(), Allow("GET, HEAD")),
             (Get, None, "/api/blobs/a/b/c/d".into(), NotFound(Some(Dialect::Portsip))),
             // NGCP sessions, at the root and under /rtc/fileshare
-            (Post, None, "/sessions".into(), s(ngcp_sessions::Op::Create)),
-            (Get, None, "/rtc/fileshare/sessions".into(), s(ngcp_sessions::Op::List)),
-            (Get, None, format!("/sessions/{id}"), s(ngcp_sessions::Op::Get)),
-            (Delete, None, format!("/rtc/fileshare/sessions/{id}"), s(ngcp_sessions::Op::Delete)),
+            (Post, None, "/sessions".into(), s(ngcp::sessions::Op::Create)),
+            (Get, None, "/rtc/fileshare/sessions".into(), s(ngcp::sessions::Op::List)),
+            (Get, None, format!("/sessions/{id}"), s(ngcp::sessions::Op::Get)),
+            (Delete, None, format!("/rtc/fileshare/sessions/{id}"), s(ngcp::sessions::Op::Delete)),
             (Put, None, format!("/sessions/{id}"), Allow("GET, DELETE")),
-            (Post, None, format!("/sessions/{id}/files"), s(ngcp_sessions::Op::AddFile)),
-            (Get, None, format!("/sessions/{id}/files"), s(ngcp_sessions::Op::ListFiles)),
-            (Put, None, format!("/sessions/{id}/files/{id}"), s(ngcp_sessions::Op::PutFile)),
-            (Delete, None, format!("/sessions/{id}/files/{id}"), s(ngcp_sessions::Op::DeleteFile)),
+            (Post, None, format!("/sessions/{id}/files"), s(ngcp::sessions::Op::AddFile)),
+            (Get, None, format!("/sessions/{id}/files"), s(ngcp::sessions::Op::ListFiles)),
+            (Put, None, format!("/sessions/{id}/files/{id}"), s(ngcp::sessions::Op::PutFile)),
+            (Delete, None, format!("/sessions/{id}/files/{id}"), s(ngcp::sessions::Op::DeleteFile)),
             (Get, None, format!("/sessions/{id}/files/{id}"), Allow("PUT, DELETE")),
-            (Post, None, format!("/sessions/{id}/files/{id}/tokens"), s(ngcp_sessions::Op::CreateToken)),
-            (Get, None, format!("/sessions/{id}/files/{id}/tokens/tok"), s(ngcp_sessions::Op::Download)),
-            (Head, None, format!("/sessions/{id}/files/{id}/tokens/tok"), s(ngcp_sessions::Op::Download)),
+            (Post, None, format!("/sessions/{id}/files/{id}/tokens"), s(ngcp::sessions::Op::CreateToken)),
+            (Get, None, format!("/sessions/{id}/files/{id}/tokens/tok"), s(ngcp::sessions::Op::Download)),
+            (Head, None, format!("/sessions/{id}/files/{id}/tokens/tok"), s(ngcp::sessions::Op::Download)),
             (Delete, None, format!("/sessions/{id}/files/{id}/tokens/tok"), Allow("GET, HEAD")),
             (Get, None, format!("/sessions/{id}/other"), NotFound(Some(Dialect::Ngcp))),
             // OpenTera under /file only
@@ -822,14 +821,15 @@ mod tests {
     #[test]
     fn capabilities_are_cut_short_in_logs() {
         let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
-        let ngcp = ngcp::TABLE.endpoints.iter().find(|e| e.op == super::Op::Ngcp(ngcp::Op::Download)).unwrap();
+        let ngcp =
+            ngcp::simple::TABLE.endpoints.iter().find(|e| e.op == super::Op::Ngcp(ngcp::simple::Op::Download)).unwrap();
         let reply = Reply::json(404, serde_json::json!({}));
         let out = Outcome { dialect: Dialect::Ngcp, reply, error: None, endpoint: Some(ngcp) };
         let logged = out.log_path(&format!("/rtc/fileshare/uploads/{id}"));
         assert_eq!(logged, "/rtc/fileshare/uploads/88e5…");
         assert!(!logged.contains(id));
-        let token_op = super::Op::NgcpSessions(ngcp_sessions::Op::Download);
-        let token = ngcp_sessions::TABLE.endpoints.iter().find(|e| e.op == token_op).unwrap();
+        let token_op = super::Op::NgcpSessions(ngcp::sessions::Op::Download);
+        let token = ngcp::sessions::TABLE.endpoints.iter().find(|e| e.op == token_op).unwrap();
         let out = Outcome { endpoint: Some(token), ..out };
         let secret = "Qm9iLXNlY3JldC10b2tlbi12YWx1ZS0xMjM0";
         let logged = out.log_path(&format!("/sessions/{id}/files/{id}/tokens/{secret}"));

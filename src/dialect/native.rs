@@ -277,7 +277,7 @@ where
 {
     let extra = |k: &str| record.extra.get(k).map(String::as_str);
     let deleted = match (record.dialect.as_str(), extra("session_id"), extra("entry_id"), extra("company_id")) {
-        ("ngcp_session", Some(sid), Some(fid), _) => super::ngcp_sessions::delete_entry(svc, tenant, sid, fid).await,
+        ("ngcp_session", Some(sid), Some(fid), _) => super::ngcp::sessions::delete_entry(svc, tenant, sid, fid).await,
         ("twake", _, _, Some(cid)) => super::twake::delete_file(svc, &tenant.0, cid, &record.id).await,
         _ => return Ok(false),
     };

@@ -400,6 +400,19 @@ impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
         self.open_at(id, &keys::object(id), via, caller, texts, fetch).await
     }
 
+    /// [`Ctx::open`] for a file that always expires ([`NewFile::expiring`]: NGCP's simple
+    /// uploads), whose object is under the expiring prefix.
+    pub async fn open_expiring(
+        &self,
+        id: &str,
+        via: Via,
+        caller: Option<&Tenant>,
+        texts: Missing,
+        fetch: bool,
+    ) -> Result<Opened> {
+        self.open_at(id, &keys::expiring_object(id), via, caller, texts, fetch).await
+    }
+
     /// [`Ctx::open`] for a file whose object is at `key` (its dialect's, or an index entry's).
     pub async fn open_at(
         &self,

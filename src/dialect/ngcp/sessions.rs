@@ -1,24 +1,25 @@
-//! Sipwise NGCP sessions (compat-spec §1), at `/` and `/rtc/fileshare`: a session groups
+//! NGCP's sessions (compat-spec §1), at `/` and `/rtc/fileshare`: a session groups
 //! file entries under one TTL; each entry takes its content once (a multipart `file` field
 //! or a raw body), and download tokens serve it to anyone holding one. Sessions, entries and
 //! tokens live in the session's object (strongly consistent: "create, then list" shows what
 //! was created); the bytes are a file like any other, expiring with the session.
-//! Errors are `{"message": ...}`, as the rest of NGCP.
+//! Errors are `{"message": ...}`, as the rest of NGCP ([`super::error_reply`]).
 
 use serde_json::{json, Value};
 
-use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
+use super::{FILE_MISSING, PREFIXES, TTL};
 use crate::auth::Tenant;
-use crate::engine::file::record::content_type_or_guess;
+use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::file::record::content_type_or_guess;
+use crate::engine::file::record::Access;
+use crate::engine::file::visibility::Via;
 use crate::engine::ledger::session::{
     session_object, tenant_object, FileEntry, FileState, Session, SessionFile, Stored, Token, FILE_NOT_FOUND,
     SESSION_EXPIRED, SESSION_NOT_FOUND, TOKEN_NOT_FOUND,
 };
 use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::calls::{ByteStream, Uploads};
-use crate::engine::file::record::Access;
-use crate::engine::file::visibility::Via;
 use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
@@ -48,13 +49,13 @@ const fn row(
     auth: Auth,
     body: BodyUse,
     doc: &'static str,
-) -> crate::route::Endpoint<super::Op> {
-    endpoint(super::Op::NgcpSessions(op), method, path, auth, body, doc)
+) -> crate::route::Endpoint<crate::dialect::Op> {
+    endpoint(crate::dialect::Op::NgcpSessions(op), method, path, auth, body, doc)
 }
 
-pub const TABLE: Table<Dialect, super::Op> = Table {
+pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
     dialect: Dialect::Ngcp,
-    prefixes: &["/rtc/fileshare", ""],
+    prefixes: PREFIXES,
     method_override: false,
     endpoints: &[
         row(
@@ -65,7 +66,7 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             BodyUse::Read,
             "Create a session: JSON `{\"ttl\": seconds}` (optional; default 7 days).",
         )
-        .with(Spec::DEFAULT.takes(JSON).query(super::ngcp::TTL)),
+        .with(Spec::DEFAULT.takes(JSON).query(TTL)),
         row(Op::List, Method::Get, "/sessions", Auth::Tenant, BodyUse::None, "The tenant's live sessions.")
             .with(Spec::DEFAULT),
         row(Op::Get, Method::Get, "/sessions/{sid}", Auth::Tenant, BodyUse::None, "One session.")
@@ -412,7 +413,7 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
                     }
                     return Err(e);
                 }
-                held.ok_or_else(|| Error::bad_request("file missing"))?
+                held.ok_or_else(|| Error::bad_request(FILE_MISSING))?
             }
             None => {
                 if head.content_length().is_some_and(|len| len > max) {

@@ -1,25 +1,24 @@
-//! Sipwise NGCP "RTC fileshare" simple upload (compat-spec §1), at `/` and `/rtc/fileshare`.
+//! NGCP's simple upload (compat-spec §1), at `/` and `/rtc/fileshare`.
 //!
 //! `POST /uploads`: multipart form, field `file` (mandatory) and `ttl` (seconds, optional;
 //! `?ttl=` also works), HTTP Basic mandatory. `GET /uploads/{id}`: the bytes, or exactly
 //! `410 {"message":"upload expired"}` once the TTL has passed; the id is the capability, and
-//! only NGCP simple uploads are served there. Errors are `{"message": ...}`.
+//! only NGCP simple uploads are served there. Errors are `{"message": ...}` ([`super::error_reply`]).
 
 use serde_json::json;
 
-use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
-use crate::engine::file::record::{content_type_or_guess, FileRecord};
+use super::{FILE_MISSING, PREFIXES, TTL};
+use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
-use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
-use crate::engine::upload::calls::Uploads;
 use crate::engine::file::record::Access;
+use crate::engine::file::record::{content_type_or_guess, FileRecord};
 use crate::engine::file::visibility::Via;
+use crate::engine::upload::calls::Uploads;
+use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
-use crate::route::{
-    endpoint, opt, Auth, BodyUse, Kind, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS,
-};
+use crate::route::{endpoint, Auth, BodyUse, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +27,13 @@ pub enum Op {
     Download,
 }
 
-pub const TABLE: Table<Dialect, super::Op> = Table {
+pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
     dialect: Dialect::Ngcp,
-    prefixes: &["/rtc/fileshare", ""],
+    prefixes: PREFIXES,
     method_override: false,
     endpoints: &[
         endpoint(
-            super::Op::Ngcp(Op::Upload),
+            crate::dialect::Op::Ngcp(Op::Upload),
             Method::Post,
             "/uploads",
             Auth::Tenant,
@@ -43,7 +42,7 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
         )
         .with(Spec::DEFAULT.takes(MULTIPART).query(TTL)),
         endpoint(
-            super::Op::Ngcp(Op::Download),
+            crate::dialect::Op::Ngcp(Op::Download),
             Method::Get,
             "/uploads/{id}",
             Auth::Capability,
@@ -52,7 +51,7 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
         )
         .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
         endpoint(
-            super::Op::Ngcp(Op::Download),
+            crate::dialect::Op::Ngcp(Op::Download),
             Method::Head,
             "/uploads/{id}",
             Auth::Capability,
@@ -62,12 +61,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
         .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
-/// The `ttl` query parameter (NGCP uploads and sessions).
-pub const TTL: &[Param] =
-    &[opt("ttl", Kind::Int, "Seconds it lives (a positive integer; capped by the configured maximum).")];
 
 const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
-const FILE_MISSING: &str = "file missing";
 
 pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
 where
@@ -79,15 +74,6 @@ where
         Op::Upload => upload(svc, req, U::read(body)).await,
         Op::Download => download(svc, req).await,
     }
-}
-
-/// `{"message": ...}` with the error's status, and the Basic challenge on 401.
-pub fn error_reply(e: &Error) -> Reply {
-    let mut headers = Vec::new();
-    if matches!(e, Error::Unauthorized) {
-        headers.push(("WWW-Authenticate", "Basic realm=\"fileshare\"".to_string()));
-    }
-    Reply::Json { status: e.status(), headers, body: json!({ "message": e.message() }) }
 }
 
 /// The upload JSON of compat-spec §1: snake_case, a superset any client reading `id` likes.
@@ -189,8 +175,7 @@ where
 {
     let ctx = svc.ctx;
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
-    let key = crate::engine::file::keys::expiring_object(&id);
-    let opened = ctx.open_at(&id, &key, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
+    let opened = ctx.open_expiring(&id, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
     let cache = ctx.public_cache(opened.record.expires_at);
     Ok(download_reply(opened, req.head, req.method, cache))
 }
@@ -198,9 +183,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::file::record::FromObject;
-    use crate::engine::file::keys;
     use crate::engine::catalog::sweep::Swept;
+    use crate::engine::file::keys;
+    use crate::engine::file::record::FromObject;
     use crate::http::download::BodyPlan;
     use crate::store::BlobStore;
     use crate::testkit::{World, ACME_BASIC, ACME_BEARER, BOBCO_BASIC, T0};
