@@ -10,7 +10,9 @@
 //!   context and the ledger's call envelope.
 //! - [`ledger`]: the small strongly consistent objects (sessions and tenants, logins, share
 //!   links, Twake files) behind one call envelope. Imports [`file`](mod@file) only.
-//! - [`chunked`]: chunks in any order (today: thumbnails).
+//! - [`chunked`]: Twake's files whose chunks arrive in any order (staged chunks, assembly,
+//!   thumbnails, the open routes' opening, deletion). Imports [`file`](mod@file), the context,
+//!   the upload room's writer and `Uploads` trait, and the ledger's Twake call.
 //! - [`jwt`] and [`throttle`]: HS256 tokens and per-client rate limits, used by dialects.
 //!
 //! No room imports a room that imports it. The rooms add methods to [`Ctx`] and this module

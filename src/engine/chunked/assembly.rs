@@ -1,0 +1,80 @@
+//! A file whose chunks have all landed, assembled into its one R2 object: the staged chunks,
+//! read back in order a piece at a time, go through the streaming writer (equal R2 parts, the
+//! whole-file sha256 as they pass) into the file's object; then the file is finished in its
+//! ledger object and its staging objects deleted. Should that fail, the file is released, so
+//! that the client's retry (or any next request) assembles it.
+
+use bytes::Bytes;
+
+use super::{call, new_file, FileRef};
+use crate::auth::Tenant;
+use crate::engine::file::keys;
+use crate::engine::ledger::twake::{Metadata, TwakeCall, TwakeFile};
+use crate::engine::upload::calls::Uploads;
+use crate::engine::{Ctx, Expiry};
+use crate::error::{Error, Result};
+use crate::store::{BlobStore, MetaStore};
+
+/// Staged chunks are read back this much at a time when the file is assembled.
+const ASSEMBLY_PIECE: u64 = 4 << 20;
+
+/// Assembles `file`, whose ledger object gave this request its assembly; released for the
+/// next request if it fails.
+pub async fn assemble<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, file: TwakeFile) -> Result<TwakeFile>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let (cid, id) = (file.company_id.clone(), file.id.clone());
+    let assembled = assemble_once(ctx, uploads, file).await;
+    if assembled.is_err() {
+        let _ = call(uploads, &cid, &id, TwakeCall::Released).await;
+    }
+    assembled
+}
+
+async fn assemble_once<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, file: TwakeFile) -> Result<TwakeFile>
+where
+    B: BlobStore,
+    M: MetaStore,
+    U: Uploads,
+{
+    let lengths = file.chunk_lengths()?;
+    let total: u64 = lengths.iter().map(|(_, l)| l).sum();
+    let meta = file.metadata.clone().unwrap_or(Metadata {
+        name: "file".into(),
+        mime: "application/octet-stream".into(),
+        thumbnails_status: "done".into(),
+    });
+    let tenant = Tenant(file.tenant.clone());
+    let owner = FileRef { id: &file.id, company: &file.company_id, tenant: &tenant, user: &file.user_id };
+    let new = new_file(&owner, &meta.name, &meta.mime, Some(total));
+    let blobs = ctx.blobs;
+    let id = file.id.clone();
+    let pieces = futures_util::stream::try_unfold((0usize, 0u64), move |(i, off)| {
+        let (lengths, id) = (lengths.clone(), id.clone());
+        async move {
+            let (mut i, mut off) = (i, off);
+            while i < lengths.len() && off >= lengths[i].1 {
+                (i, off) = (i + 1, 0);
+            }
+            let Some(&(k, len)) = lengths.get(i) else { return Ok(None) };
+            let want = ASSEMBLY_PIECE.min(len - off);
+            let bytes = blobs.get_range(&keys::staged_chunk(&id, k), off, want).await?;
+            let bytes = bytes
+                .filter(|b| b.len() as u64 == want)
+                .ok_or_else(|| Error::Storage(format!("staged chunk {k} is short")))?;
+            Ok(Some((Bytes::from(bytes), (i, off + want))))
+        }
+    });
+    let held = ctx.write_file(&new, Box::pin(pieces)).await?;
+    let record = ctx.keep_file(held, Expiry::Never).await?;
+    let done =
+        call(uploads, &file.company_id, &file.id, TwakeCall::Finished { size: record.size, sha256: record.sha256 })
+            .await?;
+    for (k, _) in file.chunk_lengths()? {
+        let _ = ctx.blobs.delete(&keys::staged_chunk(&file.id, k)).await;
+    }
+    Ok(done.file)
+}
