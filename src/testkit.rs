@@ -23,6 +23,7 @@ use crate::engine::catalog::sweep::Swept;
 use crate::engine::upload::turns::Turns;
 use crate::engine::upload::calls::{serve, Object, UploadCall};
 use crate::store::object::{ByteStream, Objects};
+use crate::store::Platform;
 use crate::engine::Ctx;
 use crate::engine::Later;
 use crate::error::{Error, Result};
@@ -209,7 +210,7 @@ impl World {
         self.clock.set(self.clock.get() + ms);
     }
 
-    pub fn ctx(&self) -> Ctx<'_, MemoryBlobs, MemoryMeta> {
+    pub fn ctx(&self) -> Ctx<'_, Memory> {
         Ctx {
             config: &self.config,
             blobs: &self.blobs,
@@ -221,8 +222,9 @@ impl World {
         }
     }
 
-    pub fn uploads(&self) -> MemoryUploads<'_> {
-        MemoryUploads { world: self }
+    /// The objects (uploads' and ledgers'), as the dialects reach them.
+    pub fn uploads(&self) -> &World {
+        self
     }
 
     /// The object named `id`; a new one is empty, as a Durable Object never used is.
@@ -241,8 +243,7 @@ impl World {
         let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let head = Head::new(method, path, query, headers);
         let ctx = self.ctx();
-        let uploads = self.uploads();
-        let svc = Service { ctx: &ctx, uploads: &uploads };
+        let svc = Service { ctx: &ctx, uploads: self };
         dialect::serve(&svc, &head, "https://edge.example", body).await
     }
 
@@ -327,13 +328,18 @@ pub fn sleep_on(clock: &Cell<u64>, ms: u64) -> LocalBoxFuture<'static, ()> {
     }))
 }
 
-/// The uploads' objects in memory: each call is served by the engine, as the Durable Object
-/// serves it, against the object named by the upload id.
-pub struct MemoryUploads<'w> {
-    world: &'w World,
+/// The host tests' platform: in-memory R2 and KV, and the [`World`]'s objects.
+pub struct Memory;
+
+impl Platform for Memory {
+    type Blobs = MemoryBlobs;
+    type Meta = MemoryMeta;
+    type Objects = World;
 }
 
-impl Objects for MemoryUploads<'_> {
+/// The objects in memory: each call is served by the engine, as the Durable Object serves it,
+/// against the object named by the upload id (or the ledger's name).
+impl Objects for World {
     type Body = Body;
 
     fn read(body: Body) -> ByteStream {
@@ -343,7 +349,7 @@ impl Objects for MemoryUploads<'_> {
     /// Through JSON both ways, as to and from a Durable Object.
     async fn upload_call(&self, id: &str, call: String, body: Option<Body>) -> Result<String> {
         let call: UploadCall = serde_json::from_str(&call).unwrap_or_else(|e| panic!("call {call}: {e}"));
-        let w = self.world;
+        let w = self;
         let obj = w.object(id);
         let clock = w.clock.clone();
         let sleep = move |ms: u64| sleep_on(&clock, ms);
@@ -357,7 +363,7 @@ impl Objects for MemoryUploads<'_> {
 
     async fn ledger_call(&self, name: &str, call: String) -> Result<String> {
         let call: LedgerCall = serde_json::from_str(&call).unwrap_or_else(|e| panic!("call {call}: {e}"));
-        let w = self.world;
+        let w = self;
         let ledger = w.ledger(name);
         let answer = ledger::serve(&*ledger, w.now(), call).await;
         Ok(serde_json::to_string(&answer).unwrap())

@@ -15,7 +15,7 @@ use crate::auth::Tenant;
 use crate::engine::file::record::FileRecord;
 use crate::engine::file::ids::{iso8601_ms, new_uuid, random_bytes};
 use crate::engine::ledger::login::login_object;
-use crate::engine::ledger::{LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState};
 use crate::engine::upload::calls::{ByteStream, UploadCall, Uploads};
 use crate::engine::file::record::Access;
@@ -30,7 +30,7 @@ use crate::route::{
     RANGE_HEADERS,
 };
 use crate::secret::Secret;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -164,18 +164,13 @@ pub fn error_reply(e: &Error) -> Reply {
     Reply::Json { status: e.status(), headers, body: json!({"error": {"code": e.status(), "message": message}}) }
 }
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     let aid = req.params.get("aid");
     if aid.len() > MAX_ID {
         return Err(Error::not_found(SESSION_NOT_FOUND));
     }
     if op == Op::Open {
-        return open(svc, U::read(body)).await;
+        return open(svc, P::read(body)).await;
     }
     let tenant = logged_in(svc, req).await?;
     if op == Op::Read {
@@ -185,7 +180,7 @@ where
     let handle = entity.strip_prefix("H:").filter(|h| !h.is_empty() && entity.len() <= MAX_ID);
     let handle = handle.ok_or_else(|| Error::not_found("entity not found"))?;
     if op == Op::Create {
-        return create(svc, &tenant, aid, handle, U::read(body)).await;
+        return create(svc, &tenant, aid, handle, P::read(body)).await;
     }
     let sid = req.params.get("sid");
     let sid = sid.strip_suffix(".json").unwrap_or(sid);
@@ -224,7 +219,7 @@ where
             Ok(Reply::json(200, json!({"session": {"id": sid}})))
         }
         Op::Save => {
-            let fields = form::small_json(U::read(body)).await?;
+            let fields = form::small_json(P::read(body)).await?;
             let text =
                 |k: &str| fields.get(k).and_then(Value::as_str).unwrap_or("").chars().take(1024).collect::<String>();
             let append = Append {
@@ -260,7 +255,7 @@ fn upload_id(aid: &str, handle: &str, sid: &str) -> String {
 }
 
 /// The tenant of the request's login (`Authorization: Bearer <token>`), which counts as a use.
-async fn logged_in<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Tenant> {
+async fn logged_in<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Tenant> {
     let token = match req.head.authorization() {
         Some(Presented::Bearer(t)) if t.len() == 64 => t,
         _ => return Err(Error::Unauthorized),
@@ -273,7 +268,7 @@ async fn logged_in<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, req: &Request<'
 
 /// `POST archives/{aid}/session/open.json`: a tenant's username and password (its Basic
 /// credentials) for a login token.
-async fn open<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, body: ByteStream) -> Result<Reply> {
+async fn open<P: Platform>(svc: &Service<'_, P>, body: ByteStream) -> Result<Reply> {
     let fields = form::small_json(body).await?;
     let auth = fields.get("authentication").and_then(Value::as_object);
     let field = |k: &str| auth.and_then(|a| a.get(k)).and_then(Value::as_str).map(str::to_string);
@@ -304,8 +299,8 @@ fn valid_content_type(ct: &str) -> bool {
 }
 
 /// `POST archives/{aid}/entities/H:{h}/create_sessions.json`.
-async fn create<B, M, U: Uploads>(
-    svc: &Service<'_, B, M, U>,
+async fn create<P: Platform>(
+    svc: &Service<'_, P>,
     tenant: &Tenant,
     aid: &str,
     handle: &str,
@@ -328,11 +323,7 @@ async fn create<B, M, U: Uploads>(
 }
 
 /// `GET archives/{aid}/objects/{id}`: a saved object of this archive, to its tenant.
-async fn read<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant, aid: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+async fn read<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant, aid: &str) -> Result<Reply> {
     let id = req.params.get("id");
     if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(Error::not_found(OBJECT_NOT_FOUND));

@@ -17,14 +17,13 @@ pub mod tus;
 pub mod twake;
 
 use crate::auth::Tenant;
-use crate::engine::upload::calls::Uploads;
 use crate::engine::{Ctx, Opened};
 use crate::error::{Error, Result};
 use crate::http::auth_header::{parse_authorization, Presented};
 use crate::http::disposition::DispositionKind;
 use crate::http::download::{plan_download, BodyPlan, CachePolicy, DownloadAsk, DownloadPlan, Served};
 use crate::route::{self, Auth, BodyUse, Endpoint, Found, Method, Params, Table};
-use crate::store::{BlobStore, MetaStore, Payload};
+use crate::store::{Body, Payload, Platform};
 
 /// The dialects, each with its part of the URL space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,9 +147,9 @@ impl Request<'_> {
 }
 
 /// The engine's context and the uploads' objects, which every handler is given.
-pub struct Service<'a, B, M, U> {
-    pub ctx: &'a Ctx<'a, B, M>,
-    pub uploads: &'a U,
+pub struct Service<'a, P: Platform> {
+    pub ctx: &'a Ctx<'a, P>,
+    pub uploads: &'a P::Objects,
 }
 
 /// What a handler answers, for the worker layer to send.
@@ -339,28 +338,18 @@ impl Outcome {
 }
 
 /// Serves one request: route, authenticate, check the body's size, dispatch, render.
-pub async fn serve<B, M, U>(svc: &Service<'_, B, M, U>, head: &Head, origin: &str, body: U::Body) -> Outcome
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn serve<P: Platform>(svc: &Service<'_, P>, head: &Head, origin: &str, body: Body<P>) -> Outcome {
     serve_routed(svc, head, route_head(head), origin, body).await
 }
 
 /// [`serve`] for a request already routed (by [`route_head`]).
-pub async fn serve_routed<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+pub async fn serve_routed<P: Platform>(
+    svc: &Service<'_, P>,
     head: &Head,
     found: Found<'static, Dialect, Op>,
     origin: &str,
-    body: U::Body,
-) -> Outcome
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+    body: Body<P>,
+) -> Outcome {
     let (dialect, endpoint, result) = match found {
         Found::Endpoint { dialect, endpoint, params, method } => {
             (*dialect, Some(endpoint), dispatch(svc, head, origin, endpoint, &params, method, body).await)
@@ -389,7 +378,7 @@ where
 
 /// A download's body, read now unless its open read it already: a range, or a whole file
 /// opened by its metadata first.
-async fn with_body<B: BlobStore, M: MetaStore, U>(svc: &Service<'_, B, M, U>, reply: Reply) -> Result<Reply> {
+async fn with_body<P: Platform>(svc: &Service<'_, P>, reply: Reply) -> Result<Reply> {
     match reply {
         Reply::Download { r2_key, plan, body: None } => {
             let body = svc.ctx.download_body(&r2_key, &plan.body).await?.map(std::rc::Rc::new);
@@ -409,20 +398,15 @@ fn with_dialect_headers(mut outcome: Outcome) -> Outcome {
     outcome
 }
 
-async fn dispatch<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn dispatch<P: Platform>(
+    svc: &Service<'_, P>,
     head: &Head,
     origin: &str,
     endpoint: &'static Endpoint<Op>,
     params: &Params,
     method: Method,
-    body: U::Body,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+    body: Body<P>,
+) -> Result<Reply> {
     let creds = &svc.ctx.config.credentials;
     check_same_origin(head, method, origin, &svc.ctx.config.allowed_origins)?;
     let caller = match endpoint.auth {

@@ -16,9 +16,8 @@ use crate::engine::file::ids::iso8601_ms;
 use crate::engine::ledger::link::{
     self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
 };
-use crate::engine::ledger::{LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::throttle;
-use crate::engine::upload::calls::Uploads;
 use crate::engine::file::visibility::Via;
 use crate::engine::Missing;
 use crate::error::{Error, Result};
@@ -27,7 +26,7 @@ use crate::route::{
     endpoint, opt, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
 };
 use crate::secret::{random_bytes, Secret};
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -152,12 +151,7 @@ const FILE_GONE: Missing = Missing { not_found: "file no longer available", expi
 /// Longest password form accepted.
 const MAX_FORM: u64 = 4 * 1024;
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     if op == Op::Share {
         return share(svc, req, body).await;
     }
@@ -165,9 +159,9 @@ where
     match op {
         Op::ListFiles => list_files(svc, req, tenant).await,
         Op::DeleteFile => delete_file(svc, req, tenant).await,
-        Op::CreateLink => create_link(svc, req, tenant, U::read(body)).await,
+        Op::CreateLink => create_link(svc, req, tenant, P::read(body)).await,
         Op::ListLinks => list_links(svc, req, tenant).await,
-        Op::UpdateLink => update_link(svc, req, tenant, U::read(body)).await,
+        Op::UpdateLink => update_link(svc, req, tenant, P::read(body)).await,
         Op::RevokeLink => revoke_link(svc, req, tenant).await,
         Op::Share => unreachable!("answered above"),
     }
@@ -212,11 +206,7 @@ pub fn link_json(token: &str, link: &Link, origin: &str, now: u64) -> Value {
     })
 }
 
-async fn list_files<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+async fn list_files<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply> {
     let cursor = req.head.query_param("cursor").filter(|c| !c.is_empty());
     if cursor.as_ref().is_some_and(|c| c.len() > 1024 || !c.bytes().all(|b| b.is_ascii_graphic())) {
         return Err(Error::bad_request("invalid cursor"));
@@ -231,26 +221,17 @@ where
 }
 
 /// The caller's file named in the path, and the name of its list of links.
-async fn file_of<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn file_of<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &Tenant,
-) -> Result<(FileRecord, String)>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+) -> Result<(FileRecord, String)> {
     let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
     let list = link::file_links_object(&tenant.0, &record.id);
     Ok((record, list))
 }
 
-async fn delete_file<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn delete_file<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply> {
     let (record, list) = file_of(svc, req, tenant).await?;
     // no new download starts once the answer is sent: its links first, then its bytes
     for token in tokens(svc, &list, LinkCall::Drop { tenant: tenant.0.clone() }).await? {
@@ -269,12 +250,7 @@ where
 /// the file (an NGCP session's file entry and its tokens, a Twake file's object, chunks and
 /// thumbnails), as its own `DELETE` does: `false` where it keeps none, or has forgotten the
 /// file already (the engine then deletes what is left).
-async fn deleted_by_dialect<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, record: &FileRecord) -> Result<bool>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn deleted_by_dialect<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, record: &FileRecord) -> Result<bool> {
     let extra = |k: &str| record.extra.get(k).map(String::as_str);
     let deleted = match (record.dialect.as_str(), extra("session_id"), extra("entry_id"), extra("company_id")) {
         ("ngcp_session", Some(sid), Some(fid), _) => super::ngcp::sessions::delete_entry(svc, tenant, sid, fid).await,
@@ -338,17 +314,12 @@ impl LinkAsk {
     }
 }
 
-async fn create_link<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn create_link<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &Tenant,
     body: crate::engine::upload::calls::ByteStream,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+) -> Result<Reply> {
     let ctx = svc.ctx;
     let fields = form::small_json(body).await?;
     let ask = LinkAsk::parse(&fields, ctx.config.link_ttl, ctx.config.link_max_ttl)?;
@@ -400,12 +371,7 @@ pub fn public_url(record: &FileRecord) -> Option<String> {
     }
 }
 
-async fn list_links<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn list_links<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply> {
     let (_, list) = file_of(svc, req, tenant).await?;
     let now = svc.ctx.now();
     // an expired link answers `410` until its object forgets it, the grace after its expiry
@@ -434,17 +400,12 @@ where
 
 /// `PATCH /v1/links/{token}`: what the body names, checked as at creation ([`LinkAsk`]); a
 /// new expiry counts from now and, as at creation, never outlives the file.
-async fn update_link<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn update_link<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &Tenant,
     body: crate::engine::upload::calls::ByteStream,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+) -> Result<Reply> {
     let ctx = svc.ctx;
     let token = req.params.get("token");
     if !link::is_token(token) {
@@ -481,12 +442,7 @@ where
     Ok(Reply::json(200, link_json(token, &link, req.origin, now)))
 }
 
-async fn revoke_link<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn revoke_link<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply> {
     let token = req.params.get("token");
     if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
@@ -498,7 +454,7 @@ where
 }
 
 /// A call to a link's object.
-async fn link_call<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, token: &str, call: LinkCall) -> Result<Link> {
+async fn link_call<P: Platform>(svc: &Service<'_, P>, token: &str, call: LinkCall) -> Result<Link> {
     match svc.uploads.ledger(&link::link_object(token), LedgerCall::Link(call)).await? {
         LedgerAnswer::Link(LinkAnswer::Link { link }) => Ok(link),
         other => Err(Error::Internal(format!("link object answered {other:?}"))),
@@ -506,7 +462,7 @@ async fn link_call<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, token: &str, ca
 }
 
 /// A call to a file's list of links.
-async fn tokens<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, list: &str, call: LinkCall) -> Result<Vec<String>> {
+async fn tokens<P: Platform>(svc: &Service<'_, P>, list: &str, call: LinkCall) -> Result<Vec<String>> {
     match svc.uploads.ledger(list, LedgerCall::Link(call)).await? {
         LedgerAnswer::Link(LinkAnswer::Tokens { tokens }) => Ok(tokens),
         LedgerAnswer::Link(LinkAnswer::Done) => Ok(Vec::new()),
@@ -522,19 +478,14 @@ fn wants_page(head: &Head, method: Method) -> bool {
 }
 
 /// `GET|HEAD|POST /s/{token}`.
-async fn share<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn share<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     let head = req.head;
     let token = req.params.get("token");
     let client = throttle::client_key(head.header("cf-connecting-ip"));
     let page = wants_page(head, req.method);
     let password = match req.method {
         Method::Post => {
-            let raw = form::read_small(U::read(body), MAX_FORM).await?;
+            let raw = form::read_small(P::read(body), MAX_FORM).await?;
             Some(form_field(&raw, "password").unwrap_or_default())
         }
         _ => head.header("x-share-password").map(str::to_string).or_else(|| head.query_param("password")),
@@ -546,19 +497,14 @@ where
     }
 }
 
-async fn serve_share<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn serve_share<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     token: &str,
     password: Option<String>,
     client: &str,
     page: bool,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+) -> Result<Reply> {
     if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }

@@ -20,7 +20,7 @@ use crate::route::{
     RANGE_HEADERS,
 };
 use crate::secret::Secret;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -118,12 +118,7 @@ const TOKEN_HEADER: &str = "portsip-upload-token";
 const TEMPORARY_TTL: u64 = 86400;
 const MISSING: Missing = Missing { not_found: "blob not found", expired: "blob expired" };
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     if op == Op::Download {
         return download(svc, req).await;
     }
@@ -215,7 +210,7 @@ fn token(req: &Request<'_>) -> Result<Secret> {
 }
 
 /// `POST /api/blobs/uploads?filename=&temporary=`
-async fn initiate<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &str) -> Result<Reply> {
+async fn initiate<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &str) -> Result<Reply> {
     let temporary = parse_bool(req.head.query_param("temporary").as_deref(), "temporary")?;
     let name = req.head.query_param("filename").map(|f| crate::http::disposition::last_path_segment(&f).to_string());
     // the digest stands in for a missing name (see `download`)
@@ -235,12 +230,12 @@ async fn initiate<B, M, U: Uploads>(svc: &Service<'_, B, M, U>, req: &Request<'_
 /// `POST /api/blobs/uploads/{id}/complete?digest=`: appends a final body if any, checks
 /// the digest (a mismatch leaves the upload as it was), and publishes the blob: its digest
 /// URL and opaque id work once this answers.
-async fn complete<B, M, U: Uploads>(
-    svc: &Service<'_, B, M, U>,
+async fn complete<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &str,
     id: &str,
-    body: U::Body,
+    body: Body<P>,
 ) -> Result<Reply> {
     let head = req.head;
     let digest = head.query_param("digest").filter(|d| !d.trim().is_empty()).map(|d| parse_sha256(&d)).transpose()?;
@@ -268,11 +263,7 @@ pub fn cache_path(key: &str) -> Option<String> {
 
 /// `GET /api/blobs/{digest or id}`: public for PortSIP blobs; with a tenant's credentials,
 /// any of that tenant's files by sha256 (`<hex>` or `sha256:<hex>`).
-async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Reply> {
     let ctx = svc.ctx;
     let fetch = fetch_whole(req.head, req.method);
     let mut opened = ctx.find_by_digest(req.params.get("digest"), req.caller.as_ref(), MISSING, fetch).await?;

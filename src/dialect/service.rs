@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{Dialect, Reply, Service};
 use crate::error::Result;
 use crate::route::{endpoint, Auth, BodyUse, Endpoint, Media, Method, Spec, Table};
+use crate::store::Platform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -28,7 +29,7 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     ],
 };
 
-pub fn handle<B, M, U>(_svc: &Service<'_, B, M, U>, op: Op, origin: &str) -> Result<Reply> {
+pub fn handle<P: Platform>(_svc: &Service<'_, P>, op: Op, origin: &str) -> Result<Reply> {
     match op {
         Op::Health => Ok(Reply::json(200, json!({"status": "ok"}))),
         Op::OpenApi => Ok(Reply::json(200, super::openapi::document(origin)).with_headers(&[

@@ -21,7 +21,7 @@ use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
 use crate::route::{
     endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, RANGE_HEADERS,
 };
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -127,12 +127,7 @@ const PATCH_HEADERS: &[Param] = &[
 const OFFSET_TYPE: &str = "application/offset+octet-stream";
 const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     if op == Op::Options {
         return Ok(options(svc.ctx.config.max_file_size));
     }
@@ -213,12 +208,7 @@ fn has_upload_body(head: &crate::dialect::Head) -> bool {
 }
 
 /// `POST /files/`: creation (with an upload in the body, if it has one).
-async fn create<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn create<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant, body: Body<P>) -> Result<Reply> {
     let (ctx, head) = (svc.ctx, req.head);
     let length = match (head.header("upload-length"), head.header("upload-defer-length")) {
         (Some(l), None) => Some(parse_u64(l, "Upload-Length")?),
@@ -270,17 +260,12 @@ fn is_small_whole_file(config: &crate::config::Config, head: &crate::dialect::He
 
 /// The creation of a small file with all its bytes: written in the worker; the upload id is
 /// the file's, and `HEAD`, `PATCH`, `GET`, `DELETE` find it by that id in R2.
-async fn create_small<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn create_small<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     new: NewUpload,
-    body: U::Body,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+    body: Body<P>,
+) -> Result<Reply> {
     let ctx = svc.ctx;
     let file = NewFile {
         tenant: Tenant(new.tenant.clone()),
@@ -294,7 +279,7 @@ where
         expiring: false,
         mutable: false,
     };
-    let held = ctx.write_file(&file, U::read(body)).await?;
+    let held = ctx.write_file(&file, P::read(body)).await?;
     let record = ctx.keep_file(held, crate::engine::Expiry::Never).await?;
     let mut headers = base_headers();
     headers.push(("Upload-Offset", record.size.to_string()));
@@ -304,12 +289,7 @@ where
 
 /// `HEAD /files/{id}`: where the upload stands, from its last saved state (a write in
 /// flight does not hold it up). `Cache-Control: no-store`, always.
-async fn head<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn head<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<Reply> {
     let mut headers = base_headers();
     headers.push(("Cache-Control", "no-store".into()));
     match svc.uploads.state(id, &tenant.0, None).await {
@@ -341,18 +321,13 @@ where
 }
 
 /// `PATCH /files/{id}`: append at `Upload-Offset`.
-async fn patch<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn patch<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &Tenant,
     id: &str,
-    body: U::Body,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+    body: Body<P>,
+) -> Result<Reply> {
     let head = req.head;
     if !has_upload_body(head) {
         return Err(Error::UnsupportedMediaType("Content-Type must be application/offset+octet-stream".into()));
@@ -386,12 +361,7 @@ where
 }
 
 /// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
-async fn delete<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn delete<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<Reply> {
     match svc.uploads.cancel(id, &tenant.0, None, true).await {
         // The object forgets a finished upload after a while; its file stays in R2.
         Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, false).await?.record).await?,
@@ -401,22 +371,13 @@ where
 }
 
 /// `GET /files/{id}`: the finished file, to its tenant.
-async fn get<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, tenant: &Tenant, id: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn get<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant, id: &str) -> Result<Reply> {
     let opened = own_file(svc, tenant, id, fetch_whole(req.head, req.method)).await?;
     Ok(download_reply(opened, req.head, req.method, CachePolicy::Private).with_headers(&base_headers()))
 }
 
 /// The tenant's finished file by its upload id, from R2 (strongly consistent: there at once).
-async fn own_file<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str, fetch: bool) -> Result<Opened>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+async fn own_file<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str, fetch: bool) -> Result<Opened> {
     svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, fetch).await
 }
 

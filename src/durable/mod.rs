@@ -8,7 +8,7 @@
 //! of it is deleted once nothing is left. The logic is the engine's; this module is storage
 //! and transport only.
 
-pub mod session;
+pub mod ledger;
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -26,7 +26,7 @@ use crate::engine::upload::calls::{serve, Object, UploadCall};
 use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
-use crate::platform::uploads::{answer, call_of};
+use crate::platform::objects::{answer, call_of};
 use crate::platform::{now, Bindings};
 
 /// The path of a self-test's call to an object (see `crate::edge`).

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
 use crate::http::purge::{purge_calls, retry_after, PurgeCall};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
-use crate::platform::uploads::DoUploads;
+use crate::platform::objects::DurableObjects;
 use crate::platform::Bindings;
 use crate::route::Method;
 
@@ -169,7 +169,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     let body = Body::new(req.inner().body());
     let later = Later::default();
     let ctx = b.ctx(&later);
-    let uploads = DoUploads { ns: b.uploads.clone(), sessions: b.sessions.clone() };
+    let uploads = DurableObjects { ns: b.uploads.clone(), ledgers: b.ledgers.clone() };
     let svc = Service { ctx: &ctx, uploads: &uploads };
     let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;
     // NGCP's log format; never a header or a body, and a capability in the path is cut short,

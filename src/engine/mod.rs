@@ -43,7 +43,7 @@ use crate::auth::Tenant;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
-use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload};
+use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload, Platform};
 use catalog::index::{self, IndexEntry};
 use catalog::sweep::{self, Entry};
 use file::expiry::kv_ttl_secs;
@@ -57,10 +57,10 @@ use upload::writer;
 /// Everything a handler may touch, passed in. `now` reads the clock (ms since the epoch);
 /// tests pass one they advance. `native` makes the platform's fast SHA-256, where it has one.
 /// `later` collects what may be written after the answer (`ctx.waitUntil` in the worker).
-pub struct Ctx<'a, B, M> {
+pub struct Ctx<'a, P: Platform> {
     pub config: &'a Config,
-    pub blobs: &'a B,
-    pub meta: &'a M,
+    pub blobs: &'a P::Blobs,
+    pub meta: &'a P::Meta,
     pub now: &'a dyn Fn() -> u64,
     pub native: NativeHashers<'a>,
     pub later: &'a Later,
@@ -169,7 +169,7 @@ pub struct Opened {
     pub body: Option<Payload>,
 }
 
-impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
+impl<'a, P: Platform> Ctx<'a, P> {
     pub fn now(&self) -> u64 {
         (self.now)()
     }

@@ -1,11 +1,11 @@
 //! The platform layer (wasm only): the worker's bindings turned into the engine's stores,
-//! request bodies, workerd's native SHA-256, and the client of the Upload Durable Object.
+//! request bodies, workerd's native SHA-256, and the client of the Durable Objects.
 //! Both entries, the worker (`edge`) and the object (`durable`), build on it; neither
 //! imports the other.
 
 pub mod body;
 pub mod digest;
-pub mod uploads;
+pub mod objects;
 
 use futures_util::future::LocalBoxFuture;
 use worker::Env;
@@ -18,13 +18,24 @@ use crate::error::{Error, Result};
 use crate::platform::digest::NativeDigest;
 use crate::store::kv::KvMeta;
 use crate::store::r2::R2Blobs;
+use crate::store::Platform;
+use objects::DurableObjects;
 
 pub const BUCKET: &str = "FILES";
 pub const KV: &str = "RECORDS";
 pub const UPLOADS: &str = "UPLOADS";
-pub const SESSIONS: &str = "SESSIONS";
+pub const LEDGERS: &str = "LEDGERS";
 /// The rate-limiting binding of share-link password attempts per client address.
 pub const PASSWORD_LIMIT: &str = "SHARE_PASSWORDS";
+
+/// The worker's platform: R2, KV and the Durable Objects.
+pub struct Worker;
+
+impl Platform for Worker {
+    type Blobs = R2Blobs;
+    type Meta = KvMeta;
+    type Objects = DurableObjects;
+}
 
 /// The settings and the stores, from the worker's (or an object's) bindings.
 pub struct Bindings {
@@ -32,7 +43,7 @@ pub struct Bindings {
     pub blobs: R2Blobs,
     pub meta: KvMeta,
     pub uploads: worker::ObjectNamespace,
-    pub sessions: worker::ObjectNamespace,
+    pub ledgers: worker::ObjectNamespace,
     /// The rate-limiting binding for share-link passwords, where it is configured.
     pub passwords: Option<RateLimit>,
 }
@@ -57,14 +68,14 @@ impl Bindings {
             blobs: R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? },
             meta: KvMeta { kv: env.kv(KV).map_err(binding)? },
             uploads: env.durable_object(UPLOADS).map_err(binding)?,
-            sessions: env.durable_object(SESSIONS).map_err(binding)?,
+            ledgers: env.durable_object(LEDGERS).map_err(binding)?,
             passwords: env.rate_limiter(PASSWORD_LIMIT).ok().map(RateLimit),
         })
     }
 
     /// The engine's context over these stores, on the platform's clock and native SHA-256;
     /// what it leaves for after the answer goes into `later`.
-    pub fn ctx<'a>(&'a self, later: &'a Later) -> Ctx<'a, R2Blobs, KvMeta> {
+    pub fn ctx<'a>(&'a self, later: &'a Later) -> Ctx<'a, Worker> {
         Ctx {
             config: &self.config,
             blobs: &self.blobs,

@@ -124,6 +124,22 @@ pub trait BlobStore {
     async fn sha256(&self, key: &str) -> Result<String>;
 }
 
+/// The stores of one platform, as one type: the worker's (R2, KV, Durable Objects) or the host
+/// tests' (memory). The engine's context and every handler are generic over it alone.
+pub trait Platform {
+    type Blobs: BlobStore;
+    type Meta: MetaStore;
+    type Objects: object::Objects;
+
+    /// A request body to read in the worker (a form), rather than forward to an object.
+    fn read(body: Body<Self>) -> object::ByteStream {
+        <Self::Objects as object::Objects>::read(body)
+    }
+}
+
+/// A request body on platform `P`.
+pub type Body<P> = <<P as Platform>::Objects as object::Objects>::Body;
+
 /// Record storage (KV): string values, and listed keys carrying up to
 /// [`limits::KV_METADATA_BYTES`] of metadata, with an optional expiration in seconds from now
 /// of at least [`limits::KV_MIN_TTL_SECS`]. Eventually consistent across locations (up to

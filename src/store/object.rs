@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A body read in the worker, as a stream of bytes that libraries needing `Send` accept.
 pub type ByteStream = futures_util::stream::BoxStream<'static, Result<Bytes>>;
@@ -28,6 +28,16 @@ pub trait Objects {
 
     /// A call to the ledger object named `name`; its JSON answer.
     async fn ledger_call(&self, name: &str, call: String) -> Result<String>;
+}
+
+/// A call as JSON, for [`Objects`].
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("object call: {e}")))
+}
+
+/// An answer from JSON, from [`Objects`].
+pub fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::Internal(format!("object answer: {e}")))
 }
 
 /// An Upload object's storage: one state record, and the tail (bytes after the last full part)

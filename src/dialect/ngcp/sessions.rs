@@ -18,15 +18,15 @@ use crate::engine::ledger::session::{
     session_object, tenant_object, FileEntry, FileState, Session, SessionFile, Stored, Token, FILE_NOT_FOUND,
     SESSION_EXPIRED, SESSION_NOT_FOUND, TOKEN_NOT_FOUND,
 };
-use crate::engine::ledger::{LedgerAnswer, LedgerCall};
-use crate::engine::upload::calls::{ByteStream, Uploads};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
+use crate::engine::upload::calls::ByteStream;
 use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
 use crate::route::{endpoint, Auth, BodyUse, Media, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS};
 use crate::secret::Secret;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -149,18 +149,13 @@ pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
 const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: SESSION_EXPIRED };
 const TOKEN_MISSING: Missing = Missing { not_found: TOKEN_NOT_FOUND, expired: SESSION_EXPIRED };
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     if op == Op::Download {
         return download(svc, req).await;
     }
     let tenant = req.tenant()?;
     match op {
-        Op::Create => create(svc, req, tenant, U::read(body)).await,
+        Op::Create => create(svc, req, tenant, P::read(body)).await,
         Op::List => match svc.uploads.ledger(&tenant_object(&tenant.0), LedgerCall::ListSessions).await? {
             LedgerAnswer::Sessions { sessions } => Ok(Reply::json(200, sessions.iter().map(session_json).collect())),
             other => unexpected(other),
@@ -171,12 +166,12 @@ where
             match op {
                 Op::Get => on.get().await,
                 Op::Delete => on.delete().await,
-                Op::AddFile => on.add_file(U::read(body)).await,
+                Op::AddFile => on.add_file(P::read(body)).await,
                 Op::ListFiles => on.list_files().await,
                 _ => {
                     let fid = parse_uuid(req.params.get("fid")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
                     match op {
-                        Op::PutFile => on.put_file(req, &fid, U::read(body)).await,
+                        Op::PutFile => on.put_file(req, &fid, P::read(body)).await,
                         Op::DeleteFile => on.delete_file(&fid).await,
                         _ => on.create_token(req, &fid).await,
                     }
@@ -244,17 +239,12 @@ fn text_field(map: &serde_json::Map<String, Value>, name: &str) -> Result<Option
 
 /// `POST /sessions`: in the session's own object first, then in the tenant's list (a session
 /// not listed is deleted again).
-async fn create<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn create<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &Tenant,
     body: ByteStream,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+) -> Result<Reply> {
     let config = svc.ctx.config;
     let fields = form::small_json(body).await?;
     let asked = text_field(&fields, "ttl")?.or_else(|| req.head.query_param("ttl"));
@@ -273,13 +263,13 @@ where
 }
 
 /// The calls on one session of the caller's.
-struct OnSession<'s, 'a, B, M, U> {
-    svc: &'s Service<'a, B, M, U>,
+struct OnSession<'s, 'a, P: Platform> {
+    svc: &'s Service<'a, P>,
     tenant: &'s Tenant,
     sid: &'s str,
 }
 
-impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
+impl<P: Platform> OnSession<'_, '_, P> {
     async fn call(&self, call: LedgerCall) -> Result<LedgerAnswer> {
         self.svc.uploads.ledger(&session_object(self.sid), call).await
     }
@@ -474,12 +464,7 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
 
 /// Deletes file entry `fid` of session `sid`: the entry and its tokens in the session's
 /// object, then its stored content (`DELETE /v1/files/{id}` too).
-pub async fn delete_entry<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, sid: &str, fid: &str) -> Result<()>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn delete_entry<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, sid: &str, fid: &str) -> Result<()> {
     let call = LedgerCall::DeleteFile { tenant: tenant.0.clone(), file_id: fid.to_string() };
     match svc.uploads.ledger(&session_object(sid), call).await? {
         LedgerAnswer::Removed { files, .. } => {
@@ -492,7 +477,7 @@ where
 
 /// Deletes the stored bytes of removed entries. A failure here leaves them to the sweep,
 /// for they expire with their session.
-async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &Tenant, files: &[FileEntry]) {
+async fn delete_bytes<P: Platform>(ctx: &Ctx<'_, P>, tenant: &Tenant, files: &[FileEntry]) {
     for f in files {
         let Some(key) = &f.r2_key else { continue };
         let id = f.file_id.as_deref().unwrap_or(&f.id);
@@ -504,12 +489,7 @@ async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &
 
 /// `GET|HEAD /sessions/{sid}/files/{fid}/tokens/{tid}`: the token is the only credential;
 /// private (never in a shared cache), as every download by a capability that can be revoked.
-async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Reply> {
     let missing = || Error::not_found(TOKEN_NOT_FOUND);
     let sid = parse_uuid(req.params.get("sid")).ok_or_else(missing)?;
     let fid = parse_uuid(req.params.get("fid")).ok_or_else(missing)?;

@@ -13,13 +13,12 @@ use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::file::record::Access;
 use crate::engine::file::record::{content_type_or_guess, FileRecord};
 use crate::engine::file::visibility::Via;
-use crate::engine::upload::calls::Uploads;
 use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::route::{endpoint, Auth, BodyUse, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS};
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -64,14 +63,9 @@ pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
 
 const MISSING: Missing = Missing { not_found: UPLOAD_NOT_FOUND, expired: UPLOAD_EXPIRED };
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     match op {
-        Op::Upload => upload(svc, req, U::read(body)).await,
+        Op::Upload => upload(svc, req, P::read(body)).await,
         Op::Download => download(svc, req).await,
     }
 }
@@ -94,15 +88,11 @@ pub fn upload_json(r: &FileRecord) -> serde_json::Value {
 }
 
 /// `POST /uploads`.
-async fn upload<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn upload<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     body: crate::engine::upload::calls::ByteStream,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+) -> Result<Reply> {
     let (ctx, head) = (svc.ctx, req.head);
     let tenant = req.tenant()?;
     let max = ctx.config.max_file_size;
@@ -168,11 +158,7 @@ pub fn cache_path(id: &str) -> Option<String> {
 }
 
 /// `GET|HEAD /uploads/{id}`: no credentials needed, the id is the capability.
-async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Reply> {
     let ctx = svc.ctx;
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
     let opened = ctx.open_expiring(&id, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;

@@ -12,11 +12,11 @@ use crate::engine::file::ids::{iso8601_micros, new_uuid, parse_uuid};
 use crate::engine::file::record::{content_type_or_guess, guess_content_type, Access, FileRecord};
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::session::tenant_object;
-use crate::engine::ledger::{LedgerAnswer, LedgerCall};
-use crate::engine::upload::calls::{ByteStream, Uploads};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
+use crate::engine::upload::calls::ByteStream;
 use crate::engine::{file::limits, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
-use crate::store::{BlobStore, MetaStore};
+use crate::store::Platform;
 
 /// The answer for an asset that is not there (or not the caller's, or no asset).
 pub(super) const NO_ASSET: &str = "No asset found";
@@ -81,16 +81,12 @@ struct Form {
     filename_missing: bool,
 }
 
-async fn read_form<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+async fn read_form<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     who: &Identity,
     body: ByteStream,
-) -> Result<Form>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+) -> Result<Form> {
     let ctx = svc.ctx;
     let max = ctx.config.max_file_size;
     let head = req.head;
@@ -169,17 +165,12 @@ fn lenient_int(v: &Value) -> Value {
 }
 
 /// `POST /file/api/assets`.
-pub(super) async fn upload<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+pub(super) async fn upload<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     who: &Identity,
     body: ByteStream,
-) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+) -> Result<Reply> {
     let ctx = svc.ctx;
     let secret = secret(ctx.config, &who.tenant)?;
     let got = read_form(svc, req, who, body).await?;
@@ -281,11 +272,7 @@ where
 }
 
 /// `POST /file/api/assets/infos`: the file data of several assets, or a rename.
-pub(super) async fn infos_post<B, M, U>(svc: &Service<'_, B, M, U>, who: &Identity, body: ByteStream) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+pub(super) async fn infos_post<P: Platform>(svc: &Service<'_, P>, who: &Identity, body: ByteStream) -> Result<Reply> {
     let ctx = svc.ctx;
     let bad = || Error::bad_request("Badly formatted request");
     let raw = form::read_small(body, 256 * 1024).await.map_err(|_| bad())?;

@@ -31,14 +31,13 @@ use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::parse_uuid;
 use crate::engine::file::record::guess_content_type;
 use crate::engine::file::visibility::Via;
-use crate::engine::upload::calls::Uploads;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
     endpoint, req, Auth, BodyUse, Endpoint, Kind as ParamKind, Media, Method, Param, Spec, Table, DOWNLOAD,
     DOWNLOAD_HEAD, JSON, MULTIPART, RANGE_HEADERS,
 };
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 use asset::{file_data, infos_post, upload, DIALECT, MISSING, NO_ASSET};
 pub use token::{access_token, static_uuid};
 use token::{check_access, identify, FORBIDDEN};
@@ -171,12 +170,7 @@ pub fn error_reply(e: &Error) -> Reply {
     Reply::Json { status, headers: Vec::new(), body }
 }
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     let (config, now) = (svc.ctx.config, svc.ctx.now());
     match op {
         Op::Options => {
@@ -186,7 +180,7 @@ where
         Op::Swagger => Ok(Reply::json(200, doc::swagger(TABLE.endpoints))),
         Op::Upload => {
             let who = identify(req.head, config, now, false)?;
-            upload(svc, req, &who, U::read(body)).await
+            upload(svc, req, &who, P::read(body)).await
         }
         Op::Download | Op::Delete | Op::Infos => {
             let who = identify(req.head, config, now, true)?;
@@ -217,7 +211,7 @@ where
         }
         Op::InfosPost => {
             let who = identify(req.head, config, now, false)?;
-            infos_post(svc, &who, U::read(body)).await
+            infos_post(svc, &who, P::read(body)).await
         }
     }
 }

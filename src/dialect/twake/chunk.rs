@@ -9,10 +9,10 @@ use crate::engine::chunked::FileRef;
 use crate::engine::file::limits;
 use crate::engine::file::record::content_type_or_guess;
 use crate::engine::ledger::twake::{ChunkInfo, TwakeFile};
-use crate::engine::upload::calls::{ByteStream, Uploads};
+use crate::engine::upload::calls::ByteStream;
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::Platform;
 
 /// The first of several query names present (resumable.js's, the snake_case ones, the seed's).
 fn query(req: &Request<'_>, names: &[&str]) -> Option<String> {
@@ -54,20 +54,15 @@ pub fn chunk_info(
 
 /// Reads a chunk (the form's `file` field) and lands it; the engine assembles the file if this
 /// chunk completed it. `Ok(None)`: the form had no file (an empty init, when `init_ok`).
-pub async fn chunk<B, M, U>(
-    svc: &Service<'_, B, M, U>,
+pub async fn chunk<P: Platform>(
+    svc: &Service<'_, P>,
     req: &Request<'_>,
     who: &Caller,
     cid: &str,
     id: &str,
     body: ByteStream,
     init_ok: bool,
-) -> Result<Option<TwakeFile>>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+) -> Result<Option<TwakeFile>> {
     let ctx = svc.ctx;
     let max = ctx.config.max_file_size;
     let head = req.head;
@@ -306,8 +301,8 @@ mod tests {
     fn a_chunk_landing_after_its_file_is_gone_keeps_nothing() {
         use crate::dialect::Head;
         use crate::route::Params;
-        use crate::store::object::Objects;
-        use crate::testkit::MemoryUploads;
+        use crate::store::Platform;
+        use crate::testkit::Memory;
         let w = World::new();
         let me = jwt(ACME_JWT_SECRET, "u", &w);
         for total in [3, 1] {
@@ -324,10 +319,10 @@ mod tests {
             let req = Request { head: &head, method: Method::Post, params: &params, caller: None, origin: "https://e" };
             let who = Caller { tenant: Tenant("acme".into()), user: "u".into(), privileged: false };
             let (ctx, uploads) = (w.ctx(), w.uploads());
-            let svc = Service { ctx: &ctx, uploads: &uploads };
+            let svc = Service { ctx: &ctx, uploads };
             let landed = futures_executor::block_on(async {
                 delete_file(&svc, "acme", CID, &id).await.unwrap();
-                chunk(&svc, &req, &who, CID, &id, MemoryUploads::read(body.into()), false).await
+                chunk(&svc, &req, &who, CID, &id, Memory::read(body.into()), false).await
             });
             assert_eq!(landed.unwrap_err().status(), 404, "{total} chunks");
             w.run_later();

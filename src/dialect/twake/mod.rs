@@ -47,11 +47,10 @@ use super::{download_reply_as, fetch_whole, Reply, Request, Service};
 use crate::engine::chunked::{self, assembly, call};
 use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
 use crate::engine::ledger::twake::{Phase, TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND};
-use crate::engine::upload::calls::Uploads;
 use crate::error::{Error, Result};
 use crate::http::disposition::DispositionKind;
 use crate::http::download::CachePolicy;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -65,12 +64,7 @@ pub enum Op {
     Options,
 }
 
-pub async fn handle<B, M, U>(svc: &Service<'_, B, M, U>, op: Op, req: &Request<'_>, body: U::Body) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     let (ctx, uploads) = (svc.ctx, svc.uploads);
     if op == Op::Options {
         return Ok(cors::preflight(req));
@@ -87,7 +81,7 @@ where
         let file = TwakeFile::new(&new_uuid(), &who.tenant.0, &cid, &who.user, ctx.now());
         let id = file.id.clone();
         call(uploads, &cid, &id, TwakeCall::Create { file: Box::new(file.clone()) }).await?;
-        return match chunk::chunk(svc, req, &who, &cid, &id, U::read(body), true).await? {
+        return match chunk::chunk(svc, req, &who, &cid, &id, P::read(body), true).await? {
             Some(file) => Ok(resource(&file)),
             None => Ok(resource(&file)),
         };
@@ -101,13 +95,13 @@ where
             if matches!(a.file.phase, Phase::Done { .. }) {
                 // users cannot overwrite a file: a chunk for a finished one (a retry whose
                 // answer was lost, most likely) is read, dropped, and answered with the file
-                let mut body = U::read(body);
+                let mut body = P::read(body);
                 while let Some(chunk) = body.next().await {
                     chunk?;
                 }
                 return Ok(resource(&a.file));
             }
-            let file = chunk::chunk(svc, req, &who, &cid, &id, U::read(body), false).await?;
+            let file = chunk::chunk(svc, req, &who, &cid, &id, P::read(body), false).await?;
             let file = file.ok_or_else(|| Error::bad_request("file missing"))?;
             Ok(resource(&file))
         }
@@ -127,23 +121,13 @@ where
 
 /// Deletes file `id` of company `cid` (its owner checked by the caller): its object, then its
 /// bytes, staged chunks and thumbnails (`DELETE /v1/files/{id}` too).
-pub async fn delete_file<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &str, cid: &str, id: &str) -> Result<()>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn delete_file<P: Platform>(svc: &Service<'_, P>, tenant: &str, cid: &str, id: &str) -> Result<()> {
     chunked::delete::delete_file(svc.ctx, svc.uploads, tenant, cid, id).await
 }
 
 /// `GET .../download`: open; `409` while chunks are missing (the engine assembles a file whose
 /// assembly is due).
-async fn download<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, cid: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, cid: &str) -> Result<Reply> {
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
     let opened = chunked::open::file(svc.ctx, svc.uploads, cid, &id, fetch_whole(req.head, req.method)).await?;
     // the vendor's year, bounded: a Twake file can be deleted
@@ -151,11 +135,7 @@ where
 }
 
 /// `GET .../thumbnails/{index}`: open, `inline`, cached as long as a deletable file may be.
-async fn thumbnail<B, M, U>(svc: &Service<'_, B, M, U>, req: &Request<'_>, cid: &str) -> Result<Reply>
-where
-    B: BlobStore,
-    M: MetaStore,
-{
+async fn thumbnail<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, cid: &str) -> Result<Reply> {
     let ctx = svc.ctx;
     let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
     let index = crate::http::range::digits(req.params.get("index")).and_then(|i| u32::try_from(i).ok());

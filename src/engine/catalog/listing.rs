@@ -15,7 +15,7 @@ use crate::engine::file::record::FileRecord;
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::store::limits::{KV_METADATA_BYTES, KV_MIN_TTL_SECS};
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{BlobStore, MetaStore, Platform};
 
 pub const FILE_NOT_FOUND: &str = "file not found";
 pub const FILE_EXPIRED: &str = "file expired";
@@ -87,7 +87,7 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
-impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
+impl<P: Platform> Ctx<'_, P> {
     /// Lists a published file (after the answer for a file written in one request).
     pub(in crate::engine) async fn list_put(&self, record: &FileRecord) -> Result<()> {
         // gone from KV when the file expires (the sweep deletes the key too)

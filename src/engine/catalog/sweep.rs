@@ -24,7 +24,7 @@ use crate::engine::file::record::{Access, FileRecord};
 use crate::engine::Ctx;
 use crate::error::Result;
 use crate::store::limits::KV_MIN_TTL_SECS;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{BlobStore, MetaStore, Platform};
 
 /// How long a journal entry is kept (it is needed for two minutes; this is slack for a sweep
 /// that does not run for a while).
@@ -105,7 +105,7 @@ pub struct Swept {
     pub repaired: usize,
 }
 
-impl<B: BlobStore, M: MetaStore> Ctx<'_, B, M> {
+impl<P: Platform> Ctx<'_, P> {
     /// One run of the sweep: the journal's due minutes, then the expiry index up to now.
     pub async fn sweep(&self) -> Result<Swept> {
         let mut swept = Swept { repaired: self.sweep_journal().await?, ..Swept::default() };

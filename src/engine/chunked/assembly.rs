@@ -10,22 +10,16 @@ use super::{call, new_file, FileRef};
 use crate::auth::Tenant;
 use crate::engine::file::keys;
 use crate::engine::ledger::twake::{Metadata, TwakeCall, TwakeFile};
-use crate::engine::upload::calls::Uploads;
 use crate::engine::{Ctx, Expiry};
 use crate::error::{Error, Result};
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{BlobStore, Platform};
 
 /// Staged chunks are read back this much at a time when the file is assembled.
 const ASSEMBLY_PIECE: u64 = 4 << 20;
 
 /// Assembles `file`, whose ledger object gave this request its assembly; released for the
 /// next request if it fails.
-pub async fn assemble<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, file: TwakeFile) -> Result<TwakeFile>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn assemble<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file: TwakeFile) -> Result<TwakeFile> {
     let (cid, id) = (file.company_id.clone(), file.id.clone());
     let assembled = assemble_once(ctx, uploads, file).await;
     if assembled.is_err() {
@@ -34,12 +28,7 @@ where
     assembled
 }
 
-async fn assemble_once<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, file: TwakeFile) -> Result<TwakeFile>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+async fn assemble_once<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file: TwakeFile) -> Result<TwakeFile> {
     let lengths = file.chunk_lengths()?;
     let total: u64 = lengths.iter().map(|(_, l)| l).sum();
     let meta = file.metadata.clone().unwrap_or(Metadata {

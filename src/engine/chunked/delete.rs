@@ -6,19 +6,13 @@ use crate::auth::Tenant;
 use crate::engine::file::keys;
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::twake::{Phase, TwakeCall, TwakeFile};
-use crate::engine::upload::calls::Uploads;
 use crate::engine::Ctx;
 use crate::error::Result;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{BlobStore, Platform};
 
 /// Deletes file `id` of company `cid`, of `tenant` (its owner checked by the caller): its
 /// object, then its bytes, staged chunks and thumbnails.
-pub async fn delete_file<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, tenant: &str, cid: &str, id: &str) -> Result<()>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn delete_file<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, tenant: &str, cid: &str, id: &str) -> Result<()> {
     let file = call(uploads, cid, id, TwakeCall::Delete).await?.file;
     delete_bytes(ctx, tenant, &file).await;
     Ok(())
@@ -27,7 +21,7 @@ where
 /// Deletes a file's object, its staged chunks and its thumbnails: only what exists, never by
 /// the chunk count a client declared (the chunks recorded as landed; a chunk landing after
 /// the file is gone removes its own staging object).
-async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &str, file: &TwakeFile) {
+async fn delete_bytes<P: Platform>(ctx: &Ctx<'_, P>, tenant: &str, file: &TwakeFile) {
     let owner = Tenant(tenant.to_string());
     if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, false).await {
         let _ = ctx.delete_file(&opened.record).await;

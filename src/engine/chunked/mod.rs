@@ -26,7 +26,7 @@ pub mod thumbs;
 use crate::auth::Tenant;
 use crate::engine::file::record::Access;
 use crate::engine::ledger::twake::{TwakeAnswer, TwakeCall, FILE_NOT_FOUND};
-use crate::engine::ledger::{LedgerAnswer, LedgerCall};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::upload::calls::Uploads;
 use crate::engine::{Missing, NewFile};
 use crate::error::{Error, Result};

@@ -8,15 +8,14 @@ use super::{assembly, call, thumb_id, DIALECT, MISSING};
 use crate::engine::file::keys;
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::twake::{Phase, TwakeCall, FILE_NOT_FOUND, UPLOAD_INCOMPLETE};
-use crate::engine::upload::calls::Uploads;
 use crate::engine::{Ctx, Opened};
 use crate::error::{Error, Result};
-use crate::store::{BlobStore, MetaStore};
+use crate::store::Platform;
 
 /// The file of this dialect and company at `key`: served only if its tenant owns that
 /// company.
-async fn open_here<B: BlobStore, M: MetaStore>(
-    ctx: &Ctx<'_, B, M>,
+async fn open_here<P: Platform>(
+    ctx: &Ctx<'_, P>,
     id: &str,
     key: &str,
     cid: &str,
@@ -32,12 +31,7 @@ async fn open_here<B: BlobStore, M: MetaStore>(
 
 /// File `id` of company `cid` for its download (`fetch`: its body too); `409` while chunks
 /// are missing.
-pub async fn file<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, cid: &str, id: &str, fetch: bool) -> Result<Opened>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn file<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, cid: &str, id: &str, fetch: bool) -> Result<Opened> {
     match open_here(ctx, id, &keys::object(id), cid, fetch).await {
         Ok(o) => Ok(o),
         Err(Error::NotFound(_)) => {
@@ -65,8 +59,8 @@ where
 }
 
 /// Thumbnail `index` of file `id` of company `cid` (`fetch`: its body too).
-pub async fn thumbnail<B: BlobStore, M: MetaStore>(
-    ctx: &Ctx<'_, B, M>,
+pub async fn thumbnail<P: Platform>(
+    ctx: &Ctx<'_, P>,
     cid: &str,
     id: &str,
     index: u32,

@@ -10,11 +10,10 @@ use bytes::Bytes;
 use super::{assembly, call, new_file, thumbnails, FileRef};
 use crate::engine::file::keys;
 use crate::engine::ledger::twake::{ChunkInfo, TwakeCall, TwakeFile};
-use crate::engine::upload::calls::Uploads;
 use crate::engine::upload::{plan::PartPlan, writer};
 use crate::engine::{Ctx, Expiry, Held};
 use crate::error::{Error, Result};
-use crate::store::{BlobMeta, BlobStore, MetaStore};
+use crate::store::{BlobMeta, BlobStore, Platform};
 
 /// A chunk as it arrived: the whole file (held, stored once the form has been read to its
 /// end), or its length in its staging object.
@@ -26,16 +25,14 @@ pub enum Written {
 
 /// Writes chunk `info.number` of `file` from `body` as it arrives (`hint`: the request's
 /// length): the whole file when it is the only chunk, else the chunk's staging object.
-pub async fn write<B, M, S>(
-    ctx: &Ctx<'_, B, M>,
+pub async fn write<P: Platform, S>(
+    ctx: &Ctx<'_, P>,
     file: &FileRef<'_>,
     info: &ChunkInfo,
     hint: Option<u64>,
     body: S,
 ) -> Result<Written>
 where
-    B: BlobStore,
-    M: MetaStore,
     S: futures_util::Stream<Item = Result<Bytes>> + Unpin,
 {
     Ok(if info.total_chunks == 1 {
@@ -48,8 +45,8 @@ where
 }
 
 /// Writes chunk `k` to its staging object (streamed; a large chunk as a multipart object).
-async fn stage<B: BlobStore, M: MetaStore, S>(
-    ctx: &Ctx<'_, B, M>,
+async fn stage<P: Platform, S>(
+    ctx: &Ctx<'_, P>,
     id: &str,
     k: u32,
     hint: Option<u64>,
@@ -71,7 +68,7 @@ where
 
 /// Drops what chunk `k` of file `id` wrote, when its form failed after it: nothing of the
 /// file is kept.
-pub async fn discard<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, id: &str, k: u32, written: &Written) {
+pub async fn discard<P: Platform>(ctx: &Ctx<'_, P>, id: &str, k: u32, written: &Written) {
     match written {
         Written::Whole(held) => ctx.discard(&held.template.r2_key).await,
         Written::Staged(_) => ctx.discard(&keys::staged_chunk(id, k)).await,
@@ -82,18 +79,13 @@ pub async fn discard<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, id: &str, 
 /// the chunk, and the request whose chunk completed the set finishes the file (a one-chunk
 /// file with its thumbnail, any other by assembling it). A chunk whose file was deleted while
 /// it arrived keeps nothing and answers `404`.
-pub async fn land<B, M, U>(
-    ctx: &Ctx<'_, B, M>,
-    uploads: &U,
+pub async fn land<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    uploads: &P::Objects,
     file: &FileRef<'_>,
     info: ChunkInfo,
     written: Written,
-) -> Result<TwakeFile>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+) -> Result<TwakeFile> {
     let (cid, id) = (file.company, file.id);
     let (len, record) = match written {
         Written::Whole(held) => {

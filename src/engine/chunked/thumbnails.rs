@@ -7,20 +7,14 @@ use super::{call, thumb_id, DIALECT};
 use crate::engine::file::keys;
 use crate::engine::file::record::FileRecord;
 use crate::engine::ledger::twake::{Thumbnail, TwakeCall, TwakeFile};
-use crate::engine::upload::calls::Uploads;
 use crate::engine::Ctx;
 use crate::error::Result;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::{BlobStore, Platform};
 
 /// Makes the thumbnail of a one-chunk image under 50,000,000 bytes (`record`: the file as
 /// stored); the status goes `waiting`, then `done` or `error`. Other files keep `done` and
 /// no thumbnails.
-pub async fn make<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, file: TwakeFile, record: &FileRecord) -> Result<TwakeFile>
-where
-    B: BlobStore,
-    M: MetaStore,
-    U: Uploads,
-{
+pub async fn make<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file: TwakeFile, record: &FileRecord) -> Result<TwakeFile> {
     let mime = file.metadata.as_ref().map(|m| m.mime.clone()).unwrap_or_default();
     if !thumbs::is_image(&mime) || record.size >= thumbs::MAX_SOURCE_BYTES {
         return Ok(file);

@@ -17,7 +17,7 @@ pub mod twake;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::store::object::LedgerStore;
+use crate::store::object::{from_json, to_json, LedgerStore, Objects};
 use session::{FileEntry, Session, SessionFile, Stored, Token};
 
 /// One request to a session's or a tenant's object. It crosses to the Durable Object as
@@ -111,6 +111,18 @@ pub enum LedgerAnswer {
 }
 
 /// Serves one call against an object's storage at `now`.
+/// The ledger objects, typed: a call to the one named `name`, over any platform's [`Objects`]
+/// (which carries it as JSON).
+#[allow(async_fn_in_trait)]
+pub trait LedgerCalls: Objects {
+    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer> {
+        let answer = self.ledger_call(name, to_json(&call)?).await?;
+        from_json::<Result<LedgerAnswer>>(&answer)?
+    }
+}
+
+impl<O: Objects> LedgerCalls for O {}
+
 pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LedgerCall) -> Result<LedgerAnswer> {
     use LedgerAnswer as A;
     match call {

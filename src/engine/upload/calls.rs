@@ -9,14 +9,13 @@ use bytes::Bytes;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
-use crate::store::object::{Objects, UploadStore};
+use crate::store::object::{from_json, to_json, Objects, UploadStore};
 use super::state::{Append, NewUpload, Phase, UploadState};
 use super::turns::{Sleep, Turns};
-use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::store::{BlobStore, MetaStore};
+use crate::store::Platform;
 
 /// One request to an upload's object. It crosses to the Durable Object as JSON; the answer
 /// comes back as a JSON `Result<Option<UploadState>, Error>`.
@@ -47,8 +46,8 @@ impl UploadCall {
 
 pub use crate::store::object::ByteStream;
 
-/// The Durable Objects, typed: the uploads' calls and the ledgers', over any platform's
-/// [`Objects`] (which carries them as JSON).
+/// The uploads' objects, typed: their calls over any platform's [`Objects`] (which carries
+/// them as JSON).
 pub trait Uploads: Objects {
     async fn call(&self, id: &str, call: UploadCall, body: Option<Self::Body>) -> Result<Option<UploadState>> {
         let answer = self.upload_call(id, to_json(&call)?, body).await?;
@@ -82,12 +81,6 @@ pub trait Uploads: Objects {
         state(self.call(id, call, Some(body)).await?)
     }
 
-    /// A call to a ledger object ([`crate::engine::ledger`]), named by `name`.
-    async fn ledger(&self, name: &str, call: LedgerCall) -> Result<LedgerAnswer> {
-        let answer = self.ledger_call(name, to_json(&call)?).await?;
-        from_json::<Result<LedgerAnswer>>(&answer)?
-    }
-
     async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, delete_finished: bool) -> Result<()> {
         self.call(id, UploadCall::Cancel { tenant: tenant.into(), token, delete_finished }, None).await.map(|_| ())
     }
@@ -95,13 +88,6 @@ pub trait Uploads: Objects {
 
 impl<O: Objects> Uploads for O {}
 
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(format!("object call: {e}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| Error::Internal(format!("object answer: {e}")))
-}
 
 fn state(answer: Option<UploadState>) -> Result<UploadState> {
     answer.ok_or_else(|| Error::Internal("upload object sent no state".into()))
@@ -115,15 +101,13 @@ pub struct Object<'a, U> {
 }
 
 /// Serves one call against an upload's object.
-pub async fn serve<B, M, U, S>(
-    ctx: &Ctx<'_, B, M>,
+pub async fn serve<P: Platform, U, S>(
+    ctx: &Ctx<'_, P>,
     obj: &Object<'_, U>,
     call: UploadCall,
     body: Option<S>,
 ) -> Result<Option<UploadState>>
 where
-    B: BlobStore,
-    M: MetaStore,
     U: UploadStore,
     S: Stream<Item = Result<Bytes>> + Unpin,
 {

@@ -27,7 +27,7 @@ use crate::engine::{file::limits, Ctx};
 use crate::error::{Error, Result};
 use crate::http::checksum::Checksum;
 use crate::store::object::UploadStore;
-use crate::store::{BlobMeta, BlobStore, MetaStore};
+use crate::store::{BlobMeta, BlobStore, Platform};
 
 /// The upload's state, typed, over its object's storage (which keeps it as JSON).
 pub trait Saved: UploadStore {
@@ -70,7 +70,7 @@ fn sealed_meta(st: &UploadState) -> BlobMeta {
     .blob_meta()
 }
 
-impl<'a, B: BlobStore, M: MetaStore> Ctx<'a, B, M> {
+impl<'a, P: Platform> Ctx<'a, P> {
     /// Opens a new upload in `store`. What storage would refuse at completion (a name or
     /// metadata too large) is refused now.
     pub fn create_upload<U: UploadStore>(&self, store: &U, new: NewUpload) -> Result<UploadState> {

@@ -1,7 +1,9 @@
-//! The worker's side of the Durable Objects. The Upload object: each [`UploadCall`] goes to the object
-//! named by the upload id as JSON in a header, with the request body streamed through
-//! untouched; the answer comes back as JSON `Result<Option<UploadState>, Error>`. The Session
-//! object: a [`LedgerCall`] as the JSON body, a JSON `Result<LedgerAnswer, Error>` back.
+//! The worker's side of the Durable Objects ([`Objects`]). The Upload object: each
+//! [`UploadCall`] goes to the object named by the upload id as JSON in a header, with the
+//! request body streamed through untouched; the answer comes back as JSON
+//! `Result<Option<UploadState>, Error>`. The Ledger object: a ledger call
+//! (`crate::engine::ledger::LedgerCall`) as the JSON body, a JSON `Result<LedgerAnswer, Error>`
+//! back.
 
 use base64::Engine;
 use wasm_bindgen::JsValue;
@@ -35,13 +37,13 @@ pub fn answer(result: Result<Option<UploadState>>) -> worker::Result<Response> {
     Response::from_json(&result)
 }
 
-/// The Durable Objects, as the worker reaches them: the uploads' and the sessions'.
-pub struct DoUploads {
+/// The Durable Objects, as the worker reaches them: the uploads' and the ledgers'.
+pub struct DurableObjects {
     pub ns: worker::ObjectNamespace,
-    pub sessions: worker::ObjectNamespace,
+    pub ledgers: worker::ObjectNamespace,
 }
 
-impl Objects for DoUploads {
+impl Objects for DurableObjects {
     type Body = Body;
 
     fn read(body: Body) -> ByteStream {
@@ -63,7 +65,7 @@ impl Objects for DoUploads {
 
     async fn ledger_call(&self, name: &str, call: String) -> Result<String> {
         let fail = |e: worker::Error| Error::Storage(format!("ledger object: {e}"));
-        let stub = self.sessions.get_by_name(name).map_err(fail)?;
+        let stub = self.ledgers.get_by_name(name).map_err(fail)?;
         let mut init = worker::RequestInit::new();
         init.with_method(worker::Method::Post).with_body(Some(JsValue::from_str(&call)));
         let req = Request::new_with_init("https://ledger/", &init).map_err(fail)?;

@@ -1,6 +1,7 @@
-//! The `Session` Durable Object: one per NGCP session (its record, file entries and tokens),
-//! one per tenant (its session list and counters), and one per IMiS login, named as
-//! [`crate::engine::ledger`] says. Storage and transport only: the logic is the engine's.
+//! The `Ledger` Durable Object: the small strongly consistent objects of
+//! [`crate::engine::ledger`], one per name it gives: an NGCP session (its record, file entries
+//! and tokens), a tenant (its session list and counters), an IMiS login, a share link, a Twake
+//! file while its chunks land. Storage and transport only: the logic is the engine's.
 //! A session's (or login's) object sets an alarm for when it may forget it (a session's expiry
 //! plus the grace during which it answers `410`; a login's idle end), and then deletes
 //! everything.
@@ -50,14 +51,14 @@ impl LedgerStore for Storage {
 }
 
 #[durable_object]
-pub struct Session {
+pub struct Ledger {
     state: State,
     env: Env,
 }
 
-impl DurableObject for Session {
+impl DurableObject for Ledger {
     fn new(state: State, env: Env) -> Self {
-        Session { state, env }
+        Ledger { state, env }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -67,7 +68,7 @@ impl DurableObject for Session {
             return Response::ok(found.err().unwrap_or_else(|| "ok".into()));
         }
         let result = async {
-            let call: LedgerCall = req.json().await.map_err(|e| Error::Internal(format!("session object: {e}")))?;
+            let call: LedgerCall = req.json().await.map_err(|e| Error::Internal(format!("ledger object: {e}")))?;
             let creates = schedules(&call);
             let store = Storage(self.state.storage());
             let answer = serve(&store, now(), call).await?;
@@ -86,17 +87,17 @@ impl DurableObject for Session {
             Ok(Some(at)) if at > now() => self.state.storage().set_alarm(at_time(at)).await?,
             Ok(_) => {
                 if let Err(e) = store.clear().await {
-                    worker::console_error!("session alarm: {e}");
+                    worker::console_error!("ledger alarm: {e}");
                     self.state.storage().set_alarm(at_time(now() + 60_000)).await?;
                 }
             }
-            Err(e) => worker::console_error!("session alarm: {e}"),
+            Err(e) => worker::console_error!("ledger alarm: {e}"),
         }
         Response::empty()
     }
 }
 
-impl Session {
+impl Ledger {
     fn grace(&self) -> u64 {
         Bindings::new(&self.env).map(|b| b.config.grace).unwrap_or(crate::config::Config::default().grace)
     }
