@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::file::record::FileRecord;
+use crate::engine::file::record::{Extras, FileRecord, Vendor};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, random_bytes};
 use crate::engine::ledger::login::login_object;
 use crate::engine::ledger::{LedgerAnswer, LedgerCall};
@@ -320,8 +320,14 @@ async fn create<B, M, U: Uploads>(
     let new = NewUpload {
         access: Some(Access::Private),
         file_id: Some(object_id.clone()),
-        extra: [("archive_id".to_string(), aid.to_string()), ("entity".to_string(), handle.to_string())].into(),
-        ..NewUpload::new(&upload_id(aid, handle, &sid), &tenant.0, "imis", &format!("{object_id}{}", extension(ct)), ct)
+        extra: Extras { archive_id: Some(aid.to_string()), entity: Some(handle.to_string()), ..Extras::default() },
+        ..NewUpload::new(
+            &upload_id(aid, handle, &sid),
+            &tenant.0,
+            Vendor::Imis,
+            &format!("{object_id}{}", extension(ct)),
+            ct,
+        )
     };
     svc.uploads.create(new).await?;
     Ok(Reply::json(200, json!({"session": {"id": sid}})))
@@ -338,7 +344,7 @@ where
         return Err(Error::not_found(OBJECT_NOT_FOUND));
     }
     let opened = svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, fetch_whole(req.head, req.method)).await?;
-    if opened.record.dialect != "imis" || opened.record.extra.get("archive_id").map(String::as_str) != Some(aid) {
+    if opened.record.vendor != Vendor::Imis || opened.record.extra.archive_id.as_deref() != Some(aid) {
         return Err(Error::not_found(OBJECT_NOT_FOUND));
     }
     Ok(download_reply(opened, req.head, req.method, CachePolicy::Private))

@@ -810,10 +810,10 @@ mod tests {
         // what a deletion purges is exactly those keys
         use crate::engine::catalog::listing::public_paths;
         use crate::engine::file::record::FileRecord;
-        use crate::engine::file::record::Access;
-        let ngcp = FileRecord::new(id, "acme", "ngcp", "e/x").with_access(Access::ShareLink);
+        use crate::engine::file::record::{Access, Vendor};
+        let ngcp = FileRecord::new(id, "acme", Vendor::Ngcp, "e/x").with_access(Access::ShareLink);
         assert_eq!(public_paths(&ngcp), vec![key(&format!("/uploads/{id}"), "", false).unwrap()]);
-        let blob = FileRecord { sha256: sha.into(), ..FileRecord::new("NzAw", "acme", "portsip", "f/NzAw") };
+        let blob = FileRecord { sha256: sha.into(), ..FileRecord::new("NzAw", "acme", Vendor::Portsip, "f/NzAw") };
         let keys = vec![key("/api/blobs/NzAw", "", false).unwrap(), key(&format!("/api/blobs/{sha}"), "", false).unwrap()];
         assert_eq!(public_paths(&blob), keys);
     }

@@ -12,7 +12,7 @@ use crate::engine::upload::state::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
 use crate::engine::upload::calls::Uploads;
-use crate::engine::file::record::Access;
+use crate::engine::file::record::{Access, Vendor};
 use crate::engine::file::visibility::Via;
 use crate::engine::{Missing, NewFile, Opened};
 use crate::error::{Error, Result};
@@ -234,8 +234,11 @@ where
     let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
     let name = if name.is_empty() { "upload" } else { name };
     let content_type = content_type_or_guess(get("filetype").or(get("type")), name);
-    let new =
-        NewUpload { metadata: raw_meta, length, ..NewUpload::new(&new_uuid(), &tenant.0, "tus", name, &content_type) };
+    let new = NewUpload {
+        metadata: raw_meta,
+        length,
+        ..NewUpload::new(&new_uuid(), &tenant.0, Vendor::Tus, name, &content_type)
+    };
     let id = new.id.clone();
     let with_upload = has_upload_body(head);
     if with_upload && is_small_whole_file(ctx.config, head, length) {
@@ -287,7 +290,7 @@ where
         id: new.id.clone(),
         name: new.name.clone(),
         content_type: new.content_type.clone(),
-        dialect: "tus",
+        vendor: Vendor::Tus,
         access: Access::Private,
         extra: Default::default(),
         length_hint: new.length,

@@ -47,7 +47,7 @@ use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload};
 use catalog::index::{self, IndexEntry};
 use catalog::sweep::{self, Entry};
 use file::expiry::kv_ttl_secs;
-use file::record::{Access, FileRecord, FromObject};
+use file::record::{Access, Extras, FileRecord, FromObject, Vendor};
 use file::visibility::{may_read, Via};
 use file::{keys, limits};
 use upload::plan::PartPlan;
@@ -92,9 +92,9 @@ pub struct NewFile {
     pub id: String,
     pub name: String,
     pub content_type: String,
-    pub dialect: &'static str,
+    pub vendor: Vendor,
     pub access: Access,
-    pub extra: std::collections::BTreeMap<String, String>,
+    pub extra: Extras,
     /// Length the client announced (or an upper bound of it), for part sizing.
     pub length_hint: Option<u64>,
     /// Does the file always expire (its object then goes under the expiring prefix)?
@@ -130,7 +130,7 @@ impl NewFile {
             name: self.name.clone(),
             content_type: self.content_type.clone(),
             extra: self.extra.clone(),
-            ..FileRecord::new(&self.id, &self.tenant.0, self.dialect, &self.key()).with_access(self.access)
+            ..FileRecord::new(&self.id, &self.tenant.0, self.vendor, &self.key()).with_access(self.access)
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::auth::Tenant;
 use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::file::record::content_type_or_guess;
-use crate::engine::file::record::Access;
+use crate::engine::file::record::{Access, Extras, Vendor};
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::session::{
     session_object, tenant_object, FileEntry, FileState, Session, SessionFile, Stored, Token, FILE_NOT_FOUND,
@@ -377,10 +377,13 @@ impl<B: BlobStore, M: MetaStore, U: Uploads> OnSession<'_, '_, B, M, U> {
                 id: file_id.clone(),
                 content_type: content_type_or_guess(declared, &name),
                 name,
-                dialect: "ngcp_session",
+                vendor: Vendor::NgcpSession,
                 access: Access::Private,
-                extra: [("session_id".to_string(), self.sid.to_string()), ("entry_id".to_string(), fid.to_string())]
-                    .into(),
+                extra: Extras {
+                    session_id: Some(self.sid.to_string()),
+                    entry_id: Some(fid.to_string()),
+                    ..Extras::default()
+                },
                 length_hint: head.content_length(),
                 expiring: true,
                 mutable: false,

@@ -29,7 +29,7 @@ use serde_json::json;
 
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::parse_uuid;
-use crate::engine::file::record::guess_content_type;
+use crate::engine::file::record::{guess_content_type, Vendor};
 use crate::engine::file::visibility::Via;
 use crate::engine::upload::calls::Uploads;
 use crate::error::{Error, Result};
@@ -39,7 +39,7 @@ use crate::route::{
     DOWNLOAD_HEAD, JSON, MULTIPART, RANGE_HEADERS,
 };
 use crate::store::{BlobStore, MetaStore};
-use asset::{file_data, infos_post, upload, DIALECT, MISSING, NO_ASSET};
+use asset::{file_data, infos_post, upload, MISSING, NO_ASSET};
 pub use token::{access_token, static_uuid};
 use token::{check_access, identify, FORBIDDEN};
 
@@ -200,7 +200,7 @@ where
             let asset = parse_uuid(&asset).ok_or_else(|| Error::not_found(NO_ASSET))?;
             let fetch = op == Op::Download && fetch_whole(req.head, req.method);
             let mut opened = svc.ctx.open(&asset, Via::Owner, Some(&who.tenant), MISSING, fetch).await?;
-            if opened.record.dialect != DIALECT {
+            if opened.record.vendor != Vendor::OpenTera {
                 return Err(Error::not_found(NO_ASSET));
             }
             match op {

@@ -1,11 +1,12 @@
 //! A Twake file for the open routes (download, thumbnails), which carry no tenant: found by
-//! its id, and served only if its record is of this dialect, its company is the path's, and
+//! its id, and served only if its record is Twake's, its company is the path's, and
 //! its tenant owns that company ([`crate::config::Config::owns_company`]). A file with no
 //! object yet is assembled first when its assembly is due, else `409` while chunks are
 //! missing.
 
-use super::{assembly, call, thumb_id, DIALECT, MISSING};
+use super::{assembly, call, thumb_id, MISSING};
 use crate::engine::file::keys;
+use crate::engine::file::record::Vendor;
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::twake::{Phase, TwakeCall, FILE_NOT_FOUND, UPLOAD_INCOMPLETE};
 use crate::engine::upload::calls::Uploads;
@@ -13,7 +14,7 @@ use crate::engine::{Ctx, Opened};
 use crate::error::{Error, Result};
 use crate::store::{BlobStore, MetaStore};
 
-/// The file of this dialect and company at `key`: served only if its tenant owns that
+/// The Twake file of this company at `key`: served only if its tenant owns that
 /// company.
 async fn open_here<B: BlobStore, M: MetaStore>(
     ctx: &Ctx<'_, B, M>,
@@ -22,8 +23,8 @@ async fn open_here<B: BlobStore, M: MetaStore>(
     cid: &str,
     fetch: bool,
 ) -> Result<Opened> {
-    let opened = ctx.open_at(id, key, Via::Open { dialect: DIALECT }, None, MISSING, fetch).await?;
-    let here = opened.record.extra.get("company_id").map(String::as_str) == Some(cid);
+    let opened = ctx.open_at(id, key, Via::Open { vendor: Vendor::Twake }, None, MISSING, fetch).await?;
+    let here = opened.record.extra.company_id.as_deref() == Some(cid);
     if !here || !ctx.config.owns_company(&opened.record.tenant, cid) {
         return Err(Error::not_found(FILE_NOT_FOUND));
     }

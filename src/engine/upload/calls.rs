@@ -182,6 +182,7 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for Body<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::file::record::Vendor;
     use crate::engine::upload::state::{At, Resend, Then};
 
     #[test]
@@ -195,7 +196,7 @@ mod tests {
             then: Then::Complete { expected_sha256: Some("ab".into()) },
         };
         let calls = vec![
-            UploadCall::Create { new: Box::new(NewUpload::new("u", "t", "tus", "n", "x/y")), append: None },
+            UploadCall::Create { new: Box::new(NewUpload::new("u", "t", Vendor::Tus, "n", "x/y")), append: None },
             UploadCall::State { tenant: "t".into(), token: None },
             UploadCall::Append { tenant: "t".into(), token: Some(Secret::new("s")), append },
             UploadCall::Cancel { tenant: "t".into(), token: None, delete_finished: true },
@@ -205,6 +206,12 @@ mod tests {
             assert!(json.starts_with("{\"op\":"), "{json}");
             assert_eq!(serde_json::from_str::<UploadCall>(&json).unwrap(), call);
         }
+        // the JSON the objects take, as it was when these were strings
+        let mut new = NewUpload::new("u", "t", Vendor::Imis, "n", "x/y");
+        new.extra.archive_id = Some("a".into());
+        let json = r#"{"id":"u","tenant":"t","dialect":"imis","name":"n","content_type":"x/y","metadata":null,"length":null,"ttl":null,"token":null,"access":null,"extra":{"archive_id":"a"},"file_id":null}"#;
+        assert_eq!(serde_json::to_string(&new).unwrap(), json);
+        assert_eq!(serde_json::from_str::<NewUpload>(json).unwrap(), new);
         let answer: Result<Option<UploadState>, Error> = Err(Error::OffsetMismatch { offset: 3 });
         let json = serde_json::to_string(&answer).unwrap();
         assert_eq!(serde_json::from_str::<Result<Option<UploadState>, Error>>(&json).unwrap(), answer);

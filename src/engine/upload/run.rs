@@ -360,6 +360,7 @@ mod tests {
     use super::*;
     use crate::config::MIB;
     use crate::engine::file::keys;
+    use crate::engine::file::record::Vendor;
     use crate::engine::upload::calls::Uploads;
     use crate::secret::Secret;
     use crate::testkit::{Body, World};
@@ -376,7 +377,7 @@ mod tests {
             length,
             ttl,
             token: token.map(Secret::new),
-            ..NewUpload::new(&id, "acme", "tus", "f.bin", "application/octet-stream")
+            ..NewUpload::new(&id, "acme", Vendor::Tus, "f.bin", "application/octet-stream")
         };
         block_on(w.uploads().create(new)).unwrap();
         id
