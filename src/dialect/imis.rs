@@ -17,7 +17,7 @@ use crate::engine::file::ids::{iso8601_ms, new_uuid, random_bytes};
 use crate::engine::ledger::login::login_object;
 use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState};
-use crate::engine::upload::calls::{ByteStream, UploadCall, Uploads};
+use crate::engine::upload::calls::{ByteStream, Cancel, UploadCall, Uploads};
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
 use crate::engine::Missing;
@@ -246,7 +246,7 @@ where
             ))
         }
         Op::Cancel => {
-            uploads.cancel(&upload, &tenant.0, None, false).await.map_err(not_found)?;
+            uploads.cancel(&upload, &tenant.0, None, Cancel::KeepFinished).await.map_err(not_found)?;
             Ok(Reply::Empty { status: 200, headers: Vec::new() })
         }
         Op::Open | Op::Create | Op::Read => unreachable!("answered above"),

@@ -18,7 +18,7 @@ pub mod twake;
 
 use crate::auth::Tenant;
 use crate::engine::upload::calls::Uploads;
-use crate::engine::{Ctx, Opened};
+use crate::engine::{Ctx, Opened, Read};
 use crate::error::{Error, Result};
 use crate::http::auth_header::{parse_authorization, Presented};
 use crate::http::disposition::DispositionKind;
@@ -269,10 +269,16 @@ pub fn shared_cache_path(head: &Head, found: &Found<'static, Dialect, Op>) -> Op
     }
 }
 
-/// Can a download be served by the R2 read that finds its file (a plain `GET`)? Ranges and
-/// conditions need the file's size and entity tag first.
-pub fn fetch_whole(head: &Head, method: Method) -> bool {
-    method == Method::Get && ["range", "if-none-match", "if-range"].iter().all(|h| head.header(h).is_none())
+/// Can a download be served by the R2 read that finds its file (a plain `GET`: its body
+/// too)? Ranges and conditions need the file's size and entity tag first (its head only).
+pub fn fetch_whole(head: &Head, method: Method) -> Read {
+    let whole =
+        method == Method::Get && ["range", "if-none-match", "if-range"].iter().all(|h| head.header(h).is_none());
+    if whole {
+        Read::Body
+    } else {
+        Read::Head
+    }
 }
 
 /// The download of an opened file, honouring the request's conditional and range headers.

@@ -20,7 +20,7 @@ use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::throttle;
 use crate::engine::upload::calls::Uploads;
 use crate::engine::file::visibility::Via;
-use crate::engine::Missing;
+use crate::engine::{Missing, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
@@ -577,14 +577,14 @@ where
     let link = link_call(svc, token, claim).await?;
     let owner = Tenant(link.tenant.clone());
     let method = if req.method == Method::Post { Method::Get } else { req.method };
-    let fetch = !page && fetch_whole(req.head, method);
+    let read = if page { Read::Head } else { fetch_whole(req.head, method) };
     let mut opened =
-        svc.ctx.open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, fetch).await.map_err(
-            |e| match e {
+        svc.ctx.open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, read).await.map_err(|e| {
+            match e {
                 Error::NotFound(m) => Error::Expired(m),
                 other => other,
-            },
-        )?;
+            }
+        })?;
     // the link's own validator: the file's (its digest) would name its public URL
     opened.etag = link::link_etag(token, &opened.etag);
     if page {

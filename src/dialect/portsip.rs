@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{new_uuid, parse_uuid, random_bytes};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
-use crate::engine::upload::calls::Uploads;
+use crate::engine::upload::calls::{Cancel, Uploads};
 use crate::engine::file::record::{Access, Vendor};
 use crate::engine::Missing;
 use crate::error::{Error, Result};
@@ -152,9 +152,10 @@ where
             Ok(_) => Err(Error::not_found(UPLOAD_NOT_FOUND)),
             Err(e) => Err(e),
         },
-        Op::Destroy => {
-            uploads.cancel(&id, tenant, None, false).await.map(|()| Reply::Empty { status: 204, headers: Vec::new() })
-        }
+        Op::Destroy => uploads
+            .cancel(&id, tenant, None, Cancel::KeepFinished)
+            .await
+            .map(|()| Reply::Empty { status: 204, headers: Vec::new() }),
         Op::Initiate | Op::Download => unreachable!("answered above"),
     };
     // PortSIP's uploads are unknown (404) once expired, finished or destroyed

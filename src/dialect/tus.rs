@@ -11,10 +11,10 @@ use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
 use crate::engine::upload::state::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
-use crate::engine::upload::calls::Uploads;
+use crate::engine::upload::calls::{Cancel, Uploads};
 use crate::engine::file::record::{Access, Vendor};
 use crate::engine::file::visibility::Via;
-use crate::engine::{Missing, NewFile, Opened};
+use crate::engine::{Missing, NewFile, Opened, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
@@ -334,7 +334,7 @@ where
         }
         // The object forgets a finished upload after the idle timeout; its file stays in R2.
         Err(Error::NotFound(_)) => {
-            let file = own_file(svc, tenant, id, false).await?.record;
+            let file = own_file(svc, tenant, id, Read::Head).await?.record;
             headers.push(("Upload-Offset", file.size.to_string()));
             headers.push(("Upload-Length", file.size.to_string()));
         }
@@ -376,7 +376,7 @@ where
         // A finished upload its object has forgotten: an empty PATCH at its end is the retry
         // of a last PATCH whose answer was lost.
         Err(Error::NotFound(m)) => {
-            let file = own_file(svc, tenant, id, false).await.map_err(|_| Error::NotFound(m))?.record;
+            let file = own_file(svc, tenant, id, Read::Head).await.map_err(|_| Error::NotFound(m))?.record;
             if offset == file.size && empty {
                 let mut headers = base_headers();
                 headers.push(("Upload-Offset", file.size.to_string()));
@@ -395,9 +395,9 @@ where
     M: MetaStore,
     U: Uploads,
 {
-    match svc.uploads.cancel(id, &tenant.0, None, true).await {
+    match svc.uploads.cancel(id, &tenant.0, None, Cancel::DeleteFinished).await {
         // The object forgets a finished upload after a while; its file stays in R2.
-        Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, false).await?.record).await?,
+        Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, Read::Head).await?.record).await?,
         other => other?,
     }
     Ok(Reply::Empty { status: 204, headers: base_headers() })
@@ -415,12 +415,12 @@ where
 }
 
 /// The tenant's finished file by its upload id, from R2 (strongly consistent: there at once).
-async fn own_file<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str, fetch: bool) -> Result<Opened>
+async fn own_file<B, M, U>(svc: &Service<'_, B, M, U>, tenant: &Tenant, id: &str, read: Read) -> Result<Opened>
 where
     B: BlobStore,
     M: MetaStore,
 {
-    svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, fetch).await
+    svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, read).await
 }
 
 #[cfg(test)]

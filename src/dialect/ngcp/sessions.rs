@@ -20,7 +20,7 @@ use crate::engine::ledger::session::{
 };
 use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::calls::{ByteStream, Uploads};
-use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile};
+use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile, Read};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
@@ -499,7 +499,7 @@ async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &
     for f in files {
         let Some(key) = &f.r2_key else { continue };
         let id = f.file_id.as_deref().unwrap_or(&f.id);
-        if let Ok(opened) = ctx.open_at(id, key, Via::Owner, Some(tenant), MISSING, false).await {
+        if let Ok(opened) = ctx.open_at(id, key, Via::Owner, Some(tenant), MISSING, Read::Head).await {
             let _ = ctx.delete_file(&opened.record).await;
         }
     }

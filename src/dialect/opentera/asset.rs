@@ -14,7 +14,7 @@ use crate::engine::file::visibility::Via;
 use crate::engine::ledger::session::tenant_object;
 use crate::engine::ledger::{LedgerAnswer, LedgerCall};
 use crate::engine::upload::calls::{ByteStream, Uploads};
-use crate::engine::{file::limits, Expiry, Held, Missing, NewFile};
+use crate::engine::{file::limits, Expiry, Held, Missing, NewFile, Read};
 use crate::error::{Error, Result};
 use crate::store::{BlobStore, MetaStore};
 
@@ -300,7 +300,7 @@ where
         Ok(parse_uuid(uuid))
     };
     let open = |id: String| async move {
-        let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, false).await?;
+        let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, Read::Head).await?;
         if opened.record.vendor != Vendor::OpenTera {
             return Err(Error::not_found(NO_ASSET));
         }

@@ -32,6 +32,7 @@ use crate::engine::file::ids::parse_uuid;
 use crate::engine::file::record::{guess_content_type, Vendor};
 use crate::engine::file::visibility::Via;
 use crate::engine::upload::calls::Uploads;
+use crate::engine::Read;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
@@ -198,8 +199,8 @@ where
             let denied = if op == Op::Infos { "Access denied for that asset" } else { "Access denied to asset" };
             check_access(config, &who, &token, &asset, now, denied)?;
             let asset = parse_uuid(&asset).ok_or_else(|| Error::not_found(NO_ASSET))?;
-            let fetch = op == Op::Download && fetch_whole(req.head, req.method);
-            let mut opened = svc.ctx.open(&asset, Via::Owner, Some(&who.tenant), MISSING, fetch).await?;
+            let read = if op == Op::Download { fetch_whole(req.head, req.method) } else { Read::Head };
+            let mut opened = svc.ctx.open(&asset, Via::Owner, Some(&who.tenant), MISSING, read).await?;
             if opened.record.vendor != Vendor::OpenTera {
                 return Err(Error::not_found(NO_ASSET));
             }

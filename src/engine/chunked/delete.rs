@@ -7,7 +7,7 @@ use crate::engine::file::keys;
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::twake::{Phase, TwakeCall, TwakeFile};
 use crate::engine::upload::calls::Uploads;
-use crate::engine::Ctx;
+use crate::engine::{Ctx, Read};
 use crate::error::Result;
 use crate::store::{BlobStore, MetaStore};
 
@@ -29,7 +29,7 @@ where
 /// the file is gone removes its own staging object).
 async fn delete_bytes<B: BlobStore, M: MetaStore>(ctx: &Ctx<'_, B, M>, tenant: &str, file: &TwakeFile) {
     let owner = Tenant(tenant.to_string());
-    if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, false).await {
+    if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, Read::Head).await {
         let _ = ctx.delete_file(&opened.record).await;
     }
     // an assembled file's staging objects went with its assembly

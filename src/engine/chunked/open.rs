@@ -10,7 +10,7 @@ use crate::engine::file::record::Vendor;
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::twake::{Phase, TwakeCall, FILE_NOT_FOUND, UPLOAD_INCOMPLETE};
 use crate::engine::upload::calls::Uploads;
-use crate::engine::{Ctx, Opened};
+use crate::engine::{Ctx, Opened, Read};
 use crate::error::{Error, Result};
 use crate::store::{BlobStore, MetaStore};
 
@@ -21,9 +21,9 @@ async fn open_here<B: BlobStore, M: MetaStore>(
     id: &str,
     key: &str,
     cid: &str,
-    fetch: bool,
+    read: Read,
 ) -> Result<Opened> {
-    let opened = ctx.open_at(id, key, Via::Open { vendor: Vendor::Twake }, None, MISSING, fetch).await?;
+    let opened = ctx.open_at(id, key, Via::Open { vendor: Vendor::Twake }, None, MISSING, read).await?;
     let here = opened.record.extra.company_id.as_deref() == Some(cid);
     if !here || !ctx.config.owns_company(&opened.record.tenant, cid) {
         return Err(Error::not_found(FILE_NOT_FOUND));
@@ -31,15 +31,15 @@ async fn open_here<B: BlobStore, M: MetaStore>(
     Ok(opened)
 }
 
-/// File `id` of company `cid` for its download (`fetch`: its body too); `409` while chunks
+/// File `id` of company `cid` for its download (reading as `read` says); `409` while chunks
 /// are missing.
-pub async fn file<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, cid: &str, id: &str, fetch: bool) -> Result<Opened>
+pub async fn file<B, M, U>(ctx: &Ctx<'_, B, M>, uploads: &U, cid: &str, id: &str, read: Read) -> Result<Opened>
 where
     B: BlobStore,
     M: MetaStore,
     U: Uploads,
 {
-    match open_here(ctx, id, &keys::object(id), cid, fetch).await {
+    match open_here(ctx, id, &keys::object(id), cid, read).await {
         Ok(o) => Ok(o),
         Err(Error::NotFound(_)) => {
             // no object yet: an unfinished file (of a tenant owning the company) is 409, a
@@ -55,7 +55,7 @@ where
             match (a.assemble, &a.file.phase) {
                 (true, _) => {
                     assembly::assemble(ctx, uploads, a.file).await?;
-                    open_here(ctx, id, &keys::object(id), cid, fetch).await
+                    open_here(ctx, id, &keys::object(id), cid, read).await
                 }
                 (false, Phase::Done { .. }) => Err(Error::not_found(FILE_NOT_FOUND)),
                 (false, _) => Err(Error::Conflict(UPLOAD_INCOMPLETE.into())),
@@ -65,13 +65,13 @@ where
     }
 }
 
-/// Thumbnail `index` of file `id` of company `cid` (`fetch`: its body too).
+/// Thumbnail `index` of file `id` of company `cid` (reading as `read` says).
 pub async fn thumbnail<B: BlobStore, M: MetaStore>(
     ctx: &Ctx<'_, B, M>,
     cid: &str,
     id: &str,
     index: u32,
-    fetch: bool,
+    read: Read,
 ) -> Result<Opened> {
-    open_here(ctx, &thumb_id(id, index), &keys::thumbnail(id, index), cid, fetch).await
+    open_here(ctx, &thumb_id(id, index), &keys::thumbnail(id, index), cid, read).await
 }
