@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::file::record::FileRecord;
+use crate::engine::file::record::{Extras, FileRecord, Vendor};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, random_bytes};
 use crate::engine::ledger::login::login_object;
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState};
-use crate::engine::upload::calls::{ByteStream, UploadCall, Uploads};
+use crate::engine::upload::calls::{ByteStream, Cancel, UploadCall, Uploads};
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
 use crate::engine::Missing;
@@ -241,7 +241,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             ))
         }
         Op::Cancel => {
-            uploads.cancel(&upload, &tenant.0, None, false).await.map_err(not_found)?;
+            uploads.cancel(&upload, &tenant.0, None, Cancel::KeepFinished).await.map_err(not_found)?;
             Ok(Reply::Empty { status: 200, headers: Vec::new() })
         }
         Op::Open | Op::Create | Op::Read => unreachable!("answered above"),
@@ -315,8 +315,14 @@ async fn create<P: Platform>(
     let new = NewUpload {
         access: Some(Access::Private),
         file_id: Some(object_id.clone()),
-        extra: [("archive_id".to_string(), aid.to_string()), ("entity".to_string(), handle.to_string())].into(),
-        ..NewUpload::new(&upload_id(aid, handle, &sid), &tenant.0, "imis", &format!("{object_id}{}", extension(ct)), ct)
+        extra: Extras { archive_id: Some(aid.to_string()), entity: Some(handle.to_string()), ..Extras::default() },
+        ..NewUpload::new(
+            &upload_id(aid, handle, &sid),
+            &tenant.0,
+            Vendor::Imis,
+            &format!("{object_id}{}", extension(ct)),
+            ct,
+        )
     };
     svc.uploads.create(new).await?;
     Ok(Reply::json(200, json!({"session": {"id": sid}})))
@@ -329,7 +335,7 @@ async fn read<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Ten
         return Err(Error::not_found(OBJECT_NOT_FOUND));
     }
     let opened = svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, fetch_whole(req.head, req.method)).await?;
-    if opened.record.dialect != "imis" || opened.record.extra.get("archive_id").map(String::as_str) != Some(aid) {
+    if opened.record.vendor != Vendor::Imis || opened.record.extra.archive_id.as_deref() != Some(aid) {
         return Err(Error::not_found(OBJECT_NOT_FOUND));
     }
     Ok(download_reply(opened, req.head, req.method, CachePolicy::Private))

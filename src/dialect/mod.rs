@@ -17,7 +17,7 @@ pub mod tus;
 pub mod twake;
 
 use crate::auth::Tenant;
-use crate::engine::{Ctx, Opened};
+use crate::engine::{Ctx, Opened, Read};
 use crate::error::{Error, Result};
 use crate::http::auth_header::{parse_authorization, Presented};
 use crate::http::disposition::DispositionKind;
@@ -268,10 +268,16 @@ pub fn shared_cache_path(head: &Head, found: &Found<'static, Dialect, Op>) -> Op
     }
 }
 
-/// Can a download be served by the R2 read that finds its file (a plain `GET`)? Ranges and
-/// conditions need the file's size and entity tag first.
-pub fn fetch_whole(head: &Head, method: Method) -> bool {
-    method == Method::Get && ["range", "if-none-match", "if-range"].iter().all(|h| head.header(h).is_none())
+/// Can a download be served by the R2 read that finds its file (a plain `GET`: its body
+/// too)? Ranges and conditions need the file's size and entity tag first (its head only).
+pub fn fetch_whole(head: &Head, method: Method) -> Read {
+    let whole =
+        method == Method::Get && ["range", "if-none-match", "if-range"].iter().all(|h| head.header(h).is_none());
+    if whole {
+        Read::Body
+    } else {
+        Read::Head
+    }
 }
 
 /// The download of an opened file, honouring the request's conditional and range headers.
@@ -794,10 +800,10 @@ mod tests {
         // what a deletion purges is exactly those keys
         use crate::engine::catalog::listing::public_paths;
         use crate::engine::file::record::FileRecord;
-        use crate::engine::file::record::Access;
-        let ngcp = FileRecord::new(id, "acme", "ngcp", "e/x").with_access(Access::ShareLink);
+        use crate::engine::file::record::{Access, Vendor};
+        let ngcp = FileRecord::new(id, "acme", Vendor::Ngcp, "e/x").with_access(Access::ShareLink);
         assert_eq!(public_paths(&ngcp), vec![key(&format!("/uploads/{id}"), "", false).unwrap()]);
-        let blob = FileRecord { sha256: sha.into(), ..FileRecord::new("NzAw", "acme", "portsip", "f/NzAw") };
+        let blob = FileRecord { sha256: sha.into(), ..FileRecord::new("NzAw", "acme", Vendor::Portsip, "f/NzAw") };
         let keys = vec![key("/api/blobs/NzAw", "", false).unwrap(), key(&format!("/api/blobs/{sha}"), "", false).unwrap()];
         assert_eq!(public_paths(&blob), keys);
     }

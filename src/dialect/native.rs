@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::catalog::listing::Listed;
-use crate::engine::file::record::FileRecord;
+use crate::engine::file::record::{Extras, FileRecord, Vendor};
 use crate::engine::file::ids::iso8601_ms;
 use crate::engine::ledger::link::{
     self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
@@ -19,7 +19,7 @@ use crate::engine::ledger::link::{
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::throttle;
 use crate::engine::file::visibility::Via;
-use crate::engine::Missing;
+use crate::engine::{Missing, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
@@ -182,7 +182,7 @@ pub fn file_json(l: &Listed) -> Value {
     json!({
         "id": l.list_id,
         "name": crate::http::disposition::visible_name(&l.name),
-        "dialect": l.dialect,
+        "dialect": l.vendor,
         "size": l.size,
         "sha256": l.sha256,
         "content_type": l.content_type,
@@ -251,10 +251,13 @@ async fn delete_file<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenan
 /// thumbnails), as its own `DELETE` does: `false` where it keeps none, or has forgotten the
 /// file already (the engine then deletes what is left).
 async fn deleted_by_dialect<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, record: &FileRecord) -> Result<bool> {
-    let extra = |k: &str| record.extra.get(k).map(String::as_str);
-    let deleted = match (record.dialect.as_str(), extra("session_id"), extra("entry_id"), extra("company_id")) {
-        ("ngcp_session", Some(sid), Some(fid), _) => super::ngcp::sessions::delete_entry(svc, tenant, sid, fid).await,
-        ("twake", _, _, Some(cid)) => super::twake::delete_file(svc, &tenant.0, cid, &record.id).await,
+    let deleted = match (record.vendor, &record.extra) {
+        (Vendor::NgcpSession, Extras { session_id: Some(sid), entry_id: Some(fid), .. }) => {
+            super::ngcp::sessions::delete_entry(svc, tenant, sid, fid).await
+        }
+        (Vendor::Twake, Extras { company_id: Some(cid), .. }) => {
+            super::twake::delete_file(svc, &tenant.0, cid, &record.id).await
+        }
         _ => return Ok(false),
     };
     match deleted {
@@ -361,10 +364,10 @@ async fn create_link<P: Platform>(
 /// its id, a PortSIP blob at its digest, a Twake file at its company's open download.
 pub fn public_url(record: &FileRecord) -> Option<String> {
     use crate::engine::file::record::Access;
-    match (record.access(), record.dialect.as_str(), record.extra.get("company_id")) {
+    match (record.access(), record.vendor, record.extra.company_id.as_deref()) {
         (Access::ShareLink, _, _) => Some(format!("/uploads/{}", record.id)),
         (Access::PublicDigest, _, _) => Some(format!("/api/blobs/{}", record.sha256)),
-        (Access::Private, "twake", Some(cid)) => {
+        (Access::Private, Vendor::Twake, Some(cid)) => {
             Some(format!("{}/companies/{cid}/files/{}/download", super::twake::PREFIX, record.id))
         }
         (Access::Private, _, _) => None,
@@ -520,14 +523,14 @@ async fn serve_share<P: Platform>(
     let link = link_call(svc, token, claim).await?;
     let owner = Tenant(link.tenant.clone());
     let method = if req.method == Method::Post { Method::Get } else { req.method };
-    let fetch = !page && fetch_whole(req.head, method);
+    let read = if page { Read::Head } else { fetch_whole(req.head, method) };
     let mut opened =
-        svc.ctx.open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, fetch).await.map_err(
-            |e| match e {
+        svc.ctx.open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, read).await.map_err(|e| {
+            match e {
                 Error::NotFound(m) => Error::Expired(m),
                 other => other,
-            },
-        )?;
+            }
+        })?;
     // the link's own validator: the file's (its digest) would name its public URL
     opened.etag = link::link_etag(token, &opened.etag);
     if page {
@@ -1034,7 +1037,8 @@ mod tests {
     /// something that shows as `photoexe.png`.
     #[test]
     fn listed_names_show_no_invisible_formatting() {
-        let record = FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "acme", "tus", "k") };
+        let record =
+            FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "acme", Vendor::Tus, "k") };
         assert_eq!(file_json(&Listed::of(&record))["name"], "photognp.exe");
     }
 }

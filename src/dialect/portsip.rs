@@ -9,8 +9,8 @@ use serde_json::json;
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{new_uuid, parse_uuid, random_bytes};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
-use crate::engine::upload::calls::Uploads;
-use crate::engine::file::record::Access;
+use crate::engine::upload::calls::{Cancel, Uploads};
+use crate::engine::file::record::{Access, Vendor};
 use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
@@ -147,9 +147,10 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             Ok(_) => Err(Error::not_found(UPLOAD_NOT_FOUND)),
             Err(e) => Err(e),
         },
-        Op::Destroy => {
-            uploads.cancel(&id, tenant, None, false).await.map(|()| Reply::Empty { status: 204, headers: Vec::new() })
-        }
+        Op::Destroy => uploads
+            .cancel(&id, tenant, None, Cancel::KeepFinished)
+            .await
+            .map(|()| Reply::Empty { status: 204, headers: Vec::new() }),
         Op::Initiate | Op::Download => unreachable!("answered above"),
     };
     // PortSIP's uploads are unknown (404) once expired, finished or destroyed
@@ -221,7 +222,7 @@ async fn initiate<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: 
         access: Some(Access::PublicDigest),
         // the blob is named by its opaque id: its download by that id is one R2 read
         file_id: Some(opaque_id()),
-        ..NewUpload::new(&new_uuid(), tenant, "portsip", &name, "application/octet-stream")
+        ..NewUpload::new(&new_uuid(), tenant, Vendor::Portsip, &name, "application/octet-stream")
     };
     let st = svc.uploads.create(new).await?;
     Ok(Reply::Empty { status: 202, headers: upload_headers(&st) })
@@ -464,7 +465,7 @@ mod tests {
 
     #[test]
     fn range_header_is_last_byte_inclusive() {
-        let new = NewUpload { token: Some(Secret::new("tok")), ..NewUpload::new("i", "t", "portsip", "", "x/y") };
+        let new = NewUpload { token: Some(Secret::new("tok")), ..NewUpload::new("i", "t", Vendor::Portsip, "", "x/y") };
         let mut st = UploadState::new(new, 5 << 20, 1 << 30, 60, 0).unwrap();
         let range = |st: &UploadState| upload_headers(st).into_iter().find(|(k, _)| *k == "Range").unwrap().1;
         assert_eq!(range(&st), "0-0");

@@ -171,6 +171,7 @@ fn ended(e: &Error) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::file::record::Vendor;
 
     #[test]
     fn names_are_escaped_and_sizes_readable() {
@@ -197,8 +198,11 @@ mod tests {
 
     #[test]
     fn pages_hold_no_script_and_a_qr_code() {
-        let file =
-            FileRecord { name: "<script>x</script>.txt".into(), size: 3, ..FileRecord::new("f", "t", "tus", "k") };
+        let file = FileRecord {
+            name: "<script>x</script>.txt".into(),
+            size: 3,
+            ..FileRecord::new("f", "t", Vendor::Tus, "k")
+        };
         let link = a_link();
         let Reply::Text { body, headers, status } = page(&file, &link, "https://e.example", &"T".repeat(32), 0) else {
             panic!()
@@ -254,7 +258,7 @@ mod tests {
     /// download) what the name really is, in its heading, its title and `download=`.
     #[test]
     fn names_show_no_invisible_formatting() {
-        let file = FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "t", "tus", "k") };
+        let file = FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "t", Vendor::Tus, "k") };
         let Reply::Text { body, .. } = page(&file, &a_link(), "https://e.example", &"T".repeat(32), 0) else {
             panic!()
         };

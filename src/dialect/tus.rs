@@ -11,10 +11,10 @@ use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
 use crate::engine::upload::state::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
-use crate::engine::upload::calls::Uploads;
-use crate::engine::file::record::Access;
+use crate::engine::upload::calls::{Cancel, Uploads};
+use crate::engine::file::record::{Access, Vendor};
 use crate::engine::file::visibility::Via;
-use crate::engine::{Missing, NewFile, Opened};
+use crate::engine::{Missing, NewFile, Opened, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
@@ -224,8 +224,11 @@ async fn create<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &T
     let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
     let name = if name.is_empty() { "upload" } else { name };
     let content_type = content_type_or_guess(get("filetype").or(get("type")), name);
-    let new =
-        NewUpload { metadata: raw_meta, length, ..NewUpload::new(&new_uuid(), &tenant.0, "tus", name, &content_type) };
+    let new = NewUpload {
+        metadata: raw_meta,
+        length,
+        ..NewUpload::new(&new_uuid(), &tenant.0, Vendor::Tus, name, &content_type)
+    };
     let id = new.id.clone();
     let with_upload = has_upload_body(head);
     if with_upload && is_small_whole_file(ctx.config, head, length) {
@@ -272,7 +275,7 @@ async fn create_small<P: Platform>(
         id: new.id.clone(),
         name: new.name.clone(),
         content_type: new.content_type.clone(),
-        dialect: "tus",
+        vendor: Vendor::Tus,
         access: Access::Private,
         extra: Default::default(),
         length_hint: new.length,
@@ -311,7 +314,7 @@ async fn head<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> R
         }
         // The object forgets a finished upload after the idle timeout; its file stays in R2.
         Err(Error::NotFound(_)) => {
-            let file = own_file(svc, tenant, id, false).await?.record;
+            let file = own_file(svc, tenant, id, Read::Head).await?.record;
             headers.push(("Upload-Offset", file.size.to_string()));
             headers.push(("Upload-Length", file.size.to_string()));
         }
@@ -348,7 +351,7 @@ async fn patch<P: Platform>(
         // A finished upload its object has forgotten: an empty PATCH at its end is the retry
         // of a last PATCH whose answer was lost.
         Err(Error::NotFound(m)) => {
-            let file = own_file(svc, tenant, id, false).await.map_err(|_| Error::NotFound(m))?.record;
+            let file = own_file(svc, tenant, id, Read::Head).await.map_err(|_| Error::NotFound(m))?.record;
             if offset == file.size && empty {
                 let mut headers = base_headers();
                 headers.push(("Upload-Offset", file.size.to_string()));
@@ -362,9 +365,9 @@ async fn patch<P: Platform>(
 
 /// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
 async fn delete<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<Reply> {
-    match svc.uploads.cancel(id, &tenant.0, None, true).await {
+    match svc.uploads.cancel(id, &tenant.0, None, Cancel::DeleteFinished).await {
         // The object forgets a finished upload after a while; its file stays in R2.
-        Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, false).await?.record).await?,
+        Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, Read::Head).await?.record).await?,
         other => other?,
     }
     Ok(Reply::Empty { status: 204, headers: base_headers() })
@@ -377,8 +380,8 @@ async fn get<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tena
 }
 
 /// The tenant's finished file by its upload id, from R2 (strongly consistent: there at once).
-async fn own_file<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str, fetch: bool) -> Result<Opened> {
-    svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, fetch).await
+async fn own_file<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str, read: Read) -> Result<Opened> {
+    svc.ctx.open(id, Via::Owner, Some(tenant), MISSING, read).await
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The engine: what every dialect shares, one concern per folder. This module holds what every
 //! room shares: the context ([`Ctx`]) and its file-level calls (write, store, publish, open,
-//! delete), [`NewFile`], [`Expiry`], [`Later`], [`Held`], [`Missing`], [`Opened`]. The rooms:
+//! delete), [`NewFile`], [`Expiry`], [`Later`], [`Held`], [`Missing`], [`Read`], [`Opened`]. The rooms:
 //! - [`file`](mod@file): the record (with its [`file::record::Access`]), keys, who may read it by which
 //!   route, expiry and TTLs, limits at creation, ids. Imports no other room.
 //! - [`catalog`]: a tenant's listing, the digest index, the expiry index, the journal and the
@@ -47,7 +47,7 @@ use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload, Platform
 use catalog::index::{self, IndexEntry};
 use catalog::sweep::{self, Entry};
 use file::expiry::kv_ttl_secs;
-use file::record::{Access, FileRecord, FromObject};
+use file::record::{Access, Extras, FileRecord, FromObject, Vendor};
 use file::visibility::{may_read, Via};
 use file::{keys, limits};
 use upload::plan::PartPlan;
@@ -92,9 +92,9 @@ pub struct NewFile {
     pub id: String,
     pub name: String,
     pub content_type: String,
-    pub dialect: &'static str,
+    pub vendor: Vendor,
     pub access: Access,
-    pub extra: std::collections::BTreeMap<String, String>,
+    pub extra: Extras,
     /// Length the client announced (or an upper bound of it), for part sizing.
     pub length_hint: Option<u64>,
     /// Does the file always expire (its object then goes under the expiring prefix)?
@@ -130,7 +130,7 @@ impl NewFile {
             name: self.name.clone(),
             content_type: self.content_type.clone(),
             extra: self.extra.clone(),
-            ..FileRecord::new(&self.id, &self.tenant.0, self.dialect, &self.key()).with_access(self.access)
+            ..FileRecord::new(&self.id, &self.tenant.0, self.vendor, &self.key()).with_access(self.access)
         }
     }
 }
@@ -158,6 +158,16 @@ enum HeldBody {
 pub struct Missing {
     pub not_found: &'static str,
     pub expired: &'static str,
+}
+
+/// What opening a file reads of its object in the same R2 call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Its head only (the metadata): for a `HEAD`, for a download whose ranges or conditions
+    /// need the file's size and entity tag first, or to find a file's record.
+    Head,
+    /// Its body too (a plain `GET`).
+    Body,
 }
 
 /// A file found for a download: its record, its entity tag, and its body when it was read
@@ -389,17 +399,17 @@ impl<'a, P: Platform> Ctx<'a, P> {
 
     /// File `id` for a download, if `caller` may read it by `via` ([`file::visibility::may_read`])
     /// and it has not expired: `404` to anyone who may not (whether or not it exists), `410`
-    /// once expired. One R2 call (`fetch`: its body too; else its head): KV is asked only when
-    /// R2 has nothing (for a tombstone).
+    /// once expired. One R2 call (reading as `read` says): KV is asked only when R2 has nothing
+    /// (for a tombstone).
     pub async fn open(
         &self,
         id: &str,
         via: Via,
         caller: Option<&Tenant>,
         texts: Missing,
-        fetch: bool,
+        read: Read,
     ) -> Result<Opened> {
-        self.open_at(id, &keys::object(id), via, caller, texts, fetch).await
+        self.open_at(id, &keys::object(id), via, caller, texts, read).await
     }
 
     /// [`Ctx::open`] for a file that always expires ([`NewFile::expiring`]: NGCP's simple
@@ -410,9 +420,9 @@ impl<'a, P: Platform> Ctx<'a, P> {
         via: Via,
         caller: Option<&Tenant>,
         texts: Missing,
-        fetch: bool,
+        read: Read,
     ) -> Result<Opened> {
-        self.open_at(id, &keys::expiring_object(id), via, caller, texts, fetch).await
+        self.open_at(id, &keys::expiring_object(id), via, caller, texts, read).await
     }
 
     /// [`Ctx::open`] for a file whose object is at `key` (its dialect's, or an index entry's).
@@ -423,9 +433,9 @@ impl<'a, P: Platform> Ctx<'a, P> {
         via: Via,
         caller: Option<&Tenant>,
         texts: Missing,
-        fetch: bool,
+        read: Read,
     ) -> Result<Opened> {
-        if let Some(opened) = self.open_object(key, via, caller, texts, fetch).await? {
+        if let Some(opened) = self.open_object(key, via, caller, texts, read).await? {
             return Ok(opened);
         }
         // no object: `410` if its tombstone says it expired, else `404`
@@ -444,11 +454,10 @@ impl<'a, P: Platform> Ctx<'a, P> {
         body.map(Some).ok_or_else(|| Error::not_found("file not found"))
     }
 
-    async fn read_object(&self, key: &str, fetch: bool) -> Result<Option<(ObjectInfo, Option<Payload>)>> {
-        Ok(if fetch {
-            self.blobs.get(key).await?.map(|(i, p)| (i, Some(p)))
-        } else {
-            self.blobs.head(key).await?.map(|i| (i, None))
+    async fn read_object(&self, key: &str, read: Read) -> Result<Option<(ObjectInfo, Option<Payload>)>> {
+        Ok(match read {
+            Read::Body => self.blobs.get(key).await?.map(|(i, p)| (i, Some(p))),
+            Read::Head => self.blobs.head(key).await?.map(|i| (i, None)),
         })
     }
 
@@ -460,9 +469,9 @@ impl<'a, P: Platform> Ctx<'a, P> {
         via: Via,
         caller: Option<&Tenant>,
         texts: Missing,
-        fetch: bool,
+        read: Read,
     ) -> Result<Option<Opened>> {
-        let Some((info, body)) = self.read_object(key, fetch).await? else { return Ok(None) };
+        let Some((info, body)) = self.read_object(key, read).await? else { return Ok(None) };
         let record = self.record_of(key, &info).await?.filter(|r| may_read(r, via, caller));
         let record = self.live(record, texts)?;
         Ok(Some(Opened { etag: record.etag(&info.etag), record, body }))
@@ -475,12 +484,12 @@ impl<'a, P: Platform> Ctx<'a, P> {
         key: &str,
         caller: Option<&Tenant>,
         texts: Missing,
-        fetch: bool,
+        read: Read,
     ) -> Result<Opened> {
         let Ok(digest) = crate::http::digest::parse_sha256(key) else {
             // an opaque id is the blob's file id
             return match crate::engine::file::ids::is_opaque_id(key) {
-                true => self.open(key, Via::Digest, caller, texts, fetch).await,
+                true => self.open(key, Via::Digest, caller, texts, read).await,
                 false => Err(Error::not_found(texts.not_found)),
             };
         };
@@ -492,7 +501,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
         let mut last = Error::not_found(texts.not_found);
         for entry in candidates {
             let key = entry.key.clone().unwrap_or_else(|| keys::object(&entry.id));
-            match self.open_at(&entry.id, &key, Via::Digest, caller, texts, fetch).await {
+            match self.open_at(&entry.id, &key, Via::Digest, caller, texts, read).await {
                 Ok(opened) => return Ok(opened),
                 Err(e @ Error::Expired(_)) => last = e,
                 Err(Error::NotFound(_)) => {}

@@ -12,7 +12,7 @@ use crate::auth::Tenant;
 use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::file::record::content_type_or_guess;
-use crate::engine::file::record::Access;
+use crate::engine::file::record::{Access, Extras, Vendor};
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::session::{
     session_object, tenant_object, FileEntry, FileState, Session, SessionFile, Stored, Token, FILE_NOT_FOUND,
@@ -20,7 +20,7 @@ use crate::engine::ledger::session::{
 };
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::upload::calls::ByteStream;
-use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile};
+use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile, Read};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
@@ -367,10 +367,13 @@ impl<P: Platform> OnSession<'_, '_, P> {
                 id: file_id.clone(),
                 content_type: content_type_or_guess(declared, &name),
                 name,
-                dialect: "ngcp_session",
+                vendor: Vendor::NgcpSession,
                 access: Access::Private,
-                extra: [("session_id".to_string(), self.sid.to_string()), ("entry_id".to_string(), fid.to_string())]
-                    .into(),
+                extra: Extras {
+                    session_id: Some(self.sid.to_string()),
+                    entry_id: Some(fid.to_string()),
+                    ..Extras::default()
+                },
                 length_hint: head.content_length(),
                 expiring: true,
                 mutable: false,
@@ -481,7 +484,7 @@ async fn delete_bytes<P: Platform>(ctx: &Ctx<'_, P>, tenant: &Tenant, files: &[F
     for f in files {
         let Some(key) = &f.r2_key else { continue };
         let id = f.file_id.as_deref().unwrap_or(&f.id);
-        if let Ok(opened) = ctx.open_at(id, key, Via::Owner, Some(tenant), MISSING, false).await {
+        if let Ok(opened) = ctx.open_at(id, key, Via::Owner, Some(tenant), MISSING, Read::Head).await {
             let _ = ctx.delete_file(&opened.record).await;
         }
     }

@@ -11,7 +11,7 @@ use super::{FILE_MISSING, PREFIXES, TTL};
 use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::file::record::Access;
-use crate::engine::file::record::{content_type_or_guess, FileRecord};
+use crate::engine::file::record::{content_type_or_guess, FileRecord, Vendor};
 use crate::engine::file::visibility::Via;
 use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
@@ -113,7 +113,7 @@ async fn upload<P: Platform>(
                         id: new_uuid(),
                         name: name.to_string(),
                         content_type: content_type_or_guess(declared.as_deref(), name),
-                        dialect: "ngcp",
+                        vendor: Vendor::Ngcp,
                         access: Access::ShareLink,
                         extra: Default::default(),
                         length_hint: head.content_length(),

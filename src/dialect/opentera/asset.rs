@@ -9,27 +9,23 @@ use serde_json::{json, Map, Value};
 use super::token::{access_token, check_access, secret, static_uuid, Identity, Kind};
 use crate::dialect::{form, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_micros, new_uuid, parse_uuid};
-use crate::engine::file::record::{content_type_or_guess, guess_content_type, Access, FileRecord};
+use crate::engine::file::record::{content_type_or_guess, guess_content_type, Access, FileRecord, Vendor};
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::session::tenant_object;
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::upload::calls::ByteStream;
-use crate::engine::{file::limits, Expiry, Held, Missing, NewFile};
+use crate::engine::{file::limits, Expiry, Held, Missing, NewFile, Read};
 use crate::error::{Error, Result};
 use crate::store::Platform;
 
 /// The answer for an asset that is not there (or not the caller's, or no asset).
 pub(super) const NO_ASSET: &str = "No asset found";
 pub(super) const MISSING: Missing = Missing { not_found: NO_ASSET, expired: NO_ASSET };
-/// The dialect an asset's record names.
-pub(super) const DIALECT: &str = "opentera";
 /// Most distinct assets one `POST .../infos` may ask for: each costs a lookup (two R2 reads),
 /// and a Worker's request has 1,000 subrequests.
 pub const MAX_INFOS: usize = 100;
 /// Most entries in its list (each one's token is checked, repeats included).
 const MAX_INFOS_ENTRIES: usize = 1000;
-/// The record's extra holding the asset's own fields (as JSON).
-const ASSET: &str = "asset";
 
 /// Werkzeug's `secure_filename`: ASCII only, whitespace runs to `_`, nothing but
 /// `[A-Za-z0-9_.-]`, no leading or trailing `.` or `_`.
@@ -43,7 +39,7 @@ pub fn secure_filename(name: &str) -> String {
 
 /// AssetFileData.
 pub(super) fn file_data(r: &FileRecord) -> Value {
-    let id: Value = r.extra.get("id_asset").and_then(|n| n.parse::<u64>().ok()).into();
+    let id: Value = r.extra.id_asset.as_deref().and_then(|n| n.parse::<u64>().ok()).into();
     json!({
         "id_asset_file_data": id,
         "asset_uuid": r.id,
@@ -54,7 +50,8 @@ pub(super) fn file_data(r: &FileRecord) -> Value {
 
 /// The asset JSON of compat-spec §2: TeraAsset ∪ AssetFileData.
 fn asset_json(r: &FileRecord) -> Value {
-    let mut v = r.extra.get(ASSET).and_then(|a| serde_json::from_str::<Value>(a).ok()).unwrap_or_else(|| json!({}));
+    let mut v =
+        r.extra.asset.as_deref().and_then(|a| serde_json::from_str::<Value>(a).ok()).unwrap_or_else(|| json!({}));
     if let (Value::Object(asset), Value::Object(data)) = (&mut v, file_data(r)) {
         asset.extend(data);
     }
@@ -117,7 +114,7 @@ async fn read_form<P: Platform>(
                         id: new_uuid(),
                         content_type: content_type_or_guess(declared.as_deref(), &name),
                         name,
-                        dialect: DIALECT,
+                        vendor: Vendor::OpenTera,
                         access: Access::Private,
                         extra: Default::default(),
                         length_hint: head.content_length(),
@@ -260,8 +257,8 @@ pub(super) async fn upload<P: Platform>(
         ctx.discard(&held.template.r2_key).await;
         return Err(Error::bad_request("file_asset too large"));
     }
-    held.template.extra.insert(ASSET.into(), extra);
-    held.template.extra.insert("id_asset".into(), id_asset.to_string());
+    held.template.extra.asset = Some(extra);
+    held.template.extra.id_asset = Some(id_asset.to_string());
     held.template.content_type = asset_type;
     let record = ctx.keep_file(held, Expiry::Never).await?;
     let mut answer = asset_json(&record);
@@ -290,8 +287,8 @@ pub(super) async fn infos_post<P: Platform>(svc: &Service<'_, P>, who: &Identity
         Ok(parse_uuid(uuid))
     };
     let open = |id: String| async move {
-        let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, false).await?;
-        if opened.record.dialect != DIALECT {
+        let opened = ctx.open(&id, Via::Owner, Some(&who.tenant), MISSING, Read::Head).await?;
+        if opened.record.vendor != Vendor::OpenTera {
             return Err(Error::not_found(NO_ASSET));
         }
         Ok(opened.record)

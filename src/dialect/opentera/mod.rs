@@ -29,8 +29,9 @@ use serde_json::json;
 
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::parse_uuid;
-use crate::engine::file::record::guess_content_type;
+use crate::engine::file::record::{guess_content_type, Vendor};
 use crate::engine::file::visibility::Via;
+use crate::engine::Read;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
@@ -38,7 +39,7 @@ use crate::route::{
     DOWNLOAD_HEAD, JSON, MULTIPART, RANGE_HEADERS,
 };
 use crate::store::{Body, Platform};
-use asset::{file_data, infos_post, upload, DIALECT, MISSING, NO_ASSET};
+use asset::{file_data, infos_post, upload, MISSING, NO_ASSET};
 pub use token::{access_token, static_uuid};
 use token::{check_access, identify, FORBIDDEN};
 
@@ -192,9 +193,9 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             let denied = if op == Op::Infos { "Access denied for that asset" } else { "Access denied to asset" };
             check_access(config, &who, &token, &asset, now, denied)?;
             let asset = parse_uuid(&asset).ok_or_else(|| Error::not_found(NO_ASSET))?;
-            let fetch = op == Op::Download && fetch_whole(req.head, req.method);
-            let mut opened = svc.ctx.open(&asset, Via::Owner, Some(&who.tenant), MISSING, fetch).await?;
-            if opened.record.dialect != DIALECT {
+            let read = if op == Op::Download { fetch_whole(req.head, req.method) } else { Read::Head };
+            let mut opened = svc.ctx.open(&asset, Via::Owner, Some(&who.tenant), MISSING, read).await?;
+            if opened.record.vendor != Vendor::OpenTera {
                 return Err(Error::not_found(NO_ASSET));
             }
             match op {

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::file::keys;
-use crate::engine::file::record::FileRecord;
+use crate::engine::file::record::{FileRecord, Vendor};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::store::limits::{KV_METADATA_BYTES, KV_MIN_TTL_SECS};
@@ -35,7 +35,7 @@ pub struct Listed {
     #[serde(rename = "t")]
     pub content_type: String,
     #[serde(rename = "d")]
-    pub dialect: String,
+    pub vendor: Vendor,
     #[serde(rename = "z")]
     pub size: u64,
     #[serde(rename = "s")]
@@ -56,7 +56,7 @@ impl Listed {
             list_id: r.list_id().to_string(),
             name: r.name.clone(),
             content_type: r.content_type.chars().take(128).collect(),
-            dialect: r.dialect.clone(),
+            vendor: r.vendor,
             size: r.size,
             sha256: r.sha256.clone(),
             created_at: r.created_at,
@@ -207,9 +207,9 @@ mod tests {
             size: 9,
             sha256: "ab".repeat(32),
             created_at: 5,
-            ..FileRecord::new("f1", "acme", "tus", "f/f1")
+            ..FileRecord::new("f1", "acme", Vendor::Tus, "f/f1")
         };
-        r.extra.insert("entry_id".into(), "e1".into());
+        r.extra.entry_id = Some("e1".into());
         let l = Listed::of(&r);
         assert!(l.to_json().len() <= KV_METADATA_BYTES, "{}", l.to_json().len());
         assert!(!l.name.is_empty());
@@ -220,13 +220,21 @@ mod tests {
     }
 
     #[test]
+    fn listing_entries_are_stored_as_before() {
+        let l = Listed::of(&FileRecord::new("f1", "acme", Vendor::Twake, "f/f1"));
+        let json = r#"{"id":"f1","k":"f/f1","l":"f1","n":"","t":"application/octet-stream","d":"twake","z":0,"s":"","c":0,"e":null}"#;
+        assert_eq!(l.to_json(), json);
+        assert_eq!(serde_json::from_str::<Listed>(json).unwrap(), l);
+    }
+
+    #[test]
     fn ids_and_public_paths() {
         assert!(is_file_id("88e5905d-5d96-4750-ab3d-77a1ed26f569") && is_file_id("NzAw=="));
         assert!(!is_file_id("") && !is_file_id("a/b") && !is_file_id(&"a".repeat(129)) && !is_file_id("a:b"));
-        let ngcp = FileRecord::new("u1", "acme", "ngcp", "e/u1").with_access(Access::ShareLink);
+        let ngcp = FileRecord::new("u1", "acme", Vendor::Ngcp, "e/u1").with_access(Access::ShareLink);
         assert_eq!(public_paths(&ngcp), vec!["/uploads/u1"]);
-        let blob = FileRecord { sha256: "ab".into(), ..FileRecord::new("b1", "acme", "portsip", "f/b1") };
+        let blob = FileRecord { sha256: "ab".into(), ..FileRecord::new("b1", "acme", Vendor::Portsip, "f/b1") };
         assert_eq!(public_paths(&blob), vec!["/api/blobs/b1", "/api/blobs/ab"]);
-        assert!(public_paths(&FileRecord::new("t1", "acme", "tus", "f/t1")).is_empty());
+        assert!(public_paths(&FileRecord::new("t1", "acme", Vendor::Tus, "f/t1")).is_empty());
     }
 }

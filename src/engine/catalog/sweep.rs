@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::index::IndexEntry;
 use crate::engine::file::keys;
-use crate::engine::file::record::{Access, FileRecord};
+use crate::engine::file::record::{Access, FileRecord, Vendor};
 use crate::engine::Ctx;
 use crate::error::Result;
 use crate::store::limits::KV_MIN_TTL_SECS;
@@ -44,7 +44,7 @@ pub struct Entry {
     #[serde(rename = "t")]
     pub tenant: String,
     #[serde(rename = "d")]
-    pub dialect: String,
+    pub vendor: Vendor,
     #[serde(rename = "a")]
     pub access: Access,
     #[serde(rename = "s")]
@@ -62,7 +62,7 @@ impl Entry {
             id: r.id.clone(),
             r2_key: r.r2_key.clone(),
             tenant: r.tenant.clone(),
-            dialect: r.dialect.clone(),
+            vendor: r.vendor,
             access: r.access(),
             sha256: r.sha256.clone(),
             expires_at: r.expires_at,
@@ -89,11 +89,9 @@ impl Entry {
         let mut record = FileRecord {
             sha256: self.sha256.clone(),
             expires_at: self.expires_at,
-            ..FileRecord::new(&self.id, &self.tenant, &self.dialect, &self.r2_key).with_access(self.access)
+            ..FileRecord::new(&self.id, &self.tenant, self.vendor, &self.r2_key).with_access(self.access)
         };
-        if let Some(l) = &self.list_id {
-            record.extra.insert("entry_id".into(), l.clone());
-        }
+        record.extra.entry_id.clone_from(&self.list_id);
         record
     }
 }
@@ -218,5 +216,22 @@ impl<P: Platform> Ctx<'_, P> {
         let json = serde_json::to_string(&record).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
         self.meta.put(&keys::file(&entry.id), json, Some(self.config.grace.max(KV_MIN_TTL_SECS))).await?;
         self.unindex(&record).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_stored_as_before() {
+        let e = Entry {
+            list_id: Some("n1".into()),
+            ..Entry::of(&FileRecord::new("f1", "acme", Vendor::NgcpSession, "f/f1"))
+        };
+        let json = r#"{"id":"f1","k":"f/f1","t":"acme","d":"ngcp_session","a":"private","s":"","e":null,"l":"n1"}"#;
+        assert_eq!(e.to_json(), json);
+        assert_eq!(Entry::parse(Some(json)), Some(e.clone()));
+        assert_eq!(e.record().list_id(), "n1", "the entry's list id comes back as its extra");
     }
 }

@@ -6,7 +6,7 @@ use crate::auth::Tenant;
 use crate::engine::file::keys;
 use crate::engine::file::visibility::Via;
 use crate::engine::ledger::twake::{Phase, TwakeCall, TwakeFile};
-use crate::engine::Ctx;
+use crate::engine::{Ctx, Read};
 use crate::error::Result;
 use crate::store::{BlobStore, Platform};
 
@@ -23,7 +23,7 @@ pub async fn delete_file<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, te
 /// the file is gone removes its own staging object).
 async fn delete_bytes<P: Platform>(ctx: &Ctx<'_, P>, tenant: &str, file: &TwakeFile) {
     let owner = Tenant(tenant.to_string());
-    if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, false).await {
+    if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, Read::Head).await {
         let _ = ctx.delete_file(&opened.record).await;
     }
     // an assembled file's staging objects went with its assembly

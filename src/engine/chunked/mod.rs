@@ -24,15 +24,13 @@ pub mod thumbnails;
 pub mod thumbs;
 
 use crate::auth::Tenant;
-use crate::engine::file::record::Access;
+use crate::engine::file::record::{Access, Extras, Vendor};
 use crate::engine::ledger::twake::{TwakeAnswer, TwakeCall, FILE_NOT_FOUND};
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::upload::calls::Uploads;
 use crate::engine::{Missing, NewFile};
 use crate::error::{Error, Result};
 
-/// The dialect a Twake file's record names.
-pub const DIALECT: &str = "twake";
 /// What a Twake file that cannot be served answers, expired or not.
 const MISSING: Missing = Missing { not_found: FILE_NOT_FOUND, expired: FILE_NOT_FOUND };
 
@@ -73,10 +71,13 @@ fn new_file(file: &FileRef<'_>, name: &str, mime: &str, hint: Option<u64>) -> Ne
         id: file.id.to_string(),
         name: name.to_string(),
         content_type: mime.to_string(),
-        dialect: DIALECT,
+        vendor: Vendor::Twake,
         access: Access::Private,
-        extra: [("company_id".to_string(), file.company.to_string()), ("user_id".to_string(), file.user.to_string())]
-            .into(),
+        extra: Extras {
+            company_id: Some(file.company.to_string()),
+            user_id: Some(file.user.to_string()),
+            ..Extras::default()
+        },
         length_hint: hint,
         expiring: false,
         mutable: false,

@@ -3,9 +3,9 @@
 //! file), and its status recorded in the file's ledger object.
 
 use super::thumbs::{self, NoThumb};
-use super::{call, thumb_id, DIALECT};
+use super::{call, thumb_id};
 use crate::engine::file::keys;
-use crate::engine::file::record::FileRecord;
+use crate::engine::file::record::{Extras, FileRecord, Vendor};
 use crate::engine::ledger::twake::{Thumbnail, TwakeCall, TwakeFile};
 use crate::engine::Ctx;
 use crate::error::Result;
@@ -31,8 +31,8 @@ pub async fn make<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file: Twa
                 content_type: "image/png".into(),
                 size: t.png.len() as u64,
                 created_at: ctx.now(),
-                extra: [("company_id".to_string(), file.company_id.clone())].into(),
-                ..FileRecord::new(&thumb_id(&file.id, 0), &file.tenant, DIALECT, &keys::thumbnail(&file.id, 0))
+                extra: Extras { company_id: Some(file.company_id.clone()), ..Extras::default() },
+                ..FileRecord::new(&thumb_id(&file.id, 0), &file.tenant, Vendor::Twake, &keys::thumbnail(&file.id, 0))
             };
             ctx.blobs.put(&thumb.r2_key, t.png, &thumb.blob_meta()).await?;
             let list = vec![Thumbnail {

@@ -36,13 +36,13 @@ pub fn check_blob_meta(meta: &BlobMeta) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::file::record::FileRecord;
+    use crate::engine::file::record::{FileRecord, Vendor};
 
-    fn blob_meta(tenant: &str, id: &str, name: &str, dialect: &str, content_type: &str) -> crate::store::BlobMeta {
+    fn blob_meta(tenant: &str, id: &str, name: &str, vendor: Vendor, content_type: &str) -> crate::store::BlobMeta {
         let r = FileRecord {
             name: name.into(),
             content_type: content_type.into(),
-            ..FileRecord::new(id, tenant, dialect, "f/x")
+            ..FileRecord::new(id, tenant, vendor, "f/x")
         };
         r.expire_in(3600).blob_meta()
     }
@@ -58,10 +58,11 @@ mod tests {
 
     #[test]
     fn metadata_within_r2s_limit() {
-        let meta = blob_meta("acme", "88e5905d-5d96-4750-ab3d-77a1ed26f569", &"n".repeat(255), "tus", "text/plain");
+        let meta =
+            blob_meta("acme", "88e5905d-5d96-4750-ab3d-77a1ed26f569", &"n".repeat(255), Vendor::Tus, "text/plain");
         assert!(check_blob_meta(&meta).is_ok());
         assert!(meta.size() < 400);
-        let huge = blob_meta("acme", "id", &"n".repeat(9000), "tus", "text/plain");
+        let huge = blob_meta("acme", "id", &"n".repeat(9000), Vendor::Tus, "text/plain");
         assert_eq!(check_blob_meta(&huge).unwrap_err().status(), 400);
     }
 }

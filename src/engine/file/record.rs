@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use std::collections::BTreeMap;
-
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::expiry::{liveness, Liveness};
@@ -49,13 +47,100 @@ impl Access {
         [Access::Private, Access::ShareLink, Access::PublicDigest].into_iter().find(|a| a.as_str() == s)
     }
 
-    /// What each dialect's files get when their record does not say (older records).
-    pub fn default_for(dialect: &str) -> Access {
-        match dialect {
-            "ngcp" => Access::ShareLink,
-            "portsip" => Access::PublicDigest,
+    /// What each vendor's files get when their record does not say (older records).
+    pub fn default_for(vendor: Vendor) -> Access {
+        match vendor {
+            Vendor::Ngcp => Access::ShareLink,
+            Vendor::Portsip => Access::PublicDigest,
             _ => Access::Private,
         }
+    }
+}
+
+/// Which vendor's API stored a file (tus counts as one): its record's `dialect`, `d` in its
+/// R2 metadata and in the KV entries. These names are stored, so they never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vendor {
+    /// NGCP's simple uploads (`POST /upload`), served by their id as a share link.
+    Ngcp,
+    /// A file of an NGCP session, named by its session's file entry ([`Extras::entry_id`]).
+    NgcpSession,
+    Tus,
+    Portsip,
+    #[serde(rename = "opentera")]
+    OpenTera,
+    /// A Twake file or thumbnail, of a company ([`Extras::company_id`]).
+    Twake,
+    Imis,
+}
+
+impl Vendor {
+    pub const ALL: [Vendor; 7] = [
+        Vendor::Ngcp,
+        Vendor::NgcpSession,
+        Vendor::Tus,
+        Vendor::Portsip,
+        Vendor::OpenTera,
+        Vendor::Twake,
+        Vendor::Imis,
+    ];
+
+    /// Its stored name (the same as its serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Ngcp => "ngcp",
+            Vendor::NgcpSession => "ngcp_session",
+            Vendor::Tus => "tus",
+            Vendor::Portsip => "portsip",
+            Vendor::OpenTera => "opentera",
+            Vendor::Twake => "twake",
+            Vendor::Imis => "imis",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Vendor> {
+        Vendor::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What a vendor keeps about a file beyond the common model, each field set by one vendor's
+/// files. Stored (as `extra` in a record's JSON, `x` in its R2 metadata) as a JSON object of
+/// the fields that are set, in the order of their names, as a map of strings would be: keep
+/// the fields in that order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Extras {
+    /// IMiS: the archive the file is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive_id: Option<String>,
+    /// OpenTera: the asset's own fields, as JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// Twake: the company of the file (or of the file a thumbnail is of).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<String>,
+    /// IMiS: the entity (the object's handle) the file is of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// NGCP session: the id of the session's file entry, by which the native API names the
+    /// file ([`FileRecord::list_id`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// OpenTera: the asset's number (decimal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_asset: Option<String>,
+    /// NGCP session: the session the file belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Twake: the user who uploaded the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        *self == Extras::default()
     }
 }
 
@@ -78,23 +163,24 @@ pub struct FileRecord {
     /// The TTL the file was given, in seconds, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u64>,
-    /// Which dialect created it (`ngcp`, `tus`, `portsip`, ...).
-    pub dialect: String,
+    /// Which vendor's API created it (stored as `dialect`: `ngcp`, `tus`, `portsip`, ...).
+    #[serde(rename = "dialect")]
+    pub vendor: Vendor,
     /// The R2 object holding the bytes.
     pub r2_key: String,
     /// Who may read it besides its tenant (the rule is in `file::visibility`). Records written before
-    /// this field existed take their dialect's default.
+    /// this field existed take their vendor's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<Access>,
-    /// What a dialect keeps about the file beyond the common model (OpenTera session id,
+    /// What its vendor keeps about the file beyond the common model (NGCP session and entry,
     /// Twake company, IMiS archive and entity, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
+    pub extra: Extras,
 }
 
 impl FileRecord {
-    /// A record with no expiry, no extras, and its dialect's access.
-    pub fn new(id: &str, tenant: &str, dialect: &str, r2_key: &str) -> FileRecord {
+    /// A record with no expiry, no extras, and its vendor's access.
+    pub fn new(id: &str, tenant: &str, vendor: Vendor, r2_key: &str) -> FileRecord {
         FileRecord {
             id: id.into(),
             tenant: tenant.into(),
@@ -105,15 +191,15 @@ impl FileRecord {
             created_at: 0,
             expires_at: None,
             ttl: None,
-            dialect: dialect.into(),
+            vendor,
             r2_key: r2_key.into(),
             access: None,
-            extra: BTreeMap::new(),
+            extra: Extras::default(),
         }
     }
 
     pub fn access(&self) -> Access {
-        self.access.unwrap_or_else(|| Access::default_for(&self.dialect))
+        self.access.unwrap_or_else(|| Access::default_for(self.vendor))
     }
 
     pub fn with_access(mut self, access: Access) -> FileRecord {
@@ -133,7 +219,7 @@ impl FileRecord {
         put("v", "1".into());
         put("id", self.id.clone());
         put("t", self.tenant.clone());
-        put("d", self.dialect.clone());
+        put("d", self.vendor.as_str().into());
         put("a", self.access().as_str().into());
         put("n", utf8_percent_encode(&self.name, NAME_KEEP).to_string());
         if self.created_at != 0 {
@@ -173,7 +259,7 @@ impl FileRecord {
             return FromObject::Sidecar;
         }
         let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
-        let (Some(id), Some(tenant), Some(dialect)) = (get("id"), get("t"), get("d")) else {
+        let (Some(id), Some(tenant), Some(vendor)) = (get("id"), get("t"), get("d").and_then(Vendor::parse)) else {
             return FromObject::Foreign;
         };
         let created_at = num("c").unwrap_or(info.uploaded);
@@ -188,7 +274,7 @@ impl FileRecord {
             expires_at: num("e").or_else(|| ttl.map(|t| created_at + t * 1000)),
             access: get("a").and_then(Access::parse),
             extra: get("x").and_then(|x| serde_json::from_str(x).ok()).unwrap_or_default(),
-            ..FileRecord::new(id, tenant, dialect, key)
+            ..FileRecord::new(id, tenant, vendor, key)
         };
         FromObject::Record(Box::new(record))
     }
@@ -202,7 +288,7 @@ impl FileRecord {
     /// names it: its record's id, but for an NGCP session's file entry (whose content is
     /// stored under an id of its own for each attempt).
     pub fn list_id(&self) -> &str {
-        self.extra.get("entry_id").map_or(&self.id, String::as_str)
+        self.extra.entry_id.as_deref().unwrap_or(&self.id)
     }
 
     /// The record with a TTL from its creation, if it has one.
@@ -276,7 +362,7 @@ mod tests {
             size: 1,
             sha256: "00".into(),
             expires_at,
-            ..FileRecord::new("i", "t", "ngcp", "k")
+            ..FileRecord::new("i", "t", Vendor::Ngcp, "k")
         }
     }
 
@@ -290,10 +376,10 @@ mod tests {
                 size: 5,
                 sha256: "ab".repeat(32),
                 created_at: 1_714_644_000_123,
-                ..FileRecord::new("f1", "acme", "ngcp", "f/f1").with_access(Access::ShareLink)
+                ..FileRecord::new("f1", "acme", Vendor::Ngcp, "f/f1").with_access(Access::ShareLink)
             }
             .expire_in(60);
-            r.extra.insert("blob_id".into(), "NzAw".into());
+            r.extra.session_id = Some("NzAw".into());
             let meta = r.blob_meta();
             assert!(meta.custom.values().all(|v| v.is_ascii()), "{name}: ASCII only");
             assert!(meta.size() < 1500, "{name}: well within R2's 8 KiB");
@@ -301,7 +387,7 @@ mod tests {
             assert_eq!(FileRecord::from_object("f/f1", &info), FromObject::Record(Box::new(r.clone())), "{name}");
         }
         // a multipart object: its metadata is written before its digest and completion are known
-        let template = FileRecord { ttl: Some(60), ..FileRecord::new("f2", "acme", "portsip", "f/f2") };
+        let template = FileRecord { ttl: Some(60), ..FileRecord::new("f2", "acme", Vendor::Portsip, "f/f2") };
         let info = ObjectInfo { size: 7, etag: "r2etag".into(), uploaded: 5_000, meta: template.blob_meta() };
         let FromObject::Record(got) = FileRecord::from_object("f/f2", &info) else { panic!() };
         assert_eq!((got.created_at, got.expires_at, got.sha256.as_str()), (5_000, Some(65_000), ""));
@@ -314,6 +400,73 @@ mod tests {
         assert_eq!(FileRecord::from_object("f/f2", &info), FromObject::Foreign);
     }
 
+    /// The stored forms are what they were when the vendor and the extras were strings: R2
+    /// metadata keys and values, and the JSON of a sidecar, a tombstone or an upload's state.
+    #[test]
+    fn records_are_stored_as_before() {
+        let all = Extras {
+            archive_id: Some("a1".into()),
+            asset: Some("{\"k\":1}".into()),
+            company_id: Some("c1".into()),
+            entity: Some("e1".into()),
+            entry_id: Some("n1".into()),
+            id_asset: Some("7".into()),
+            session_id: Some("s1".into()),
+            user_id: Some("u1".into()),
+        };
+        let x = r#"{"archive_id":"a1","asset":"{\"k\":1}","company_id":"c1","entity":"e1","entry_id":"n1","id_asset":"7","session_id":"s1","user_id":"u1"}"#;
+        let names = ["ngcp", "ngcp_session", "tus", "portsip", "opentera", "twake", "imis"];
+        let access = ["share_link", "private", "private", "public_digest", "private", "private", "private"];
+        assert_eq!(Vendor::ALL.map(Vendor::as_str), names);
+        for ((vendor, name), access) in Vendor::ALL.into_iter().zip(names).zip(access) {
+            assert_eq!(serde_json::to_string(&vendor).unwrap(), format!("\"{name}\""));
+            assert_eq!(Vendor::parse(name), Some(vendor));
+            let bare = FileRecord {
+                name: "a b é.txt".into(),
+                size: 5,
+                sha256: "ab".into(),
+                created_at: 1_000,
+                ..FileRecord::new("f1", "acme", vendor, "f/f1")
+            }
+            .expire_in(60);
+            let full = FileRecord { extra: all.clone(), ..bare.clone() };
+            let json = |extra: &str| {
+                format!(
+                    r#"{{"id":"f1","tenant":"acme","name":"a b é.txt","content_type":"application/octet-stream","size":5,"sha256":"ab","created_at":1000,"expires_at":61000,"ttl":60,"dialect":"{name}","r2_key":"f/f1"{extra}}}"#
+                )
+            };
+            assert_eq!(serde_json::to_string(&bare).unwrap(), json(""));
+            assert_eq!(serde_json::to_string(&full).unwrap(), json(&format!(",\"extra\":{x}")));
+            assert_eq!(serde_json::from_str::<FileRecord>(&json(&format!(",\"extra\":{x}"))).unwrap(), full);
+            let want = |extra: Option<&str>| {
+                let mut m: std::collections::BTreeMap<String, String> = [
+                    ("a", access),
+                    ("c", "1000"),
+                    ("d", name),
+                    ("e", "61000"),
+                    ("id", "f1"),
+                    ("l", "60"),
+                    ("n", "a b %C3%A9.txt"),
+                    ("s", "ab"),
+                    ("t", "acme"),
+                    ("v", "1"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+                m.extend(extra.map(|x| ("x".to_string(), x.to_string())));
+                m
+            };
+            assert_eq!(bare.blob_meta().custom, want(None), "{name}");
+            assert_eq!(full.blob_meta().custom, want(Some(x)), "{name}");
+        }
+        // a record naming a vendor this layout does not know is not one of its records
+        let mut meta = FileRecord::new("f1", "acme", Vendor::Tus, "f/f1").blob_meta();
+        meta.custom.insert("d".into(), "ftp".into());
+        let info = ObjectInfo { size: 1, etag: "e".into(), uploaded: 1, meta };
+        assert_eq!(FileRecord::from_object("f/f1", &info), FromObject::Foreign);
+    }
+
     #[test]
     fn expired_records_say_so() {
         assert!(rec(Some(10)).live(9, "upload expired").is_ok());
@@ -324,7 +477,7 @@ mod tests {
     #[test]
     fn records_round_trip_through_json() {
         let mut r = rec(Some(5)).with_access(Access::Private);
-        r.extra.insert("company_id".into(), "c1".into());
+        r.extra.company_id = Some("c1".into());
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<FileRecord>(&json).unwrap(), r);
         // a record written before `access` and `extra` existed

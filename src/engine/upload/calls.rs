@@ -33,8 +33,40 @@ pub enum UploadCall {
     State { tenant: String, token: Option<Secret> },
     /// Take a body.
     Append { tenant: String, token: Option<Secret>, append: Append },
-    /// Drop it (and, with `delete_finished`, a finished upload's file).
-    Cancel { tenant: String, token: Option<Secret>, delete_finished: bool },
+    /// Drop it (and, as `finished` says, a finished upload's file).
+    Cancel {
+        tenant: String,
+        token: Option<Secret>,
+        #[serde(rename = "delete_finished")]
+        finished: Cancel,
+    },
+}
+
+/// What cancelling an upload does when it has finished. It crosses to the object as the
+/// boolean `delete_finished`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "bool", into = "bool")]
+pub enum Cancel {
+    /// The file stays; the upload answers "not found" (it is no more an upload).
+    KeepFinished,
+    /// The file is deleted too (tus termination).
+    DeleteFinished,
+}
+
+impl From<bool> for Cancel {
+    fn from(delete_finished: bool) -> Cancel {
+        if delete_finished {
+            Cancel::DeleteFinished
+        } else {
+            Cancel::KeepFinished
+        }
+    }
+}
+
+impl From<Cancel> for bool {
+    fn from(c: Cancel) -> bool {
+        c == Cancel::DeleteFinished
+    }
 }
 
 impl UploadCall {
@@ -81,8 +113,8 @@ pub trait Uploads: Objects {
         state(self.call(id, call, Some(body)).await?)
     }
 
-    async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, delete_finished: bool) -> Result<()> {
-        self.call(id, UploadCall::Cancel { tenant: tenant.into(), token, delete_finished }, None).await.map(|_| ())
+    async fn cancel(&self, id: &str, tenant: &str, token: Option<Secret>, finished: Cancel) -> Result<()> {
+        self.call(id, UploadCall::Cancel { tenant: tenant.into(), token, finished }, None).await.map(|_| ())
     }
 }
 
@@ -138,9 +170,9 @@ where
             let body = turn.body(Body(body), ctx.now);
             ctx.append(obj.store, &tenant, token.as_ref().map(Secret::expose), append, body).await.map(Some)
         }
-        UploadCall::Cancel { tenant, token, delete_finished } => {
+        UploadCall::Cancel { tenant, token, finished } => {
             let _turn = obj.turns.take(ctx.now, obj.sleep, stall_ms).await;
-            ctx.cancel_upload(obj.store, &tenant, token.as_ref().map(Secret::expose), delete_finished).await?;
+            ctx.cancel_upload(obj.store, &tenant, token.as_ref().map(Secret::expose), finished).await?;
             Ok(None)
         }
     }
@@ -166,6 +198,7 @@ impl<S: Stream<Item = Result<Bytes>> + Unpin> Stream for Body<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::file::record::Vendor;
     use crate::engine::upload::state::{At, Resend, Then};
 
     #[test]
@@ -179,15 +212,29 @@ mod tests {
             then: Then::Complete { expected_sha256: Some("ab".into()) },
         };
         let calls = vec![
-            UploadCall::Create { new: Box::new(NewUpload::new("u", "t", "tus", "n", "x/y")), append: None },
+            UploadCall::Create { new: Box::new(NewUpload::new("u", "t", Vendor::Tus, "n", "x/y")), append: None },
             UploadCall::State { tenant: "t".into(), token: None },
             UploadCall::Append { tenant: "t".into(), token: Some(Secret::new("s")), append },
-            UploadCall::Cancel { tenant: "t".into(), token: None, delete_finished: true },
+            UploadCall::Cancel { tenant: "t".into(), token: None, finished: Cancel::DeleteFinished },
         ];
         for call in calls {
             let json = serde_json::to_string(&call).unwrap();
             assert!(json.starts_with("{\"op\":"), "{json}");
             assert_eq!(serde_json::from_str::<UploadCall>(&json).unwrap(), call);
+        }
+        // the JSON the objects take, as it was when these were strings and booleans
+        let mut new = NewUpload::new("u", "t", Vendor::Imis, "n", "x/y");
+        new.extra.archive_id = Some("a".into());
+        let json = r#"{"id":"u","tenant":"t","dialect":"imis","name":"n","content_type":"x/y","metadata":null,"length":null,"ttl":null,"token":null,"access":null,"extra":{"archive_id":"a"},"file_id":null}"#;
+        assert_eq!(serde_json::to_string(&new).unwrap(), json);
+        assert_eq!(serde_json::from_str::<NewUpload>(json).unwrap(), new);
+        for (finished, json) in [
+            (Cancel::DeleteFinished, r#"{"op":"cancel","tenant":"t","token":null,"delete_finished":true}"#),
+            (Cancel::KeepFinished, r#"{"op":"cancel","tenant":"t","token":null,"delete_finished":false}"#),
+        ] {
+            let call = UploadCall::Cancel { tenant: "t".into(), token: None, finished };
+            assert_eq!(serde_json::to_string(&call).unwrap(), json);
+            assert_eq!(serde_json::from_str::<UploadCall>(json).unwrap(), call);
         }
         let answer: Result<Option<UploadState>, Error> = Err(Error::OffsetMismatch { offset: 3 });
         let json = serde_json::to_string(&answer).unwrap();

@@ -17,6 +17,7 @@
 use bytes::Bytes;
 use futures_util::Stream;
 
+use super::calls::Cancel;
 use super::plan::PartPlan;
 use super::sha256::Running;
 use super::state::{Accept, Append, At, FinishStep, NewUpload, Phase, Resend, Then, UploadState};
@@ -280,19 +281,19 @@ impl<'a, P: Platform> Ctx<'a, P> {
     }
 
     /// Cancels an upload: aborts the R2 multipart upload (or deletes what finishing wrote)
-    /// and forgets everything. A finished upload is "not found" unless `delete_finished`,
-    /// which deletes its file too. Call with the write turn held.
+    /// and forgets everything. A finished upload is "not found" unless `finished` says
+    /// [`Cancel::DeleteFinished`], which deletes its file too. Call with the write turn held.
     pub async fn cancel_upload<U: UploadStore>(
         &self,
         store: &U,
         tenant: &str,
         token: Option<&str>,
-        delete_finished: bool,
+        finished: Cancel,
     ) -> Result<()> {
         let st = self.load_upload(store, tenant, token)?;
-        match (&st.file, delete_finished) {
-            (Some(_), false) => return Err(Error::not_found(UPLOAD_NOT_FOUND)),
-            (Some(file), true) => self.delete_file(file).await?,
+        match (&st.file, finished) {
+            (Some(_), Cancel::KeepFinished) => return Err(Error::not_found(UPLOAD_NOT_FOUND)),
+            (Some(file), Cancel::DeleteFinished) => self.delete_file(file).await?,
             (None, _) => self.drop_bytes(&st).await?,
         }
         store.clear()
@@ -360,6 +361,7 @@ mod tests {
     use super::*;
     use crate::config::MIB;
     use crate::engine::file::keys;
+    use crate::engine::file::record::Vendor;
     use crate::engine::upload::calls::Uploads;
     use crate::secret::Secret;
     use crate::testkit::{Body, World};
@@ -376,7 +378,7 @@ mod tests {
             length,
             ttl,
             token: token.map(Secret::new),
-            ..NewUpload::new(&id, "acme", "tus", "f.bin", "application/octet-stream")
+            ..NewUpload::new(&id, "acme", Vendor::Tus, "f.bin", "application/octet-stream")
         };
         block_on(w.uploads().create(new)).unwrap();
         id
@@ -759,7 +761,7 @@ mod tests {
         // cancel
         let id = create(&w, Some(20 * MIB), None, None);
         append(&w, &id, at(0, 11 * MIB as usize), &data(11 * MIB as usize)).unwrap();
-        block_on(w.uploads().cancel(&id, "acme", None, false)).unwrap();
+        block_on(w.uploads().cancel(&id, "acme", None, Cancel::KeepFinished)).unwrap();
         assert!(w.object(&id).store.state().unwrap().is_none());
         assert_eq!(w.blobs.open_uploads(), 0);
     }

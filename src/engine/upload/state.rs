@@ -13,13 +13,11 @@
 //! those writes, so that a failure half way is finished by the next request or the alarm and
 //! is never reported as complete), `Complete` (the file is downloadable).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::sha256::ResumableSha256;
 use crate::engine::file::keys;
-use crate::engine::file::record::{Access, FileRecord};
+use crate::engine::file::record::{Access, Extras, FileRecord, Vendor};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::{MultipartRef, UploadedPart};
@@ -29,7 +27,9 @@ use crate::store::{MultipartRef, UploadedPart};
 pub struct NewUpload {
     pub id: String,
     pub tenant: String,
-    pub dialect: String,
+    /// Which vendor's API opens it (stored as `dialect`).
+    #[serde(rename = "dialect")]
+    pub vendor: Vendor,
     pub name: String,
     pub content_type: String,
     /// tus `Upload-Metadata`, echoed on HEAD.
@@ -43,12 +43,12 @@ pub struct NewUpload {
     /// A per-upload secret the client must present (PortSIP's upload token).
     #[serde(default)]
     pub token: Option<Secret>,
-    /// Who may read the finished file besides its tenant (default: its dialect's).
+    /// Who may read the finished file besides its tenant (default: its vendor's).
     #[serde(default)]
     pub access: Option<Access>,
-    /// Dialect-specific facts carried to the file record.
+    /// Vendor-specific facts carried to the file record.
     #[serde(default)]
-    pub extra: BTreeMap<String, String>,
+    pub extra: Extras,
     /// The finished file's id when it is not the upload's (a PortSIP blob is named by its
     /// opaque id); its R2 key follows from it.
     #[serde(default)]
@@ -57,11 +57,11 @@ pub struct NewUpload {
 
 impl NewUpload {
     /// An upload with no length, TTL, token or extras yet.
-    pub fn new(id: &str, tenant: &str, dialect: &str, name: &str, content_type: &str) -> NewUpload {
+    pub fn new(id: &str, tenant: &str, vendor: Vendor, name: &str, content_type: &str) -> NewUpload {
         NewUpload {
             id: id.into(),
             tenant: tenant.into(),
-            dialect: dialect.into(),
+            vendor,
             name: name.into(),
             content_type: content_type.into(),
             metadata: None,
@@ -69,7 +69,7 @@ impl NewUpload {
             ttl: None,
             token: None,
             access: None,
-            extra: BTreeMap::new(),
+            extra: Extras::default(),
             file_id: None,
         }
     }
@@ -87,7 +87,7 @@ impl NewUpload {
             content_type: self.content_type.clone(),
             ttl: self.ttl,
             extra: self.extra.clone(),
-            ..FileRecord::new(self.file_id(), &self.tenant, &self.dialect, &keys::object(self.file_id()))
+            ..FileRecord::new(self.file_id(), &self.tenant, self.vendor, &keys::object(self.file_id()))
         };
         if let Some(access) = self.access {
             record = record.with_access(access);
@@ -451,7 +451,7 @@ mod tests {
     use super::*;
 
     fn upload(length: Option<u64>) -> UploadState {
-        let new = NewUpload { length, ..NewUpload::new("u1", "t", "tus", "f", "application/octet-stream") };
+        let new = NewUpload { length, ..NewUpload::new("u1", "t", Vendor::Tus, "f", "application/octet-stream") };
         UploadState::new(new, 5 << 20, 1 << 30, 86400, 1000).unwrap()
     }
 
