@@ -4,11 +4,14 @@
 //! Durable Object per upload in progress) behind many vendor dialects.
 //!
 //! # Layout
-//! Dependencies point down: `dialect` → `engine` → `store`, `http`; `platform`, `durable`
-//! and `edge` (wasm only) sit on top and wire the real stores in; nothing below imports them.
+//! Dependencies point down: `route` → [`dialect`] → [`engine`] → [`store`], [`http`];
+//! `platform`, `durable` and `edge` (wasm only) sit on top and wire the real stores in; nothing
+//! below imports them. Each folder's `mod.rs` says what it owns and what it may import.
 //! - [`route`]: the pure router over the dialects' endpoint tables.
-//! - [`dialect`]: adapters, one module per vendor API, each with its endpoint table; they
-//!   render [`error::Error`] in the vendor's own shape.
+//! - [`dialect`]: adapters, one per vendor API (a folder for a vendor with more than one
+//!   concern: `ngcp/{simple,sessions}`, `opentera/`, `twake/`), each with its endpoint table;
+//!   they parse, call the engine and render [`error::Error`] in the vendor's own shape. Also
+//!   the service's own API (`native`), the share page and the OpenAPI document.
 //! - [`engine`]: what all dialects share, one concern per folder: the context every dialect
 //!   calls ([`engine::Ctx`], in `engine/mod.rs`); [`engine::file`] (records, who may read
 //!   them, keys, expiry, limits, ids); [`engine::catalog`] (listing, digest index, expiry
@@ -16,18 +19,23 @@
 //!   writer, sha256, the run of a call, the Upload object's calls, turns);
 //!   [`engine::ledger`] (the small strongly consistent objects: the call envelope, sessions
 //!   and tenants, logins, share links, Twake files); [`engine::chunked`] (chunks in any
-//!   order: thumbnails); beside them [`engine::jwt`] and [`engine::throttle`].
+//!   order: staging, assembly, thumbnails); beside them [`engine::jwt`] and
+//!   [`engine::throttle`].
 //! - [`http`]: pure parsers and writers: `Range`, `Content-Disposition`, ETags,
-//!   `Authorization`, tus headers, digests, the download plan, HTML escaping.
-//! - [`store`]: storage contracts, R2's and KV's rules ([`store::limits`]), in-memory
-//!   implementations for host tests, and (wasm only) R2 and KV.
+//!   `Authorization`, tus headers, digests, the download plan, HTML escaping, purge calls.
+//! - [`store`]: every storage seam ([`store::BlobStore`], [`store::MetaStore`], and in
+//!   [`store::object`] the Durable Objects' transport and own storage), the one
+//!   [`store::Platform`] type naming a platform's, R2's and KV's rules ([`store::limits`]),
+//!   in-memory implementations for host tests, the contract every implementation keeps
+//!   ([`store::contract`]), and (wasm only) R2 and KV.
 //! - [`auth`], [`config`], [`error`], [`secret`]: credentials → tenants, typed settings, the
 //!   one error type, secrets that never print.
-//! - `platform` (wasm only): bindings → stores, request bodies, the native digest, the
-//!   Upload object's client.
-//! - `durable` (wasm only): the `Upload` and `Session` Durable Objects (the latter serves
-//!   [`engine::ledger`]).
-//! - `edge` (wasm only): the `#[event(fetch)]` entry.
+//! - `platform` (wasm only): the worker's [`store::Platform`] (bindings → stores), request
+//!   bodies, the native digest, the Durable Objects' client.
+//! - `durable` (wasm only): the `Upload` and `Ledger` Durable Objects (storage and transport;
+//!   the logic is [`engine::upload`]'s and [`engine::ledger`]'s).
+//! - `edge` (wasm only): the `#[event(fetch)]` and `#[event(scheduled)]` entries, and the
+//!   storage self-test.
 //!
 //! Nothing outside `platform`, `durable`, `edge` and `store::{r2, kv}` touches `worker::`
 //! types, so `cargo test` runs everything else on the host.

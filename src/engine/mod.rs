@@ -6,19 +6,20 @@
 //! - [`catalog`]: a tenant's listing, the digest index, the expiry index, the journal and the
 //!   sweep. Imports [`file`](mod@file) and the context.
 //! - [`upload`]: resumable uploads by offset (the pure state machine, part plan, streaming
-//!   writer, sha256, the run of a call, the object's calls, turns). Imports [`file`](mod@file), the
-//!   context and the ledger's call envelope.
+//!   writer, sha256, the run of a call, the object's calls, turns). Imports [`file`](mod@file)
+//!   and the context.
 //! - [`ledger`]: the small strongly consistent objects (sessions and tenants, logins, share
-//!   links, Twake files) behind one call envelope. Imports [`file`](mod@file) only.
+//!   links, Twake files) behind one call envelope ([`ledger::LedgerCalls`]). Imports
+//!   [`file`](mod@file) only.
 //! - [`chunked`]: Twake's files whose chunks arrive in any order (staged chunks, assembly,
 //!   thumbnails, the open routes' opening, deletion). Imports [`file`](mod@file), the context,
-//!   the upload room's writer and `Uploads` trait, and the ledger's Twake call.
+//!   the upload room's writer, and the ledger's Twake call.
 //! - [`jwt`] and [`throttle`]: HS256 tokens and per-client rate limits, used by dialects.
 //!
 //! No room imports a room that imports it. The rooms add methods to [`Ctx`] and this module
 //! names their types (a record, a part plan), so each room and this module know each other;
-//! that is the one exception. Generic over the storage seams, so it runs on the host over
-//! in-memory stores.
+//! that is the one exception. Generic over one platform ([`crate::store::Platform`]: its
+//! blobs, records and objects), so it runs on the host over in-memory stores.
 //!
 //! The store layout: a file's bytes are the R2 object named by its id (`f/{id}`), whose
 //! metadata carries everything a download needs, so a download is one R2 read, strongly
