@@ -26,8 +26,8 @@ use crate::http::auth_header::Presented;
 use crate::http::content_range::parse_part_range;
 use crate::http::download::CachePolicy;
 use crate::route::{
-    endpoint, req, Auth, BodyUse, Endpoint, Kind, Media, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, OCTETS,
-    RANGE_HEADERS,
+    endpoint, req, Auth, BodyUse, Endpoint, Kind, Media, Method, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON,
+    OCTETS, RANGE_HEADERS,
 };
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
@@ -170,7 +170,7 @@ where
     M: MetaStore,
     U: Uploads,
 {
-    let aid = req.params.get("aid");
+    let aid = req.params.get(PathParam::Aid);
     if aid.len() > MAX_ID {
         return Err(Error::not_found(SESSION_NOT_FOUND));
     }
@@ -181,13 +181,13 @@ where
     if op == Op::Read {
         return read(svc, req, &tenant, aid).await;
     }
-    let entity = req.params.get("entity");
+    let entity = req.params.get(PathParam::Entity);
     let handle = entity.strip_prefix("H:").filter(|h| !h.is_empty() && entity.len() <= MAX_ID);
     let handle = handle.ok_or_else(|| Error::not_found("entity not found"))?;
     if op == Op::Create {
         return create(svc, &tenant, aid, handle, U::read(body)).await;
     }
-    let sid = req.params.get("sid");
+    let sid = req.params.get(PathParam::Sid);
     let sid = sid.strip_suffix(".json").unwrap_or(sid);
     let sid = crate::engine::file::ids::parse_uuid(sid).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
     let upload = upload_id(aid, handle, &sid);
@@ -333,7 +333,7 @@ where
     B: BlobStore,
     M: MetaStore,
 {
-    let id = req.params.get("id");
+    let id = req.params.get(PathParam::Id);
     if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(Error::not_found(OBJECT_NOT_FOUND));
     }

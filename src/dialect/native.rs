@@ -24,7 +24,8 @@ use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
-    endpoint, opt, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
+    endpoint, opt, Auth, BodyUse, Kind, Media, Method, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON,
+    RANGE_HEADERS,
 };
 use crate::secret::{random_bytes, Secret};
 use crate::store::{BlobStore, MetaStore};
@@ -240,7 +241,7 @@ where
     B: BlobStore,
     M: MetaStore,
 {
-    let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    let record = svc.ctx.find_owned(&tenant.0, req.params.get(PathParam::Id)).await?;
     let list = link::file_links_object(&tenant.0, &record.id);
     Ok((record, list))
 }
@@ -446,7 +447,7 @@ where
     U: Uploads,
 {
     let ctx = svc.ctx;
-    let token = req.params.get("token");
+    let token = req.params.get(PathParam::Token);
     if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
@@ -487,7 +488,7 @@ where
     M: MetaStore,
     U: Uploads,
 {
-    let token = req.params.get("token");
+    let token = req.params.get(PathParam::Token);
     if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
@@ -529,7 +530,7 @@ where
     U: Uploads,
 {
     let head = req.head;
-    let token = req.params.get("token");
+    let token = req.params.get(PathParam::Token);
     let client = throttle::client_key(head.header("cf-connecting-ip"));
     let page = wants_page(head, req.method);
     let password = match req.method {

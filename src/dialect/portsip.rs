@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
-use crate::engine::file::ids::{new_uuid, parse_uuid, random_bytes};
+use crate::engine::file::ids::{new_uuid, random_bytes};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
 use crate::engine::upload::calls::Uploads;
 use crate::engine::file::record::Access;
@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
 use crate::http::download::CachePolicy;
 use crate::route::{
-    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, OCTETS,
-    RANGE_HEADERS,
+    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD,
+    OCTETS, RANGE_HEADERS,
 };
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
@@ -131,7 +131,7 @@ where
     if op == Op::Initiate {
         return initiate(svc, req, tenant).await;
     }
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
     let uploads = svc.uploads;
     let answer = match op {
         Op::Append => {
@@ -275,7 +275,7 @@ where
 {
     let ctx = svc.ctx;
     let fetch = fetch_whole(req.head, req.method);
-    let mut opened = ctx.find_by_digest(req.params.get("digest"), req.caller.as_ref(), MISSING, fetch).await?;
+    let mut opened = ctx.find_by_digest(req.params.get(PathParam::Digest), req.caller.as_ref(), MISSING, fetch).await?;
     let file = &mut opened.record;
     if file.name.is_empty() {
         file.name = file.sha256.clone();

@@ -7,7 +7,7 @@
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::file::record::content_type_or_guess;
-use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
+use crate::engine::file::ids::{http_date, new_uuid};
 use crate::engine::upload::state::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
 use crate::route::{
-    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, RANGE_HEADERS,
+    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, PathParam, Spec, Table, DOWNLOAD, RANGE_HEADERS,
 };
 use crate::store::{BlobStore, MetaStore};
 
@@ -141,7 +141,7 @@ where
     if op == Op::Create {
         return create(svc, req, tenant, body).await;
     }
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
     match op {
         Op::Head => head(svc, tenant, &id).await,
         Op::Patch => patch(svc, req, tenant, &id, body).await,

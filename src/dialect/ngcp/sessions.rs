@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{FILE_MISSING, PREFIXES, TTL};
 use crate::auth::Tenant;
 use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
-use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::file::ids::{iso8601_ms, new_uuid};
 use crate::engine::file::record::content_type_or_guess;
 use crate::engine::file::record::Access;
 use crate::engine::file::visibility::Via;
@@ -24,7 +24,9 @@ use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Media, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS};
+use crate::route::{
+    endpoint, Auth, BodyUse, Media, Method, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
+};
 use crate::secret::Secret;
 use crate::store::{BlobStore, MetaStore};
 
@@ -166,7 +168,7 @@ where
             other => unexpected(other),
         },
         _ => {
-            let sid = parse_uuid(req.params.get("sid")).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
+            let sid = req.path_uuid(PathParam::Sid, SESSION_NOT_FOUND)?;
             let on = OnSession { svc, tenant, sid: &sid };
             match op {
                 Op::Get => on.get().await,
@@ -174,7 +176,7 @@ where
                 Op::AddFile => on.add_file(U::read(body)).await,
                 Op::ListFiles => on.list_files().await,
                 _ => {
-                    let fid = parse_uuid(req.params.get("fid")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+                    let fid = req.path_uuid(PathParam::Fid, FILE_NOT_FOUND)?;
                     match op {
                         Op::PutFile => on.put_file(req, &fid, U::read(body)).await,
                         Op::DeleteFile => on.delete_file(&fid).await,
@@ -511,9 +513,9 @@ where
     U: Uploads,
 {
     let missing = || Error::not_found(TOKEN_NOT_FOUND);
-    let sid = parse_uuid(req.params.get("sid")).ok_or_else(missing)?;
-    let fid = parse_uuid(req.params.get("fid")).ok_or_else(missing)?;
-    let tid = req.params.get("tid");
+    let sid = req.path_uuid(PathParam::Sid, TOKEN_NOT_FOUND)?;
+    let fid = req.path_uuid(PathParam::Fid, TOKEN_NOT_FOUND)?;
+    let tid = req.params.get(PathParam::Tid);
     if tid.len() > 128 {
         return Err(missing());
     }
@@ -533,6 +535,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::file::ids::parse_uuid;
     use crate::engine::file::keys;
     use crate::testkit::{Body, World, ACME_BASIC, BOBCO_BASIC, T0};
     use sha2::{Digest, Sha256};

@@ -18,7 +18,9 @@ use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
-use crate::route::{endpoint, Auth, BodyUse, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS};
+use crate::route::{
+    endpoint, Auth, BodyUse, Method, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS,
+};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +176,7 @@ where
     M: MetaStore,
 {
     let ctx = svc.ctx;
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
     let opened = ctx.open_expiring(&id, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
     let cache = ctx.public_cache(opened.record.expires_at);
     Ok(download_reply(opened, req.head, req.method, cache))
