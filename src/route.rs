@@ -5,6 +5,26 @@
 //! and with the right `Allow`). The OpenAPI document ([`crate::dialect::openapi`]) is
 //! generated from the same tables.
 //!
+//! # Rows
+//! A row is one `row!` call: the method and the path, the operation (the dialect's own, in
+//! its variant of the router's op, which the dialect's module imports: `use super::Op::Tus;`),
+//! its [`Auth`] and [`BodyUse`] (by their variants' names), and the description; then, where
+//! the API document says more than [`Spec::DEFAULT`], `.with(spec)`:
+//!
+//! ```text
+//! row!(Get "/sessions", NgcpSessions(Op::List), Tenant, None, "The tenant's live sessions."),
+//! row!(Get "/sessions/{sid}", NgcpSessions(Op::Get), Tenant, None, "One session.")
+//!     .with(Spec::DEFAULT.errors(&[410])),
+//! row!(Put "/sessions/{sid}/files/{fid}", NgcpSessions(Op::PutFile), Tenant, Read,
+//!     "Store a file entry's content: a multipart `file` field or a raw body; once.")
+//! .with(Spec::DEFAULT.takes(&["multipart/form-data", "application/octet-stream"]).errors(&[409, 410])),
+//! ```
+//!
+//! A row is one line where it fits in 120 columns (rustfmt's width). Else its `.with(...)`
+//! goes on the next line, and a description that does not fit after the rest goes on a line
+//! of its own (a longer one on more, broken with a string's `\`); rustfmt places the
+//! `.with(...)` and keeps the macro's arguments as they are written.
+//!
 //! # Path parameters
 //! A path's `{name}` segments name [`PathParam`]s: a row whose path has a `{name}` that is not
 //! one (or has one twice, or a brace elsewhere) does not compile, for the tables are constants
@@ -101,7 +121,7 @@ pub struct Endpoint<Op: 'static> {
     pub spec: Spec,
 }
 
-/// A row of a table (a `const fn`, for the tables are constants).
+/// A row of a table (a `const fn`, for the tables are constants; tables write it as `row!`).
 /// Panics, so that a table does not compile, if `path` has a `{name}` segment that is not a
 /// [`PathParam`], the same one twice, or a brace anywhere else.
 pub const fn endpoint<Op>(
@@ -115,6 +135,22 @@ pub const fn endpoint<Op>(
     check_path(path);
     Endpoint { op, method, path, auth, body, doc, spec: Spec::DEFAULT }
 }
+
+/// A row of a table on one line: `row!(Method "path", op, Auth, BodyUse, doc)`, the method,
+/// auth and body use by their variants' names; [`endpoint`] with those.
+macro_rules! row {
+    ($method:ident $path:expr, $op:expr, $auth:ident, $body:ident, $doc:expr $(,)?) => {
+        $crate::route::endpoint(
+            $op,
+            $crate::route::Method::$method,
+            $path,
+            $crate::route::Auth::$auth,
+            $crate::route::BodyUse::$body,
+            $doc,
+        )
+    };
+}
+pub(crate) use row;
 
 /// The path parameters the tables use: a path's `{name}` segment is one of these, by its
 /// [`name`](PathParam::name).
@@ -478,6 +514,16 @@ mod tests {
         assert_eq!(m("/api/blobs/uploads", "/api/blobs/uploads"), Some((vec![], 3)));
         assert_eq!(under("/rtc/fileshare/uploads", "/rtc/fileshare"), Some("/uploads"));
         assert_eq!(under("/rtc/fileshareX/uploads", "/rtc/fileshare"), None);
+    }
+
+    #[test]
+    fn a_row_is_an_endpoint() {
+        const ROW: Endpoint<u8> =
+            row!(Put "/sessions/{sid}/files/{fid}", 7, Tenant, Read, "Store.").with(Spec::ok(&[]));
+        assert_eq!((ROW.op, ROW.method, ROW.path, ROW.doc), (7, Method::Put, "/sessions/{sid}/files/{fid}", "Store."));
+        assert_eq!((ROW.auth, ROW.body, ROW.spec.ok), (Auth::Tenant, BodyUse::Read, &[][..]));
+        let (params, _) = matches(ROW.path, &segments("/sessions/s/files/f")).unwrap();
+        assert_eq!((params.get(PathParam::Sid), params.get(PathParam::Fid)), ("s", "f"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use serde_json::json;
 
 use super::{FILE_MISSING, PREFIXES, TTL};
+use crate::dialect::Op::Ngcp;
 use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::file::record::Access;
@@ -18,9 +19,7 @@ use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
-use crate::route::{
-    endpoint, Auth, BodyUse, Method, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS,
-};
+use crate::route::{row, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS};
 use crate::store::{BlobStore, MetaStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,33 +33,13 @@ pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
     prefixes: PREFIXES,
     method_override: false,
     endpoints: &[
-        endpoint(
-            crate::dialect::Op::Ngcp(Op::Upload),
-            Method::Post,
-            "/uploads",
-            Auth::Tenant,
-            BodyUse::Read,
-            "Simple upload: multipart `file` (mandatory) and `ttl` seconds (optional, also `?ttl=`).",
-        )
+        row!(Post "/uploads", Ngcp(Op::Upload), Tenant, Read,
+            "Simple upload: multipart `file` (mandatory) and `ttl` seconds (optional, also `?ttl=`).")
         .with(Spec::DEFAULT.takes(MULTIPART).query(TTL)),
-        endpoint(
-            crate::dialect::Op::Ngcp(Op::Download),
-            Method::Get,
-            "/uploads/{id}",
-            Auth::Capability,
-            BodyUse::None,
-            "Simple download: the id is the share link.",
-        )
-        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
-        endpoint(
-            crate::dialect::Op::Ngcp(Op::Download),
-            Method::Head,
-            "/uploads/{id}",
-            Auth::Capability,
-            BodyUse::None,
-            "Simple download, headers only.",
-        )
-        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
+        row!(Get "/uploads/{id}", Ngcp(Op::Download), Capability, None, "Simple download: the id is the share link.")
+            .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
+        row!(Head "/uploads/{id}", Ngcp(Op::Download), Capability, None, "Simple download, headers only.")
+            .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
 
@@ -189,6 +168,7 @@ mod tests {
     use crate::engine::file::keys;
     use crate::engine::file::record::FromObject;
     use crate::http::download::BodyPlan;
+    use crate::route::Method;
     use crate::store::BlobStore;
     use crate::testkit::{World, ACME_BASIC, ACME_BEARER, BOBCO_BASIC, T0};
     use futures_executor::block_on;
