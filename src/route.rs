@@ -2,7 +2,37 @@
 //! method, path pattern, auth, body handling, a one-line description. [`find`] is a pure
 //! function from (method, path) to a row of one of those tables, or to the `404`/`405` of the
 //! dialect whose part of the URL space the path is in (so that each answers in its own shape
-//! and with the right `Allow`). The OpenAPI document will be derived from the same tables.
+//! and with the right `Allow`). The OpenAPI document ([`crate::dialect::openapi`]) is
+//! generated from the same tables.
+//!
+//! # Rows
+//! A row is one `row!` call: the method and the path, the operation (the dialect's own, in
+//! its variant of the router's op, which the dialect's module imports: `use super::Op::Tus;`),
+//! its [`Auth`] and [`BodyUse`] (by their variants' names), and the description; then, where
+//! the API document says more than [`Spec::DEFAULT`], `.with(spec)`:
+//!
+//! ```text
+//! row!(Get "/sessions", NgcpSessions(Op::List), Tenant, None, "The tenant's live sessions."),
+//! row!(Get "/sessions/{sid}", NgcpSessions(Op::Get), Tenant, None, "One session.")
+//!     .with(Spec::DEFAULT.errors(&[410])),
+//! row!(Put "/sessions/{sid}/files/{fid}", NgcpSessions(Op::PutFile), Tenant, Read,
+//!     "Store a file entry's content: a multipart `file` field or a raw body; once.")
+//! .with(Spec::DEFAULT.takes(&["multipart/form-data", "application/octet-stream"]).errors(&[409, 410])),
+//! ```
+//!
+//! A row is one line where it fits in 120 columns (rustfmt's width). Else its `.with(...)`
+//! goes on the next line, and a description that does not fit after the rest goes on a line
+//! of its own (a longer one on more, broken with a string's `\`); rustfmt places the
+//! `.with(...)` and keeps the macro's arguments as they are written.
+//!
+//! # Path parameters
+//! A path's `{name}` segments name [`PathParam`]s: a row whose path has a `{name}` that is not
+//! one (or has one twice, or a brace elsewhere) does not compile, for the tables are constants
+//! and [`endpoint`] checks its path. Handlers read them by that type, never by a string:
+//! `req.params.get(PathParam::Sid)` ([`Params::get`]), or `req.path_uuid(PathParam::Id,
+//! NOT_FOUND)?` for a uuid ([`Request::path_uuid`](crate::dialect::Request::path_uuid)).
+//! Asking for one that the route's path does not have is a bug a debug build (the tests)
+//! panics on.
 
 /// HTTP methods the service knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +121,9 @@ pub struct Endpoint<Op: 'static> {
     pub spec: Spec,
 }
 
-/// A row of a table (a `const fn`, for the tables are constants).
+/// A row of a table (a `const fn`, for the tables are constants; tables write it as `row!`).
+/// Panics, so that a table does not compile, if `path` has a `{name}` segment that is not a
+/// [`PathParam`], the same one twice, or a brace anywhere else.
 pub const fn endpoint<Op>(
     op: Op,
     method: Method,
@@ -100,7 +132,131 @@ pub const fn endpoint<Op>(
     body: BodyUse,
     doc: &'static str,
 ) -> Endpoint<Op> {
+    check_path(path);
     Endpoint { op, method, path, auth, body, doc, spec: Spec::DEFAULT }
+}
+
+/// A row of a table on one line: `row!(Method "path", op, Auth, BodyUse, doc)`, the method,
+/// auth and body use by their variants' names; [`endpoint`] with those.
+macro_rules! row {
+    ($method:ident $path:expr, $op:expr, $auth:ident, $body:ident, $doc:expr $(,)?) => {
+        $crate::route::endpoint(
+            $op,
+            $crate::route::Method::$method,
+            $path,
+            $crate::route::Auth::$auth,
+            $crate::route::BodyUse::$body,
+            $doc,
+        )
+    };
+}
+pub(crate) use row;
+
+/// The path parameters the tables use: a path's `{name}` segment is one of these, by its
+/// [`name`](PathParam::name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathParam {
+    /// `{id}`: a file's, an upload's or an object's id.
+    Id,
+    /// `{token}`: a share link's token.
+    Token,
+    /// `{sid}`: a session's id (NGCP's, or an IMiS upload session's).
+    Sid,
+    /// `{fid}`: a file entry of an NGCP session.
+    Fid,
+    /// `{tid}`: a download token of an NGCP session's file.
+    Tid,
+    /// `{digest}`: a PortSIP blob's digest or opaque id.
+    Digest,
+    /// `{aid}`: an IMiS archive.
+    Aid,
+    /// `{entity}`: an IMiS entity handle.
+    Entity,
+    /// `{cid}`: a Twake company.
+    Cid,
+    /// `{index}`: a Twake thumbnail's number.
+    Index,
+}
+
+impl PathParam {
+    pub const ALL: [PathParam; 10] = [
+        PathParam::Id,
+        PathParam::Token,
+        PathParam::Sid,
+        PathParam::Fid,
+        PathParam::Tid,
+        PathParam::Digest,
+        PathParam::Aid,
+        PathParam::Entity,
+        PathParam::Cid,
+        PathParam::Index,
+    ];
+
+    /// As a path writes it between braces.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PathParam::Id => "id",
+            PathParam::Token => "token",
+            PathParam::Sid => "sid",
+            PathParam::Fid => "fid",
+            PathParam::Tid => "tid",
+            PathParam::Digest => "digest",
+            PathParam::Aid => "aid",
+            PathParam::Entity => "entity",
+            PathParam::Cid => "cid",
+            PathParam::Index => "index",
+        }
+    }
+
+    /// The parameter named `path[start..end]`, if any.
+    const fn named(path: &[u8], start: usize, end: usize) -> Option<PathParam> {
+        let mut k = 0;
+        while k < PathParam::ALL.len() {
+            let name = PathParam::ALL[k].name().as_bytes();
+            if name.len() == end - start {
+                let mut i = 0;
+                while i < name.len() && name[i] == path[start + i] {
+                    i += 1;
+                }
+                if i == name.len() {
+                    return Some(PathParam::ALL[k]);
+                }
+            }
+            k += 1;
+        }
+        None
+    }
+
+    /// The parameter of that name, if any.
+    pub const fn parse(name: &str) -> Option<PathParam> {
+        PathParam::named(name.as_bytes(), 0, name.len())
+    }
+}
+
+/// Panics unless every brace of `path` is in a whole `{name}` segment that names a
+/// [`PathParam`], each at most once.
+const fn check_path(path: &str) {
+    let b = path.as_bytes();
+    let mut seen = 0u32;
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        let mut braces = false;
+        while i < b.len() && b[i] != b'/' {
+            braces |= b[i] == b'{' || b[i] == b'}';
+            i += 1;
+        }
+        if braces {
+            let whole = i - start >= 2 && b[start] == b'{' && b[i - 1] == b'}';
+            let Some(p) = (if whole { PathParam::named(b, start + 1, i - 1) } else { None }) else {
+                panic!("a path's braces make whole segments, each naming a PathParam");
+            };
+            let bit = 1u32 << p as u32;
+            assert!(seen & bit == 0, "a path names a path parameter once");
+            seen |= bit;
+        }
+        i += 1;
+    }
 }
 
 impl<Op: Copy> Endpoint<Op> {
@@ -219,8 +375,14 @@ pub struct Table<D: 'static, Op: 'static> {
 pub struct Params(pub Vec<(&'static str, String)>);
 
 impl Params {
-    pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
+    /// A path parameter's value. A handler asks only for those its route's path has: for
+    /// another, a debug build panics (so that the tests find it) and a release build answers
+    /// `""`.
+    #[track_caller]
+    pub fn get(&self, p: PathParam) -> &str {
+        let found = self.0.iter().find(|(k, _)| *k == p.name());
+        debug_assert!(found.is_some(), "{p:?} is not in the route's path: {self:?}");
+        found.map_or("", |(_, v)| v.as_str())
     }
 }
 
@@ -352,5 +514,39 @@ mod tests {
         assert_eq!(m("/api/blobs/uploads", "/api/blobs/uploads"), Some((vec![], 3)));
         assert_eq!(under("/rtc/fileshare/uploads", "/rtc/fileshare"), Some("/uploads"));
         assert_eq!(under("/rtc/fileshareX/uploads", "/rtc/fileshare"), None);
+    }
+
+    #[test]
+    fn a_row_is_an_endpoint() {
+        const ROW: Endpoint<u8> =
+            row!(Put "/sessions/{sid}/files/{fid}", 7, Tenant, Read, "Store.").with(Spec::ok(&[]));
+        assert_eq!((ROW.op, ROW.method, ROW.path, ROW.doc), (7, Method::Put, "/sessions/{sid}/files/{fid}", "Store."));
+        assert_eq!((ROW.auth, ROW.body, ROW.spec.ok), (Auth::Tenant, BodyUse::Read, &[][..]));
+        let (params, _) = matches(ROW.path, &segments("/sessions/s/files/f")).unwrap();
+        assert_eq!((params.get(PathParam::Sid), params.get(PathParam::Fid)), ("s", "f"));
+    }
+
+    #[test]
+    fn paths_name_known_parameters_once() {
+        for p in PathParam::ALL {
+            assert_eq!(PathParam::parse(p.name()), Some(p));
+        }
+        assert_eq!(PathParam::parse("ID"), None);
+        assert_eq!(PathParam::parse("i"), None);
+        assert_eq!(PathParam::parse("ids"), None);
+        check_path("/sessions/{sid}/files/{fid}/tokens/{tid}");
+        check_path("/files/");
+        check_path("/");
+        for bad in ["/files/{ids}", "/files/{id}.json", "/files/{id", "/files/id}", "/{}", "/a/{id}/b/{id}", "{cid}x"] {
+            assert!(std::panic::catch_unwind(|| check_path(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "not in the route's path")]
+    fn asking_for_a_parameter_the_path_does_not_have_is_a_bug() {
+        let (params, _) = matches("/files/{id}", &segments("/files/abc")).unwrap();
+        params.get(PathParam::Sid);
     }
 }

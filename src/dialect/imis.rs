@@ -10,6 +10,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
+use super::Op::Imis;
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::file::record::{Extras, FileRecord, Vendor};
@@ -26,8 +27,7 @@ use crate::http::auth_header::Presented;
 use crate::http::content_range::parse_part_range;
 use crate::http::download::CachePolicy;
 use crate::route::{
-    endpoint, req, Auth, BodyUse, Endpoint, Kind, Media, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, OCTETS,
-    RANGE_HEADERS,
+    req, row, Kind, Media, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, OCTETS, RANGE_HEADERS,
 };
 use crate::secret::Secret;
 use crate::store::{Body, Platform};
@@ -42,10 +42,6 @@ pub enum Op {
     Read,
 }
 
-const fn row(op: Op, method: Method, path: &'static str, body: BodyUse, doc: &'static str) -> Endpoint<super::Op> {
-    endpoint(super::Op::Imis(op), method, path, Auth::Own, body, doc)
-}
-
 const CREATE_DOC: &str = "Create an upload session: JSON `{\"content_type\"}`; `{\"session\": {\"id\"}}`.";
 const SAVE_DOC: &str = "Save the session's content as an object: `{\"object\": {...}}`; the session ends.";
 const OPEN_DOC: &str = "Log in: JSON `{\"authentication\": {\"username\", \"password\"}}`; a 64-character token.";
@@ -55,93 +51,34 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     prefixes: &[""],
     method_override: false,
     endpoints: &[
-        endpoint(
-            super::Op::Imis(Op::Open),
-            Method::Post,
-            "/archives/{aid}/session/open.json",
-            Auth::None,
-            BodyUse::Read,
-            OPEN_DOC,
-        )
-        .with(Spec::DEFAULT.takes(JSON).errors(&[401])),
-        endpoint(
-            super::Op::Imis(Op::Open),
-            Method::Post,
-            "/archives/{aid}/session/open",
-            Auth::None,
-            BodyUse::Read,
-            OPEN_DOC,
-        )
-        .with(Spec::DEFAULT.takes(JSON).errors(&[401])),
-        row(
-            Op::Create,
-            Method::Post,
-            "/archives/{aid}/entities/{entity}/create_sessions.json",
-            BodyUse::Read,
-            CREATE_DOC,
-        )
-        .with(Spec::DEFAULT.takes(JSON)),
-        row(Op::Create, Method::Post, "/archives/{aid}/entities/{entity}/create_sessions", BodyUse::Read, CREATE_DOC)
+        row!(Post "/archives/{aid}/session/open.json", Imis(Op::Open), None, Read, OPEN_DOC)
+            .with(Spec::DEFAULT.takes(JSON).errors(&[401])),
+        row!(Post "/archives/{aid}/session/open", Imis(Op::Open), None, Read, OPEN_DOC)
+            .with(Spec::DEFAULT.takes(JSON).errors(&[401])),
+        row!(Post "/archives/{aid}/entities/{entity}/create_sessions.json", Imis(Op::Create), Own, Read, CREATE_DOC)
             .with(Spec::DEFAULT.takes(JSON)),
-        row(
-            Op::Put,
-            Method::Put,
-            "/archives/{aid}/entities/{entity}/create_sessions/{sid}",
-            BodyUse::Forward,
-            "Upload the next part: `content-range` (`a-b`, `bytes a-b/total`, `bytes=a-b`) and `content-length`.",
-        )
-        .with(
-            Spec::DEFAULT
-                .takes(OCTETS)
-                .headers(&[req(
-                    "Content-Range",
-                    Kind::Str,
-                    "The part's place: `a-b`, `bytes a-b/total` or `bytes=a-b`.",
-                )])
-                .errors(&[409]),
-        ),
-        row(
-            Op::Cancel,
-            Method::Delete,
-            "/archives/{aid}/entities/{entity}/create_sessions/{sid}",
-            BodyUse::None,
-            "Cancel the upload session (`{sid}` or `{sid}.json`): 200, empty body.",
-        )
+        row!(Post "/archives/{aid}/entities/{entity}/create_sessions", Imis(Op::Create), Own, Read, CREATE_DOC)
+            .with(Spec::DEFAULT.takes(JSON)),
+        row!(Put "/archives/{aid}/entities/{entity}/create_sessions/{sid}", Imis(Op::Put), Own, Forward,
+            "Upload the next part: `content-range` (`a-b`, `bytes a-b/total`, `bytes=a-b`) and `content-length`.")
+        .with(Spec::DEFAULT.takes(OCTETS).headers(&[CONTENT_RANGE]).errors(&[409])),
+        row!(Delete "/archives/{aid}/entities/{entity}/create_sessions/{sid}", Imis(Op::Cancel), Own, None,
+            "Cancel the upload session (`{sid}` or `{sid}.json`): 200, empty body.")
         .with(Spec::ok(&[(200, Media::Empty)])),
-        row(
-            Op::Save,
-            Method::Post,
-            "/archives/{aid}/entities/{entity}/create_sessions/{sid}/save.json",
-            BodyUse::Read,
-            SAVE_DOC,
-        )
+        row!(Post "/archives/{aid}/entities/{entity}/create_sessions/{sid}/save.json", Imis(Op::Save), Own, Read,
+            SAVE_DOC)
         .with(Spec::DEFAULT.takes(JSON).errors(&[409])),
-        row(
-            Op::Save,
-            Method::Post,
-            "/archives/{aid}/entities/{entity}/create_sessions/{sid}/save",
-            BodyUse::Read,
-            SAVE_DOC,
-        )
-        .with(Spec::DEFAULT.takes(JSON).errors(&[409])),
-        row(
-            Op::Read,
-            Method::Get,
-            "/archives/{aid}/objects/{id}",
-            BodyUse::None,
-            "Read a saved object's content (`Range`, `ETag`).",
-        )
+        row!(Post "/archives/{aid}/entities/{entity}/create_sessions/{sid}/save", Imis(Op::Save), Own, Read, SAVE_DOC)
+            .with(Spec::DEFAULT.takes(JSON).errors(&[409])),
+        row!(Get "/archives/{aid}/objects/{id}", Imis(Op::Read), Own, None,
+            "Read a saved object's content (`Range`, `ETag`).")
         .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[416])),
-        row(
-            Op::Read,
-            Method::Head,
-            "/archives/{aid}/objects/{id}",
-            BodyUse::None,
-            "A saved object's content, headers only.",
-        )
-        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[416])),
+        row!(Head "/archives/{aid}/objects/{id}", Imis(Op::Read), Own, None, "A saved object's content, headers only.")
+            .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[416])),
     ],
 };
+const CONTENT_RANGE: Param =
+    req("Content-Range", Kind::Str, "The part's place: `a-b`, `bytes a-b/total` or `bytes=a-b`.");
 
 /// A login ends after this long without use.
 pub const LOGIN_IDLE_SECS: u64 = 3600;
@@ -165,7 +102,7 @@ pub fn error_reply(e: &Error) -> Reply {
 }
 
 pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
-    let aid = req.params.get("aid");
+    let aid = req.params.get(PathParam::Aid);
     if aid.len() > MAX_ID {
         return Err(Error::not_found(SESSION_NOT_FOUND));
     }
@@ -176,13 +113,13 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
     if op == Op::Read {
         return read(svc, req, &tenant, aid).await;
     }
-    let entity = req.params.get("entity");
+    let entity = req.params.get(PathParam::Entity);
     let handle = entity.strip_prefix("H:").filter(|h| !h.is_empty() && entity.len() <= MAX_ID);
     let handle = handle.ok_or_else(|| Error::not_found("entity not found"))?;
     if op == Op::Create {
         return create(svc, &tenant, aid, handle, P::read(body)).await;
     }
-    let sid = req.params.get("sid");
+    let sid = req.params.get(PathParam::Sid);
     let sid = sid.strip_suffix(".json").unwrap_or(sid);
     let sid = crate::engine::file::ids::parse_uuid(sid).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
     let upload = upload_id(aid, handle, &sid);
@@ -330,7 +267,7 @@ async fn create<P: Platform>(
 
 /// `GET archives/{aid}/objects/{id}`: a saved object of this archive, to its tenant.
 async fn read<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant, aid: &str) -> Result<Reply> {
-    let id = req.params.get("id");
+    let id = req.params.get(PathParam::Id);
     if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(Error::not_found(OBJECT_NOT_FOUND));
     }
@@ -391,6 +328,7 @@ pub fn object_json(file: &FileRecord, description: &str, container_id: &str, han
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::Method;
     use crate::testkit::World;
     use sha2::{Digest, Sha256};
 

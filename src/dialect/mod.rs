@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::http::auth_header::{parse_authorization, Presented};
 use crate::http::disposition::DispositionKind;
 use crate::http::download::{plan_download, BodyPlan, CachePolicy, DownloadAsk, DownloadPlan, Served};
-use crate::route::{self, Auth, BodyUse, Endpoint, Found, Method, Params, Table};
+use crate::route::{self, Auth, BodyUse, Endpoint, Found, Method, Params, PathParam, Table};
 use crate::store::{Body, Payload, Platform};
 
 /// The dialects, each with its part of the URL space.
@@ -144,6 +144,13 @@ impl Request<'_> {
     pub fn tenant(&self) -> Result<&Tenant> {
         self.caller.as_ref().ok_or(Error::Unauthorized)
     }
+
+    /// A path parameter that must be a uuid (lowercased, as `parse_uuid` reads one); `404`
+    /// with `not_found` if it is not.
+    #[track_caller]
+    pub fn path_uuid(&self, p: PathParam, not_found: &'static str) -> Result<String> {
+        crate::engine::file::ids::parse_uuid(self.params.get(p)).ok_or_else(|| Error::not_found(not_found))
+    }
 }
 
 /// The engine's context and the uploads' objects, which every handler is given.
@@ -262,8 +269,8 @@ pub fn shared_cache_path(head: &Head, found: &Found<'static, Dialect, Op>) -> Op
     }
     let Found::Endpoint { endpoint, params, .. } = found else { return None };
     match endpoint.op {
-        Op::Ngcp(ngcp::simple::Op::Download) => ngcp::simple::cache_path(params.get("id")),
-        Op::Portsip(portsip::Op::Download) => portsip::cache_path(params.get("digest")),
+        Op::Ngcp(ngcp::simple::Op::Download) => ngcp::simple::cache_path(params.get(PathParam::Id)),
+        Op::Portsip(portsip::Op::Download) => portsip::cache_path(params.get(PathParam::Digest)),
         _ => None,
     }
 }
@@ -676,6 +683,25 @@ mod tests {
                     }
                 }
                 assert!(!e.doc.is_empty(), "{:?} has a description", e.op);
+            }
+        }
+    }
+
+    /// Every `{name}` in every table's path is a [`PathParam`] (a table does not compile
+    /// otherwise), and the router hands each to the handler under that name.
+    #[test]
+    fn every_path_parameter_is_known() {
+        for table in &TABLES {
+            for e in table.endpoints {
+                let path = format!("{}{}", table.prefixes[0], e.path.replace('{', "x-").replace('}', ""));
+                let Found::Endpoint { params, .. } = route(e.method, None, &path) else { panic!("{path}") };
+                for segment in e.path.split('/').filter(|s| s.contains(['{', '}'])) {
+                    let name = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+                    let p = name.and_then(PathParam::parse);
+                    let p = p.unwrap_or_else(|| panic!("{}: {segment} is not a PathParam", e.path));
+                    assert_eq!(params.get(p), format!("x-{}", p.name()), "{path}");
+                }
+                assert_eq!(params.0.len(), e.path.matches('{').count(), "{path}: every parameter, once");
             }
         }
     }

@@ -8,6 +8,7 @@
 
 use serde_json::{json, Value};
 
+use super::Op::Native;
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::catalog::listing::Listed;
@@ -23,7 +24,7 @@ use crate::engine::{Missing, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
-    endpoint, opt, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
+    opt, row, Kind, Media, Method, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
 };
 use crate::secret::{random_bytes, Secret};
 use crate::store::{Body, Platform};
@@ -44,100 +45,42 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     prefixes: &[""],
     method_override: false,
     endpoints: &[
-        endpoint(
-            super::Op::Native(Op::ListFiles),
-            Method::Get,
-            "/v1/files",
-            Auth::Tenant,
-            BodyUse::None,
-            "The tenant's live files, whatever dialect uploaded them: `{\"files\": [...], \"cursor\"}`; \
-             pass `?cursor=` for the next page.",
-        )
+        row!(Get "/v1/files", Native(Op::ListFiles), Tenant, None,
+            "The tenant's live files, whatever dialect uploaded them: `{\"files\": [...], \"cursor\"}`; pass \
+            `?cursor=` for the next page.")
         .with(Spec::DEFAULT.query(&[opt("cursor", Kind::Str, "The `cursor` of the previous page.")])),
-        endpoint(
-            super::Op::Native(Op::DeleteFile),
-            Method::Delete,
-            "/v1/files/{id}",
-            Auth::Tenant,
-            BodyUse::None,
-            "Deletes a file (by the id its dialect gave it) and revokes its share links: 204.",
-        )
+        row!(Delete "/v1/files/{id}", Native(Op::DeleteFile), Tenant, None,
+            "Deletes a file (by the id its dialect gave it) and revokes its share links: 204.")
         .with(Spec::ok(&[(204, Media::Empty)]).errors(&[410])),
-        endpoint(
-            super::Op::Native(Op::CreateLink),
-            Method::Post,
-            "/v1/files/{id}/links",
-            Auth::Tenant,
-            BodyUse::Read,
-            "Creates a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, all optional: 201.",
-        )
+        row!(Post "/v1/files/{id}/links", Native(Op::CreateLink), Tenant, Read,
+            "Creates a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, all optional: 201.")
         .with(Spec::ok(&[(201, Media::Json)]).takes(JSON).errors(&[409, 410])),
-        endpoint(
-            super::Op::Native(Op::ListLinks),
-            Method::Get,
-            "/v1/files/{id}/links",
-            Auth::Tenant,
-            BodyUse::None,
-            "A file's share links: `{\"links\": [...]}`, each with its download count and its `state`: \
-             `active`, `used_up` (its `max_downloads` made: `410`) or `expired` (`410`; listed until \
-             `EDGESHARE_GRACE` after its expiry). Revoked links are not listed.",
-        )
+        row!(Get "/v1/files/{id}/links", Native(Op::ListLinks), Tenant, None,
+            "A file's share links: `{\"links\": [...]}`, each with its download count and its `state`: `active`, \
+            `used_up` (its `max_downloads` made: `410`) or `expired` (`410`; listed until `EDGESHARE_GRACE` after its \
+            expiry). Revoked links are not listed.")
         .with(Spec::DEFAULT.errors(&[410])),
-        endpoint(
-            super::Op::Native(Op::UpdateLink),
-            Method::Patch,
-            "/v1/links/{token}",
-            Auth::Tenant,
-            BodyUse::Read,
-            "Changes a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, any of them, \
-             checked as at creation (`expires_in` counts from now; `null` removes the limit or the password); \
-             its downloads are kept: 200 with the link. A revoked link stays revoked (`410`).",
-        )
+        row!(Patch "/v1/links/{token}", Native(Op::UpdateLink), Tenant, Read,
+            "Changes a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, any of them, checked as \
+            at creation (`expires_in` counts from now; `null` removes the limit or the password); its downloads are \
+            kept: 200 with the link. A revoked link stays revoked (`410`).")
         .with(Spec::DEFAULT.takes(JSON).errors(&[410])),
-        endpoint(
-            super::Op::Native(Op::RevokeLink),
-            Method::Delete,
-            "/v1/links/{token}",
-            Auth::Tenant,
-            BodyUse::None,
-            "Revokes a share link: 204; it answers 410 from then on.",
-        )
+        row!(Delete "/v1/links/{token}", Native(Op::RevokeLink), Tenant, None,
+            "Revokes a share link: 204; it answers 410 from then on.")
         .with(Spec::ok(&[(204, Media::Empty)])),
-        endpoint(
-            super::Op::Native(Op::Share),
-            Method::Get,
-            "/s/{token}",
-            Auth::RevocableCapability,
-            BodyUse::None,
+        row!(Get "/s/{token}", Native(Op::Share), RevocableCapability, None,
             "A share link: a page for browsers (`Accept: text/html`), else the bytes (counted; Range, ETag). \
-             `?download=1` always serves the bytes; a password as `?password=` or `X-Share-Password`.",
-        )
+            `?download=1` always serves the bytes; a password as `?password=` or `X-Share-Password`.")
         .with(Spec::ok(DOWNLOAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
-        endpoint(
-            super::Op::Native(Op::Share),
-            Method::Head,
-            "/s/{token}",
-            Auth::RevocableCapability,
-            BodyUse::None,
-            "A share link's headers (not counted).",
-        )
-        .with(Spec::ok(DOWNLOAD_HEAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
-        endpoint(
-            super::Op::Native(Op::Share),
-            Method::Post,
-            "/s/{token}",
-            Auth::RevocableCapability,
-            BodyUse::Read,
-            "A share link's password as a form field (`password`, urlencoded, as the page posts it): the bytes.",
-        )
-        .with(
-            Spec::ok(&[(200, Media::Bytes), (206, Media::Bytes)])
-                .takes(&["application/x-www-form-urlencoded"])
-                .errors(SHARE_ERRORS),
-        ),
+        row!(Head "/s/{token}", Native(Op::Share), RevocableCapability, None, "A share link's headers (not counted).")
+            .with(Spec::ok(DOWNLOAD_HEAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
+        row!(Post "/s/{token}", Native(Op::Share), RevocableCapability, Read,
+            "A share link's password as a form field (`password`, urlencoded, as the page posts it): the bytes.")
+        .with(Spec::ok(&[(200, Media::Bytes), (206, Media::Bytes)]).takes(FORM).errors(SHARE_ERRORS)),
     ],
 };
 
+const FORM: &[&str] = &["application/x-www-form-urlencoded"];
 const SHARE_QUERY: &[Param] = &[
     opt("download", Kind::Str, "Any value: the bytes, even for a browser."),
     opt("password", Kind::Str, "The link's password."),
@@ -226,7 +169,7 @@ async fn file_of<P: Platform>(
     req: &Request<'_>,
     tenant: &Tenant,
 ) -> Result<(FileRecord, String)> {
-    let record = svc.ctx.find_owned(&tenant.0, req.params.get("id")).await?;
+    let record = svc.ctx.find_owned(&tenant.0, req.params.get(PathParam::Id)).await?;
     let list = link::file_links_object(&tenant.0, &record.id);
     Ok((record, list))
 }
@@ -410,7 +353,7 @@ async fn update_link<P: Platform>(
     body: crate::engine::upload::calls::ByteStream,
 ) -> Result<Reply> {
     let ctx = svc.ctx;
-    let token = req.params.get("token");
+    let token = req.params.get(PathParam::Token);
     if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
@@ -446,7 +389,7 @@ async fn update_link<P: Platform>(
 }
 
 async fn revoke_link<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply> {
-    let token = req.params.get("token");
+    let token = req.params.get(PathParam::Token);
     if !link::is_token(token) {
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
@@ -483,7 +426,7 @@ fn wants_page(head: &Head, method: Method) -> bool {
 /// `GET|HEAD|POST /s/{token}`.
 async fn share<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     let head = req.head;
-    let token = req.params.get("token");
+    let token = req.params.get(PathParam::Token);
     let client = throttle::client_key(head.header("cf-connecting-ip"));
     let page = wants_page(head, req.method);
     let password = match req.method {

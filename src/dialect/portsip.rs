@@ -6,8 +6,9 @@
 use base64::Engine;
 use serde_json::json;
 
+use super::Op::Portsip;
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
-use crate::engine::file::ids::{new_uuid, parse_uuid, random_bytes};
+use crate::engine::file::ids::{new_uuid, random_bytes};
 use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
 use crate::engine::upload::calls::{Cancel, Uploads};
 use crate::engine::file::record::{Access, Vendor};
@@ -16,8 +17,7 @@ use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
 use crate::http::download::CachePolicy;
 use crate::route::{
-    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, OCTETS,
-    RANGE_HEADERS,
+    opt, req, row, Kind, Media, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, OCTETS, RANGE_HEADERS,
 };
 use crate::secret::Secret;
 use crate::store::{Body, Platform};
@@ -37,35 +37,17 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     prefixes: &[""],
     method_override: false,
     endpoints: &[
-        endpoint(
-            super::Op::Portsip(Op::Initiate),
-            Method::Post,
-            "/api/blobs/uploads",
-            Auth::Tenant,
-            BodyUse::None,
-            "Initiate (`?filename=&temporary=`): 202, id and token in headers.",
-        )
+        row!(Post "/api/blobs/uploads", Portsip(Op::Initiate), Tenant, None,
+            "Initiate (`?filename=&temporary=`): 202, id and token in headers.")
         .with(Spec::ok(&[(202, Media::Empty)]).query(&[
             opt("filename", Kind::Str, "The blob's name."),
             opt("temporary", Kind::Bool, "Expire after a day."),
         ])),
-        endpoint(
-            super::Op::Portsip(Op::Append),
-            Method::Post,
-            "/api/blobs/uploads/{id}/append",
-            Auth::Tenant,
-            BodyUse::Forward,
-            "Append the body (with `PortSIP-Upload-Token`): 203.",
-        )
+        row!(Post "/api/blobs/uploads/{id}/append", Portsip(Op::Append), Tenant, Forward,
+            "Append the body (with `PortSIP-Upload-Token`): 203.")
         .with(Spec::ok(&[(203, Media::Empty)]).takes(OCTETS).headers(&[UPLOAD_TOKEN]).errors(&[403, 409])),
-        endpoint(
-            super::Op::Portsip(Op::Complete),
-            Method::Post,
-            "/api/blobs/uploads/{id}/complete",
-            Auth::Tenant,
-            BodyUse::Forward,
-            "Append a final body if any, check `?digest=`, publish: 201 `{\"id\"}`.",
-        )
+        row!(Post "/api/blobs/uploads/{id}/complete", Portsip(Op::Complete), Tenant, Forward,
+            "Append a final body if any, check `?digest=`, publish: 201 `{\"id\"}`.")
         .with(
             Spec::ok(&[(201, Media::Json)])
                 .takes(OCTETS)
@@ -73,42 +55,16 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
                 .headers(&[UPLOAD_TOKEN])
                 .errors(&[403, 409]),
         ),
-        endpoint(
-            super::Op::Portsip(Op::Status),
-            Method::Get,
-            "/api/blobs/uploads/{id}/status",
-            Auth::Tenant,
-            BodyUse::None,
-            "Where the upload stands: 204 with `Range`.",
-        )
+        row!(Get "/api/blobs/uploads/{id}/status", Portsip(Op::Status), Tenant, None,
+            "Where the upload stands: 204 with `Range`.")
         .with(Spec::ok(&[(204, Media::Empty)])),
-        endpoint(
-            super::Op::Portsip(Op::Destroy),
-            Method::Post,
-            "/api/blobs/uploads/{id}/destroy",
-            Auth::Tenant,
-            BodyUse::None,
-            "Cancel the upload: 204.",
-        )
-        .with(Spec::ok(&[(204, Media::Empty)])),
-        endpoint(
-            super::Op::Portsip(Op::Download),
-            Method::Get,
-            "/api/blobs/{digest}",
-            Auth::Optional,
-            BodyUse::None,
-            "Public download by sha256 or opaque id.",
-        )
+        row!(Post "/api/blobs/uploads/{id}/destroy", Portsip(Op::Destroy), Tenant, None, "Cancel the upload: 204.")
+            .with(Spec::ok(&[(204, Media::Empty)])),
+        row!(Get "/api/blobs/{digest}", Portsip(Op::Download), Optional, None,
+            "Public download by sha256 or opaque id.")
         .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
-        endpoint(
-            super::Op::Portsip(Op::Download),
-            Method::Head,
-            "/api/blobs/{digest}",
-            Auth::Optional,
-            BodyUse::None,
-            "Public download, headers only.",
-        )
-        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
+        row!(Head "/api/blobs/{digest}", Portsip(Op::Download), Optional, None, "Public download, headers only.")
+            .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
 const UPLOAD_TOKEN: Param = req("PortSIP-Upload-Token", Kind::Str, "The token `initiate` answered.");
@@ -126,7 +82,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
     if op == Op::Initiate {
         return initiate(svc, req, tenant).await;
     }
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
     let uploads = svc.uploads;
     let answer = match op {
         Op::Append => {
@@ -267,7 +223,7 @@ pub fn cache_path(key: &str) -> Option<String> {
 async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Reply> {
     let ctx = svc.ctx;
     let fetch = fetch_whole(req.head, req.method);
-    let mut opened = ctx.find_by_digest(req.params.get("digest"), req.caller.as_ref(), MISSING, fetch).await?;
+    let mut opened = ctx.find_by_digest(req.params.get(PathParam::Digest), req.caller.as_ref(), MISSING, fetch).await?;
     let file = &mut opened.record;
     if file.name.is_empty() {
         file.name = file.sha256.clone();
@@ -283,6 +239,7 @@ async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::Method;
     use crate::testkit::{World, ACME_BEARER, BOBCO_BEARER};
     use sha2::{Digest, Sha256};
 

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Dialect, Reply, Service};
 use crate::error::Result;
-use crate::route::{endpoint, Auth, BodyUse, Endpoint, Media, Method, Spec, Table};
+use crate::route::{row, Media, Spec, Table};
 use crate::store::Platform;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,18 +14,16 @@ pub enum Op {
     OpenApi,
 }
 
-const fn row(op: Op, method: Method, path: &'static str, doc: &'static str) -> Endpoint<super::Op> {
-    endpoint(super::Op::Service(op), method, path, Auth::None, BodyUse::None, doc)
-}
-
 pub const TABLE: Table<Dialect, super::Op> = Table {
     dialect: Dialect::Service,
     prefixes: &[""],
     method_override: false,
     endpoints: &[
-        row(Op::Health, Method::Get, "/healthz", "Liveness: `{\"status\":\"ok\"}`."),
-        row(Op::Health, Method::Head, "/healthz", "Liveness, headers only.").with(Spec::ok(&[(200, Media::Empty)])),
-        row(Op::OpenApi, Method::Get, "/openapi.json", "This document: every route of every dialect (OpenAPI 3.1)."),
+        row!(Get "/healthz", super::Op::Service(Op::Health), None, None, "Liveness: `{\"status\":\"ok\"}`."),
+        row!(Head "/healthz", super::Op::Service(Op::Health), None, None, "Liveness, headers only.")
+            .with(Spec::ok(&[(200, Media::Empty)])),
+        row!(Get "/openapi.json", super::Op::Service(Op::OpenApi), None, None,
+            "This document: every route of every dialect (OpenAPI 3.1)."),
     ],
 };
 

@@ -4,10 +4,11 @@
 //! Basic or Bearer credentials. `X-HTTP-Method-Override` is honoured whatever the real
 //! method. The upload itself lives in its Durable Object.
 
+use super::Op::Tus;
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::file::record::content_type_or_guess;
-use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
+use crate::engine::file::ids::{http_date, new_uuid};
 use crate::engine::upload::state::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
@@ -18,9 +19,7 @@ use crate::engine::{Missing, NewFile, Opened, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::http::tus::{self, check_version, parse_metadata, parse_u64};
-use crate::route::{
-    endpoint, opt, req, Auth, BodyUse, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, RANGE_HEADERS,
-};
+use crate::route::{opt, req, row, Kind, Media, Param, PathParam, Spec, Table, DOWNLOAD, RANGE_HEADERS};
 use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,74 +37,26 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     prefixes: &[""],
     method_override: true,
     endpoints: &[
-        endpoint(
-            super::Op::Tus(Op::Create),
-            Method::Post,
-            "/files/",
-            Auth::Tenant,
-            BodyUse::Forward,
-            "Creation (`Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata`), with the first bytes if sent.",
-        )
+        row!(Post "/files/", Tus(Op::Create), Tenant, Forward,
+            "Creation (`Upload-Length` or `Upload-Defer-Length: 1`, `Upload-Metadata`), with the first bytes if sent.")
         .with(Spec::ok(&[(201, Media::Empty)]).takes(OFFSET_OCTETS).headers(CREATE_HEADERS).errors(&[412, 415, 460])),
-        endpoint(
-            super::Op::Tus(Op::Options),
-            Method::Options,
-            "/files/",
-            Auth::None,
-            BodyUse::None,
-            "Capabilities; CORS preflight.",
-        )
-        .with(Spec::ok(&[(204, Media::Empty)])),
-        endpoint(
-            super::Op::Tus(Op::Head),
-            Method::Head,
-            "/files/{id}",
-            Auth::Tenant,
-            BodyUse::None,
-            "Where the upload stands: `Upload-Offset`, `Upload-Length`.",
-        )
+        row!(Options "/files/", Tus(Op::Options), None, None, "Capabilities; CORS preflight.")
+            .with(Spec::ok(&[(204, Media::Empty)])),
+        row!(Head "/files/{id}", Tus(Op::Head), Tenant, None,
+            "Where the upload stands: `Upload-Offset`, `Upload-Length`.")
         .with(Spec::ok(&[(200, Media::Empty)]).headers(VERSION).errors(&[410, 412])),
-        endpoint(
-            super::Op::Tus(Op::Patch),
-            Method::Patch,
-            "/files/{id}",
-            Auth::Tenant,
-            BodyUse::Forward,
-            "Append at `Upload-Offset`.",
-        )
-        .with(
+        row!(Patch "/files/{id}", Tus(Op::Patch), Tenant, Forward, "Append at `Upload-Offset`.").with(
             Spec::ok(&[(204, Media::Empty)])
                 .takes(OFFSET_OCTETS)
                 .headers(PATCH_HEADERS)
                 .errors(&[409, 410, 412, 415, 460]),
         ),
-        endpoint(
-            super::Op::Tus(Op::Delete),
-            Method::Delete,
-            "/files/{id}",
-            Auth::Tenant,
-            BodyUse::None,
-            "Termination; a finished upload's file goes too.",
-        )
-        .with(Spec::ok(&[(204, Media::Empty)]).headers(VERSION).errors(&[410, 412])),
-        endpoint(
-            super::Op::Tus(Op::Get),
-            Method::Get,
-            "/files/{id}",
-            Auth::Tenant,
-            BodyUse::None,
-            "The finished file (Range, ETag).",
-        )
-        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[409, 410, 416])),
-        endpoint(
-            super::Op::Tus(Op::Options),
-            Method::Options,
-            "/files/{id}",
-            Auth::None,
-            BodyUse::None,
-            "CORS preflight.",
-        )
-        .with(Spec::ok(&[(204, Media::Empty)])),
+        row!(Delete "/files/{id}", Tus(Op::Delete), Tenant, None, "Termination; a finished upload's file goes too.")
+            .with(Spec::ok(&[(204, Media::Empty)]).headers(VERSION).errors(&[410, 412])),
+        row!(Get "/files/{id}", Tus(Op::Get), Tenant, None, "The finished file (Range, ETag).")
+            .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[409, 410, 416])),
+        row!(Options "/files/{id}", Tus(Op::Options), None, None, "CORS preflight.")
+            .with(Spec::ok(&[(204, Media::Empty)])),
     ],
 };
 const OFFSET_OCTETS: &[&str] = &["application/offset+octet-stream"];
@@ -136,7 +87,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
     if op == Op::Create {
         return create(svc, req, tenant, body).await;
     }
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
     match op {
         Op::Head => head(svc, tenant, &id).await,
         Op::Patch => patch(svc, req, tenant, &id, body).await,
@@ -388,6 +339,7 @@ async fn own_file<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str, 
 mod tests {
     use super::*;
     use crate::engine::file::keys;
+    use crate::route::Method;
     use crate::testkit::{World, ACME_BEARER, BOBCO_BEARER};
 
     const V: (&str, &str) = ("Tus-Resumable", "1.0.0");

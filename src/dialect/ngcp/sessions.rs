@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 
 use super::{FILE_MISSING, PREFIXES, TTL};
 use crate::auth::Tenant;
+use crate::dialect::Op::NgcpSessions;
 use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
-use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
+use crate::engine::file::ids::{iso8601_ms, new_uuid};
 use crate::engine::file::record::content_type_or_guess;
 use crate::engine::file::record::{Access, Extras, Vendor};
 use crate::engine::file::visibility::Via;
@@ -24,7 +25,7 @@ use crate::engine::{file::expiry, file::limits, Ctx, Expiry, Missing, NewFile, R
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
 use crate::http::download::CachePolicy;
-use crate::route::{endpoint, Auth, BodyUse, Media, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS};
+use crate::route::{row, Media, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS};
 use crate::secret::Secret;
 use crate::store::{Body, Platform};
 
@@ -42,106 +43,39 @@ pub enum Op {
     Download,
 }
 
-const fn row(
-    op: Op,
-    method: Method,
-    path: &'static str,
-    auth: Auth,
-    body: BodyUse,
-    doc: &'static str,
-) -> crate::route::Endpoint<crate::dialect::Op> {
-    endpoint(crate::dialect::Op::NgcpSessions(op), method, path, auth, body, doc)
-}
-
 pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
     dialect: Dialect::Ngcp,
     prefixes: PREFIXES,
     method_override: false,
     endpoints: &[
-        row(
-            Op::Create,
-            Method::Post,
-            "/sessions",
-            Auth::Tenant,
-            BodyUse::Read,
-            "Create a session: JSON `{\"ttl\": seconds}` (optional; default 7 days).",
-        )
+        row!(Post "/sessions", NgcpSessions(Op::Create), Tenant, Read,
+            "Create a session: JSON `{\"ttl\": seconds}` (optional; default 7 days).")
         .with(Spec::DEFAULT.takes(JSON).query(TTL)),
-        row(Op::List, Method::Get, "/sessions", Auth::Tenant, BodyUse::None, "The tenant's live sessions.")
-            .with(Spec::DEFAULT),
-        row(Op::Get, Method::Get, "/sessions/{sid}", Auth::Tenant, BodyUse::None, "One session.")
+        row!(Get "/sessions", NgcpSessions(Op::List), Tenant, None, "The tenant's live sessions."),
+        row!(Get "/sessions/{sid}", NgcpSessions(Op::Get), Tenant, None, "One session.")
             .with(Spec::DEFAULT.errors(&[410])),
-        row(
-            Op::Delete,
-            Method::Delete,
-            "/sessions/{sid}",
-            Auth::Tenant,
-            BodyUse::None,
-            "Delete a session, its files and its tokens.",
-        )
+        row!(Delete "/sessions/{sid}", NgcpSessions(Op::Delete), Tenant, None,
+            "Delete a session, its files and its tokens.")
         .with(Spec::ok(&[(204, Media::Empty)]).errors(&[410])),
-        row(
-            Op::AddFile,
-            Method::Post,
-            "/sessions/{sid}/files",
-            Auth::Tenant,
-            BodyUse::Read,
-            "Create a file entry: JSON `{\"name\", \"mime_type\", \"size\"}` (all optional).",
-        )
+        row!(Post "/sessions/{sid}/files", NgcpSessions(Op::AddFile), Tenant, Read,
+            "Create a file entry: JSON `{\"name\", \"mime_type\", \"size\"}` (all optional).")
         .with(Spec::DEFAULT.takes(JSON).errors(&[409, 410])),
-        row(
-            Op::ListFiles,
-            Method::Get,
-            "/sessions/{sid}/files",
-            Auth::Tenant,
-            BodyUse::None,
-            "Every file entry of a session.",
-        )
-        .with(Spec::DEFAULT.errors(&[410])),
-        row(
-            Op::PutFile,
-            Method::Put,
-            "/sessions/{sid}/files/{fid}",
-            Auth::Tenant,
-            BodyUse::Read,
-            "Store a file entry's content: a multipart `file` field or a raw body; once.",
-        )
+        row!(Get "/sessions/{sid}/files", NgcpSessions(Op::ListFiles), Tenant, None, "Every file entry of a session.")
+            .with(Spec::DEFAULT.errors(&[410])),
+        row!(Put "/sessions/{sid}/files/{fid}", NgcpSessions(Op::PutFile), Tenant, Read,
+            "Store a file entry's content: a multipart `file` field or a raw body; once.")
         .with(Spec::DEFAULT.takes(&["multipart/form-data", "application/octet-stream"]).errors(&[409, 410])),
-        row(
-            Op::DeleteFile,
-            Method::Delete,
-            "/sessions/{sid}/files/{fid}",
-            Auth::Tenant,
-            BodyUse::None,
-            "Delete a file entry, its content and its tokens.",
-        )
+        row!(Delete "/sessions/{sid}/files/{fid}", NgcpSessions(Op::DeleteFile), Tenant, None,
+            "Delete a file entry, its content and its tokens.")
         .with(Spec::ok(&[(204, Media::Empty)]).errors(&[410])),
-        row(
-            Op::CreateToken,
-            Method::Post,
-            "/sessions/{sid}/files/{fid}/tokens",
-            Auth::Tenant,
-            BodyUse::None,
-            "Create a download token for a stored file.",
-        )
+        row!(Post "/sessions/{sid}/files/{fid}/tokens", NgcpSessions(Op::CreateToken), Tenant, None,
+            "Create a download token for a stored file.")
         .with(Spec::DEFAULT.errors(&[409, 410])),
-        row(
-            Op::Download,
-            Method::Get,
-            "/sessions/{sid}/files/{fid}/tokens/{tid}",
-            Auth::RevocableCapability,
-            BodyUse::None,
-            "Download a file with a token: the token is the credential.",
-        )
+        row!(Get "/sessions/{sid}/files/{fid}/tokens/{tid}", NgcpSessions(Op::Download), RevocableCapability, None,
+            "Download a file with a token: the token is the credential.")
         .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
-        row(
-            Op::Download,
-            Method::Head,
-            "/sessions/{sid}/files/{fid}/tokens/{tid}",
-            Auth::RevocableCapability,
-            BodyUse::None,
-            "Download by token, headers only.",
-        )
+        row!(Head "/sessions/{sid}/files/{fid}/tokens/{tid}", NgcpSessions(Op::Download), RevocableCapability, None,
+            "Download by token, headers only.")
         .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
@@ -161,7 +95,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             other => unexpected(other),
         },
         _ => {
-            let sid = parse_uuid(req.params.get("sid")).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
+            let sid = req.path_uuid(PathParam::Sid, SESSION_NOT_FOUND)?;
             let on = OnSession { svc, tenant, sid: &sid };
             match op {
                 Op::Get => on.get().await,
@@ -169,7 +103,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
                 Op::AddFile => on.add_file(P::read(body)).await,
                 Op::ListFiles => on.list_files().await,
                 _ => {
-                    let fid = parse_uuid(req.params.get("fid")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+                    let fid = req.path_uuid(PathParam::Fid, FILE_NOT_FOUND)?;
                     match op {
                         Op::PutFile => on.put_file(req, &fid, P::read(body)).await,
                         Op::DeleteFile => on.delete_file(&fid).await,
@@ -494,9 +428,9 @@ async fn delete_bytes<P: Platform>(ctx: &Ctx<'_, P>, tenant: &Tenant, files: &[F
 /// private (never in a shared cache), as every download by a capability that can be revoked.
 async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Reply> {
     let missing = || Error::not_found(TOKEN_NOT_FOUND);
-    let sid = parse_uuid(req.params.get("sid")).ok_or_else(missing)?;
-    let fid = parse_uuid(req.params.get("fid")).ok_or_else(missing)?;
-    let tid = req.params.get("tid");
+    let sid = req.path_uuid(PathParam::Sid, TOKEN_NOT_FOUND)?;
+    let fid = req.path_uuid(PathParam::Fid, TOKEN_NOT_FOUND)?;
+    let tid = req.params.get(PathParam::Tid);
     if tid.len() > 128 {
         return Err(missing());
     }
@@ -516,7 +450,9 @@ async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::file::ids::parse_uuid;
     use crate::engine::file::keys;
+    use crate::route::Method;
     use crate::testkit::{Body, World, ACME_BASIC, BOBCO_BASIC, T0};
     use sha2::{Digest, Sha256};
 

@@ -8,6 +8,7 @@
 use serde_json::json;
 
 use super::{FILE_MISSING, PREFIXES, TTL};
+use crate::dialect::Op::Ngcp;
 use crate::dialect::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, parse_uuid};
 use crate::engine::file::record::Access;
@@ -17,7 +18,7 @@ use crate::engine::upload::state::{UPLOAD_EXPIRED, UPLOAD_NOT_FOUND};
 use crate::engine::{file::expiry, Expiry, Held, Missing, NewFile};
 use crate::error::{Error, Result};
 use crate::http::disposition::last_path_segment;
-use crate::route::{endpoint, Auth, BodyUse, Method, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS};
+use crate::route::{row, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS};
 use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,33 +32,13 @@ pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
     prefixes: PREFIXES,
     method_override: false,
     endpoints: &[
-        endpoint(
-            crate::dialect::Op::Ngcp(Op::Upload),
-            Method::Post,
-            "/uploads",
-            Auth::Tenant,
-            BodyUse::Read,
-            "Simple upload: multipart `file` (mandatory) and `ttl` seconds (optional, also `?ttl=`).",
-        )
+        row!(Post "/uploads", Ngcp(Op::Upload), Tenant, Read,
+            "Simple upload: multipart `file` (mandatory) and `ttl` seconds (optional, also `?ttl=`).")
         .with(Spec::DEFAULT.takes(MULTIPART).query(TTL)),
-        endpoint(
-            crate::dialect::Op::Ngcp(Op::Download),
-            Method::Get,
-            "/uploads/{id}",
-            Auth::Capability,
-            BodyUse::None,
-            "Simple download: the id is the share link.",
-        )
-        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
-        endpoint(
-            crate::dialect::Op::Ngcp(Op::Download),
-            Method::Head,
-            "/uploads/{id}",
-            Auth::Capability,
-            BodyUse::None,
-            "Simple download, headers only.",
-        )
-        .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
+        row!(Get "/uploads/{id}", Ngcp(Op::Download), Capability, None, "Simple download: the id is the share link.")
+            .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
+        row!(Head "/uploads/{id}", Ngcp(Op::Download), Capability, None, "Simple download, headers only.")
+            .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[410, 416])),
     ],
 };
 
@@ -160,7 +141,7 @@ pub fn cache_path(id: &str) -> Option<String> {
 /// `GET|HEAD /uploads/{id}`: no credentials needed, the id is the capability.
 async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Reply> {
     let ctx = svc.ctx;
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(UPLOAD_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
     let opened = ctx.open_expiring(&id, Via::ShareLink, None, MISSING, fetch_whole(req.head, req.method)).await?;
     let cache = ctx.public_cache(opened.record.expires_at);
     Ok(download_reply(opened, req.head, req.method, cache))
@@ -173,6 +154,7 @@ mod tests {
     use crate::engine::file::keys;
     use crate::engine::file::record::FromObject;
     use crate::http::download::BodyPlan;
+    use crate::route::Method;
     use crate::store::BlobStore;
     use crate::testkit::{World, ACME_BASIC, ACME_BEARER, BOBCO_BASIC, T0};
     use futures_executor::block_on;

@@ -27,6 +27,7 @@ pub mod token;
 
 use serde_json::json;
 
+use super::Op::OpenTera;
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::parse_uuid;
 use crate::engine::file::record::{guess_content_type, Vendor};
@@ -35,8 +36,7 @@ use crate::engine::Read;
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
 use crate::route::{
-    endpoint, req, Auth, BodyUse, Endpoint, Kind as ParamKind, Media, Method, Param, Spec, Table, DOWNLOAD,
-    DOWNLOAD_HEAD, JSON, MULTIPART, RANGE_HEADERS,
+    req, row, Kind as ParamKind, Media, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, MULTIPART, RANGE_HEADERS,
 };
 use crate::store::{Body, Platform};
 use asset::{file_data, infos_post, upload, MISSING, NO_ASSET};
@@ -55,86 +55,36 @@ pub enum Op {
     Swagger,
 }
 
-const fn row(
-    op: Op,
-    method: Method,
-    path: &'static str,
-    auth: Auth,
-    body: BodyUse,
-    doc: &'static str,
-) -> Endpoint<super::Op> {
-    endpoint(super::Op::OpenTera(op), method, path, auth, body, doc)
-}
-
 pub const TABLE: Table<Dialect, super::Op> = Table {
     dialect: Dialect::OpenTera,
     prefixes: &["/file"],
     method_override: false,
     endpoints: &[
-        row(
-            Op::Upload,
-            Method::Post,
-            "/api/assets",
-            Auth::Own,
-            BodyUse::Read,
-            "Upload an asset: multipart `file_asset` (JSON string: `id_session`, `asset_name`) and `file`.",
-        )
+        row!(Post "/api/assets", OpenTera(Op::Upload), Own, Read,
+            "Upload an asset: multipart `file_asset` (JSON string: `id_session`, `asset_name`) and `file`.")
         .with(Spec::DEFAULT.takes(MULTIPART)),
-        row(
-            Op::Download,
-            Method::Get,
-            "/api/assets",
-            Auth::Own,
-            BodyUse::None,
-            "Download an asset: `?asset_uuid=&access_token=`.",
-        )
-        .with(Spec::ok(DOWNLOAD).query(ASSET_QUERY).headers(RANGE_HEADERS).errors(&[404, 416])),
-        row(Op::Download, Method::Head, "/api/assets", Auth::Own, BodyUse::None, "Download an asset, headers only.")
+        row!(Get "/api/assets", OpenTera(Op::Download), Own, None, "Download an asset: `?asset_uuid=&access_token=`.")
+            .with(Spec::ok(DOWNLOAD).query(ASSET_QUERY).headers(RANGE_HEADERS).errors(&[404, 416])),
+        row!(Head "/api/assets", OpenTera(Op::Download), Own, None, "Download an asset, headers only.")
             .with(Spec::ok(DOWNLOAD_HEAD).query(ASSET_QUERY).headers(RANGE_HEADERS).errors(&[404, 416])),
-        row(
-            Op::Delete,
-            Method::Delete,
-            "/api/assets",
-            Auth::Own,
-            BodyUse::None,
-            "Delete an asset: `?uuid=&access_token=`.",
-        )
-        .with(Spec::DEFAULT.query(&[req("uuid", ParamKind::Str, "The asset's uuid."), ACCESS_TOKEN]).errors(&[404])),
-        row(Op::Options, Method::Options, "/api/assets", Auth::None, BodyUse::None, "CORS preflight.")
+        row!(Delete "/api/assets", OpenTera(Op::Delete), Own, None, "Delete an asset: `?uuid=&access_token=`.").with(
+            Spec::DEFAULT.query(&[req("uuid", ParamKind::Str, "The asset's uuid."), ACCESS_TOKEN]).errors(&[404]),
+        ),
+        row!(Options "/api/assets", OpenTera(Op::Options), None, None, "CORS preflight.")
             .with(Spec::ok(&[(200, Media::Empty)])),
-        row(
-            Op::Infos,
-            Method::Get,
-            "/api/assets/infos",
-            Auth::Own,
-            BodyUse::None,
-            "An asset's file data: `?asset_uuid=&access_token=`.",
-        )
+        row!(Get "/api/assets/infos", OpenTera(Op::Infos), Own, None,
+            "An asset's file data: `?asset_uuid=&access_token=`.")
         .with(Spec::DEFAULT.query(ASSET_QUERY).errors(&[404])),
-        row(
-            Op::InfosPost,
-            Method::Post,
-            "/api/assets/infos",
-            Auth::Own,
-            BodyUse::Read,
-            "File data of several assets (`{\"assets\": [...]}`: those held, each answered once, at most 100 \
-             distinct assets in at most 1000 entries, else 400), or a rename (`{\"file_asset\": {...}}` with \
-             `asset_original_filename`).",
-        )
+        row!(Post "/api/assets/infos", OpenTera(Op::InfosPost), Own, Read,
+            "File data of several assets (`{\"assets\": [...]}`: those held, each answered once, at most 100 distinct \
+            assets in at most 1000 entries, else 400), or a rename (`{\"file_asset\": {...}}` with \
+            `asset_original_filename`).")
         .with(Spec::DEFAULT.takes(JSON).errors(&[404])),
-        row(Op::Options, Method::Options, "/api/assets/infos", Auth::None, BodyUse::None, "CORS preflight.")
+        row!(Options "/api/assets/infos", OpenTera(Op::Options), None, None, "CORS preflight.")
             .with(Spec::ok(&[(200, Media::Empty)])),
-        row(Op::Doc, Method::Get, "/doc", Auth::None, BodyUse::None, "This dialect's documentation page.")
+        row!(Get "/doc", OpenTera(Op::Doc), None, None, "This dialect's documentation page.")
             .with(Spec::ok(&[(200, Media::Html)])),
-        row(
-            Op::Swagger,
-            Method::Get,
-            "/api/swagger.json",
-            Auth::None,
-            BodyUse::None,
-            "This dialect's Swagger 2.0 document.",
-        )
-        .with(Spec::DEFAULT),
+        row!(Get "/api/swagger.json", OpenTera(Op::Swagger), None, None, "This dialect's Swagger 2.0 document."),
     ],
 };
 const ACCESS_TOKEN: Param = req("access_token", ParamKind::Str, "The asset's access token (from its upload).");
@@ -221,6 +171,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
 mod tests {
     use super::*;
     use crate::engine::jwt;
+    use crate::route::Method;
     use crate::testkit::{World, ACME_JWT_SECRET, ACME_OPENTERA_STATIC, BOBCO_JWT_SECRET};
     use serde_json::Value;
     pub(super) const PARTICIPANT: &str = "6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21";

@@ -11,6 +11,7 @@ use crate::dialect::Request;
 use crate::engine::jwt;
 use crate::engine::ledger::twake::FILE_NOT_FOUND;
 use crate::error::{Error, Result};
+use crate::route::PathParam;
 
 /// The longest life of an access token, `iat` to `exp`: Twake issues them for an hour
 /// (`auth.jwt.expiration`, 3600 s) back-dated ten minutes; an operator may lengthen that, but
@@ -61,7 +62,7 @@ pub fn check_company(config: &Config, who: &Caller, cid: &str) -> Result<()> {
 
 /// A company id as a path segment may hold one.
 pub fn company(req: &Request<'_>) -> Result<String> {
-    let cid = req.params.get("cid");
+    let cid = req.params.get(PathParam::Cid);
     let ok = (1..=64).contains(&cid.len()) && cid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then(|| cid.to_string()).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))
 }

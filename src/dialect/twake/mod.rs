@@ -45,11 +45,12 @@ use futures_util::StreamExt;
 
 use super::{download_reply_as, fetch_whole, Reply, Request, Service};
 use crate::engine::chunked::{self, assembly, call};
-use crate::engine::file::ids::{http_date, new_uuid, parse_uuid};
+use crate::engine::file::ids::{http_date, new_uuid};
 use crate::engine::ledger::twake::{Phase, TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND};
 use crate::error::{Error, Result};
 use crate::http::disposition::DispositionKind;
 use crate::http::download::CachePolicy;
+use crate::route::PathParam;
 use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +87,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             None => Ok(resource(&file)),
         };
     }
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, FILE_NOT_FOUND)?;
     let mine =
         |a: TwakeAnswer| if a.file.tenant == who.tenant.0 { Ok(a) } else { Err(Error::not_found(FILE_NOT_FOUND)) };
     match op {
@@ -128,7 +129,7 @@ pub async fn delete_file<P: Platform>(svc: &Service<'_, P>, tenant: &str, cid: &
 /// `GET .../download`: open; `409` while chunks are missing (the engine assembles a file whose
 /// assembly is due).
 async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, cid: &str) -> Result<Reply> {
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
+    let id = req.path_uuid(PathParam::Id, FILE_NOT_FOUND)?;
     let opened = chunked::open::file(svc.ctx, svc.uploads, cid, &id, fetch_whole(req.head, req.method)).await?;
     // the vendor's year, bounded: a Twake file can be deleted
     Ok(download_reply_as(opened, req.head, req.method, svc.ctx.public_cache(None), DispositionKind::Attachment))
@@ -137,8 +138,8 @@ async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, cid: &st
 /// `GET .../thumbnails/{index}`: open, `inline`, cached as long as a deletable file may be.
 async fn thumbnail<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, cid: &str) -> Result<Reply> {
     let ctx = svc.ctx;
-    let id = parse_uuid(req.params.get("id")).ok_or_else(|| Error::not_found(FILE_NOT_FOUND))?;
-    let index = crate::http::range::digits(req.params.get("index")).and_then(|i| u32::try_from(i).ok());
+    let id = req.path_uuid(PathParam::Id, FILE_NOT_FOUND)?;
+    let index = crate::http::range::digits(req.params.get(PathParam::Index)).and_then(|i| u32::try_from(i).ok());
     let index = index.ok_or_else(|| Error::not_found("Thumbnail not found"))?;
     let opened = chunked::open::thumbnail(ctx, cid, &id, index, fetch_whole(req.head, req.method)).await?;
     let cache = ctx.public_cache(None);

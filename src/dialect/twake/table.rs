@@ -2,22 +2,11 @@
 //! every path, and resumable.js's query parameters as the OpenAPI document shows them.
 
 use super::Op;
+use crate::dialect::Op::Twake;
 use crate::dialect::{self, Dialect};
 use crate::route::{
-    endpoint, opt, Auth, BodyUse, Endpoint, Kind, Media, Method, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD,
-    MULTIPART, RANGE_HEADERS,
+    opt, row, Endpoint, Kind, Media, Param, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, MULTIPART, RANGE_HEADERS,
 };
-
-const fn row(
-    op: Op,
-    method: Method,
-    path: &'static str,
-    auth: Auth,
-    body: BodyUse,
-    doc: &'static str,
-) -> Endpoint<dialect::Op> {
-    endpoint(dialect::Op::Twake(op), method, path, auth, body, doc)
-}
 
 pub const PREFIX: &str = "/internal/services/files/v1";
 
@@ -26,79 +15,29 @@ pub const TABLE: Table<Dialect, dialect::Op> = Table {
     prefixes: &[PREFIX],
     method_override: false,
     endpoints: &[
-        row(
-            Op::Upload,
-            Method::Post,
-            "/companies/{cid}/files",
-            Auth::Own,
-            BodyUse::Read,
-            "Create a file: an empty body (a chunked upload follows) or a multipart `file` (a single upload).",
-        )
+        row!(Post "/companies/{cid}/files", Twake(Op::Upload), Own, Read,
+            "Create a file: an empty body (a chunked upload follows) or a multipart `file` (a single upload).")
         .with(Spec::DEFAULT.takes(MULTIPART).query(CHUNK_QUERY).errors(&[403])),
-        row(
-            Op::Chunk,
-            Method::Post,
-            "/companies/{cid}/files/{id}",
-            Auth::Own,
-            BodyUse::Read,
-            "Upload chunk `chunk_number` of `total_chunks` (query), multipart `file`; any order, in parallel.",
-        )
+        row!(Post "/companies/{cid}/files/{id}", Twake(Op::Chunk), Own, Read,
+            "Upload chunk `chunk_number` of `total_chunks` (query), multipart `file`; any order, in parallel.")
         .with(Spec::DEFAULT.takes(MULTIPART).query(CHUNK_QUERY).errors(&[403, 409])),
-        row(Op::Get, Method::Get, "/companies/{cid}/files/{id}", Auth::Own, BodyUse::None, "A file's metadata.")
+        row!(Get "/companies/{cid}/files/{id}", Twake(Op::Get), Own, None, "A file's metadata.")
             .with(Spec::DEFAULT.errors(&[403])),
-        row(
-            Op::Get,
-            Method::Get,
-            "/{cid}/files/{id}",
-            Auth::Own,
-            BodyUse::None,
-            "A file's metadata (the seed's path).",
-        )
-        .with(Spec::DEFAULT.errors(&[403])),
-        row(
-            Op::Download,
-            Method::Get,
-            "/companies/{cid}/files/{id}/download",
-            Auth::None,
-            BodyUse::None,
-            "Download a file (open).",
-        )
-        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[409, 416])),
-        row(
-            Op::Download,
-            Method::Head,
-            "/companies/{cid}/files/{id}/download",
-            Auth::None,
-            BodyUse::None,
-            "Download a file, headers only.",
-        )
+        row!(Get "/{cid}/files/{id}", Twake(Op::Get), Own, None, "A file's metadata (the seed's path).")
+            .with(Spec::DEFAULT.errors(&[403])),
+        row!(Get "/companies/{cid}/files/{id}/download", Twake(Op::Download), None, None, "Download a file (open).")
+            .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[409, 416])),
+        row!(Head "/companies/{cid}/files/{id}/download", Twake(Op::Download), None, None,
+            "Download a file, headers only.")
         .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[409, 416])),
-        row(
-            Op::Thumbnail,
-            Method::Get,
-            "/companies/{cid}/files/{id}/thumbnails/{index}",
-            Auth::None,
-            BodyUse::None,
-            "A file's thumbnail (open).",
-        )
+        row!(Get "/companies/{cid}/files/{id}/thumbnails/{index}", Twake(Op::Thumbnail), None, None,
+            "A file's thumbnail (open).")
         .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[416])),
-        row(
-            Op::Thumbnail,
-            Method::Head,
-            "/companies/{cid}/files/{id}/thumbnails/{index}",
-            Auth::None,
-            BodyUse::None,
-            "A thumbnail, headers only.",
-        )
+        row!(Head "/companies/{cid}/files/{id}/thumbnails/{index}", Twake(Op::Thumbnail), None, None,
+            "A thumbnail, headers only.")
         .with(Spec::ok(DOWNLOAD_HEAD).headers(RANGE_HEADERS).errors(&[416])),
-        row(
-            Op::Delete,
-            Method::Delete,
-            "/companies/{cid}/files/{id}",
-            Auth::Own,
-            BodyUse::None,
-            "Delete a file, its chunks and thumbnails: `{\"status\":\"success\"}`.",
-        )
+        row!(Delete "/companies/{cid}/files/{id}", Twake(Op::Delete), Own, None,
+            "Delete a file, its chunks and thumbnails: `{\"status\":\"success\"}`.")
         .with(Spec::DEFAULT.errors(&[403])),
         preflight_row("/companies/{cid}/files"),
         preflight_row("/companies/{cid}/files/{id}"),
@@ -109,7 +48,7 @@ pub const TABLE: Table<Dialect, dialect::Op> = Table {
 };
 
 const fn preflight_row(path: &'static str) -> Endpoint<dialect::Op> {
-    row(Op::Options, Method::Options, path, Auth::None, BodyUse::None, "CORS preflight (any origin).")
+    row!(Options path, Twake(Op::Options), None, None, "CORS preflight (any origin).")
         .with(Spec::ok(&[(204, Media::Empty)]))
 }
 
