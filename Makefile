@@ -31,9 +31,10 @@ dev: build
 test-host: setup lint
 	cargo test --lib --bins
 
-# Clippy (host, wasm and the end-to-end tests) with warnings denied, and rustdoc with broken
-# intra-doc links (and every other rustdoc warning) denied.
+# rustfmt's layout, clippy (host, wasm and the end-to-end tests) with warnings denied, and
+# rustdoc with broken intra-doc links (and every other rustdoc warning) denied.
 lint: setup
+	cargo fmt --check
 	cargo clippy --lib --tests -- -D warnings
 	cargo clippy --features e2e --tests -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings

@@ -25,6 +25,11 @@ if ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add clippy
 fi
 
+if ! cargo fmt --version >/dev/null 2>&1; then
+  say "adding rust component rustfmt"
+  rustup component add rustfmt
+fi
+
 want_bindgen=$(lock_version wasm-bindgen)
 have_bindgen=$("$CARGO_BIN/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have_bindgen" != "$want_bindgen" ]; then

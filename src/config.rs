@@ -171,9 +171,7 @@ impl Config {
                 Some(PurgeApi { api: api.trim_end_matches('/').to_string(), zone_id, token: Secret::new(token) })
             }
             _ => {
-                return Err(Error::Internal(
-                    "EDGESHARE_PURGE_ZONE_ID and EDGESHARE_PURGE_API_TOKEN go together".into(),
-                ))
+                return Err(Error::Internal("EDGESHARE_PURGE_ZONE_ID and EDGESHARE_PURGE_API_TOKEN go together".into()))
             }
         };
         Ok(Config { purge, ..cfg })
@@ -315,7 +313,10 @@ mod tests {
         assert_eq!(c.cache_origin(), "https://files.example.com");
         assert_eq!(c.cache_max_age, 60);
         let p = c.purge.unwrap();
-        assert_eq!((p.api.as_str(), p.zone_id.as_str(), p.token.expose()), (CLOUDFLARE_API, "023e105f4ecef8ad9ca31a8372d0c353", "tok"));
+        assert_eq!(
+            (p.api.as_str(), p.zone_id.as_str(), p.token.expose()),
+            (CLOUDFLARE_API, "023e105f4ecef8ad9ca31a8372d0c353", "tok")
+        );
         assert!(!format!("{p:?}").contains("tok\""), "the token never prints");
         assert_eq!(c.allowed_origins, vec!["https://app.example.com", "http://localhost:3000"]);
         for bad in [

@@ -16,21 +16,21 @@ use futures_util::{stream, Stream, StreamExt};
 use crate::auth::{credential_hash, Credentials, JwtSecrets};
 use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
-use crate::engine::upload::run::{next_alarm, Saved};
-use crate::engine::ledger::{self, LedgerCall};
-use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
 use crate::engine::catalog::sweep::Swept;
-use crate::engine::upload::turns::Turns;
+use crate::engine::ledger::{self, LedgerCall};
 use crate::engine::upload::calls::{serve, Object, UploadCall};
-use crate::store::object::{ByteStream, Objects};
-use crate::store::Platform;
+use crate::engine::upload::run::{next_alarm, Saved};
+use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
+use crate::engine::upload::turns::Turns;
 use crate::engine::Ctx;
 use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::http::auth_header::Presented;
 use crate::route::Method;
-pub use crate::store::memory::{MemoryLedger, MemoryUploadStore};
 use crate::store::memory::{MemoryBlobs, MemoryMeta};
+pub use crate::store::memory::{MemoryLedger, MemoryUploadStore};
+use crate::store::object::{ByteStream, Objects};
+use crate::store::Platform;
 
 /// Tenant `acme`: Basic `foo:bar`, Bearer `tok`.
 pub const ACME_BASIC: &str = "Basic Zm9vOmJhcg==";
@@ -243,7 +243,7 @@ impl World {
         let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let head = Head::new(method, path, query, headers);
         let ctx = self.ctx();
-        let svc = Service { ctx: &ctx, uploads: self };
+        let svc = Service { ctx: &ctx, objects: self };
         dialect::serve(&svc, &head, "https://edge.example", body).await
     }
 

@@ -100,7 +100,10 @@ fn upload_page_share_page_and_docs_in_chromium() {
     let stall = &steps["stall"];
     assert!(stall["shownAfterMs"].as_u64().is_some_and(|ms| ms < 8000), "{stall}");
     assert_eq!((stall["final"].as_str(), stall["sha256Matches"].as_bool()), (Some("done"), Some(true)), "{stall}");
-    assert!(stall["hang"]["restartedAfterMs"].as_u64().is_some_and(|ms| ms < 45_000), "a hung request is given up: {stall}");
+    assert!(
+        stall["hang"]["restartedAfterMs"].as_u64().is_some_and(|ms| ms < 45_000),
+        "a hung request is given up: {stall}"
+    );
     // 13: a link changed after it was made
     let links = &steps["links"];
     assert_eq!(links["changed"]["serves"], serde_json::json!([401, 206, 410]), "{links}");

@@ -36,9 +36,8 @@ fn gone_under_every_spelling(srv: &Server, id: &str, spellings: &[String]) {
     });
     assert!(cached, "no spelling of {id} was ever served from the cache: the test proves nothing");
     delete_file(srv, id);
-    let purged = wait_until(Instant::now() + Duration::from_secs(10), || {
-        spellings.iter().all(|s| get(&srv.url(s)).0 == 404)
-    });
+    let purged =
+        wait_until(Instant::now() + Duration::from_secs(10), || spellings.iter().all(|s| get(&srv.url(s)).0 == 404));
     let left: Vec<_> = spellings.iter().map(|s| (s.clone(), get(&srv.url(s)))).collect();
     assert!(purged, "still served after its deletion: {left:?}");
 }

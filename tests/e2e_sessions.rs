@@ -118,7 +118,8 @@ fn the_session_flow_with_1_and_64_mib() {
         ("DELETE", format!("/sessions/{sid}/files/{f1}")),
         ("POST", format!("/sessions/{sid}/files/{f1}/tokens")),
     ] {
-        let (status, body) = call(&srv, m, &path, other, &["-H", "Content-Type: application/json", "--data-binary", "{}"]);
+        let (status, body) =
+            call(&srv, m, &path, other, &["-H", "Content-Type: application/json", "--data-binary", "{}"]);
         assert_eq!(status, 404, "{m} {path}: {body}");
     }
     let theirs = ok(call(&srv, "GET", "/sessions", other, &[]));
@@ -179,8 +180,14 @@ fn expiry_and_deletion_end_files_and_tokens() {
     assert_eq!(get_sha256(&srv.url(&format!("/sessions/{sid}/files/{fid}/tokens/{tid}"))).0, 404);
     assert_eq!(get_sha256(&srv.url(&format!("/sessions/{sid}/files/{fid2}/tokens/{tid2}"))).0, 200);
     // bad input: clear 400s
-    assert_eq!(call(&srv, "POST", "/sessions", user, &["-H", "Content-Type: application/json", "-d", r#"{"ttl": -1}"#]).0, 400);
-    assert_eq!(call(&srv, "POST", "/sessions", user, &["-H", "Content-Type: application/json", "-d", "not json"]).0, 400);
+    assert_eq!(
+        call(&srv, "POST", "/sessions", user, &["-H", "Content-Type: application/json", "-d", r#"{"ttl": -1}"#]).0,
+        400
+    );
+    assert_eq!(
+        call(&srv, "POST", "/sessions", user, &["-H", "Content-Type: application/json", "-d", "not json"]).0,
+        400
+    );
     // JSON only as JSON: curl's default form type (what a page elsewhere could post) is refused
     assert_eq!(call(&srv, "POST", "/sessions", user, &["-d", r#"{"ttl": 60}"#]).0, 415);
     assert_eq!(call(&srv, "POST", "/sessions", None, &[]).0, 401);

@@ -13,14 +13,14 @@ use serde_json::{json, Value};
 use super::Op::Imis;
 use super::{download_reply, fetch_whole, form, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::file::record::{Extras, FileRecord, Vendor};
 use crate::engine::file::ids::{iso8601_ms, new_uuid, random_bytes};
+use crate::engine::file::record::Access;
+use crate::engine::file::record::{Extras, FileRecord, Vendor};
+use crate::engine::file::visibility::Via;
 use crate::engine::ledger::login::login_object;
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
-use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState};
 use crate::engine::upload::calls::{ByteStream, Cancel, UploadCall, Uploads};
-use crate::engine::file::record::Access;
-use crate::engine::file::visibility::Via;
+use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState};
 use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::auth_header::Presented;
@@ -123,7 +123,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
     let sid = sid.strip_suffix(".json").unwrap_or(sid);
     let sid = crate::engine::file::ids::parse_uuid(sid).ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))?;
     let upload = upload_id(aid, handle, &sid);
-    let uploads = svc.uploads;
+    let uploads = svc.objects;
     let not_found = |e: Error| match e {
         Error::NotFound(_) | Error::Expired(_) => Error::not_found(SESSION_NOT_FOUND),
         e => e,
@@ -197,7 +197,7 @@ async fn logged_in<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Resu
         Some(Presented::Bearer(t)) if t.len() == 64 => t,
         _ => return Err(Error::Unauthorized),
     };
-    match svc.uploads.ledger(&login_object(&token), LedgerCall::UseLogin).await? {
+    match svc.objects.ledger(&login_object(&token), LedgerCall::UseLogin).await? {
         LedgerAnswer::Tenant { tenant } => Ok(Tenant(tenant)),
         _ => Err(Error::Internal("login object: no tenant".into())),
     }
@@ -215,7 +215,7 @@ async fn open<P: Platform>(svc: &Service<'_, P>, body: ByteStream) -> Result<Rep
     let tenant = svc.ctx.config.credentials.authenticate(Some(&Presented::Basic { user, password }))?;
     let token = Secret::random::<48>();
     let call = LedgerCall::OpenLogin { tenant: tenant.0, idle_ms: LOGIN_IDLE_SECS * 1000 };
-    svc.uploads.ledger(&login_object(token.expose()), call).await?;
+    svc.objects.ledger(&login_object(token.expose()), call).await?;
     Ok(Reply::json(
         200,
         json!({
@@ -261,7 +261,7 @@ async fn create<P: Platform>(
             ct,
         )
     };
-    svc.uploads.create(new).await?;
+    svc.objects.create(new).await?;
     Ok(Reply::json(200, json!({"session": {"id": sid}})))
 }
 

@@ -153,10 +153,10 @@ impl Request<'_> {
     }
 }
 
-/// The engine's context and the uploads' objects, which every handler is given.
+/// The engine's context and the Durable Objects (uploads' and ledgers'), which every handler is given.
 pub struct Service<'a, P: Platform> {
     pub ctx: &'a Ctx<'a, P>,
-    pub uploads: &'a P::Objects,
+    pub objects: &'a P::Objects,
 }
 
 /// What a handler answers, for the worker layer to send.
@@ -750,7 +750,8 @@ mod tests {
         let basic = ("authorization".to_string(), "Basic Zm9vOmJhcg==".to_string());
         let allowed = vec!["https://app.example.com".to_string()];
         let check = |method: Method, extra: &[(&str, &str)], auth: bool| {
-            let mut headers: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let mut headers: Vec<(String, String)> =
+                extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             if auth {
                 headers.push(basic.clone());
             }
@@ -770,8 +771,16 @@ mod tests {
         assert!(check(Post, &[("Sec-Fetch-Site", "same-origin")], true));
         assert!(check(Get, &[("Origin", "https://evil.example")], true), "reads change nothing");
         assert!(check(Post, &[("Origin", "https://evil.example")], false), "no remembered credentials in play");
-        let bearer = super::Head::new(Post, "/sessions", "", vec![("authorization".into(), "Bearer t".into()), ("origin".into(), "https://evil.example".into())]);
-        assert!(check_same_origin(&bearer, Post, "https://files.example.com", &[]).is_ok(), "a bearer token is sent by script only");
+        let bearer = super::Head::new(
+            Post,
+            "/sessions",
+            "",
+            vec![("authorization".into(), "Bearer t".into()), ("origin".into(), "https://evil.example".into())],
+        );
+        assert!(
+            check_same_origin(&bearer, Post, "https://files.example.com", &[]).is_ok(),
+            "a bearer token is sent by script only"
+        );
     }
 
     #[test]
@@ -784,7 +793,11 @@ mod tests {
             headers.extend(ct.map(|c| ("Content-Type", c)));
             w.send(Method::Post, "/sessions", &headers, body.to_vec()).status()
         };
-        assert_eq!(post(Some("text/plain"), br#"{"ttl": 60}"#), 415, "JSON as text/plain: a cross-site form could send it");
+        assert_eq!(
+            post(Some("text/plain"), br#"{"ttl": 60}"#),
+            415,
+            "JSON as text/plain: a cross-site form could send it"
+        );
         assert_eq!(post(Some("application/x-www-form-urlencoded"), br#"{"ttl": 60}"#), 415);
         assert_eq!(post(None, br#"{"ttl": 60}"#), 415);
         assert_eq!(post(Some("application/json; charset=utf-8"), br#"{"ttl": 60}"#), 200);
@@ -817,7 +830,8 @@ mod tests {
         assert_eq!(key("/uploads/not-a-uuid", "", false), None, "an id that names nothing is not cached");
         let want = Some(format!("/api/blobs/{sha}"));
         let upper = sha.to_ascii_uppercase();
-        for path in [format!("/api/blobs/{sha}"), format!("/api/blobs/sha256:{upper}"), format!("/api/blobs/{upper}/")] {
+        for path in [format!("/api/blobs/{sha}"), format!("/api/blobs/sha256:{upper}"), format!("/api/blobs/{upper}/")]
+        {
             assert_eq!(key(&path, "x=1", false), want, "{path}");
         }
         assert_eq!(key("/api/blobs/NzAw", "", false), Some("/api/blobs/NzAw".into()), "an opaque id");
@@ -830,7 +844,8 @@ mod tests {
         let ngcp = FileRecord::new(id, "acme", Vendor::Ngcp, "e/x").with_access(Access::ShareLink);
         assert_eq!(public_paths(&ngcp), vec![key(&format!("/uploads/{id}"), "", false).unwrap()]);
         let blob = FileRecord { sha256: sha.into(), ..FileRecord::new("NzAw", "acme", Vendor::Portsip, "f/NzAw") };
-        let keys = vec![key("/api/blobs/NzAw", "", false).unwrap(), key(&format!("/api/blobs/{sha}"), "", false).unwrap()];
+        let keys =
+            vec![key("/api/blobs/NzAw", "", false).unwrap(), key(&format!("/api/blobs/{sha}"), "", false).unwrap()];
         assert_eq!(public_paths(&blob), keys);
     }
 

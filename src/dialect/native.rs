@@ -12,14 +12,14 @@ use super::Op::Native;
 use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::catalog::listing::Listed;
-use crate::engine::file::record::{Extras, FileRecord, Vendor};
 use crate::engine::file::ids::iso8601_ms;
+use crate::engine::file::record::{Extras, FileRecord, Vendor};
+use crate::engine::file::visibility::Via;
 use crate::engine::ledger::link::{
     self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
 };
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::throttle;
-use crate::engine::file::visibility::Via;
 use crate::engine::{Missing, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
@@ -401,7 +401,7 @@ async fn revoke_link<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenan
 
 /// A call to a link's object.
 async fn link_call<P: Platform>(svc: &Service<'_, P>, token: &str, call: LinkCall) -> Result<Link> {
-    match svc.uploads.ledger(&link::link_object(token), LedgerCall::Link(call)).await? {
+    match svc.objects.ledger(&link::link_object(token), LedgerCall::Link(call)).await? {
         LedgerAnswer::Link(LinkAnswer::Link { link }) => Ok(link),
         other => Err(Error::Internal(format!("link object answered {other:?}"))),
     }
@@ -409,7 +409,7 @@ async fn link_call<P: Platform>(svc: &Service<'_, P>, token: &str, call: LinkCal
 
 /// A call to a file's list of links.
 async fn tokens<P: Platform>(svc: &Service<'_, P>, list: &str, call: LinkCall) -> Result<Vec<String>> {
-    match svc.uploads.ledger(list, LedgerCall::Link(call)).await? {
+    match svc.objects.ledger(list, LedgerCall::Link(call)).await? {
         LedgerAnswer::Link(LinkAnswer::Tokens { tokens }) => Ok(tokens),
         LedgerAnswer::Link(LinkAnswer::Done) => Ok(Vec::new()),
         other => Err(Error::Internal(format!("links object answered {other:?}"))),

@@ -9,9 +9,9 @@ use serde_json::json;
 use super::Op::Portsip;
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::{new_uuid, random_bytes};
-use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
-use crate::engine::upload::calls::{Cancel, Uploads};
 use crate::engine::file::record::{Access, Vendor};
+use crate::engine::upload::calls::{Cancel, Uploads};
+use crate::engine::upload::state::{Append, At, NewUpload, Resend, Then, UploadState, UPLOAD_NOT_FOUND};
 use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::http::digest::parse_sha256;
@@ -83,7 +83,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         return initiate(svc, req, tenant).await;
     }
     let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
-    let uploads = svc.uploads;
+    let uploads = svc.objects;
     let answer = match op {
         Op::Append => {
             let append = Append {
@@ -180,7 +180,7 @@ async fn initiate<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: 
         file_id: Some(opaque_id()),
         ..NewUpload::new(&new_uuid(), tenant, Vendor::Portsip, &name, "application/octet-stream")
     };
-    let st = svc.uploads.create(new).await?;
+    let st = svc.objects.create(new).await?;
     Ok(Reply::Empty { status: 202, headers: upload_headers(&st) })
 }
 
@@ -204,7 +204,7 @@ async fn complete<P: Platform>(
         resend: Resend::Acknowledge,
         then: Then::Complete { expected_sha256: digest },
     };
-    let st = svc.uploads.append(id, tenant, Some(token(req)?), append, body).await?;
+    let st = svc.objects.append(id, tenant, Some(token(req)?), append, body).await?;
     let file = st.file.ok_or_else(|| Error::Internal("completed upload without a file".into()))?;
     Ok(Reply::json(201, json!({ "id": file.id })))
 }

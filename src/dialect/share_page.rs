@@ -7,8 +7,8 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 
 use super::Reply;
-use crate::engine::file::record::FileRecord;
 use crate::engine::file::ids::{human_utc, iso8601_ms};
+use crate::engine::file::record::FileRecord;
 use crate::engine::ledger::link::{Link, LinkState};
 use crate::error::Error;
 use crate::http::disposition::visible_name;

@@ -7,14 +7,14 @@
 use super::Op::Tus;
 use super::{download_reply, fetch_whole, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
-use crate::engine::file::record::content_type_or_guess;
 use crate::engine::file::ids::{http_date, new_uuid};
+use crate::engine::file::record::content_type_or_guess;
+use crate::engine::file::record::{Access, Vendor};
+use crate::engine::file::visibility::Via;
+use crate::engine::upload::calls::{Cancel, Uploads};
 use crate::engine::upload::state::{
     Append, At, NewUpload, Phase, Resend, Then, UploadState, UPLOAD_EXPIRED, UPLOAD_NOT_FOUND,
 };
-use crate::engine::upload::calls::{Cancel, Uploads};
-use crate::engine::file::record::{Access, Vendor};
-use crate::engine::file::visibility::Via;
 use crate::engine::{Missing, NewFile, Opened, Read};
 use crate::error::{Error, Result};
 use crate::http::download::CachePolicy;
@@ -187,14 +187,14 @@ async fn create<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &T
     }
     let st = if with_upload || length == Some(0) {
         // creation and its first bytes in one request to the upload's object
-        match svc.uploads.create_with(new, append(head, 0)?, body).await {
+        match svc.objects.create_with(new, append(head, 0)?, body).await {
             Ok(st) => st,
             // the upload exists and keeps what arrived: tell the client where it is
-            Err(e) if e.keeps_progress() => svc.uploads.state(&id, &tenant.0, None).await?,
+            Err(e) if e.keeps_progress() => svc.objects.state(&id, &tenant.0, None).await?,
             Err(e) => return Err(e),
         }
     } else {
-        svc.uploads.create(new).await?
+        svc.objects.create(new).await?
     };
     let mut headers = if with_upload { progress(&st) } else { base_headers() };
     headers.push(("Location", format!("{}/files/{id}", req.origin)));
@@ -246,7 +246,7 @@ async fn create_small<P: Platform>(
 async fn head<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<Reply> {
     let mut headers = base_headers();
     headers.push(("Cache-Control", "no-store".into()));
-    match svc.uploads.state(id, &tenant.0, None).await {
+    match svc.objects.state(id, &tenant.0, None).await {
         Ok(st) => {
             debug_assert_ne!(st.phase, Phase::Finishing, "the object finishes before it answers");
             // a finished upload whose file is gone is gone: the client starts over
@@ -291,7 +291,7 @@ async fn patch<P: Platform>(
         "Upload-Offset",
     )?;
     let empty = head.content_length().unwrap_or(0) == 0;
-    match svc.uploads.append(id, &tenant.0, None, append(head, offset)?, body).await {
+    match svc.objects.append(id, &tenant.0, None, append(head, offset)?, body).await {
         // An empty PATCH at the end of a finished upload (the retry of a last PATCH whose
         // answer was lost) is answered only while its file is there.
         Ok(st) if empty && st.file.is_some() => {
@@ -316,7 +316,7 @@ async fn patch<P: Platform>(
 
 /// `DELETE /files/{id}`: termination; a finished upload's file goes with it.
 async fn delete<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<Reply> {
-    match svc.uploads.cancel(id, &tenant.0, None, Cancel::DeleteFinished).await {
+    match svc.objects.cancel(id, &tenant.0, None, Cancel::DeleteFinished).await {
         // The object forgets a finished upload after a while; its file stays in R2.
         Err(Error::NotFound(_)) => svc.ctx.delete_file(&own_file(svc, tenant, id, Read::Head).await?.record).await?,
         other => other?,

@@ -10,9 +10,9 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use super::{at_time, internal};
 use crate::engine::ledger::{forget_at, schedules, serve, LedgerAnswer, LedgerCall};
-use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
 use crate::platform::{now, Bindings};
+use crate::store::object::LedgerStore;
 
 /// The object's storage (the key-value API of its SQLite storage) behind [`LedgerStore`].
 struct Storage(worker::Storage);

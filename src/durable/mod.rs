@@ -18,16 +18,16 @@ use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use crate::engine::upload::run::{next_alarm, Saved};
-use crate::store::object::UploadStore;
-use crate::engine::upload::turns::Turns;
-use crate::engine::upload::state::UploadState;
 use crate::engine::upload::calls::{serve, Object, UploadCall};
+use crate::engine::upload::run::{next_alarm, Saved};
+use crate::engine::upload::state::UploadState;
+use crate::engine::upload::turns::Turns;
 use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
 use crate::platform::objects::{answer, call_of};
 use crate::platform::{now, Bindings};
+use crate::store::object::UploadStore;
 
 /// The path of a self-test's call to an object (see `crate::edge`).
 const SELF_TEST: &str = "/__self-test/storage";

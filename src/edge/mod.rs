@@ -169,8 +169,8 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     let body = Body::new(req.inner().body());
     let later = Later::default();
     let ctx = b.ctx(&later);
-    let uploads = DurableObjects { ns: b.uploads.clone(), ledgers: b.ledgers.clone() };
-    let svc = Service { ctx: &ctx, uploads: &uploads };
+    let objects = DurableObjects { ns: b.uploads.clone(), ledgers: b.ledgers.clone() };
+    let svc = Service { ctx: &ctx, objects: &objects };
     let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;
     // NGCP's log format; never a header or a body, and a capability in the path is cut short,
     // so never a secret.

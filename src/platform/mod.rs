@@ -11,8 +11,8 @@ use futures_util::future::LocalBoxFuture;
 use worker::Env;
 
 use crate::config::Config;
-use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
 use crate::engine::throttle::Throttle;
+use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
 use crate::engine::{Ctx, Later};
 use crate::error::{Error, Result};
 use crate::platform::digest::NativeDigest;
@@ -54,7 +54,8 @@ pub struct RateLimit(worker::RateLimiter);
 impl Throttle for RateLimit {
     fn allow<'a>(&'a self, key: &'a str) -> LocalBoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            let outcome = self.0.limit(key.to_string()).await.map_err(|e| Error::Storage(format!("rate limit: {e}")))?;
+            let outcome =
+                self.0.limit(key.to_string()).await.map_err(|e| Error::Storage(format!("rate limit: {e}")))?;
             Ok(outcome.success)
         })
     }

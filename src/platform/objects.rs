@@ -10,10 +10,10 @@ use wasm_bindgen::JsValue;
 use worker::{Request, Response};
 
 use super::body::{Body, SendStream};
-use crate::engine::upload::state::UploadState;
 use crate::engine::upload::calls::UploadCall;
-use crate::store::object::{ByteStream, Objects};
+use crate::engine::upload::state::UploadState;
 use crate::error::{Error, Result};
+use crate::store::object::{ByteStream, Objects};
 
 /// The header carrying a call (base64url JSON, since file names are not Latin-1).
 pub const CALL_HEADER: &str = "x-edgeshare-call";

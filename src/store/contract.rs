@@ -58,7 +58,11 @@ pub async fn blob_store<B: BlobStore>(store: &B, prefix: &str) -> Result<(), Bro
     check_eq!((info.size, info.meta.content_type.as_str()), (4, "text/plain"), "a get has the object's info");
     check_eq!(ok(store.get_bytes(&key("a")).await, "get_bytes")?.as_deref(), Some(&b"two!"[..]), "get_bytes");
     check_eq!(ok(store.get_range(&key("a"), 1, 2).await, "get_range")?.as_deref(), Some(&b"wo"[..]), "a range");
-    check_eq!(ok(store.get_range(&key("a"), 3, 10).await, "get_range")?.as_deref(), Some(&b"!"[..]), "fewer at the end");
+    check_eq!(
+        ok(store.get_range(&key("a"), 3, 10).await, "get_range")?.as_deref(),
+        Some(&b"!"[..]),
+        "fewer at the end"
+    );
     check_eq!(ok(store.get_range(&key("missing"), 0, 1).await, "get_range")?, None, "a range of nothing");
     check_eq!(ok(store.sha256(&key("a")).await, "sha256")?, hex::encode(Sha256::digest(b"two!")), "sha256");
     check_eq!(ok(store.head(&key("missing")).await, "head")?, None, "head of nothing");
@@ -72,7 +76,11 @@ pub async fn blob_store<B: BlobStore>(store: &B, prefix: &str) -> Result<(), Bro
     check_eq!(ok(store.head(&key("m")).await, "head")?.map(|i| i.size), Some(5 * MIB + 3), "a multipart object");
     let mut whole = part.clone();
     whole.extend_from_slice(b"end");
-    check_eq!(ok(store.sha256(&key("m")).await, "sha256")?, hex::encode(Sha256::digest(&whole)), "re-sent part replaced");
+    check_eq!(
+        ok(store.sha256(&key("m")).await, "sha256")?,
+        hex::encode(Sha256::digest(&whole)),
+        "re-sent part replaced"
+    );
     check_eq!(
         ok(store.get_range(&key("m"), 5 * MIB - 1, 4).await, "get_range")?.as_deref(),
         Some(&[7u8, b'e', b'n', b'd'][..]),
@@ -95,7 +103,10 @@ pub async fn blob_store<B: BlobStore>(store: &B, prefix: &str) -> Result<(), Bro
     let mut huge = meta.clone();
     huge.custom.insert("name".into(), "n".repeat(9000));
     check!(store.put(&key("h"), b"x".to_vec(), &huge).await.is_err(), "a put with 9 KB of metadata is refused");
-    check!(store.create_multipart(&key("h"), &huge).await.is_err(), "a multipart upload with 9 KB of metadata is refused");
+    check!(
+        store.create_multipart(&key("h"), &huge).await.is_err(),
+        "a multipart upload with 9 KB of metadata is refused"
+    );
 
     for k in ["a", "a", "m"] {
         ok(store.delete(&key(k)).await, "delete")?; // deleting what is gone is fine
@@ -142,7 +153,11 @@ pub async fn upload_store<U: UploadStore>(store: &U) -> Result<(), Broken> {
     ok(store.save("s2", 5, b"de"), "save")?;
     check_eq!(ok(store.tail(5), "tail")?, b"abcde", "a save appends its bytes");
     ok(store.save("s3", 5, b""), "save")?;
-    check_eq!((ok(store.load(), "load")?.as_deref(), ok(store.tail(5), "tail")?), (Some("s3"), b"abcde".to_vec()), "no new bytes keep the tail");
+    check_eq!(
+        (ok(store.load(), "load")?.as_deref(), ok(store.tail(5), "tail")?),
+        (Some("s3"), b"abcde".to_vec()),
+        "no new bytes keep the tail"
+    );
     ok(store.save("s4", 4, b"XY"), "save")?;
     check_eq!(ok(store.tail(4), "tail")?, b"abXY", "new bytes replace from where they start");
     check!(store.tail(6).is_err(), "a tail longer than stored is an error");

@@ -90,7 +90,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
     let tenant = req.tenant()?;
     match op {
         Op::Create => create(svc, req, tenant, P::read(body)).await,
-        Op::List => match svc.uploads.ledger(&tenant_object(&tenant.0), LedgerCall::ListSessions).await? {
+        Op::List => match svc.objects.ledger(&tenant_object(&tenant.0), LedgerCall::ListSessions).await? {
             LedgerAnswer::Sessions { sessions } => Ok(Reply::json(200, sessions.iter().map(session_json).collect())),
             other => unexpected(other),
         },
@@ -186,11 +186,11 @@ async fn create<P: Platform>(
     let now = svc.ctx.now();
     let session = Session { id: new_uuid(), tenant: tenant.0.clone(), ttl, created_at: now, updated_at: now };
     let own = session_object(&session.id);
-    svc.uploads.ledger(&own, LedgerCall::CreateSession { session: session.clone() }).await?;
+    svc.objects.ledger(&own, LedgerCall::CreateSession { session: session.clone() }).await?;
     let listed =
-        svc.uploads.ledger(&tenant_object(&tenant.0), LedgerCall::AddSession { session: session.clone() }).await;
+        svc.objects.ledger(&tenant_object(&tenant.0), LedgerCall::AddSession { session: session.clone() }).await;
     if let Err(e) = listed {
-        let _ = svc.uploads.ledger(&own, LedgerCall::DeleteSession { tenant: tenant.0.clone() }).await;
+        let _ = svc.objects.ledger(&own, LedgerCall::DeleteSession { tenant: tenant.0.clone() }).await;
         return Err(e);
     }
     Ok(Reply::json(200, session_json(&session)))
@@ -205,7 +205,7 @@ struct OnSession<'s, 'a, P: Platform> {
 
 impl<P: Platform> OnSession<'_, '_, P> {
     async fn call(&self, call: LedgerCall) -> Result<LedgerAnswer> {
-        self.svc.uploads.ledger(&session_object(self.sid), call).await
+        self.svc.objects.ledger(&session_object(self.sid), call).await
     }
 
     fn tenant(&self) -> String {
@@ -227,7 +227,7 @@ impl<P: Platform> OnSession<'_, '_, P> {
         };
         delete_bytes(self.svc.ctx, self.tenant, &files).await;
         let listed = LedgerCall::RemoveSession { id: self.sid.to_string() };
-        self.svc.uploads.ledger(&tenant_object(&self.tenant.0), listed).await?;
+        self.svc.objects.ledger(&tenant_object(&self.tenant.0), listed).await?;
         Ok(Reply::Empty { status: 204, headers: Vec::new() })
     }
 
@@ -403,7 +403,7 @@ impl<P: Platform> OnSession<'_, '_, P> {
 /// object, then its stored content (`DELETE /v1/files/{id}` too).
 pub async fn delete_entry<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, sid: &str, fid: &str) -> Result<()> {
     let call = LedgerCall::DeleteFile { tenant: tenant.0.clone(), file_id: fid.to_string() };
-    match svc.uploads.ledger(&session_object(sid), call).await? {
+    match svc.objects.ledger(&session_object(sid), call).await? {
         LedgerAnswer::Removed { files, .. } => {
             delete_bytes(svc.ctx, tenant, &files).await;
             Ok(())
@@ -435,7 +435,7 @@ async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Resul
         return Err(missing());
     }
     let call = LedgerCall::ResolveToken { file_id: fid.clone(), token_id: tid.to_string() };
-    let LedgerAnswer::File(SessionFile { session, file }) = svc.uploads.ledger(&session_object(&sid), call).await?
+    let LedgerAnswer::File(SessionFile { session, file }) = svc.objects.ledger(&session_object(&sid), call).await?
     else {
         return Err(Error::Internal("session object: no file".into()));
     };

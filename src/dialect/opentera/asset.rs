@@ -198,7 +198,7 @@ pub(super) async fn upload<P: Platform>(
     };
     let mut held = got.file.expect("checked above");
     let id_asset = match svc
-        .uploads
+        .objects
         .ledger(&tenant_object(&who.tenant.0), LedgerCall::NextNumber { counter: "opentera_asset".into() })
         .await
     {

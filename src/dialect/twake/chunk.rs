@@ -113,7 +113,7 @@ pub async fn chunk<P: Platform>(
     let Some((info, written)) = landed else {
         return if init_ok { Ok(None) } else { Err(Error::bad_request("file missing")) };
     };
-    stage::land(ctx, svc.uploads, &file, info, written).await.map(Some)
+    stage::land(ctx, svc.objects, &file, info, written).await.map(Some)
 }
 
 #[cfg(test)]
@@ -319,7 +319,7 @@ mod tests {
             let req = Request { head: &head, method: Method::Post, params: &params, caller: None, origin: "https://e" };
             let who = Caller { tenant: Tenant("acme".into()), user: "u".into(), privileged: false };
             let (ctx, uploads) = (w.ctx(), w.uploads());
-            let svc = Service { ctx: &ctx, uploads };
+            let svc = Service { ctx: &ctx, objects: uploads };
             let landed = futures_executor::block_on(async {
                 delete_file(&svc, "acme", CID, &id).await.unwrap();
                 chunk(&svc, &req, &who, CID, &id, Memory::read(body.into()), false).await

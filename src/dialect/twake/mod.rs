@@ -66,7 +66,7 @@ pub enum Op {
 }
 
 pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
-    let (ctx, uploads) = (svc.ctx, svc.uploads);
+    let (ctx, uploads) = (svc.ctx, svc.objects);
     if op == Op::Options {
         return Ok(cors::preflight(req));
     }
@@ -123,14 +123,14 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
 /// Deletes file `id` of company `cid` (its owner checked by the caller): its object, then its
 /// bytes, staged chunks and thumbnails (`DELETE /v1/files/{id}` too).
 pub async fn delete_file<P: Platform>(svc: &Service<'_, P>, tenant: &str, cid: &str, id: &str) -> Result<()> {
-    chunked::delete::delete_file(svc.ctx, svc.uploads, tenant, cid, id).await
+    chunked::delete::delete_file(svc.ctx, svc.objects, tenant, cid, id).await
 }
 
 /// `GET .../download`: open; `409` while chunks are missing (the engine assembles a file whose
 /// assembly is due).
 async fn download<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, cid: &str) -> Result<Reply> {
     let id = req.path_uuid(PathParam::Id, FILE_NOT_FOUND)?;
-    let opened = chunked::open::file(svc.ctx, svc.uploads, cid, &id, fetch_whole(req.head, req.method)).await?;
+    let opened = chunked::open::file(svc.ctx, svc.objects, cid, &id, fetch_whole(req.head, req.method)).await?;
     // the vendor's year, bounded: a Twake file can be deleted
     Ok(download_reply_as(opened, req.head, req.method, svc.ctx.public_cache(None), DispositionKind::Attachment))
 }

@@ -12,7 +12,13 @@ use crate::store::{BlobStore, Platform};
 
 /// Deletes file `id` of company `cid`, of `tenant` (its owner checked by the caller): its
 /// object, then its bytes, staged chunks and thumbnails.
-pub async fn delete_file<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, tenant: &str, cid: &str, id: &str) -> Result<()> {
+pub async fn delete_file<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    uploads: &P::Objects,
+    tenant: &str,
+    cid: &str,
+    id: &str,
+) -> Result<()> {
     let file = call(uploads, cid, id, TwakeCall::Delete).await?.file;
     delete_bytes(ctx, tenant, &file).await;
     Ok(())

@@ -15,13 +15,7 @@ use crate::store::Platform;
 
 /// The Twake file of this company at `key`: served only if its tenant owns that
 /// company.
-async fn open_here<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    id: &str,
-    key: &str,
-    cid: &str,
-    read: Read,
-) -> Result<Opened> {
+async fn open_here<P: Platform>(ctx: &Ctx<'_, P>, id: &str, key: &str, cid: &str, read: Read) -> Result<Opened> {
     let opened = ctx.open_at(id, key, Via::Open { vendor: Vendor::Twake }, None, MISSING, read).await?;
     let here = opened.record.extra.company_id.as_deref() == Some(cid);
     if !here || !ctx.config.owns_company(&opened.record.tenant, cid) {
@@ -32,7 +26,13 @@ async fn open_here<P: Platform>(
 
 /// File `id` of company `cid` for its download (reading as `read` says); `409` while chunks
 /// are missing.
-pub async fn file<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, cid: &str, id: &str, read: Read) -> Result<Opened> {
+pub async fn file<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    uploads: &P::Objects,
+    cid: &str,
+    id: &str,
+    read: Read,
+) -> Result<Opened> {
     match open_here(ctx, id, &keys::object(id), cid, read).await {
         Ok(o) => Ok(o),
         Err(Error::NotFound(_)) => {
@@ -60,12 +60,6 @@ pub async fn file<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, cid: &str
 }
 
 /// Thumbnail `index` of file `id` of company `cid` (reading as `read` says).
-pub async fn thumbnail<P: Platform>(
-    ctx: &Ctx<'_, P>,
-    cid: &str,
-    id: &str,
-    index: u32,
-    read: Read,
-) -> Result<Opened> {
+pub async fn thumbnail<P: Platform>(ctx: &Ctx<'_, P>, cid: &str, id: &str, index: u32, read: Read) -> Result<Opened> {
     open_here(ctx, &thumb_id(id, index), &keys::thumbnail(id, index), cid, read).await
 }

@@ -45,13 +45,7 @@ where
 }
 
 /// Writes chunk `k` to its staging object (streamed; a large chunk as a multipart object).
-async fn stage<P: Platform, S>(
-    ctx: &Ctx<'_, P>,
-    id: &str,
-    k: u32,
-    hint: Option<u64>,
-    body: S,
-) -> Result<u64>
+async fn stage<P: Platform, S>(ctx: &Ctx<'_, P>, id: &str, k: u32, hint: Option<u64>, body: S) -> Result<u64>
 where
     S: futures_util::Stream<Item = Result<Bytes>> + Unpin,
 {

@@ -14,7 +14,12 @@ use crate::store::{BlobStore, Platform};
 /// Makes the thumbnail of a one-chunk image under 50,000,000 bytes (`record`: the file as
 /// stored); the status goes `waiting`, then `done` or `error`. Other files keep `done` and
 /// no thumbnails.
-pub async fn make<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file: TwakeFile, record: &FileRecord) -> Result<TwakeFile> {
+pub async fn make<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    uploads: &P::Objects,
+    file: TwakeFile,
+    record: &FileRecord,
+) -> Result<TwakeFile> {
     let mime = file.metadata.as_ref().map(|m| m.mime.clone()).unwrap_or_default();
     if !thumbs::is_image(&mime) || record.size >= thumbs::MAX_SOURCE_BYTES {
         return Ok(file);

@@ -20,8 +20,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
-use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
+use crate::store::object::LedgerStore;
 
 pub const LINK_NOT_FOUND: &str = "link not found";
 pub const LINK_EXPIRED: &str = "link expired";

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
+use crate::store::object::LedgerStore;
 
 /// A login (IMiS): whose, when last used, how long it may stay idle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

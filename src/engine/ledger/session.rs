@@ -9,9 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::object::LedgerStore;
 use crate::engine::file::expiry::{liveness, Liveness};
 use crate::error::{Error, Result};
+use crate::store::object::LedgerStore;
 
 pub const SESSION_NOT_FOUND: &str = "session not found";
 pub const SESSION_EXPIRED: &str = "session expired";
@@ -169,7 +169,11 @@ pub(super) async fn get_session<L: LedgerStore>(store: &L, now: u64, tenant: &st
 }
 
 /// Deletes the session; answers the entries whose bytes are to be deleted.
-pub(super) async fn delete_session<L: LedgerStore>(store: &L, now: u64, tenant: &str) -> Result<(Session, Vec<FileEntry>)> {
+pub(super) async fn delete_session<L: LedgerStore>(
+    store: &L,
+    now: u64,
+    tenant: &str,
+) -> Result<(Session, Vec<FileEntry>)> {
     let session = session(store, Some(tenant), now).await?;
     let files = entries(store).await?;
     store.clear().await?;

@@ -14,8 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::object::LedgerStore;
 use crate::error::{Error, Result};
+use crate::store::object::LedgerStore;
 
 pub const FILE_NOT_FOUND: &str = "File not found";
 pub const UPLOAD_INCOMPLETE: &str = "Upload incomplete";

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 
-use crate::store::object::{from_json, to_json, Objects, UploadStore};
 use super::state::{Append, NewUpload, Phase, UploadState};
 use super::turns::{Sleep, Turns};
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::store::object::{from_json, to_json, Objects, UploadStore};
 use crate::store::Platform;
 
 /// One request to an upload's object. It crosses to the Durable Object as JSON; the answer
@@ -119,7 +119,6 @@ pub trait Uploads: Objects {
 }
 
 impl<O: Objects> Uploads for O {}
-
 
 fn state(answer: Option<UploadState>) -> Result<UploadState> {
     answer.ok_or_else(|| Error::Internal("upload object sent no state".into()))

@@ -36,7 +36,9 @@ pub trait Saved: UploadStore {
     fn state(&self) -> Result<Option<UploadState>> {
         match self.load()? {
             None => Ok(None),
-            Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| Error::Internal(format!("upload state: {e}"))),
+            Some(json) => {
+                serde_json::from_str(&json).map(Some).map_err(|e| Error::Internal(format!("upload state: {e}")))
+            }
         }
     }
 
