@@ -250,3 +250,54 @@ fn tus_method_override_on_get_and_the_retried_last_patch() {
     assert_eq!(status_of(get("DELETE").call()), 204);
     assert_eq!(status_of(ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &auth).call()), 404);
 }
+
+/// Each request logs one JSON line (request id, tenant, dialect, endpoint row, status, bytes,
+/// duration, error code) and answers its id: the client's `X-Request-ID` when it is safe, else
+/// a new one. No credential and no body in it.
+#[test]
+fn each_request_logs_one_json_line_with_its_id() {
+    let srv = Server::start();
+    let r = ureq::post(&srv.url("/files/"))
+        .set("Tus-Resumable", "1.0.0")
+        .set("Upload-Length", "3")
+        .set("Content-Type", "application/offset+octet-stream")
+        .set("X-Request-ID", "e2e-req-42")
+        .set("Authorization", &basic_auth())
+        .send_bytes(b"abc")
+        .unwrap();
+    assert_eq!(r.header("X-Request-ID"), Some("e2e-req-42"));
+    let refused = ureq::get(&srv.url("/v1/files")).set("X-Request-ID", "bad id\"x").call();
+    let Err(ureq::Error::Status(401, refused)) = refused else { panic!("401 expected") };
+    let generated = refused.header("X-Request-ID").unwrap().to_string();
+    assert!(generated.len() >= 32 && generated != "bad id\"x", "{generated}");
+    let lines = || -> Vec<serde_json::Value> {
+        let text = srv.log_text();
+        text.lines()
+            .filter_map(|l| l.find("{\"request_id\"").map(|i| &l[i..]))
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let both = || {
+        let all = lines();
+        ["e2e-req-42", generated.as_str()].iter().all(|id| all.iter().any(|l| l["request_id"] == *id))
+    };
+    assert!(wait_until(Instant::now() + Duration::from_secs(10), both), "{}", srv.log_tail());
+    let all = lines();
+    let upload = all.iter().find(|l| l["request_id"] == "e2e-req-42").expect("the upload's line");
+    assert_eq!(upload["tenant"], "e2e");
+    assert_eq!(upload["dialect"], "tus");
+    assert_eq!(upload["endpoint"], "/files/");
+    assert_eq!(upload["status"], 201);
+    assert_eq!(upload["bytes_in"], 3);
+    assert!(upload["duration_ms"].is_u64() && upload["error"].is_null());
+    let line = all
+        .iter()
+        .find(|l| l["request_id"] == generated.as_str())
+        .unwrap_or_else(|| panic!("the refusal's line {generated}: {}", srv.log_tail()));
+    assert_eq!(
+        (line["status"].as_u64(), line["error"].as_str(), &line["tenant"]),
+        (Some(401), Some("unauthorized"), &serde_json::Value::Null)
+    );
+    let log = srv.log_text();
+    assert!(!log.contains(&basic_auth()) && !log.contains(PASSWORD), "no credential in the log");
+}

@@ -4,6 +4,7 @@
 //! the request body against the configured limit, dispatches, and renders every error
 //! (`404` and `405` included) in the shape of the dialect whose URL space the path is in.
 
+pub mod access_log;
 pub mod form;
 pub mod imis;
 pub mod native;
@@ -37,6 +38,22 @@ pub enum Dialect {
     Twake,
     Tus,
     Portsip,
+}
+
+impl Dialect {
+    /// Its name in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Service => "service",
+            Dialect::Native => "native",
+            Dialect::Ngcp => "ngcp",
+            Dialect::OpenTera => "opentera",
+            Dialect::Imis => "imis",
+            Dialect::Twake => "twake",
+            Dialect::Tus => "tus",
+            Dialect::Portsip => "portsip",
+        }
+    }
 }
 
 /// Every endpoint of every dialect: the dialect, then its own operation.
@@ -330,6 +347,8 @@ pub struct Outcome {
     pub error: Option<Error>,
     /// The endpoint served, if the request reached one.
     pub endpoint: Option<&'static Endpoint<Op>>,
+    /// The tenant the request authenticated as by its row's credentials (Basic, Bearer).
+    pub tenant: Option<Tenant>,
 }
 
 impl Outcome {
@@ -363,13 +382,16 @@ pub async fn serve_routed<P: Platform>(
     origin: &str,
     body: Body<P>,
 ) -> Outcome {
+    let mut tenant = None;
     let (dialect, endpoint, result) = match found {
         Found::Endpoint { dialect, endpoint, params, method } => {
-            (*dialect, Some(endpoint), dispatch(svc, head, origin, endpoint, &params, method, body).await)
+            let result = dispatch(svc, head, origin, endpoint, &params, method, body, &mut tenant).await;
+            (*dialect, Some(endpoint), result)
         }
         Found::MethodNotAllowed { dialect, allow } => {
             let reply = error_reply(*dialect, &Error::MethodNotAllowed).with_headers(&[("Allow", allow)]);
-            let outcome = Outcome { dialect: *dialect, reply, error: Some(Error::MethodNotAllowed), endpoint: None };
+            let error = Some(Error::MethodNotAllowed);
+            let outcome = Outcome { dialect: *dialect, reply, error, endpoint: None, tenant: None };
             return with_dialect_headers(outcome);
         }
         Found::NotFound { dialect } => {
@@ -381,9 +403,10 @@ pub async fn serve_routed<P: Platform>(
         Err(e) => Err(e),
     };
     let outcome = match result {
-        Ok(reply) => Outcome { dialect, reply, error: None, endpoint },
+        Ok(reply) => Outcome { dialect, reply, error: None, endpoint, tenant },
         Err(e) => {
-            Outcome { dialect, reply: error_reply(dialect, &e).with_headers(&e.headers()), error: Some(e), endpoint }
+            let reply = error_reply(dialect, &e).with_headers(&e.headers());
+            Outcome { dialect, reply, error: Some(e), endpoint, tenant }
         }
     };
     with_dialect_headers(outcome)
@@ -411,6 +434,9 @@ fn with_dialect_headers(mut outcome: Outcome) -> Outcome {
     outcome
 }
 
+/// Authenticates as the row says and hands the request to its dialect; the tenant it
+/// authenticated as (Basic or Bearer) goes into `tenant`, for the access log.
+#[allow(clippy::too_many_arguments)]
 async fn dispatch<P: Platform>(
     svc: &Service<'_, P>,
     head: &Head,
@@ -419,6 +445,7 @@ async fn dispatch<P: Platform>(
     params: &Params,
     method: Method,
     body: Body<P>,
+    tenant: &mut Option<Tenant>,
 ) -> Result<Reply> {
     let creds = &svc.ctx.config.credentials;
     check_same_origin(head, method, origin, &svc.ctx.config.allowed_origins)?;
@@ -427,6 +454,7 @@ async fn dispatch<P: Platform>(
         Auth::Tenant => Some(creds.authenticate(head.authorization().as_ref())?),
         Auth::Optional => head.authorization().and_then(|p| creds.authenticate(Some(&p)).ok()),
     };
+    tenant.clone_from(&caller);
     check_json_body(head, endpoint)?;
     if let (Some(max), BodyUse::Read | BodyUse::Forward) = (svc.ctx.config.max_request_body, endpoint.body) {
         if head.content_length().is_some_and(|len| len > max) {
@@ -514,6 +542,22 @@ pub fn error_reply(dialect: Dialect, e: &Error) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The outcome names the tenant a request authenticated as, for the access log; a public
+    /// or refused request names none.
+    #[test]
+    fn the_outcome_names_the_authenticated_tenant() {
+        use crate::testkit::{World, ACME_BEARER};
+        let w = World::new();
+        let run = |headers: &[(&str, &str)]| {
+            futures_executor::block_on(w.request(Method::Get, "/v1/files", headers, Vec::<u8>::new().into()))
+        };
+        let ok = run(&[("Authorization", ACME_BEARER)]);
+        assert_eq!((ok.reply.status(), ok.tenant), (200, Some(Tenant("acme".into()))));
+        let refused = run(&[("Authorization", "Bearer nope")]);
+        assert_eq!((refused.reply.status(), refused.tenant), (401, None));
+        assert_eq!(run(&[]).tenant, None);
+    }
 
     #[test]
     fn query_params_are_decoded() {
@@ -855,7 +899,7 @@ mod tests {
         let ngcp =
             ngcp::simple::TABLE.endpoints.iter().find(|e| e.op == super::Op::Ngcp(ngcp::simple::Op::Download)).unwrap();
         let reply = Reply::json(404, serde_json::json!({}));
-        let out = Outcome { dialect: Dialect::Ngcp, reply, error: None, endpoint: Some(ngcp) };
+        let out = Outcome { dialect: Dialect::Ngcp, reply, error: None, endpoint: Some(ngcp), tenant: None };
         let logged = out.log_path(&format!("/rtc/fileshare/uploads/{id}"));
         assert_eq!(logged, "/rtc/fileshare/uploads/88e5…");
         assert!(!logged.contains(id));

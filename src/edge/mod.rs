@@ -6,7 +6,9 @@ mod self_test;
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::config::Config;
+use crate::dialect::access_log::{self, AccessLog};
 use crate::dialect::{self, Head, Reply, Service};
+use crate::engine::file::ids::new_uuid;
 use crate::engine::Later;
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
@@ -14,7 +16,7 @@ use crate::http::purge::{purge_calls, retry_after, PurgeCall};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
 use crate::platform::objects::DurableObjects;
 use crate::platform::Bindings;
-use crate::route::Method;
+use crate::route::{self, Method};
 
 /// The Cron Trigger: the sweep (expired files, and what the journal says is missing).
 #[event(scheduled)]
@@ -129,6 +131,7 @@ async fn cache_match(key: &str, head: &dialect::Head) -> worker::Result<Option<R
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     console_error_panic_hook::set_once();
+    let started = crate::platform::now();
     let url = match req.url() {
         Ok(u) => u,
         Err(e) => return send_plain(Error::bad_request(format!("bad url: {e}"))),
@@ -138,13 +141,60 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     }
     let method = Method::parse(req.inner().method().as_str());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
+    let request_id = access_log::request_id(head.header("x-request-id"), new_uuid);
+    let mut log = AccessLog {
+        request_id: request_id.clone(),
+        tenant: None,
+        dialect: "",
+        method: method.as_str(),
+        endpoint: None,
+        path: url.path().chars().take(64).collect(),
+        status: 0,
+        bytes_in: head.content_length(),
+        bytes_out: None,
+        duration_ms: 0,
+        error: None,
+    };
+    let resp = answer(&req, &env, &wctx, &url, head, &mut log).await;
+    log.duration_ms = crate::platform::now().saturating_sub(started);
+    match resp {
+        Ok(resp) => {
+            log.status = resp.status_code();
+            if log.bytes_out.is_none() {
+                log.bytes_out = resp.headers().get("content-length").ok().flatten().and_then(|l| l.parse().ok());
+            }
+            worker::console_log!("{}", log.line());
+            let _ = resp.headers().set("X-Request-ID", &request_id);
+            Ok(resp)
+        }
+        Err(e) => {
+            log.status = 500;
+            log.error = Some("internal");
+            worker::console_log!("{}", log.line());
+            Err(e)
+        }
+    }
+}
+
+/// The answer to a request, and what the access log says of it.
+async fn answer(
+    req: &Request,
+    env: &Env,
+    wctx: &Context,
+    url: &worker::Url,
+    head: Head,
+    log: &mut AccessLog,
+) -> worker::Result<Response> {
     // public downloads whose bytes cannot change: from this location's cache when they are in
     // it (a `Range` is answered from the cached whole), without a read of R2 or of the rest of
     // the settings; one canonical key per file, whatever the spelling of the URL, so that a
     // deletion purges it
     let found = dialect::route_head(&head);
+    if let route::Found::Endpoint { dialect, endpoint, .. } = &found {
+        (log.dialect, log.endpoint) = (dialect.name(), Some(endpoint.path));
+    }
     let cache_key = match dialect::shared_cache_path(&head, &found) {
-        Some(path) => match crate::config::public_url(&|name| crate::platform::setting(&env, name)) {
+        Some(path) => match crate::config::public_url(&|name| crate::platform::setting(env, name)) {
             Ok(public) => Some(format!("{}{path}", crate::config::cache_origin(public.as_deref()))),
             // a malformed setting: answered below, with the rest of the settings
             Err(_) => None,
@@ -156,10 +206,11 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
             return Ok(hit);
         }
     }
-    let b = match Bindings::new(&env) {
+    let b = match Bindings::new(env) {
         Ok(b) => b,
         Err(e) => {
             worker::console_error!("Error at {}: message={e}, status={}", url.path(), e.status());
+            log.error = Some(e.code());
             return send_plain(e);
         }
     };
@@ -175,14 +226,19 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     // NGCP's log format; never a header or a body, and a capability in the path is cut short,
     // so never a secret.
     let log_path = outcome.log_path(url.path());
+    log.path = log_path.clone();
+    log.dialect = outcome.dialect.name();
+    log.tenant = outcome.tenant.as_ref().map(|t| t.0.clone());
+    log.bytes_out = outcome.reply.header("content-length").and_then(|l| l.parse().ok());
     if let Some(e) = &outcome.error {
+        log.error = Some(e.code());
         worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());
         // An early answer waits for the client to finish sending (else it sees a reset), but
         // not for long when the caller is refused, and never reading the body into wasm.
         body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
-    purge_later(&wctx, &b.config, later.take_purges());
-    publish_later(&env, &wctx, later);
+    purge_later(wctx, &b.config, later.take_purges());
+    publish_later(env, wctx, later);
     let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
     match send(outcome.reply).await {
         Ok(mut resp) => {
@@ -197,6 +253,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         }
         Err(e) => {
             worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());
+            log.error = Some(e.code());
             match send(dialect::error_reply(outcome.dialect, &e)).await {
                 Ok(resp) => Ok(resp),
                 Err(_) => send_plain(e),

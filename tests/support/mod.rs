@@ -144,6 +144,11 @@ impl Server {
         lines[lines.len().saturating_sub(60)..].join("\n")
     }
 
+    /// The whole wrangler log so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
     /// Stops the server (its whole process group, by PID), keeping the state folder.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
