@@ -145,6 +145,8 @@ def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build"
         with open(os.path.join(ROOT, "bench/count/shim.mjs")) as f, open(main, "w") as out:
             out.write(f.read().replace('"BUILD/index.js"', json.dumps(os.path.join(build, "index.js"))))
     toml = open(os.path.join(ROOT, "wrangler.toml")).read().replace('main = "build/index.js"', f'main = "{main}"')
+    # the static assets are the repository's (the server runs from a folder of its own)
+    toml = toml.replace('directory = "./public"', f'directory = {json.dumps(os.path.join(ROOT, "public"))}')
     server = Server("edgeshare-counted" if count_ops else "edgeshare", ROOT, toml,
                     f'EDGESHARE_CREDENTIALS="bench:basic:{cred_hash}"\n' + extra_vars)
     server.extra_dirs.append(shim_dir)
