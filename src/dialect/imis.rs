@@ -197,10 +197,13 @@ async fn logged_in<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Resu
         Some(Presented::Bearer(t)) if t.len() == 64 => t,
         _ => return Err(Error::Unauthorized),
     };
-    match svc.objects.ledger(&login_object(&token), LedgerCall::UseLogin).await? {
-        LedgerAnswer::Tenant { tenant } => Ok(Tenant(tenant)),
-        _ => Err(Error::Internal("login object: no tenant".into())),
-    }
+    let tenant = match svc.objects.ledger(&login_object(&token), LedgerCall::UseLogin).await? {
+        LedgerAnswer::Tenant { tenant } => Tenant(tenant),
+        _ => return Err(Error::Internal("login object: no tenant".into())),
+    };
+    // a login outlives no suspension of its tenant
+    svc.ctx.check_active(&tenant).await?;
+    Ok(tenant)
 }
 
 /// `POST archives/{aid}/session/open.json`: a tenant's username and password (its Basic
@@ -212,7 +215,7 @@ async fn open<P: Platform>(svc: &Service<'_, P>, body: ByteStream) -> Result<Rep
     let (Some(user), Some(password)) = (field("username"), field("password")) else {
         return Err(Error::bad_request("authentication.username and authentication.password are required"));
     };
-    let tenant = svc.ctx.config.credentials.authenticate(Some(&Presented::Basic { user, password }))?;
+    let tenant = svc.ctx.authenticate(Some(&Presented::Basic { user, password })).await?;
     let token = Secret::random::<48>();
     let call = LedgerCall::OpenLogin { tenant: tenant.0, idle_ms: LOGIN_IDLE_SECS * 1000 };
     svc.objects.ledger(&login_object(token.expose()), call).await?;
