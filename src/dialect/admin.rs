@@ -7,6 +7,7 @@
 
 use serde_json::{json, Value};
 
+use super::native::{cursor_param, listed_page};
 use super::Op::Admin;
 use super::{form, Dialect, Reply, Request, Service};
 use crate::engine::file::ids::iso8601_ms;
@@ -76,15 +77,8 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             Ok(Reply::json(201, tenant_json(&ctx.create_tenant(id).await?)))
         }
         Op::ListTenants => {
-            let cursor = req.head.query_param("cursor").filter(|c| !c.is_empty());
-            if cursor.as_ref().is_some_and(|c| c.len() > 1024 || !c.bytes().all(|b| b.is_ascii_graphic())) {
-                return Err(Error::bad_request("invalid cursor"));
-            }
-            let page = match ctx.list_tenants(cursor.as_deref()).await {
-                // KV refuses a cursor it did not make
-                Err(Error::Storage(_)) if cursor.is_some() => return Err(Error::bad_request("invalid cursor")),
-                other => other?,
-            };
+            let cursor = cursor_param(req.head)?;
+            let page = listed_page(ctx.list_tenants(cursor.as_deref()).await, cursor.as_deref())?;
             let tenants: Vec<Value> = page.tenants.iter().map(summary_json).collect();
             Ok(Reply::json(200, json!({"tenants": tenants, "cursor": page.cursor})))
         }
