@@ -452,6 +452,15 @@ mod tests {
         let link = &doc["paths"]["/v1/files/{id}/links"]["post"]["responses"]["201"];
         assert_eq!(link["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Link");
         assert!(doc["paths"]["/rtc/fileshare/uploads"]["post"].is_object(), "every prefix");
+        // the operator's routes: its token, and a tenant's credentials refused
+        let mint = &doc["paths"]["/v1/admin/tenants/{tenant}/keys"]["post"];
+        assert_eq!(mint["security"], json!([{"adminToken": []}]));
+        assert!(mint["responses"]["401"].is_object() && mint["responses"]["403"].is_object());
+        assert_eq!(
+            mint["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Key"
+        );
+        assert_eq!(mint["tags"][0], "admin");
         assert_eq!(
             operation_id(Op::Tus(super::super::tus::Op::Patch), Method::Patch, "/files/{id}"),
             "tus_patch_files_id"
