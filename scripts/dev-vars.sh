@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Creates .dev.vars with a demo tenant's credentials if it is absent, and prints them.
-# EDGESHARE_DEMO_USER / EDGESHARE_DEMO_PASSWORD / EDGESHARE_DEMO_TOKEN / EDGESHARE_DEMO_JWT_SECRET
-# choose them; else random. The token is also the demo tenant's OpenTera static token; the JWT
-# secret signs and verifies its OpenTera (and Twake) JWTs.
+# Creates .dev.vars with a demo tenant's credentials and an operator's token if it is absent,
+# and prints them. EDGESHARE_DEMO_USER / EDGESHARE_DEMO_PASSWORD / EDGESHARE_DEMO_TOKEN /
+# EDGESHARE_DEMO_JWT_SECRET / EDGESHARE_DEMO_ADMIN_TOKEN choose them; else random. The token is
+# also the demo tenant's OpenTera static token; the JWT secret signs and verifies its OpenTera
+# (and Twake) JWTs; the admin token reaches /v1/admin/. A .dev.vars from before the admin token
+# existed gets one added, its other lines kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A file from before the JWT secret existed is made again, keeping its demo credentials.
 if [ -f .dev.vars ] && ! grep -q '^EDGESHARE_JWT_SECRETS=' .dev.vars; then
-  for v in USER PASSWORD TOKEN; do
+  for v in USER PASSWORD TOKEN ADMIN_TOKEN; do
     name="EDGESHARE_DEMO_$v"
     old=$(sed -n "s/^# $name=//p" .dev.vars)
     if [ -n "$old" ] && [ -z "${!name:-}" ]; then export "$name=$old"; fi
   done
   rm .dev.vars
 fi
+rand() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }
+# The operator's token: written into a new file below, or added to an older one.
+admin_lines() {
+  local admin_token="${EDGESHARE_DEMO_ADMIN_TOKEN:-$(rand)$(rand)}"
+  echo "# EDGESHARE_DEMO_ADMIN_TOKEN=$admin_token"
+  echo "EDGESHARE_ADMIN_CREDENTIALS=\"$(printf '%s' "$admin_token" | sha256sum | cut -d' ' -f1)\""
+}
 if [ ! -f .dev.vars ]; then
-  rand() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }
   user="${EDGESHARE_DEMO_USER:-demo}"
   password="${EDGESHARE_DEMO_PASSWORD:-$(rand)}"
   token="${EDGESHARE_DEMO_TOKEN:-$(rand)}"
@@ -32,7 +40,10 @@ if [ ! -f .dev.vars ]; then
     echo "# EDGESHARE_DEMO_JWT_SECRET=$jwt_secret"
     echo "EDGESHARE_CREDENTIALS=\"demo:basic:$basic_hash;demo:bearer:$bearer_hash;demo:opentera:$bearer_hash\""
     echo "EDGESHARE_JWT_SECRETS=\"demo:$jwt_secret\""
+    admin_lines
   } > .dev.vars
+elif ! grep -q '^EDGESHARE_ADMIN_CREDENTIALS=' .dev.vars; then
+  (umask 077; admin_lines >> .dev.vars)
 fi
-echo "Demo tenant credentials (from .dev.vars):"
+echo "Demo tenant credentials and the operator's token (from .dev.vars):"
 sed -n 's/^# \(EDGESHARE_DEMO_[A-Z_]*=\)/  \1/p' .dev.vars

@@ -2,10 +2,14 @@
 //!
 //! The `EDGESHARE_CREDENTIALS` secret lists, separated by `;`, `,` or new lines, entries
 //! `tenant:basic:<sha256 hex of "user:password">`, `tenant:bearer:<sha256 hex of token>` and
-//! `tenant:opentera:<sha256 hex of token>` (an OpenTera static token).
-//! Only hashes are stored; a presented credential is hashed and compared in constant time
-//! against every entry, so neither timing nor logs reveal anything.
+//! `tenant:opentera:<sha256 hex of token>` (an OpenTera static token): the bootstrap tenants.
+//! `EDGESHARE_ADMIN_CREDENTIALS` lists the sha256 hex of the operator's tokens
+//! ([`AdminCredentials`]). Only hashes are stored; a presented credential is hashed once
+//! ([`Hashed`]) and compared in constant time against every entry, so neither timing nor logs
+//! reveal anything. The tenants and keys an operator adds at run time are
+//! [`crate::engine::tenant`]'s.
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -16,12 +20,71 @@ use crate::http::auth_header::Presented;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant(pub String);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scheme {
+/// How a credential is presented: each scheme's hashes are their own, so a secret valid
+/// under one is refused under another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// `Authorization: Basic`, hashed as `user:password`.
     Basic,
+    /// `Authorization: Bearer`.
     Bearer,
     /// An OpenTera static (participant or device) token.
+    #[serde(rename = "opentera")]
     OpenTera,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 3] = [Scheme::Basic, Scheme::Bearer, Scheme::OpenTera];
+
+    /// Its name in `EDGESHARE_CREDENTIALS`, in the registry's keys and in the admin API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Basic => "basic",
+            Scheme::Bearer => "bearer",
+            Scheme::OpenTera => "opentera",
+        }
+    }
+
+    /// The scheme of that name (ASCII case aside).
+    pub fn parse(name: &str) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A presented credential, hashed as the secrets store it: its scheme and the sha256. `Debug`
+/// shows the scheme only.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Hashed {
+    pub scheme: Scheme,
+    pub hash: [u8; 32],
+}
+
+impl std::fmt::Debug for Hashed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hashed({}, <redacted>)", self.scheme.name())
+    }
+}
+
+impl Hashed {
+    /// A credential from an `Authorization` header.
+    pub fn of(p: &Presented) -> Hashed {
+        let scheme = match p {
+            Presented::Basic { .. } => Scheme::Basic,
+            Presented::Bearer(_) => Scheme::Bearer,
+        };
+        Hashed { scheme, hash: credential_hash(p) }
+    }
+
+    /// An OpenTera static token.
+    pub fn opentera(token: &str) -> Hashed {
+        Hashed { scheme: Scheme::OpenTera, hash: Sha256::digest(token.as_bytes()).into() }
+    }
+
+    /// The hash in lowercase hex, as the secrets and the registry's keys write it.
+    pub fn hex(&self) -> String {
+        hex::encode(self.hash)
+    }
 }
 
 #[derive(Clone)]
@@ -57,6 +120,11 @@ pub fn credential_hash(p: &Presented) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// A tenant's name as `EDGESHARE_CREDENTIALS` may write it: ASCII letters, digits, `-`, `_`.
+pub fn is_tenant_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl Credentials {
     /// Parses the secret. An invalid entry is an error naming its position, never its value.
     pub fn parse(spec: &str) -> Result<Credentials> {
@@ -66,15 +134,10 @@ impl Credentials {
             let mut it = item.splitn(3, ':');
             let (tenant, scheme, hex_hash) =
                 (it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?);
-            let scheme = match scheme.to_ascii_lowercase().as_str() {
-                "basic" => Scheme::Basic,
-                "bearer" => Scheme::Bearer,
-                "opentera" => Scheme::OpenTera,
-                _ => return Err(bad()),
-            };
+            let scheme = Scheme::parse(scheme).ok_or_else(bad)?;
             let mut hash = [0u8; 32];
             hex::decode_to_slice(hex_hash.trim(), &mut hash).map_err(|_| bad())?;
-            if tenant.is_empty() || !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if !is_tenant_name(tenant) {
                 return Err(bad());
             }
             entries.push(Entry { tenant: Tenant(tenant.into()), scheme, hash });
@@ -90,31 +153,86 @@ impl Credentials {
         self.entries.is_empty()
     }
 
+    /// The tenants the secret names, each once, in its order.
+    pub fn tenants(&self) -> Vec<&Tenant> {
+        let mut out: Vec<&Tenant> = Vec::new();
+        for e in &self.entries {
+            if !out.contains(&&e.tenant) {
+                out.push(&e.tenant);
+            }
+        }
+        out
+    }
+
+    /// Does the secret name this tenant?
+    pub fn has_tenant(&self, name: &str) -> bool {
+        self.entries.iter().any(|e| e.tenant.0 == name)
+    }
+
     /// The tenant of a presented credential, or `Unauthorized`. Every entry is compared, in
     /// constant time, whatever matches first.
     pub fn authenticate(&self, presented: Option<&Presented>) -> Result<Tenant> {
-        let presented = presented.ok_or(Error::Unauthorized)?;
-        let scheme = match presented {
-            Presented::Basic { .. } => Scheme::Basic,
-            Presented::Bearer(_) => Scheme::Bearer,
-        };
-        self.find(scheme, &credential_hash(presented))
+        self.find(&Hashed::of(presented.ok_or(Error::Unauthorized)?))
     }
 
     /// The tenant of an OpenTera static token (configured as `tenant:opentera:<sha256 hex>`).
     pub fn authenticate_opentera(&self, token: &str) -> Result<Tenant> {
-        self.find(Scheme::OpenTera, &credential_hash(&Presented::Bearer(token.into())))
+        self.find(&Hashed::opentera(token))
     }
 
-    fn find(&self, scheme: Scheme, hash: &[u8; 32]) -> Result<Tenant> {
+    /// The tenant of a hashed credential, or `Unauthorized`; every entry compared.
+    pub fn find(&self, presented: &Hashed) -> Result<Tenant> {
         let mut found: Option<&Tenant> = None;
         for e in &self.entries {
-            let same = e.hash.ct_eq(hash).unwrap_u8() == 1;
-            if same && e.scheme == scheme && found.is_none() {
+            let same = e.hash.ct_eq(&presented.hash).unwrap_u8() == 1;
+            if same && e.scheme == presented.scheme && found.is_none() {
                 found = Some(&e.tenant);
             }
         }
         found.cloned().ok_or(Error::Unauthorized)
+    }
+}
+
+/// The operator's tokens (`EDGESHARE_ADMIN_CREDENTIALS`, a secret: the sha256 hex of each,
+/// separated by `;`, `,` or new lines), presented as `Authorization: Bearer <token>` to
+/// `/v1/admin/`. None configured: nobody is an operator, and the run-time registry is never
+/// read. `Debug` shows only how many there are.
+#[derive(Clone, Default)]
+pub struct AdminCredentials {
+    hashes: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for AdminCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AdminCredentials({} entries)", self.hashes.len())
+    }
+}
+
+impl AdminCredentials {
+    /// Parses the secret; an invalid entry is an error naming its position, never its value.
+    pub fn parse(spec: &str) -> Result<AdminCredentials> {
+        let mut hashes = Vec::new();
+        for (i, item) in spec.split([';', ',', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(item, &mut hash).map_err(|_| {
+                Error::Internal(format!("EDGESHARE_ADMIN_CREDENTIALS entry {} is not a sha256 in hex", i + 1))
+            })?;
+            hashes.push(hash);
+        }
+        Ok(AdminCredentials { hashes })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Is this an operator's token (a Bearer one)? Every entry is compared in constant time.
+    pub fn is_admin(&self, presented: &Hashed) -> bool {
+        let mut found = false;
+        for h in &self.hashes {
+            found |= h.ct_eq(&presented.hash).unwrap_u8() == 1;
+        }
+        found && presented.scheme == Scheme::Bearer
     }
 }
 
@@ -159,6 +277,31 @@ mod tests {
         assert_eq!(creds.authenticate_opentera("static-tok").unwrap(), Tenant("acme".into()));
         assert_eq!(creds.authenticate(Some(&token)), Err(Error::Unauthorized), "not a Bearer token");
         assert_eq!(creds.authenticate_opentera("other"), Err(Error::Unauthorized));
+    }
+
+    #[test]
+    fn operators_are_bearer_tokens_apart_from_tenants() {
+        let admin = Presented::Bearer("root:token".into());
+        let creds = AdminCredentials::parse(&format!(" {} ;\n{}", hex_of(&admin), "ab".repeat(32))).unwrap();
+        assert!(creds.is_admin(&Hashed::of(&admin)));
+        assert!(!creds.is_admin(&Hashed::of(&Presented::Bearer("root:token ".into()))));
+        assert!(!creds.is_admin(&Hashed::opentera("root:token")), "an OpenTera token is no operator's");
+        let basic = Presented::Basic { user: "root".into(), password: "token".into() };
+        assert_eq!(Hashed::of(&basic).hash, Hashed::of(&admin).hash);
+        assert!(!creds.is_admin(&Hashed::of(&basic)), "the same hash as Basic: never an operator");
+        assert!(!AdminCredentials::default().is_admin(&Hashed::of(&admin)), "none configured: nobody");
+        assert!(AdminCredentials::parse("").unwrap().is_empty());
+        let err = AdminCredentials::parse("acme:bearer:00").unwrap_err().to_string();
+        assert!(err.contains("entry 1") && !err.contains("acme"), "{err}");
+        assert_eq!(format!("{creds:?}"), "AdminCredentials(2 entries)");
+        assert!(!format!("{:?}", Hashed::of(&admin)).contains(&hex_of(&admin)[..8]));
+        // the tenants the secret names, each once
+        let spec = format!("acme:basic:{0};acme:bearer:{0};bob-co:opentera:{0}", hex_of(&admin));
+        let creds = Credentials::parse(&spec).unwrap();
+        assert_eq!(creds.tenants(), [&Tenant("acme".into()), &Tenant("bob-co".into())]);
+        assert!(creds.has_tenant("bob-co") && !creds.has_tenant("bob"));
+        assert_eq!(Scheme::parse("OpenTera"), Some(Scheme::OpenTera));
+        assert_eq!(serde_json::to_string(&Scheme::OpenTera).unwrap(), "\"opentera\"");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Typed configuration from the worker's vars and secrets, with defaults and validation.
 //! Built from a lookup function so that host tests need no `worker::Env`.
 
-use crate::auth::{Credentials, JwtSecrets};
+use crate::auth::{AdminCredentials, Credentials, JwtSecrets};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::store::limits::R2_MIN_PART;
@@ -33,8 +33,11 @@ pub struct Config {
     /// Seconds without a byte after which a write is stalled: the next request for its upload
     /// makes it stop (`EDGESHARE_STALL_TIMEOUT`, 5 s).
     pub stall_timeout: u64,
-    /// Hashed credentials (`EDGESHARE_CREDENTIALS`, a secret).
+    /// Hashed credentials (`EDGESHARE_CREDENTIALS`, a secret): the bootstrap tenants.
     pub credentials: Credentials,
+    /// The operator's hashed tokens (`EDGESHARE_ADMIN_CREDENTIALS`, a secret). None: no
+    /// `/v1/admin/`, and the run-time registry of tenants and keys is never read.
+    pub admin: AdminCredentials,
     /// The tenants' JWT secrets (`EDGESHARE_JWT_SECRETS`, a secret).
     pub jwt_secrets: JwtSecrets,
     /// A share link's life when its creator asks for none (`EDGESHARE_LINK_TTL`, 24 h).
@@ -96,6 +99,7 @@ impl Default for Config {
             max_request_body: None,
             stall_timeout: 5,
             credentials: Credentials::default(),
+            admin: AdminCredentials::default(),
             jwt_secrets: JwtSecrets::default(),
             twake_companies: Vec::new(),
             link_ttl: 86400,
@@ -139,6 +143,7 @@ impl Config {
             },
             stall_timeout: num("EDGESHARE_STALL_TIMEOUT", d.stall_timeout)?,
             credentials: Credentials::parse(&get("EDGESHARE_CREDENTIALS").unwrap_or_default())?,
+            admin: AdminCredentials::parse(&get("EDGESHARE_ADMIN_CREDENTIALS").unwrap_or_default())?,
             jwt_secrets: JwtSecrets::parse(&get("EDGESHARE_JWT_SECRETS").unwrap_or_default())?,
             twake_companies: parse_companies(&get("EDGESHARE_TWAKE_COMPANIES").unwrap_or_default())?,
             link_ttl: num("EDGESHARE_LINK_TTL", d.link_ttl)?,
@@ -275,6 +280,11 @@ mod tests {
         assert_eq!(c.max_request_body, None, "no limit unless set");
         assert_eq!(c.stall_timeout, 5);
         assert!(c.credentials.is_empty());
+        assert!(c.admin.is_empty(), "no operator unless configured");
+        let hash = "ab".repeat(32);
+        let c = Config::from_lookup(lookup(&[("EDGESHARE_ADMIN_CREDENTIALS", &hash)])).unwrap();
+        assert!(!c.admin.is_empty());
+        assert!(Config::from_lookup(lookup(&[("EDGESHARE_ADMIN_CREDENTIALS", "not-hex")])).is_err());
     }
 
     #[test]

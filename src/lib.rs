@@ -11,7 +11,8 @@
 //! - [`dialect`]: adapters, one per vendor API (a folder for a vendor with more than one
 //!   concern: `ngcp/{simple,sessions}`, `opentera/`, `twake/`), each with its endpoint table;
 //!   they parse, call the engine and render [`error::Error`] in the vendor's own shape. Also
-//!   the service's own API (`native`), the share page and the OpenAPI document.
+//!   the service's own API (`native`), the operator's (`admin`: tenants and keys at run
+//!   time), the share page and the OpenAPI document.
 //! - [`engine`]: what all dialects share, one concern per folder: the context every dialect
 //!   calls ([`engine::Ctx`], in `engine/mod.rs`); [`engine::file`] (records, who may read
 //!   them, keys, expiry, limits, ids); [`engine::catalog`] (listing, digest index, expiry
@@ -19,8 +20,9 @@
 //!   writer, sha256, the run of a call, the Upload object's calls, turns);
 //!   [`engine::ledger`] (the small strongly consistent objects: the call envelope, sessions
 //!   and tenants, logins, share links, Twake files); [`engine::chunked`] (chunks in any
-//!   order: staging, assembly, thumbnails); beside them [`engine::jwt`] and
-//!   [`engine::throttle`].
+//!   order: staging, assembly, thumbnails); [`engine::tenant`] (the registry of tenants and
+//!   keys an operator writes at run time, and who a presented credential is); beside them
+//!   [`engine::jwt`] and [`engine::throttle`].
 //! - [`http`]: pure parsers and writers: `Range`, `Content-Disposition`, ETags,
 //!   `Authorization`, tus headers, digests, the download plan, HTML escaping, purge calls.
 //! - [`store`]: every storage seam ([`store::BlobStore`], [`store::MetaStore`], and in
@@ -28,10 +30,11 @@
 //!   [`store::Platform`] type naming a platform's, R2's and KV's rules ([`store::limits`]),
 //!   in-memory implementations for host tests, the contract every implementation keeps
 //!   ([`store::contract`]), and (wasm only) R2 and KV.
-//! - [`auth`], [`config`], [`error`], [`secret`]: credentials → tenants, typed settings, the
-//!   one error type, secrets that never print.
+//! - [`auth`], [`config`], [`error`], [`secret`]: the configured credentials (the bootstrap
+//!   tenants', the operator's) → tenants, typed settings, the one error type, secrets that
+//!   never print.
 //! - `platform` (wasm only): the worker's [`store::Platform`] (bindings → stores), request
-//!   bodies, the native digest, the Durable Objects' client.
+//!   bodies, the native digest, the Durable Objects' client, the isolate's registry cache.
 //! - `durable` (wasm only): the `Upload` and `Ledger` Durable Objects (storage and transport;
 //!   the logic is [`engine::upload`]'s and [`engine::ledger`]'s).
 //! - `edge` (wasm only): the `#[event(fetch)]` and `#[event(scheduled)]` entries, and the

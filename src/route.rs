@@ -93,6 +93,9 @@ pub enum Auth {
     /// The dialect reads its own credentials (OpenTera tokens, Twake JWTs) and refuses in
     /// its own shape.
     Own,
+    /// The operator's token (`Authorization: Bearer`, `EDGESHARE_ADMIN_CREDENTIALS`): `401`
+    /// without, `403` for a tenant's credentials. No tenant is the caller.
+    Admin,
 }
 
 /// What an endpoint does with the request body.
@@ -176,10 +179,14 @@ pub enum PathParam {
     Cid,
     /// `{index}`: a Twake thumbnail's number.
     Index,
+    /// `{tenant}`: a tenant's id (the admin API).
+    Tenant,
+    /// `{key}`: a tenant's key's id (the admin API).
+    Key,
 }
 
 impl PathParam {
-    pub const ALL: [PathParam; 10] = [
+    pub const ALL: [PathParam; 12] = [
         PathParam::Id,
         PathParam::Token,
         PathParam::Sid,
@@ -190,6 +197,8 @@ impl PathParam {
         PathParam::Entity,
         PathParam::Cid,
         PathParam::Index,
+        PathParam::Tenant,
+        PathParam::Key,
     ];
 
     /// As a path writes it between braces.
@@ -205,6 +214,8 @@ impl PathParam {
             PathParam::Entity => "entity",
             PathParam::Cid => "cid",
             PathParam::Index => "index",
+            PathParam::Tenant => "tenant",
+            PathParam::Key => "key",
         }
     }
 

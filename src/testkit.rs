@@ -1,4 +1,5 @@
-//! The one in-memory world of the host tests: config with two tenants, in-memory R2, KV and
+//! The one in-memory world of the host tests: config with two tenants and an operator's token
+//! ([`ADMIN_TOKEN`]), in-memory R2, KV and
 //! expiries, one in-memory Upload object per upload id (its storage goes through JSON on
 //! every load, as across requests and restarts in the worker), a clock the test advances,
 //! and [`World::fire_alarms`]. Requests go through [`crate::dialect::serve`], routing and
@@ -13,11 +14,12 @@ use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
 use futures_util::{stream, Stream, StreamExt};
 
-use crate::auth::{credential_hash, Credentials, JwtSecrets};
+use crate::auth::{credential_hash, AdminCredentials, Credentials, JwtSecrets};
 use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
 use crate::engine::catalog::sweep::Swept;
 use crate::engine::ledger::{self, LedgerCall};
+use crate::engine::tenant::cache::Cache;
 use crate::engine::upload::calls::{serve, Object, UploadCall};
 use crate::engine::upload::run::{next_alarm, Saved};
 use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
@@ -43,6 +45,10 @@ pub const BOBCO_BEARER: &str = "Bearer tok-bob";
 pub const ACME_OPENTERA_STATIC: &str = "acme-static-token";
 pub const ACME_JWT_SECRET: &str = "acme-jwt-secret-0123456789";
 pub const BOBCO_JWT_SECRET: &str = "bobco-jwt-secret-0123456789";
+
+/// The operator's token (`EDGESHARE_ADMIN_CREDENTIALS`), and its `Authorization` header.
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
+pub const ADMIN_BEARER: &str = "Bearer admin-token-0123456789";
 
 /// 2024-05-02T10:00:00.000Z
 pub const T0: u64 = 1_714_644_000_000;
@@ -151,6 +157,8 @@ pub struct World {
     pub objects: RefCell<BTreeMap<String, Rc<MemoryObject>>>,
     /// The sessions' and tenants' objects, by name.
     pub ledgers: RefCell<BTreeMap<String, Rc<MemoryLedger>>>,
+    /// What the world's one isolate read of the tenant registry lately.
+    pub tenants: Cache,
     now: Box<dyn Fn() -> u64>,
     native: fn() -> Box<dyn NativeSha256>,
 }
@@ -180,6 +188,7 @@ impl World {
         );
         let config = Config {
             credentials: Credentials::parse(&spec).unwrap(),
+            admin: AdminCredentials::parse(&bearer(ADMIN_TOKEN)).unwrap(),
             jwt_secrets: JwtSecrets::parse(&format!("acme:{ACME_JWT_SECRET};bobco:{BOBCO_JWT_SECRET}")).unwrap(),
             // share link passwords: the real algorithm at a cost that keeps tests quick
             link_kdf_kib: 64,
@@ -197,6 +206,7 @@ impl World {
             clock,
             objects: RefCell::default(),
             ledgers: RefCell::default(),
+            tenants: Cache::default(),
             now: Box::new(move || c.get()),
             native,
         }
@@ -219,6 +229,7 @@ impl World {
             native: Some(&self.native),
             later: &self.later,
             throttle: Some(&self.throttle),
+            tenants: &self.tenants,
         }
     }
 

@@ -197,10 +197,13 @@ async fn logged_in<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Resu
         Some(Presented::Bearer(t)) if t.len() == 64 => t,
         _ => return Err(Error::Unauthorized),
     };
-    match svc.objects.ledger(&login_object(&token), LedgerCall::UseLogin).await? {
-        LedgerAnswer::Tenant { tenant } => Ok(Tenant(tenant)),
-        _ => Err(Error::Internal("login object: no tenant".into())),
-    }
+    let tenant = match svc.objects.ledger(&login_object(&token), LedgerCall::UseLogin).await? {
+        LedgerAnswer::Tenant { tenant } => Tenant(tenant),
+        _ => return Err(Error::Internal("login object: no tenant".into())),
+    };
+    // a login outlives no suspension of its tenant
+    svc.ctx.check_active(&tenant).await?;
+    Ok(tenant)
 }
 
 /// `POST archives/{aid}/session/open.json`: a tenant's username and password (its Basic
@@ -212,7 +215,7 @@ async fn open<P: Platform>(svc: &Service<'_, P>, body: ByteStream) -> Result<Rep
     let (Some(user), Some(password)) = (field("username"), field("password")) else {
         return Err(Error::bad_request("authentication.username and authentication.password are required"));
     };
-    let tenant = svc.ctx.config.credentials.authenticate(Some(&Presented::Basic { user, password }))?;
+    let tenant = svc.ctx.authenticate(Some(&Presented::Basic { user, password })).await?;
     let token = Secret::random::<48>();
     let call = LedgerCall::OpenLogin { tenant: tenant.0, idle_ms: LOGIN_IDLE_SECS * 1000 };
     svc.objects.ledger(&login_object(token.expose()), call).await?;
@@ -528,5 +531,28 @@ mod tests {
         // a login ends after an hour without use
         w.advance(LOGIN_IDLE_SECS * 1000);
         assert_eq!(call(&w, Method::Get, &format!("/archives/A1/objects/{id}"), &t, &[], b"").status(), 401);
+    }
+
+    /// A Basic key minted by the operator logs in; a suspended tenant's logins, open or new,
+    /// are refused.
+    #[test]
+    fn minted_keys_log_in_and_suspension_ends_logins() {
+        let w = World::new();
+        let admin = [("Authorization", crate::testkit::ADMIN_BEARER), ("Content-Type", "application/json")];
+        let r =
+            w.send(Method::Post, "/v1/admin/tenants/acme/keys", &admin, br#"{"kind":"basic","user":"rec"}"#.to_vec());
+        let password = World::json(&r)["secret"].as_str().unwrap().to_string();
+        let minted = World::json(&login(&w, "rec", &password))["token"].as_str().unwrap().to_string();
+        let t = token(&w);
+        assert_eq!(put(&w, &t, &create(&w, &minted, "audio/wav"), "0-2", b"abc").status(), 200, "one tenant");
+        assert_eq!(w.send(Method::Post, "/v1/admin/tenants/acme/suspend", &admin, Vec::new()).status(), 200);
+        assert_eq!(login(&w, "foo", "bar").status(), 403);
+        assert_eq!(login(&w, "rec", &password).status(), 403);
+        let (path, body) = (format!("{BASE}/create_sessions.json"), json!({"content_type": "audio/wav"}).to_string());
+        for open in [&t, &minted] {
+            assert_eq!(call(&w, Method::Post, &path, open, &[], body.as_bytes()).status(), 403, "an open login");
+        }
+        assert_eq!(w.send(Method::Post, "/v1/admin/tenants/acme/resume", &admin, Vec::new()).status(), 200);
+        assert_eq!(put(&w, &t, &create(&w, &t, "audio/wav"), "0-2", b"abc").status(), 200);
     }
 }

@@ -5,6 +5,7 @@
 //! (`404` and `405` included) in the shape of the dialect whose URL space the path is in.
 
 pub mod access_log;
+pub mod admin;
 pub mod form;
 pub mod imis;
 pub mod native;
@@ -30,7 +31,7 @@ use crate::store::{Body, Payload, Platform};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Service,
-    /// edgeshare's own API (`/v1/`) and share links (`/s/`).
+    /// edgeshare's own API (`/v1/`, the operator's `/v1/admin/` too) and share links (`/s/`).
     Native,
     Ngcp,
     OpenTera,
@@ -61,6 +62,7 @@ impl Dialect {
 pub enum Op {
     Service(service::Op),
     Native(native::Op),
+    Admin(admin::Op),
     Ngcp(ngcp::simple::Op),
     NgcpSessions(ngcp::sessions::Op),
     OpenTera(opentera::Op),
@@ -71,8 +73,9 @@ pub enum Op {
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 9] = [
+pub static TABLES: [Table<Dialect, Op>; 10] = [
     service::TABLE,
+    admin::TABLE,
     native::TABLE,
     tus::TABLE,
     portsip::TABLE,
@@ -269,7 +272,7 @@ pub fn is_public_download(head: &Head, found: &Found<'static, Dialect, Op>) -> b
         Auth::Capability => true,
         Auth::Optional => head.header("authorization").is_none(),
         // a revocable token's downloads are private
-        Auth::None | Auth::Tenant | Auth::Own | Auth::RevocableCapability => false,
+        Auth::None | Auth::Tenant | Auth::Own | Auth::RevocableCapability | Auth::Admin => false,
     };
     // an `If-Range` is ours to judge (a cache may serve the range whatever the validator)
     method == Method::Get && endpoint.body == BodyUse::None && anonymous && head.header("if-range").is_none()
@@ -447,12 +450,18 @@ async fn dispatch<P: Platform>(
     body: Body<P>,
     tenant: &mut Option<Tenant>,
 ) -> Result<Reply> {
-    let creds = &svc.ctx.config.credentials;
-    check_same_origin(head, method, origin, &svc.ctx.config.allowed_origins)?;
-    let caller = match endpoint.auth {
-        Auth::None | Auth::Capability | Auth::RevocableCapability | Auth::Own => None,
-        Auth::Tenant => Some(creds.authenticate(head.authorization().as_ref())?),
-        Auth::Optional => head.authorization().and_then(|p| creds.authenticate(Some(&p)).ok()),
+    let ctx = svc.ctx;
+    check_same_origin(head, method, origin, &ctx.config.allowed_origins)?;
+    let caller = match (endpoint.auth, head.authorization()) {
+        (Auth::None | Auth::Capability | Auth::RevocableCapability | Auth::Own, _) => None,
+        (Auth::Admin, presented) => {
+            ctx.authenticate_admin(presented.as_ref()).await?;
+            None
+        }
+        (Auth::Tenant, presented) => Some(ctx.authenticate(presented.as_ref()).await?),
+        // refused credentials (a suspended tenant's too) are no credentials here
+        (Auth::Optional, Some(p)) => ctx.authenticate(Some(&p)).await.ok(),
+        (Auth::Optional, None) => None,
     };
     tenant.clone_from(&caller);
     check_json_body(head, endpoint)?;
@@ -465,6 +474,7 @@ async fn dispatch<P: Platform>(
     match endpoint.op {
         Op::Service(op) => service::handle(svc, op, origin),
         Op::Native(op) => native::handle(svc, op, &req, body).await,
+        Op::Admin(op) => admin::handle(svc, op, &req, body).await,
         Op::Ngcp(op) => ngcp::simple::handle(svc, op, &req, body).await,
         Op::NgcpSessions(op) => ngcp::sessions::handle(svc, op, &req, body).await,
         Op::OpenTera(op) => opentera::handle(svc, op, &req, body).await,
@@ -587,6 +597,7 @@ mod tests {
         let (n, t, p) = (|o| Is(super::Op::Ngcp(o)), |o| Is(super::Op::Tus(o)), |o| Is(super::Op::Portsip(o)));
         let (s, o) = (|o| Is(super::Op::NgcpSessions(o)), |o| Is(super::Op::OpenTera(o)));
         let (i, k) = (|o| Is(super::Op::Imis(o)), |o| Is(super::Op::Twake(o)));
+        let a = |o| Is(super::Op::Admin(o));
         let tw = twake::PREFIX;
         let rows: Vec<(Method, Option<&str>, String, Want)> = vec![
             (Get, None, "/healthz".into(), Is(super::Op::Service(service::Op::Health))),
@@ -683,6 +694,17 @@ mod tests {
             (Get, None, "/archives/A/objects/x".into(), i(imis::Op::Read)),
             (Get, None, format!("/archives/A/entities/H:h/create_sessions/{id}"), Allow("PUT, DELETE")),
             (Get, None, "/archives/A/other".into(), NotFound(Some(Dialect::Imis))),
+            // the operator's API, beside edgeshare's own
+            (Post, None, "/v1/admin/tenants".into(), a(admin::Op::CreateTenant)),
+            (Get, None, "/v1/admin/tenants/".into(), a(admin::Op::ListTenants)),
+            (Get, None, "/v1/admin/tenants/acme".into(), a(admin::Op::GetTenant)),
+            (Put, None, "/v1/admin/tenants/acme".into(), Allow("GET, DELETE")),
+            (Post, None, "/v1/admin/tenants/acme/suspend".into(), a(admin::Op::Suspend)),
+            (Get, None, "/v1/admin/tenants/acme/resume".into(), Allow("POST")),
+            (Get, None, "/v1/admin/tenants/acme/keys".into(), a(admin::Op::ListKeys)),
+            (Delete, None, "/v1/admin/tenants/acme/keys/0123456789abcdef".into(), a(admin::Op::RevokeKey)),
+            (Get, None, "/v1/admin/other".into(), NotFound(Some(Dialect::Native))),
+            (Get, None, "/v1/files".into(), Is(super::Op::Native(native::Op::ListFiles))),
             // Twake, under its prefix
             (Post, None, format!("{tw}/companies/c/files"), k(twake::Op::Upload)),
             (Post, None, format!("{tw}/companies/c/files/"), k(twake::Op::Upload)),

@@ -149,16 +149,26 @@ pub fn link_json(token: &str, link: &Link, origin: &str, now: u64) -> Value {
     })
 }
 
-async fn list_files<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply> {
-    let cursor = req.head.query_param("cursor").filter(|c| !c.is_empty());
+/// The `?cursor=` of a KV listing's next page: `400` for one no listing could have made.
+pub(super) fn cursor_param(head: &Head) -> Result<Option<String>> {
+    let cursor = head.query_param("cursor").filter(|c| !c.is_empty());
     if cursor.as_ref().is_some_and(|c| c.len() > 1024 || !c.bytes().all(|b| b.is_ascii_graphic())) {
         return Err(Error::bad_request("invalid cursor"));
     }
-    let page = match svc.ctx.list_files(&tenant.0, cursor.as_deref()).await {
-        // KV refuses a cursor it did not make
-        Err(Error::Storage(_)) if cursor.is_some() => return Err(Error::bad_request("invalid cursor")),
-        other => other?,
-    };
+    Ok(cursor)
+}
+
+/// A KV listing's page: KV refuses a cursor it did not make, the caller's fault (`400`).
+pub(super) fn listed_page<T>(page: Result<T>, cursor: Option<&str>) -> Result<T> {
+    match page {
+        Err(Error::Storage(_)) if cursor.is_some() => Err(Error::bad_request("invalid cursor")),
+        other => other,
+    }
+}
+
+async fn list_files<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant) -> Result<Reply> {
+    let cursor = cursor_param(req.head)?;
+    let page = listed_page(svc.ctx.list_files(&tenant.0, cursor.as_deref()).await, cursor.as_deref())?;
     let files: Vec<Value> = page.files.iter().map(file_json).collect();
     Ok(Reply::json(200, json!({"files": files, "cursor": page.cursor})))
 }

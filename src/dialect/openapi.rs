@@ -17,6 +17,7 @@ pub fn tag(op: Op) -> &'static str {
     match op {
         Op::Service(_) => "Service",
         Op::Native(_) => "edgeshare",
+        Op::Admin(_) => "admin",
         Op::Ngcp(_) => "NGCP",
         Op::NgcpSessions(_) => "NGCP sessions",
         Op::OpenTera(_) => "OpenTera",
@@ -27,8 +28,9 @@ pub fn tag(op: Op) -> &'static str {
     }
 }
 
-const TAGS: [(&str, &str); 9] = [
+const TAGS: [(&str, &str); 10] = [
     ("edgeshare", "edgeshare's own API: a tenant's files whatever dialect uploaded them, and share links (`/s/{token}`)."),
+    ("admin", "The operator's API: tenants and their keys at run time, with a token of `EDGESHARE_ADMIN_CREDENTIALS`."),
     ("tus", "tus 1.0 resumable uploads (core, creation, creation-with-upload, creation-defer-length, termination, expiration, checksum)."),
     ("NGCP", "Sipwise NGCP RTC fileshare: simple upload and download, at `/` and `/rtc/fileshare`."),
     ("NGCP sessions", "Sipwise NGCP RTC fileshare sessions, file entries and download tokens."),
@@ -104,6 +106,7 @@ fn security_schemes() -> Value {
         "openTeraCookie": {"type": "apiKey", "in": "cookie", "name": "OpenTera"},
         "twakeJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An HS256 JWT signed with the tenant's secret."},
         "imisSession": {"type": "http", "scheme": "bearer", "description": "The 64-character token of `session/open`."},
+        "adminToken": {"type": "http", "scheme": "bearer", "description": "An operator's token (its sha256 in `EDGESHARE_ADMIN_CREDENTIALS`)."},
     })
 }
 
@@ -122,6 +125,7 @@ fn security(dialect: Dialect, auth: Auth) -> Value {
             json!([{"openTeraHeader": []}, {"openTeraQuery": []}, {"openTeraCookie": []}])
         }
         (Auth::Own, Dialect::Twake) => json!([{"twakeJwt": []}]),
+        (Auth::Admin, _) => json!([{"adminToken": []}]),
         (Auth::Own, _) => json!([{"imisSession": []}]),
     }
 }
@@ -158,6 +162,10 @@ fn error_statuses(dialect: Dialect, e: &Endpoint<Op>) -> Vec<u16> {
     let mut all: Vec<u16> = e.spec.errors.to_vec();
     if matches!(e.auth, Auth::Tenant | Auth::Own) {
         all.push(unauthorized);
+    }
+    if e.auth == Auth::Admin {
+        // no operator's token; a tenant's credentials
+        all.extend([401, 403]);
     }
     if !path_params(e.path).is_empty() {
         all.push(404);
@@ -323,27 +331,55 @@ pub fn document(origin: &str) -> Value {
             "has_password": {"type": "boolean"}
         }
     });
-    // the native API's JSON answers, by reference
-    for (path, method, schema) in [
-        (
-            "/v1/files",
-            "get",
-            json!({"type": "object", "required": ["files", "cursor"], "properties": {
-            "files": {"type": "array", "items": {"$ref": "#/components/schemas/File"}},
-            "cursor": {"type": ["string", "null"]}}}),
-        ),
-        ("/v1/files/{id}/links", "post", json!({"$ref": "#/components/schemas/Link"})),
-        (
-            "/v1/files/{id}/links",
-            "get",
-            json!({"type": "object", "required": ["links"], "properties": {
-            "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}}),
-        ),
-    ] {
-        if let Some(op) = paths.get_mut(path).and_then(|p| p.get_mut(method)) {
-            let status = if method == "post" { "201" } else { "200" };
-            op["responses"][status]["content"] = json!({"application/json": {"schema": schema}});
+    schemas["Tenant"] = json!({
+        "type": "object",
+        "required": ["id", "status", "created_at", "bootstrap"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "string", "enum": ["active", "suspended"]},
+            "created_at": {"type": ["string", "null"], "format": "date-time", "description": "`null`: a tenant of `EDGESHARE_CREDENTIALS` never changed here."},
+            "bootstrap": {"type": "boolean", "description": "Named by `EDGESHARE_CREDENTIALS`."},
+            "keys": {"type": "integer", "description": "How many keys it has (one tenant's answer only)."}
         }
+    });
+    schemas["Key"] = json!({
+        "type": "object",
+        "required": ["id", "kind", "user", "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "kind": {"type": "string", "enum": ["bearer", "basic", "opentera"]},
+            "user": {"type": ["string", "null"], "description": "A basic key's user."},
+            "created_at": {"type": "string", "format": "date-time"},
+            "secret": {"type": "string", "description": "Only in the answer that mints it."}
+        }
+    });
+    // `{name: [item]}`, and its `cursor` if it comes in pages
+    let list = |name: &str, item: &str, paged: bool| {
+        let mut v = json!({"type": "object", "required": [name], "properties": {
+            name: {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}}}});
+        if paged {
+            v["required"] = json!([name, "cursor"]);
+            v["properties"]["cursor"] = json!({"type": ["string", "null"]});
+        }
+        v
+    };
+    let one = |item: &str| json!({"$ref": format!("#/components/schemas/{item}")});
+    // the native and admin APIs' JSON answers, by reference
+    for (path, method, status, schema) in [
+        ("/v1/files", "get", "200", list("files", "File", true)),
+        ("/v1/files/{id}/links", "post", "201", one("Link")),
+        ("/v1/files/{id}/links", "get", "200", list("links", "Link", false)),
+        ("/v1/admin/tenants", "post", "201", one("Tenant")),
+        ("/v1/admin/tenants", "get", "200", list("tenants", "Tenant", true)),
+        ("/v1/admin/tenants/{tenant}", "get", "200", one("Tenant")),
+        ("/v1/admin/tenants/{tenant}/suspend", "post", "200", one("Tenant")),
+        ("/v1/admin/tenants/{tenant}/resume", "post", "200", one("Tenant")),
+        ("/v1/admin/tenants/{tenant}/keys", "post", "201", one("Key")),
+        ("/v1/admin/tenants/{tenant}/keys", "get", "200", list("keys", "Key", false)),
+    ] {
+        let op = paths.get_mut(path).and_then(|p| p.get_mut(method));
+        let op = op.unwrap_or_else(|| panic!("{method} {path} is a row"));
+        op["responses"][status]["content"] = json!({"application/json": {"schema": schema}});
     }
     json!({
         "openapi": "3.1.0",
@@ -416,6 +452,15 @@ mod tests {
         let link = &doc["paths"]["/v1/files/{id}/links"]["post"]["responses"]["201"];
         assert_eq!(link["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Link");
         assert!(doc["paths"]["/rtc/fileshare/uploads"]["post"].is_object(), "every prefix");
+        // the operator's routes: its token, and a tenant's credentials refused
+        let mint = &doc["paths"]["/v1/admin/tenants/{tenant}/keys"]["post"];
+        assert_eq!(mint["security"], json!([{"adminToken": []}]));
+        assert!(mint["responses"]["401"].is_object() && mint["responses"]["403"].is_object());
+        assert_eq!(
+            mint["responses"]["201"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Key"
+        );
+        assert_eq!(mint["tags"][0], "admin");
         assert_eq!(
             operation_id(Op::Tus(super::super::tus::Op::Patch), Method::Patch, "/files/{id}"),
             "tus_patch_files_id"

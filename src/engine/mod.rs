@@ -14,6 +14,9 @@
 //! - [`chunked`]: Twake's files whose chunks arrive in any order (staged chunks, assembly,
 //!   thumbnails, the open routes' opening, deletion). Imports [`file`](mod@file), the context,
 //!   the upload room's writer, and the ledger's Twake call.
+//! - [`tenant`]: tenants and keys at run time: the registry an operator writes (pure records,
+//!   a bounded cache of what this isolate read, the operator's calls) and who a presented
+//!   credential is. Imports [`file`](mod@file) (its keys) and the context.
 //! - [`jwt`] and [`throttle`]: HS256 tokens and per-client rate limits, used by dialects.
 //!
 //! No room imports a room that imports it. The rooms add methods to [`Ctx`] and this module
@@ -25,13 +28,15 @@
 //! metadata carries everything a download needs, so a download is one R2 read, strongly
 //! consistent everywhere. KV holds what R2 alone cannot answer or list: the expiry index (the
 //! sweep deletes expired bytes from it), the tenants' `sha256` indexes, the tombstones of
-//! expired files (`410` rather than `404`), and the journal of one-request writes.
+//! expired files (`410` rather than `404`), the journal of one-request writes, and the
+//! registry of tenants and keys made at run time.
 
 pub mod catalog;
 pub mod chunked;
 pub mod file;
 pub mod jwt;
 pub mod ledger;
+pub mod tenant;
 pub mod throttle;
 pub mod upload;
 
@@ -67,6 +72,8 @@ pub struct Ctx<'a, P: Platform> {
     pub later: &'a Later,
     /// The platform's rate limit per client for share-link passwords, where it has one.
     pub throttle: Option<&'a dyn throttle::Throttle>,
+    /// What this isolate read of the tenant registry lately ([`tenant::cache`]).
+    pub tenants: &'a tenant::cache::Cache,
 }
 
 /// Files whose secondary writes (expiry entry, indexes, listing) wait for the answer to be

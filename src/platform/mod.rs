@@ -11,6 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use worker::Env;
 
 use crate::config::Config;
+use crate::engine::tenant::cache::Cache;
 use crate::engine::throttle::Throttle;
 use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
 use crate::engine::{Ctx, Later};
@@ -85,8 +86,20 @@ impl Bindings {
             native: Some(&native),
             later,
             throttle: self.passwords.as_ref().map(|t| t as &dyn Throttle),
+            tenants: registry_cache(),
         }
     }
+}
+
+thread_local! {
+    /// The isolate's cache of the tenant registry: one per isolate, for as long as it lives
+    /// (an isolate runs one thread).
+    static REGISTRY: &'static Cache = Box::leak(Box::default());
+}
+
+/// This isolate's cache of the tenant registry.
+pub fn registry_cache() -> &'static Cache {
+    REGISTRY.with(|c| *c)
 }
 
 /// workerd's native SHA-256, or the portable one where it has none.

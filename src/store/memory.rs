@@ -229,6 +229,8 @@ pub struct MemoryMeta {
     pub faults: Faults,
     /// Keys per page of a list (0: KV's, [`KV_LIST_PAGE`]).
     pub page: Cell<usize>,
+    /// Reads (`get`) so far, for tests that count what a request costs.
+    pub gets: Cell<u32>,
 }
 
 impl MemoryMeta {
@@ -254,6 +256,7 @@ impl MemoryMeta {
 impl MetaStore for MemoryMeta {
     async fn get(&self, key: &str) -> Result<Option<String>> {
         self.faults.check("get")?;
+        self.gets.set(self.gets.get() + 1);
         Ok(self.value(key))
     }
 

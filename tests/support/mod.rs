@@ -1,6 +1,7 @@
 //! End-to-end harness: runs the already built worker (`make build`) under `wrangler dev`
 //! on a free 127.0.0.1 port with a fresh state folder, and stops it by PID when dropped,
-//! panics included. It builds nothing itself.
+//! panics included. It builds nothing itself. Every server has the test tenants and an
+//! operator's token ([`ADMIN_TOKEN`]).
 
 #![allow(dead_code)]
 
@@ -27,6 +28,8 @@ pub const OTHER_TOKEN: &str = "other-token-9876543210";
 pub const OPENTERA_STATIC: &str = "e2e-opentera-static-token";
 pub const JWT_SECRET: &str = "e2e-jwt-secret-0123456789abcdef";
 pub const OTHER_JWT_SECRET: &str = "other-jwt-secret-0123456789abcdef";
+/// The operator's token (`EDGESHARE_ADMIN_CREDENTIALS`), for `/v1/admin/`.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
 
 pub struct Server {
     child: Option<Child>,
@@ -72,6 +75,7 @@ impl Server {
             ),
         )];
         all.push(("EDGESHARE_JWT_SECRETS".into(), format!("e2e:{JWT_SECRET};other:{OTHER_JWT_SECRET}")));
+        all.push(("EDGESHARE_ADMIN_CREDENTIALS".into(), sha_hex(ADMIN_TOKEN)));
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         // A copy of wrangler.toml in the temp folder, so that the developer's .dev.vars is
         // not read and each server has its own settings.

@@ -130,11 +130,11 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         Op::Doc => Ok(doc::doc_page(TABLE.endpoints)),
         Op::Swagger => Ok(Reply::json(200, doc::swagger(TABLE.endpoints))),
         Op::Upload => {
-            let who = identify(req.head, config, now, false)?;
+            let who = identify(svc.ctx, req.head, false).await?;
             upload(svc, req, &who, P::read(body)).await
         }
         Op::Download | Op::Delete | Op::Infos => {
-            let who = identify(req.head, config, now, true)?;
+            let who = identify(svc.ctx, req.head, true).await?;
             let uuid_param = if op == Op::Delete { "uuid" } else { "asset_uuid" };
             let asset = req.head.query_param(uuid_param).filter(|v| !v.is_empty());
             let asset = asset.ok_or(Error::MissingParameter(uuid_param.into()))?;
@@ -161,7 +161,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             }
         }
         Op::InfosPost => {
-            let who = identify(req.head, config, now, false)?;
+            let who = identify(svc.ctx, req.head, false).await?;
             infos_post(svc, &who, P::read(body)).await
         }
     }

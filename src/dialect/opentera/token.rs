@@ -11,8 +11,9 @@ use crate::auth::{KeyKind, Tenant};
 use crate::config::Config;
 use crate::dialect::Head;
 use crate::engine::file::ids::{parse_uuid, uuid_v4};
-use crate::engine::jwt;
+use crate::engine::{jwt, Ctx};
 use crate::error::{Error, Result};
+use crate::store::Platform;
 
 const ISSUER: &str = "TeraServer";
 /// Lifetime of the asset access tokens the service issues.
@@ -131,7 +132,11 @@ fn forbidden() -> Error {
 }
 
 /// Authenticates the caller; `dynamic_only` refuses static tokens (downloads, deletes, infos).
-pub fn identify(head: &Head, config: &Config, now_ms: u64, dynamic_only: bool) -> Result<Identity> {
+/// A static token is the bootstrap's or a registry key's; a suspended tenant's token, static
+/// or not, is refused.
+pub async fn identify<P: Platform>(ctx: &Ctx<'_, P>, head: &Head, dynamic_only: bool) -> Result<Identity> {
+    // a storage failure is not the caller's: it answers 503, not 403
+    let refused = |e: Error| if matches!(e, Error::Storage(_)) { e } else { forbidden() };
     let (token, from) = presented(head)?;
     if token.len() > 8192 {
         return Err(forbidden());
@@ -140,16 +145,23 @@ pub fn identify(head: &Head, config: &Config, now_ms: u64, dynamic_only: bool) -
         if dynamic_only {
             return Err(forbidden());
         }
-        let tenant = config.credentials.authenticate_opentera(&token).map_err(|_| forbidden())?;
+        let tenant = ctx.authenticate_opentera(&token).await.map_err(refused)?;
         return Ok(Identity { tenant, uuid: static_uuid(&token), kind: Kind::Static, claims: Map::new() });
     }
+    let who = verify(ctx.config, &token, from, ctx.now(), dynamic_only)?;
+    ctx.check_active(&who.tenant).await.map_err(refused)?;
+    Ok(who)
+}
+
+/// An OpenTera JWT identity token, verified with its tenant's key of its kind.
+fn verify(config: &Config, token: &str, from: From, now_ms: u64, dynamic_only: bool) -> Result<Identity> {
     // the kind, from the claims as sent, chooses the key; the claims verified must say the same
-    let (kind, claim) = jwt::peek(&token).as_ref().and_then(Kind::of).ok_or_else(forbidden)?;
+    let (kind, claim) = jwt::peek(token).as_ref().and_then(Kind::of).ok_or_else(forbidden)?;
     if dynamic_only && kind == Kind::StaticParticipant {
         return Err(forbidden());
     }
     let (key, expect) = kind.key().ok_or_else(forbidden)?;
-    let found = jwt::verify_any(config.jwt_secrets.keys(key), &token, expect, now_ms / 1000);
+    let found = jwt::verify_any(config.jwt_secrets.keys(key), token, expect, now_ms / 1000);
     let (tenant, claims) = found.ok_or_else(forbidden)?;
     let tenant = tenant.clone();
     if Kind::of(&claims) != Some((kind, claim)) {

@@ -84,6 +84,26 @@ pub fn journal_minute(minute_index: u64) -> String {
 /// KV: the last journal minute the sweep has gone through.
 pub const SWEEP_CURSOR: &str = "sweep:journal";
 
+/// KV: a tenant's record in the run-time registry (its status, its keys without their
+/// secrets), by its id (tenant names have no `:`).
+pub fn tenant_record(tenant: &str) -> String {
+    format!("reg:tenant:{tenant}")
+}
+
+/// KV: the listed key of a registry tenant (its status and creation time in its metadata), so
+/// that the registry is listed with one KV list.
+pub fn tenant_listed(tenant: &str) -> String {
+    format!("{TENANT_LIST_PREFIX}{tenant}")
+}
+pub const TENANT_LIST_PREFIX: &str = "reg:list:";
+
+/// KV: a registry key by what it hashes to (`scheme` its credential scheme's name, `sha256_hex`
+/// the sha256 of the secret as presented): which tenant and key it is, for one read per
+/// presented credential.
+pub fn credential(scheme: &str, sha256_hex: &str) -> String {
+    format!("reg:cred:{scheme}:{sha256_hex}")
+}
+
 /// The minute a time-bucketed key names.
 pub fn minute_of(key: &str) -> Option<u64> {
     key.split(':').nth(1)?.parse().ok()
@@ -113,5 +133,9 @@ mod tests {
         assert_eq!(minute_of(&late), Some(1));
         assert_eq!(journal(120_000, "x"), "new:0000000002:x");
         assert!(journal(120_000, "x").starts_with(&journal_minute(2)));
+        assert_eq!(tenant_record("acme"), "reg:tenant:acme");
+        assert_eq!(tenant_listed("acme"), "reg:list:acme");
+        assert!(tenant_listed("acme").starts_with(TENANT_LIST_PREFIX));
+        assert_eq!(credential("bearer", "ab"), "reg:cred:bearer:ab");
     }
 }
