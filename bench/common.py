@@ -135,8 +135,11 @@ def random_file(mib):
 
 def edgeshare_server(credential=b"bench:bench", build=os.path.join(ROOT, "build"), count_ops=False, extra_vars=""):
     """edgeshare from `build` (a worker-build output folder; default: this checkout's). With
-    `count_ops`, wrapped in bench/count/shim.mjs, which counts its billable operations."""
+    `count_ops`, wrapped in bench/count/shim.mjs, which counts its billable operations.
+    `BENCH_EXTRA_VARS` (dev-vars lines) adds settings to every edgeshare server."""
     cred_hash = hashlib.sha256(credential).hexdigest()
+    # more settings for every run, from the environment (`EDGESHARE_ACCESS_LOG="off"`)
+    extra_vars += os.environ.get("BENCH_EXTRA_VARS", "") + "\n"
     main = os.path.join(build, "index.js")
     shim_dir = None
     if count_ops:

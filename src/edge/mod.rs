@@ -141,7 +141,12 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     }
     let method = Method::parse(req.inner().method().as_str());
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
-    let request_id = access_log::request_id(head.header("x-request-id"), new_uuid);
+    // the access log, unless `EDGESHARE_ACCESS_LOG=off` (a client's id is echoed all the same)
+    let logging = crate::platform::setting(&env, "EDGESHARE_ACCESS_LOG").as_deref() != Some("off");
+    let request_id = match logging {
+        true => access_log::request_id(head.header("x-request-id"), new_uuid),
+        false => access_log::request_id(head.header("x-request-id"), String::new),
+    };
     let mut log = AccessLog {
         request_id: request_id.clone(),
         tenant: None,
@@ -163,14 +168,20 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
             if log.bytes_out.is_none() {
                 log.bytes_out = resp.headers().get("content-length").ok().flatten().and_then(|l| l.parse().ok());
             }
-            worker::console_log!("{}", log.line());
-            let _ = resp.headers().set("X-Request-ID", &request_id);
+            if logging {
+                worker::console_log!("{}", log.line());
+            }
+            if !request_id.is_empty() {
+                let _ = resp.headers().set("X-Request-ID", &request_id);
+            }
             Ok(resp)
         }
         Err(e) => {
             log.status = 500;
             log.error = Some("internal");
-            worker::console_log!("{}", log.line());
+            if logging {
+                worker::console_log!("{}", log.line());
+            }
             Err(e)
         }
     }
