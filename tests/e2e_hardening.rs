@@ -298,6 +298,15 @@ fn each_request_logs_one_json_line_with_its_id() {
         (line["status"].as_u64(), line["error"].as_str(), &line["tenant"]),
         (Some(401), Some("unauthorized"), &serde_json::Value::Null)
     );
+    // a capability in the path, with the right method or the wrong one: never whole
+    let capability = "c59f7e77-cf54-4d0c-ba8b-09ec0338925e";
+    assert_eq!(status_of(ureq::get(&srv.url(&format!("/uploads/{capability}"))).call()), 404);
+    assert_eq!(status_of(ureq::delete(&srv.url(&format!("/uploads/{capability}"))).call()), 405);
+    let cut = || lines().iter().filter(|l| l["path"] == "/uploads/c59f…").count() >= 2;
+    assert!(wait_until(Instant::now() + Duration::from_secs(10), cut), "{}", srv.log_tail());
     let log = srv.log_text();
     assert!(!log.contains(&basic_auth()) && !log.contains(PASSWORD), "no credential in the log");
+    // (wrangler's own request lines, `[wrangler:info] GET /uploads/…`, are the runtime's)
+    let ours = log.lines().filter(|l| !l.contains("[wrangler:info]")).collect::<Vec<_>>().join("\n");
+    assert!(!ours.contains(capability), "no whole capability in the service's lines");
 }

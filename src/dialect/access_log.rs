@@ -24,6 +24,20 @@ pub fn request_id(client: Option<&str>, generated: impl FnOnce() -> String) -> S
     }
 }
 
+/// A path no row matched, as the log may show it: any segment long enough to be an id or a
+/// token is cut to its first 4 characters (it may be a capability sent with the wrong
+/// method), and the whole to 128 characters.
+pub fn cut_path(path: &str) -> String {
+    let cut: Vec<String> = path
+        .split('/')
+        .map(|seg| match seg.chars().count() > 16 {
+            true => format!("{}…", seg.chars().take(4).collect::<String>()),
+            false => seg.to_string(),
+        })
+        .collect();
+    cut.join("/").chars().take(128).collect()
+}
+
 /// What one request did, as the log line says it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AccessLog {
@@ -67,6 +81,14 @@ mod tests {
         }
         assert_eq!(request_id(None, made), "generated");
         assert_eq!(request_id(Some(&"x".repeat(MAX_REQUEST_ID)), made).len(), MAX_REQUEST_ID);
+    }
+
+    #[test]
+    fn paths_no_row_matched_keep_no_long_segment() {
+        let id = "c59f7e77-cf54-4d0c-ba8b-09ec0338925e";
+        assert_eq!(cut_path(&format!("/uploads/{id}")), "/uploads/c59f…");
+        assert_eq!(cut_path("/short/path/"), "/short/path/");
+        assert_eq!(cut_path(&"/a".repeat(200)).chars().count(), 128);
     }
 
     #[test]

@@ -110,6 +110,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         return open(svc, P::read(body)).await;
     }
     let tenant = logged_in(svc, req).await?;
+    req.acting_as(&tenant);
     if op == Op::Read {
         return read(svc, req, &tenant, aid).await;
     }

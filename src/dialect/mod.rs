@@ -156,9 +156,16 @@ pub struct Request<'r> {
     pub caller: Option<Tenant>,
     /// `scheme://host[:port]` of the request, for URLs in answers.
     pub origin: &'r str,
+    /// The tenant a dialect's own credentials named (a JWT, a login), for the access log.
+    pub acting: std::cell::RefCell<Option<Tenant>>,
 }
 
 impl Request<'_> {
+    /// Names the tenant the dialect's own credentials (a JWT, a login) authenticated.
+    pub fn acting_as(&self, tenant: &Tenant) {
+        *self.acting.borrow_mut() = Some(tenant.clone());
+    }
+
     /// The caller of an endpoint whose auth is [`Auth::Tenant`] (authenticated before the
     /// handler runs).
     pub fn tenant(&self) -> Result<&Tenant> {
@@ -350,7 +357,7 @@ pub struct Outcome {
     pub error: Option<Error>,
     /// The endpoint served, if the request reached one.
     pub endpoint: Option<&'static Endpoint<Op>>,
-    /// The tenant the request authenticated as by its row's credentials (Basic, Bearer).
+    /// The tenant the request authenticated as (by its row's credentials, or its dialect's own).
     pub tenant: Option<Tenant>,
 }
 
@@ -438,7 +445,8 @@ fn with_dialect_headers(mut outcome: Outcome) -> Outcome {
 }
 
 /// Authenticates as the row says and hands the request to its dialect; the tenant it
-/// authenticated as (Basic or Bearer) goes into `tenant`, for the access log.
+/// authenticated as (by the row's Basic or Bearer credentials, or by the dialect's own, which
+/// the handler names with [`Request::acting_as`]) goes into `tenant`, for the access log.
 #[allow(clippy::too_many_arguments)]
 async fn dispatch<P: Platform>(
     svc: &Service<'_, P>,
@@ -470,8 +478,8 @@ async fn dispatch<P: Platform>(
             return Err(Error::BodyTooLarge { max });
         }
     }
-    let req = Request { head, method, params, caller, origin };
-    match endpoint.op {
+    let req = Request { head, method, params, caller, origin, acting: Default::default() };
+    let result = match endpoint.op {
         Op::Service(op) => service::handle(svc, op, origin),
         Op::Native(op) => native::handle(svc, op, &req, body).await,
         Op::Admin(op) => admin::handle(svc, op, &req, body).await,
@@ -482,7 +490,11 @@ async fn dispatch<P: Platform>(
         Op::Twake(op) => twake::handle(svc, op, &req, body).await,
         Op::Tus(op) => tus::handle(svc, op, &req, body).await,
         Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
+    };
+    if let Some(acting) = req.acting.take() {
+        *tenant = Some(acting);
     }
+    result
 }
 
 /// A route that reads JSON and accepts credentials a browser sends by itself (Basic, which

@@ -153,7 +153,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         dialect: "",
         method: method.as_str(),
         endpoint: None,
-        path: url.path().chars().take(64).collect(),
+        path: access_log::cut_path(url.path()),
         status: 0,
         bytes_in: head.content_length(),
         bytes_out: None,
@@ -202,7 +202,9 @@ async fn answer(
     // deletion purges it
     let found = dialect::route_head(&head);
     if let route::Found::Endpoint { dialect, endpoint, .. } = &found {
-        (log.dialect, log.endpoint) = (dialect.name(), Some(endpoint.path));
+        // until the outcome cuts its capabilities short, the path is the row's template: a
+        // cached public download's path is its capability
+        (log.dialect, log.endpoint, log.path) = (dialect.name(), Some(endpoint.path), endpoint.path.into());
     }
     let cache_key = match dialect::shared_cache_path(&head, &found) {
         Some(path) => match crate::config::public_url(&|name| crate::platform::setting(env, name)) {
@@ -236,7 +238,11 @@ async fn answer(
     let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;
     // NGCP's log format; never a header or a body, and a capability in the path is cut short,
     // so never a secret.
-    let log_path = outcome.log_path(url.path());
+    // (a path no row served, a capability sent with the wrong method perhaps, is cut too)
+    let log_path = match outcome.endpoint {
+        Some(_) => outcome.log_path(url.path()),
+        None => access_log::cut_path(url.path()),
+    };
     log.path = log_path.clone();
     log.dialect = outcome.dialect.name();
     log.tenant = outcome.tenant.as_ref().map(|t| t.0.clone());

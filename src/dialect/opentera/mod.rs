@@ -131,10 +131,12 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         Op::Swagger => Ok(Reply::json(200, doc::swagger(TABLE.endpoints))),
         Op::Upload => {
             let who = identify(svc.ctx, req.head, false).await?;
+            req.acting_as(&who.tenant);
             upload(svc, req, &who, P::read(body)).await
         }
         Op::Download | Op::Delete | Op::Infos => {
             let who = identify(svc.ctx, req.head, true).await?;
+            req.acting_as(&who.tenant);
             let uuid_param = if op == Op::Delete { "uuid" } else { "asset_uuid" };
             let asset = req.head.query_param(uuid_param).filter(|v| !v.is_empty());
             let asset = asset.ok_or(Error::MissingParameter(uuid_param.into()))?;
@@ -162,6 +164,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         }
         Op::InfosPost => {
             let who = identify(svc.ctx, req.head, false).await?;
+            req.acting_as(&who.tenant);
             infos_post(svc, &who, P::read(body)).await
         }
     }
@@ -175,6 +178,23 @@ mod tests {
     use crate::testkit::{World, ACME_JWT_SECRET, ACME_OPENTERA_STATIC, BOBCO_JWT_SECRET};
     use serde_json::Value;
     pub(super) const PARTICIPANT: &str = "6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21";
+
+    /// The access log names the tenant of an OpenTera identity token (the dialect's own
+    /// credentials, not the row's), and of no refused one.
+    #[test]
+    fn the_outcome_names_the_tenant_of_an_identity_token() {
+        let w = World::new();
+        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
+        let run = |auth: &str| {
+            let headers = [("Authorization", auth), ("Content-Type", "application/json")];
+            let body = br#"{"assets": []}"#.to_vec().into();
+            futures_executor::block_on(w.request(Method::Post, "/file/api/assets/infos", &headers, body))
+        };
+        let ok = run(&auth);
+        assert_eq!((ok.reply.status(), ok.tenant), (200, Some(crate::auth::Tenant("acme".into()))));
+        let forged = format!("OpenTera {}", identity("not-the-secret-0123456789", "user_uuid", PARTICIPANT, 3600, &w));
+        assert_eq!(run(&forged).tenant, None);
+    }
 
     /// A dynamic identity token as OpenTera's server issues it.
     pub(super) fn identity(secret: &str, claim: &str, uuid: &str, exp_in: i64, w: &World) -> String {

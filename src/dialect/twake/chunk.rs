@@ -316,7 +316,14 @@ mod tests {
             let query = format!("chunk_number=1&total_chunks={total}&total_size=10&filename=m.bin");
             let head = Head::new(Method::Post, &format!("{PREFIX}/companies/{CID}/files/{id}"), &query, headers);
             let params = Params(vec![("cid", CID.to_string()), ("id", id.clone())]);
-            let req = Request { head: &head, method: Method::Post, params: &params, caller: None, origin: "https://e" };
+            let req = Request {
+                head: &head,
+                method: Method::Post,
+                params: &params,
+                caller: None,
+                origin: "https://e",
+                acting: Default::default(),
+            };
             let who = Caller { tenant: Tenant("acme".into()), user: "u".into(), privileged: false };
             let (ctx, uploads) = (w.ctx(), w.uploads());
             let svc = Service { ctx: &ctx, objects: uploads };

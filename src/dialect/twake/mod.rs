@@ -77,6 +77,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         _ => {}
     }
     let who = auth::caller(req, ctx.config, ctx.now())?;
+    req.acting_as(&who.tenant);
     ctx.check_active(&who.tenant).await?;
     auth::check_company(ctx.config, &who, &cid)?;
     if op == Op::Upload {
