@@ -346,18 +346,21 @@ mod tests {
     use crate::route::Method;
     use crate::testkit::{World, ACME_JWT_SECRET};
 
+    /// A participant's identity (as an `Authorization` value) and one asset it uploaded, as
+    /// `infos` lists it (`asset_uuid`, `access_token`).
+    fn one_asset(w: &World) -> (String, Value) {
+        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, w));
+        let form = form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc")));
+        let a = World::json(&upload(w, &auth, form));
+        (auth, json!({"asset_uuid": a["asset_uuid"], "access_token": a["access_token"]}))
+    }
+
     /// `POST .../infos` with one asset listed 650 times reads it once and answers it once; more
     /// than `MAX_INFOS` distinct assets are refused before anything is read.
     #[test]
     fn infos_read_each_asset_once_and_are_capped() {
         let w = World::new();
-        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
-        let a = World::json(&upload(
-            &w,
-            &auth,
-            form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc"))),
-        ));
-        let entry = json!({"asset_uuid": a["asset_uuid"], "access_token": a["access_token"]});
+        let (auth, entry) = one_asset(&w);
         let post = |assets: Vec<Value>| {
             let body = json!({"assets": assets}).to_string().into_bytes();
             assert!(body.len() < 256 * 1024, "within the body limit: {}", body.len());
@@ -392,13 +395,7 @@ mod tests {
     #[test]
     fn infos_answer_the_assets_found() {
         let w = World::new();
-        let auth = format!("OpenTera {}", identity(ACME_JWT_SECRET, "user_uuid", PARTICIPANT, 3600, &w));
-        let a = World::json(&upload(
-            &w,
-            &auth,
-            form(Some(r#"{"id_session": 3, "asset_name": "A"}"#), Some(("a.txt", b"abc"))),
-        ));
-        let held = json!({"asset_uuid": a["asset_uuid"], "access_token": a["access_token"]});
+        let (auth, held) = one_asset(&w);
         let absent = "0b9d8f7e-1c2d-4e3f-8a4b-5c6d7e8f9a0b";
         let token = access_token(ACME_JWT_SECRET.as_bytes(), &[absent, "not-a-uuid"], PARTICIPANT, w.now());
         let post = |assets: Vec<Value>| {
@@ -413,7 +410,7 @@ mod tests {
         assert_eq!(r.status(), 200, "{r:?}");
         let got = World::json(&r);
         assert_eq!(got.as_array().map(Vec::len), Some(1), "{got}");
-        assert_eq!(got[0]["asset_uuid"], a["asset_uuid"]);
+        assert_eq!(got[0]["asset_uuid"], held["asset_uuid"]);
         let r = post(vec![json!({"asset_uuid": absent, "access_token": token})]);
         assert_eq!((r.status(), World::json(&r)), (200, json!([])), "none found: an empty list");
         let r = post(vec![held, json!({"asset_uuid": absent, "access_token": "x.y.z"})]);
