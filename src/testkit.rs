@@ -229,6 +229,7 @@ impl World {
             native: Some(&self.native),
             later: &self.later,
             throttle: Some(&self.throttle),
+            client: crate::engine::throttle::client_key(None),
             tenants: &self.tenants,
         }
     }
@@ -253,7 +254,8 @@ impl World {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let head = Head::new(method, path, query, headers);
-        let ctx = self.ctx();
+        let mut ctx = self.ctx();
+        ctx.client = crate::engine::throttle::client_key(head.header("cf-connecting-ip"));
         let svc = Service { ctx: &ctx, objects: self };
         dialect::serve(&svc, &head, "https://edge.example", body).await
     }

@@ -162,6 +162,34 @@ mod tests {
         (r.status(), json)
     }
 
+    /// Credentials the registry does not know cost a KV read each: past the rate limit (10 a
+    /// window per client address here) a client is refused `429` and reads nothing more for a
+    /// while; another client, and the bootstrap's credentials, are not held up.
+    #[test]
+    fn unknown_credentials_are_rate_limited_per_client_before_they_read() {
+        let w = World::new();
+        let from = |ip: &'static str, auth: String| {
+            let headers = [("Authorization", auth.as_str()), ("CF-Connecting-IP", ip)];
+            w.send(Get, "/v1/files", &headers, Vec::new())
+        };
+        for n in 0..10 {
+            assert_eq!(from("203.0.113.7", format!("Bearer made-up-{n}")).status(), 401, "miss {n}");
+        }
+        let reads = w.meta.gets.get();
+        let over = from("203.0.113.7", "Bearer made-up-10".into());
+        assert_eq!((over.status(), over.header("Retry-After")), (429, Some("60")));
+        for n in 11..30 {
+            assert_eq!(from("203.0.113.7", format!("Bearer made-up-{n}")).status(), 429);
+        }
+        assert_eq!(w.meta.gets.get() - reads, 1, "one read (the 11th), none after it");
+        assert_eq!(from("198.51.100.1", "Bearer made-up-x".into()).status(), 401, "another client");
+        assert_eq!(from("203.0.113.7", ACME_BEARER.into()).status(), 200, "the bootstrap's: no read");
+        // a while later this isolate asks the binding again (which, in the worker, has moved on)
+        w.advance(CACHE_MS);
+        w.throttle.counts.borrow_mut().clear();
+        assert_eq!(from("203.0.113.7", "Bearer made-up-31".into()).status(), 401);
+    }
+
     /// A key minted for `tenant`: its answer.
     fn mint(w: &World, tenant: &str, ask: Value) -> Value {
         let (status, key) = admin(w, Post, &format!("/v1/admin/tenants/{tenant}/keys"), ask);

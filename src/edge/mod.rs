@@ -232,7 +232,8 @@ async fn answer(
     let origin = b.config.origin(&request_origin).to_string();
     let body = Body::new(req.inner().body());
     let later = Later::default();
-    let ctx = b.ctx(&later);
+    let mut ctx = b.ctx(&later);
+    ctx.client = crate::engine::throttle::client_key(head.header("cf-connecting-ip"));
     let objects = DurableObjects { ns: b.uploads.clone(), ledgers: b.ledgers.clone() };
     let svc = Service { ctx: &ctx, objects: &objects };
     let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;

@@ -70,8 +70,11 @@ pub struct Ctx<'a, P: Platform> {
     pub now: &'a dyn Fn() -> u64,
     pub native: NativeHashers<'a>,
     pub later: &'a Later,
-    /// The platform's rate limit per client for share-link passwords, where it has one.
+    /// The platform's rate limit per client (share-link passwords, credentials the tenant
+    /// registry does not know), where it has one.
     pub throttle: Option<&'a dyn throttle::Throttle>,
+    /// The client the request comes from, as rate limits key it ([`throttle::client_key`]).
+    pub client: String,
     /// What this isolate read of the tenant registry lately ([`tenant::cache`]).
     pub tenants: &'a tenant::cache::Cache,
 }

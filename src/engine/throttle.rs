@@ -1,5 +1,6 @@
 //! Rate limits per client address, for what a caller could otherwise make us do without
-//! end (a share link's password is hashed with Argon2id). The count itself is the platform's
+//! end (a share link's password is hashed with Argon2id; a credential the tenant registry
+//! does not know costs a KV read). The count itself is the platform's
 //! (the Workers rate-limiting binding: [`Throttle`]); what is counted, and under which key,
 //! is decided here.
 
@@ -35,6 +36,12 @@ pub fn client_key(connecting_ip: Option<&str>) -> String {
     }
 }
 
+/// The key of a client's credentials that the tenant registry does not know (each cost a KV
+/// read).
+pub fn miss_key(client: &str) -> String {
+    format!("auth:{client}")
+}
+
 /// The key of a client's share-link password attempts.
 pub fn password_key(client: &str) -> String {
     format!("pw:{client}")
@@ -60,5 +67,6 @@ mod tests {
             assert_eq!(client_key(*ip), *want, "{ip:?}");
         }
         assert_eq!(password_key("203.0.113.7"), "pw:203.0.113.7");
+        assert_eq!(miss_key("203.0.113.7"), "auth:203.0.113.7");
     }
 }

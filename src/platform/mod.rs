@@ -86,6 +86,7 @@ impl Bindings {
             native: Some(&native),
             later,
             throttle: self.passwords.as_ref().map(|t| t as &dyn Throttle),
+            client: crate::engine::throttle::client_key(None),
             tenants: registry_cache(),
         }
     }

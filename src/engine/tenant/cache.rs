@@ -21,6 +21,9 @@ pub enum Known {
     Credential(Option<CredRecord>),
     /// `reg:tenant:...`: the tenant's status, or none (no record: a bootstrap tenant as configured).
     Status(Option<Status>),
+    /// `auth:{client}`: the client is over its limit of unknown credentials; nothing more is
+    /// read for it meanwhile.
+    Throttled,
 }
 
 impl Known {

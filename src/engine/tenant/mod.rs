@@ -26,7 +26,7 @@ pub mod registry;
 
 use crate::auth::{Hashed, Tenant};
 use crate::engine::file::keys;
-use crate::engine::Ctx;
+use crate::engine::{throttle, Ctx};
 use crate::error::{Error, Result};
 use crate::http::auth_header::Presented;
 use crate::store::{MetaStore, Platform};
@@ -74,6 +74,29 @@ impl<P: Platform> Ctx<'_, P> {
         }
     }
 
+    /// A client over its limit of unknown credentials reads nothing more of the registry
+    /// for a while: `429`. (A credential this isolate read lately is answered from memory.)
+    fn check_throttled(&self, key: &str) -> Result<()> {
+        let over = matches!(self.tenants.get(&throttle::miss_key(&self.client), self.now()), Some(Known::Throttled));
+        if over && self.tenants.get(key, self.now()).is_none() {
+            return Err(Error::TooManyRequests { retry_after: throttle::RETRY_AFTER_SECS });
+        }
+        Ok(())
+    }
+
+    /// Counts a read that found no credential against the client's limit (the platform's
+    /// rate-limiting binding); over it, the client is refused (`429`) and this isolate reads
+    /// nothing more for it for [`cache::CACHE_MS`], then asks the binding again.
+    async fn count_miss(&self) -> Result<()> {
+        let Some(limit) = self.throttle else { return Ok(()) };
+        let key = throttle::miss_key(&self.client);
+        if limit.allow(&key).await? {
+            return Ok(());
+        }
+        self.tenants.put(key, Known::Throttled, self.now());
+        Err(Error::TooManyRequests { retry_after: throttle::RETRY_AFTER_SECS })
+    }
+
     /// `403` if the tenant is suspended: for a tenant known by other means than a registry key
     /// (a bootstrap credential, a JWT signed with its secret, an IMiS login). One read of its
     /// record (cached), none with the registry off.
@@ -106,11 +129,15 @@ impl<P: Platform> Ctx<'_, P> {
         if let Some(Known::Credential(known)) = self.tenants.get(&key, self.now()) {
             return Ok(known);
         }
+        self.check_throttled(&key)?;
         let found = match self.meta.get(&key).await? {
             Some(raw) => Some(from_json::<CredRecord>(&raw)?),
             None => None,
         };
         self.tenants.put(key, Known::Credential(found.clone()), self.now());
+        if found.is_none() {
+            self.count_miss().await?;
+        }
         Ok(found)
     }
 
