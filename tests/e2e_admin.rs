@@ -176,4 +176,10 @@ fn configured_tenants_and_opentera_keys() {
     assert_eq!(call(&srv, "DELETE", "/v1/admin/tenants/empty", &admin_auth(), None).0, 204);
     assert_eq!(list_files(&srv, &format!("Bearer {}", key["secret"].as_str().unwrap())).0, 401);
     assert_eq!(call(&srv, "GET", "/v1/admin/tenants/empty", &admin_auth(), None).0, 404);
+
+    // made-up tokens each cost a registry read: ten a minute per client address, then 429
+    // (the binding's windows are wall-clock minutes: 25 tries cross at most one boundary)
+    let refused = (0..25).map(|n| list_files(&srv, &format!("Bearer made-up-{n}")).0).collect::<Vec<_>>();
+    assert!(refused.iter().take(10).all(|s| *s == 401 || *s == 429), "{refused:?}");
+    assert!(refused.contains(&429), "unknown credentials limited: {refused:?}");
 }
