@@ -62,7 +62,7 @@ impl DurableObject for Ledger {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        if req.path() == super::SELF_TEST && crate::platform::self_test(&self.env) {
+        if crate::platform::self_test(&self.env, &req.path()) {
             let store = Storage(self.state.storage());
             let found = crate::store::contract::ledger_store(&store).await;
             return Response::ok(found.err().unwrap_or_else(|| "ok".into()));

@@ -29,9 +29,6 @@ use crate::platform::objects::{answer, call_of};
 use crate::platform::{now, Bindings};
 use crate::store::object::UploadStore;
 
-/// The path of a self-test's call to an object (see `crate::edge`).
-const SELF_TEST: &str = "/__self-test/storage";
-
 /// The tail's rows: each holds the tail's bytes from `pos` on.
 const TAIL_TABLE: &str = "CREATE TABLE IF NOT EXISTS tail_bytes (pos INTEGER PRIMARY KEY, data BLOB NOT NULL)";
 
@@ -205,7 +202,7 @@ impl DurableObject for Upload {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        if req.path() == SELF_TEST && crate::platform::self_test(&self.env) {
+        if crate::platform::self_test(&self.env, &req.path()) {
             let store = SqlStore::new(&self.state);
             let found = crate::store::contract::upload_store(&store).await;
             self.state.storage().delete_all().await?;

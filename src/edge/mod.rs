@@ -143,10 +143,10 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     let head = Head::new(method, url.path(), url.query().unwrap_or(""), req.headers().entries().collect());
     // the access log, unless `EDGESHARE_ACCESS_LOG=off` (a client's id is echoed all the same)
     let logging = crate::platform::setting(&env, "EDGESHARE_ACCESS_LOG").as_deref() != Some("off");
-    let request_id = match logging {
-        true => access_log::request_id(head.header("x-request-id"), new_uuid),
-        false => access_log::request_id(head.header("x-request-id"), String::new),
-    };
+    let request_id = access_log::request_id(head.header("x-request-id"), || match logging {
+        true => new_uuid(),
+        false => String::new(),
+    });
     let mut log = AccessLog {
         request_id: request_id.clone(),
         tenant: None,
@@ -165,9 +165,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     match resp {
         Ok(resp) => {
             log.status = resp.status_code();
-            if log.bytes_out.is_none() {
-                log.bytes_out = resp.headers().get("content-length").ok().flatten().and_then(|l| l.parse().ok());
-            }
+            log.bytes_out = resp.headers().get("content-length").ok().flatten().and_then(|l| l.parse().ok());
             if logging {
                 worker::console_log!("{}", log.line());
             }
@@ -247,7 +245,6 @@ async fn answer(
     log.path = log_path.clone();
     log.dialect = outcome.dialect.name();
     log.tenant = outcome.tenant.as_ref().map(|t| t.0.clone());
-    log.bytes_out = outcome.reply.header("content-length").and_then(|l| l.parse().ok());
     if let Some(e) = &outcome.error {
         log.error = Some(e.code());
         worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());

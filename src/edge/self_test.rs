@@ -6,15 +6,12 @@
 
 use worker::{Env, Request, Response};
 
-use crate::platform::{self_test, Bindings};
+use crate::platform::{self_test, Bindings, SELF_TEST_PATH};
 use crate::store::contract;
-
-/// The path of the self-test.
-pub const PATH: &str = "/__self-test/storage";
 
 /// The checks' results, or `None` when self-tests are off or the request is not one.
 pub async fn serve(req: &Request, env: &Env) -> Option<worker::Result<Response>> {
-    if req.path() != PATH || req.method() != worker::Method::Post || !self_test(env) {
+    if req.method() != worker::Method::Post || !self_test(env, &req.path()) {
         return None;
     }
     Some(run(env).await)
@@ -30,7 +27,7 @@ async fn run(env: &Env) -> worker::Result<Response> {
         let stub = ns.get_by_name("self-test")?;
         let mut init = worker::RequestInit::new();
         init.with_method(worker::Method::Post);
-        let req = Request::new_with_init(&format!("https://object{PATH}"), &init)?;
+        let req = Request::new_with_init(&format!("https://object{SELF_TEST_PATH}"), &init)?;
         answers.push(stub.fetch_with_request(req).await?.text().await?);
     }
     Response::from_json(&serde_json::json!({

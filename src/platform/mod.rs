@@ -117,9 +117,13 @@ pub fn setting(env: &Env, name: &str) -> Option<String> {
     env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
 }
 
-/// Are the storage self-tests on (`EDGESHARE_SELF_TEST=1`, end-to-end tests only)?
-pub fn self_test(env: &Env) -> bool {
-    setting(env, "EDGESHARE_SELF_TEST").as_deref() == Some("1")
+/// The path of the storage self-test, to the worker and from it to each object.
+pub const SELF_TEST_PATH: &str = "/__self-test/storage";
+
+/// Is a request to `path` the storage self-test, and are self-tests on
+/// (`EDGESHARE_SELF_TEST=1`, end-to-end tests only)?
+pub fn self_test(env: &Env, path: &str) -> bool {
+    path == SELF_TEST_PATH && setting(env, "EDGESHARE_SELF_TEST").as_deref() == Some("1")
 }
 
 /// The clock, in milliseconds since the epoch.
