@@ -464,6 +464,35 @@ mod tests {
         assert_eq!(files(&w, &eta_auth).len(), 0);
     }
 
+    /// Invented tenants and keys are `404`, each after at most a lookup, and write nothing;
+    /// a revocation sent twice is `404` the second time and changes nothing more.
+    #[test]
+    fn invented_tenants_and_keys_are_404_and_write_nothing() {
+        let w = World::new();
+        admin(&w, Post, "/v1/admin/tenants", json!({"id": "zeta"}));
+        let key = mint(&w, "zeta", json!({"kind": "bearer"}));
+        let revoke = format!("/v1/admin/tenants/zeta/keys/{}", key["id"].as_str().unwrap());
+        assert_eq!(admin(&w, Delete, &revoke, Value::Null).0, 204);
+        let before = w.meta.entries.borrow().clone();
+        let calls: &[(Method, &str, Value)] = &[
+            (Get, "/v1/admin/tenants/nobody", Value::Null),
+            (Post, "/v1/admin/tenants/nobody/suspend", Value::Null),
+            (Post, "/v1/admin/tenants/nobody/resume", Value::Null),
+            (Delete, "/v1/admin/tenants/nobody", Value::Null),
+            (Get, "/v1/admin/tenants/nobody/keys", Value::Null),
+            (Post, "/v1/admin/tenants/nobody/keys", json!({"kind": "bearer"})),
+            (Delete, "/v1/admin/tenants/nobody/keys/0123456789abcdef", Value::Null),
+            (Delete, "/v1/admin/tenants/zeta/keys/0123456789abcdef", Value::Null),
+            (Delete, &revoke, Value::Null),
+        ];
+        for (method, path, body) in calls {
+            let reads = w.meta.gets.get();
+            assert_eq!(admin(&w, *method, path, body.clone()).0, 404, "{method:?} {path}");
+            assert!(w.meta.gets.get() - reads <= 1, "{method:?} {path}: one lookup at most");
+        }
+        assert_eq!(*w.meta.entries.borrow(), before, "nothing written");
+    }
+
     #[test]
     fn bad_requests_are_400_in_json() {
         let w = World::new();
