@@ -66,7 +66,16 @@ pub struct Config {
     /// Other origins whose pages may send state-changing requests with Basic credentials
     /// (`EDGESHARE_ALLOWED_ORIGINS`, space or comma separated).
     pub allowed_origins: Vec<String>,
+    /// Seconds between a webhook delivery's attempts (`EDGESHARE_WEBHOOK_BACKOFF`, comma
+    /// separated; the last step repeats).
+    pub webhook_backoff: Vec<u64>,
+    /// How long a delivery is retried before it is given up, seconds
+    /// (`EDGESHARE_WEBHOOK_RETRY_FOR`, 86400).
+    pub webhook_retry_for: u64,
 }
+
+/// Seconds after attempts 1, 2, ... of a webhook delivery (exponential, then every 8 hours).
+pub const WEBHOOK_BACKOFF: [u64; 9] = [5, 30, 120, 600, 1_800, 3_600, 7_200, 14_400, 28_800];
 
 /// Where and how to purge the zone's cache (`EDGESHARE_PURGE_ZONE_ID`,
 /// `EDGESHARE_PURGE_API_TOKEN`, and `EDGESHARE_PURGE_API_URL` for a stand-in in tests).
@@ -109,6 +118,8 @@ impl Default for Config {
             cache_max_age: 300,
             purge: None,
             allowed_origins: Vec::new(),
+            webhook_backoff: WEBHOOK_BACKOFF.to_vec(),
+            webhook_retry_for: 86_400,
         }
     }
 }
@@ -159,6 +170,17 @@ impl Config {
                 .filter(|s| !s.trim().is_empty())
                 .map(|o| parse_origin("EDGESHARE_ALLOWED_ORIGINS", o))
                 .collect::<Result<_>>()?,
+            webhook_backoff: match get("EDGESHARE_WEBHOOK_BACKOFF").filter(|v| !v.trim().is_empty()) {
+                None => d.webhook_backoff.clone(),
+                Some(v) => v
+                    .split(',')
+                    .map(|n| n.trim().parse::<u64>().ok().filter(|n| *n > 0))
+                    .collect::<Option<Vec<u64>>>()
+                    .ok_or_else(|| {
+                        Error::Internal("EDGESHARE_WEBHOOK_BACKOFF must be positive seconds, comma separated".into())
+                    })?,
+            },
+            webhook_retry_for: num("EDGESHARE_WEBHOOK_RETRY_FOR", d.webhook_retry_for)?,
         };
         let text = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let purge = match (text("EDGESHARE_PURGE_ZONE_ID"), text("EDGESHARE_PURGE_API_TOKEN")) {

@@ -34,6 +34,9 @@ pub enum Error {
     MissingParameter(Text),
     /// The file (or the body, past a declared length) is larger than allowed.
     TooLarge { max: u64 },
+    /// The tenant's quota has no room for this upload (bytes, files, largest file, uploads
+    /// in progress); nothing of it is stored.
+    QuotaExceeded(String),
     /// The request body is larger than one request may carry (`EDGESHARE_MAX_REQUEST_BODY`).
     BodyTooLarge { max: u64 },
     /// A share link's password is needed and was not sent.
@@ -80,6 +83,7 @@ impl Error {
             Error::MissingParameter(_) => "missing_parameter",
             Error::TooLarge { .. } => "too_large",
             Error::BodyTooLarge { .. } => "body_too_large",
+            Error::QuotaExceeded(_) => "quota_exceeded",
             Error::PasswordRequired => "password_required",
             Error::TooManyRequests { .. } => "too_many_requests",
             Error::RangeNotSatisfiable { .. } => "range_not_satisfiable",
@@ -109,7 +113,7 @@ impl Error {
             Error::ChecksumMismatch => 460,
             Error::DigestMismatch => 400,
             Error::Expired(_) => 410,
-            Error::TooLarge { .. } | Error::BodyTooLarge { .. } => 413,
+            Error::TooLarge { .. } | Error::BodyTooLarge { .. } | Error::QuotaExceeded(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::RangeNotSatisfiable { .. } => 416,
             Error::TooManyRequests { .. } => 429,
@@ -128,6 +132,7 @@ impl Error {
             Error::ChecksumMismatch => "checksum mismatch".into(),
             Error::DigestMismatch => "digest does not match the uploaded content".into(),
             Error::BadRequest(m) | Error::Conflict(m) => m.clone(),
+            Error::QuotaExceeded(m) => format!("quota exceeded: {m}"),
             Error::IncompleteBody(m) => format!("request body incomplete: {m}"),
             Error::MissingParameter(name) => format!("missing required parameter {name}"),
             Error::OffsetMismatch { offset } => format!("offset mismatch: the upload is at {offset}"),
@@ -162,7 +167,11 @@ impl Error {
     pub fn refuses_caller(&self) -> bool {
         matches!(
             self,
-            Error::Unauthorized | Error::Forbidden(_) | Error::PasswordRequired | Error::TooManyRequests { .. }
+            Error::Unauthorized
+                | Error::Forbidden(_)
+                | Error::PasswordRequired
+                | Error::TooManyRequests { .. }
+                | Error::QuotaExceeded(_)
         )
     }
 

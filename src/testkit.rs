@@ -152,8 +152,12 @@ pub struct World {
     pub clock: Rc<Cell<u64>>,
     /// What handlers left for after their answer, until [`World::send`] runs it.
     pub later: Later,
+    /// The receivers of outgoing requests (webhooks).
+    pub fetch: MemoryFetch,
+    /// Requests to the objects (uploads' and ledgers'), and account alarms fired.
+    pub object_requests: Cell<u32>,
+    pub object_alarms: Cell<u32>,
     /// Drop what handlers leave for after their answer, as a worker dying just then would.
-    pub lose_later: Cell<bool>,
     pub objects: RefCell<BTreeMap<String, Rc<MemoryObject>>>,
     /// The sessions' and tenants' objects, by name.
     pub ledgers: RefCell<BTreeMap<String, Rc<MemoryLedger>>>,
@@ -202,7 +206,9 @@ impl World {
             blobs: MemoryBlobs::with_clock(clock.clone()),
             meta: MemoryMeta::default(),
             later: Later::default(),
-            lose_later: Cell::new(false),
+            fetch: MemoryFetch::default(),
+            object_requests: Cell::new(0),
+            object_alarms: Cell::new(0),
             clock,
             objects: RefCell::default(),
             ledgers: RefCell::default(),
@@ -231,6 +237,8 @@ impl World {
             throttle: Some(&self.throttle),
             client: crate::engine::throttle::client_key(None),
             tenants: &self.tenants,
+            objects: self,
+            fetch: Some(&self.fetch),
         }
     }
 
@@ -263,24 +271,53 @@ impl World {
     /// [`World::request`], run to its end, and then what it left for after its answer
     /// (unless that is to be lost).
     pub fn send(&self, method: Method, path_and_query: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Reply {
-        let reply = futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply;
-        self.run_later();
-        reply
+        futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply
     }
 
-    /// Runs what handlers left for after their answer, as `ctx.waitUntil` does.
-    pub fn run_later(&self) {
-        let records = self.later.take();
-        if !self.lose_later.get() {
-            for record in records {
-                futures_executor::block_on(self.ctx().publish(&record)).unwrap();
-            }
+    /// The file `tenant`'s account indexes under `sha256`, if any.
+    pub fn indexed(&self, tenant: &str, sha256: &str) -> Option<String> {
+        let entries = self.ledger(&format!("account:{tenant}")).entries.borrow().clone();
+        let raw = entries.get(&format!("d:{sha256}"))?;
+        crate::engine::catalog::index::IndexEntry::parse(raw).map(|e| e.id)
+    }
+
+    /// The files `tenant`'s account has scheduled to expire: `(expires_at, list id)`, soonest first.
+    pub fn scheduled(&self, tenant: &str) -> Vec<(u64, String)> {
+        let entries = self.ledger(&format!("account:{tenant}")).entries.borrow().clone();
+        entries
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("x:")?.split(':').next()?.parse().ok()?, v.clone())))
+            .collect()
+    }
+
+    /// Expires what is due: the Cron Trigger's sweep of KV's expiry index, and the alarm of
+    /// every account whose alarm is due (as the objects' alarms do), summed.
+    pub fn sweep(&self) -> Swept {
+        let legacy = futures_executor::block_on(self.ctx().sweep()).unwrap();
+        let swept = self.fire_account_alarms();
+        Swept {
+            expired: legacy.expired + swept.expired,
+            repaired: legacy.repaired + swept.repaired,
+            delivered: swept.delivered,
         }
     }
 
-    /// Runs the sweep, as the Cron Trigger does every minute.
-    pub fn sweep(&self) -> Swept {
-        futures_executor::block_on(self.ctx().sweep()).unwrap()
+    /// Fires the alarm of every account whose alarm is due.
+    pub fn fire_account_alarms(&self) -> Swept {
+        let mut swept = Swept::default();
+        let accounts: Vec<Rc<MemoryLedger>> =
+            self.ledgers.borrow().iter().filter(|(n, _)| n.starts_with("account:")).map(|(_, l)| l.clone()).collect();
+        for account in accounts {
+            let due = futures_executor::block_on(crate::engine::catalog::account::next_alarm(&*account)).unwrap();
+            if due.is_some_and(|at| at <= self.now()) {
+                self.object_alarms.set(self.object_alarms.get() + 1);
+                let (s, _) = futures_executor::block_on(self.ctx().account_alarm(&*account)).unwrap();
+                swept.expired += s.expired;
+                swept.repaired += s.repaired;
+                swept.delivered += s.delivered;
+            }
+        }
+        swept
     }
 
     /// Fires every upload object's alarm that is due.
@@ -352,6 +389,86 @@ impl Platform for Memory {
 
 /// The objects in memory: each call is served by the engine, as the Durable Object serves it,
 /// against the object named by the upload id (or the ledger's name).
+/// An outgoing request: its URL, headers and body.
+pub type Sent = (String, Vec<(String, String)>, String);
+
+/// Outgoing requests, recorded; each answered by the next scripted answer (`200` when none
+/// is left): a status and a body, or an error (no answer).
+#[derive(Default)]
+pub struct MemoryFetch {
+    pub sent: RefCell<Vec<Sent>>,
+    pub answers: RefCell<std::collections::VecDeque<std::result::Result<(u16, String), String>>>,
+}
+
+impl crate::engine::events::Fetch for MemoryFetch {
+    fn post<'a>(
+        &'a self,
+        url: &'a str,
+        headers: &'a [(String, String)],
+        body: &'a str,
+        _timeout_ms: u64,
+    ) -> LocalBoxFuture<'a, std::result::Result<(u16, String), String>> {
+        self.sent.borrow_mut().push((url.to_string(), headers.to_vec(), body.to_string()));
+        let answer = self.answers.borrow_mut().pop_front().unwrap_or(Ok((200, String::new())));
+        Box::pin(async move { answer })
+    }
+}
+
+/// What the platform was asked so far, as Cloudflare bills it (R2 deletes are free).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub kv_reads: u32,
+    pub kv_writes: u32,
+    pub kv_lists: u32,
+    pub r2_class_a: u32,
+    pub r2_class_b: u32,
+    pub r2_deletes: u32,
+    pub object_requests: u32,
+    pub object_alarms: u32,
+}
+
+impl Counts {
+    /// Every call to a binding (a subrequest of the Workers runtime), alarms aside.
+    pub fn subrequests(&self) -> u32 {
+        self.kv_reads
+            + self.kv_writes
+            + self.kv_lists
+            + self.r2_class_a
+            + self.r2_class_b
+            + self.r2_deletes
+            + self.object_requests
+    }
+
+    pub fn since(&self, before: &Counts) -> Counts {
+        Counts {
+            kv_reads: self.kv_reads - before.kv_reads,
+            kv_writes: self.kv_writes - before.kv_writes,
+            kv_lists: self.kv_lists - before.kv_lists,
+            r2_class_a: self.r2_class_a - before.r2_class_a,
+            r2_class_b: self.r2_class_b - before.r2_class_b,
+            r2_deletes: self.r2_deletes - before.r2_deletes,
+            object_requests: self.object_requests - before.object_requests,
+            object_alarms: self.object_alarms - before.object_alarms,
+        }
+    }
+}
+
+impl World {
+    /// What the platform was asked so far.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            kv_reads: self.meta.gets.get(),
+            kv_writes: self.meta.writes.get(),
+            kv_lists: self.meta.lists.get(),
+            r2_class_a: self.blobs.class_a(),
+            r2_class_b: self.blobs.reads.get(),
+            r2_deletes: self.blobs.deletes.get(),
+            object_requests: self.object_requests.get(),
+            object_alarms: self.object_alarms.get(),
+        }
+    }
+}
+
 impl Objects for World {
     type Body = Body;
 
@@ -363,6 +480,7 @@ impl Objects for World {
     async fn upload_call(&self, id: &str, call: String, body: Option<Body>) -> Result<String> {
         let call: UploadCall = serde_json::from_str(&call).unwrap_or_else(|e| panic!("call {call}: {e}"));
         let w = self;
+        w.object_requests.set(w.object_requests.get() + 1);
         let obj = w.object(id);
         let clock = w.clock.clone();
         let sleep = move |ms: u64| sleep_on(&clock, ms);
@@ -377,6 +495,7 @@ impl Objects for World {
     async fn ledger_call(&self, name: &str, call: String) -> Result<String> {
         let call: LedgerCall = serde_json::from_str(&call).unwrap_or_else(|e| panic!("call {call}: {e}"));
         let w = self;
+        w.object_requests.set(w.object_requests.get() + 1);
         let ledger = w.ledger(name);
         let answer = ledger::serve(&*ledger, w.now(), call).await;
         Ok(serde_json::to_string(&answer).unwrap())

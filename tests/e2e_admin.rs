@@ -183,3 +183,83 @@ fn configured_tenants_and_opentera_keys() {
     assert!(refused.iter().take(10).all(|s| *s == 401 || *s == 429), "{refused:?}");
     assert!(refused.contains(&429), "unknown credentials limited: {refused:?}");
 }
+
+/// Quotas on workerd: 20 uploads at once that together exceed the quota by one file are
+/// accepted up to it and not a byte beyond; the listing and usage are exact the moment the
+/// uploads answer; a stream of no declared size stops where the room ends; a key of a
+/// run-time tenant meets its quota through three dialects.
+#[test]
+fn quotas_hold_under_concurrency_and_usage_is_exact() {
+    let srv = Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    call(&srv, "POST", "/v1/admin/tenants", &admin_auth(), Some(json!({"id": "quota"})));
+    let key = mint(&srv, "quota", json!({"kind": "bearer"}));
+    let auth = format!("Bearer {}", key["secret"].as_str().unwrap());
+    let quota = json!({"max_bytes": 19 * 1024, "max_files": 30});
+    let (status, u) = call(&srv, "PUT", "/v1/admin/tenants/quota/quota", &admin_auth(), Some(quota));
+    assert_eq!((status, u["quota"]["max_bytes"].as_u64()), (200, Some(19 * 1024)), "{u}");
+
+    // 20 tus uploads of 1 KiB at once against room for 19
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let uploads: Vec<_> = (0..20u8)
+            .map(|n| {
+                let (srv, auth) = (&srv, &auth);
+                s.spawn(move || {
+                    let body = vec![n; 1024];
+                    status_of(
+                        ureq::post(&srv.url("/files/"))
+                            .set("Authorization", auth)
+                            .set("Tus-Resumable", "1.0.0")
+                            .set("Upload-Length", "1024")
+                            .set("Content-Type", "application/offset+octet-stream")
+                            .send_bytes(&body),
+                    )
+                })
+            })
+            .collect();
+        uploads.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 19, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 413).count(), 1, "{statuses:?}");
+    let (status, u) = call(&srv, "GET", "/v1/usage", &auth, None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        (u["bytes"].as_u64(), u["files"].as_u64(), u["uploads_in_progress"].as_u64()),
+        (Some(19 * 1024), Some(19), Some(0)),
+        "{u}"
+    );
+    assert_eq!(list_files(&srv, &auth).1["files"].as_array().unwrap().len(), 19, "listed the moment they answered");
+
+    // full: a declared size is refused in each dialect's shape, a stream with no size too
+    let (status, e) = read_json(
+        ureq::post(&srv.url("/files/"))
+            .set("Authorization", &auth)
+            .set("Tus-Resumable", "1.0.0")
+            .set("Upload-Length", "1")
+            .call(),
+    );
+    assert_eq!(status, 413, "{e}");
+    let small = tmp.path().join("one.txt");
+    std::fs::write(&small, b"x").unwrap();
+    let form = format!("file=@{}", small.display());
+    let (status, _, body) =
+        curl(&["-X", "POST", "-H", &format!("Authorization: {auth}"), "--form", &form, &srv.url("/uploads")]);
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
+    assert!(json(&body)["message"].as_str().unwrap().contains("quota"), "NGCP's shape");
+
+    // room again after a delete: a stream of no declared size stops where the room ends
+    let first = list_files(&srv, &auth).1["files"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(call(&srv, "DELETE", &format!("/v1/files/{first}"), &auth, None).0, 204);
+    let (pid, ptoken) = portsip_initiate(&srv, "?filename=big.wav", &auth);
+    let r = ureq::post(&srv.url(&format!("/api/blobs/uploads/{pid}/complete")))
+        .set("Authorization", &auth)
+        .set("PortSIP-Upload-Token", &ptoken)
+        .send_bytes(&vec![9u8; 4096]);
+    assert_eq!(status_of(r), 413, "4 KiB where 1 KiB is left");
+    let (_, u) = call(&srv, "GET", "/v1/admin/tenants/quota/usage", &admin_auth(), None);
+    assert_eq!((u["bytes"].as_u64(), u["files"].as_u64()), (Some(18 * 1024), Some(18)), "nothing of it counted: {u}");
+    let blob = portsip_complete(&srv, &pid, &ptoken, &auth, &[9u8; 1024]);
+    assert!(!blob.is_empty(), "exactly the room left");
+    let (_, u) = call(&srv, "GET", "/v1/usage", &auth, None);
+    assert_eq!(u["bytes"].as_u64(), Some(19 * 1024), "{u}");
+}

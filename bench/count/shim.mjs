@@ -1,12 +1,10 @@
 // Counts the billable operations of the worker it wraps, for the benchmarks: every call the
-// worker (and its Upload Durable Objects) make on R2, KV and the Durable Object namespace,
-// and every request and alarm an Upload object serves. GET /__ops answers the counts since
+// worker (and its Durable Objects: Upload and Ledger, a tenant's account among them) make on
+// R2, KV and the Durable Object namespaces, and every alarm an object serves. GET /__ops answers the counts since
 // the last GET and resets them; `path:<kind>` counts only what requests did before their answer
 // (measured with one request at a time). The worker itself is unchanged: this module imports its
 // build (BUILD is replaced by bench/common.py) and hands it wrapped bindings.
-import Inner, { Upload as InnerUpload } from "BUILD/index.js";
-// the ledger objects touch only their own storage: served as they are
-export { Ledger } from "BUILD/index.js";
+import Inner, { Upload as InnerUpload, Ledger as InnerLedger } from "BUILD/index.js";
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 
 const ops = (globalThis.__edgeshareOps ??= {});
@@ -45,7 +43,7 @@ function wrapEnv(env) {
       const v = Reflect.get(t, prop, t);
       if (prop === "FILES") return counted(v, R2, { createMultipartUpload: multipart, resumeMultipartUpload: multipart });
       if (prop === "RECORDS") return counted(v, KV);
-      if (prop === "UPLOADS") return counted(v, {}, { get: stub, getByName: stub });
+      if (prop === "UPLOADS" || prop === "LEDGERS") return counted(v, {}, { get: stub, getByName: stub });
       return v;
     },
   });
@@ -55,6 +53,21 @@ export class Upload extends DurableObject {
   constructor(state, env) {
     super(state, env);
     this.inner = new InnerUpload(state, wrapEnv(env));
+  }
+  fetch(req) {
+    return this.inner.fetch(req);
+  }
+  alarm() {
+    count("do_alarm");
+    return this.inner.alarm();
+  }
+}
+
+// a tenant's account expires its files from its alarm, on R2 and KV
+export class Ledger extends DurableObject {
+  constructor(state, env) {
+    super(state, env);
+    this.inner = new InnerLedger(state, wrapEnv(env));
   }
   fetch(req) {
     return this.inner.fetch(req);

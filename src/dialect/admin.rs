@@ -1,15 +1,17 @@
 //! The operator's API, under `/v1/admin/` (`Authorization: Bearer <admin token>`, a token of
 //! `EDGESHARE_ADMIN_CREDENTIALS`): tenants and their keys at run time. It is part of
-//! edgeshare's own API: its errors are the native `{"error": {"code", "message"}}`. The
+//! edgeshare's own API: its errors are the native `{"error": {"code", "message"}}`. Quotas and
+//! usage are each tenant's account's ([`crate::engine::catalog::account`]). The
 //! registry's records and calls are [`crate::engine::tenant`]'s; this module parses the
 //! requests and renders the answers. A minted secret is in the one answer that mints it, and
 //! in no other answer nor log.
 
 use serde_json::{json, Value};
 
-use super::native::{cursor_param, listed_page};
+use super::native::{cursor_param, listed_page, usage_json};
 use super::Op::Admin;
 use super::{form, Dialect, Reply, Request, Service};
+use crate::engine::catalog::account::Quota;
 use crate::engine::file::ids::iso8601_ms;
 use crate::engine::tenant::admin::{Summary, TenantView};
 use crate::engine::tenant::registry::{KeyAsk, KeyEntry, Status};
@@ -28,6 +30,8 @@ pub enum Op {
     MintKey,
     ListKeys,
     RevokeKey,
+    SetQuota,
+    Usage,
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {
@@ -64,6 +68,11 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
         row!(Delete "/v1/admin/tenants/{tenant}/keys/{key}", Admin(Op::RevokeKey), Admin, None,
             "Revokes a key: 204; it is refused (401) from then on.")
         .with(Spec::ok(&[(204, Media::Empty)])),
+        row!(Put "/v1/admin/tenants/{tenant}/quota", Admin(Op::SetQuota), Admin, Read,
+            "Sets a tenant's quota: JSON `{\"max_bytes\", \"max_files\", \"max_file_size\",             \"max_uploads_in_progress\"}`, each a number or `null` (no limit; absent: no limit): 200 with its usage.             Checked when an upload starts, exactly under concurrency; what is stored already stays.")
+        .with(Spec::DEFAULT.takes(JSON)),
+        row!(Get "/v1/admin/tenants/{tenant}/usage", Admin(Op::Usage), Admin, None,
+            "A tenant's usage, as `GET /v1/usage` shows it to the tenant."),
     ],
 };
 
@@ -82,7 +91,11 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             let tenants: Vec<Value> = page.tenants.iter().map(summary_json).collect();
             Ok(Reply::json(200, json!({"tenants": tenants, "cursor": page.cursor})))
         }
-        Op::GetTenant => Ok(Reply::json(200, tenant_json(&ctx.tenant_view(tenant()).await?))),
+        Op::GetTenant => {
+            let mut answer = tenant_json(&ctx.tenant_view(tenant()).await?);
+            answer["usage"] = usage_json(&ctx.usage(tenant()).await?);
+            Ok(Reply::json(200, answer))
+        }
         Op::DeleteTenant => {
             ctx.delete_tenant(tenant()).await?;
             Ok(Reply::Empty { status: 204, headers: Vec::new() })
@@ -112,7 +125,35 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             ctx.revoke_key(tenant(), req.params.get(PathParam::Key)).await?;
             Ok(Reply::Empty { status: 204, headers: Vec::new() })
         }
+        Op::SetQuota => {
+            ctx.tenant_view(tenant()).await?;
+            let fields = form::small_json(P::read(body)).await?;
+            ctx.set_quota(tenant(), quota_of(&fields)?).await?;
+            Ok(Reply::json(200, usage_json(&ctx.usage(tenant()).await?)))
+        }
+        Op::Usage => {
+            ctx.tenant_view(tenant()).await?;
+            Ok(Reply::json(200, usage_json(&ctx.usage(tenant()).await?)))
+        }
     }
+}
+
+/// A quota from its JSON: each limit a whole number, or `null` or absent for none.
+fn quota_of(fields: &serde_json::Map<String, Value>) -> Result<Quota> {
+    const NAMES: [&str; 4] = ["max_bytes", "max_files", "max_file_size", "max_uploads_in_progress"];
+    if let Some(other) = fields.keys().find(|k| !NAMES.contains(&k.as_str())) {
+        return Err(Error::bad_request(format!("unknown quota field {other}")));
+    }
+    let limit = |name: &str| match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| Error::bad_request(format!("{name} must be a whole number"))),
+    };
+    Ok(Quota {
+        max_bytes: limit(NAMES[0])?,
+        max_files: limit(NAMES[1])?,
+        max_file_size: limit(NAMES[2])?,
+        max_uploads_in_progress: limit(NAMES[3])?,
+    })
 }
 
 /// A tenant as the list shows it.
@@ -339,7 +380,9 @@ mod tests {
     #[test]
     fn bootstrap_tenants_can_be_suspended_and_given_keys() {
         let w = World::new();
-        let (_, t) = admin(&w, Get, "/v1/admin/tenants/acme", Value::Null);
+        let (_, mut t) = admin(&w, Get, "/v1/admin/tenants/acme", Value::Null);
+        assert_eq!(t["usage"]["files"], 0);
+        t.as_object_mut().unwrap().remove("usage");
         assert_eq!(t, json!({"id": "acme", "status": "active", "created_at": null, "bootstrap": true, "keys": 0}));
         let key = mint(&w, "acme", json!({"kind": "bearer"}));
         let minted = format!("Bearer {}", key["secret"].as_str().unwrap());
@@ -610,5 +653,60 @@ mod tests {
         assert_eq!(w.send(Get, "/v1/admin/tenants", &[ADMIN], Vec::new()).status(), 401, "no operator");
         // a configured tenant's credentials as before
         assert_eq!(tus(&w, ACME_BASIC, b"x"), 201);
+    }
+
+    fn usage(w: &World, auth: &str) -> Value {
+        World::json(&w.send(Get, "/v1/usage", &[("Authorization", auth)], Vec::new()))
+    }
+
+    /// A quota refuses a declared size before the first byte, stops a stream of no declared
+    /// size where its room ends (keeping nothing of it), counts files, and frees room when
+    /// a file goes; other tenants are not touched.
+    #[test]
+    fn quotas_refuse_before_the_first_byte_and_stop_a_stream_at_the_limit() {
+        let w = World::new();
+        let (status, u) = admin(&w, Put, "/v1/admin/tenants/acme/quota", json!({"max_bytes": 100, "max_files": 3}));
+        assert_eq!(status, 200, "{u}");
+        assert_eq!((u["quota"]["max_bytes"].as_u64(), u["quota"]["max_file_size"].clone()), (Some(100), Value::Null));
+        assert_eq!(tus(&w, ACME_BEARER, &[1; 101]), 413, "declared: refused at once");
+        assert!(w.blobs.objects.borrow().is_empty(), "not a byte stored");
+        assert_eq!(tus(&w, ACME_BEARER, &[1; 60]), 201);
+        let (status, err) = ngcp(&w, ACME_BASIC, &[2; 41]);
+        assert_eq!(status, 413, "no size announced: stopped at the room left; {err}");
+        assert!(err["message"].as_str().unwrap().contains("quota"), "{err}");
+        assert_eq!(w.blobs.objects.borrow().len(), 1, "nothing of it kept");
+        assert_eq!(ngcp(&w, ACME_BASIC, &[2; 40]).0, 200, "exactly the room left");
+        assert_eq!(opentera(&w, ACME_OPENTERA_STATIC, b"x"), 413, "full");
+        let u = usage(&w, ACME_BEARER);
+        assert_eq!(
+            (u["bytes"].as_u64(), u["files"].as_u64(), u["uploads_in_progress"].as_u64()),
+            (Some(100), Some(2), Some(0))
+        );
+        assert_eq!(tus(&w, BOBCO_BEARER, &[3; 500]), 201, "another tenant has its own account");
+        // a file deleted frees its room; the file count holds
+        let first =
+            files(&w, ACME_BEARER).iter().find(|f| f["size"] == 60).unwrap()["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            w.send(Delete, &format!("/v1/files/{first}"), &[("Authorization", ACME_BEARER)], Vec::new()).status(),
+            204
+        );
+        assert_eq!(usage(&w, ACME_BEARER)["bytes"], 40);
+        assert_eq!(tus(&w, ACME_BEARER, &[4; 30]), 201);
+        assert_eq!(tus(&w, ACME_BEARER, &[5; 1]), 201, "a third file");
+        assert_eq!(tus(&w, ACME_BEARER, &[6; 1]), 413, "no fourth");
+        let (_, u) = admin(&w, Get, "/v1/admin/tenants/acme/usage", Value::Null);
+        assert_eq!((u["files"].as_u64(), u["bytes"].as_u64()), (Some(3), Some(71)));
+        // the largest file, and lifting a limit
+        admin(&w, Put, "/v1/admin/tenants/acme/quota", json!({"max_file_size": 10}));
+        assert_eq!(tus(&w, ACME_BEARER, &[7; 11]), 413);
+        assert_eq!(tus(&w, ACME_BEARER, &[7; 10]), 201, "no byte or file limit any more");
+        // only the operator sets quotas, with whole numbers, for tenants that exist
+        let r = w.send(Put, "/v1/admin/tenants/acme/quota", &[("Authorization", ACME_BEARER), JSON], b"{}".to_vec());
+        assert_eq!(r.status(), 403, "a tenant is no operator");
+        for bad in [json!({"max_bytes": -1}), json!({"max_bytes": "1"}), json!({"max_disk": 1})] {
+            assert_eq!(admin(&w, Put, "/v1/admin/tenants/acme/quota", bad.clone()).0, 400, "{bad}");
+        }
+        assert_eq!(admin(&w, Put, "/v1/admin/tenants/nobody/quota", json!({})).0, 404);
+        assert_eq!(admin(&w, Get, "/v1/admin/tenants/nobody/usage", Value::Null).0, 404);
     }
 }

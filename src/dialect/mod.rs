@@ -17,6 +17,7 @@ pub mod service;
 pub mod share_page;
 pub mod tus;
 pub mod twake;
+pub mod webhooks;
 
 use crate::auth::Tenant;
 use crate::engine::{Ctx, Opened, Read};
@@ -63,6 +64,7 @@ pub enum Op {
     Service(service::Op),
     Native(native::Op),
     Admin(admin::Op),
+    Webhooks(webhooks::Op),
     Ngcp(ngcp::simple::Op),
     NgcpSessions(ngcp::sessions::Op),
     OpenTera(opentera::Op),
@@ -73,9 +75,10 @@ pub enum Op {
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 10] = [
+pub static TABLES: [Table<Dialect, Op>; 11] = [
     service::TABLE,
     admin::TABLE,
+    webhooks::TABLE,
     native::TABLE,
     tus::TABLE,
     portsip::TABLE,
@@ -483,6 +486,7 @@ async fn dispatch<P: Platform>(
         Op::Service(op) => service::handle(svc, op, origin),
         Op::Native(op) => native::handle(svc, op, &req, body).await,
         Op::Admin(op) => admin::handle(svc, op, &req, body).await,
+        Op::Webhooks(op) => webhooks::handle(svc, op, &req, body).await,
         Op::Ngcp(op) => ngcp::simple::handle(svc, op, &req, body).await,
         Op::NgcpSessions(op) => ngcp::sessions::handle(svc, op, &req, body).await,
         Op::OpenTera(op) => opentera::handle(svc, op, &req, body).await,

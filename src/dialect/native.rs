@@ -31,6 +31,7 @@ use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    Usage,
     ListFiles,
     DeleteFile,
     CreateLink,
@@ -45,6 +46,8 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
     prefixes: &[""],
     method_override: false,
     endpoints: &[
+        row!(Get "/v1/usage", Native(Op::Usage), Tenant, None,
+            "The tenant's usage and quota: `{\"bytes\", \"files\", \"uploads_in_progress\", \"reserved_bytes\",             \"quota\": {\"max_bytes\", \"max_files\", \"max_file_size\", \"max_uploads_in_progress\"}}` (`null`:             no limit). Exact: a file counts from the moment its upload answers."),
         row!(Get "/v1/files", Native(Op::ListFiles), Tenant, None,
             "The tenant's live files, whatever dialect uploaded them: `{\"files\": [...], \"cursor\"}`; pass \
             `?cursor=` for the next page.")
@@ -100,6 +103,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
     }
     let tenant = req.tenant()?;
     match op {
+        Op::Usage => Ok(Reply::json(200, usage_json(&svc.ctx.usage(&tenant.0).await?))),
         Op::ListFiles => list_files(svc, req, tenant).await,
         Op::DeleteFile => delete_file(svc, req, tenant).await,
         Op::CreateLink => create_link(svc, req, tenant, P::read(body)).await,
@@ -496,6 +500,23 @@ async fn serve_share<P: Platform>(
 /// A field of an `application/x-www-form-urlencoded` body.
 fn form_field(raw: &[u8], name: &str) -> Option<String> {
     super::urlencoded_value(std::str::from_utf8(raw).ok()?, name)
+}
+
+/// A tenant's usage and quota (`null`: no limit).
+pub(super) fn usage_json(r: &crate::engine::catalog::account::Report) -> Value {
+    let q = &r.quota;
+    json!({
+        "bytes": r.bytes,
+        "files": r.files,
+        "uploads_in_progress": r.uploads_in_progress,
+        "reserved_bytes": r.reserved_bytes,
+        "quota": {
+            "max_bytes": q.max_bytes,
+            "max_files": q.max_files,
+            "max_file_size": q.max_file_size,
+            "max_uploads_in_progress": q.max_uploads_in_progress,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -947,35 +968,53 @@ mod tests {
         assert_eq!(get(&w, &format!("/sessions/{sid}"), &[basic]).status(), 200, "the session stays");
     }
 
-    #[test]
-    fn a_lost_listing_write_is_repaired_by_the_sweep() {
-        let w = World::new();
-        w.lose_later.set(true);
-        let id = upload(&w, b"journaled", ACME);
-        w.lose_later.set(false);
-        assert_eq!(World::json(&get(&w, "/v1/files", &[ACME]))["files"].as_array().unwrap().len(), 0);
-        w.advance(3 * 60_000);
-        w.sweep();
-        let files = World::json(&get(&w, "/v1/files", &[ACME]))["files"].clone();
-        assert_eq!(files[0]["id"], id.as_str());
-        assert_eq!(
-            (files[0]["size"].as_u64(), files[0]["dialect"].as_str()),
-            (Some(9), Some("tus")),
-            "from R2's metadata"
-        );
+    /// Stores a file's bytes under its record as an upload does, with no publication after
+    /// (the worker stopped between the two).
+    fn stored_unpublished(w: &World, bytes: &[u8]) -> String {
+        use crate::engine::{Expiry, NewFile};
+        let new = NewFile {
+            tenant: crate::auth::Tenant("acme".into()),
+            id: crate::engine::file::ids::new_uuid(),
+            name: "a.txt".into(),
+            content_type: "text/plain".into(),
+            vendor: crate::engine::file::record::Vendor::Tus,
+            access: crate::engine::file::record::Access::Private,
+            extra: Default::default(),
+            length_hint: Some(bytes.len() as u64),
+            expiring: false,
+            mutable: false,
+        };
+        let body = futures_util::stream::iter([Ok(bytes::Bytes::copy_from_slice(bytes))]);
+        let ctx = w.ctx();
+        let held = futures_executor::block_on(ctx.write_file(&new, body)).unwrap();
+        futures_executor::block_on(ctx.store_file(held, Expiry::Never)).unwrap().id
     }
 
     #[test]
-    fn a_file_deleted_before_the_sweep_repairs_it_is_not_brought_back() {
+    fn a_lost_publication_is_done_by_the_account_when_its_reservation_lapses() {
         let w = World::new();
-        w.lose_later.set(true);
-        let id = upload(&w, b"short-lived", ACME);
-        w.lose_later.set(false);
-        assert_eq!(w.send(Delete, &format!("/v1/files/{id}"), &[ACME], Vec::new()).status(), 204);
-        w.advance(3 * 60_000);
+        let id = stored_unpublished(&w, b"journaled");
+        assert_eq!(World::json(&get(&w, "/v1/files", &[ACME]))["files"].as_array().unwrap().len(), 0);
+        assert_eq!(World::json(&get(&w, "/v1/usage", &[ACME]))["uploads_in_progress"], 1);
+        w.advance(crate::engine::REQUEST_RESERVATION_MS);
+        assert_eq!(w.sweep().repaired, 1);
+        let files = World::json(&get(&w, "/v1/files", &[ACME]))["files"].clone();
+        assert_eq!(files[0]["id"], id.as_str());
+        assert_eq!((files[0]["size"].as_u64(), files[0]["dialect"].as_str()), (Some(9), Some("tus")), "from R2");
+        let usage = World::json(&get(&w, "/v1/usage", &[ACME]));
+        assert_eq!((usage["files"].as_u64(), usage["uploads_in_progress"].as_u64()), (Some(1), Some(0)));
+    }
+
+    #[test]
+    fn a_file_deleted_before_its_reservation_lapses_is_not_brought_back() {
+        let w = World::new();
+        let id = stored_unpublished(&w, b"short-lived");
+        futures_executor::block_on(crate::store::BlobStore::delete(&w.blobs, &crate::engine::file::keys::object(&id)))
+            .unwrap();
+        w.advance(crate::engine::REQUEST_RESERVATION_MS);
         assert_eq!(w.sweep().repaired, 0, "nothing to publish for a file whose bytes are gone");
         assert_eq!(World::json(&get(&w, "/v1/files", &[ACME]))["files"], json!([]));
-        assert!(w.meta.keys("sha256:").is_empty(), "no index entry for it either");
+        assert_eq!(World::json(&get(&w, "/v1/usage", &[ACME]))["uploads_in_progress"], 0, "and its room is freed");
     }
 
     #[test]

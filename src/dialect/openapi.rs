@@ -18,6 +18,7 @@ pub fn tag(op: Op) -> &'static str {
         Op::Service(_) => "Service",
         Op::Native(_) => "edgeshare",
         Op::Admin(_) => "admin",
+        Op::Webhooks(_) => "webhooks",
         Op::Ngcp(_) => "NGCP",
         Op::NgcpSessions(_) => "NGCP sessions",
         Op::OpenTera(_) => "OpenTera",

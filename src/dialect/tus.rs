@@ -666,11 +666,7 @@ mod tests {
         };
         let (first, second) = (upload(b"same bytes"), upload(b"same bytes"));
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"same bytes"));
-        let indexed = || {
-            w.meta
-                .value(&keys::digest("acme", &digest))
-                .map(|v| crate::engine::catalog::index::IndexEntry::parse(&v).unwrap().id)
-        };
+        let indexed = || w.indexed("acme", &digest);
         assert_eq!(indexed(), Some(second.clone()), "the newer copy owns the digest");
         let delete = |id: &str| w.send(Method::Delete, &format!("/files/{id}"), &[AUTH, V], Vec::new()).status();
         assert_eq!(delete(&first), 204);

@@ -14,11 +14,11 @@ use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
 use crate::http::purge::{purge_calls, retry_after, PurgeCall};
 use crate::platform::body::{Body, EARLY_ANSWER_MS, REFUSAL_MS};
-use crate::platform::objects::DurableObjects;
 use crate::platform::Bindings;
 use crate::route::{self, Method};
 
-/// The Cron Trigger: the sweep (expired files, and what the journal says is missing).
+/// The Cron Trigger: the sweep of files stored before accounts (each account expires its own
+/// files by its alarm).
 #[event(scheduled)]
 async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
     let result = async {
@@ -31,28 +31,6 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
         Ok(swept) => worker::console_log!("sweep: {} expired, {} repaired", swept.expired, swept.repaired),
         Err(e) => worker::console_error!("sweep: {e}"),
     }
-}
-
-/// Publishes, after the answer, the files a request wrote (their expiry entries and digest
-/// indexes); their journal entries cover a write lost here.
-fn publish_later(env: &Env, ctx: &Context, later: Later) {
-    let records = later.take();
-    if records.is_empty() {
-        return;
-    }
-    let env = env.clone();
-    ctx.wait_until(async move {
-        // nothing of it starts before the answer is on its way
-        worker::Delay::from(std::time::Duration::from_millis(0)).await;
-        let Ok(b) = Bindings::new(&env) else { return };
-        let later = Later::default();
-        let ctx = b.ctx(&later);
-        for record in records {
-            if let Err(e) = ctx.publish(&record).await {
-                worker::console_error!("publish after the answer: {e} (the sweep will redo it)");
-            }
-        }
-    });
 }
 
 /// Drops a deleted file's public downloads from the cache: this location's copy under its
@@ -232,8 +210,7 @@ async fn answer(
     let later = Later::default();
     let mut ctx = b.ctx(&later);
     ctx.client = crate::engine::throttle::client_key(head.header("cf-connecting-ip"));
-    let objects = DurableObjects { ns: b.uploads.clone(), ledgers: b.ledgers.clone() };
-    let svc = Service { ctx: &ctx, objects: &objects };
+    let svc = Service { ctx: &ctx, objects: &b.objects };
     let outcome = dialect::serve_routed(&svc, &head, found, &origin, body.clone()).await;
     // NGCP's log format; never a header or a body, and a capability in the path is cut short,
     // so never a secret.
@@ -253,7 +230,6 @@ async fn answer(
         body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
     purge_later(wctx, &b.config, later.take_purges());
-    publish_later(env, wctx, later);
     let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
     match send(outcome.reply).await {
         Ok(mut resp) => {

@@ -23,7 +23,7 @@ async fn run(env: &Env) -> worker::Result<Response> {
     let blobs = outcome(contract::blob_store(&b.blobs, "self-test/").await);
     let meta = outcome(contract::meta_store(&b.meta, "self-test:").await);
     let mut answers = Vec::new();
-    for ns in [&b.uploads, &b.ledgers] {
+    for ns in [&b.objects.ns, &b.objects.ledgers] {
         let stub = ns.get_by_name("self-test")?;
         let mut init = worker::RequestInit::new();
         init.with_method(worker::Method::Post);

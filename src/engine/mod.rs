@@ -3,8 +3,12 @@
 //! delete), [`NewFile`], [`Expiry`], [`Later`], [`Held`], [`Missing`], [`Read`], [`Opened`]. The rooms:
 //! - [`file`](mod@file): the record (with its [`file::record::Access`]), keys, who may read it by which
 //!   route, expiry and TTLs, limits at creation, ids. Imports no other room.
-//! - [`catalog`]: a tenant's listing, the digest index, the expiry index, the journal and the
-//!   sweep. Imports [`file`](mod@file) and the context.
+//! - [`catalog`]: a tenant's account (its listing, digest index, usage, quota, reservations
+//!   and expiry schedule, in one strongly consistent object), its alarm, and the sweep of
+//!   files stored before accounts. Imports [`file`](mod@file), [`events`]' outbox and the
+//!   context.
+//! - [`events`]: webhook endpoints, the outbox, deliveries signed as Standard Webhooks, the
+//!   pre-create hook. Imports the context.
 //! - [`upload`]: resumable uploads by offset (the pure state machine, part plan, streaming
 //!   writer, sha256, the run of a call, the object's calls, turns). Imports [`file`](mod@file)
 //!   and the context.
@@ -26,13 +30,14 @@
 //!
 //! The store layout: a file's bytes are the R2 object named by its id (`f/{id}`), whose
 //! metadata carries everything a download needs, so a download is one R2 read, strongly
-//! consistent everywhere. KV holds what R2 alone cannot answer or list: the expiry index (the
-//! sweep deletes expired bytes from it), the tenants' `sha256` indexes, the tombstones of
-//! expired files (`410` rather than `404`), the journal of one-request writes, and the
-//! registry of tenants and keys made at run time.
+//! consistent everywhere. Each tenant's account (a ledger object) lists, counts, indexes and
+//! expires its files, and queues their events, each change one write. KV holds the tombstones
+//! of expired files (`410` rather than `404`), the registry of tenants and keys made at run
+//! time, and, for files stored before accounts, their expiry and digest entries.
 
 pub mod catalog;
 pub mod chunked;
+pub mod events;
 pub mod file;
 pub mod jwt;
 pub mod ledger;
@@ -50,9 +55,9 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::download::BodyPlan;
 use crate::store::{BlobMeta, BlobStore, MetaStore, ObjectInfo, Payload, Platform};
+use catalog::account::{AccountAnswer, AccountCall};
 use catalog::index::{self, IndexEntry};
-use catalog::sweep::{self, Entry};
-use file::expiry::kv_ttl_secs;
+use catalog::sweep::Entry;
 use file::record::{Access, Extras, FileRecord, FromObject, Vendor};
 use file::visibility::{may_read, Via};
 use file::{keys, limits};
@@ -77,22 +82,35 @@ pub struct Ctx<'a, P: Platform> {
     pub client: String,
     /// What this isolate read of the tenant registry lately ([`tenant::cache`]).
     pub tenants: &'a tenant::cache::Cache,
+    /// The Durable Objects (a tenant's account, from any handler or object).
+    pub objects: &'a P::Objects,
+    /// Outgoing requests (webhooks), where the platform makes them.
+    pub fetch: Option<&'a dyn events::Fetch>,
 }
 
-/// Files whose secondary writes (expiry entry, indexes, listing) wait for the answer to be
-/// sent. Their journal entries, written before the answer, let the sweep redo them if they are
-/// lost. And the paths of public downloads to drop from this location's cache (a deleted file's).
+/// What waits for the answer to be sent: the paths of public downloads to drop from this
+/// location's cache (a deleted file's).
 #[derive(Debug, Default)]
-pub struct Later(pub RefCell<Vec<FileRecord>>, pub RefCell<Vec<String>>);
+pub struct Later(pub RefCell<Vec<String>>);
 
 impl Later {
-    pub fn take(&self) -> Vec<FileRecord> {
-        std::mem::take(&mut *self.0.borrow_mut())
-    }
-
     /// The paths to drop from the cache.
     pub fn take_purges(&self) -> Vec<String> {
-        std::mem::take(&mut *self.1.borrow_mut())
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+/// How long a one-request upload's reservation holds before the account's alarm looks at
+/// it (publishing the file if its bytes were stored and its answer lost, else freeing it).
+pub const REQUEST_RESERVATION_MS: u64 = 6 * 3_600_000;
+
+/// A stream cut at the quota's room (not at the service's largest file) is a quota refusal.
+fn quota_error(e: Error, allowance: Option<u64>, max_file_size: u64) -> Error {
+    match (e, allowance) {
+        (Error::TooLarge { .. }, Some(room)) if room < max_file_size => {
+            Error::QuotaExceeded(format!("no room for more than {room} bytes"))
+        }
+        (e, _) => e,
     }
 }
 
@@ -211,9 +229,11 @@ impl<'a, P: Platform> Ctx<'a, P> {
         }
     }
 
-    /// Streams `body` into R2 under the new file's key. A file that fits one part is held,
-    /// to be put once its record is complete ([`Ctx::store_file`]); a larger one is written
-    /// as a multipart upload whose metadata says its record is in a sidecar.
+    /// Streams `body` into R2 under the new file's key, once the tenant's account has
+    /// reserved room for it ([`Ctx::reserve`]: `413` before the first byte when it has none,
+    /// and the stream stops where the room ends). A file that fits one part is held, to be
+    /// put once its record is complete ([`Ctx::store_file`]); a larger one is written as a
+    /// multipart upload whose metadata says its record is in a sidecar.
     pub async fn write_file<S>(&self, new: &NewFile, body: S) -> Result<Held>
     where
         S: Stream<Item = Result<Bytes>> + Unpin,
@@ -222,11 +242,22 @@ impl<'a, P: Platform> Ctx<'a, P> {
         let template = new.template();
         let meta = template.blob_meta_with_sidecar();
         limits::check_record_meta(&template)?;
-        let max = self.config.max_file_size;
+        let until = self.now() + REQUEST_RESERVATION_MS;
+        let allowance = self.reserve(&template, &template.id, new.length_hint, until, true).await?;
+        let max = allowance.map_or(self.config.max_file_size, |a| a.min(self.config.max_file_size));
         let hint = new.length_hint.map(|l| l.min(max));
-        let plan = PartPlan::new(hint, max, self.config.min_part_size)?;
-        let fed =
-            writer::write_held(self.blobs, &template.r2_key, &meta, plan, max, self.whole_file_hash(), body).await?;
+        let written = async {
+            let plan = PartPlan::new(hint, max, self.config.min_part_size)?;
+            writer::write_held(self.blobs, &template.r2_key, &meta, plan, max, self.whole_file_hash(), body).await
+        }
+        .await;
+        let fed = match written {
+            Ok(fed) => fed,
+            Err(e) => {
+                self.release(&template.tenant, &template.id).await;
+                return Err(quota_error(e, allowance, self.config.max_file_size));
+            }
+        };
         let body = match fed.sealed {
             Some(info) => HeldBody::Sealed(info),
             None => HeldBody::Tail(fed.tail),
@@ -234,9 +265,15 @@ impl<'a, P: Platform> Ctx<'a, P> {
         Ok(Held { template, mutable: new.mutable, size: fed.size, sha256: fed.sha256, body })
     }
 
+    /// Drops a held file that will not be stored: its bytes, and its reservation.
+    pub async fn drop_held(&self, held: &Held) {
+        self.discard(&held.template.r2_key).await;
+        self.release(&held.template.tenant, &held.template.id).await;
+    }
+
     /// Stores a held file under its complete record (expiring as `expiry` says): one R2 put
     /// for a small file; for a large one (or a mutable one), its sidecar. Nothing else is
-    /// written: the caller journals the file ([`Ctx::journal`]) and publishes it.
+    /// written: the caller publishes the file ([`Ctx::keep_file`] does both).
     pub async fn store_file(&self, held: Held, expiry: Expiry) -> Result<FileRecord> {
         let created_at = match &held.body {
             HeldBody::Tail(_) => self.now(),
@@ -268,69 +305,113 @@ impl<'a, P: Platform> Ctx<'a, P> {
         self.blobs.put(&keys::sidecar(&record.id), json, &BlobMeta::default()).await.map(drop)
     }
 
-    /// Stores a held file and journals it ([`Ctx::store_file`], [`Ctx::journal`]): the two
-    /// writes of a one-request file before its answer. If either fails, its bytes go.
+    /// Stores a held file and publishes it ([`Ctx::store_held`], [`Ctx::publish`]), settling
+    /// its reservation: a one-request file's writes before its answer, after which it is in
+    /// its tenant's listing. If either fails, its bytes go and its reservation is freed.
     pub async fn keep_file(&self, held: Held, expiry: Expiry) -> Result<FileRecord> {
-        let (key, sidecar) = (held.template.r2_key.clone(), keys::sidecar(&held.template.id));
-        let kept = async {
-            let record = self.store_file(held, expiry).await?;
-            self.journal(&record).await?;
-            Ok(record)
+        let record = self.store_held(held, expiry).await?;
+        if let Err(e) = self.publish(&record, Some(&record.id)).await {
+            self.discard(&record.r2_key).await;
+            self.discard(&keys::sidecar(&record.id)).await;
+            self.release(&record.tenant, &record.id).await;
+            return Err(e);
         }
-        .await;
-        if kept.is_err() {
+        Ok(record)
+    }
+
+    /// Stores a held file ([`Ctx::store_file`]) for its caller to publish once it has
+    /// recorded it elsewhere (an NGCP session's entry): if publishing is lost, its reservation
+    /// lapses and its account publishes it. If storing fails, its bytes go and its
+    /// reservation is freed.
+    pub async fn store_held(&self, held: Held, expiry: Expiry) -> Result<FileRecord> {
+        let (key, sidecar) = (held.template.r2_key.clone(), keys::sidecar(&held.template.id));
+        let (tenant, id) = (held.template.tenant.clone(), held.template.id.clone());
+        let stored = self.store_file(held, expiry).await;
+        if stored.is_err() {
             self.discard(&key).await;
             self.discard(&sidecar).await;
+            self.release(&tenant, &id).await;
         }
-        kept
+        stored
     }
 
-    /// The one KV write a one-request file makes before its answer: the journal entry from
-    /// which the sweep redoes [`Ctx::publish`] if the write after the answer is lost. The
-    /// file's publication is queued for after the answer.
-    pub async fn journal(&self, record: &FileRecord) -> Result<()> {
-        let entry = Entry::of(record).to_json();
-        self.meta.put_listed(&keys::journal(self.now(), &record.id), &entry, Some(sweep::JOURNAL_TTL_SECS)).await?;
-        self.later.0.borrow_mut().push(record.clone());
-        Ok(())
+    /// A call to `tenant`'s account ([`catalog::account`]).
+    pub(crate) async fn account(&self, tenant: &str, call: AccountCall) -> Result<AccountAnswer> {
+        use ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
+        match self.objects.ledger(&keys::account(tenant), LedgerCall::Account(call)).await? {
+            LedgerAnswer::Account(answer) => Ok(answer),
+            other => Err(Error::Internal(format!("account answered {other:?}"))),
+        }
     }
 
-    /// Makes a stored file findable: first its expiry entry (so that no failure after it
-    /// leaves bytes that never expire), then its digest indexes. Every step may be repeated:
-    /// a retry after a failure half way does no harm.
-    pub async fn publish(&self, record: &FileRecord) -> Result<()> {
-        let entry = Entry::of(record);
-        if let Some(at) = record.expires_at {
-            let ttl = kv_ttl_secs(at, self.now(), self.config.grace);
-            self.meta.put_listed(&keys::expiry(at, &record.id), &entry.to_json(), Some(ttl)).await?;
+    /// Reserves room (reservation `id`) in the tenant's account for a file to come (`bytes`: its size, or an
+    /// upper bound of it, when known) until `until`; `journal`: the account publishes the
+    /// file by itself if its bytes are stored and its publication lost. Answers the most the
+    /// file may hold (`None`: no quota); `413` when the quota has no room.
+    pub async fn reserve(
+        &self,
+        template: &FileRecord,
+        id: &str,
+        bytes: Option<u64>,
+        until: u64,
+        journal: bool,
+    ) -> Result<Option<u64>> {
+        let file = journal.then(|| catalog::listing::Listed::of(template));
+        let call = AccountCall::Reserve { tenant: template.tenant.clone(), id: id.to_string(), bytes, until, file };
+        match self.account(&template.tenant, call).await? {
+            AccountAnswer::Reserved { allowance, hook: None } => Ok(allowance),
+            AccountAnswer::Reserved { allowance, hook: Some(hook) } => {
+                let starting = events::Starting {
+                    tenant: &template.tenant,
+                    id: &template.id,
+                    name: &template.name,
+                    content_type: &template.content_type,
+                    dialect: template.vendor.as_str(),
+                    size: bytes,
+                };
+                if let Err(e) = self.ask_pre_create(&hook, &starting).await {
+                    self.release(&template.tenant, id).await;
+                    return Err(e);
+                }
+                Ok(allowance)
+            }
+            other => Err(Error::Internal(format!("account answered {other:?}"))),
         }
-        let kv_ttl = self.kv_ttl(record);
-        let index = entry.index();
-        self.index_put(&keys::digest(&record.tenant, &record.sha256), &index, kv_ttl).await?;
-        self.list_put(record).await?;
+    }
+
+    /// Frees reservation `id` (an upload that will not be stored). A failure leaves it to
+    /// lapse.
+    pub async fn release(&self, tenant: &str, id: &str) {
+        let _ = self.account(tenant, AccountCall::Release { id: id.to_string(), aborted: false }).await;
+    }
+
+    /// Frees the reservation of resumable upload `id`, given up (cancelled, or idle past its
+    /// timeout): its tenant's webhooks hear `upload.aborted`.
+    pub async fn abort_reservation(&self, tenant: &str, id: &str) {
+        let _ = self.account(tenant, AccountCall::Release { id: id.to_string(), aborted: true }).await;
+    }
+
+    /// Makes a stored (or changed) file findable in one write of its tenant's account: its
+    /// listing, usage, expiry and digest index, settling `reservation`; then, for a
+    /// PortSIP blob, its public digest pointer. May be repeated.
+    pub async fn publish(&self, record: &FileRecord, reservation: Option<&str>) -> Result<()> {
+        let file = catalog::listing::Listed::of(record);
+        let call =
+            AccountCall::Publish { tenant: record.tenant.clone(), file, reservation: reservation.map(String::from) };
+        self.account(&record.tenant, call).await?;
         if record.access() == Access::PublicDigest {
-            self.pointer_put(&record.sha256, &index).await?;
+            self.pointer_put(&record.sha256, &Entry::of(record).index()).await?;
         }
         Ok(())
     }
 
-    fn kv_ttl(&self, record: &FileRecord) -> Option<u64> {
-        record.expires_at.map(|at| kv_ttl_secs(at, self.now(), self.config.grace))
-    }
-
-    /// Points a KV index entry at `entry`'s file unless the file it names already lives at
-    /// least as long ([`index::replaces`]).
-    async fn index_put(&self, key: &str, entry: &IndexEntry, kv_ttl: Option<u64>) -> Result<()> {
-        let old = self.index_get(key).await?;
-        if index::replaces(old.as_ref(), entry, self.now()) {
-            self.meta.put(key, entry.to_json(), kv_ttl).await?;
+    /// The caller's own file with this digest, by its account's index (or, for files stored
+    /// before accounts, by the KV index).
+    async fn own_digest(&self, tenant: &str, sha256: &str) -> Result<Option<IndexEntry>> {
+        match self.account(tenant, AccountCall::Digest { sha256: sha256.to_string() }).await? {
+            AccountAnswer::Index { entry: Some(entry) } => Ok(Some(entry)),
+            _ => Ok(self.meta.get(&keys::digest(tenant, sha256)).await?.and_then(|raw| IndexEntry::parse(&raw))),
         }
-        Ok(())
-    }
-
-    /// The entry under a KV index key.
-    async fn index_get(&self, key: &str) -> Result<Option<IndexEntry>> {
-        Ok(self.meta.get(key).await?.and_then(|raw| IndexEntry::parse(&raw)))
     }
 
     /// The public digest pointer in R2, with the same precedence as the KV indexes.
@@ -348,33 +429,35 @@ impl<'a, P: Platform> Ctx<'a, P> {
         Ok(raw.and_then(|b| IndexEntry::parse(&String::from_utf8_lossy(&b))))
     }
 
-    /// Deletes a file: its bytes (and sidecar), its expiry entry, its tombstone, its publication
-    /// still to come after the answer, and each index entry that still points to it (the same bytes uploaded again may own an entry now).
+    /// Deletes a file: its bytes (and sidecar), then its account's listing, usage, expiry and
+    /// digest entries (one write), and its public digest pointer if it names it.
     pub async fn delete_file(&self, record: &FileRecord) -> Result<()> {
-        // a file written by this very request is not published after its answer either
-        self.later.0.borrow_mut().retain(|r| r.id != record.id || r.r2_key != record.r2_key);
         self.blobs.delete(&record.r2_key).await?;
         self.blobs.delete(&keys::sidecar(&record.id)).await?;
-        if let Some(at) = record.expires_at {
-            self.meta.delete(&keys::expiry(at, &record.id)).await?;
-        }
-        self.meta.delete(&keys::file(&record.id)).await?;
-        self.unindex(record).await
+        let call = AccountCall::Remove { list_id: record.list_id().to_string(), id: record.id.clone(), expired: false };
+        self.account(&record.tenant, call).await?;
+        self.unpoint(record).await
     }
 
-    /// Drops the index entries that point to `record`, and its listing.
-    async fn unindex(&self, record: &FileRecord) -> Result<()> {
-        self.list_delete(record).await?;
-        let key = keys::digest(&record.tenant, &record.sha256);
-        if self.index_get(&key).await?.is_some_and(|e| e.id == record.id) {
-            self.meta.delete(&key).await?;
-        }
+    /// Drops the public digest pointer if it names `record`.
+    async fn unpoint(&self, record: &FileRecord) -> Result<()> {
         if record.access() == Access::PublicDigest
             && self.pointer_get(&record.sha256).await?.is_some_and(|e| e.id == record.id)
         {
             self.blobs.delete(&keys::public_digest(&record.sha256)).await?;
         }
         Ok(())
+    }
+
+    /// An expired file's bytes go; its tombstone (its record in KV, with KV's own
+    /// expiration) answers `410` for the grace period. The one KV write of a file's life.
+    pub async fn expire_file(&self, record: &FileRecord) -> Result<()> {
+        self.blobs.delete(&record.r2_key).await?;
+        self.blobs.delete(&keys::sidecar(&record.id)).await?;
+        let json = serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
+        let ttl = self.config.grace.max(crate::store::limits::KV_MIN_TTL_SECS);
+        self.meta.put(&keys::file(&record.id), json, Some(ttl)).await?;
+        self.unpoint(record).await
     }
 
     /// Drops the bytes of a file that will not be stored.
@@ -506,7 +589,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
         };
         let mut candidates = Vec::new();
         if let Some(t) = caller {
-            candidates.extend(self.index_get(&keys::digest(&t.0, &digest)).await?);
+            candidates.extend(self.own_digest(&t.0, &digest).await?);
         }
         candidates.extend(self.pointer_get(&digest).await?);
         let mut last = Error::not_found(texts.not_found);

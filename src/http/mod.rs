@@ -12,6 +12,7 @@ pub mod purge;
 pub mod range;
 pub mod status;
 pub mod tus;
+pub mod webhook;
 
 /// A media type's essence: `type/subtype`, lowercase, without parameters
 /// (`Application/JSON; charset=utf-8` is `application/json`).

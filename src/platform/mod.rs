@@ -11,6 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use worker::Env;
 
 use crate::config::Config;
+use crate::engine::events::Fetch;
 use crate::engine::tenant::cache::Cache;
 use crate::engine::throttle::Throttle;
 use crate::engine::upload::sha256::{NativeSha256, Sha2Native};
@@ -43,8 +44,8 @@ pub struct Bindings {
     pub config: Config,
     pub blobs: R2Blobs,
     pub meta: KvMeta,
-    pub uploads: worker::ObjectNamespace,
-    pub ledgers: worker::ObjectNamespace,
+    /// The Durable Objects: the uploads' and the ledgers'.
+    pub objects: DurableObjects,
     /// The rate-limiting binding for share-link passwords, where it is configured.
     pub passwords: Option<RateLimit>,
 }
@@ -69,8 +70,10 @@ impl Bindings {
             config: config(env)?,
             blobs: R2Blobs { bucket: env.bucket(BUCKET).map_err(binding)? },
             meta: KvMeta { kv: env.kv(KV).map_err(binding)? },
-            uploads: env.durable_object(UPLOADS).map_err(binding)?,
-            ledgers: env.durable_object(LEDGERS).map_err(binding)?,
+            objects: DurableObjects {
+                ns: env.durable_object(UPLOADS).map_err(binding)?,
+                ledgers: env.durable_object(LEDGERS).map_err(binding)?,
+            },
             passwords: env.rate_limiter(PASSWORD_LIMIT).ok().map(RateLimit),
         })
     }
@@ -88,7 +91,47 @@ impl Bindings {
             throttle: self.passwords.as_ref().map(|t| t as &dyn Throttle),
             client: crate::engine::throttle::client_key(None),
             tenants: registry_cache(),
+            objects: &self.objects,
+            fetch: Some(&WorkerFetch),
         }
+    }
+}
+
+/// The runtime's `fetch` behind [`Fetch`]: a `POST`, given up after its timeout.
+pub struct WorkerFetch;
+
+impl Fetch for WorkerFetch {
+    fn post<'a>(
+        &'a self,
+        url: &'a str,
+        headers: &'a [(String, String)],
+        body: &'a str,
+        timeout_ms: u64,
+    ) -> LocalBoxFuture<'a, std::result::Result<(u16, String), String>> {
+        Box::pin(async move {
+            let sent = async {
+                let h = worker::Headers::new();
+                for (k, v) in headers {
+                    h.set(k, v).map_err(|e| e.to_string())?;
+                }
+                let mut init = worker::RequestInit::new();
+                init.with_method(worker::Method::Post)
+                    .with_headers(h)
+                    .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+                let req = worker::Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+                let mut resp = worker::Fetch::Request(req).send().await.map_err(|e| e.to_string())?;
+                let status = resp.status_code();
+                // the start of the answer is enough (a pre-create hook's verdict)
+                let text = resp.text().await.unwrap_or_default();
+                Ok((status, text.chars().take(4096).collect()))
+            };
+            let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
+            futures_util::pin_mut!(sent);
+            match futures_util::future::select(sent, timeout).await {
+                futures_util::future::Either::Left((result, _)) => result,
+                futures_util::future::Either::Right(_) => Err(format!("no answer within {timeout_ms} ms")),
+            }
+        })
     }
 }
 

@@ -204,6 +204,15 @@ pub async fn ledger_store<L: LedgerStore>(store: &L) -> Result<(), Broken> {
     ok(store.delete("f:a").await, "delete again")?;
     check_eq!(ok(store.list("f:").await, "list")?.len(), 2, "a deleted key is not listed");
     check_eq!(ok(store.list("").await, "list")?.len(), 5, "everything under the empty prefix");
+    let page = ok(store.list_page("f:", None, 1).await, "list a page")?;
+    check_eq!(page, vec![("f:10".to_string(), "T".to_string())], "a page: the first key");
+    let page = ok(store.list_page("f:", Some("f:10"), 5).await, "list a page")?;
+    check_eq!(page, vec![("f:b".to_string(), "B".to_string())], "a page after a key, within the prefix");
+    let puts = [("w:1".to_string(), "1".to_string()), ("w:2".to_string(), "2".to_string())];
+    ok(store.write(&puts, &["f:b".to_string(), "f:none".to_string()]).await, "write")?;
+    check_eq!(ok(store.list("w:").await, "list")?.len(), 2, "a write's puts");
+    check_eq!(ok(store.get("f:b").await, "get")?, None, "a write's deletes");
+    ok(store.write(&[("f:b".to_string(), "B".to_string())], &["w:1".to_string(), "w:2".to_string()]).await, "write")?;
     ok(store.clear().await, "clear")?;
     check_eq!(ok(store.list("").await, "list")?, Vec::<(String, String)>::new(), "cleared");
     check_eq!(ok(store.get("k").await, "get")?, None, "cleared");
@@ -241,6 +250,17 @@ mod tests {
             }
             async fn list(&self, _: &str) -> crate::error::Result<Vec<(String, String)>> {
                 Ok(Vec::new())
+            }
+            async fn list_page(
+                &self,
+                _: &str,
+                _: Option<&str>,
+                _: usize,
+            ) -> crate::error::Result<Vec<(String, String)>> {
+                Ok(Vec::new())
+            }
+            async fn write(&self, _: &[(String, String)], _: &[String]) -> crate::error::Result<()> {
+                Ok(())
             }
             async fn clear(&self) -> crate::error::Result<()> {
                 Ok(())

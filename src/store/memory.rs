@@ -60,11 +60,19 @@ pub struct MemoryBlobs {
     pub aborts: Cell<u32>,
     pub reads: Cell<u32>,
     pub deletes: Cell<u32>,
+    /// Parts uploaded and multipart uploads completed.
+    pub parts: Cell<u32>,
+    pub completes: Cell<u32>,
     /// The part sizes of each object completed from a multipart upload.
     pub part_sizes: RefCell<HashMap<String, Vec<usize>>>,
 }
 
 impl MemoryBlobs {
+    /// R2's class A operations so far (puts, multipart creations, parts, completions, aborts).
+    pub fn class_a(&self) -> u32 {
+        self.puts.get() + self.multiparts.get() + self.parts.get() + self.completes.get() + self.aborts.get()
+    }
+
     /// Objects stamped by this clock.
     pub fn with_clock(clock: Rc<Cell<u64>>) -> MemoryBlobs {
         MemoryBlobs { clock, ..MemoryBlobs::default() }
@@ -117,6 +125,7 @@ impl BlobStore for MemoryBlobs {
 
     async fn upload_part(&self, mp: &MultipartRef, number: u16, bytes: Vec<u8>) -> Result<UploadedPart> {
         self.faults.check("upload_part")?;
+        self.parts.set(self.parts.get() + 1);
         if !(1..=R2_MAX_PARTS).contains(&u64::from(number)) {
             return Err(Error::Storage(format!("part number {number} out of range")));
         }
@@ -129,6 +138,7 @@ impl BlobStore for MemoryBlobs {
 
     async fn complete(&self, mp: &MultipartRef, parts: Vec<UploadedPart>) -> Result<ObjectInfo> {
         self.faults.check("complete")?;
+        self.completes.set(self.completes.get() + 1);
         let (key, meta, stored) =
             self.uploads.borrow_mut().remove(&mp.upload_id).ok_or_else(|| Error::Storage("no such upload".into()))?;
         let mut bytes = Vec::new();
@@ -231,6 +241,10 @@ pub struct MemoryMeta {
     pub page: Cell<usize>,
     /// Reads (`get`) so far, for tests that count what a request costs.
     pub gets: Cell<u32>,
+    /// Writes and deletes so far (KV bills them alike).
+    pub writes: Cell<u32>,
+    /// Lists so far.
+    pub lists: Cell<u32>,
 }
 
 impl MemoryMeta {
@@ -249,6 +263,7 @@ impl MemoryMeta {
             return Err(Error::Storage(format!("KV refuses metadata over {KV_METADATA_BYTES} bytes")));
         }
         self.entries.borrow_mut().insert(key.into(), (value, ttl_secs, metadata));
+        self.writes.set(self.writes.get() + 1);
         Ok(())
     }
 }
@@ -270,6 +285,7 @@ impl MetaStore for MemoryMeta {
 
     async fn list(&self, prefix: &str, cursor: Option<&str>) -> Result<Listed> {
         self.faults.check("list")?;
+        self.lists.set(self.lists.get() + 1);
         let page = match self.page.get() {
             0 => KV_LIST_PAGE,
             n => n,
@@ -291,6 +307,7 @@ impl MetaStore for MemoryMeta {
     async fn delete(&self, key: &str) -> Result<()> {
         self.faults.check("delete")?;
         self.entries.borrow_mut().remove(key);
+        self.writes.set(self.writes.get() + 1);
         Ok(())
     }
 }
@@ -375,7 +392,8 @@ impl UploadStore for MemoryUploadStore {
 #[derive(Default)]
 pub struct MemoryLedger {
     pub entries: RefCell<BTreeMap<String, String>>,
-    /// Calls to fail, by operation name (`put`, `get`, ...), each once.
+    /// Calls to fail, by operation name (`put`, `get`, ...), each once; `write:{p}` fails a
+    /// write that puts a key starting `{p}:` (an account's `write:f`: the one listing a file).
     pub fail: RefCell<Vec<&'static str>>,
 }
 
@@ -384,7 +402,7 @@ impl MemoryLedger {
         self.entries.borrow().is_empty()
     }
 
-    fn fault(&self, op: &'static str) -> Result<()> {
+    fn fault(&self, op: &str) -> Result<()> {
         let mut fail = self.fail.borrow_mut();
         match fail.iter().position(|f| *f == op) {
             Some(i) => {
@@ -421,6 +439,35 @@ impl LedgerStore for MemoryLedger {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    async fn list_page(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, String)>> {
+        self.fault("list")?;
+        let e = self.entries.borrow();
+        let from = after.map_or(prefix.to_string(), |a| a.to_string());
+        Ok(e.range(from..)
+            .filter(|(k, _)| Some(k.as_str()) != after)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    async fn write(&self, puts: &[(String, String)], deletes: &[String]) -> Result<()> {
+        self.fault("write")?;
+        for (k, _) in puts {
+            if let Some((prefix, _)) = k.split_once(':') {
+                self.fault(&format!("write:{prefix}"))?;
+            }
+        }
+        let mut e = self.entries.borrow_mut();
+        for k in deletes {
+            e.remove(k);
+        }
+        for (k, v) in puts {
+            e.insert(k.clone(), v.clone());
+        }
+        Ok(())
     }
 
     async fn clear(&self) -> Result<()> {

@@ -68,6 +68,12 @@ pub trait LedgerStore {
     async fn delete(&self, key: &str) -> Result<()>;
     /// Every key under `prefix` with its value, in key order.
     async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>>;
+    /// Up to `limit` keys under `prefix` after `after` (all of them from the first when
+    /// `None`), with their values, in key order.
+    async fn list_page(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, String)>>;
+    /// Puts and deletes as one atomic write: all of them or none (a file's listing, index,
+    /// schedule and usage change together).
+    async fn write(&self, puts: &[(String, String)], deletes: &[String]) -> Result<()>;
     /// Deletes everything.
     async fn clear(&self) -> Result<()>;
 }

@@ -336,7 +336,7 @@ impl<P: Platform> OnSession<'_, '_, P> {
                 if let Err(e) = read {
                     // a form that failed after its file: nothing of the file is kept
                     if let Some(held) = &held {
-                        ctx.discard(&held.template.r2_key).await;
+                        ctx.drop_held(held).await;
                     }
                     return Err(e);
                 }
@@ -350,10 +350,10 @@ impl<P: Platform> OnSession<'_, '_, P> {
             }
         };
         if ctx.now() >= session.expires_at() {
-            ctx.discard(&held.template.r2_key).await;
+            ctx.drop_held(&held).await;
             return Err(Error::Expired(SESSION_EXPIRED.into()));
         }
-        let record = ctx.keep_file(held, Expiry::At(session.expires_at())).await?;
+        let record = ctx.store_held(held, Expiry::At(session.expires_at())).await?;
         let stored = Stored {
             file_id: record.id.clone(),
             name: record.name.clone(),
@@ -364,11 +364,17 @@ impl<P: Platform> OnSession<'_, '_, P> {
         };
         let commit = LedgerCall::CommitPut { tenant: self.tenant(), file_id: fid.to_string(), stored, now: ctx.now() };
         match self.call(commit).await {
-            Ok(LedgerAnswer::File(SessionFile { session, file })) => Ok(Reply::json(200, file_json(&session, &file))),
+            Ok(LedgerAnswer::File(SessionFile { session, file })) => {
+                // listed once the session has it (a publication lost here is done by the
+                // account when the reservation lapses)
+                let _ = ctx.publish(&record, Some(&record.id)).await;
+                Ok(Reply::json(200, file_json(&session, &file)))
+            }
             Ok(other) => unexpected(other),
             Err(e) => {
                 // another request stored it first, or the session went meanwhile: ours goes
                 let _ = ctx.delete_file(&record).await;
+                ctx.release(&record.tenant, &record.id).await;
                 Err(e)
             }
         }
@@ -528,7 +534,8 @@ mod tests {
         let key = stored_key(&w, &sid, &fid);
         assert_eq!(w.blobs.object(&key).unwrap(), content);
         let file_id = key.strip_prefix(keys::EXPIRING_PREFIX).unwrap();
-        assert_eq!(w.meta.keys("exp:"), vec![keys::expiry(w.now() + 60_000, file_id)]);
+        assert_eq!(w.scheduled("acme"), vec![(w.now() + 60_000, fid.to_string())], "listed by its entry id");
+        assert_eq!(futures_executor::block_on(w.ctx().listed("acme", &fid)).unwrap().unwrap().id, file_id);
 
         let t = ok(&send(&w, Method::Post, &tokens, a, None, b""));
         let tid = id(&t);
@@ -740,12 +747,11 @@ mod tests {
         let run = |body: Body| w.request(Method::Put, &path, &[("Authorization", ACME_BASIC)], body);
         let paused = Body { bytes: first, pause: true, ..Body::default() };
         let (r1, r2) = futures_executor::block_on(futures_util::future::join(run(paused), run(second.clone().into())));
-        w.run_later();
         assert_eq!((r1.reply.status(), r2.reply.status()), (409, 200));
         assert_eq!(World::json(&r1.reply), json!({"message": "content already stored"}));
         assert_eq!(w.blobs.object(&stored_key(&w, &sid, &fid)).unwrap(), second);
         assert_eq!(expiring_objects(&w), 1, "the loser's object is gone, the winner's stays");
-        assert_eq!(w.meta.keys("exp:").len(), 1, "and the loser is not published after the answer");
+        assert_eq!(w.scheduled("acme").len(), 1, "and the loser is not published");
         let files = ok(&send(&w, Method::Get, &format!("/sessions/{sid}/files"), a, None, b""));
         assert_eq!(files[0]["size"], second.len());
         let tid = id(&ok(&send(&w, Method::Post, &format!("{path}/tokens"), a, None, b"")));

@@ -131,7 +131,7 @@ async fn read_form<P: Platform>(
     .await;
     if let Err(e) = read {
         if let Some(held) = &got.file {
-            ctx.discard(&held.template.r2_key).await;
+            ctx.drop_held(held).await;
         }
         return Err(e);
     }
@@ -191,7 +191,7 @@ pub(super) async fn upload<P: Platform>(
         Ok(f) => f,
         Err(e) => {
             if let Some(held) = &got.file {
-                ctx.discard(&held.template.r2_key).await;
+                ctx.drop_held(held).await;
             }
             return Err(e);
         }
@@ -204,7 +204,7 @@ pub(super) async fn upload<P: Platform>(
     {
         Ok(LedgerAnswer::Number { n }) => n,
         other => {
-            ctx.discard(&held.template.r2_key).await;
+            ctx.drop_held(&held).await;
             return Err(other.err().unwrap_or_else(|| Error::Internal("no number".into())));
         }
     };
@@ -254,7 +254,7 @@ pub(super) async fn upload<P: Platform>(
     }
     let extra = serde_json::to_string(&asset).map_err(|e| Error::Internal(e.to_string()))?;
     if extra.len() > 16 * 1024 {
-        ctx.discard(&held.template.r2_key).await;
+        ctx.drop_held(&held).await;
         return Err(Error::bad_request("file_asset too large"));
     }
     held.template.extra.asset = Some(extra);

@@ -332,7 +332,6 @@ mod tests {
                 chunk(&svc, &req, &who, CID, &id, Memory::read(body.into()), false).await
             });
             assert_eq!(landed.unwrap_err().status(), 404, "{total} chunks");
-            w.run_later();
             assert!(w.blobs.objects.borrow().is_empty(), "{total} chunks: nothing left behind");
             let listed = futures_executor::block_on(w.ctx().list_files("acme", None)).unwrap();
             assert!(listed.files.iter().all(|f| f.id != id), "{total} chunks: not listed");

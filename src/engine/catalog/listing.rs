@@ -1,78 +1,22 @@
 //! A tenant's files, whatever dialect uploaded them: the listing (`GET /v1/files`) and the
 //! lookup of one file by the id its dialect gave it (for share links and deletion).
 //!
-//! The listing is one listed KV key per live file (`ls:{tenant}:{id}`), written when a file is
-//! published and dropped when it is deleted or swept; its metadata is what the listing shows,
-//! so a page of up to 1,000 files is one KV list. Like every KV list it is eventually
-//! consistent (a file may show up a few seconds after its upload answered elsewhere). A lookup
-//! by id asks R2 first (strongly consistent): the id names the object, but for an NGCP
-//! session's file entry, which only the listing knows.
+//! The listing is the tenant's account ([`super::account`]): one entry per live file, written
+//! when a file is published and dropped when it is deleted or expires, strongly consistent (a
+//! file is listed the moment its upload answers). A lookup by id asks R2 first: the id names
+//! the object, but for an NGCP session's file entry, which only the listing knows.
 
-use serde::{Deserialize, Serialize};
-
+use super::account::{AccountAnswer, AccountCall, Quota, Report};
 use crate::engine::file::keys;
-use crate::engine::file::record::{FileRecord, Vendor};
+use crate::engine::file::record::FileRecord;
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
-use crate::store::limits::{KV_METADATA_BYTES, KV_MIN_TTL_SECS};
-use crate::store::{BlobStore, MetaStore, Platform};
+use crate::store::{BlobStore, Platform};
 
 pub const FILE_NOT_FOUND: &str = "file not found";
 pub const FILE_EXPIRED: &str = "file expired";
 
-/// What the listing keeps of a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listed {
-    /// The record's id (its R2 object's name) and its R2 key.
-    pub id: String,
-    #[serde(rename = "k")]
-    pub r2_key: String,
-    /// The id its dialect gave it.
-    #[serde(rename = "l")]
-    pub list_id: String,
-    #[serde(rename = "n")]
-    pub name: String,
-    #[serde(rename = "t")]
-    pub content_type: String,
-    #[serde(rename = "d")]
-    pub vendor: Vendor,
-    #[serde(rename = "z")]
-    pub size: u64,
-    #[serde(rename = "s")]
-    pub sha256: String,
-    #[serde(rename = "c")]
-    pub created_at: u64,
-    #[serde(rename = "e", default)]
-    pub expires_at: Option<u64>,
-}
-
-impl Listed {
-    /// The listing's entry for a file; a name too long for KV's metadata is shortened there
-    /// (the file keeps its name).
-    pub fn of(r: &FileRecord) -> Listed {
-        let mut listed = Listed {
-            id: r.id.clone(),
-            r2_key: r.r2_key.clone(),
-            list_id: r.list_id().to_string(),
-            name: r.name.clone(),
-            content_type: r.content_type.chars().take(128).collect(),
-            vendor: r.vendor,
-            size: r.size,
-            sha256: r.sha256.clone(),
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-        };
-        while listed.to_json().len() > KV_METADATA_BYTES && !listed.name.is_empty() {
-            let keep = listed.name.chars().count() * 3 / 4;
-            listed.name = listed.name.chars().take(keep).collect();
-        }
-        listed
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
+pub use super::listed::Listed;
 
 /// Could this be a file id of some dialect (uuids, opaque base64url ids)? Anything else is
 /// not looked up at all.
@@ -88,48 +32,39 @@ pub struct Page {
 }
 
 impl<P: Platform> Ctx<'_, P> {
-    /// Lists a published file (after the answer for a file written in one request).
-    pub(in crate::engine) async fn list_put(&self, record: &FileRecord) -> Result<()> {
-        // gone from KV when the file expires (the sweep deletes the key too)
-        let ttl = record.expires_at.map(|at| at.saturating_sub(self.now()).div_ceil(1000).max(KV_MIN_TTL_SECS));
-        let key = keys::listing(&record.tenant, record.list_id());
-        self.meta.put_listed(&key, &Listed::of(record).to_json(), ttl).await
-    }
-
-    pub(in crate::engine) async fn list_delete(&self, record: &FileRecord) -> Result<()> {
-        let key = keys::listing(&record.tenant, record.list_id());
-        match self.listed(&record.tenant, record.list_id()).await? {
-            // the same entry id may name another stored file by now (an NGCP entry stored again)
-            Some(l) if l.id != record.id => Ok(()),
-            _ => self.meta.delete(&key).await,
+    /// The account's entry for `list_id` of `tenant`, if any.
+    pub async fn listed(&self, tenant: &str, list_id: &str) -> Result<Option<Listed>> {
+        match self.account(tenant, AccountCall::Get { list_id: list_id.to_string() }).await? {
+            AccountAnswer::File { file } => Ok(file),
+            other => Err(Error::Internal(format!("account answered {other:?}"))),
         }
     }
 
-    /// The listing's entry for `list_id` of `tenant`, if any.
-    pub async fn listed(&self, tenant: &str, list_id: &str) -> Result<Option<Listed>> {
-        let key = keys::listing(tenant, list_id);
-        let page = self.meta.list(&key, None).await?;
-        Ok(page
-            .keys
-            .into_iter()
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, meta)| meta.and_then(|m| serde_json::from_str(&m).ok())))
+    /// `tenant`'s usage and quota, from its account.
+    pub async fn usage(&self, tenant: &str) -> Result<Report> {
+        match self.account(tenant, AccountCall::Usage).await? {
+            AccountAnswer::Usage(report) => Ok(report),
+            other => Err(Error::Internal(format!("account answered {other:?}"))),
+        }
     }
 
-    /// One page of `tenant`'s live files (up to 1,000, newest first within the page), from `cursor`
-    /// (a page's own cursor; `None`: the first).
+    /// Sets `tenant`'s quota in its account (checked by every upload that starts after).
+    pub async fn set_quota(&self, tenant: &str, quota: Quota) -> Result<()> {
+        self.account(tenant, AccountCall::SetQuota { tenant: tenant.to_string(), quota }).await.map(drop)
+    }
+
+    /// One page of `tenant`'s live files (up to 1,000, newest first within the page), from
+    /// `cursor` (a page's own cursor; `None`: the first). Strongly consistent: a file is
+    /// listed once its upload has answered.
     pub async fn list_files(&self, tenant: &str, cursor: Option<&str>) -> Result<Page> {
-        let page = self.meta.list(&keys::listing_prefix(tenant), cursor).await?;
+        let after = cursor.map(String::from);
+        let AccountAnswer::Page { files, cursor } = self.account(tenant, AccountCall::List { after }).await? else {
+            return Err(Error::Internal("account answered no page".into()));
+        };
         let now = self.now();
-        let mut files: Vec<Listed> = page
-            .keys
-            .into_iter()
-            .filter_map(|(_, meta)| meta.and_then(|m| serde_json::from_str::<Listed>(&m).ok()))
-            .filter(|l| l.expires_at.is_none_or(|at| at > now))
-            .collect();
-        // KV lists by key (the id); a page shows its newest first
+        let mut files: Vec<Listed> = files.into_iter().filter(|l| l.expires_at.is_none_or(|at| at > now)).collect();
         files.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.list_id.cmp(&b.list_id)));
-        Ok(Page { files, cursor: page.cursor })
+        Ok(Page { files, cursor })
     }
 
     /// The record an R2 object describes, if it is one of our files.
@@ -168,14 +103,14 @@ impl<P: Platform> Ctx<'_, P> {
     /// seen by every read at once, and the listing.
     pub async fn rename_file(&self, record: &FileRecord) -> Result<()> {
         self.put_sidecar(record).await?;
-        self.list_put(record).await
+        self.publish(record, None).await
     }
 
     /// Deletes a file of any dialect (its bytes, sidecar, indexes, listing) and queues the
     /// paths under which a shared cache may hold it for purging.
     pub async fn delete_any(&self, record: &FileRecord) -> Result<()> {
         self.delete_file(record).await?;
-        self.later.1.borrow_mut().extend(public_paths(record));
+        self.later.0.borrow_mut().extend(public_paths(record));
         Ok(())
     }
 }
@@ -198,7 +133,8 @@ pub fn public_paths(record: &FileRecord) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::file::record::Access;
+    use crate::engine::file::record::{Access, Vendor};
+    use crate::store::limits::KV_METADATA_BYTES;
 
     #[test]
     fn listing_entries_fit_kv_metadata() {
@@ -220,11 +156,11 @@ mod tests {
     }
 
     #[test]
-    fn listing_entries_are_stored_as_before() {
+    fn listing_entries_are_read_as_before() {
         let l = Listed::of(&FileRecord::new("f1", "acme", Vendor::Twake, "f/f1"));
         let json = r#"{"id":"f1","k":"f/f1","l":"f1","n":"","t":"application/octet-stream","d":"twake","z":0,"s":"","c":0,"e":null}"#;
-        assert_eq!(l.to_json(), json);
-        assert_eq!(serde_json::from_str::<Listed>(json).unwrap(), l);
+        assert_eq!(l.to_json(), json.replace("}", r#","a":"private"}"#), "as before, with who may read it");
+        assert_eq!(serde_json::from_str::<Listed>(json).unwrap(), Listed { access: None, ..l });
     }
 
     #[test]

@@ -1,40 +1,29 @@
-//! Expiry without a Durable Object per file: the expiry index and its sweep, and the journal
-//! that makes the writes after an answer safe to lose.
+//! Expiry: a tenant's account wakes when its soonest file is due ([`Ctx::account_alarm`]):
+//! it deletes each expired file's bytes, writes its tombstone (so it answers `410` for the
+//! grace period) and forgets it in one write; a reservation that lapsed has its file published
+//! if its bytes were stored and its answer lost (the account's journal), else is freed. An
+//! alarm that stops half way leaves the rest for the next one; nothing is deleted before its
+//! `expires_at`. Then it delivers the webhook events that are due ([`Ctx::deliver_events`]).
 //!
-//! Every expiring file has a listed KV key in the minute it expires (`exp:{minute}:{id}`,
-//! written before a resumable upload is reported complete, and after the answer for a file
-//! written in one request). A Cron Trigger runs [`Ctx::sweep`] every minute: it lists the index
-//! in order up to the current minute and, for each file whose `expires_at` has passed, deletes
-//! its bytes, writes its tombstone (so it answers `410` for the grace period), drops its index
-//! entries, and last deletes its expiry key. A sweep that stops half way leaves the key, so the
-//! next one does the rest; nothing is deleted before its `expires_at`.
-//!
-//! A file written in one request makes one KV write before its answer: its journal entry
-//! (`new:{minute}:{id}`), which carries what its expiry key and digest index must be. Those are
-//! written after the answer; the sweep goes through each journal minute once, two minutes
-//! later (past KV's propagation), and writes whichever of them is missing. So no file ends up
-//! with bytes and no scheduled deletion, whatever fails half way (and an R2 lifecycle rule is
-//! the last safety net).
+//! Files stored before accounts existed have an expiry key in KV (`exp:{minute}:{id}`); the
+//! Cron Trigger's [`Ctx::sweep`] still expires them, and writes none.
 
 use serde::{Deserialize, Serialize};
 
+use super::account::{self, AccountCall};
 use super::index::IndexEntry;
+use super::listing::Listed;
 use crate::engine::file::keys;
 use crate::engine::file::record::{Access, FileRecord, Vendor};
 use crate::engine::Ctx;
 use crate::error::Result;
-use crate::store::limits::KV_MIN_TTL_SECS;
+use crate::store::object::LedgerStore;
 use crate::store::{BlobStore, MetaStore, Platform};
 
-/// How long a journal entry is kept (it is needed for two minutes; this is slack for a sweep
-/// that does not run for a while).
-pub const JOURNAL_TTL_SECS: u64 = 86_400;
-/// Journal minutes younger than this are left to the writes after the answer.
-const JOURNAL_LAG_MINUTES: u64 = 2;
-/// How far back a first sweep looks into the journal.
-const JOURNAL_FIRST_LOOK_MINUTES: u64 = 60;
+/// How many due files an alarm expires per account write.
+const EXPIRY_BATCH: usize = 50;
 
-/// What the expiry index and the journal keep of a file, as the listed key's metadata (KV
+/// What the KV expiry index kept of a file stored before accounts, as the listed key's metadata (KV
 /// allows [`KV_METADATA_BYTES`](crate::store::limits::KV_METADATA_BYTES)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -101,80 +90,54 @@ impl Entry {
 pub struct Swept {
     pub expired: usize,
     pub repaired: usize,
+    /// Webhook deliveries made.
+    pub delivered: usize,
 }
 
 impl<P: Platform> Ctx<'_, P> {
-    /// One run of the sweep: the journal's due minutes, then the expiry index up to now.
+    /// One run of the Cron Trigger's sweep: the KV expiry index of files stored before
+    /// accounts, up to now.
     pub async fn sweep(&self) -> Result<Swept> {
-        let mut swept = Swept { repaired: self.sweep_journal().await?, ..Swept::default() };
-        swept.expired = self.sweep_expiries().await?;
-        Ok(swept)
+        Ok(Swept { expired: self.sweep_expiries().await?, ..Swept::default() })
     }
 
-    /// Writes what the journal's entries say should exist and does not (their expiry key, their
-    /// digest indexes), minute by minute, then remembers the last minute done.
-    async fn sweep_journal(&self) -> Result<usize> {
-        let now_minute = self.now() / keys::MINUTE_MS;
-        let Some(last) = now_minute.checked_sub(JOURNAL_LAG_MINUTES) else { return Ok(0) };
-        let done: Option<u64> = self.meta.get(keys::SWEEP_CURSOR).await?.and_then(|v| v.parse().ok());
-        // entries live a day: a sweep that did not run for longer has nothing older to find
-        let oldest = last.saturating_sub(JOURNAL_TTL_SECS / 60);
-        let first = done.map_or(last.saturating_sub(JOURNAL_FIRST_LOOK_MINUTES), |d| d + 1).max(oldest);
-        let mut repaired = 0;
-        for minute in first..=last {
-            let mut cursor = None;
-            loop {
-                let page = self.meta.list(&keys::journal_minute(minute), cursor.as_deref()).await?;
-                for (_, meta) in &page.keys {
-                    if let Some(entry) = Entry::parse(meta.as_deref()) {
-                        repaired += usize::from(self.repair(&entry).await?);
+    /// An account's alarm, inside its object over its storage: expires what is due, settles
+    /// what lapsed; answers when to wake next.
+    pub async fn account_alarm<L: LedgerStore>(&self, store: &L) -> Result<(Swept, Option<u64>)> {
+        let mut swept = Swept::default();
+        let Some(tenant) = account::tenant_of(store).await? else { return Ok((swept, None)) };
+        let now = self.now();
+        loop {
+            let due = account::due(store, now, EXPIRY_BATCH).await?;
+            for file in &due {
+                self.expire_file(&file.record(&tenant)).await?;
+            }
+            let ids: Vec<(String, String)> = due.iter().map(|f| (f.list_id.clone(), f.id.clone())).collect();
+            swept.expired += account::remove(store, now, &ids, true).await?.len();
+            if due.len() < EXPIRY_BATCH {
+                break;
+            }
+        }
+        for (id, lapsed) in account::lapsed(store, now).await? {
+            let stored = match &lapsed.file {
+                Some(f) => self.stored_record(&f.r2_key).await?.filter(|r| r.id == f.id && r.tenant == tenant),
+                None => None,
+            };
+            let call = match stored {
+                // stored, and its answer lost before its publication: publish it now
+                Some(record) => {
+                    swept.repaired += 1;
+                    if record.access() == Access::PublicDigest {
+                        self.pointer_put(&record.sha256, &Entry::of(&record).index()).await?;
                     }
+                    AccountCall::Publish { tenant: tenant.clone(), file: Listed::of(&record), reservation: Some(id) }
                 }
-                match page.cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
+                None => AccountCall::Release { id, aborted: false },
+            };
+            account::serve(store, now, call).await?;
         }
-        if first <= last {
-            self.meta.put(keys::SWEEP_CURSOR, last.to_string(), None).await?;
-        }
-        Ok(repaired)
-    }
-
-    /// Publishes a journaled file again if its expiry key, its digest index or its listing is
-    /// missing (the write after its answer was lost) and its bytes are still there; `publish`
-    /// is idempotent and weighs the index itself. A file that has expired since is only handed to the expiry pass, if it has not been
-    /// swept already (it has a tombstone then).
-    async fn repair(&self, entry: &Entry) -> Result<bool> {
-        if let Some(at) = entry.expires_at.filter(|at| *at <= self.now()) {
-            let key = keys::expiry(at, &entry.id);
-            if self.meta.get(&key).await?.is_some() || self.meta.get(&keys::file(&entry.id)).await?.is_some() {
-                return Ok(false);
-            }
-            self.meta.put_listed(&key, &entry.to_json(), Some(KV_MIN_TTL_SECS)).await?;
-            return Ok(true);
-        }
-        let expiry_missing = match entry.expires_at {
-            Some(at) => self.meta.get(&keys::expiry(at, &entry.id)).await?.is_none(),
-            None => false,
-        };
-        let index_missing = self.meta.get(&keys::digest(&entry.tenant, &entry.sha256)).await?.is_none();
-        let listing_missing =
-            self.listed(&entry.tenant, entry.list_id.as_deref().unwrap_or(&entry.id)).await?.is_none();
-        if !(expiry_missing || index_missing || listing_missing) {
-            return Ok(false);
-        }
-        // a file deleted since it was written has nothing to publish (its index and listing
-        // would name bytes that are gone)
-        let Some(info) = self.blobs.head(&entry.r2_key).await? else { return Ok(false) };
-        // the listing shows what the object's metadata says (name, size), which the entry lacks
-        let record = match self.record_of(&entry.r2_key, &info).await? {
-            Some(r) if r.id == entry.id => r,
-            _ => entry.record(),
-        };
-        self.publish(&record).await?;
-        Ok(true)
+        swept.delivered = self.deliver_events(store).await?;
+        Ok((swept, account::next_alarm(store).await?))
     }
 
     /// Deletes every file of the expiry index whose `expires_at` has passed.
@@ -208,14 +171,20 @@ impl<P: Platform> Ctx<'_, P> {
         Ok(expired)
     }
 
-    /// An expired file's bytes go; its tombstone stays for the grace period.
+    /// A file stored before accounts expires: its bytes and tombstone as any file's
+    /// ([`Ctx::expire_file`]), and its KV digest index entry and listing key. A file deleted
+    /// since (its bytes gone) only loses those.
     async fn expire(&self, entry: &Entry) -> Result<()> {
         let record = entry.record();
-        self.blobs.delete(&entry.r2_key).await?;
-        self.blobs.delete(&keys::sidecar(&entry.id)).await?;
-        let json = serde_json::to_string(&record).map_err(|e| crate::error::Error::Internal(e.to_string()))?;
-        self.meta.put(&keys::file(&entry.id), json, Some(self.config.grace.max(KV_MIN_TTL_SECS))).await?;
-        self.unindex(&record).await
+        if self.blobs.head(&entry.r2_key).await?.is_some() {
+            self.expire_file(&record).await?;
+        }
+        let key = keys::digest(&record.tenant, &record.sha256);
+        let indexed = self.meta.get(&key).await?.and_then(|raw| IndexEntry::parse(&raw));
+        if indexed.is_some_and(|e| e.id == record.id) {
+            self.meta.delete(&key).await?;
+        }
+        self.meta.delete(&keys::listing(&record.tenant, record.list_id())).await
     }
 }
 

@@ -64,7 +64,7 @@ where
 /// file is kept.
 pub async fn discard<P: Platform>(ctx: &Ctx<'_, P>, id: &str, k: u32, written: &Written) {
     match written {
-        Written::Whole(held) => ctx.discard(&held.template.r2_key).await,
+        Written::Whole(held) => ctx.drop_held(held).await,
         Written::Staged(_) => ctx.discard(&keys::staged_chunk(id, k)).await,
     }
 }

@@ -42,6 +42,12 @@ pub fn public_digest(sha256: &str) -> String {
     format!("d/{sha256}")
 }
 
+/// A Durable Object: a tenant's account (its listing, usage, quota, expiry schedule and
+/// digest index).
+pub fn account(tenant: &str) -> String {
+    format!("account:{tenant}")
+}
+
 /// KV: the tombstone of an expired file (its record, answering `410` for the grace period).
 pub fn file(id: &str) -> String {
     format!("file:{id}")

@@ -5,8 +5,9 @@
 //! object runs over ([`LedgerStore`]), one [`LedgerCall`] and [`LedgerAnswer`] naming each kind's
 //! calls, and [`serve`], which hands a call to its kind.
 //!
-//! May import: [`crate::engine::file`] (a file's life), `crate::error` and the storage
-//! ([`LedgerStore`]). A kind's module imports nothing of its siblings; only this envelope
+//! May import: [`crate::engine::file`] (a file's life), the tenant's account logic
+//! ([`crate::engine::catalog::account`], pure like the kinds here, whose object this envelope
+//! also serves), `crate::error` and the storage ([`LedgerStore`]). A kind's module imports nothing of its siblings; only this envelope
 //! names them all, so no two kinds import each other.
 
 pub mod link;
@@ -16,6 +17,7 @@ pub mod twake;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::catalog::account;
 use crate::error::Result;
 use crate::store::object::{from_json, to_json, LedgerStore, Objects};
 use session::{FileEntry, Session, SessionFile, Stored, Token};
@@ -93,6 +95,8 @@ pub enum LedgerCall {
     Twake(twake::TwakeCall),
     /// A share link's object, or a file's list of links.
     Link(link::LinkCall),
+    /// A tenant's account ([`crate::engine::catalog::account`]).
+    Account(account::AccountCall),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +112,7 @@ pub enum LedgerAnswer {
     Tenant { tenant: String },
     Twake(twake::TwakeAnswer),
     Link(link::LinkAnswer),
+    Account(account::AccountAnswer),
 }
 
 /// Serves one call against an object's storage at `now`.
@@ -172,6 +177,7 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LedgerCall) -> Res
         }
         LedgerCall::Twake(call) => twake::serve(store, now, call).await.map(A::Twake),
         LedgerCall::Link(call) => link::serve(store, now, call).await.map(A::Link),
+        LedgerCall::Account(call) => account::serve(store, now, call).await.map(A::Account),
         LedgerCall::UseLogin => login::use_login(store, now).await.map(|tenant| A::Tenant { tenant }),
     }
 }
@@ -194,6 +200,7 @@ pub fn schedules(call: &LedgerCall) -> bool {
     match call {
         LedgerCall::CreateSession { .. } | LedgerCall::OpenLogin { .. } => true,
         LedgerCall::Link(call) => link::schedules(call),
+        LedgerCall::Account(call) => account::schedules(call),
         _ => false,
     }
 }

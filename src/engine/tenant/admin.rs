@@ -172,7 +172,7 @@ impl<P: Platform> Ctx<'_, P> {
                 "tenant {id} is configured in EDGESHARE_CREDENTIALS: remove it there (suspend it meanwhile)"
             )));
         }
-        if !self.meta.list(&keys::listing_prefix(id), None).await?.keys.is_empty() {
+        if self.usage(id).await?.files > 0 {
             return Err(Error::Conflict(format!("tenant {id} has files: delete them first")));
         }
         let Some(record) = view.record else { return Err(Error::not_found(NO_TENANT)) };

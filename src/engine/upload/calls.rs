@@ -144,11 +144,11 @@ where
 {
     let stall_ms = ctx.config.stall_timeout * 1000;
     match call {
-        UploadCall::Create { new, append: None } => ctx.create_upload(obj.store, *new).map(Some),
+        UploadCall::Create { new, append: None } => ctx.open_upload(obj.store, *new).await.map(Some),
         UploadCall::Create { new, append: Some(append) } => {
             let tenant = new.tenant.clone();
             let turn = obj.turns.take(ctx.now, obj.sleep, stall_ms).await;
-            ctx.create_upload(obj.store, *new)?;
+            ctx.open_upload(obj.store, *new).await?;
             let body = turn.body(Body(body), ctx.now);
             ctx.append(obj.store, &tenant, None, append, body).await.map(Some)
         }

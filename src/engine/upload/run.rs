@@ -54,6 +54,9 @@ impl<U: UploadStore + ?Sized> Saved for U {}
 
 /// How long finishing is retried (by the alarm, every minute) before the upload is dropped.
 const FINISH_RETRY_MS: u64 = 60_000;
+/// How long an upload's reservation holds at least before its account may free it (an
+/// upload still open then keeps going; its file is counted when it is published).
+const UPLOAD_RESERVATION_MS: u64 = 24 * 3_600_000;
 
 /// The R2 metadata of the upload's object: fixed when its multipart upload begins, so what
 /// only completion knows (its time and digest) is left for reads to take from the object.
@@ -74,9 +77,29 @@ fn sealed_meta(st: &UploadState) -> BlobMeta {
 }
 
 impl<'a, P: Platform> Ctx<'a, P> {
-    /// Opens a new upload in `store`. What storage would refuse at completion (a name or
-    /// metadata too large) is refused now.
-    pub fn create_upload<U: UploadStore>(&self, store: &U, new: NewUpload) -> Result<UploadState> {
+    /// Opens a new upload in `store` once its tenant's account has reserved room for it
+    /// (its length, or as much as it may hold when it announces none: `413` when the quota
+    /// has no room). The reservation is settled when its file is published and freed when
+    /// it is cancelled or aborted.
+    pub async fn open_upload<U: UploadStore>(&self, store: &U, new: NewUpload) -> Result<UploadState> {
+        if store.state()?.is_some() {
+            return Err(Error::Conflict("upload id already in use".into()));
+        }
+        let template = new.template();
+        let until = self.now() + UPLOAD_RESERVATION_MS.max(self.config.idle_timeout * 2_000);
+        let allowance = self.reserve(&template, &new.id, new.length, until, false).await?;
+        let max = allowance.map_or(self.config.max_file_size, |a| a.min(self.config.max_file_size));
+        let (tenant, id) = (new.tenant.clone(), new.id.clone());
+        let created = self.create_upload(store, new, max);
+        if created.is_err() {
+            self.release(&tenant, &id).await;
+        }
+        created
+    }
+
+    /// Opens a new upload of at most `max` bytes in `store`. What storage would refuse at
+    /// completion (a name or metadata too large) is refused now.
+    fn create_upload<U: UploadStore>(&self, store: &U, new: NewUpload, max: u64) -> Result<UploadState> {
         limits::check_name(&new.name)?;
         if new.metadata.as_ref().is_some_and(|m| m.len() > limits::MAX_UPLOAD_METADATA) {
             return Err(Error::bad_request(format!(
@@ -87,9 +110,8 @@ impl<'a, P: Platform> Ctx<'a, P> {
         if store.state()?.is_some() {
             return Err(Error::Conflict("upload id already in use".into()));
         }
-        let plan = PartPlan::new(new.length, self.config.max_file_size, self.config.min_part_size)?;
-        let st =
-            UploadState::new(new, plan.part_size, self.config.max_file_size, self.config.idle_timeout, self.now())?;
+        let plan = PartPlan::new(new.length, max, self.config.min_part_size)?;
+        let st = UploadState::new(new, plan.part_size, max, self.config.idle_timeout, self.now())?;
         limits::check_record_meta(&st.new.template())?;
         store.save_state(&st, &[])?;
         Ok(st)
@@ -257,7 +279,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
                 }
                 FinishStep::Publish => {
                     let record = st.file_record()?;
-                    self.publish(&record).await?;
+                    self.publish(&record, Some(&st.new.id)).await?;
                     st.completed(record, self.now());
                 }
             }
@@ -298,6 +320,10 @@ impl<'a, P: Platform> Ctx<'a, P> {
             (Some(file), Cancel::DeleteFinished) => self.delete_file(file).await?,
             (None, _) => self.drop_bytes(&st).await?,
         }
+        match st.file {
+            Some(_) => self.release(&st.new.tenant, &st.new.id).await,
+            None => self.abort_reservation(&st.new.tenant, &st.new.id).await,
+        }
         store.clear()
     }
 
@@ -325,6 +351,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
                 if let Some(mp) = &st.multipart {
                     let _ = self.blobs.abort(mp).await;
                 }
+                self.abort_reservation(&st.new.tenant, &st.new.id).await;
                 store.clear()?;
                 Ok(None)
             }
@@ -334,6 +361,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
                     Ok(done) => Ok(Some(done.idle_deadline())),
                     Err(_) if now >= deadline => {
                         let _ = self.drop_bytes(&st).await;
+                        self.abort_reservation(&st.new.tenant, &st.new.id).await;
                         store.clear()?;
                         Ok(None)
                     }
@@ -362,7 +390,6 @@ pub fn next_alarm(st: &UploadState, now: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::config::MIB;
-    use crate::engine::file::keys;
     use crate::engine::file::record::Vendor;
     use crate::engine::upload::calls::Uploads;
     use crate::secret::Secret;
@@ -432,7 +459,7 @@ mod tests {
             assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
             // MemoryBlobs refuses unequal or small parts, so reaching here proves the cuts
             assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "chunk {chunk}");
-            assert!(w.meta.value(&keys::digest("acme", &file.sha256)).unwrap().contains(&id), "indexed");
+            assert_eq!(w.indexed("acme", &file.sha256).as_deref(), Some(id.as_str()), "indexed");
         }
     }
 
@@ -583,8 +610,8 @@ mod tests {
             ("blobs", "upload_part", 12 * MIB),
             ("blobs", "complete", 12 * MIB),
             ("blobs", "complete:after", 12 * MIB),
-            ("meta", "put:exp", 3 * MIB),
-            ("meta", "put:sha256", 3 * MIB),
+            ("account", "write:f", 3 * MIB),
+            ("account", "write:f", 12 * MIB),
         ];
         for (store, op, len) in steps {
             let w = World::new();
@@ -595,7 +622,7 @@ mod tests {
             append(&w, &id, at(0, first), &body[..first]).unwrap();
             match store {
                 "blobs" => w.blobs.faults.fail(op, 1),
-                "meta" => w.meta.faults.fail(op, 1),
+                "account" => w.ledger("account:acme").fail.borrow_mut().push(op),
                 _ => unreachable!(),
             }
             let last = append(&w, &id, at(first as u64, body.len() - first), &body[first..]);
@@ -614,11 +641,10 @@ mod tests {
             let file = st.file.unwrap();
             assert_eq!(w.blobs.object(&file.r2_key).unwrap(), body, "{op}: the bytes survived");
             assert_eq!(file.sha256, hex::encode(Sha256::digest(&body)));
-            assert!(w.meta.value(&keys::digest("acme", &file.sha256)).unwrap().contains(&id));
-            assert!(
-                w.meta.value(&keys::expiry(file.expires_at.unwrap(), &file.id)).is_some(),
-                "{op}: the expiry is set"
-            );
+            assert_eq!(w.indexed("acme", &file.sha256).as_deref(), Some(id.as_str()));
+            assert_eq!(w.scheduled("acme"), vec![(file.expires_at.unwrap(), file.id.clone())], "{op}: expiry set");
+            let usage = block_on(w.ctx().usage("acme")).unwrap();
+            assert_eq!((usage.files, usage.bytes, usage.uploads_in_progress), (1, len, 0), "{op}: counted once");
             // finishing twice does no harm: a retried last request gets the same file
             let again = append(&w, &id, at(len, 0), b"").unwrap();
             assert_eq!(again.file.as_ref(), Some(&file));
@@ -630,16 +656,16 @@ mod tests {
     fn the_alarm_finishes_an_interrupted_completion() {
         let w = World::new();
         let id = create(&w, Some(5), None, None);
-        w.meta.faults.fail("put:sha256", 1);
+        w.ledger("account:acme").fail.borrow_mut().push("write:f");
         assert_eq!(append(&w, &id, at(0, 5), b"hello").unwrap_err().status(), 503);
         assert_eq!(w.object(&id).alarm.get(), Some(w.now() + FINISH_RETRY_MS), "retry soon");
         w.advance(FINISH_RETRY_MS);
         w.fire_alarms();
         assert_eq!(state(&w, &id).phase, Phase::Complete);
-        assert!(w.meta.keys("sha256:acme:").len() == 1, "indexed");
+        assert!(w.indexed("acme", &hex::encode(Sha256::digest(b"hello"))).is_some(), "indexed");
         // a finishing that keeps failing past the idle timeout is dropped, bytes and all
         let id = create(&w, Some(5), None, None);
-        w.meta.faults.fail("put:sha256", 1_000_000);
+        w.ledger("account:acme").fail.borrow_mut().extend(std::iter::repeat_n("write:f", 2_000));
         assert_eq!(append(&w, &id, at(0, 5), b"hello").unwrap_err().status(), 503);
         let key = state(&w, &id).r2_key;
         for _ in 0..(w.config.idle_timeout * 1000 / FINISH_RETRY_MS + 2) {
@@ -774,8 +800,8 @@ mod tests {
         let id = create(&w, None, Some(60), None);
         let st = append(&w, &id, current(Then::Complete { expected_sha256: None }), b"temp").unwrap();
         let file = st.file.clone().unwrap();
-        assert!(w.meta.value(&keys::expiry(w.now() + 60_000, &file.id)).is_some());
-        assert_eq!(w.object(&id).alarm.get(), Some(st.idle_deadline()), "the object only forgets; the sweep deletes");
+        assert_eq!(w.scheduled("acme"), vec![(w.now() + 60_000, file.id.clone())]);
+        assert_eq!(w.object(&id).alarm.get(), Some(st.idle_deadline()), "the object only forgets; the account deletes");
         w.advance(60_000);
         w.fire_alarms();
         assert!(w.blobs.object(&file.r2_key).is_some(), "not the object's alarm");
@@ -794,7 +820,7 @@ mod tests {
         w.fire_alarms();
         assert!(w.object(&id).store.state().unwrap().is_none());
         assert_eq!(w.blobs.object(&file.r2_key).as_deref(), Some(&b"keep"[..]), "a file without a TTL stays");
-        assert!(w.meta.value(&keys::digest("acme", &file.sha256)).is_some());
+        assert!(w.indexed("acme", &file.sha256).is_some());
     }
 
     #[test]
