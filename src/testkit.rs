@@ -271,7 +271,12 @@ impl World {
     /// [`World::request`], run to its end, and then what it left for after its answer
     /// (unless that is to be lost).
     pub fn send(&self, method: Method, path_and_query: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Reply {
-        futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply
+        let reply = futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply;
+        // what the worker queues after its answer (`ctx.waitUntil`)
+        for (tenant, kind, data) in self.later.take_events() {
+            futures_executor::block_on(self.ctx().emit(&tenant, &kind, data)).unwrap();
+        }
+        reply
     }
 
     /// The file `tenant`'s account indexes under `sha256`, if any.

@@ -301,7 +301,12 @@ async fn create_link<P: Platform>(
         password,
         has_password: false,
         revoked: false,
+        notify: false,
     };
+    // its tenant's webhooks hear of it; its downloads only if some endpoint listens now
+    let data = link_event(&link, token.expose(), &record);
+    let heard = ctx.emit(&tenant.0, "link.created", data).await?;
+    let link = Link { notify: heard.iter().any(|k| k == "link.downloaded" || k == "link.used_up"), ..link };
     let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.expose().to_string(), expires_at };
     tokens(svc, &list, add).await?;
     let link = match link_call(svc, token.expose(), LinkCall::Create { link }).await {
@@ -490,6 +495,14 @@ async fn serve_share<P: Platform>(
         })?;
     // the link's own validator: the file's (its digest) would name its public URL
     opened.etag = link::link_etag(token, &opened.etag);
+    if count && link.notify {
+        let data = link_event(&link, token, &opened.record);
+        let mut events = svc.ctx.later.1.borrow_mut();
+        events.push((link.tenant.clone(), "link.downloaded".into(), data.clone()));
+        if link.max_downloads == Some(link.downloads) {
+            events.push((link.tenant.clone(), "link.used_up".into(), data));
+        }
+    }
     if page {
         return Ok(super::share_page::page(&opened.record, &link, req.origin, token, svc.ctx.now()));
     }
@@ -500,6 +513,20 @@ async fn serve_share<P: Platform>(
 /// A field of an `application/x-www-form-urlencoded` body.
 fn form_field(raw: &[u8], name: &str) -> Option<String> {
     super::urlencoded_value(std::str::from_utf8(raw).ok()?, name)
+}
+
+/// A share link as its webhooks describe it: never its whole token (a capability), only
+/// its first characters.
+fn link_event(link: &Link, token: &str, record: &FileRecord) -> Value {
+    json!({
+        "link": {
+            "token_prefix": token.chars().take(6).collect::<String>(),
+            "downloads": link.downloads,
+            "max_downloads": link.max_downloads,
+            "expires_at": iso8601_ms(link.expires_at),
+        },
+        "file": {"id": record.list_id(), "name": record.name, "size": record.size, "sha256": record.sha256},
+    })
 }
 
 /// A tenant's usage and quota (`null`: no limit).

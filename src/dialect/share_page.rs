@@ -193,6 +193,7 @@ mod tests {
             password: None,
             has_password: false,
             revoked: false,
+            notify: false,
         }
     }
 

@@ -297,6 +297,25 @@ mod tests {
     }
 
     #[test]
+    fn share_links_tell_of_their_creation_downloads_and_last_download() {
+        let w = World::new();
+        let ask = json!({"url": "https://hooks.example/links", "events": ["link.created", "link.downloaded", "link.used_up"]});
+        let secret = call(&w, Post, "/v1/webhooks", ACME_BEARER, ask).1["secret"].as_str().unwrap().to_string();
+        let (_, file) = tus(&w, b"shared");
+        let (status, link) =
+            call(&w, Post, &format!("/v1/files/{file}/links"), ACME_BEARER, json!({"max_downloads": 1}));
+        assert_eq!(status, 201, "{link}");
+        let token = link["token"].as_str().unwrap();
+        assert_eq!(w.send(Get, &format!("/s/{token}"), &[], Vec::new()).status(), 200);
+        w.sweep();
+        let got = received(&w, &secret);
+        let kinds: Vec<&str> = got.iter().map(|(_, b)| b["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["link.created", "link.downloaded", "link.used_up"]);
+        assert_eq!(got[1].1["data"]["link"]["downloads"], 1);
+        assert!(!got.iter().any(|(_, b)| b.to_string().contains(token)), "never the whole token");
+    }
+
+    #[test]
     fn bad_endpoints_are_400() {
         let w = World::new();
         for bad in [

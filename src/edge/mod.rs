@@ -33,6 +33,25 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     }
 }
 
+/// Queues, after the answer, the events a request told of that need not be in the write of
+/// what they tell (a share link's downloads): one call to the tenant's account each.
+fn events_later(env: &Env, ctx: &Context, events: Vec<(String, String, serde_json::Value)>) {
+    if events.is_empty() {
+        return;
+    }
+    let env = env.clone();
+    ctx.wait_until(async move {
+        let Ok(b) = Bindings::new(&env) else { return };
+        let later = Later::default();
+        let ctx = b.ctx(&later);
+        for (tenant, kind, data) in events {
+            if let Err(e) = ctx.emit(&tenant, &kind, data).await {
+                worker::console_error!("event {kind}: {e}");
+            }
+        }
+    });
+}
+
 /// Drops a deleted file's public downloads from the cache: this location's copy under its
 /// one canonical key (the Cache API has no global delete), and, where the operator configured
 /// Cloudflare's purge API, every location's, retried while the API fails. Without the purge
@@ -230,6 +249,7 @@ async fn answer(
         body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
     purge_later(wctx, &b.config, later.take_purges());
+    events_later(env, wctx, later.take_events());
     let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
     match send(outcome.reply).await {
         Ok(mut resp) => {

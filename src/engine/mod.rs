@@ -89,14 +89,20 @@ pub struct Ctx<'a, P: Platform> {
 }
 
 /// What waits for the answer to be sent: the paths of public downloads to drop from this
-/// location's cache (a deleted file's).
+/// location's cache (a deleted file's), and events for a tenant's webhooks that need not be
+/// in the write of what they tell (a share link's downloads): `(tenant, kind, data)`.
 #[derive(Debug, Default)]
-pub struct Later(pub RefCell<Vec<String>>);
+pub struct Later(pub RefCell<Vec<String>>, pub RefCell<Vec<(String, String, serde_json::Value)>>);
 
 impl Later {
     /// The paths to drop from the cache.
     pub fn take_purges(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.borrow_mut())
+    }
+
+    /// The events to queue.
+    pub fn take_events(&self) -> Vec<(String, String, serde_json::Value)> {
+        std::mem::take(&mut *self.1.borrow_mut())
     }
 }
 
@@ -375,6 +381,14 @@ impl<'a, P: Platform> Ctx<'a, P> {
                 }
                 Ok(allowance)
             }
+            other => Err(Error::Internal(format!("account answered {other:?}"))),
+        }
+    }
+
+    /// Queues an event for `tenant`'s webhooks; answers the events some endpoint hears.
+    pub async fn emit(&self, tenant: &str, kind: &str, data: serde_json::Value) -> Result<Vec<String>> {
+        match self.account(tenant, AccountCall::Emit { kind: kind.to_string(), data }).await? {
+            AccountAnswer::Listening { kinds } => Ok(kinds),
             other => Err(Error::Internal(format!("account answered {other:?}"))),
         }
     }

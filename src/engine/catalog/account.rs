@@ -181,6 +181,10 @@ pub enum AccountAnswer {
     Replayed {
         n: u64,
     },
+    /// The events some endpoint subscribes to.
+    Listening {
+        kinds: Vec<String>,
+    },
 }
 
 fn file_key(list_id: &str) -> String {
@@ -225,7 +229,11 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: AccountCall) -> Re
         AccountCall::Emit { kind, data } => {
             let mut puts = Vec::new();
             outbox::enqueue(store, now, vec![(kind.as_str(), data)], &mut puts).await?;
-            store.write(&puts, &[]).await.map(|_| A::Done)
+            store.write(&puts, &[]).await?;
+            let mut kinds: Vec<String> = outbox::endpoints(store).await?.into_iter().flat_map(|e| e.events).collect();
+            kinds.sort();
+            kinds.dedup();
+            Ok(A::Listening { kinds })
         }
         AccountCall::AddWebhook { tenant, endpoint } => {
             let endpoint = outbox::add(store, endpoint).await?;

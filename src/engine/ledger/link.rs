@@ -103,6 +103,10 @@ pub struct Link {
     pub has_password: bool,
     #[serde(default)]
     pub revoked: bool,
+    /// Does its tenant hear of its downloads (a webhook subscribed to `link.downloaded` or
+    /// `link.used_up` when it was made)?
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify: bool,
 }
 
 impl Link {
@@ -505,6 +509,7 @@ mod tests {
             password: password.map(|p| hash_password(p, [7; 16], CHEAP).unwrap()),
             has_password: false,
             revoked: false,
+            notify: false,
         }
     }
 
