@@ -50,6 +50,7 @@ bench: build
 	python3 bench/tus.py
 	python3 bench/small.py
 	python3 bench/twake.py
+	python3 bench/cost.py
 
 clean:
 	rm -rf build target .wrangler public

@@ -199,7 +199,7 @@ def main():
             for k, w in (("r2_a", 6), ("r2_b", 6), ("kv_read", 9), ("kv_write", 10), ("do_request", 8)):
                 line += f"{o.get(prefix + k, 0):{w}.1f}"
             print(line)
-    print("targets: an NGCP upload <= 2 storage operations before its answer (R2 put + 1 KV write), a download 1")
+    print("targets: an NGCP upload: its R2 put and at most 2 calls to its tenant's account (reserve, publish), no KV write; a download 1")
     print()
     print(f"workerd RSS growth over {args.rss_n} 1 KiB uploads and downloads: edgeshare {rss['edgeshare']:.0f} MiB, "
           f"raw {rss['raw']:.0f} MiB, difference {rss['edgeshare'] - rss['raw']:+.0f} MiB (target: within 64 MiB)")

@@ -1,7 +1,8 @@
 //! # edgeshare
 //!
-//! A file transfer service for Cloudflare Workers: one store (R2 bytes, KV records, one
-//! Durable Object per upload in progress) behind many vendor dialects.
+//! A file transfer service for Cloudflare Workers: one store (R2 bytes and records, an
+//! account per tenant and one Durable Object per upload in progress, KV for tombstones and
+//! the tenant registry) behind many vendor dialects.
 //!
 //! # Layout
 //! Dependencies point down: `route` → [`dialect`] → [`engine`] → [`store`], [`http`];
@@ -11,12 +12,14 @@
 //! - [`dialect`]: adapters, one per vendor API (a folder for a vendor with more than one
 //!   concern: `ngcp/{simple,sessions}`, `opentera/`, `twake/`), each with its endpoint table;
 //!   they parse, call the engine and render [`error::Error`] in the vendor's own shape. Also
-//!   the service's own API (`native`), the operator's (`admin`: tenants and keys at run
-//!   time), the share page and the OpenAPI document.
+//!   the service's own API (`native`, and `webhooks`), the operator's (`admin`: tenants,
+//!   keys and quotas at run time), the share page and the OpenAPI document.
 //! - [`engine`]: what all dialects share, one concern per folder: the context every dialect
 //!   calls ([`engine::Ctx`], in `engine/mod.rs`); [`engine::file`] (records, who may read
-//!   them, keys, expiry, limits, ids); [`engine::catalog`] (listing, digest index, expiry
-//!   index, journal and sweep); [`engine::upload`] (the state machine, part plan, streaming
+//!   them, keys, expiry, limits, ids); [`engine::catalog`] (a tenant's account: listing,
+//!   digest index, usage, quota, reservations, expiry; its alarm; the legacy sweep);
+//!   [`engine::events`] (webhooks: endpoints, the outbox, signed deliveries, the pre-create
+//!   hook); [`engine::upload`] (the state machine, part plan, streaming
 //!   writer, sha256, the run of a call, the Upload object's calls, turns);
 //!   [`engine::ledger`] (the small strongly consistent objects: the call envelope, sessions
 //!   and tenants, logins, share links, Twake files); [`engine::chunked`] (chunks in any
@@ -24,7 +27,8 @@
 //!   keys an operator writes at run time, and who a presented credential is); beside them
 //!   [`engine::jwt`] and [`engine::throttle`].
 //! - [`http`]: pure parsers and writers: `Range`, `Content-Disposition`, ETags,
-//!   `Authorization`, tus headers, digests, the download plan, HTML escaping, purge calls.
+//!   `Authorization`, tus headers, digests, the download plan, HTML escaping, purge calls,
+//!   Standard Webhooks signatures.
 //! - [`store`]: every storage seam ([`store::BlobStore`], [`store::MetaStore`], and in
 //!   [`store::object`] the Durable Objects' transport and own storage), the one
 //!   [`store::Platform`] type naming a platform's, R2's and KV's rules ([`store::limits`]),

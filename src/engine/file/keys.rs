@@ -58,8 +58,8 @@ pub fn digest(tenant: &str, sha256: &str) -> String {
     format!("sha256:{tenant}:{sha256}")
 }
 
-/// KV: a tenant's listing of its files (`GET /v1/files`), one listed key per live file, by
-/// the id its dialect gave it; the key's metadata is what the listing shows.
+/// KV (files stored before accounts; no longer written, deleted when such a file expires): a
+/// tenant's listing of its files, one listed key per live file, by the id its dialect gave it.
 pub fn listing(tenant: &str, list_id: &str) -> String {
     format!("{}{list_id}", listing_prefix(tenant))
 }
@@ -69,26 +69,12 @@ pub fn listing_prefix(tenant: &str) -> String {
     format!("ls:{tenant}:")
 }
 
-/// KV: the expiry index: one listed key per expiring file, in the minute it expires.
+/// KV (files stored before accounts; no longer written): the expiry index, one listed key per
+/// expiring file in the minute it expires, which the hourly sweep goes through.
 pub fn expiry(expires_at: u64, id: &str) -> String {
     format!("{}{}:{id}", EXPIRY_PREFIX, minute(expires_at))
 }
 pub const EXPIRY_PREFIX: &str = "exp:";
-
-/// KV: the journal of files written in one request, in the minute they were written: what
-/// their later writes (expiry entry, indexes) must be, should those be lost.
-pub fn journal(now: u64, id: &str) -> String {
-    format!("{}{}:{id}", JOURNAL_PREFIX, minute(now))
-}
-pub const JOURNAL_PREFIX: &str = "new:";
-
-/// The journal keys of one minute.
-pub fn journal_minute(minute_index: u64) -> String {
-    format!("{JOURNAL_PREFIX}{minute_index:010}:")
-}
-
-/// KV: the last journal minute the sweep has gone through.
-pub const SWEEP_CURSOR: &str = "sweep:journal";
 
 /// KV: a tenant's record in the run-time registry (its status, its keys without their
 /// secrets), by its id (tenant names have no `:`).
@@ -137,8 +123,6 @@ mod tests {
         assert!(early < late, "the index lists in time order");
         assert!(expiry(9_999_999_999_999, "a") > expiry(1_714_644_000_000, "a"));
         assert_eq!(minute_of(&late), Some(1));
-        assert_eq!(journal(120_000, "x"), "new:0000000002:x");
-        assert!(journal(120_000, "x").starts_with(&journal_minute(2)));
         assert_eq!(tenant_record("acme"), "reg:tenant:acme");
         assert_eq!(tenant_listed("acme"), "reg:list:acme");
         assert!(tenant_listed("acme").starts_with(TENANT_LIST_PREFIX));
