@@ -52,6 +52,13 @@ impl LedgerStore for Storage {
         Ok(out)
     }
 
+    async fn list_tail(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        let options = worker::ListOptions::new().prefix(prefix).limit(limit).reverse(true);
+        let map = self.0.list_with_options(options).await.map_err(internal)?;
+        // `pairs` sorts them back into key order
+        pairs(&map)
+    }
+
     async fn write(&self, puts: &[(String, String)], deletes: &[String]) -> Result<()> {
         let values = js_sys::Object::new();
         for (k, v) in puts {

@@ -188,6 +188,10 @@ pub async fn upload_store<U: UploadStore>(store: &U) -> Result<(), Broken> {
 
 /// A ledger object's storage: values replaced by a put; `list` by prefix, in key order, with
 /// values; deleting what is gone is fine; `clear` leaves nothing. Run on an empty store.
+fn page_of(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
 pub async fn ledger_store<L: LedgerStore>(store: &L) -> Result<(), Broken> {
     check_eq!(ok(store.get("k").await, "get")?, None, "an empty store");
     ok(store.put("k", "1").await, "put")?;
@@ -208,6 +212,10 @@ pub async fn ledger_store<L: LedgerStore>(store: &L) -> Result<(), Broken> {
     check_eq!(page, vec![("f:10".to_string(), "T".to_string())], "a page: the first key");
     let page = ok(store.list_page("f:", Some("f:10"), 5).await, "list a page")?;
     check_eq!(page, vec![("f:b".to_string(), "B".to_string())], "a page after a key, within the prefix");
+    let tail = ok(store.list_tail("f:", 1).await, "list the tail")?;
+    check_eq!(tail, vec![("f:b".to_string(), "B".to_string())], "the last key");
+    let tail = ok(store.list_tail("f:", 9).await, "list the tail")?;
+    check_eq!(tail, page_of(&[("f:10", "T"), ("f:b", "B")]), "a tail longer than the keys: all of them, in key order");
     let puts = [("w:1".to_string(), "1".to_string()), ("w:2".to_string(), "2".to_string())];
     ok(store.write(&puts, &["f:b".to_string(), "f:none".to_string()]).await, "write")?;
     check_eq!(ok(store.list("w:").await, "list")?.len(), 2, "a write's puts");
@@ -257,6 +265,9 @@ mod tests {
                 _: Option<&str>,
                 _: usize,
             ) -> crate::error::Result<Vec<(String, String)>> {
+                Ok(Vec::new())
+            }
+            async fn list_tail(&self, _: &str, _: usize) -> crate::error::Result<Vec<(String, String)>> {
                 Ok(Vec::new())
             }
             async fn write(&self, _: &[(String, String)], _: &[String]) -> crate::error::Result<()> {

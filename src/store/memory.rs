@@ -453,6 +453,11 @@ impl LedgerStore for MemoryLedger {
             .collect())
     }
 
+    async fn list_tail(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>> {
+        let mut all = self.list(prefix).await?;
+        Ok(all.split_off(all.len().saturating_sub(limit)))
+    }
+
     async fn write(&self, puts: &[(String, String)], deletes: &[String]) -> Result<()> {
         self.fault("write")?;
         for (k, _) in puts {

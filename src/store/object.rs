@@ -71,6 +71,8 @@ pub trait LedgerStore {
     /// Up to `limit` keys under `prefix` after `after` (all of them from the first when
     /// `None`), with their values, in key order.
     async fn list_page(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, String)>>;
+    /// The last `limit` keys under `prefix` with their values, in key order.
+    async fn list_tail(&self, prefix: &str, limit: usize) -> Result<Vec<(String, String)>>;
     /// Puts and deletes as one atomic write: all of them or none (a file's listing, index,
     /// schedule and usage change together).
     async fn write(&self, puts: &[(String, String)], deletes: &[String]) -> Result<()>;

@@ -4,7 +4,7 @@
 //! the reservations of the uploads in progress. Pure logic over [`LedgerStore`]; the object
 //! (a Durable Object in the worker) runs one call at a time, so check and write never race.
 //!
-//! Keys: `tenant` (whose account it is), `f:{list id}` (a live file, [`Listed`]),
+//! Keys: `account` (whose account it is), `f:{list id}` (a live file, [`Listed`]),
 //! `x:{expires_at}:{list id}` (its expiry, in time order), `d:{sha256}` ([`IndexEntry`]),
 //! `u` ([`Usage`]), `q` ([`Quota`]), `r:{id}` ([`Reservation`]); and the webhook endpoints
 //! and the outbox ([`outbox`]), whose events are queued in the same write as the change
@@ -24,7 +24,9 @@ use crate::engine::file::ids::iso8601_ms;
 use crate::error::{Error, Result};
 use crate::store::object::LedgerStore;
 
-const TENANT: &str = "tenant";
+/// Whose account it is; a key no other kind of ledger object writes (a link's list of links
+/// keeps a `tenant`), so that the object's alarm knows it serves an account.
+const TENANT: &str = "account";
 const USAGE: &str = "u";
 const QUOTA: &str = "q";
 /// How many files a listing page holds at most.
@@ -633,6 +635,15 @@ mod tests {
         assert_eq!(reserve(&s, "b", Some(1)).unwrap(), Some(1));
         publish(&s, file("b", 1, "bb", None), Some("b"));
         assert!(matches!(reserve(&s, "c", Some(1)), Err(Error::QuotaExceeded(_))), "two files at most");
+    }
+
+    #[test]
+    fn only_an_account_is_taken_for_one() {
+        let s = MemoryLedger::default();
+        block_on(s.put("tenant", "acme")).unwrap();
+        assert_eq!(block_on(tenant_of(&s)).unwrap(), None, "a link's list keeps a tenant: no account");
+        set_quota(&s, Quota::default());
+        assert_eq!(block_on(tenant_of(&s)).unwrap().as_deref(), Some("acme"));
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! the order they were queued (an endpoint whose delivery fails gets nothing newer until it
 //! succeeds or is given up), retried on a backoff for a bounded time.
 //!
-//! Keys: `w:{id}` ([`Endpoint`]), `o:{seq}` ([`Queued`]: the event and its deliveries),
-//! `oseq` (the next sequence number), `onext` (when the outbox next needs its alarm).
+//! Keys: `w:{id}` ([`Endpoint`]), `o:{seq}` ([`Queued`]: an event with a delivery still
+//! pending, and its deliveries), `h:{seq}` (an event whose deliveries are all done, delivered
+//! or given up: kept [`RETAIN_MS`] for the deliveries' listing and replays), `oseq` (the next
+//! sequence number), `onext` (when the outbox next needs its alarm). Done events leave `o:`,
+//! so however many are kept, the pending ones are the first read.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,8 +33,14 @@ pub const KINDS: [&str; 7] = [
 pub const MAX_ENDPOINTS: usize = 10;
 /// How long a delivered or given-up event is kept for the deliveries' listing.
 pub const RETAIN_MS: u64 = 7 * 86_400_000;
-/// How many queued events one look at the outbox reads.
+/// How many queued events one look at the outbox reads (pending ones: an endpoint down for
+/// long holds back, for up to the retry period, the endpoints whose events come after its
+/// first thousand).
 const SCAN: usize = 1000;
+/// How many done events a replay looks through, newest first.
+pub const REPLAY_SCAN: usize = 1000;
+/// How many done events past their retention one alarm drops.
+const PRUNE: usize = 100;
 
 const SEQ: &str = "oseq";
 const NEXT: &str = "onext";
@@ -298,10 +307,20 @@ pub async fn record<L: LedgerStore>(
             }
         }
         let done = q.to.values().all(|d| d.state != State::Pending);
-        if done && (q.to.is_empty() || q.event.at + RETAIN_MS <= now) {
+        if done {
+            // out of the way of what is pending; kept for the listing unless nobody is left
+            if !q.to.is_empty() {
+                puts.push((format!("h:{}", &key["o:".len()..]), json(&q)));
+            }
             deletes.push(key);
         } else if q != before {
             puts.push((key, json(&q)));
+        }
+    }
+    for (key, raw) in store.list_page("h:", None, PRUNE).await? {
+        match parse::<Queued>(&raw) {
+            Some(q) if q.event.at + RETAIN_MS > now => break,
+            _ => deletes.push(key),
         }
     }
     match next {
@@ -316,29 +335,39 @@ pub async fn deliveries<L: LedgerStore>(store: &L, id: &str, limit: usize) -> Re
     if store.get(&endpoint_key(id)).await?.is_none() {
         return Err(Error::not_found(WEBHOOK_NOT_FOUND));
     }
-    let mut out: Vec<(Event, Delivery)> =
-        queued(store).await?.into_iter().filter_map(|(_, q)| q.to.get(id).cloned().map(|d| (q.event, d))).collect();
-    out.reverse();
+    // the newest of both, by sequence number (the keys' suffix)
+    let mut all = store.list_tail("o:", limit).await?;
+    all.extend(store.list_tail("h:", limit).await?);
+    all.sort_by(|(a, _), (b, _)| b[2..].cmp(&a[2..]));
+    let mut out: Vec<(Event, Delivery)> = all
+        .iter()
+        .filter_map(|(_, raw)| parse::<Queued>(raw))
+        .filter_map(|q| q.to.get(id).cloned().map(|d| (q.event, d)))
+        .collect();
     out.truncate(limit);
     Ok(out)
 }
 
-/// Sends again every delivery to endpoint `id` that was given up; answers how many.
+/// Sends again every delivery to endpoint `id` that was given up (among the last
+/// [`REPLAY_SCAN`] done events); answers how many.
 pub async fn replay<L: LedgerStore>(store: &L, now: u64, id: &str) -> Result<u64> {
     if store.get(&endpoint_key(id)).await?.is_none() {
         return Err(Error::not_found(WEBHOOK_NOT_FOUND));
     }
-    let mut puts = Vec::new();
-    for (key, mut q) in queued(store).await? {
+    let (mut puts, mut deletes) = (Vec::new(), Vec::new());
+    for (key, raw) in store.list_tail("h:", REPLAY_SCAN).await? {
+        let Some(mut q) = parse::<Queued>(&raw) else { continue };
         if let Some(d) = q.to.get_mut(id).filter(|d| d.state == State::Failed) {
             *d = Delivery::new(now);
-            puts.push((key, json(&q)));
+            // pending again: back where it was in the queue
+            puts.push((format!("o:{}", &key["h:".len()..]), json(&q)));
+            deletes.push(key);
         }
     }
     let n = puts.len() as u64;
     if n > 0 {
         puts.push((NEXT.to_string(), now.to_string()));
-        store.write(&puts, &[]).await?;
+        store.write(&puts, &deletes).await?;
     }
     Ok(n)
 }
@@ -421,6 +450,28 @@ mod tests {
         assert_eq!(block_on(replay(&s, now, "a")).unwrap(), 1);
         assert_eq!(block_on(due(&s, now, 10)).unwrap().len(), 1);
         assert!(matches!(block_on(replay(&s, now, "zz")), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn done_events_leave_the_queue_so_that_many_kept_never_hide_a_pending_one() {
+        let s = MemoryLedger::default();
+        block_on(add(&s, endpoint("a", &["file.created"]))).unwrap();
+        for n in 0..(SCAN as u64 + 5) {
+            queue(&s, n, "file.created", n);
+            let attempts = block_on(due(&s, n, 10)).unwrap();
+            let results = attempts.iter().map(|a| (a.key.clone(), "a".to_string(), Ok(200))).collect();
+            block_on(record(&s, n, results, &[5], 86_400_000)).unwrap();
+        }
+        queue(&s, 5_000, "file.created", 99_999);
+        let due = block_on(due(&s, 5_000, 10)).unwrap();
+        assert_eq!(due.len(), 1, "the new event, behind {} delivered ones", SCAN + 5);
+        assert_eq!(due[0].event.data["n"], 99_999);
+        let listed = block_on(deliveries(&s, "a", 3)).unwrap();
+        assert_eq!(listed[0].0.data["n"], 99_999, "newest first, pending or done");
+        assert_eq!((listed[1].0.data["n"].as_u64(), listed[1].1.state), (Some(SCAN as u64 + 4), State::Delivered));
+        // kept for their retention, then dropped a hundred at a time
+        block_on(record(&s, RETAIN_MS + 2_000, Vec::new(), &[5], 1)).unwrap();
+        assert_eq!(block_on(s.list("h:")).unwrap().len(), SCAN + 5 - PRUNE);
     }
 
     #[test]
