@@ -72,6 +72,9 @@ pub struct Config {
     /// How long a delivery is retried before it is given up, seconds
     /// (`EDGESHARE_WEBHOOK_RETRY_FOR`, 86400).
     pub webhook_retry_for: u64,
+    /// How often an isolate adds its per-tenant request counts to the accounts, seconds
+    /// (`EDGESHARE_COUNTER_FLUSH_SECS`, 30).
+    pub counter_flush: u64,
 }
 
 /// Seconds after attempts 1, 2, ... of a webhook delivery (exponential, then every 8 hours).
@@ -120,6 +123,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             webhook_backoff: WEBHOOK_BACKOFF.to_vec(),
             webhook_retry_for: 86_400,
+            counter_flush: 30,
         }
     }
 }
@@ -181,6 +185,7 @@ impl Config {
                     })?,
             },
             webhook_retry_for: num("EDGESHARE_WEBHOOK_RETRY_FOR", d.webhook_retry_for)?,
+            counter_flush: num("EDGESHARE_COUNTER_FLUSH_SECS", d.counter_flush)?,
         };
         let text = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let purge = match (text("EDGESHARE_PURGE_ZONE_ID"), text("EDGESHARE_PURGE_API_TOKEN")) {

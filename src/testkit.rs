@@ -18,6 +18,7 @@ use crate::auth::{credential_hash, AdminCredentials, Credentials, JwtSecrets};
 use crate::config::Config;
 use crate::dialect::{self, Head, Outcome, Reply, Service};
 use crate::engine::catalog::sweep::Swept;
+use crate::engine::catalog::tally::Counters;
 use crate::engine::ledger::{self, LedgerCall};
 use crate::engine::tenant::cache::Cache;
 use crate::engine::upload::calls::{serve, Object, UploadCall};
@@ -154,6 +155,8 @@ pub struct World {
     pub later: Later,
     /// The receivers of outgoing requests (webhooks).
     pub fetch: MemoryFetch,
+    /// The requests counted and not yet added to the accounts.
+    pub tally: crate::engine::catalog::tally::Tally,
     /// Requests to the objects (uploads' and ledgers'), and account alarms fired.
     pub object_requests: Cell<u32>,
     pub object_alarms: Cell<u32>,
@@ -207,6 +210,7 @@ impl World {
             meta: MemoryMeta::default(),
             later: Later::default(),
             fetch: MemoryFetch::default(),
+            tally: Default::default(),
             object_requests: Cell::new(0),
             object_alarms: Cell::new(0),
             clock,
@@ -271,12 +275,30 @@ impl World {
     /// [`World::request`], run to its end, and then what it left for after its answer
     /// (unless that is to be lost).
     pub fn send(&self, method: Method, path_and_query: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Reply {
-        let reply = futures_executor::block_on(self.request(method, path_and_query, headers, body.into())).reply;
+        let outcome = futures_executor::block_on(self.request(method, path_and_query, headers, body.into()));
+        let reply = outcome.reply;
+        // counted for its tenant, as the worker's isolate does ([`World::flush_counters`] adds
+        // the counts to the accounts)
+        if let Some(tenant) = &outcome.tenant {
+            let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+            let bytes_in = header("content-length").and_then(|l| l.parse().ok());
+            let bytes_out = reply.header("content-length").and_then(|l| l.parse().ok());
+            let download = matches!(reply, Reply::Download { .. });
+            self.tally.add(&tenant.0, &Counters::request(reply.status(), bytes_in, bytes_out, download));
+        }
         // what the worker queues after its answer (`ctx.waitUntil`)
         for (tenant, kind, data) in self.later.take_events() {
             futures_executor::block_on(self.ctx().emit(&tenant, &kind, data)).unwrap();
         }
         reply
+    }
+
+    /// Adds the requests counted so far to their tenants' accounts, as an isolate does once
+    /// its flush is due.
+    pub fn flush_counters(&self) {
+        for (tenant, counters) in self.tally.take_due(u64::MAX, 0) {
+            futures_executor::block_on(self.ctx().add_counters(&tenant, counters)).unwrap();
+        }
     }
 
     /// The file `tenant`'s account indexes under `sha256`, if any.

@@ -263,3 +263,25 @@ fn quotas_hold_under_concurrency_and_usage_is_exact() {
     let (_, u) = call(&srv, "GET", "/v1/usage", &auth, None);
     assert_eq!(u["bytes"].as_u64(), Some(19 * 1024), "{u}");
 }
+
+/// Per-tenant counters on workerd: an isolate counts each tenant's requests and adds them to
+/// its account once its flush is due (1 s here); uploads are counted by the account.
+#[test]
+fn counters_reach_the_account() {
+    let srv = Server::start_with(&[("EDGESHARE_COUNTER_FLUSH_SECS", "1")]);
+    let auth = format!("Bearer {TOKEN}");
+    let id = ngcp_upload(&srv, b"counted bytes");
+    assert_eq!(get_sha256(&srv.url(&format!("/uploads/{id}"))).0, 200, "public: counted for nobody");
+    assert_eq!(list_files(&srv, &auth).0, 200);
+    assert_eq!(call(&srv, "DELETE", "/v1/files/not-a-file", &auth, None).0, 404);
+    let counted = wait_until(std::time::Instant::now() + std::time::Duration::from_secs(15), || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let (_, u) = call(&srv, "GET", "/v1/usage", &auth, None);
+        u["counters"]["requests"].as_u64().unwrap_or(0) >= 3
+    });
+    let (_, u) = call(&srv, "GET", "/v1/admin/tenants/e2e/usage", &admin_auth(), None);
+    assert!(counted, "{u}");
+    let c = &u["counters"];
+    assert_eq!(c["uploads"], 1, "{c}");
+    assert!(c["errors"].as_u64() >= Some(1) && c["bytes_in"].as_u64() > Some(13), "{c}");
+}

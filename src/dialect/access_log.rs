@@ -58,6 +58,9 @@ pub struct AccessLog {
     pub duration_ms: u64,
     /// The error's stable code ([`crate::error::Error::code`]).
     pub error: Option<&'static str>,
+    /// Was the answer a file's bytes (for the tenant's counters; not logged)?
+    #[serde(skip)]
+    pub download: bool,
 }
 
 impl AccessLog {
@@ -105,8 +108,10 @@ mod tests {
             bytes_out: Some(42),
             duration_ms: 7,
             error: Some("not_found"),
+            download: true,
         };
         let line = log.line();
+        assert!(!line.contains("download"), "what the counters need is not logged");
         assert!(!line.contains('\n'));
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["request_id"], "r1");

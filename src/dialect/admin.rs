@@ -709,4 +709,37 @@ mod tests {
         assert_eq!(admin(&w, Put, "/v1/admin/tenants/nobody/quota", json!({})).0, 404);
         assert_eq!(admin(&w, Get, "/v1/admin/tenants/nobody/usage", Value::Null).0, 404);
     }
+
+    /// Requests are counted per tenant (errors, bytes, downloads) and uploads by the account
+    /// itself; both tenants' own figures, in `/v1/usage` and the operator's view.
+    #[test]
+    fn counters_tell_what_each_tenants_requests_did() {
+        let w = World::new();
+        assert_eq!(tus(&w, ACME_BEARER, &[1; 10]), 201);
+        let file = files(&w, ACME_BEARER)[0]["id"].as_str().unwrap().to_string();
+        let download = w.send(
+            Get,
+            &format!("/files/{file}"),
+            &[("Authorization", ACME_BEARER), ("Tus-Resumable", "1.0.0")],
+            Vec::new(),
+        );
+        assert_eq!(download.status(), 200);
+        assert_eq!(
+            w.send(Get, "/files/nope", &[("Authorization", ACME_BEARER), ("Tus-Resumable", "1.0.0")], Vec::new())
+                .status(),
+            404
+        );
+        assert_eq!(tus(&w, BOBCO_BEARER, &[2; 3]), 201);
+        w.flush_counters();
+        let c = usage(&w, ACME_BEARER)["counters"].clone();
+        assert_eq!(
+            (c["uploads"].as_u64(), c["downloads"].as_u64(), c["errors"].as_u64()),
+            (Some(1), Some(1), Some(1)),
+            "{c}"
+        );
+        assert_eq!((c["requests"].as_u64(), c["bytes_in"].as_u64()), (Some(4), Some(10)), "{c}");
+        assert!(c["bytes_out"].as_u64().unwrap() >= 10, "the download's bytes at least: {c}");
+        let (_, u) = admin(&w, Get, "/v1/admin/tenants/bobco/usage", Value::Null);
+        assert_eq!((u["counters"]["uploads"].as_u64(), u["counters"]["requests"].as_u64()), (Some(1), Some(1)), "{u}");
+    }
 }

@@ -543,6 +543,7 @@ pub(super) fn usage_json(r: &crate::engine::catalog::account::Report) -> Value {
             "max_file_size": q.max_file_size,
             "max_uploads_in_progress": q.max_uploads_in_progress,
         },
+        "counters": r.counters,
     })
 }
 

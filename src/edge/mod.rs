@@ -8,6 +8,7 @@ use worker::{event, Context, Env, Headers, Request, Response};
 use crate::config::Config;
 use crate::dialect::access_log::{self, AccessLog};
 use crate::dialect::{self, Head, Reply, Service};
+use crate::engine::catalog::tally::Counters;
 use crate::engine::file::ids::new_uuid;
 use crate::engine::Later;
 use crate::error::{Error, Result};
@@ -156,9 +157,14 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         bytes_out: None,
         duration_ms: 0,
         error: None,
+        download: false,
     };
     let resp = answer(&req, &env, &wctx, &url, head, &mut log).await;
     log.duration_ms = crate::platform::now().saturating_sub(started);
+    if let Some(status) = resp.as_ref().ok().map(|r| r.status_code()).or(Some(500)) {
+        let bytes_out = resp.as_ref().ok().and_then(|r| r.headers().get("content-length").ok().flatten());
+        count(&env, &wctx, &log, status, bytes_out.and_then(|l| l.parse().ok()));
+    }
     match resp {
         Ok(resp) => {
             log.status = resp.status_code();
@@ -180,6 +186,30 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
             Err(e)
         }
     }
+}
+
+/// Counts an answered request for its tenant in this isolate, and adds the isolate's counts
+/// to the accounts after the answer once a flush is due (`EDGESHARE_COUNTER_FLUSH_SECS`).
+fn count(env: &Env, wctx: &Context, log: &AccessLog, status: u16, bytes_out: Option<u64>) {
+    let Some(tenant) = &log.tenant else { return };
+    let tally = crate::platform::tally();
+    tally.add(tenant, &Counters::request(status, log.bytes_in, bytes_out, log.download));
+    let every = crate::platform::setting(env, "EDGESHARE_COUNTER_FLUSH_SECS").and_then(|v| v.trim().parse().ok());
+    let due = tally.take_due(crate::platform::now(), every.unwrap_or(30u64) * 1000);
+    if due.is_empty() {
+        return;
+    }
+    let env = env.clone();
+    wctx.wait_until(async move {
+        let Ok(b) = Bindings::new(&env) else { return };
+        let later = Later::default();
+        let ctx = b.ctx(&later);
+        for (tenant, counters) in due {
+            if let Err(e) = ctx.add_counters(&tenant, counters).await {
+                worker::console_error!("counters of {tenant}: {e}");
+            }
+        }
+    });
 }
 
 /// The answer to a request, and what the access log says of it.
@@ -250,6 +280,7 @@ async fn answer(
     }
     purge_later(wctx, &b.config, later.take_purges());
     events_later(env, wctx, later.take_events());
+    log.download = matches!(outcome.reply, Reply::Download { .. });
     let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
     match send(outcome.reply).await {
         Ok(mut resp) => {

@@ -11,6 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use worker::Env;
 
 use crate::config::Config;
+use crate::engine::catalog::tally::Tally;
 use crate::engine::events::Fetch;
 use crate::engine::tenant::cache::Cache;
 use crate::engine::throttle::Throttle;
@@ -139,6 +140,13 @@ thread_local! {
     /// The isolate's cache of the tenant registry: one per isolate, for as long as it lives
     /// (an isolate runs one thread).
     static REGISTRY: &'static Cache = Box::leak(Box::default());
+    /// The isolate's per-tenant request counts not yet added to the accounts.
+    static TALLY: &'static Tally = Box::leak(Box::default());
+}
+
+/// This isolate's request counts.
+pub fn tally() -> &'static Tally {
+    TALLY.with(|t| *t)
 }
 
 /// This isolate's cache of the tenant registry.

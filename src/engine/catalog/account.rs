@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::index::{self, IndexEntry};
 use super::listed::Listed;
+use super::tally::Counters;
 use crate::engine::events::outbox::{self, Endpoint};
 use crate::engine::file::ids::iso8601_ms;
 use crate::error::{Error, Result};
@@ -28,6 +29,7 @@ use crate::store::object::LedgerStore;
 /// keeps a `tenant`), so that the object's alarm knows it serves an account.
 const TENANT: &str = "account";
 const USAGE: &str = "u";
+const COUNTERS: &str = "c";
 const QUOTA: &str = "q";
 /// How many files a listing page holds at most.
 pub const PAGE: usize = 1000;
@@ -79,6 +81,9 @@ pub struct Report {
     pub uploads_in_progress: u64,
     pub reserved_bytes: u64,
     pub quota: Quota,
+    /// What its requests did, as counted so far ([`super::tally`]).
+    #[serde(default)]
+    pub counters: Counters,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +151,10 @@ pub enum AccountCall {
     SetQuota {
         tenant: String,
         quota: Quota,
+    },
+    /// Adds an isolate's counts of the tenant's requests.
+    AddCounters {
+        counters: Counters,
     },
 }
 
@@ -254,6 +263,11 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: AccountCall) -> Re
         }
         AccountCall::Digest { sha256 } => read(store, &digest_key(&sha256)).await.map(|entry| A::Index { entry }),
         AccountCall::Usage => report(store, now).await.map(A::Usage),
+        AccountCall::AddCounters { counters } => {
+            let mut total: Counters = read(store, COUNTERS).await?.unwrap_or_default();
+            total.add(&counters);
+            store.put(COUNTERS, &json(&total)).await.map(|_| A::Done)
+        }
         AccountCall::SetQuota { tenant, quota } => {
             let puts = [(QUOTA.to_string(), json(&quota)), (TENANT.to_string(), tenant)];
             store.write(&puts, &[]).await.map(|_| A::Done)
@@ -377,6 +391,9 @@ async fn publish<L: LedgerStore>(
     let old: Option<Listed> = read(store, &file_key(&file.list_id)).await?;
     if old.is_none() {
         outbox::enqueue(store, now, vec![("file.created", file_data(tenant, &file))], &mut puts).await?;
+        let mut counters: Counters = read(store, COUNTERS).await?.unwrap_or_default();
+        counters.uploads += 1;
+        puts.push((COUNTERS.to_string(), json(&counters)));
     }
     if let Some(old) = &old {
         usage.bytes = usage.bytes.saturating_sub(old.size);
@@ -480,6 +497,7 @@ async fn report<L: LedgerStore>(store: &L, now: u64) -> Result<Report> {
         uploads_in_progress: live.len() as u64,
         reserved_bytes: live.iter().map(|r| r.bytes).sum(),
         quota: read(store, QUOTA).await?.unwrap_or_default(),
+        counters: read(store, COUNTERS).await?.unwrap_or_default(),
     })
 }
 

@@ -48,6 +48,11 @@ impl<P: Platform> Ctx<'_, P> {
         }
     }
 
+    /// Adds an isolate's counts of `tenant`'s requests to its account.
+    pub async fn add_counters(&self, tenant: &str, counters: super::tally::Counters) -> Result<()> {
+        self.account(tenant, AccountCall::AddCounters { counters }).await.map(drop)
+    }
+
     /// Sets `tenant`'s quota in its account (checked by every upload that starts after).
     pub async fn set_quota(&self, tenant: &str, quota: Quota) -> Result<()> {
         self.account(tenant, AccountCall::SetQuota { tenant: tenant.to_string(), quota }).await.map(drop)

@@ -14,3 +14,4 @@ pub mod index;
 pub mod listed;
 pub mod listing;
 pub mod sweep;
+pub mod tally;
