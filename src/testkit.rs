@@ -524,6 +524,10 @@ impl Objects for World {
         let w = self;
         w.object_requests.set(w.object_requests.get() + 1);
         let ledger = w.ledger(name);
+        if let LedgerCall::Account { tenant, .. } = &call {
+            // as the object does before an account's calls
+            w.ctx().import_legacy(&*ledger, tenant).await?;
+        }
         let answer = ledger::serve(&*ledger, w.now(), call).await;
         Ok(serde_json::to_string(&answer).unwrap())
     }

@@ -76,7 +76,11 @@ impl Receiver {
                     }
                 }
                 let mut body = vec![0u8; len];
-                reader.read_exact(&mut body).unwrap_or(());
+                // a request cut short (the worker stopped mid-delivery) is no delivery: the
+                // worker sends it again
+                if reader.read_exact(&mut body).is_err() || len == 0 {
+                    continue;
+                }
                 m.body = String::from_utf8_lossy(&body).into_owned();
                 let n = {
                     let mut seen = log.lock().unwrap();

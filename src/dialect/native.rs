@@ -1045,6 +1045,37 @@ mod tests {
         assert_eq!(World::json(&get(&w, "/v1/usage", &[ACME]))["uploads_in_progress"], 0, "and its room is freed");
     }
 
+    /// Files KV listed before accounts existed are imported into the tenant's account by its
+    /// first call, once: listed, counted, and expired on time by the account.
+    #[test]
+    fn files_listed_before_accounts_are_imported_once() {
+        use crate::engine::file::record::Access;
+        use crate::store::MetaStore;
+        let w = World::new();
+        let old = upload(&w, b"kept", ACME); // a file of today, to have a record in R2
+        let mut legacy = crate::engine::catalog::listed::Listed::of(&crate::engine::file::record::FileRecord {
+            size: 9,
+            expires_at: Some(w.now() + 60_000),
+            ..crate::engine::file::record::FileRecord::new("legacy1", "acme", Vendor::Tus, "f/legacy1")
+                .with_access(Access::Private)
+        });
+        legacy.access = None; // as KV kept it
+        let other = w.ledger("account:bobco");
+        assert!(other.is_empty(), "bobco has made no call yet");
+        let key = crate::engine::file::keys::listing("bobco", "legacy1");
+        futures_executor::block_on(w.meta.put_listed(&key, &legacy.to_json(), None)).unwrap();
+        let files = World::json(&get(&w, "/v1/files", &[BOB]))["files"].clone();
+        assert_eq!((files[0]["id"].as_str(), files[0]["size"].as_u64()), (Some("legacy1"), Some(9)), "{files}");
+        assert_eq!(World::json(&get(&w, "/v1/usage", &[BOB]))["files"], 1, "counted");
+        let lists = w.counts().kv_lists;
+        get(&w, "/v1/files", &[BOB]);
+        assert_eq!(w.counts().kv_lists, lists, "once per tenant");
+        w.advance(60_000);
+        assert_eq!(w.fire_account_alarms().expired, 1, "expired by the account");
+        assert_eq!(World::json(&get(&w, "/v1/files", &[BOB]))["files"], json!([]));
+        assert_eq!(World::json(&get(&w, "/v1/files", &[ACME]))["files"][0]["id"], old.as_str());
+    }
+
     #[test]
     fn form_fields_are_decoded() {
         assert_eq!(form_field(b"a=1&password=open+ses%41me", "password").as_deref(), Some("open sesAme"));

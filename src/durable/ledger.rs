@@ -107,11 +107,14 @@ fn pairs(map: &js_sys::Map) -> Result<Vec<(String, String)>> {
 pub struct Ledger {
     state: State,
     env: Env,
+    /// An account object that has imported what KV listed before accounts (so that it does
+    /// not ask its storage again while it lives).
+    imported: std::cell::Cell<bool>,
 }
 
 impl DurableObject for Ledger {
     fn new(state: State, env: Env) -> Self {
-        Ledger { state, env }
+        Ledger { state, env, imported: std::cell::Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -123,10 +126,21 @@ impl DurableObject for Ledger {
         let result = async {
             let call: LedgerCall = req.json().await.map_err(|e| Error::Internal(format!("ledger object: {e}")))?;
             let creates = schedules(&call);
-            let account = matches!(call, LedgerCall::Account(_));
             let store = Storage(self.state.storage());
+            let (account, fresh) = match &call {
+                LedgerCall::Account { tenant, .. } if !self.imported.get() => {
+                    let b = Bindings::new(&self.env)?;
+                    let later = Later::default();
+                    b.ctx(&later).import_legacy(&store, tenant).await?;
+                    self.imported.set(true);
+                    (true, true)
+                }
+                LedgerCall::Account { .. } => (true, false),
+                _ => (false, false),
+            };
             let answer = serve(&store, now(), call).await?;
-            match (creates, account) {
+            // an account that may just have imported files to expire wakes for them too
+            match (creates || fresh, account) {
                 (true, true) => self.schedule_account(&store).await?,
                 (true, false) => self.schedule(&store).await?,
                 _ => {}

@@ -344,7 +344,8 @@ impl<'a, P: Platform> Ctx<'a, P> {
     /// A call to `tenant`'s account ([`catalog::account`]).
     pub(crate) async fn account(&self, tenant: &str, call: AccountCall) -> Result<AccountAnswer> {
         use ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
-        match self.objects.ledger(&keys::account(tenant), LedgerCall::Account(call)).await? {
+        let call = LedgerCall::Account { tenant: tenant.to_string(), call };
+        match self.objects.ledger(&keys::account(tenant), call).await? {
             LedgerAnswer::Account(answer) => Ok(answer),
             other => Err(Error::Internal(format!("account answered {other:?}"))),
         }

@@ -383,6 +383,9 @@ mod tests {
     #[test]
     fn a_small_files_life_costs_one_kv_write_and_two_object_requests() {
         let w = World::new();
+        // a tenant's first call imports what KV listed before accounts: one list, once
+        let usage = w.send(Method::Get, "/v1/usage", &[("Authorization", ACME_BASIC)], Vec::new());
+        assert_eq!((usage.status(), w.counts().kv_lists), (200, 1));
         let before = w.counts();
         let up = post(&w, "?ttl=3600", Some(ACME_BASIC), form(&[("file", Some("a.bin"), &[7u8; 1024])]));
         let id = World::json(&up)["id"].as_str().unwrap().to_string();

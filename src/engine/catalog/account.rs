@@ -30,6 +30,8 @@ use crate::store::object::LedgerStore;
 const TENANT: &str = "account";
 const USAGE: &str = "u";
 const COUNTERS: &str = "c";
+/// When the files KV listed for the tenant before accounts were imported.
+const IMPORTED: &str = "imported";
 const QUOTA: &str = "q";
 /// How many files a listing page holds at most.
 pub const PAGE: usize = 1000;
@@ -499,6 +501,37 @@ async fn report<L: LedgerStore>(store: &L, now: u64) -> Result<Report> {
         quota: read(store, QUOTA).await?.unwrap_or_default(),
         counters: read(store, COUNTERS).await?.unwrap_or_default(),
     })
+}
+
+/// Has the account imported what KV listed of its tenant's files before accounts?
+pub async fn imported<L: LedgerStore>(store: &L) -> Result<bool> {
+    Ok(store.get(IMPORTED).await?.is_some())
+}
+
+/// Imports files KV listed before accounts (one page of them): each not listed yet and not
+/// expired is listed, counted and scheduled, with no event.
+pub async fn import<L: LedgerStore>(store: &L, now: u64, tenant: &str, files: Vec<Listed>) -> Result<()> {
+    let mut usage: Usage = read(store, USAGE).await?.unwrap_or_default();
+    let mut puts = Vec::new();
+    for file in files.into_iter().filter(|f| f.expires_at.is_none_or(|at| at > now)) {
+        if store.get(&file_key(&file.list_id)).await?.is_some() {
+            continue;
+        }
+        usage.bytes += file.size;
+        usage.files += 1;
+        if let Some(at) = file.expires_at {
+            puts.push((expiry_key(at, &file.list_id), file.list_id.clone()));
+        }
+        puts.push((file_key(&file.list_id), json(&file)));
+    }
+    puts.push((USAGE.to_string(), json(&usage)));
+    puts.push((TENANT.to_string(), tenant.to_string()));
+    store.write(&puts, &[]).await
+}
+
+/// Marks the import done (the tenant's account is then authoritative).
+pub async fn import_done<L: LedgerStore>(store: &L, now: u64) -> Result<()> {
+    store.put(IMPORTED, &now.to_string()).await
 }
 
 /// Whose account the object is, once it has been used.

@@ -11,7 +11,8 @@ use crate::engine::file::keys;
 use crate::engine::file::record::FileRecord;
 use crate::engine::Ctx;
 use crate::error::{Error, Result};
-use crate::store::{BlobStore, Platform};
+use crate::store::object::LedgerStore;
+use crate::store::{BlobStore, MetaStore, Platform};
 
 pub const FILE_NOT_FOUND: &str = "file not found";
 pub const FILE_EXPIRED: &str = "file expired";
@@ -32,6 +33,26 @@ pub struct Page {
 }
 
 impl<P: Platform> Ctx<'_, P> {
+    /// Imports, once, what KV listed of `tenant`'s files before accounts existed into its
+    /// account (inside its object, over its storage, before its first call is served): one
+    /// KV list per 1,000 files, once per tenant; a tenant that never had any costs one list.
+    pub async fn import_legacy<L: LedgerStore>(&self, store: &L, tenant: &str) -> Result<()> {
+        if super::account::imported(store).await? {
+            return Ok(());
+        }
+        let mut cursor = None;
+        loop {
+            let page = self.meta.list(&keys::listing_prefix(tenant), cursor.as_deref()).await?;
+            let files = page.keys.iter().filter_map(|(_, m)| m.as_deref().and_then(|m| serde_json::from_str(m).ok()));
+            super::account::import(store, self.now(), tenant, files.collect()).await?;
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        super::account::import_done(store, self.now()).await
+    }
+
     /// The account's entry for `list_id` of `tenant`, if any.
     pub async fn listed(&self, tenant: &str, list_id: &str) -> Result<Option<Listed>> {
         match self.account(tenant, AccountCall::Get { list_id: list_id.to_string() }).await? {

@@ -95,8 +95,13 @@ pub enum LedgerCall {
     Twake(twake::TwakeCall),
     /// A share link's object, or a file's list of links.
     Link(link::LinkCall),
-    /// A tenant's account ([`crate::engine::catalog::account`]).
-    Account(account::AccountCall),
+    /// A tenant's account ([`crate::engine::catalog::account`]), named so that the object
+    /// knows whose it is before the call (to import what KV kept of its files before
+    /// accounts, once).
+    Account {
+        tenant: String,
+        call: account::AccountCall,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +182,7 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LedgerCall) -> Res
         }
         LedgerCall::Twake(call) => twake::serve(store, now, call).await.map(A::Twake),
         LedgerCall::Link(call) => link::serve(store, now, call).await.map(A::Link),
-        LedgerCall::Account(call) => account::serve(store, now, call).await.map(A::Account),
+        LedgerCall::Account { call, .. } => account::serve(store, now, call).await.map(A::Account),
         LedgerCall::UseLogin => login::use_login(store, now).await.map(|tenant| A::Tenant { tenant }),
     }
 }
@@ -200,7 +205,7 @@ pub fn schedules(call: &LedgerCall) -> bool {
     match call {
         LedgerCall::CreateSession { .. } | LedgerCall::OpenLogin { .. } => true,
         LedgerCall::Link(call) => link::schedules(call),
-        LedgerCall::Account(call) => account::schedules(call),
+        LedgerCall::Account { call, .. } => account::schedules(call),
         _ => false,
     }
 }
