@@ -435,6 +435,23 @@ impl JwtSecrets {
         given(Some(kind)).or_else(|| kind.stand_in().and_then(|k| given(Some(k)))).or_else(|| given(None))
     }
 
+    /// These secrets and `more` (an operator's, set at run time): a tenant and kind given
+    /// here keeps its key.
+    pub fn merged(&self, more: &JwtSecrets) -> JwtSecrets {
+        let mut entries = self.entries.clone();
+        for (t, k, secret) in &more.entries {
+            if !entries.iter().any(|(t2, k2, _)| t2 == t && k2 == k) {
+                entries.push((t.clone(), *k, secret.clone()));
+            }
+        }
+        JwtSecrets { entries }
+    }
+
+    /// The tenants and kinds (`None`: every kind) this holds keys of.
+    pub fn kinds_of(&self, tenant: &Tenant) -> Vec<Option<KeyKind>> {
+        self.entries.iter().filter(|(t, _, _)| t == tenant).map(|(_, k, _)| *k).collect()
+    }
+
     /// Every tenant that has a key for tokens of `kind`, and that key: to find whose a token is.
     pub fn keys(&self, kind: KeyKind) -> impl Iterator<Item = (&Tenant, &[u8])> {
         let mut tenants: Vec<&Tenant> = Vec::new();

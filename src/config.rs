@@ -248,7 +248,7 @@ fn parse_origin(name: &str, value: &str) -> Result<String> {
     Ok(v)
 }
 
-fn parse_companies(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
+pub fn parse_companies(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     let bad = |why: String| Error::Internal(format!("EDGESHARE_TWAKE_COMPANIES: {why}"));
     for (i, item) in spec.split([';', '\n']).map(str::trim).filter(|s| !s.is_empty()).enumerate() {
@@ -270,6 +270,35 @@ fn parse_companies(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
 }
 
 impl Config {
+    /// These settings with what an operator set at run time (`jwt`: JWT secrets as
+    /// `EDGESHARE_JWT_SECRETS` writes them; `twake`: Twake companies as
+    /// `EDGESHARE_TWAKE_COMPANIES` does). What the deployment configures wins: a tenant and
+    /// kind configured keeps its key, a tenant configured keeps its companies, and a company
+    /// configured for one tenant is no other's.
+    pub fn with_runtime(&self, jwt: Option<&str>, twake: Option<&str>) -> Result<Config> {
+        let mut config = self.clone();
+        if let Some(spec) = jwt {
+            config.jwt_secrets = self.jwt_secrets.merged(&JwtSecrets::parse(spec)?);
+        }
+        if let Some(spec) = twake {
+            for (tenant, ids) in parse_companies(spec)? {
+                if config.twake_companies.iter().any(|(t, _)| *t == tenant) {
+                    continue;
+                }
+                let free = |c: &String| {
+                    c == "*"
+                        || !self
+                            .twake_companies
+                            .iter()
+                            .any(|(_, named)| named.iter().any(|n| n.eq_ignore_ascii_case(c)))
+                };
+                let ids: Vec<String> = ids.into_iter().filter(free).collect();
+                config.twake_companies.push((tenant, ids));
+            }
+        }
+        Ok(config)
+    }
+
     /// May `tenant` use Twake company `company`? A company belongs to at most one tenant:
     /// - one that a tenant lists by name (ASCII case aside) is that tenant's alone;
     /// - a tenant listed with `*` also owns every company no tenant lists by name;

@@ -285,3 +285,33 @@ fn counters_reach_the_account() {
     assert_eq!(c["uploads"], 1, "{c}");
     assert!(c["errors"].as_u64() >= Some(1) && c["bytes_in"].as_u64() > Some(13), "{c}");
 }
+
+/// A tenant made at run time is given a JWT secret by the operator: an OpenTera user token
+/// signed with it uploads through OpenTera on workerd; removed, it is refused.
+#[test]
+fn jwt_secrets_set_at_run_time_sign_opentera_tokens() {
+    let srv = Server::start();
+    call(&srv, "POST", "/v1/admin/tenants", &admin_auth(), Some(json!({"id": "tera"})));
+    let secret = "tera-runtime-secret-0123456789";
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let claims = json!({"iss": "TeraServer", "iat": now, "exp": now + 3600, "user_uuid": "11111111-2222-4333-8444-555555555555"});
+    let token = edgeshare::engine::jwt::sign(claims.as_object().unwrap(), secret.as_bytes());
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, _) = data_file(tmp.path(), "asset.bin", 1000);
+    let upload = || {
+        let asset = r#"file_asset={"id_session": 1, "asset_name": "A"}"#;
+        let file = format!("file=@{}", path.display());
+        let auth = format!("Authorization: OpenTera {token}");
+        curl(&["-X", "POST", "-H", &auth, "--form", asset, "--form", &file, &srv.url("/file/api/assets")]).0
+    };
+    assert_eq!(upload(), 403, "no secret yet");
+    let set = |secrets: Value| {
+        call(&srv, "PUT", "/v1/admin/tenants/tera/jwt-secrets", &admin_auth(), Some(json!({"secrets": secrets})))
+    };
+    let (status, answer) = set(json!({"user": secret, "access": "tera-access-secret-0123456789"}));
+    assert_eq!(status, 200, "{answer}");
+    assert!(!answer.to_string().contains(secret));
+    assert_eq!(upload(), 200, "signed with the run-time secret");
+    assert_eq!(set(json!({})).0, 200);
+    assert_eq!(upload(), 403, "removed");
+}

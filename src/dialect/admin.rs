@@ -11,10 +11,12 @@ use serde_json::{json, Value};
 use super::native::{cursor_param, listed_page, usage_json};
 use super::Op::Admin;
 use super::{form, Dialect, Reply, Request, Service};
+use crate::auth::KeyKind;
 use crate::engine::catalog::account::Quota;
 use crate::engine::file::ids::iso8601_ms;
 use crate::engine::tenant::admin::{Summary, TenantView};
 use crate::engine::tenant::registry::{KeyAsk, KeyEntry, Status};
+use crate::engine::tenant::runtime::settings_of;
 use crate::error::{Error, Result};
 use crate::route::{opt, row, Kind, Media, PathParam, Spec, Table, JSON};
 use crate::store::{Body, Platform};
@@ -32,6 +34,8 @@ pub enum Op {
     RevokeKey,
     SetQuota,
     Usage,
+    SetJwtSecrets,
+    SetTwakeCompanies,
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {
@@ -73,6 +77,17 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
         .with(Spec::DEFAULT.takes(JSON)),
         row!(Get "/v1/admin/tenants/{tenant}/usage", Admin(Op::Usage), Admin, None,
             "A tenant's usage, as `GET /v1/usage` shows it to the tenant."),
+        row!(Put "/v1/admin/tenants/{tenant}/jwt-secrets", Admin(Op::SetJwtSecrets), Admin, Read,
+            "Sets the tenant's JWT secrets (OpenTera and Twake tokens): JSON `{\"secrets\": {\"<kind>\": \"...\"}}`, \
+            a kind being `user`, `participant`, `participant_static`, `device`, `service`, `access`, `twake`, or `*` \
+            for every kind; `{}` removes them. 200 `{\"jwt_kinds\", \"twake_companies\"}`, never a secret. What \
+            `EDGESHARE_JWT_SECRETS` gives the tenant wins.")
+        .with(Spec::DEFAULT.takes(JSON)),
+        row!(Put "/v1/admin/tenants/{tenant}/twake-companies", Admin(Op::SetTwakeCompanies), Admin, Read,
+            "Sets the Twake companies the tenant owns: JSON `{\"companies\": [\"<cid>\", ...]}` (`*`: every \
+            company no tenant names): 200 `{\"jwt_kinds\", \"twake_companies\"}`; 409 for a company another \
+            tenant names, or a tenant whose companies `EDGESHARE_TWAKE_COMPANIES` sets.")
+        .with(Spec::DEFAULT.takes(JSON).errors(&[409])),
     ],
 };
 
@@ -135,7 +150,51 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
             ctx.tenant_view(tenant()).await?;
             Ok(Reply::json(200, usage_json(&ctx.usage(tenant()).await?)))
         }
+        Op::SetJwtSecrets => {
+            let fields = form::small_json(P::read(body)).await?;
+            let secrets = match fields.get("secrets") {
+                Some(Value::Object(map)) => map
+                    .iter()
+                    .map(|(kind, secret)| {
+                        let kind = match kind.as_str() {
+                            "*" => None,
+                            k => Some(
+                                KeyKind::ALL
+                                    .into_iter()
+                                    .find(|x| x.name() == k)
+                                    .ok_or_else(|| Error::bad_request(format!("unknown kind {k}")))?,
+                            ),
+                        };
+                        let secret = secret.as_str().ok_or_else(|| Error::bad_request("a secret is a string"))?;
+                        Ok((kind, secret.to_string()))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+                _ => return Err(Error::bad_request("secrets is required: an object of kind to secret")),
+            };
+            ctx.set_jwt_secrets(tenant(), secrets).await?;
+            settings_reply(svc, tenant()).await
+        }
+        Op::SetTwakeCompanies => {
+            let fields = form::small_json(P::read(body)).await?;
+            let companies = match fields.get("companies") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|c| c.as_str().map(String::from).ok_or_else(|| Error::bad_request("a company is a string")))
+                    .collect::<Result<Vec<_>>>()?,
+                _ => return Err(Error::bad_request("companies is required: a list")),
+            };
+            ctx.set_twake_companies(tenant(), companies).await?;
+            settings_reply(svc, tenant()).await
+        }
     }
+}
+
+/// What a tenant has now, configured or set at run time: the kinds of JWT it has a secret
+/// of, and its Twake companies (read again: the call that set them forgot the cached ones).
+async fn settings_reply<P: Platform>(svc: &Service<'_, P>, tenant: &str) -> Result<Reply> {
+    let runtime = svc.ctx.runtime_config().await?;
+    let (kinds, companies) = settings_of(runtime.as_ref().unwrap_or(svc.ctx.config), tenant);
+    Ok(Reply::json(200, json!({"jwt_kinds": kinds, "twake_companies": companies})))
 }
 
 /// A quota from its JSON: each limit a whole number, or `null` or absent for none.
@@ -741,5 +800,62 @@ mod tests {
         assert!(c["bytes_out"].as_u64().unwrap() >= 10, "the download's bytes at least: {c}");
         let (_, u) = admin(&w, Get, "/v1/admin/tenants/bobco/usage", Value::Null);
         assert_eq!((u["counters"]["uploads"].as_u64(), u["counters"]["requests"].as_u64()), (Some(1), Some(1)), "{u}");
+    }
+
+    /// A tenant made at run time is given JWT secrets and Twake companies by the operator:
+    /// its OpenTera and Twake tokens work, another tenant's companies stay theirs, what the
+    /// configuration gives wins, and nothing shows a secret.
+    #[test]
+    fn jwt_secrets_and_twake_companies_at_run_time() {
+        let w = World::new();
+        admin(&w, Post, "/v1/admin/tenants", json!({"id": "zeta"}));
+        let secret = "zeta-runtime-secret-0123456789";
+        let now = (w.now() / 1000) as i64;
+        let c = json!({"iss": "TeraServer", "iat": now, "exp": now + 60, "participant_uuid": "6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21"});
+        let token = crate::engine::jwt::sign(c.as_object().unwrap(), secret.as_bytes());
+        assert_eq!(opentera(&w, &token, b"x"), 403, "no secret yet");
+        let (status, set) = admin(&w, Put, "/v1/admin/tenants/zeta/jwt-secrets", json!({"secrets": {"*": secret}}));
+        assert_eq!(status, 200, "{set}");
+        assert_eq!(set["jwt_kinds"], json!(["*"]));
+        assert!(!set.to_string().contains(secret), "never shown");
+        assert_eq!(opentera(&w, &token, b"runtime"), 200, "its OpenTera token works");
+        let key = mint(&w, "zeta", json!({"kind": "opentera"}));
+        assert_eq!(opentera(&w, key["secret"].as_str().unwrap(), b"static"), 200, "and an OpenTera key can be minted");
+        // Twake: its companies
+        let c = json!({"type": "access", "iat": now, "exp": now + 60, "sub": "u1"});
+        let twake = format!("Bearer {}", crate::engine::jwt::sign(c.as_object().unwrap(), secret.as_bytes()));
+        let post = |cid: &str| {
+            let path = format!("{}/companies/{cid}/files", crate::dialect::twake::PREFIX);
+            w.send(Post, &path, &[("Authorization", twake.as_str())], Vec::new()).status()
+        };
+        let (status, set) = admin(&w, Put, "/v1/admin/tenants/zeta/twake-companies", json!({"companies": ["z1"]}));
+        assert_eq!((status, set["twake_companies"].clone()), (200, json!(["z1"])), "{set}");
+        assert_eq!(post("z1"), 200, "its company");
+        assert_eq!(post("z2"), 403, "a tenant listed owns only what it names");
+        admin(&w, Post, "/v1/admin/tenants", json!({"id": "yota"}));
+        let (status, e) = admin(&w, Put, "/v1/admin/tenants/yota/twake-companies", json!({"companies": ["Z1"]}));
+        assert_eq!(status, 409, "z1 is zeta's: {e}");
+        // removed: refused again; bad asks are 400
+        assert_eq!(admin(&w, Put, "/v1/admin/tenants/zeta/jwt-secrets", json!({"secrets": {}})).0, 200);
+        assert_eq!(opentera(&w, &token, b"x"), 403);
+        for bad in [
+            json!({"secrets": {"*": "short"}}),
+            json!({"secrets": {"root": secret}}),
+            json!({"secrets": {"*": "a;b-0123456789abcdef"}}),
+        ] {
+            assert_eq!(admin(&w, Put, "/v1/admin/tenants/zeta/jwt-secrets", bad.clone()).0, 400, "{bad}");
+        }
+        assert_eq!(admin(&w, Put, "/v1/admin/tenants/nobody/jwt-secrets", json!({"secrets": {}})).0, 404);
+        // the configuration wins: acme's configured secret stays its key
+        let (_, set) = admin(
+            &w,
+            Put,
+            "/v1/admin/tenants/acme/jwt-secrets",
+            json!({"secrets": {"*": "acme-other-secret-0123456789"}}),
+        );
+        assert_eq!(set["jwt_kinds"], json!(["*"]), "one all-kinds key: the configured one");
+        let c = json!({"iss": "TeraServer", "iat": now, "exp": now + 60, "participant_uuid": "6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21"});
+        let acme = crate::engine::jwt::sign(c.as_object().unwrap(), crate::testkit::ACME_JWT_SECRET.as_bytes());
+        assert_eq!(opentera(&w, &acme, b"configured"), 200);
     }
 }

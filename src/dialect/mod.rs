@@ -481,6 +481,21 @@ async fn dispatch<P: Platform>(
             return Err(Error::BodyTooLarge { max });
         }
     }
+    // the dialects that verify JWTs (and the operator's API, which checks them) see the JWT
+    // secrets and Twake companies an operator set at run time
+    let (runtime, runtime_ctx, runtime_svc);
+    let svc = match endpoint.op {
+        Op::OpenTera(_) | Op::Twake(_) | Op::Admin(_) => match ctx.runtime_config().await? {
+            Some(config) => {
+                runtime = config;
+                runtime_ctx = Ctx { config: &runtime, client: ctx.client.clone(), ..*ctx };
+                runtime_svc = Service { ctx: &runtime_ctx, objects: svc.objects };
+                &runtime_svc
+            }
+            None => svc,
+        },
+        _ => svc,
+    };
     let req = Request { head, method, params, caller, origin, acting: Default::default() };
     let result = match endpoint.op {
         Op::Service(op) => service::handle(svc, op, origin),

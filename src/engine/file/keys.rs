@@ -76,6 +76,13 @@ pub fn expiry(expires_at: u64, id: &str) -> String {
 }
 pub const EXPIRY_PREFIX: &str = "exp:";
 
+/// KV: the JWT secrets an operator set at run time, every tenant's, in the form of
+/// `EDGESHARE_JWT_SECRETS` (one key: a JWT names no tenant, so every key is tried).
+pub const RUNTIME_JWT_SECRETS: &str = "reg:jwt";
+/// KV: the Twake companies an operator set at run time, in the form of
+/// `EDGESHARE_TWAKE_COMPANIES`.
+pub const RUNTIME_TWAKE_COMPANIES: &str = "reg:twake";
+
 /// KV: a tenant's record in the run-time registry (its status, its keys without their
 /// secrets), by its id (tenant names have no `:`).
 pub fn tenant_record(tenant: &str) -> String {

@@ -21,6 +21,8 @@ pub enum Known {
     Credential(Option<CredRecord>),
     /// `reg:tenant:...`: the tenant's status, or none (no record: a bootstrap tenant as configured).
     Status(Option<Status>),
+    /// `reg:jwt`, `reg:twake`: what an operator set at run time, or nothing.
+    Spec(Option<String>),
     /// `auth:{client}`: the client is over its limit of unknown credentials; nothing more is
     /// read for it meanwhile.
     Throttled,

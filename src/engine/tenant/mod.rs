@@ -23,6 +23,7 @@
 pub mod admin;
 pub mod cache;
 pub mod registry;
+pub mod runtime;
 
 use crate::auth::{Hashed, Tenant};
 use crate::engine::file::keys;
@@ -150,6 +151,30 @@ impl<P: Platform> Ctx<'_, P> {
         let status = self.tenant_record(tenant).await?.map(|r| r.status);
         self.tenants.put(key, Known::Status(status), self.now());
         Ok(status)
+    }
+
+    /// The settings with the JWT secrets and Twake companies an operator set at run time,
+    /// when there are any (`None`: the configured ones alone). One cached KV read of each.
+    pub async fn runtime_config(&self) -> Result<Option<crate::config::Config>> {
+        if !self.registry_on() {
+            return Ok(None);
+        }
+        let jwt = self.spec(keys::RUNTIME_JWT_SECRETS).await?;
+        let twake = self.spec(keys::RUNTIME_TWAKE_COMPANIES).await?;
+        if jwt.is_none() && twake.is_none() {
+            return Ok(None);
+        }
+        self.config.with_runtime(jwt.as_deref(), twake.as_deref()).map(Some)
+    }
+
+    /// A run-time setting of the registry (cached).
+    pub(crate) async fn spec(&self, key: &str) -> Result<Option<String>> {
+        if let Some(Known::Spec(known)) = self.tenants.get(key, self.now()) {
+            return Ok(known);
+        }
+        let found = self.meta.get(key).await?.filter(|s| !s.is_empty());
+        self.tenants.put(key.to_string(), Known::Spec(found.clone()), self.now());
+        Ok(found)
     }
 
     /// A tenant's record, read now (not cached).
