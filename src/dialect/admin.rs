@@ -9,6 +9,7 @@
 use serde_json::{json, Value};
 
 use super::native::{cursor_param, listed_page, usage_json};
+use super::webhooks::Op as Hook;
 use super::Op::Admin;
 use super::{form, Dialect, Reply, Request, Service};
 use crate::auth::KeyKind;
@@ -36,6 +37,8 @@ pub enum Op {
     Usage,
     SetJwtSecrets,
     SetTwakeCompanies,
+    /// A tenant's webhooks, as the tenant itself has them.
+    Webhooks(super::webhooks::Op),
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {
@@ -88,6 +91,18 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             company no tenant names): 200 `{\"jwt_kinds\", \"twake_companies\"}`; 409 for a company another \
             tenant names, or a tenant whose companies `EDGESHARE_TWAKE_COMPANIES` sets.")
         .with(Spec::DEFAULT.takes(JSON).errors(&[409])),
+        row!(Post "/v1/admin/tenants/{tenant}/webhooks", Admin(Op::Webhooks(Hook::Create)), Admin, Read,
+            "Registers a webhook endpoint for the tenant, as `POST /v1/webhooks` does for itself: 201 with its secret.")
+        .with(Spec::ok(&[(201, Media::Json)]).takes(JSON).errors(&[409])),
+        row!(Get "/v1/admin/tenants/{tenant}/webhooks", Admin(Op::Webhooks(Hook::List)), Admin, None,
+            "The tenant's webhook endpoints, without their secrets."),
+        row!(Delete "/v1/admin/tenants/{tenant}/webhooks/{id}", Admin(Op::Webhooks(Hook::Delete)), Admin, None,
+            "Removes one of the tenant's endpoints: 204.")
+        .with(Spec::ok(&[(204, Media::Empty)])),
+        row!(Get "/v1/admin/tenants/{tenant}/webhooks/{id}/deliveries", Admin(Op::Webhooks(Hook::Deliveries)), Admin, None,
+            "An endpoint's deliveries, newest first."),
+        row!(Post "/v1/admin/tenants/{tenant}/webhooks/{id}/replay", Admin(Op::Webhooks(Hook::Replay)), Admin, None,
+            "Sends again what was given up: `{\"replayed\": n}`."),
     ],
 };
 
@@ -149,6 +164,10 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         Op::Usage => {
             ctx.tenant_view(tenant()).await?;
             Ok(Reply::json(200, usage_json(&ctx.usage(tenant()).await?)))
+        }
+        Op::Webhooks(hook) => {
+            ctx.tenant_view(tenant()).await?;
+            super::webhooks::serve(svc, hook, tenant(), req, body).await
         }
         Op::SetJwtSecrets => {
             let fields = form::small_json(P::read(body)).await?;
@@ -857,5 +876,27 @@ mod tests {
         let c = json!({"iss": "TeraServer", "iat": now, "exp": now + 60, "participant_uuid": "6b2f8f0e-5d43-4c0a-9f55-0e3c1f7a9b21"});
         let acme = crate::engine::jwt::sign(c.as_object().unwrap(), crate::testkit::ACME_JWT_SECRET.as_bytes());
         assert_eq!(opentera(&w, &acme, b"configured"), 200);
+    }
+
+    /// The operator registers a tenant's webhook; the tenant's uploads reach it, and the tenant
+    /// sees it as its own.
+    #[test]
+    fn the_operator_manages_a_tenants_webhooks() {
+        let w = World::new();
+        let ask = json!({"url": "https://hooks.example/ops", "events": ["file.created"]});
+        let (status, hook) = admin(&w, Post, "/v1/admin/tenants/acme/webhooks", ask.clone());
+        assert_eq!(status, 201, "{hook}");
+        assert!(hook["secret"].as_str().unwrap().starts_with("whsec_"));
+        assert_eq!(admin(&w, Post, "/v1/admin/tenants/nobody/webhooks", ask).0, 404);
+        assert_eq!(tus(&w, ACME_BEARER, b"hello"), 201);
+        w.sweep();
+        assert_eq!(w.fetch.sent.borrow().len(), 1, "delivered");
+        let mine = World::json(&w.send(Get, "/v1/webhooks", &[("Authorization", ACME_BEARER)], Vec::new()));
+        assert_eq!(mine["webhooks"][0]["id"], hook["id"]);
+        let id = hook["id"].as_str().unwrap();
+        let (_, d) = admin(&w, Get, &format!("/v1/admin/tenants/acme/webhooks/{id}/deliveries"), Value::Null);
+        assert_eq!(d["deliveries"][0]["state"], "delivered");
+        assert_eq!(admin(&w, Get, &format!("/v1/admin/tenants/bobco/webhooks/{id}/deliveries"), Value::Null).0, 404);
+        assert_eq!(admin(&w, Delete, &format!("/v1/admin/tenants/acme/webhooks/{id}"), Value::Null).0, 204);
     }
 }

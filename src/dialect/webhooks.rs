@@ -53,7 +53,20 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
 };
 
 pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
-    let tenant = req.tenant()?;
+    serve(svc, op, &req.tenant()?.0, req, body).await
+}
+
+/// Serves `tenant`'s webhooks: for the tenant itself, or for the operator
+/// (`/v1/admin/tenants/{tenant}/webhooks`).
+pub async fn serve<P: Platform>(
+    svc: &Service<'_, P>,
+    op: Op,
+    tenant: &str,
+    req: &Request<'_>,
+    body: Body<P>,
+) -> Result<Reply> {
+    let tenant = crate::auth::Tenant(tenant.to_string());
+    let tenant = &tenant;
     let ctx = svc.ctx;
     let id = || req.params.get(PathParam::Id).to_string();
     let call = |c: AccountCall| ctx.account(&tenant.0, c);

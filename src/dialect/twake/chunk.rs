@@ -295,6 +295,36 @@ mod tests {
         assert_eq!(w.body(&get(&w, &format!("/companies/{CID}/files/{id2}/download"), None)), b"abcdef");
     }
 
+    /// A chunked file reserves room for its declared total before its first chunk is staged:
+    /// refused whole (`413`, nothing staged) past the quota, settled when it is assembled.
+    #[test]
+    fn chunked_files_reserve_their_total_before_staging() {
+        let w = World::new();
+        futures_executor::block_on(
+            w.ctx()
+                .set_quota("acme", crate::engine::catalog::account::Quota { max_bytes: Some(8), ..Default::default() }),
+        )
+        .unwrap();
+        let me = jwt(ACME_JWT_SECRET, "u1", &w);
+        let new_id =
+            || res(&post(&w, &format!("/companies/{CID}/files"), &me, Vec::new()))["id"].as_str().unwrap().to_string();
+        let big = new_id();
+        let q = "chunk_number=1&total_chunks=2&total_size=12&filename=b.bin";
+        let r = post(&w, &format!("/companies/{CID}/files/{big}?{q}"), &me, multipart("b", "x/y", b"abcdef"));
+        assert_eq!(r.status(), 413, "12 bytes where 8 are allowed");
+        assert!(w.blobs.objects.borrow().is_empty(), "nothing staged");
+        let id = new_id();
+        for (k, part) in [(1, &b"abc"[..]), (2, &b"def"[..])] {
+            let q = format!("chunk_number={k}&total_chunks=2&total_size=6&filename=s.bin");
+            assert_eq!(
+                post(&w, &format!("/companies/{CID}/files/{id}?{q}"), &me, multipart("s", "x/y", part)).status(),
+                200
+            );
+        }
+        let usage = futures_executor::block_on(w.ctx().usage("acme")).unwrap();
+        assert_eq!((usage.bytes, usage.files, usage.uploads_in_progress), (6, 1, 0), "settled at assembly");
+    }
+
     /// A chunk whose file is deleted while it arrives (after its request found the file,
     /// before the chunk landed) keeps nothing: neither a staging object nor a whole file.
     #[test]

@@ -32,8 +32,12 @@ async fn delete_bytes<P: Platform>(ctx: &Ctx<'_, P>, tenant: &str, file: &TwakeF
     if let Ok(opened) = ctx.open(&file.id, Via::Owner, Some(&owner), MISSING, Read::Head).await {
         let _ = ctx.delete_file(&opened.record).await;
     }
-    // an assembled file's staging objects went with its assembly
+    // an assembled file's staging objects went with its assembly; one still staging frees
+    // the room its chunks reserved
     let staged = !matches!(file.phase, Phase::Done { .. });
+    if staged {
+        ctx.release(tenant, &file.id).await;
+    }
     for (k, _) in file.chunks.iter().filter(|_| staged) {
         let _ = ctx.blobs.delete(&keys::staged_chunk(&file.id, *k)).await;
     }

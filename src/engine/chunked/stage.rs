@@ -1,6 +1,7 @@
 //! A chunk as it arrives: written as it is read ([`write()`]: a one-chunk file straight to its
-//! object, held until its form has been read to its end; any other chunk to its staging
-//! object `c/{id}/{k}`, streamed, a large one as a multipart object), dropped when its form
+//! object, held until its form has been read to its end; any other chunk, once the tenant's
+//! account has room for the whole file, to its staging object `c/{id}/{k}`, streamed, a large
+//! one as a multipart object), dropped when its form
 //! fails after it ([`discard`]), then landed ([`land`]): the file's ledger object records it
 //! and says whether this request completes the file, which is then assembled or, a one-chunk
 //! file, finished with its thumbnail.
@@ -40,16 +41,23 @@ where
         let new = new_file(file, &info.name, &info.mime, hint);
         Written::Whole(Box::new(ctx.write_file(&new, body).await?))
     } else {
-        Written::Staged(stage(ctx, file.id, info.number, hint, body).await?)
+        // room for the whole file (its declared total, or what is left) before any chunk of
+        // it is staged: every chunk asks, the first reserves, the assembly settles it
+        let template = new_file(file, &info.name, &info.mime, None).template();
+        let total = Some(info.total_size).filter(|t| *t > 0);
+        let until = ctx.now() + crate::engine::REQUEST_RESERVATION_MS;
+        let room = ctx.reserve(&template, file.id, total, until, false).await?;
+        let max = room.map_or(ctx.config.max_file_size, |r| r.min(ctx.config.max_file_size));
+        Written::Staged(stage(ctx, file.id, info.number, hint, max, body).await?)
     })
 }
 
-/// Writes chunk `k` to its staging object (streamed; a large chunk as a multipart object).
-async fn stage<P: Platform, S>(ctx: &Ctx<'_, P>, id: &str, k: u32, hint: Option<u64>, body: S) -> Result<u64>
+/// Writes chunk `k` to its staging object (streamed; a large chunk as a multipart object), at
+/// most `max` bytes (the room its file has).
+async fn stage<P: Platform, S>(ctx: &Ctx<'_, P>, id: &str, k: u32, hint: Option<u64>, max: u64, body: S) -> Result<u64>
 where
     S: futures_util::Stream<Item = Result<Bytes>> + Unpin,
 {
-    let max = ctx.config.max_file_size;
     let key = keys::staged_chunk(id, k);
     let meta = BlobMeta::default();
     let plan = PartPlan::new(hint.map(|h| h.min(max)), max, ctx.config.min_part_size)?;
