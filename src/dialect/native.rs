@@ -1055,6 +1055,7 @@ mod tests {
         let old = upload(&w, b"kept", ACME); // a file of today, to have a record in R2
         let mut legacy = crate::engine::catalog::listed::Listed::of(&crate::engine::file::record::FileRecord {
             size: 9,
+            sha256: "ab".repeat(32),
             expires_at: Some(w.now() + 60_000),
             ..crate::engine::file::record::FileRecord::new("legacy1", "acme", Vendor::Tus, "f/legacy1")
                 .with_access(Access::Private)
@@ -1067,6 +1068,7 @@ mod tests {
         let files = World::json(&get(&w, "/v1/files", &[BOB]))["files"].clone();
         assert_eq!((files[0]["id"].as_str(), files[0]["size"].as_u64()), (Some("legacy1"), Some(9)), "{files}");
         assert_eq!(World::json(&get(&w, "/v1/usage", &[BOB]))["files"], 1, "counted");
+        assert_eq!(w.indexed("bobco", &"ab".repeat(32)).as_deref(), Some("legacy1"), "indexed by its digest");
         let lists = w.counts().kv_lists;
         get(&w, "/v1/files", &[BOB]);
         assert_eq!(w.counts().kv_lists, lists, "once per tenant");

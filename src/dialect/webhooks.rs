@@ -328,6 +328,26 @@ mod tests {
         assert!(!got.iter().any(|(_, b)| b.to_string().contains(token)), "never the whole token");
     }
 
+    /// An invented endpoint id costs one look in the account and writes nothing, whatever the
+    /// route; no credentials are `401`.
+    #[test]
+    fn invented_ids_write_nothing() {
+        let w = World::new();
+        assert_eq!(call(&w, Get, "/v1/webhooks", ACME_BEARER, Value::Null).0, 200);
+        let account = w.ledger("account:acme");
+        let before = account.entries.borrow().clone();
+        for (m, path) in [
+            (Delete, "/v1/webhooks/0123456789abcdef"),
+            (Get, "/v1/webhooks/0123456789abcdef/deliveries"),
+            (Post, "/v1/webhooks/0123456789abcdef/replay"),
+        ] {
+            assert_eq!(call(&w, m, path, ACME_BEARER, Value::Null).0, 404, "{path}");
+        }
+        assert_eq!(*account.entries.borrow(), before, "nothing written");
+        assert_eq!(w.send(Get, "/v1/webhooks", &[], Vec::new()).status(), 401);
+        assert_eq!(w.send(Get, "/v1/usage", &[], Vec::new()).status(), 401);
+    }
+
     #[test]
     fn bad_endpoints_are_400() {
         let w = World::new();

@@ -317,12 +317,18 @@ impl<'a, P: Platform> Ctx<'a, P> {
     pub async fn keep_file(&self, held: Held, expiry: Expiry) -> Result<FileRecord> {
         let record = self.store_held(held, expiry).await?;
         if let Err(e) = self.publish(&record, Some(&record.id)).await {
-            self.discard(&record.r2_key).await;
-            self.discard(&keys::sidecar(&record.id)).await;
-            self.release(&record.tenant, &record.id).await;
+            self.abandon(&record.tenant, &record.id, &record.r2_key).await;
             return Err(e);
         }
         Ok(record)
+    }
+
+    /// Drops what a file that will not be published stored (its bytes, its sidecar) and
+    /// frees its reservation.
+    async fn abandon(&self, tenant: &str, id: &str, key: &str) {
+        self.discard(key).await;
+        self.discard(&keys::sidecar(id)).await;
+        self.release(tenant, id).await;
     }
 
     /// Stores a held file ([`Ctx::store_file`]) for its caller to publish once it has
@@ -330,13 +336,10 @@ impl<'a, P: Platform> Ctx<'a, P> {
     /// lapses and its account publishes it. If storing fails, its bytes go and its
     /// reservation is freed.
     pub async fn store_held(&self, held: Held, expiry: Expiry) -> Result<FileRecord> {
-        let (key, sidecar) = (held.template.r2_key.clone(), keys::sidecar(&held.template.id));
-        let (tenant, id) = (held.template.tenant.clone(), held.template.id.clone());
+        let (tenant, id, key) = (held.template.tenant.clone(), held.template.id.clone(), held.template.r2_key.clone());
         let stored = self.store_file(held, expiry).await;
         if stored.is_err() {
-            self.discard(&key).await;
-            self.discard(&sidecar).await;
-            self.release(&tenant, &id).await;
+            self.abandon(&tenant, &id, &key).await;
         }
         stored
     }
@@ -414,18 +417,24 @@ impl<'a, P: Platform> Ctx<'a, P> {
         let call =
             AccountCall::Publish { tenant: record.tenant.clone(), file, reservation: reservation.map(String::from) };
         self.account(&record.tenant, call).await?;
+        self.point(record).await
+    }
+
+    /// Points a PortSIP blob's digest URL at it (the public pointer in R2); nothing for any
+    /// other file.
+    async fn point(&self, record: &FileRecord) -> Result<()> {
         if record.access() == Access::PublicDigest {
             self.pointer_put(&record.sha256, &Entry::of(record).index()).await?;
         }
         Ok(())
     }
 
-    /// The caller's own file with this digest, by its account's index (or, for files stored
-    /// before accounts, by the KV index).
+    /// The caller's own file with this digest, by its account's index (which files stored
+    /// before accounts were imported into, indexed).
     async fn own_digest(&self, tenant: &str, sha256: &str) -> Result<Option<IndexEntry>> {
         match self.account(tenant, AccountCall::Digest { sha256: sha256.to_string() }).await? {
-            AccountAnswer::Index { entry: Some(entry) } => Ok(Some(entry)),
-            _ => Ok(self.meta.get(&keys::digest(tenant, sha256)).await?.and_then(|raw| IndexEntry::parse(&raw))),
+            AccountAnswer::Index { entry } => Ok(entry),
+            other => Err(Error::Internal(format!("account answered {other:?}"))),
         }
     }
 

@@ -414,15 +414,7 @@ async fn publish<L: LedgerStore>(
         deletes.retain(|k| *k != key);
         puts.push((key, file.list_id.clone()));
     }
-    if !file.sha256.is_empty() {
-        let key = digest_key(&file.sha256);
-        let entry = index_entry(tenant, &file);
-        let current: Option<IndexEntry> = read(store, &key).await?;
-        if index::replaces(current.as_ref(), &entry, now) {
-            deletes.retain(|k| *k != key);
-            puts.push((key, entry.to_json()));
-        }
-    }
+    index(store, now, tenant, &file, &mut puts, &mut deletes).await?;
     if let Some(id) = reservation {
         deletes.push(reservation_key(id));
     }
@@ -430,6 +422,34 @@ async fn publish<L: LedgerStore>(
     puts.push((USAGE.to_string(), json(&usage)));
     puts.push((TENANT.to_string(), tenant.to_string()));
     store.write(&puts, &deletes).await
+}
+
+/// Points the digest index at `file` (puts of the caller's write) unless the file it names,
+/// as stored or as this write already puts it, lives at least as long ([`index::replaces`]).
+async fn index<L: LedgerStore>(
+    store: &L,
+    now: u64,
+    tenant: &str,
+    file: &Listed,
+    puts: &mut Vec<(String, String)>,
+    deletes: &mut Vec<String>,
+) -> Result<()> {
+    if file.sha256.is_empty() {
+        return Ok(());
+    }
+    let key = digest_key(&file.sha256);
+    let entry = index_entry(tenant, file);
+    let pending = puts.iter().position(|(k, _)| *k == key);
+    let current = match pending {
+        Some(i) => IndexEntry::parse(&puts[i].1),
+        None => read(store, &key).await?,
+    };
+    if index::replaces(current.as_ref(), &entry, now) {
+        puts.retain(|(k, _)| *k != key);
+        deletes.retain(|k| *k != key);
+        puts.push((key, entry.to_json()));
+    }
+    Ok(())
 }
 
 /// A file's entry in the digest index.
@@ -509,10 +529,10 @@ pub async fn imported<L: LedgerStore>(store: &L) -> Result<bool> {
 }
 
 /// Imports files KV listed before accounts (one page of them): each not listed yet and not
-/// expired is listed, counted and scheduled, with no event.
+/// expired is listed, counted, scheduled and indexed by its digest, with no event.
 pub async fn import<L: LedgerStore>(store: &L, now: u64, tenant: &str, files: Vec<Listed>) -> Result<()> {
     let mut usage: Usage = read(store, USAGE).await?.unwrap_or_default();
-    let mut puts = Vec::new();
+    let (mut puts, mut deletes) = (Vec::new(), Vec::new());
     for file in files.into_iter().filter(|f| f.expires_at.is_none_or(|at| at > now)) {
         if store.get(&file_key(&file.list_id)).await?.is_some() {
             continue;
@@ -522,11 +542,12 @@ pub async fn import<L: LedgerStore>(store: &L, now: u64, tenant: &str, files: Ve
         if let Some(at) = file.expires_at {
             puts.push((expiry_key(at, &file.list_id), file.list_id.clone()));
         }
+        index(store, now, tenant, &file, &mut puts, &mut deletes).await?;
         puts.push((file_key(&file.list_id), json(&file)));
     }
     puts.push((USAGE.to_string(), json(&usage)));
     puts.push((TENANT.to_string(), tenant.to_string()));
-    store.write(&puts, &[]).await
+    store.write(&puts, &deletes).await
 }
 
 /// Marks the import done (the tenant's account is then authoritative).

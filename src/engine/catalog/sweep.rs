@@ -127,9 +127,7 @@ impl<P: Platform> Ctx<'_, P> {
                 // stored, and its answer lost before its publication: publish it now
                 Some(record) => {
                     swept.repaired += 1;
-                    if record.access() == Access::PublicDigest {
-                        self.pointer_put(&record.sha256, &Entry::of(&record).index()).await?;
-                    }
+                    self.point(&record).await?;
                     AccountCall::Publish { tenant: tenant.clone(), file: Listed::of(&record), reservation: Some(id) }
                 }
                 None => AccountCall::Release { id, aborted: false },
