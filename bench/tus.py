@@ -91,7 +91,11 @@ def raw_put(server, path, key):
 
 def timed(server, fn):
     """MiB/s and RSS growth of one upload. The uploaded file is deleted afterwards, outside the
-    measurement: gigabytes of written-back local R2 data slowed every later run."""
+    measurement: gigabytes of written-back local R2 data slowed every later run. Dirty pages
+    are synced to disk before it."""
+    # earlier runs' writes flushed to disk first: the kernel's background writeback of
+    # gigabytes of local R2 data would otherwise land in whichever run comes next
+    os.sync()
     with RssPeak(server) as rss:
         t = time.monotonic()
         size, delete = fn()

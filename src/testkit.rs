@@ -290,6 +290,10 @@ impl World {
         for (tenant, kind, data) in self.later.take_events() {
             futures_executor::block_on(self.ctx().emit(&tenant, &kind, data)).unwrap();
         }
+        for record in self.later.take_digests() {
+            // a failure is logged by the worker, and left to the account's alarm
+            let _ = futures_executor::block_on(self.ctx().settle_digest(record));
+        }
         reply
     }
 

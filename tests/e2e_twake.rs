@@ -1,5 +1,6 @@
 //! Twake company files end to end on workerd: a 64 MiB file in 13 chunks sent shuffled, 5 at
-//! a time, one twice; thumbnails of a PNG and a JPEG; a 20,000 × 20,000 PNG getting `error`
+//! a time, one twice (staged); a file in chunks of a multiple of the part size, said as
+//! Twake's client says it, straight into R2 parts, its digest known soon after; thumbnails of a PNG and a JPEG; a 20,000 × 20,000 PNG getting `error`
 //! while the worker keeps serving; delete; a JWT of another secret; another company's path;
 //! another tenant on every route.
 
@@ -129,6 +130,53 @@ fn a_64_mib_file_in_13_shuffled_parallel_chunks() {
     assert_eq!((status, body), (200, json!({"status": "success"})));
     assert_eq!(get(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}/download")), None).0, 404);
     assert_eq!(srv.wait_r2_blobs(0, 10), 0, "no chunk, part or object left");
+}
+
+/// Twake's web client's cut at a smaller scale: chunks of 10 MiB (2 × 5 MiB parts), the last
+/// taking the rest, `resumableChunkSize` said, all in flight at once: each chunk straight
+/// into its own R2 parts (no staging object), the file whole at once, its sha256 in the
+/// tenant's listing soon after the last answer.
+#[test]
+fn chunks_of_a_part_multiple_go_straight_into_r2_parts() {
+    let srv = Server::start();
+    let me = bearer(JWT_SECRET, "user-1");
+    let c = 10 * MIB;
+    let size = 2 * c + 7 * MIB + 3;
+    let data: Arc<Vec<u8>> = Arc::new((0..size).map(|i| ((i * 2654435761usize) >> 11) as u8).collect());
+    let want = hex::encode(Sha256::digest(&*data));
+    let files = srv.url(&format!("{PREFIX}/companies/{CID}/files"));
+    let (status, init) = post(&format!("{files}?filename=d.bin&type=&total_size={size}"), &me, b"");
+    assert_eq!(status, 200, "{init}");
+    let id = init["resource"]["id"].as_str().unwrap().to_string();
+    let threads: Vec<_> = [3usize, 1, 2]
+        .into_iter()
+        .map(|k| {
+            let (data, me, files, id) = (data.clone(), me.clone(), files.clone(), id.clone());
+            std::thread::spawn(move || {
+                let bytes = if k == 3 { &data[2 * c..] } else { &data[(k - 1) * c..k * c] };
+                let q = format!("resumableChunkNumber={k}&resumableChunkSize={c}&resumableCurrentChunkSize={}&resumableTotalSize={size}&resumableType=&resumableIdentifier={size}-dbin&resumableFilename=d.bin&resumableRelativePath=d.bin&resumableTotalChunks=3", bytes.len());
+                post(&format!("{files}/{id}?{q}"), &me, &chunk_body("d.bin", "application/octet-stream", bytes)).0
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(statuses, vec![200, 200, 200]);
+    let (status, got, len) = get_sha256(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}/download")));
+    assert_eq!((status, got.as_str(), len), (200, want.as_str(), size as u64));
+    // its digest, read after the answer, in the tenant's listing
+    let listed = || {
+        let (status, body) =
+            read_json(ureq::get(&srv.url("/v1/files")).set("Authorization", &format!("Bearer {TOKEN}")).call());
+        assert_eq!(status, 200, "{body}");
+        body["files"].as_array().unwrap().iter().find(|f| f["id"] == id.as_str()).cloned().expect("listed")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    assert!(wait_until(deadline, || listed()["sha256"] == want.as_str()), "digest: {}", listed());
+    let (status, _) = read_json(
+        ureq::delete(&srv.url(&format!("{PREFIX}/companies/{CID}/files/{id}"))).set("Authorization", &me).call(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(srv.wait_r2_blobs(0, 10), 0, "nothing left");
 }
 
 #[test]

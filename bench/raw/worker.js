@@ -21,6 +21,34 @@ export default {
         const object = await upload.complete(await request.json());
         return Response.json({ key, size: object.size });
       }
+      if (action === "chunk") {
+        // a piece of the file cut into parts of `part` bytes numbered from `first` (the
+        // layout of edgeshare's direct Twake chunks): parts upload as they fill
+        const size = Number(url.searchParams.get("part"));
+        let n = Number(url.searchParams.get("first"));
+        const parts = [];
+        const reader = request.body.getReader();
+        let buf = new Uint8Array(size);
+        let fill = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          let off = 0;
+          while (off < value.length) {
+            const take = Math.min(size - fill, value.length - off);
+            buf.set(value.subarray(off, off + take), fill);
+            fill += take;
+            off += take;
+            if (fill === size) {
+              parts.push(await upload.uploadPart(n++, buf));
+              buf = new Uint8Array(size);
+              fill = 0;
+            }
+          }
+        }
+        if (fill > 0) parts.push(await upload.uploadPart(n++, buf.subarray(0, fill)));
+        return Response.json(parts);
+      }
       const part = await upload.uploadPart(Number(url.searchParams.get("partNumber")), request.body);
       return Response.json(part);
     }

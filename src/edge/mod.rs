@@ -34,10 +34,17 @@ async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::Sched
     }
 }
 
-/// Queues, after the answer, the events a request told of that need not be in the write of
-/// what they tell (a share link's downloads): one call to the tenant's account each.
-fn events_later(env: &Env, ctx: &Context, events: Vec<(String, String, serde_json::Value)>) {
-    if events.is_empty() {
+/// How long the digest of a file published before it waits, so that its answer leaves
+/// first: reading a large file back is long, and on a local runtime it holds the thread that
+/// would send the answer.
+const DIGEST_DELAY_MS: u64 = 100;
+
+/// Does, after the answer, what a request left for then: queues the events it told of that
+/// need not be in the write of what they tell (a share link's downloads), one call to the
+/// tenant's account each, and reads the digest of the files it published before knowing it.
+fn after_answer(env: &Env, ctx: &Context, later: &Later) {
+    let (events, digests) = (later.take_events(), later.take_digests());
+    if events.is_empty() && digests.is_empty() {
         return;
     }
     let env = env.clone();
@@ -48,6 +55,16 @@ fn events_later(env: &Env, ctx: &Context, events: Vec<(String, String, serde_jso
         for (tenant, kind, data) in events {
             if let Err(e) = ctx.emit(&tenant, &kind, data).await {
                 worker::console_error!("event {kind}: {e}");
+            }
+        }
+        if !digests.is_empty() {
+            // a long read: the answer leaves first
+            worker::Delay::from(std::time::Duration::from_millis(DIGEST_DELAY_MS)).await;
+        }
+        for record in digests {
+            let id = record.id.clone();
+            if let Err(e) = ctx.settle_digest(record).await {
+                worker::console_error!("digest of {id}: {e}");
             }
         }
     });
@@ -279,7 +296,7 @@ async fn answer(
         body.discard(if e.refuses_caller() { REFUSAL_MS } else { EARLY_ANSWER_MS }).await;
     }
     purge_later(wctx, &b.config, later.take_purges());
-    events_later(env, wctx, later.take_events());
+    after_answer(env, wctx, &later);
     log.download = matches!(outcome.reply, Reply::Download { .. });
     let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
     match send(outcome.reply).await {

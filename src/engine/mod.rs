@@ -89,10 +89,16 @@ pub struct Ctx<'a, P: Platform> {
 }
 
 /// What waits for the answer to be sent: the paths of public downloads to drop from this
-/// location's cache (a deleted file's), and events for a tenant's webhooks that need not be
-/// in the write of what they tell (a share link's downloads): `(tenant, kind, data)`.
+/// location's cache (a deleted file's), events for a tenant's webhooks that need not be
+/// in the write of what they tell (a share link's downloads): `(tenant, kind, data)`, and
+/// files published before their sha256 was known, whose digest is read then
+/// ([`Ctx::settle_digest`]).
 #[derive(Debug, Default)]
-pub struct Later(pub RefCell<Vec<String>>, pub RefCell<Vec<(String, String, serde_json::Value)>>);
+pub struct Later(
+    pub RefCell<Vec<String>>,
+    pub RefCell<Vec<(String, String, serde_json::Value)>>,
+    pub RefCell<Vec<FileRecord>>,
+);
 
 impl Later {
     /// The paths to drop from the cache.
@@ -103,6 +109,11 @@ impl Later {
     /// The events to queue.
     pub fn take_events(&self) -> Vec<(String, String, serde_json::Value)> {
         std::mem::take(&mut *self.1.borrow_mut())
+    }
+
+    /// The files whose digest is to be read.
+    pub fn take_digests(&self) -> Vec<FileRecord> {
+        std::mem::take(&mut *self.2.borrow_mut())
     }
 }
 
@@ -418,6 +429,36 @@ impl<'a, P: Platform> Ctx<'a, P> {
             AccountCall::Publish { tenant: record.tenant.clone(), file, reservation: reservation.map(String::from) };
         self.account(&record.tenant, call).await?;
         self.point(record).await
+    }
+
+    /// Publishes a file whose sha256 is not known yet (stored without it: its ETag is R2's
+    /// meanwhile), keeping its reservation as the journal of what is left to do, and has its
+    /// digest read after the answer ([`Ctx::settle_digest`]); should that be lost, the
+    /// account's alarm reads it when the reservation lapses.
+    pub async fn publish_before_digest(&self, record: &FileRecord) -> Result<()> {
+        self.publish(record, None).await?;
+        self.later.2.borrow_mut().push(record.clone());
+        Ok(())
+    }
+
+    /// Reads the digest of a file published without it (natively, from R2: the bytes never
+    /// enter wasm), stores it in its record and publishes it again, which indexes it by its
+    /// digest, tells its webhooks of it and settles its reservation.
+    pub async fn settle_digest(&self, record: FileRecord) -> Result<()> {
+        let record = self.fill_digest(record).await?;
+        self.publish(&record, Some(&record.id)).await
+    }
+
+    /// A stored record, its sha256 read from its bytes when it has none (its sidecar
+    /// rewritten with it).
+    pub(crate) async fn fill_digest(&self, record: FileRecord) -> Result<FileRecord> {
+        if !record.sha256.is_empty() {
+            return Ok(record);
+        }
+        let sha256 = self.blobs.sha256(&record.r2_key).await?;
+        let record = FileRecord { sha256, ..record };
+        self.put_sidecar(&record).await?;
+        Ok(record)
     }
 
     /// Points a PortSIP blob's digest URL at it (the public pointer in R2); nothing for any

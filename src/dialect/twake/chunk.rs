@@ -49,6 +49,7 @@ pub fn chunk_info(
         mime: content_type_or_guess(declared.as_deref(), &name),
         name,
         privileged,
+        chunk_size: Some(number(req, &["resumableChunkSize", "chunk_size", "chunkSize"], 0)?).filter(|c| *c > 0),
     })
 }
 
@@ -180,6 +181,93 @@ mod tests {
         assert!((1..=13).all(|k| w.blobs.object(&keys::staged_chunk(&id, k)).is_none()), "staging objects deleted");
         assert_eq!(last["metadata"]["thumbnails_status"], "done");
         assert_eq!(last["thumbnails"], json!([]), "chunked files get no thumbnails");
+    }
+
+    /// Chunks of a size that is a multiple of a part size (as Twake's web client cuts, here
+    /// 10 MiB = 2 × 5 MiB), the client saying it (`resumableChunkSize`): each goes straight
+    /// into its own parts of one multipart upload, in any order, the last completes it; no
+    /// staging object, no read-back; the sha256 is the file's. A chunk of the wrong length is
+    /// `400`; a completion whose answer was lost (its digest failing after R2 took it) is
+    /// finished by the retry; a file deleted while uploading aborts its upload.
+    #[test]
+    fn chunks_of_a_part_multiple_go_straight_into_parts() {
+        let w = World::new();
+        let me = jwt(ACME_JWT_SECRET, "u", &w);
+        let c = 10 * MIB as usize;
+        let size = 2 * c + 7 * MIB as usize + 5;
+        let data: Vec<u8> = (0..size).map(|i| (i * 13 % 251) as u8).collect();
+        let new_id = || {
+            let r = post(&w, &format!("/companies/{CID}/files?filename=d.bin&total_size={size}"), &me, Vec::new());
+            res(&r)["id"].as_str().unwrap().to_string()
+        };
+        let chunk_of = |k: usize| if k == 3 { &data[2 * c..] } else { &data[(k - 1) * c..k * c] };
+        let send = |id: &str, k: usize, bytes: &[u8]| {
+            let q = format!(
+                "resumableChunkNumber={k}&resumableChunkSize={c}&resumableTotalChunks=3&resumableTotalSize={size}&resumableFilename=d.bin"
+            );
+            post(&w, &format!("/companies/{CID}/files/{id}?{q}"), &me, multipart("d.bin", "x/y", bytes))
+        };
+        let hook = json!({"url": "https://hooks.example/in", "events": ["file.created"]}).to_string();
+        let auth = [("Authorization", crate::testkit::ACME_BEARER), ("Content-Type", "application/json")];
+        assert_eq!(w.send(Method::Post, "/v1/webhooks", &auth, hook.into_bytes()).status(), 201);
+        let id = new_id();
+        assert_eq!(send(&id, 3, chunk_of(3)).status(), 200);
+        assert_eq!(send(&id, 2, &chunk_of(2)[1..]).status(), 400, "a chunk one byte short");
+        assert_eq!(send(&id, 1, chunk_of(1)).status(), 200);
+        assert_eq!(send(&id, 1, chunk_of(1)).status(), 200, "re-sent");
+        assert!(w.blobs.object(&keys::object(&id)).is_none(), "not complete yet");
+        w.blobs.faults.fail("put", 1); // R2 completed the upload; the record's put fails
+        assert_eq!(send(&id, 2, chunk_of(2)).status(), 503);
+        // the retry finds the object whole; the digest read after its answer fails
+        w.blobs.faults.fail("sha256", 1);
+        let last = res(&send(&id, 2, chunk_of(2)));
+        assert_eq!(last["upload_data"], json!({"size": size, "chunks": 3}));
+        let sha_of = || {
+            let listed = futures_executor::block_on(w.ctx().list_files("acme", None)).unwrap();
+            listed.files.iter().find(|f| f.id == id).expect("listed at once").sha256.clone()
+        };
+        assert_eq!(sha_of(), "", "listed before its digest is known");
+        assert_eq!(
+            futures_executor::block_on(w.ctx().usage("acme")).unwrap().files,
+            1,
+            "counted once, its reservation kept as the journal"
+        );
+        let dl = get(&w, &format!("/companies/{CID}/files/{id}/download"), None);
+        assert_eq!(w.body(&dl), data);
+        let parts = w.blobs.part_sizes.borrow()[&keys::object(&id)].clone();
+        assert_eq!(
+            parts,
+            vec![
+                5 * MIB as usize,
+                5 * MIB as usize,
+                5 * MIB as usize,
+                5 * MIB as usize,
+                5 * MIB as usize,
+                2 * MIB as usize + 5
+            ]
+        );
+        assert!((1..=3).all(|k| w.blobs.object(&keys::staged_chunk(&id, k)).is_none()), "nothing staged");
+        assert_eq!(w.blobs.multiparts.get(), 1, "one multipart upload: no assembly");
+        // deleted while uploading: its upload is aborted, a late chunk is 404
+        let gone = new_id();
+        assert_eq!(send(&gone, 1, chunk_of(1)).status(), 200);
+        let aborts = w.blobs.aborts.get();
+        futures_executor::block_on(delete_file(&Service { ctx: &w.ctx(), objects: w.uploads() }, "acme", CID, &gone))
+            .unwrap();
+        assert_eq!(w.blobs.aborts.get(), aborts + 1);
+        assert_eq!(send(&gone, 2, chunk_of(2)).status(), 404);
+        assert!(w.blobs.objects.borrow().keys().all(|k| !k.contains(&gone)), "nothing of it left");
+        // the account's alarm reads it once the reservation lapses
+        w.advance(crate::engine::REQUEST_RESERVATION_MS + 1);
+        w.fire_account_alarms();
+        let sha = hex::encode(Sha256::digest(&data));
+        assert_eq!(sha_of(), sha);
+        // its webhooks hear of it once, with its digest
+        let created: Vec<Value> =
+            w.fetch.sent.borrow().iter().map(|(_, _, b)| serde_json::from_str(b).unwrap()).collect();
+        let created: Vec<&Value> = created.iter().filter(|e| e["type"] == "file.created").collect();
+        assert_eq!(created.len(), 1, "{created:?}");
+        assert_eq!(created[0]["data"]["sha256"], sha.as_str());
     }
 
     /// Chunks of any sizes (the last short, one smaller than the rest), one re-sent with the

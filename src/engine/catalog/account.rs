@@ -391,8 +391,12 @@ async fn publish<L: LedgerStore>(
     let mut usage: Usage = read(store, USAGE).await?.unwrap_or_default();
     let (mut puts, mut deletes) = (Vec::new(), Vec::new());
     let old: Option<Listed> = read(store, &file_key(&file.list_id)).await?;
-    if old.is_none() {
+    // a file published before its digest is known is announced once it is
+    let announced = old.as_ref().is_some_and(|o| !o.sha256.is_empty());
+    if !announced && !file.sha256.is_empty() {
         outbox::enqueue(store, now, vec![("file.created", file_data(tenant, &file))], &mut puts).await?;
+    }
+    if old.is_none() {
         let mut counters: Counters = read(store, COUNTERS).await?.unwrap_or_default();
         counters.uploads += 1;
         puts.push((COUNTERS.to_string(), json(&counters)));

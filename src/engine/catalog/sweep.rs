@@ -127,6 +127,8 @@ impl<P: Platform> Ctx<'_, P> {
                 // stored, and its answer lost before its publication: publish it now
                 Some(record) => {
                     swept.repaired += 1;
+                    // published before its digest, whose reading was lost: read it now
+                    let record = self.fill_digest(record).await?;
                     self.point(&record).await?;
                     AccountCall::Publish { tenant: tenant.clone(), file: Listed::of(&record), reservation: Some(id) }
                 }

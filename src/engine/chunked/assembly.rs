@@ -1,15 +1,16 @@
 //! A file whose chunks have all landed, assembled into its one R2 object: the staged chunks,
 //! read back in order a piece at a time, go through the streaming writer (equal R2 parts, the
 //! whole-file sha256 as they pass) into the file's object; then the file is finished in its
-//! ledger object and its staging objects deleted. Should that fail, the file is released, so
-//! that the client's retry (or any next request) assembles it.
+//! ledger object and its staging objects deleted; a file laid out directly in parts is
+//! completed instead ([`super::direct::complete`]). Should that fail, the file is released,
+//! so that the client's retry (or any next request) assembles it.
 
 use bytes::Bytes;
 
 use super::{call, new_file, FileRef};
 use crate::auth::Tenant;
 use crate::engine::file::keys;
-use crate::engine::ledger::twake::{Metadata, TwakeCall, TwakeFile};
+use crate::engine::ledger::twake::{Layout, Metadata, TwakeCall, TwakeFile};
 use crate::engine::{Ctx, Expiry};
 use crate::error::{Error, Result};
 use crate::store::{BlobStore, Platform};
@@ -21,7 +22,10 @@ const ASSEMBLY_PIECE: u64 = 4 << 20;
 /// next request if it fails.
 pub async fn assemble<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file: TwakeFile) -> Result<TwakeFile> {
     let (cid, id) = (file.company_id.clone(), file.id.clone());
-    let assembled = assemble_once(ctx, uploads, file).await;
+    let assembled = match file.layout.clone() {
+        Some(Layout::Direct(d)) => super::direct::complete(ctx, file, &d).await,
+        _ => assemble_once(ctx, uploads, file).await,
+    };
     if assembled.is_err() {
         let _ = call(uploads, &cid, &id, TwakeCall::Released).await;
     }

@@ -5,10 +5,10 @@ use super::{call, MISSING};
 use crate::auth::Tenant;
 use crate::engine::file::keys;
 use crate::engine::file::visibility::Via;
-use crate::engine::ledger::twake::{Phase, TwakeCall, TwakeFile};
+use crate::engine::ledger::twake::{Layout, Phase, TwakeCall, TwakeFile};
 use crate::engine::{Ctx, Read};
 use crate::error::Result;
-use crate::store::{BlobStore, Platform};
+use crate::store::{BlobStore, MultipartRef, Platform};
 
 /// Deletes file `id` of company `cid`, of `tenant` (its owner checked by the caller): its
 /// object, then its bytes, staged chunks and thumbnails.
@@ -37,6 +37,12 @@ async fn delete_bytes<P: Platform>(ctx: &Ctx<'_, P>, tenant: &str, file: &TwakeF
     let staged = !matches!(file.phase, Phase::Done { .. });
     if staged {
         ctx.release(tenant, &file.id).await;
+        if let Some(Layout::Direct(d)) = &file.layout {
+            let mp = MultipartRef { key: keys::object(&file.id), upload_id: d.upload_id.clone() };
+            let _ = ctx.blobs.abort(&mp).await;
+            // completed but not yet recorded: the object has no record to be deleted by
+            ctx.discard(&mp.key).await;
+        }
     }
     for (k, _) in file.chunks.iter().filter(|_| staged) {
         let _ = ctx.blobs.delete(&keys::staged_chunk(&file.id, *k)).await;

@@ -3,7 +3,8 @@
 //! file's object, then recorded ([`stage`]); the file assembled from its staged chunks once
 //! they are all in ([`assembly`]); the thumbnail of a one-chunk image, made, stored and
 //! recorded ([`thumbnails`], over the pure image work of [`thumbs`]); a file found for the
-//! open routes, assembled first when its assembly is due ([`open`]); a file's bytes, staged
+//! open routes, assembled first when its assembly is due ([`open`]); chunks written straight
+//! into the parts of one multipart upload when their size allows ([`direct`]); a file's bytes, staged
 //! chunks and thumbnails deleted ([`delete`]). This module holds what they share: the name of
 //! a file's ledger object and the one way to call it ([`call`]), the record a Twake file is
 //! stored under, and [`FileRef`]. The state of a file while its chunks land is its ledger
@@ -18,6 +19,7 @@
 
 pub mod assembly;
 pub mod delete;
+pub mod direct;
 pub mod open;
 pub mod stage;
 pub mod thumbnails;

@@ -1,20 +1,21 @@
 //! A chunk as it arrives: written as it is read ([`write()`]: a one-chunk file straight to its
 //! object, held until its form has been read to its end; any other chunk, once the tenant's
-//! account has room for the whole file, to its staging object `c/{id}/{k}`, streamed, a large
-//! one as a multipart object), dropped when its form
+//! account has room for the whole file, into its own parts of the file's multipart upload
+//! when the file's layout is direct ([`super::direct`]), else to its staging object
+//! `c/{id}/{k}`, streamed, a large one as a multipart object), dropped when its form
 //! fails after it ([`discard`]), then landed ([`land`]): the file's ledger object records it
 //! and says whether this request completes the file, which is then assembled or, a one-chunk
 //! file, finished with its thumbnail.
 
 use bytes::Bytes;
 
-use super::{assembly, call, new_file, thumbnails, FileRef};
+use super::{assembly, call, direct, new_file, thumbnails, FileRef};
 use crate::engine::file::keys;
-use crate::engine::ledger::twake::{ChunkInfo, TwakeCall, TwakeFile};
+use crate::engine::ledger::twake::{ChunkInfo, Layout, TwakeCall, TwakeFile};
 use crate::engine::upload::{plan::PartPlan, writer};
 use crate::engine::{Ctx, Expiry, Held};
 use crate::error::{Error, Result};
-use crate::store::{BlobMeta, BlobStore, Platform};
+use crate::store::{BlobMeta, BlobStore, Platform, UploadedPart};
 
 /// A chunk as it arrived: the whole file (held, stored once the form has been read to its
 /// end), or its length in its staging object.
@@ -22,6 +23,8 @@ use crate::store::{BlobMeta, BlobStore, Platform};
 pub enum Written {
     Whole(Box<Held>),
     Staged(u64),
+    /// Its length and R2 parts (a direct layout).
+    Parts(u64, Vec<UploadedPart>),
 }
 
 /// Writes chunk `info.number` of `file` from `body` as it arrives (`hint`: the request's
@@ -46,9 +49,17 @@ where
         let template = new_file(file, &info.name, &info.mime, None).template();
         let total = Some(info.total_size).filter(|t| *t > 0);
         let until = ctx.now() + crate::engine::REQUEST_RESERVATION_MS;
-        let room = ctx.reserve(&template, file.id, total, until, false).await?;
+        // (the journal: a file completed whose publication or digest was lost is finished by
+        // the account's alarm)
+        let room = ctx.reserve(&template, file.id, total, until, true).await?;
         let max = room.map_or(ctx.config.max_file_size, |r| r.min(ctx.config.max_file_size));
-        Written::Staged(stage(ctx, file.id, info.number, hint, max, body).await?)
+        match direct::layout(ctx, file, info).await? {
+            Layout::Direct(d) => {
+                let (len, parts) = direct::write(ctx, file, &d, info, body).await?;
+                Written::Parts(len, parts)
+            }
+            Layout::Staged => Written::Staged(stage(ctx, file.id, info.number, hint, max, body).await?),
+        }
     })
 }
 
@@ -74,6 +85,8 @@ pub async fn discard<P: Platform>(ctx: &Ctx<'_, P>, id: &str, k: u32, written: &
     match written {
         Written::Whole(held) => ctx.drop_held(held).await,
         Written::Staged(_) => ctx.discard(&keys::staged_chunk(id, k)).await,
+        // its parts are replaced by its retry, or go with the upload
+        Written::Parts(..) => {}
     }
 }
 
@@ -95,9 +108,10 @@ pub async fn land<P: Platform>(
             (record.size, Some(record))
         }
         Written::Staged(len) => (len, None),
+        Written::Parts(len, parts) => return land_parts(ctx, uploads, file, info, len, parts).await,
     };
     let k = info.number;
-    let a = match call(uploads, cid, id, TwakeCall::Landed { info, len }).await {
+    let a = match call(uploads, cid, id, TwakeCall::Landed { info, len, parts: Vec::new() }).await {
         Ok(a) => a,
         Err(e @ Error::NotFound(_)) => {
             // the file was deleted while this chunk arrived: nothing will ever read it
@@ -118,4 +132,22 @@ pub async fn land<P: Platform>(
         }
         (true, None) => assembly::assemble(ctx, uploads, a.file).await?,
     })
+}
+
+/// Lands a chunk written into its parts; the request whose chunk completed the set completes
+/// the file's upload.
+async fn land_parts<P: Platform>(
+    ctx: &Ctx<'_, P>,
+    uploads: &P::Objects,
+    file: &FileRef<'_>,
+    info: ChunkInfo,
+    len: u64,
+    parts: Vec<UploadedPart>,
+) -> Result<TwakeFile> {
+    let a = call(uploads, file.company, file.id, TwakeCall::Landed { info, len, parts }).await?;
+    if a.assemble {
+        assembly::assemble(ctx, uploads, a.file).await
+    } else {
+        Ok(a.file)
+    }
 }

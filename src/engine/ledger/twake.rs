@@ -11,14 +11,24 @@
 //! and computes the whole-file sha256 as the bytes pass; then the staging objects go. A
 //! one-chunk file is written straight to its object. Re-sending chunk `k` replaces its staging
 //! object; chunk sizes may be anything (resumable.js gives the rest to the last one).
+//!
+//! Unless the chunk size allows better: when the client says its chunk size (resumable.js's
+//! `resumableChunkSize`, as Twake's web client sends it) and that size is a multiple of a
+//! part size R2 accepts ([`Direct::plan`]: 50,000,000 = 8 × 6,250,000), every chunk goes
+//! straight into its own numbered parts of one R2 multipart upload, in any order, and the
+//! file is one `complete` call: no staging object, no read-back. The first chunk to arrive
+//! fixes the file's [`Layout`] ([`TwakeCall::Layout`]) for all the others.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::store::limits::R2_MAX_PARTS;
 use crate::store::object::LedgerStore;
+use crate::store::UploadedPart;
 
 pub const FILE_NOT_FOUND: &str = "File not found";
 pub const UPLOAD_INCOMPLETE: &str = "Upload incomplete";
+const NO_OVERWRITE: &str = "users cannot directly overwrite a file";
 /// A `Finishing` phase older than this is taken over by the next request.
 pub const FINISHING_STALE_MS: u64 = 60_000;
 /// Most chunks a file may have.
@@ -56,6 +66,80 @@ pub enum Phase {
     Done { size: u64, sha256: String },
 }
 
+/// Largest part a chunk is cut into when its chunks go straight into R2 parts: a request
+/// holds about two parts in memory, and five run at once in one isolate.
+pub const DIRECT_MAX_PART: u64 = 16 << 20;
+
+/// How a file's chunks become its object, fixed by its first chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "layout", rename_all = "snake_case")]
+pub enum Layout {
+    /// Each chunk in a staging object, assembled once all are in.
+    Staged,
+    /// Each chunk straight into its own parts of one multipart upload.
+    Direct(Direct),
+}
+
+/// A file whose chunks go straight into the parts of one R2 multipart upload: every chunk
+/// but the last is `chunk` bytes, cut into parts of `part` bytes (which divides it), so
+/// chunk `k`'s parts are numbered from `(k - 1) × chunk / part + 1` whatever order chunks
+/// arrive in, and every part but the very last has the same size, as R2 wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Direct {
+    pub upload_id: String,
+    pub total: u64,
+    pub chunks: u32,
+    pub chunk: u64,
+    pub part: u64,
+}
+
+impl Direct {
+    /// The chunk and part sizes for a file of `total` bytes in `chunks` chunks of
+    /// `chunk` bytes (the last one takes the rest), if its chunks can go straight into parts:
+    /// at least two chunks, the last one not empty, and a part size of `min_part` to
+    /// [`DIRECT_MAX_PART`] bytes dividing the chunk size (the smallest such, for memory),
+    /// within R2's 10,000 parts.
+    pub fn plan(total: u64, chunks: u32, chunk: u64, min_part: u64) -> Option<(u64, u64)> {
+        let n = u64::from(chunks);
+        if n < 2 || chunk == 0 || total <= (n - 1).checked_mul(chunk)? {
+            return None;
+        }
+        let part = (1..=chunk / min_part)
+            .rev()
+            .filter(|m| chunk.is_multiple_of(*m))
+            .map(|m| chunk / m)
+            .find(|p| *p >= min_part && *p <= DIRECT_MAX_PART)?;
+        let parts = (n - 1) * (chunk / part) + (total - (n - 1) * chunk).div_ceil(part);
+        (parts <= R2_MAX_PARTS).then_some((chunk, part))
+    }
+
+    /// How many bytes chunk `k` must hold.
+    pub fn chunk_len(&self, k: u32) -> u64 {
+        if k == self.chunks {
+            self.total - u64::from(self.chunks - 1) * self.chunk
+        } else {
+            self.chunk
+        }
+    }
+
+    /// The number of chunk `k`'s first part.
+    pub fn first_part(&self, k: u32) -> u16 {
+        // within R2_MAX_PARTS, checked by `plan`
+        (u64::from(k - 1) * (self.chunk / self.part) + 1) as u16
+    }
+
+    /// Does chunk `info` belong to this layout (same total, chunk count and chunk number)?
+    pub fn check(&self, info: &ChunkInfo) -> Result<()> {
+        if info.total_size != self.total || info.total_chunks != self.chunks || info.number > self.chunks {
+            return Err(Error::bad_request(format!(
+                "this file is {} bytes in {} chunks of {}: chunk {} of {} ({} bytes) does not fit it",
+                self.total, self.chunks, self.chunk, info.number, info.total_chunks, info.total_size
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A Twake file, as its object keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TwakeFile {
@@ -72,6 +156,13 @@ pub struct TwakeFile {
     /// do not survive the JSON of a tagged enum.)
     pub chunks: Vec<(u32, u64)>,
     pub phase: Phase,
+    /// How its chunks become its object (`None` until its first chunk says; a file whose
+    /// chunks landed before layouts existed is staged).
+    #[serde(default)]
+    pub layout: Option<Layout>,
+    /// The R2 parts of each chunk landed, by chunk number (a direct layout's).
+    #[serde(default)]
+    pub parts: Vec<(u32, Vec<UploadedPart>)>,
 }
 
 impl TwakeFile {
@@ -88,6 +179,8 @@ impl TwakeFile {
             upload_data: None,
             chunks: Vec::new(),
             phase: Phase::Uploading,
+            layout: None,
+            parts: Vec::new(),
         }
     }
 
@@ -100,12 +193,29 @@ impl TwakeFile {
         self.chunks.binary_search_by_key(&k, |c| c.0).ok().map(|i| self.chunks[i].1)
     }
 
-    /// Chunk `k` has landed with `len` bytes (a re-sent one replaces the earlier).
-    fn land(&mut self, k: u32, len: u64) {
+    /// Chunk `k` has landed with `len` bytes, in `parts` when its layout is direct (a
+    /// re-sent one replaces the earlier).
+    fn land(&mut self, k: u32, len: u64, parts: Vec<UploadedPart>) {
         match self.chunks.binary_search_by_key(&k, |c| c.0) {
             Ok(i) => self.chunks[i].1 = len,
             Err(i) => self.chunks.insert(i, (k, len)),
         }
+        match self.parts.binary_search_by_key(&k, |p| p.0) {
+            _ if parts.is_empty() => {}
+            Ok(i) => self.parts[i].1 = parts,
+            Err(i) => self.parts.insert(i, (k, parts)),
+        }
+    }
+
+    /// The R2 parts of every chunk, in order, once every chunk is in (a direct layout's).
+    pub fn all_parts(&self) -> Result<Vec<UploadedPart>> {
+        let mut all = Vec::new();
+        for (k, _) in self.chunk_lengths()? {
+            let i =
+                self.parts.binary_search_by_key(&k, |p| p.0).map_err(|_| Error::Conflict(UPLOAD_INCOMPLETE.into()))?;
+            all.extend(self.parts[i].1.iter().cloned());
+        }
+        Ok(all)
     }
 
     /// The chunks not landed yet.
@@ -131,6 +241,9 @@ pub struct ChunkInfo {
     pub mime: String,
     /// May it change an uploaded file's metadata (an application, a server request)?
     pub privileged: bool,
+    /// The chunk size the client cuts the file with, when it says (`resumableChunkSize`).
+    #[serde(default)]
+    pub chunk_size: Option<u64>,
 }
 
 impl ChunkInfo {
@@ -164,6 +277,14 @@ pub enum TwakeCall {
     Landed {
         info: ChunkInfo,
         len: u64,
+        /// Its R2 parts, when the file's layout is direct.
+        #[serde(default)]
+        parts: Vec<UploadedPart>,
+    },
+    /// The file's layout: the one fixed, else `propose`d (the first proposal wins; a file
+    /// with chunks landed before layouts existed is staged). `None` only asks.
+    Layout {
+        propose: Option<Layout>,
     },
     /// The file is assembled and stored.
     Finished {
@@ -232,9 +353,19 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: TwakeCall) -> Resu
             }
             answer(file, assemble)
         }
-        TwakeCall::Landed { info, len } => {
+        TwakeCall::Layout { propose } => {
             if matches!(file.phase, Phase::Done { .. }) {
-                return Err(Error::Conflict("users cannot directly overwrite a file".into()));
+                return Err(Error::Conflict(NO_OVERWRITE.into()));
+            }
+            if file.layout.is_none() && propose.is_some() {
+                file.layout = if file.chunks.is_empty() { propose } else { Some(Layout::Staged) };
+                save(store, &file).await?;
+            }
+            answer(file, false)
+        }
+        TwakeCall::Landed { info, len, parts } => {
+            if matches!(file.phase, Phase::Done { .. }) {
+                return Err(Error::Conflict(NO_OVERWRITE.into()));
             }
             // the vendor's rule: a chunk sets the metadata while the size is unknown (or for
             // applications), when it changes the size or the name
@@ -252,7 +383,7 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: TwakeCall) -> Resu
             if info.number > file.total_chunks() {
                 return Err(Error::bad_request(format!("chunk number must be 1 to {}", file.total_chunks())));
             }
-            file.land(info.number, len);
+            file.land(info.number, len, parts);
             file.updated_at = now;
             let assemble = file.phase == Phase::Uploading && file.missing().is_empty() || retake(&mut file, now);
             if assemble {
@@ -308,6 +439,7 @@ mod tests {
             name: "a.bin".into(),
             mime: "x/y".into(),
             privileged: false,
+            chunk_size: None,
         }
     }
 
@@ -325,7 +457,7 @@ mod tests {
         );
         // 4 chunks, sent 3, 1, 4, 1 (again), 2
         for (k, len, last) in [(3, 10, false), (1, 10, false), (4, 15, false), (1, 10, false), (2, 10, true)] {
-            let a = run(2, TwakeCall::Landed { info: info(k, 4, 45), len }).unwrap();
+            let a = run(2, TwakeCall::Landed { info: info(k, 4, 45), len, parts: vec![] }).unwrap();
             assert_eq!(a.assemble, last, "chunk {k}");
         }
         let a = run(3, TwakeCall::Get).unwrap();
@@ -333,16 +465,20 @@ mod tests {
         assert_eq!(a.file.upload_data, Some(UploadData { size: 45, chunks: 4 }));
         assert!(!a.assemble, "a fresh completion is not taken over");
         // a chunk re-sent while finishing does not start a second assembly
-        assert!(!run(4, TwakeCall::Landed { info: info(2, 4, 45), len: 10 }).unwrap().assemble);
+        assert!(!run(4, TwakeCall::Landed { info: info(2, 4, 45), len: 10, parts: vec![] }).unwrap().assemble);
         // the assembling request died: the next request after a minute takes over, once
         assert!(run(2 + FINISHING_STALE_MS, TwakeCall::Get).unwrap().assemble);
         assert!(!run(3 + FINISHING_STALE_MS, TwakeCall::Get).unwrap().assemble);
         // an assembly that failed is released: the very next request takes it over
         run(4 + FINISHING_STALE_MS, TwakeCall::Released).unwrap();
-        assert!(run(5 + FINISHING_STALE_MS, TwakeCall::Landed { info: info(2, 4, 45), len: 10 }).unwrap().assemble);
+        assert!(
+            run(5 + FINISHING_STALE_MS, TwakeCall::Landed { info: info(2, 4, 45), len: 10, parts: vec![] })
+                .unwrap()
+                .assemble
+        );
         let done = run(5, TwakeCall::Finished { size: 45, sha256: "ab".into() }).unwrap();
         assert_eq!(done.file.phase, Phase::Done { size: 45, sha256: "ab".into() });
-        let late = run(6, TwakeCall::Landed { info: info(1, 4, 45), len: 10 });
+        let late = run(6, TwakeCall::Landed { info: info(1, 4, 45), len: 10, parts: vec![] });
         assert_eq!(late.unwrap_err().status(), 409, "users cannot overwrite");
         assert_eq!(run(6, TwakeCall::Delete).unwrap().file.id, "f");
         assert!(l.is_empty());
@@ -354,7 +490,8 @@ mod tests {
         let l = MemoryLedger::default();
         let run = |call| block_on(serve(&l, 0, call));
         run(TwakeCall::Create { file: Box::new(TwakeFile::new("f", "acme", "c", "u", 0)) }).unwrap();
-        let a = run(TwakeCall::Landed { info: ChunkInfo { total_size: 0, ..info(1, 1, 0) }, len: 7 }).unwrap();
+        let a = run(TwakeCall::Landed { info: ChunkInfo { total_size: 0, ..info(1, 1, 0) }, len: 7, parts: vec![] })
+            .unwrap();
         assert!(a.assemble);
         assert_eq!(a.file.metadata.as_ref().unwrap().name, "a.bin");
         let a = run(TwakeCall::Finished { size: 7, sha256: "s".into() }).unwrap();
@@ -363,13 +500,63 @@ mod tests {
         let l = MemoryLedger::default();
         let run = |call| block_on(serve(&l, 0, call));
         run(TwakeCall::Create { file: Box::new(TwakeFile::new("f", "acme", "c", "u", 0)) }).unwrap();
-        run(TwakeCall::Landed { info: info(1, 2, 20), len: 10 }).unwrap();
+        run(TwakeCall::Landed { info: info(1, 2, 20), len: 10, parts: vec![] }).unwrap();
         let renamed = ChunkInfo { name: "other.bin".into(), ..info(2, 2, 20) };
-        let a = run(TwakeCall::Landed { info: renamed.clone(), len: 10 }).unwrap();
+        let a = run(TwakeCall::Landed { info: renamed.clone(), len: 10, parts: vec![] }).unwrap();
         assert_eq!(a.file.metadata.unwrap().name, "a.bin");
-        assert_eq!(run(TwakeCall::Landed { info: info(3, 2, 20), len: 1 }).unwrap_err().status(), 400);
+        assert_eq!(run(TwakeCall::Landed { info: info(3, 2, 20), len: 1, parts: vec![] }).unwrap_err().status(), 400);
         assert_eq!(info(0, 2, 1).check(100).unwrap_err().status(), 400);
         assert_eq!(info(1, 0, 1).check(100).unwrap_err().status(), 400);
         assert_eq!(info(1, 1, 101).check(100).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn direct_layout_plan_parts_and_first_proposal_wins() {
+        const MIB: u64 = 1 << 20;
+        // Twake's web client: 50,000,000-byte chunks, the last up to twice that
+        assert_eq!(Direct::plan(268_435_456, 5, 50_000_000, 5 * MIB), Some((50_000_000, 6_250_000)));
+        // no part size of 5 to 16 MiB divides it, or one chunk only, or an empty last chunk
+        assert_eq!(Direct::plan(64 * MIB, 13, 5_162_220, 5 * MIB), None);
+        assert_eq!(Direct::plan(20_000_003 * 3, 2, 20_000_003, 5 * MIB), None, "a prime past 16 MiB");
+        assert_eq!(Direct::plan(100, 1, 100, 5 * MIB), None);
+        assert_eq!(Direct::plan(20 * MIB, 3, 10 * MIB, 5 * MIB), None, "the last chunk would be empty");
+        assert_eq!(
+            Direct::plan(32 * MIB, 2, 16 * MIB, 5 * MIB),
+            Some((16 * MIB, 8 * MIB)),
+            "the smallest part that divides"
+        );
+        // past R2's 10,000 parts
+        assert_eq!(Direct::plan(20_000 * 5 * MIB, 2_000, 10 * 5 * MIB, 5 * MIB), None);
+        let d = Direct { upload_id: "u".into(), total: 268_435_456, chunks: 5, chunk: 50_000_000, part: 6_250_000 };
+        assert_eq!((d.first_part(1), d.first_part(2), d.first_part(5)), (1, 9, 33));
+        assert_eq!((d.chunk_len(4), d.chunk_len(5)), (50_000_000, 68_435_456));
+        assert!(d.check(&ChunkInfo { total_size: 268_435_456, ..info(5, 5, 0) }).is_ok());
+        assert_eq!(d.check(&info(5, 5, 1)).unwrap_err().status(), 400, "another total");
+
+        let l = MemoryLedger::default();
+        let run = |call| block_on(serve(&l, 0, call));
+        run(TwakeCall::Create { file: Box::new(TwakeFile::new("f", "acme", "c", "u", 0)) }).unwrap();
+        assert_eq!(run(TwakeCall::Layout { propose: None }).unwrap().file.layout, None, "asking fixes nothing");
+        let mine = Layout::Direct(d.clone());
+        let theirs = Layout::Direct(Direct { upload_id: "v".into(), ..d.clone() });
+        assert_eq!(run(TwakeCall::Layout { propose: Some(mine.clone()) }).unwrap().file.layout, Some(mine.clone()));
+        assert_eq!(run(TwakeCall::Layout { propose: Some(theirs) }).unwrap().file.layout, Some(mine), "first wins");
+        let part = |n| UploadedPart { number: n, etag: format!("e{n}") };
+        let sizes = ChunkInfo { total_size: 268_435_456, ..info(2, 5, 0) };
+        run(TwakeCall::Landed { info: sizes.clone(), len: 50_000_000, parts: (9..=16).map(part).collect() }).unwrap();
+        // re-sent: its parts replace the earlier ones
+        run(TwakeCall::Landed { info: sizes, len: 50_000_000, parts: vec![part(9)] }).unwrap();
+        let a = run(TwakeCall::Peek).unwrap();
+        assert_eq!(a.file.parts, vec![(2, vec![part(9)])]);
+        assert_eq!(a.file.all_parts().unwrap_err().status(), 409, "chunks missing");
+        // a file that landed staged chunks before layouts existed stays staged
+        let l = MemoryLedger::default();
+        let run = |call| block_on(serve(&l, 0, call));
+        run(TwakeCall::Create { file: Box::new(TwakeFile::new("f", "acme", "c", "u", 0)) }).unwrap();
+        run(TwakeCall::Landed { info: info(1, 2, 20), len: 10, parts: vec![] }).unwrap();
+        let a = run(TwakeCall::Layout { propose: Some(Layout::Direct(d)) }).unwrap();
+        assert_eq!(a.file.layout, Some(Layout::Staged));
+        run(TwakeCall::Finished { size: 20, sha256: "s".into() }).unwrap();
+        assert_eq!(run(TwakeCall::Layout { propose: None }).unwrap_err().status(), 409, "done: no more chunks");
     }
 }

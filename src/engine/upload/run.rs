@@ -187,6 +187,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
             tail: Vec::new(),
             size: st.offset,
             hash,
+            first_part: 1,
         };
         let meta = meta_for(&st);
         let target = Target { store: self.blobs, key: &st.r2_key, meta: &meta, part_size: st.part_size };

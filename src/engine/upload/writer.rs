@@ -50,12 +50,15 @@ pub struct Cut {
     pub tail: Vec<u8>,
     pub size: u64,
     pub hash: Running,
+    /// The number of the first part cut here (1, but for a chunk going into parts of its
+    /// file's upload: [`write_parts`]).
+    pub first_part: u16,
 }
 
 impl Cut {
     /// Nothing written yet, hashed with `hash`.
     pub fn new(hash: Running) -> Cut {
-        Cut { multipart: None, parts: Vec::new(), stored: 0, tail: Vec::new(), size: 0, hash }
+        Cut { multipart: None, parts: Vec::new(), stored: 0, tail: Vec::new(), size: 0, hash, first_part: 1 }
     }
 
     /// The bytes after the last part, stored and held.
@@ -212,10 +215,10 @@ async fn flush<'a, B: BlobStore>(
     Ok(())
 }
 
-/// Parts are numbered densely from 1; the part in flight is always awaited before the next
-/// starts, so every earlier part is in `parts`.
+/// Parts are numbered densely from `first_part`; the part in flight is always awaited before
+/// the next starts, so every earlier part is in `parts`.
 fn next_part_number(cut: &Cut, part_size: u64) -> Result<u16> {
-    let n = cut.parts.len() + 1;
+    let n = usize::from(cut.first_part) + cut.parts.len();
     u16::try_from(n)
         .ok()
         .filter(|n| u64::from(*n) <= R2_MAX_PARTS)
@@ -253,6 +256,39 @@ pub async fn seal<B: BlobStore>(
             target.store.complete(mp, parts).await
         }
     }
+}
+
+/// Writes exactly `len` bytes of `body` into parts of the open multipart upload `mp`,
+/// numbered from `first`, each `part_size` bytes but the last: a piece of a file whose pieces
+/// arrive in any order (a Twake chunk). Nothing is hashed. A body longer or shorter than
+/// `len` fails with `wrong`, its parts left to be replaced by a retry or dropped with the
+/// upload.
+pub async fn write_parts<B, S>(
+    store: &B,
+    mp: &MultipartRef,
+    first: u16,
+    part_size: u64,
+    len: u64,
+    wrong: Error,
+    body: S,
+) -> Result<Vec<UploadedPart>>
+where
+    B: BlobStore,
+    S: Stream<Item = Result<Bytes>> + Unpin,
+{
+    let meta = BlobMeta::default();
+    let target = Target { store, key: &mp.key, meta: &meta, part_size };
+    let mut cut = Cut { multipart: Some(mp.clone()), first_part: first, ..Cut::new(Running::Unknown) };
+    let limits = FeedLimits { limit: len, over: wrong.clone(), flush_full_tail: true };
+    feed(&target, &mut cut, limits, body, &|_| Ok(Vec::new()), &mut |_| {}).await?;
+    if cut.size != len {
+        return Err(wrong);
+    }
+    if !cut.tail.is_empty() {
+        let n = next_part_number(&cut, part_size)?;
+        cut.parts.push(store.upload_part(mp, n, std::mem::take(&mut cut.tail)).await?);
+    }
+    Ok(cut.parts)
 }
 
 /// Writes a file that arrives in one stream, hashed with `hash`: a file longer than one part
