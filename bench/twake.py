@@ -17,7 +17,7 @@ Needs `make build`.
 """
 import argparse, base64, hashlib, hmac, json, os, sys, threading, time
 
-from common import MIB, both_servers, edgeshare_server, median, paired_ratio, random_file, remove_random_file, require_build
+from common import MIB, report, both_servers, edgeshare_server, median, paired_ratio, random_file, remove_random_file, require_build
 from tus import AUTH, Slice, conn, raw_multipart, send, timed, tus_upload
 
 SECRET = "bench-jwt-secret-0123456789abcdef"
@@ -198,6 +198,12 @@ def main():
             (f"  raw JS worker, {args.mib} MiB in 8 MiB multipart parts", "raw_8", "raw_8", ""))
     for label, k, base, goal in rows:
         print(f"{label:58}{m[k]:8.1f}{ratio(k, base):8.2f}{rss[k]:9.1f}  {goal}")
+    report("Twake 256 MiB in 50,000,000-byte chunks, 5 in flight (direct)", m["direct_5"], "raw JS worker, same chunks into the same parts",
+           m["raw_direct_5"], ratio("direct_5", "raw_direct_5"), ">= 0.85", "MiB/s",
+           f"after the raw worker's runs, edgeshare's drop to {ratio('direct_5_after', 'raw_direct_5'):.2f}x (cause not found)")
+    report(f"Twake {args.mib} MiB in {args.chunks} chunks under 5 MiB, 5 in flight (staged)", m["twake_5"],
+           "raw JS worker, multipart in 8 MiB parts", m["raw_8"], ratio("twake_5", "raw_8"), "(no goal)", "MiB/s",
+           "chunks smaller than R2's 5 MiB part floor cannot be parts: staged, then read back and written once more")
     print("staged, 5 in flight vs 1 at a time:", f"{m['twake_5'] / m['twake_1']:.2f}x")
     print(f"direct: the sha256 (read natively after the answer) known {median(DIGEST_LAG[1:] or DIGEST_LAG):.2f} s after the last answer")
 

@@ -257,7 +257,8 @@ fn idle_uploads_are_aborted_by_the_alarm() {
     assert_eq!(r.header("Upload-Offset"), Some(&*(6 * MIB).to_string()));
     assert!(srv.r2_blobs() >= 1, "a 5 MiB part is in R2");
     // after 2 idle seconds the alarm aborts the multipart upload: its parts go
-    assert_eq!(srv.wait_r2_blobs(0, 20), 0, "the aborted upload's parts are gone from R2");
+    // (within a minute: the local R2 deletes the parts in the background, slower under load)
+    assert_eq!(srv.wait_r2_blobs(0, 60), 0, "the aborted upload's parts are gone from R2");
     let head = ureq::head(&url).set("Tus-Resumable", "1.0.0").set("Authorization", &basic_auth()).call();
     assert!(matches!(head, Err(ureq::Error::Status(404, _))), "the upload is forgotten");
 }

@@ -394,14 +394,20 @@ async function flows(browser, small, big) {
   await recordStates(page, small.name);
   await network(cdp, { offline: true });
   // Offline: the row says it waits for the network, as a notice, not an error.
-  const smallItem = uploadItem(page, small.name);
-  await smallItem.and(page.locator('[data-state="waiting"]')).waitFor({ timeout: 10_000 }).catch(() => {});
-  const offline = {
-    state: await smallItem.getAttribute("data-state"),
-    stats: (await smallItem.locator(".stats").textContent()).trim(),
-    notice: (await smallItem.locator(".waiting").isVisible()) ? (await smallItem.locator(".waiting").textContent()).trim() : null,
-    errorShown: await smallItem.locator(".error").isVisible(),
+  // (read in the page at the moment the row waits: while offline, the client's retries flip
+  // it back to uploading for an instant, which a reading from outside may land on)
+  const rowNow = ([name, waitingOnly]) => {
+    const li = [...document.querySelectorAll("li.upload")].find((el) => el.querySelector(".name").textContent === name);
+    if (!li || (waitingOnly && li.dataset.state !== "waiting")) return false;
+    const shown = (el) => !!el && el.checkVisibility();
+    const notice = li.querySelector(".waiting");
+    return { state: li.dataset.state, stats: li.querySelector(".stats").textContent.trim(),
+             notice: shown(notice) ? notice.textContent.trim() : null, errorShown: shown(li.querySelector(".error")) };
   };
+  const offline = await page
+    .waitForFunction(rowNow, [small.name, true], { timeout: 10_000, polling: 50 })
+    .then((h) => h.jsonValue())
+    .catch(() => page.evaluate(rowNow, [small.name, false]));
   // The scenario, not a wait for something: the network stays down for a while, as a real
   // drop does, so that the client's requests fail and it has to retry once it is back.
   await page.waitForTimeout(2500);
