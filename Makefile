@@ -17,9 +17,12 @@ EDGESHARE_PORT ?= 8787
 setup:
 	@scripts/setup.sh
 
-build: setup
-	worker-build --release
+# The worker is built again only when a source changed since the last build.
+build: setup build/index.js
 	$(NODE) web/build.mjs
+
+build/index.js: $(shell find src -name '*.rs') Cargo.toml Cargo.lock | setup
+	worker-build --release
 
 # Only the static assets (web/ into public/): the page, its script and styles, the API docs.
 web: setup

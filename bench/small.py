@@ -141,24 +141,25 @@ def counted_ops(n=20):
 
 def rss_growth(n):
     """workerd RSS growth over n 1 KiB uploads and n downloads of each, each worker variant on a
-    fresh server of its own: edgeshare as configured (its public downloads fill the Workers
-    cache) and with the cache off (`EDGESHARE_CACHE_MAX_AGE=0`), the raw worker with and
-    without a cache fill. Separates what is ours from the local emulation of the Cache API."""
+    fresh server of its own: edgeshare's NGCP files (public downloads, which fill the Workers
+    cache) and with the cache off (tus files, whose downloads are private: never cached), the
+    raw worker with and without a cache fill. Separates what is ours from the local emulation
+    of the Cache API."""
     data = os.urandom(1024)
     variants = (
-        ("edgeshare", lambda: edgeshare_server(), ngcp_upload, ""),
-        ("edgeshare, cache off", lambda: edgeshare_server(extra_vars='EDGESHARE_CACHE_MAX_AGE="0"\n'), ngcp_upload, ""),
-        ("raw, cache fill", raw_server, raw_upload, "?cache=1"),
-        ("raw, no cache", raw_server, raw_upload, ""),
+        ("edgeshare", edgeshare_server, ngcp_upload, "", False),
+        ("edgeshare, cache off", edgeshare_server, tus_upload, "", True),
+        ("raw, cache fill", raw_server, raw_upload, "?cache=1", False),
+        ("raw, no cache", raw_server, raw_upload, "", False),
     )
     out = {}
-    for name, start, upload, suffix in variants:
+    for name, start, upload, suffix, auth in variants:
         server = start()
         try:
             run(server, 50, lambda c, _: upload(c, data))  # warm: the wasm compiled, the heaps grown
             before = server.rss()
             _, paths = run(server, n, lambda c, _: upload(c, data))
-            run(server, n, download(False), [p + suffix for p in paths])
+            run(server, n, download(auth), [p + suffix for p in paths])
             out[name] = (server.rss() - before) / (1 << 20)
         finally:
             server.stop()

@@ -106,8 +106,9 @@ def timed(server, fn):
 
 
 # why the chunked row falls short, as measured (README, "Benchmarks")
-WHY_CHUNKS = ("each PATCH is a hop to the Upload object, which loads and saves its state and writes the "
-              "stream through wasm (hashing it resumably) where the raw worker streams the part straight into R2")
+WHY_CHUNKS = ("an upload spanning requests is hashed in wasm, resumably (saved with the upload between "
+              "requests): bench/sha256_share.sh measured most of the gap there (0.88x without the hash); the "
+              "rest is each PATCH's hop to the Upload object and its SQLite writes")
 
 
 def main():

@@ -35,6 +35,28 @@ def jwt():
 TWAKE_CHUNK = 50_000_000  # Twake's web client's resumable.js chunkSize
 
 
+def in_flight(server, path, chunks, parallel, send_chunk):
+    """Sends chunks 1..chunks of `path`, `parallel` at a time, each by `send_chunk(conn, file,
+    k)` on a connection and an open file of its thread's own."""
+    todo, lock = list(range(1, chunks + 1)), threading.Lock()
+
+    def worker():
+        cx = conn(server)
+        with open(path, "rb") as f:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    k = todo.pop(0)
+                send_chunk(cx, f, k)
+
+    threads = [threading.Thread(target=worker) for _ in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def twake_upload(server, path, chunks, parallel, chunk_size=None):
     """Uploads `path` as Twake's client does: `chunks` chunks of floor(size / chunks), or, given
     `chunk_size`, resumable.js's cut (chunks of that size, the rest to the last) with
@@ -48,37 +70,25 @@ def twake_upload(server, path, chunks, parallel, chunk_size=None):
         c, chunks = chunk_size, max(size // chunk_size, 1)
     else:
         c = size // chunks
-    todo = list(range(1, chunks + 1))
-    lock, errors = threading.Lock(), []
+    errors = []
 
-    def worker():
-        cx = conn(server)
-        with open(path, "rb") as f:
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    k = todo.pop(0)
-                offset = (k - 1) * c
-                n = size - offset if k == chunks else c
-                f.seek(offset)
-                data = f.read(n)
-                pre = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="b.bin"\r\n'
-                       b"Content-Type: application/octet-stream\r\n\r\n")
-                body = pre + data + b"\r\n--B--\r\n"
-                q = (f"resumableChunkNumber={k}&resumableChunkSize={c}&resumableCurrentChunkSize={n}"
-                     f"&resumableTotalChunks={chunks}&resumableTotalSize={size}&resumableFilename=b.bin") if chunk_size else (
-                    f"chunk_number={k}&total_chunks={chunks}&total_size={size}&filename=b.bin")
-                hdrs = {**auth, "Content-Type": "multipart/form-data; boundary=B"}
-                status, _, answer = send(cx, "POST", f"{PREFIX}/{fid}?{q}", body=body, headers=hdrs, length=len(body))
-                if status != 200:
-                    errors.append((k, status, answer[:200]))
+    def send_chunk(cx, f, k):
+        offset = (k - 1) * c
+        n = size - offset if k == chunks else c
+        f.seek(offset)
+        data = f.read(n)
+        pre = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="b.bin"\r\n'
+               b"Content-Type: application/octet-stream\r\n\r\n")
+        body = pre + data + b"\r\n--B--\r\n"
+        q = (f"resumableChunkNumber={k}&resumableChunkSize={c}&resumableCurrentChunkSize={n}"
+             f"&resumableTotalChunks={chunks}&resumableTotalSize={size}&resumableFilename=b.bin") if chunk_size else (
+            f"chunk_number={k}&total_chunks={chunks}&total_size={size}&filename=b.bin")
+        hdrs = {**auth, "Content-Type": "multipart/form-data; boundary=B"}
+        status, _, answer = send(cx, "POST", f"{PREFIX}/{fid}?{q}", body=body, headers=hdrs, length=len(body))
+        if status != 200:
+            errors.append((k, status, answer[:200]))
 
-    threads = [threading.Thread(target=worker) for _ in range(parallel)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_flight(server, path, chunks, parallel, send_chunk)
     assert not errors, errors
     answered = time.monotonic()
 
@@ -112,30 +122,19 @@ def raw_chunks(server, path, chunk_size, parallel, key, part=6_250_000):
     status, _, body = send(conn(server), "POST", f"/mpu/{key}?action=create", length=0)
     upload_id = json.loads(body)["uploadId"]
     chunks = max(size // chunk_size, 1)
-    todo, parts, lock = list(range(1, chunks + 1)), [], threading.Lock()
+    parts, lock = [], threading.Lock()
 
-    def worker():
-        cx = conn(server)
-        with open(path, "rb") as f:
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    k = todo.pop(0)
-                offset = (k - 1) * chunk_size
-                n = size - offset if k == chunks else chunk_size
-                first = (k - 1) * (chunk_size // part) + 1
-                status, _, body = send(cx, "PUT", f"/mpu/{key}?action=chunk&uploadId={upload_id}&first={first}&part={part}",
-                                       body=Slice(f, offset, n), length=n)
-                assert status == 200, body
-                with lock:
-                    parts.extend(json.loads(body))
+    def send_chunk(cx, f, k):
+        offset = (k - 1) * chunk_size
+        n = size - offset if k == chunks else chunk_size
+        first = (k - 1) * (chunk_size // part) + 1
+        status, _, body = send(cx, "PUT", f"/mpu/{key}?action=chunk&uploadId={upload_id}&first={first}&part={part}",
+                               body=Slice(f, offset, n), length=n)
+        assert status == 200, body
+        with lock:
+            parts.extend(json.loads(body))
 
-    threads = [threading.Thread(target=worker) for _ in range(parallel)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_flight(server, path, chunks, parallel, send_chunk)
     parts.sort(key=lambda p: p["partNumber"])
     status, _, body = send(conn(server), "POST", f"/mpu/{key}?action=complete&uploadId={upload_id}", body=json.dumps(parts))
     assert status == 200 and json.loads(body)["size"] == size, body

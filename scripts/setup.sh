@@ -30,9 +30,51 @@ if ! cargo fmt --version >/dev/null 2>&1; then
   rustup component add rustfmt
 fi
 
+need_apt=()
+command -v curl >/dev/null || need_apt+=(curl)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+# The browser test (tests/browser/upload.mjs) drives Debian's chromium with playwright-core:
+# no browser is ever downloaded by playwright itself.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+# The packages of npm and PyPI download while the build tools compile.
+packages() {
+  # npm packages: reinstall when package-lock.json changed since the last install.
+  stamp=node_modules/.edgeshare-lock
+  if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+    say "installing npm packages"
+    # npm ci refuses this lock (the registry here omits other platforms' optional workerd
+    # builds from it); npm install honours the pinned versions all the same.
+    npm install --no-audit --no-fund --loglevel=error
+    cp package-lock.json "$stamp"
+  fi
+
+  # Python clients the tests run as their vendors document them (PyPI `requests`), and
+  # Schemathesis, which fuzzes every route against /openapi.json.
+  if ! .venv/bin/python -c 'import requests' 2>/dev/null; then
+    say "creating .venv with requests"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check requests
+  fi
+  want_st=4.32.5
+  if [ "$(.venv/bin/schemathesis --version 2>/dev/null | awk '{print $NF}')" != "$want_st" ]; then
+    say "installing schemathesis $want_st into .venv"
+    .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$want_st"
+  fi
+}
+log=$(mktemp)
+packages > "$log" 2>&1 &
+packages_pid=$!
+
 # The build tools are installed as debug builds: they each process one ~4 MB module per
 # build, where a debug build costs about a second more, and compile in about half the time
 # (measured on 2 cores: wasm-bindgen-cli 54 s instead of 111 s; README, "Benchmarks").
+# The two share a target folder, so that the second builds only what the first did not.
+export CARGO_TARGET_DIR="$PWD/target/tools"
 want_bindgen=$(lock_version wasm-bindgen)
 have_bindgen=$("$CARGO_BIN/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have_bindgen" != "$want_bindgen" ]; then
@@ -48,38 +90,13 @@ if [ "$have_wb" != "$want_wb" ]; then
   cargo install worker-build --version "=$want_wb" --debug --locked \
     || cargo install worker-build --version "=$want_wb" --debug --force
 fi
+unset CARGO_TARGET_DIR
 
-# npm packages: reinstall when package-lock.json changed since the last install.
-stamp=node_modules/.edgeshare-lock
-if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  say "installing npm packages"
-  # npm ci refuses this lock (the registry here omits other platforms' optional workerd
-  # builds from it); npm install honours the pinned versions all the same.
-  npm install --no-audit --no-fund --loglevel=error
-  cp package-lock.json "$stamp"
+if ! wait "$packages_pid"; then
+  cat "$log" >&2
+  rm -f "$log"
+  exit 1
 fi
-
-need_apt=()
-command -v curl >/dev/null || need_apt+=(curl)
-python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
-# The browser test (tests/browser/upload.mjs) drives Debian's chromium with playwright-core:
-# no browser is ever downloaded by playwright itself.
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  say "installing Debian packages: ${need_apt[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
-fi
-# Python clients the tests run as their vendors document them (PyPI `requests`), and
-# Schemathesis, which fuzzes every route against /openapi.json.
-if ! .venv/bin/python -c 'import requests' 2>/dev/null; then
-  say "creating .venv with requests"
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check requests
-fi
-want_st=4.32.5
-if [ "$(.venv/bin/schemathesis --version 2>/dev/null | awk '{print $NF}')" != "$want_st" ]; then
-  say "installing schemathesis $want_st into .venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$want_st"
-fi
+cat "$log" >&2
+rm -f "$log"
 say "ready"

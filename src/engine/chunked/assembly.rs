@@ -7,10 +7,9 @@
 
 use bytes::Bytes;
 
-use super::{call, new_file, FileRef};
-use crate::auth::Tenant;
+use super::{call, whole_file};
 use crate::engine::file::keys;
-use crate::engine::ledger::twake::{Layout, Metadata, TwakeCall, TwakeFile};
+use crate::engine::ledger::twake::{Layout, TwakeCall, TwakeFile};
 use crate::engine::{Ctx, Expiry};
 use crate::error::{Error, Result};
 use crate::store::{BlobStore, Platform};
@@ -35,14 +34,7 @@ pub async fn assemble<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file:
 async fn assemble_once<P: Platform>(ctx: &Ctx<'_, P>, uploads: &P::Objects, file: TwakeFile) -> Result<TwakeFile> {
     let lengths = file.chunk_lengths()?;
     let total: u64 = lengths.iter().map(|(_, l)| l).sum();
-    let meta = file.metadata.clone().unwrap_or(Metadata {
-        name: "file".into(),
-        mime: "application/octet-stream".into(),
-        thumbnails_status: "done".into(),
-    });
-    let tenant = Tenant(file.tenant.clone());
-    let owner = FileRef { id: &file.id, company: &file.company_id, tenant: &tenant, user: &file.user_id };
-    let new = new_file(&owner, &meta.name, &meta.mime, Some(total));
+    let new = whole_file(&file, total);
     let blobs = ctx.blobs;
     let id = file.id.clone();
     let pieces = futures_util::stream::try_unfold((0usize, 0u64), move |(i, off)| {

@@ -9,9 +9,8 @@
 
 use bytes::Bytes;
 
-use super::{call, new_file, FileRef};
-use crate::auth::Tenant;
-use crate::engine::ledger::twake::{ChunkInfo, Direct, Layout, Metadata, TwakeCall, TwakeFile};
+use super::{call, new_file, whole_file, FileRef};
+use crate::engine::ledger::twake::{ChunkInfo, Direct, Layout, TwakeCall, TwakeFile};
 use crate::engine::upload::writer;
 use crate::engine::{Ctx, Expiry, Held, HeldBody};
 use crate::error::{Error, Result};
@@ -100,14 +99,7 @@ pub async fn complete<P: Platform>(ctx: &Ctx<'_, P>, file: TwakeFile, d: &Direct
             _ => return Err(e),
         },
     };
-    let meta = file.metadata.clone().unwrap_or(Metadata {
-        name: "file".into(),
-        mime: "application/octet-stream".into(),
-        thumbnails_status: "done".into(),
-    });
-    let tenant = Tenant(file.tenant.clone());
-    let owner = FileRef { id: &file.id, company: &file.company_id, tenant: &tenant, user: &file.user_id };
-    let template = new_file(&owner, &meta.name, &meta.mime, Some(info.size)).template();
+    let template = whole_file(&file, info.size).template();
     let held = Held { template, mutable: false, size: info.size, sha256: String::new(), body: HeldBody::Sealed(info) };
     // Not `keep_file`: a failure here must not delete the object, whose parts are gone.
     let record = ctx.store_file(held, Expiry::Never).await?;

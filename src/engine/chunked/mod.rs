@@ -27,7 +27,7 @@ pub mod thumbs;
 
 use crate::auth::Tenant;
 use crate::engine::file::record::{Access, Extras, Vendor};
-use crate::engine::ledger::twake::{TwakeAnswer, TwakeCall, FILE_NOT_FOUND};
+use crate::engine::ledger::twake::{TwakeAnswer, TwakeCall, TwakeFile, FILE_NOT_FOUND};
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
 use crate::engine::upload::calls::Uploads;
 use crate::engine::{Missing, NewFile};
@@ -64,6 +64,16 @@ pub async fn call<U: Uploads>(uploads: &U, cid: &str, id: &str, c: TwakeCall) ->
 /// The id of thumbnail `index` of file `id`: its record's.
 fn thumb_id(id: &str, index: u32) -> String {
     format!("{id}-t{index}")
+}
+
+/// The file a Twake file's object describes once all its `size` bytes are in: its
+/// metadata's name and type (one that never had any: `file`, `application/octet-stream`).
+fn whole_file(file: &TwakeFile, size: u64) -> NewFile {
+    let (name, mime) =
+        file.metadata.as_ref().map_or(("file", "application/octet-stream"), |m| (m.name.as_str(), m.mime.as_str()));
+    let tenant = Tenant(file.tenant.clone());
+    let owner = FileRef { id: &file.id, company: &file.company_id, tenant: &tenant, user: &file.user_id };
+    new_file(&owner, name, mime, Some(size))
 }
 
 /// The record a Twake file is stored under: private, its company and user beside it.
