@@ -32,14 +32,16 @@ dev: build
 	@scripts/dev-vars.sh
 	scripts/wrangler dev --ip 127.0.0.1 --port $(EDGESHARE_PORT) --persist-to .state --show-interactive-dev-session=false
 
+# (with the `e2e` feature, which only enables the end-to-end test binaries: the library is
+# then built once, for the host tests and the end-to-end tests alike)
 test-host: setup lint
-	cargo test --lib --bins
+	cargo test --features e2e --lib --bins
 
-# rustfmt's layout, clippy (host, wasm and the end-to-end tests) with warnings denied, and
-# rustdoc with broken intra-doc links (and every other rustdoc warning) denied.
+# rustfmt's layout, clippy (host with every test, the end-to-end ones included, and wasm)
+# with warnings denied, and rustdoc with broken intra-doc links (and every other rustdoc
+# warning) denied.
 lint: setup
 	cargo fmt --check
-	cargo clippy --lib --tests -- -D warnings
 	cargo clippy --features e2e --tests -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib
