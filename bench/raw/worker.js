@@ -1,3 +1,34 @@
+// Reads `body` into parts of exactly `size` bytes (the last one shorter), numbered from
+// `first`, each uploaded as it fills; an empty body makes one empty part when `always`.
+// Answers the parts, their total length as `.size`.
+async function cutParts(body, upload, size, first, always) {
+  const reader = body.getReader();
+  const parts = [];
+  let buf = new Uint8Array(size);
+  let fill = 0;
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    let off = 0;
+    while (off < value.length) {
+      const take = Math.min(size - fill, value.length - off);
+      buf.set(value.subarray(off, off + take), fill);
+      fill += take;
+      off += take;
+      total += take;
+      if (fill === size) {
+        parts.push(await upload.uploadPart(first + parts.length, buf));
+        buf = new Uint8Array(size);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0 || (always && parts.length === 0)) parts.push(await upload.uploadPart(first + parts.length, buf.subarray(0, fill)));
+  parts.size = total;
+  return parts;
+}
+
 // The baseline: a plain JavaScript worker that streams a request body into R2 and back,
 // with nothing in between. bench/throughput.py runs it beside edgeshare in the same workerd build.
 export default {
@@ -24,29 +55,8 @@ export default {
       if (action === "chunk") {
         // a piece of the file cut into parts of `part` bytes numbered from `first` (the
         // layout of edgeshare's direct Twake chunks): parts upload as they fill
-        const size = Number(url.searchParams.get("part"));
-        let n = Number(url.searchParams.get("first"));
-        const parts = [];
-        const reader = request.body.getReader();
-        let buf = new Uint8Array(size);
-        let fill = 0;
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          let off = 0;
-          while (off < value.length) {
-            const take = Math.min(size - fill, value.length - off);
-            buf.set(value.subarray(off, off + take), fill);
-            fill += take;
-            off += take;
-            if (fill === size) {
-              parts.push(await upload.uploadPart(n++, buf));
-              buf = new Uint8Array(size);
-              fill = 0;
-            }
-          }
-        }
-        if (fill > 0) parts.push(await upload.uploadPart(n++, buf.subarray(0, fill)));
+        const parts = await cutParts(request.body, upload, Number(url.searchParams.get("part")),
+          Number(url.searchParams.get("first")), false);
         return Response.json(parts);
       }
       const part = await upload.uploadPart(Number(url.searchParams.get("partNumber")), request.body);
@@ -63,29 +73,8 @@ export default {
       }
       // R2 multipart upload with parts of exactly `partSize` bytes, read from the body stream
       const upload = await env.BUCKET.createMultipartUpload(key);
-      const reader = request.body.getReader();
-      const parts = [];
-      let buf = new Uint8Array(partSize);
-      let fill = 0;
-      let size = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        let off = 0;
-        while (off < value.length) {
-          const n = Math.min(partSize - fill, value.length - off);
-          buf.set(value.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          size += n;
-          if (fill === partSize) {
-            parts.push(await upload.uploadPart(parts.length + 1, buf));
-            buf = new Uint8Array(partSize);
-            fill = 0;
-          }
-        }
-      }
-      if (fill > 0 || parts.length === 0) parts.push(await upload.uploadPart(parts.length + 1, buf.subarray(0, fill)));
+      const parts = await cutParts(request.body, upload, partSize, 1, true);
+      const size = parts.size;
       await upload.complete(parts);
       return Response.json({ key, size });
     }
