@@ -28,6 +28,9 @@ for _, name, exe in sorted(bins, reverse=True):
     print(name, exe)
 ' > "$out/bins"
 
+# no binary found would pass vacuously
+[ "$(wc -l < "$out/bins")" -ge 10 ] || { echo "[e2e] found only: $(cat "$out/bins")" >&2; exit 1; }
+
 run_one() { # name executable
   local start=$SECONDS
   if "$2" --test-threads=2 > "$out/$1.log" 2>&1; then
