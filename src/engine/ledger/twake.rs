@@ -101,7 +101,9 @@ impl Direct {
     /// within R2's 10,000 parts.
     pub fn plan(total: u64, chunks: u32, chunk: u64, min_part: u64) -> Option<(u64, u64)> {
         let n = u64::from(chunks);
-        if n < 2 || chunk == 0 || total <= (n - 1).checked_mul(chunk)? {
+        // (a chunk past 10,000 of the largest parts never fits: refused before the search for
+        // a part size, whose steps grow with the chunk size a client claims)
+        if n < 2 || chunk == 0 || chunk > R2_MAX_PARTS * DIRECT_MAX_PART || total <= (n - 1).checked_mul(chunk)? {
             return None;
         }
         let part = (1..=chunk / min_part)
@@ -525,6 +527,9 @@ mod tests {
             Some((16 * MIB, 8 * MIB)),
             "the smallest part that divides"
         );
+        // absurd claims: answered at once, never a search over them
+        assert_eq!(Direct::plan(u64::MAX, 2, 1 << 62, 5 * MIB), None);
+        assert_eq!(Direct::plan(100, 3, u64::MAX, 5 * MIB), None);
         // past R2's 10,000 parts
         assert_eq!(Direct::plan(20_000 * 5 * MIB, 2_000, 10 * 5 * MIB, 5 * MIB), None);
         let d = Direct { upload_id: "u".into(), total: 268_435_456, chunks: 5, chunk: 50_000_000, part: 6_250_000 };
