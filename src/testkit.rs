@@ -283,7 +283,7 @@ impl World {
             let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
             let bytes_in = header("content-length").and_then(|l| l.parse().ok());
             let bytes_out = reply.header("content-length").and_then(|l| l.parse().ok());
-            let download = matches!(reply, Reply::Download { .. });
+            let download = matches!(reply, Reply::Download { .. } | Reply::Zip { .. });
             self.tally.add(&tenant.0, &Counters::request(reply.status(), bytes_in, bytes_out, download));
         }
         // what the worker queues after its answer (`ctx.waitUntil`)
@@ -390,8 +390,39 @@ impl World {
                     BodyPlan::Part(span) => bytes[span.start as usize..(span.start + span.len) as usize].to_vec(),
                 }
             }
+            Reply::Zip { span: None, .. } => Vec::new(),
+            Reply::Zip { span: Some(span), bundle, .. } => {
+                use futures_util::StreamExt;
+                let stream = crate::engine::bundle::stream(MemorySource(&self.blobs), (**bundle).clone(), *span);
+                let chunks: Vec<Result<Vec<u8>>> = futures_executor::block_on(stream.collect());
+                chunks.into_iter().collect::<Result<Vec<_>>>().expect("the zip's stream").concat()
+            }
             other => panic!("not a download: {other:?}"),
         }
+    }
+}
+
+/// The in-memory R2 as a zip's source: a file's bytes in chunks of 64 KiB.
+pub struct MemorySource<'a>(pub &'a MemoryBlobs);
+
+impl crate::engine::bundle::Source for MemorySource<'_> {
+    fn read(
+        &self,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> LocalBoxFuture<'_, Result<futures_util::stream::LocalBoxStream<'static, Result<Vec<u8>>>>> {
+        use futures_util::StreamExt;
+        let bytes = self.0.object(key).unwrap_or_default();
+        let end = (offset + len).min(bytes.len() as u64) as usize;
+        let part = bytes.get(offset as usize..end).unwrap_or_default().to_vec();
+        let chunks: Vec<Result<Vec<u8>>> = part.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+        Box::pin(async move { Ok(futures_util::stream::iter(chunks).boxed_local()) })
+    }
+
+    fn keep(&self, key: String, value: String) -> LocalBoxFuture<'_, Result<()>> {
+        use crate::store::BlobStore;
+        Box::pin(async move { self.0.put(&key, value.into_bytes(), &Default::default()).await.map(drop) })
     }
 }
 

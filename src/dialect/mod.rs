@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod opentera;
 pub mod portsip;
 pub mod service;
+pub mod share;
 pub mod share_page;
 pub mod tus;
 pub mod twake;
@@ -213,6 +214,13 @@ pub enum Reply {
         plan: DownloadPlan,
         body: Option<std::rc::Rc<Payload>>,
     },
+    /// Stream bytes `span` of a bundle's zip (none for `HEAD`, a `304`, a `416`), as `plan`
+    /// says: the worker reads the files from R2 as the archive goes out.
+    Zip {
+        plan: DownloadPlan,
+        span: Option<crate::http::range::Span>,
+        bundle: Box<crate::engine::bundle::Bundle>,
+    },
 }
 
 impl Reply {
@@ -226,7 +234,7 @@ impl Reply {
             Reply::Json { headers, .. } | Reply::Empty { headers, .. } | Reply::Text { headers, .. } => {
                 headers.extend_from_slice(extra)
             }
-            Reply::Download { plan, .. } => plan.headers.extend_from_slice(extra),
+            Reply::Download { plan, .. } | Reply::Zip { plan, .. } => plan.headers.extend_from_slice(extra),
         }
         self
     }
@@ -237,7 +245,7 @@ impl Reply {
             Reply::Empty { headers, .. } | Reply::Json { headers, .. } | Reply::Text { headers, .. } => {
                 headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
             }
-            Reply::Download { plan, .. } => plan.header(name),
+            Reply::Download { plan, .. } | Reply::Zip { plan, .. } => plan.header(name),
         }
     }
 
@@ -262,7 +270,7 @@ impl Reply {
     pub fn status(&self) -> u16 {
         match self {
             Reply::Json { status, .. } | Reply::Empty { status, .. } | Reply::Text { status, .. } => *status,
-            Reply::Download { plan, .. } => plan.status,
+            Reply::Download { plan, .. } | Reply::Zip { plan, .. } => plan.status,
         }
     }
 }

@@ -8,23 +8,21 @@
 
 use serde_json::{json, Value};
 
+use super::share::Shared;
 use super::Op::Native;
-use super::{download_reply, fetch_whole, form, Dialect, Head, Reply, Request, Service};
+use super::{form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::catalog::listing::Listed;
 use crate::engine::file::ids::iso8601_ms;
 use crate::engine::file::record::{Extras, FileRecord, Vendor};
-use crate::engine::file::visibility::Via;
 use crate::engine::ledger::link::{
     self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
 };
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
-use crate::engine::throttle;
-use crate::engine::{Missing, Read};
+use crate::engine::Missing;
 use crate::error::{Error, Result};
-use crate::http::download::CachePolicy;
 use crate::route::{
-    opt, row, Kind, Media, Method, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
+    opt, row, Kind, Media, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
 };
 use crate::secret::{random_bytes, Secret};
 use crate::store::{Body, Platform};
@@ -38,7 +36,11 @@ pub enum Op {
     ListLinks,
     UpdateLink,
     RevokeLink,
+    CreateLinkOf,
+    AddLinkFiles,
     Share,
+    ShareFile,
+    ShareZip,
 }
 
 pub const TABLE: Table<Dialect, super::Op> = Table {
@@ -63,6 +65,12 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             `used_up` (its `max_downloads` made: `410`) or `expired` (`410`; listed until `EDGESHARE_GRACE` after its \
             expiry). Revoked links are not listed.")
         .with(Spec::DEFAULT.errors(&[410])),
+        row!(Post "/v1/links", Native(Op::CreateLinkOf), Tenant, Read,
+            "Creates a share link to several files at once: JSON `{\"file_ids\": [...], \"expires_in\",             \"max_downloads\", \"password\"}` (ids as `/v1/files` gives them, at most 200): 201 with the link and             its `file_ids`. `/s/{token}` then lists them, serves each at `/s/{token}/files/{index}` and all of them             as one zip at `/s/{token}/zip`.")
+        .with(Spec::ok(&[(201, Media::Json)]).takes(JSON).errors(&[404, 409, 410])),
+        row!(Post "/v1/links/{token}/files", Native(Op::AddLinkFiles), Tenant, Read,
+            "Adds files to a share link: JSON `{\"file_ids\": [...]}`: 200 with the link. A revoked link stays             revoked (`410`).")
+        .with(Spec::DEFAULT.takes(JSON).errors(&[404, 409, 410])),
         row!(Patch "/v1/links/{token}", Native(Op::UpdateLink), Tenant, Read,
             "Changes a share link: JSON `{\"expires_in\", \"max_downloads\", \"password\"}`, any of them, checked as \
             at creation (`expires_in` counts from now; `null` removes the limit or the password); its downloads are \
@@ -72,13 +80,35 @@ pub const TABLE: Table<Dialect, super::Op> = Table {
             "Revokes a share link: 204; it answers 410 from then on.")
         .with(Spec::ok(&[(204, Media::Empty)])),
         row!(Get "/s/{token}", Native(Op::Share), RevocableCapability, None,
-            "A share link: a page for browsers (`Accept: text/html`), else the bytes (counted; Range, ETag). \
-            `?download=1` always serves the bytes; a password as `?password=` or `X-Share-Password`.")
+            "A share link: a page for browsers (`Accept: text/html`), its files as JSON for \
+            `Accept: application/json` (`{\"files\": [{\"index\", \"name\", \"size\", \"content_type\", \"e2ee\", \
+            \"url\"}], \"zip_url\", \"zip_size\", ...}`, not counted), else the bytes (counted; Range, ETag): its \
+            one file's, or the zip of its files. `?download=1` always serves the bytes; a password as \
+            `?password=` or `X-Share-Password`.")
         .with(Spec::ok(DOWNLOAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
         row!(Head "/s/{token}", Native(Op::Share), RevocableCapability, None, "A share link's headers (not counted).")
             .with(Spec::ok(DOWNLOAD_HEAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
         row!(Post "/s/{token}", Native(Op::Share), RevocableCapability, Read,
-            "A share link's password as a form field (`password`, urlencoded, as the page posts it): the bytes.")
+            "A share link's password as a form field (`password`, urlencoded, as the page posts it): the bytes of \
+            its one file, or the page of its many.")
+        .with(Spec::ok(&[(200, Media::Bytes), (206, Media::Bytes)]).takes(FORM).errors(SHARE_ERRORS)),
+        row!(Get "/s/{token}/files/{index}", Native(Op::ShareFile), RevocableCapability, None,
+            "One file of a share link, by its place in the link's list from 0 (counted; Range, ETag).")
+        .with(Spec::ok(DOWNLOAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
+        row!(Head "/s/{token}/files/{index}", Native(Op::ShareFile), RevocableCapability, None,
+            "One file's headers (not counted).")
+        .with(Spec::ok(DOWNLOAD_HEAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
+        row!(Post "/s/{token}/files/{index}", Native(Op::ShareFile), RevocableCapability, Read,
+            "One file, the password as a form field (the page's buttons).")
+        .with(Spec::ok(&[(200, Media::Bytes), (206, Media::Bytes)]).takes(FORM).errors(SHARE_ERRORS)),
+        row!(Get "/s/{token}/zip", Native(Op::ShareZip), RevocableCapability, None,
+            "Every file of a share link still there, as one zip of stored entries, streamed (counted once; \
+            `Content-Length` known in advance, Range, ETag; ZIP64 past 4 GiB; names made safe and unique).")
+        .with(Spec::ok(DOWNLOAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
+        row!(Head "/s/{token}/zip", Native(Op::ShareZip), RevocableCapability, None, "The zip's headers (not counted).")
+            .with(Spec::ok(DOWNLOAD_HEAD).query(SHARE_QUERY).headers(SHARE_HEADERS).errors(SHARE_ERRORS)),
+        row!(Post "/s/{token}/zip", Native(Op::ShareZip), RevocableCapability, Read,
+            "The zip, the password as a form field (the page's button).")
         .with(Spec::ok(&[(200, Media::Bytes), (206, Media::Bytes)]).takes(FORM).errors(SHARE_ERRORS)),
     ],
 };
@@ -93,13 +123,14 @@ const SHARE_HEADERS: &[Param] =
 /// A share link refuses: no password (401), a wrong one or no such link when one is sent (403),
 /// expired, revoked or used up (410), too many wrong passwords (429).
 const SHARE_ERRORS: &[u16] = &[401, 403, 410, 416, 429];
-const FILE_GONE: Missing = Missing { not_found: "file no longer available", expired: "file expired" };
-/// Longest password form accepted.
-const MAX_FORM: u64 = 4 * 1024;
+pub(super) const FILE_GONE: Missing = Missing { not_found: "file no longer available", expired: "file expired" };
 
 pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
-    if op == Op::Share {
-        return share(svc, req, body).await;
+    match op {
+        Op::Share => return super::share::serve(svc, req, body, Shared::Link).await,
+        Op::ShareFile => return super::share::serve(svc, req, body, Shared::File).await,
+        Op::ShareZip => return super::share::serve(svc, req, body, Shared::Zip).await,
+        _ => {}
     }
     let tenant = req.tenant()?;
     match op {
@@ -110,7 +141,9 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         Op::ListLinks => list_links(svc, req, tenant).await,
         Op::UpdateLink => update_link(svc, req, tenant, P::read(body)).await,
         Op::RevokeLink => revoke_link(svc, req, tenant).await,
-        Op::Share => unreachable!("answered above"),
+        Op::CreateLinkOf => create_link_of(svc, req, tenant, P::read(body)).await,
+        Op::AddLinkFiles => add_link_files(svc, req, tenant, P::read(body)).await,
+        Op::Share | Op::ShareFile | Op::ShareZip => unreachable!("answered above"),
     }
 }
 
@@ -145,6 +178,7 @@ pub fn link_json(token: &str, link: &Link, origin: &str, now: u64) -> Value {
         "state": link.state(now).as_str(),
         "url": format!("{origin}/s/{token}"),
         "file_id": link.list_id,
+        "file_ids": link.files().iter().map(|f| f.list_id.clone()).collect::<Vec<_>>(),
         "created_at": iso8601_ms(link.created_at),
         "expires_at": iso8601_ms(link.expires_at),
         "max_downloads": link.max_downloads,
@@ -192,7 +226,8 @@ async fn delete_file<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenan
     let (record, list) = file_of(svc, req, tenant).await?;
     // no new download starts once the answer is sent: its links first, then its bytes
     for token in tokens(svc, &list, LinkCall::Drop { tenant: tenant.0.clone() }).await? {
-        match link_call(svc, &token, LinkCall::Revoke { tenant: tenant.0.clone() }).await {
+        let drop = LinkCall::DropFile { tenant: tenant.0.clone(), file_id: record.id.clone() };
+        match link_call(svc, &token, drop).await {
             Ok(_) | Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -280,20 +315,76 @@ async fn create_link<P: Platform>(
     tenant: &Tenant,
     body: crate::engine::upload::calls::ByteStream,
 ) -> Result<Reply> {
-    let ctx = svc.ctx;
     let fields = form::small_json(body).await?;
-    let ask = LinkAsk::parse(&fields, ctx.config.link_ttl, ctx.config.link_max_ttl)?;
-    let (record, list) = file_of(svc, req, tenant).await?;
+    let ask = LinkAsk::parse(&fields, svc.ctx.config.link_ttl, svc.ctx.config.link_max_ttl)?;
+    let (record, _) = file_of(svc, req, tenant).await?;
+    make_link(svc, req, tenant, ask, vec![record]).await
+}
+
+/// `POST /v1/links`: a link to the files `file_ids` names.
+async fn create_link_of<P: Platform>(
+    svc: &Service<'_, P>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    body: crate::engine::upload::calls::ByteStream,
+) -> Result<Reply> {
+    let fields = form::small_json(body).await?;
+    let ask = LinkAsk::parse(&fields, svc.ctx.config.link_ttl, svc.ctx.config.link_max_ttl)?;
+    let records = files_named(svc, tenant, &fields).await?;
+    make_link(svc, req, tenant, ask, records).await
+}
+
+/// The caller's files `file_ids` names, each once, in order: `400` for no list or one too
+/// long, `404` for a file that is not theirs.
+async fn files_named<P: Platform>(
+    svc: &Service<'_, P>,
+    tenant: &Tenant,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Vec<FileRecord>> {
+    let max = link::MAX_FILES_PER_LINK;
+    let ids: Vec<&str> = match fields.get("file_ids") {
+        Some(Value::Array(ids)) if !ids.is_empty() && ids.len() <= max => {
+            ids.iter().map(|v| v.as_str().filter(|s| !s.is_empty() && s.len() <= 256)).collect::<Option<_>>()
+        }
+        _ => None,
+    }
+    .ok_or_else(|| Error::bad_request(format!("file_ids must be a list of 1 to {max} file ids")))?;
+    let mut records: Vec<FileRecord> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let record = svc.ctx.find_owned(&tenant.0, id).await?;
+        if !records.iter().any(|r| r.id == record.id) {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
+/// A new link to `records` (one or more): listed with each file, so that deleting a file
+/// drops it from the link (and revokes the link with its last file).
+async fn make_link<P: Platform>(
+    svc: &Service<'_, P>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    ask: LinkAsk,
+    records: Vec<FileRecord>,
+) -> Result<Reply> {
+    let ctx = svc.ctx;
     let now = ctx.now();
-    // a link never outlives its file
-    let expires_at = ask.expires_at(now, &record);
+    let first = records.first().ok_or_else(|| Error::bad_request("a link needs a file"))?;
+    // a link never outlives its files (the longest-lived of them)
+    let expires_at = records.iter().map(|r| ask.expires_at(now, r)).max().unwrap_or(now);
     let password = ask.password.as_deref().map(|p| hash(ctx.config, p)).transpose()?;
     let token = Secret::random::<24>();
-    let link = Link {
+    let linked = |r: &FileRecord| link::LinkedFile {
+        file_id: r.id.clone(),
+        list_id: r.list_id().to_string(),
+        r2_key: r.r2_key.clone(),
+    };
+    let mut link = Link {
         tenant: tenant.0.clone(),
-        file_id: record.id.clone(),
-        list_id: record.list_id().to_string(),
-        r2_key: record.r2_key.clone(),
+        file_id: first.id.clone(),
+        list_id: first.list_id().to_string(),
+        r2_key: first.r2_key.clone(),
         created_at: now,
         expires_at,
         max_downloads: ask.max_downloads,
@@ -302,24 +393,73 @@ async fn create_link<P: Platform>(
         has_password: false,
         revoked: false,
         notify: false,
+        more: Vec::new(),
     };
+    link.add_files(records[1..].iter().map(linked).collect())?;
     // its tenant's webhooks hear of it; its downloads only if some endpoint listens now
-    let data = link_event(&link, token.expose(), &record);
+    let data = link_event(&link, token.expose(), first);
     let heard = ctx.emit(&tenant.0, "link.created", data).await?;
     let link = Link { notify: heard.iter().any(|k| k == "link.downloaded" || k == "link.used_up"), ..link };
-    let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.expose().to_string(), expires_at };
-    tokens(svc, &list, add).await?;
+    let lists: Vec<String> = records.iter().map(|r| link::file_links_object(&tenant.0, &r.id)).collect();
+    list_token(svc, tenant, &lists, token.expose(), expires_at).await?;
     let link = match link_call(svc, token.expose(), LinkCall::Create { link }).await {
         Ok(link) => link,
         Err(e) => {
-            let _ = tokens(svc, &list, LinkCall::Remove { token: token.expose().to_string() }).await;
+            for list in &lists {
+                let _ = tokens(svc, list, LinkCall::Remove { token: token.expose().to_string() }).await;
+            }
             return Err(e);
         }
     };
     let mut answer = link_json(token.expose(), &link, req.origin, now);
     // revoking the link, or using it up, does not stop a file its dialect serves to anyone
-    answer["file_public_url"] = json!(public_url(&record).map(|path| format!("{}{path}", req.origin)));
+    answer["file_public_url"] = json!(public_url(first).map(|path| format!("{}{path}", req.origin)));
     Ok(Reply::json(201, answer))
+}
+
+/// Lists `token` with each file's links (a few at a time).
+async fn list_token<P: Platform>(
+    svc: &Service<'_, P>,
+    tenant: &Tenant,
+    lists: &[String],
+    token: &str,
+    expires_at: u64,
+) -> Result<()> {
+    use futures_util::stream::StreamExt;
+    let add = |list: &String| {
+        let call = LinkCall::Add { tenant: tenant.0.clone(), token: token.to_string(), expires_at };
+        let list = list.clone();
+        async move { tokens(svc, &list, call).await.map(drop) }
+    };
+    let done: Vec<Result<()>> = futures_util::stream::iter(lists.iter()).map(add).buffered(6).collect().await;
+    done.into_iter().collect()
+}
+
+/// `POST /v1/links/{token}/files`: more files for a link.
+async fn add_link_files<P: Platform>(
+    svc: &Service<'_, P>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    body: crate::engine::upload::calls::ByteStream,
+) -> Result<Reply> {
+    let token = req.params.get(PathParam::Token);
+    if !link::is_token(token) {
+        return Err(Error::not_found(LINK_NOT_FOUND));
+    }
+    let fields = form::small_json(body).await?;
+    let records = files_named(svc, tenant, &fields).await?;
+    let current = link_call(svc, token, LinkCall::Peek { tenant: tenant.0.clone() }).await?;
+    if current.revoked {
+        return Err(Error::Expired(LINK_REVOKED.into()));
+    }
+    let lists: Vec<String> = records.iter().map(|r| link::file_links_object(&tenant.0, &r.id)).collect();
+    list_token(svc, tenant, &lists, token, current.expires_at).await?;
+    let files = records
+        .iter()
+        .map(|r| link::LinkedFile { file_id: r.id.clone(), list_id: r.list_id().to_string(), r2_key: r.r2_key.clone() })
+        .collect();
+    let link = link_call(svc, token, LinkCall::AddFiles { tenant: tenant.0.clone(), files }).await?;
+    Ok(Reply::json(200, link_json(token, &link, req.origin, svc.ctx.now())))
 }
 
 /// Where a file is served to anyone anyway, by its own dialect's design: an NGCP upload at
@@ -413,13 +553,15 @@ async fn revoke_link<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenan
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
     let link = link_call(svc, token, LinkCall::Revoke { tenant: tenant.0.clone() }).await?;
-    let list = link::file_links_object(&tenant.0, &link.file_id);
-    tokens(svc, &list, LinkCall::Remove { token: token.to_string() }).await?;
+    for file in link.files() {
+        let list = link::file_links_object(&tenant.0, &file.file_id);
+        tokens(svc, &list, LinkCall::Remove { token: token.to_string() }).await?;
+    }
     Ok(Reply::Empty { status: 204, headers: Vec::new() })
 }
 
 /// A call to a link's object.
-async fn link_call<P: Platform>(svc: &Service<'_, P>, token: &str, call: LinkCall) -> Result<Link> {
+pub(super) async fn link_call<P: Platform>(svc: &Service<'_, P>, token: &str, call: LinkCall) -> Result<Link> {
     match svc.objects.ledger(&link::link_object(token), LedgerCall::Link(call)).await? {
         LedgerAnswer::Link(LinkAnswer::Link { link }) => Ok(link),
         other => Err(Error::Internal(format!("link object answered {other:?}"))),
@@ -435,89 +577,9 @@ async fn tokens<P: Platform>(svc: &Service<'_, P>, list: &str, call: LinkCall) -
     }
 }
 
-/// Does the client want a page rather than the bytes (a browser that did not ask to download)?
-fn wants_page(head: &Head, method: Method) -> bool {
-    method == Method::Get
-        && head.query_param("download").is_none()
-        && head.header("accept").is_some_and(|a| a.contains("text/html"))
-}
-
-/// `GET|HEAD|POST /s/{token}`.
-async fn share<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
-    let head = req.head;
-    let token = req.params.get(PathParam::Token);
-    let client = throttle::client_key(head.header("cf-connecting-ip"));
-    let page = wants_page(head, req.method);
-    let password = match req.method {
-        Method::Post => {
-            let raw = form::read_small(P::read(body), MAX_FORM).await?;
-            Some(form_field(&raw, "password").unwrap_or_default())
-        }
-        _ => head.header("x-share-password").map(str::to_string).or_else(|| head.query_param("password")),
-    };
-    let result = serve_share(svc, req, token, password, &client, page).await;
-    match result {
-        Err(e) if page || req.method == Method::Post => Ok(super::share_page::error_page(&e, token)),
-        other => other,
-    }
-}
-
-async fn serve_share<P: Platform>(
-    svc: &Service<'_, P>,
-    req: &Request<'_>,
-    token: &str,
-    password: Option<String>,
-    client: &str,
-    page: bool,
-) -> Result<Reply> {
-    if !link::is_token(token) {
-        return Err(Error::not_found(LINK_NOT_FOUND));
-    }
-    // every password tried costs a hash: at most so many per client address and minute
-    if let (Some(_), Some(limit)) = (&password, svc.ctx.throttle) {
-        if !limit.allow(&throttle::password_key(client)).await? {
-            return Err(Error::TooManyRequests { retry_after: throttle::RETRY_AFTER_SECS });
-        }
-    }
-    // a page, and the headers alone, are not downloads
-    let count = !page && req.method != Method::Head;
-    let claim = LinkCall::Claim { password, count, client: Some(link::client_tag(client)) };
-    let link = link_call(svc, token, claim).await?;
-    let owner = Tenant(link.tenant.clone());
-    let method = if req.method == Method::Post { Method::Get } else { req.method };
-    let read = if page { Read::Head } else { fetch_whole(req.head, method) };
-    let mut opened =
-        svc.ctx.open_at(&link.file_id, &link.r2_key, Via::Owner, Some(&owner), FILE_GONE, read).await.map_err(|e| {
-            match e {
-                Error::NotFound(m) => Error::Expired(m),
-                other => other,
-            }
-        })?;
-    // the link's own validator: the file's (its digest) would name its public URL
-    opened.etag = link::link_etag(token, &opened.etag);
-    if count && link.notify {
-        let data = link_event(&link, token, &opened.record);
-        let mut events = svc.ctx.later.1.borrow_mut();
-        events.push((link.tenant.clone(), "link.downloaded".into(), data.clone()));
-        if link.max_downloads == Some(link.downloads) {
-            events.push((link.tenant.clone(), "link.used_up".into(), data));
-        }
-    }
-    if page {
-        return Ok(super::share_page::page(&opened.record, &link, req.origin, token, svc.ctx.now()));
-    }
-    let reply = download_reply(opened, req.head, method, CachePolicy::Private);
-    Ok(reply.with_headers(&[("X-Robots-Tag", "noindex".into())]))
-}
-
-/// A field of an `application/x-www-form-urlencoded` body.
-fn form_field(raw: &[u8], name: &str) -> Option<String> {
-    super::urlencoded_value(std::str::from_utf8(raw).ok()?, name)
-}
-
 /// A share link as its webhooks describe it: never its whole token (a capability), only
 /// its first characters.
-fn link_event(link: &Link, token: &str, record: &FileRecord) -> Value {
+pub(super) fn link_event(link: &Link, token: &str, record: &FileRecord) -> Value {
     json!({
         "link": {
             "token_prefix": token.chars().take(6).collect::<String>(),
@@ -550,8 +612,8 @@ pub(super) fn usage_json(r: &crate::engine::catalog::account::Report) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::Method::*;
     use crate::testkit::World;
-    use Method::*;
 
     const ACME: (&str, &str) = ("Authorization", "Bearer tok");
     const BOB: (&str, &str) = ("Authorization", "Bearer tok-bob");
@@ -1080,10 +1142,13 @@ mod tests {
 
     #[test]
     fn form_fields_are_decoded() {
-        assert_eq!(form_field(b"a=1&password=open+ses%41me", "password").as_deref(), Some("open sesAme"));
-        assert_eq!(form_field(b"password=", "password").as_deref(), Some(""));
-        assert_eq!(form_field(b"x=1", "password"), None);
-        assert_eq!(form_field(&[0xff, 0xfe], "password"), None);
+        assert_eq!(
+            super::super::share::form_field(b"a=1&password=open+ses%41me", "password").as_deref(),
+            Some("open sesAme")
+        );
+        assert_eq!(super::super::share::form_field(b"password=", "password").as_deref(), Some(""));
+        assert_eq!(super::super::share::form_field(b"x=1", "password"), None);
+        assert_eq!(super::super::share::form_field(&[0xff, 0xfe], "password"), None);
     }
 
     /// The listing names a file as it reads: `photo<U+202E>gnp.exe` is `photognp.exe`, not

@@ -1,7 +1,10 @@
 //! The page a browser sees at a share link: the file's name, size and the link's expiry, a
-//! download button and a QR code of the link; or the password form. Plain HTML with no
-//! script at all, styled by the static `/app.css`, under a Content-Security-Policy that
-//! allows nothing else.
+//! download button and a QR code of the link; for a link of many files, each of them with its
+//! own button and "Download all" as one zip; or the password form. Plain HTML styled by the
+//! static `/app.css`, under a Content-Security-Policy that allows nothing else; the one
+//! script, the static `/share.js`, only where an end-to-end encrypted file may be (a page
+//! with one, and the password form): it decrypts in the browser with the key in the link's
+//! fragment, which never reaches the service.
 
 use qrcode::render::svg;
 use qrcode::QrCode;
@@ -16,6 +19,11 @@ use crate::http::html::escape;
 
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
                        base-uri 'none'; frame-ancestors 'none'";
+/// [`CSP`], and the one script of the page's origin (`/share.js`), which fetches the link's
+/// files from the same origin and saves what it decrypted (`blob:`).
+pub const CSP_E2EE: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                            img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const SCRIPT: &str = "<script src=\"/share.js\" defer></script>";
 
 /// `1.5 MiB`, `12 bytes`.
 pub fn human_size(n: u64) -> String {
@@ -54,20 +62,25 @@ pub fn qr_svg(text: &str) -> String {
 }
 
 fn document(status: u16, title: &str, main: &str) -> Reply {
+    page_document(status, title, main, false)
+}
+
+fn page_document(status: u16, title: &str, main: &str, script: bool) -> Reply {
     let body = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title} · edgeshare</title>\
          <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
-         <link rel=\"stylesheet\" href=\"/app.css\"></head>\
+         <link rel=\"stylesheet\" href=\"/app.css\">{script}</head>\
          <body><main class=\"share\">{main}</main></body></html>\n",
-        title = escape(title)
+        title = escape(title),
+        script = if script { SCRIPT } else { "" },
     );
     Reply::Text {
         status,
         headers: vec![
             ("Content-Type", "text/html; charset=utf-8".into()),
-            ("Content-Security-Policy", CSP.into()),
+            ("Content-Security-Policy", if script { CSP_E2EE } else { CSP }.into()),
             ("Cache-Control", "private, no-store".into()),
             ("X-Content-Type-Options", "nosniff".into()),
             ("Referrer-Policy", "no-referrer".into()),
@@ -90,27 +103,105 @@ pub fn time_left(now: u64, at: u64) -> String {
 }
 
 /// The page of a live link at `now`: its expiry in words (no time zone needed) and in UTC,
-/// a `<time datetime>` (no script: the page cannot know the reader's zone).
-pub fn page(file: &FileRecord, link: &Link, origin: &str, token: &str, now: u64) -> Reply {
+/// a `<time datetime>` (the page cannot know the reader's zone); its files (with their place
+/// in the link), each downloadable, and all of them as one zip when there are several. With
+/// `password` (the one its form just posted), each download is a form posting it again.
+pub fn page(
+    files: &[(usize, FileRecord)],
+    link: &Link,
+    origin: &str,
+    token: &str,
+    now: u64,
+    password: Option<&str>,
+) -> Reply {
     let url = format!("{origin}/s/{token}");
-    let name = visible_name(&file.name);
+    let token = escape(token);
     let left = match link.max_downloads {
         Some(max) => format!("<li>{} of {max} downloads left</li>", max.saturating_sub(link.downloads)),
         None => String::new(),
     };
-    let main = format!(
-        "<h1>{name}</h1><ul class=\"meta\"><li>{size}</li><li>Link expires {soon}, <time datetime=\"{exp}\">{when}</time></li>{left}</ul>\
-         <p><a class=\"btn\" href=\"/s/{token}?download=1\" download=\"{name}\">Download</a></p>\
-         <figure class=\"qr\">{qr}<figcaption>Scan to open this link on another device</figcaption></figure>",
-        name = escape(&name),
-        size = human_size(file.size),
+    let expiry = format!(
+        "<li>Link expires {soon}, <time datetime=\"{exp}\">{when}</time></li>",
         soon = time_left(now, link.expires_at),
         exp = iso8601_ms(link.expires_at),
         when = human_utc(link.expires_at),
-        token = escape(token),
-        qr = qr_svg(&url),
     );
-    document(200, &name, &main)
+    let button = |path: &str, label: &str, name: &str| match password {
+        Some(p) => format!(
+            "<form method=\"post\" action=\"{path}\" class=\"inline\"><input type=\"hidden\" name=\"password\" \
+             value=\"{}\"><button class=\"btn\" type=\"submit\">{label}</button></form>",
+            escape(p)
+        ),
+        None => format!("<a class=\"btn\" href=\"{path}?download=1\" download=\"{}\">{label}</a>", escape(name)),
+    };
+    let encrypted = files.iter().any(|(_, f)| f.extra.e2ee.is_some());
+    let e2ee = if encrypted {
+        format!(
+            "<div id=\"e2ee\" data-token=\"{token}\" aria-live=\"polite\"><p class=\"note\">This file is end-to-end \
+             encrypted: it can only be opened with the whole link, including the part after #.</p></div>"
+        )
+    } else {
+        String::new()
+    };
+    let qr = format!(
+        "<figure class=\"qr\">{}<figcaption>Scan to open this link on another device</figcaption></figure>",
+        qr_svg(&url)
+    );
+    let (title, main) = match files {
+        [(i, file)] => {
+            let name = if file.extra.e2ee.is_some() {
+                "An end-to-end encrypted file".into()
+            } else {
+                visible_name(&file.name).to_string()
+            };
+            let download = if file.extra.e2ee.is_some() {
+                String::new()
+            } else if *i == 0 && password.is_none() {
+                format!(
+                    "<p><a class=\"btn\" href=\"/s/{token}?download=1\" download=\"{n}\">Download</a></p>",
+                    n = escape(&name)
+                )
+            } else {
+                format!("<p>{}</p>", button(&format!("/s/{token}/files/{i}"), "Download", &name))
+            };
+            let main = format!(
+                "<h1>{n}</h1><ul class=\"meta\"><li>{size}</li>{expiry}{left}</ul>{e2ee}{download}{qr}",
+                n = escape(&name),
+                size = human_size(file.size),
+            );
+            (name, main)
+        }
+        _ => {
+            let total: u64 = files.iter().map(|(_, f)| f.size).sum();
+            let rows: String = files
+                .iter()
+                .map(|(i, f)| {
+                    let name = if f.extra.e2ee.is_some() {
+                        "(encrypted file)".into()
+                    } else {
+                        visible_name(&f.name).to_string()
+                    };
+                    format!(
+                        "<li><span class=\"name\">{n}</span> <span class=\"size\">{size}</span> \
+                         <span class=\"type\">{ty}</span> {b}</li>",
+                        n = escape(&name),
+                        size = human_size(f.size),
+                        ty = escape(&f.content_type),
+                        b = button(&format!("/s/{token}/files/{i}"), "Download", &name),
+                    )
+                })
+                .collect();
+            let title = format!("{} files", files.len());
+            let main = format!(
+                "<h1>{title}</h1><ul class=\"meta\"><li>{size} in all</li>{expiry}{left}</ul>{e2ee}\
+                 <ul class=\"files\" aria-label=\"Files\">{rows}</ul><p>{all}</p>{qr}",
+                size = human_size(total),
+                all = button(&format!("/s/{token}/zip"), "Download all (zip)", "files.zip"),
+            );
+            (title, main)
+        }
+    };
+    page_document(200, &title, &main, encrypted)
 }
 
 /// What a browser sees when a link cannot serve it: the password form (again), or why not.
@@ -123,7 +214,7 @@ pub fn error_page(e: &Error, token: &str) -> Reply {
         };
         format!(
             "<h1>This link is protected</h1>{alert}\
-             <form method=\"post\" action=\"/s/{token}\"><label for=\"password\">Password</label>\
+             <form method=\"post\" action=\"/s/{token}\" id=\"password-form\"><label for=\"password\">Password</label>\
              <input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"off\" autofocus>\
              <button class=\"btn\" type=\"submit\">Download</button></form>",
             token = escape(token)
@@ -131,8 +222,9 @@ pub fn error_page(e: &Error, token: &str) -> Reply {
     };
     let reply = match e {
         Error::Expired(_) if LinkState::of_refusal(e).is_some() => ended(e),
-        Error::PasswordRequired => document(401, "Password required", &form("")),
-        Error::Forbidden(m) => document(403, "Wrong password", &form(m)),
+        // the form may be an encrypted file's: its script can take the password and decrypt
+        Error::PasswordRequired => page_document(401, "Password required", &form(""), true),
+        Error::Forbidden(m) => page_document(403, "Wrong password", &form(m), true),
         Error::TooManyRequests { .. } => document(429, "Too many attempts", &form(&e.message())),
         Error::Expired(m) | Error::NotFound(m) => {
             let title = sentence(m);
@@ -194,6 +286,7 @@ mod tests {
             has_password: false,
             revoked: false,
             notify: false,
+            more: Vec::new(),
         }
     }
 
@@ -205,7 +298,9 @@ mod tests {
             ..FileRecord::new("f", "t", Vendor::Tus, "k")
         };
         let link = a_link();
-        let Reply::Text { body, headers, status } = page(&file, &link, "https://e.example", &"T".repeat(32), 0) else {
+        let Reply::Text { body, headers, status } =
+            page(&[(0, file)], &link, "https://e.example", &"T".repeat(32), 0, None)
+        else {
             panic!()
         };
         assert_eq!(status, 200);
@@ -229,7 +324,9 @@ mod tests {
         let r = error_page(&Error::TooManyRequests { retry_after: 4 }, "tok");
         assert_eq!((r.status(), r.header("Retry-After")), (429, Some("4")));
         let r = error_page(&Error::PasswordRequired, "tok");
-        assert!(matches!(&r, Reply::Text { body, .. } if body.contains("<form method=\"post\" action=\"/s/tok\">")));
+        assert!(
+            matches!(&r, Reply::Text { body, .. } if body.contains("<form method=\"post\" action=\"/s/tok\" id=\"password-form\">"))
+        );
     }
 
     /// Every refusal has a title, not a raw lowercase message, in `<title>` and `<h1>` alike.
@@ -260,7 +357,8 @@ mod tests {
     #[test]
     fn names_show_no_invisible_formatting() {
         let file = FileRecord { name: "photo\u{202E}gnp.exe".into(), ..FileRecord::new("f", "t", Vendor::Tus, "k") };
-        let Reply::Text { body, .. } = page(&file, &a_link(), "https://e.example", &"T".repeat(32), 0) else {
+        let Reply::Text { body, .. } = page(&[(0, file)], &a_link(), "https://e.example", &"T".repeat(32), 0, None)
+        else {
             panic!()
         };
         assert!(!body.contains('\u{202E}'), "{body}");

@@ -175,11 +175,12 @@ async fn create<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &T
     let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
     let name = if name.is_empty() { "upload" } else { name };
     let content_type = content_type_or_guess(get("filetype").or(get("type")), name);
-    let new = NewUpload {
+    let mut new = NewUpload {
         metadata: raw_meta,
         length,
         ..NewUpload::new(&new_uuid(), &tenant.0, Vendor::Tus, name, &content_type)
     };
+    new.extra.e2ee = get("e2ee").map(e2ee_meta).transpose()?;
     let id = new.id.clone();
     let with_upload = has_upload_body(head);
     if with_upload && is_small_whole_file(ctx.config, head, length) {
@@ -202,6 +203,18 @@ async fn create<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &T
         headers.push(("Upload-Expires", http_date(st.idle_deadline())));
     }
     Ok(Reply::Empty { status: 201, headers })
+}
+
+/// Longest end-to-end encrypted description of a file (`e2ee` in `Upload-Metadata`).
+pub const MAX_E2EE_META: usize = 1024;
+
+/// An end-to-end encrypted file's description (its name, type and size, encrypted in the
+/// browser): opaque, kept as given if it is short printable ASCII.
+fn e2ee_meta(raw: &str) -> Result<String> {
+    if raw.is_empty() || raw.len() > MAX_E2EE_META || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::bad_request(format!("e2ee must be 1 to {MAX_E2EE_META} printable ASCII characters")));
+    }
+    Ok(raw.to_string())
 }
 
 /// Does a creation carry a whole file small enough to be one R2 put? Then it is written like
@@ -228,7 +241,7 @@ async fn create_small<P: Platform>(
         content_type: new.content_type.clone(),
         vendor: Vendor::Tus,
         access: Access::Private,
-        extra: Default::default(),
+        extra: new.extra.clone(),
         length_hint: new.length,
         expiring: false,
         mutable: false,

@@ -3,6 +3,7 @@
 
 mod self_test;
 
+use futures_util::StreamExt;
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::config::Config;
@@ -297,9 +298,9 @@ async fn answer(
     }
     purge_later(wctx, &b.config, later.take_purges());
     after_answer(env, wctx, &later);
-    log.download = matches!(outcome.reply, Reply::Download { .. });
+    log.download = matches!(outcome.reply, Reply::Download { .. } | Reply::Zip { .. });
     let cache_key = cache_key.filter(|_| outcome.reply.cacheable());
-    match send(outcome.reply).await {
+    match send(outcome.reply, &b).await {
         Ok(mut resp) => {
             if let Some(key) = cache_key {
                 if let Ok(copy) = resp.cloned() {
@@ -313,7 +314,7 @@ async fn answer(
         Err(e) => {
             worker::console_error!("Error at {log_path}: message={e}, status={}", e.status());
             log.error = Some(e.code());
-            match send(dialect::error_reply(outcome.dialect, &e)).await {
+            match send(dialect::error_reply(outcome.dialect, &e), &b).await {
                 Ok(resp) => Ok(resp),
                 Err(_) => send_plain(e),
             }
@@ -335,7 +336,7 @@ fn headers_of(list: &[(&'static str, String)]) -> Result<Headers> {
     Ok(h)
 }
 
-async fn send(reply: Reply) -> Result<Response> {
+async fn send(reply: Reply, b: &Bindings) -> Result<Response> {
     let internal = |e: worker::Error| Error::Internal(e.to_string());
     match reply {
         Reply::Json { status, headers, body } => {
@@ -362,6 +363,20 @@ async fn send(reply: Reply) -> Result<Response> {
                 Some(stream) => Response::from_body(stream),
                 None if plan.body == BodyPlan::None => Response::empty(),
                 None => return Err(Error::Internal("a download without its body".into())),
+            };
+            Ok(response.map_err(internal)?.with_status(plan.status).with_headers(h))
+        }
+        // the zip's bytes as the client takes them: each file's from R2, a chunk at a time
+        Reply::Zip { plan, span, bundle } => {
+            let h = headers_of(&plan.headers)?;
+            let response = match span {
+                Some(span) => {
+                    let source = crate::platform::zip::R2Source(b.blobs.bucket.clone());
+                    let stream = crate::engine::bundle::stream(source, *bundle, span)
+                        .map(|chunk| chunk.map_err(|e| worker::Error::RustError(e.to_string())));
+                    Response::from_stream(stream)
+                }
+                None => Response::empty(),
             };
             Ok(response.map_err(internal)?.with_status(plan.status).with_headers(h))
         }

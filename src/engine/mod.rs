@@ -21,6 +21,9 @@
 //! - [`tenant`]: tenants and keys at run time: the registry an operator writes (pure records,
 //!   a bounded cache of what this isolate read, the operator's calls) and who a presented
 //!   credential is. Imports [`file`](mod@file) (its keys) and the context.
+//! - [`bundle`]: many files as one streamed zip (its layout from the records, the CRC-32s
+//!   kept beside the files, the stream of any range of it). Imports [`file`](mod@file) and the
+//!   context.
 //! - [`jwt`] and [`throttle`]: HS256 tokens and per-client rate limits, used by dialects.
 //!
 //! No room imports a room that imports it. The rooms add methods to [`Ctx`] and this module
@@ -35,6 +38,7 @@
 //! of expired files (`410` rather than `404`), the registry of tenants and keys made at run
 //! time, and, for files stored before accounts, their expiry and digest entries.
 
+pub mod bundle;
 pub mod catalog;
 pub mod chunked;
 pub mod events;
@@ -499,6 +503,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
     pub async fn delete_file(&self, record: &FileRecord) -> Result<()> {
         self.blobs.delete(&record.r2_key).await?;
         self.blobs.delete(&keys::sidecar(&record.id)).await?;
+        self.blobs.delete(&keys::crc(&record.id)).await?;
         let call = AccountCall::Remove { list_id: record.list_id().to_string(), id: record.id.clone(), expired: false };
         self.account(&record.tenant, call).await?;
         self.unpoint(record).await
@@ -519,6 +524,7 @@ impl<'a, P: Platform> Ctx<'a, P> {
     pub async fn expire_file(&self, record: &FileRecord) -> Result<()> {
         self.blobs.delete(&record.r2_key).await?;
         self.blobs.delete(&keys::sidecar(&record.id)).await?;
+        self.blobs.delete(&keys::crc(&record.id)).await?;
         let json = serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
         let ttl = self.config.grace.max(crate::store::limits::KV_MIN_TTL_SECS);
         self.meta.put(&keys::file(&record.id), json, Some(ttl)).await?;

@@ -13,6 +13,7 @@ pub mod range;
 pub mod status;
 pub mod tus;
 pub mod webhook;
+pub mod zip;
 
 /// A media type's essence: `type/subtype`, lowercase, without parameters
 /// (`Application/JSON; charset=utf-8` is `application/json`).

@@ -6,6 +6,7 @@
 pub mod body;
 pub mod digest;
 pub mod objects;
+pub mod zip;
 
 use futures_util::future::LocalBoxFuture;
 use worker::Env;

@@ -26,6 +26,11 @@ pub fn sidecar(id: &str) -> String {
     format!("m/{id}")
 }
 
+/// R2: a file's CRC-32, kept once a zip of it computed it (`{crc:08x} {size}`).
+pub fn crc(id: &str) -> String {
+    format!("z/{id}")
+}
+
 /// R2: chunk `k` of a Twake file, staged until the file is assembled.
 pub fn staged_chunk(id: &str, k: u32) -> String {
     format!("c/{id}/{k}")

@@ -117,6 +117,13 @@ pub struct Extras {
     /// OpenTera: the asset's own fields, as JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asset: Option<String>,
+    /// An end-to-end encrypted file (from the upload page): its real name, type and size,
+    /// encrypted in the browser; opaque here (see the README's format).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e2ee: Option<String>,
+    /// A file request's label, for a file that came through one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// Twake: the company of the file (or of the file a thumbnail is of).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_id: Option<String>,
@@ -413,6 +420,7 @@ mod tests {
             id_asset: Some("7".into()),
             session_id: Some("s1".into()),
             user_id: Some("u1".into()),
+            ..Extras::default()
         };
         let x = r#"{"archive_id":"a1","asset":"{\"k\":1}","company_id":"c1","entity":"e1","entry_id":"n1","id_asset":"7","session_id":"s1","user_id":"u1"}"#;
         let names = ["ngcp", "ngcp_session", "tus", "portsip", "opentera", "twake", "imis"];

@@ -30,6 +30,8 @@ pub const LINK_EXHAUSTED: &str = "download limit reached";
 pub const WRONG_PASSWORD: &str = "wrong password or no such link";
 /// Most links one file has.
 pub const MAX_LINKS_PER_FILE: usize = 100;
+/// Most files one link names.
+pub const MAX_FILES_PER_LINK: usize = 200;
 /// Wrong passwords in a row that cost nothing more than their own hashing.
 pub const FREE_FAILURES: u32 = 3;
 /// The longest wait between two attempts after many wrong passwords.
@@ -107,9 +109,54 @@ pub struct Link {
     /// `link.used_up` when it was made)?
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub notify: bool,
+    /// The files it names after the first, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<LinkedFile>,
+}
+
+/// A file a link names: its id in the store, the id its dialect gave it, its object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedFile {
+    pub file_id: String,
+    pub list_id: String,
+    pub r2_key: String,
 }
 
 impl Link {
+    /// Every file it names, the first first.
+    pub fn files(&self) -> Vec<LinkedFile> {
+        let first =
+            LinkedFile { file_id: self.file_id.clone(), list_id: self.list_id.clone(), r2_key: self.r2_key.clone() };
+        std::iter::once(first).chain(self.more.iter().cloned()).collect()
+    }
+
+    /// Names `files` too (those it names already once); `409` past [`MAX_FILES_PER_LINK`].
+    pub fn add_files(&mut self, files: Vec<LinkedFile>) -> Result<()> {
+        for f in files {
+            if f.file_id != self.file_id && !self.more.iter().any(|m| m.file_id == f.file_id) {
+                self.more.push(f);
+            }
+        }
+        if self.more.len() + 1 > MAX_FILES_PER_LINK {
+            return Err(Error::Conflict(format!("a link names at most {MAX_FILES_PER_LINK} files")));
+        }
+        Ok(())
+    }
+
+    /// Forgets a file (deleted); `false` when it was the last one it named.
+    pub fn drop_file(&mut self, file_id: &str) -> bool {
+        if self.file_id == file_id {
+            if self.more.is_empty() {
+                return false;
+            }
+            let next = self.more.remove(0);
+            (self.file_id, self.list_id, self.r2_key) = (next.file_id, next.list_id, next.r2_key);
+        } else {
+            self.more.retain(|m| m.file_id != file_id);
+        }
+        true
+    }
+
     /// The link as it leaves its object: without its password's hash.
     fn public(self) -> Link {
         Link { has_password: self.password.is_some() || self.has_password, password: None, ..self }
@@ -201,6 +248,13 @@ pub enum LinkCall {
         count: bool,
         #[serde(default)]
         client: Option<String>,
+        /// The place of the one file asked for: `404` past the last, before anything counts.
+        #[serde(default)]
+        file: Option<usize>,
+        /// Counts only if the link names one file (the page's form, which for many files
+        /// shows their page).
+        #[serde(default)]
+        one_only: bool,
     },
     /// The link as it stands, to its tenant.
     Peek {
@@ -208,6 +262,16 @@ pub enum LinkCall {
     },
     Revoke {
         tenant: String,
+    },
+    /// Names more files, to its owner; a revoked link stays revoked (`410`).
+    AddFiles {
+        tenant: String,
+        files: Vec<LinkedFile>,
+    },
+    /// Forgets a deleted file; revokes the link if it named no other.
+    DropFile {
+        tenant: String,
+        file_id: String,
     },
     /// Changes what `change` names, to its owner; a revoked link stays revoked (`410`).
     Update {
@@ -333,7 +397,9 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LinkCall) -> Resul
             store.put(LINK_KEY, &json(&link)?).await?;
             Ok(LinkAnswer::Link { link: link.public() })
         }
-        LinkCall::Claim { password, count, client } => claim(store, now, password, count, client).await,
+        LinkCall::Claim { password, count, client, file, one_only } => {
+            claim(store, now, password, Counting { count, file, one_only }, client).await
+        }
         LinkCall::Peek { tenant } => Ok(LinkAnswer::Link { link: owned(store, &tenant).await?.public() }),
         LinkCall::Revoke { tenant } => {
             let mut link = owned(store, &tenant).await?;
@@ -341,6 +407,23 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LinkCall) -> Resul
                 link.revoked = true;
                 store.put(LINK_KEY, &json(&link)?).await?;
             }
+            Ok(LinkAnswer::Link { link: link.public() })
+        }
+        LinkCall::AddFiles { tenant, files } => {
+            let mut link = owned(store, &tenant).await?;
+            if link.revoked {
+                return Err(Error::Expired(LINK_REVOKED.into()));
+            }
+            link.add_files(files)?;
+            store.put(LINK_KEY, &json(&link)?).await?;
+            Ok(LinkAnswer::Link { link: link.public() })
+        }
+        LinkCall::DropFile { tenant, file_id } => {
+            let mut link = owned(store, &tenant).await?;
+            if !link.drop_file(&file_id) {
+                link.revoked = true;
+            }
+            store.put(LINK_KEY, &json(&link)?).await?;
             Ok(LinkAnswer::Link { link: link.public() })
         }
         LinkCall::Update { tenant, change } => {
@@ -411,11 +494,19 @@ async fn owned<L: LedgerStore>(store: &L, tenant: &str) -> Result<Link> {
     Ok(link)
 }
 
+/// Whether a claim counts a download.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counting {
+    count: bool,
+    file: Option<usize>,
+    one_only: bool,
+}
+
 async fn claim<L: LedgerStore>(
     store: &L,
     now: u64,
     password: Option<String>,
-    count: bool,
+    counting: Counting,
     client: Option<String>,
 ) -> Result<LinkAnswer> {
     // an unknown token: one read, nothing hashed, nothing written
@@ -448,7 +539,10 @@ async fn claim<L: LedgerStore>(
     if link.password.is_some() && password.is_none() {
         return Err(Error::PasswordRequired);
     }
-    if count {
+    if counting.file.is_some_and(|i| i > link.more.len()) {
+        return Err(Error::not_found("no such file in this link"));
+    }
+    if counting.count && (!counting.one_only || link.more.is_empty()) {
         link.downloads += 1;
         store.put(LINK_KEY, &json(&link)?).await?;
     }
@@ -510,6 +604,7 @@ mod tests {
             has_password: false,
             revoked: false,
             notify: false,
+            more: Vec::new(),
         }
     }
 
@@ -522,8 +617,13 @@ mod tests {
     }
 
     fn claim_by(store: &MemoryLedger, now: u64, password: Option<&str>, client: &str) -> Result<u64> {
-        let call_ =
-            LinkCall::Claim { password: password.map(str::to_string), count: true, client: Some(client.into()) };
+        let call_ = LinkCall::Claim {
+            password: password.map(str::to_string),
+            count: true,
+            client: Some(client.into()),
+            file: None,
+            one_only: false,
+        };
         match call(store, now, call_)? {
             LinkAnswer::Link { link } => {
                 assert!(link.password.is_none(), "the hash never leaves the object");
@@ -540,7 +640,12 @@ mod tests {
         assert_eq!(claim(&store, 2_000, None), Ok(1));
         assert_eq!(claim(&store, 2_000, None), Ok(2));
         // a look that does not count
-        let peek = call(&store, 2_000, LinkCall::Claim { password: None, count: false, client: None }).unwrap();
+        let peek = call(
+            &store,
+            2_000,
+            LinkCall::Claim { password: None, count: false, client: None, file: None, one_only: false },
+        )
+        .unwrap();
         assert!(matches!(peek, LinkAnswer::Link { link } if link.downloads == 2));
         assert_eq!(claim(&store, 2_000, None), Ok(3), "the last allowed download");
         assert_eq!(claim(&store, 2_000, None), Err(Error::Expired(LINK_EXHAUSTED.into())));
@@ -626,7 +731,8 @@ mod tests {
         }
         assert!(block_on(empty.list("")).unwrap().is_empty(), "nothing written");
         assert_eq!(block_on(forget_at(&empty, 60)), Ok(None), "no alarm to set");
-        let claim_call = LinkCall::Claim { password: Some("x".into()), count: true, client: None };
+        let claim_call =
+            LinkCall::Claim { password: Some("x".into()), count: true, client: None, file: None, one_only: false };
         assert!(!schedules(&claim_call), "a claim schedules nothing");
     }
 
