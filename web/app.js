@@ -5,6 +5,7 @@
 // afterwards; the tenant's files (filter, sort, pages) and their links with their state.
 // Built into public/app.js by web/build.mjs (esbuild bundles tus-js-client).
 import * as tus from "tus-js-client";
+import * as e2ee from "./e2ee-upload.js";
 
 const AUTH_KEY = "edgeshare.auth";
 const MiB = 1024 * 1024;
@@ -423,7 +424,7 @@ function linkView(link, name, { onRevoked } = {}) {
     const state = stateOf(l);
     node.dataset.state = state;
     node.dataset.token = l.token || "";
-    const input = el("input", { class: "link-url", type: "text", readOnly: true, value: l.url, "aria-label": `Share link for ${name}` });
+    const input = el("input", { class: "link-url", type: "text", readOnly: true, value: e2ee.shareUrl(l), "aria-label": `Share link for ${name}` });
     input.addEventListener("focus", () => input.select());
     const copy = el("button", { type: "button", class: "btn copy", onclick: () => copyText(input, copy) }, "Copy");
     const max = l.max_downloads;
@@ -569,6 +570,7 @@ class UploadItem {
     this.retryAt = 0;
     this.sent = 0;
     this.total = file.size;
+    this.e2ee = e2ee.forFile(file); // end-to-end encrypted, or not (web/e2ee-upload.js)
     const name = file.name || "file";
     this.progress = el("progress", { max: 100, value: 0, "aria-label": `Upload of ${name}` });
     this.stats = el("span", { class: "stats" }, "Waiting");
@@ -580,7 +582,7 @@ class UploadItem {
     this.node = el(
       "li",
       { class: "upload", "data-state": "queued" },
-      el("div", { class: "row" }, el("span", { class: "name", title: name }, name), el("span", { class: "size" }, formatBytes(file.size))),
+      el("div", { class: "row" }, el("span", { class: "name", title: name }, name), this.e2ee.badge, el("span", { class: "size" }, formatBytes(file.size))),
       this.progress,
       el("div", { class: "row" }, this.stats, el("span", { class: "buttons" }, this.button, this.cancelButton)),
       this.note,
@@ -609,7 +611,7 @@ class UploadItem {
     this.lastProgressAt = performance.now();
     this.stats.textContent = "Starting…";
     const file = this.file;
-    this.upload = new tus.Upload(file, {
+    const options = {
       endpoint: endpoint(),
       headers: { Authorization: auth.header },
       metadata: { filename: file.name || "file", filetype: file.type || "application/octet-stream" },
@@ -628,7 +630,15 @@ class UploadItem {
       onProgress: (sent, total) => this.onProgress(sent, total),
       onSuccess: () => this.onSuccess(),
       onError: (err) => this.onError(err),
-    });
+    };
+    try {
+      await this.e2ee.apply(options); // encrypted: its fingerprint, metadata and reader
+    } catch (e) {
+      this.onError(e);
+      showError(this.error, `${e.message} Resume to try again, or cancel it.`);
+      return;
+    }
+    this.upload = new tus.Upload(file, options);
     try {
       const previous = await this.upload.findPreviousUploads();
       if (previous.length > 0) {
@@ -738,6 +748,7 @@ class UploadItem {
     const id = decodeURIComponent(url.split("?")[0].split("/").filter(Boolean).pop() || "");
     this.fileId = id;
     this.node.dataset.fileId = id;
+    this.e2ee.done(id);
     announce(`${this.file.name} uploaded`);
     showResumable();
     await this.makeLink();
@@ -875,6 +886,7 @@ async function showResumable() {
   } catch {
     entries = [];
   }
+  e2ee.tidy(entries);
   const running = new Set();
   for (const item of items) {
     if (item.upload && item.upload.url) running.add(item.upload.url);
@@ -904,7 +916,7 @@ async function showResumable() {
         cancel.disabled = false;
       }
     });
-    rows.push(el("li", { "data-upload-url": e.uploadUrl }, el("span", { class: "name" }, name), ` (${formatBytes(e.size)}) `, cancel, error));
+    rows.push(el("li", { "data-upload-url": e.uploadUrl }, el("span", { class: "name" }, name), e2ee.resumableBadge(e), ` (${formatBytes(e.size)}) `, cancel, error));
   }
   list.replaceChildren(...rows);
   box.hidden = rows.length === 0;
@@ -938,7 +950,7 @@ async function loadFiles(reset) {
   try {
     const query = !reset && cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
     const data = await api("GET", `/v1/files${query}`);
-    const got = (data && data.files) || [];
+    const got = ((data && data.files) || []).map(e2ee.withLocalName);
     if (reset) {
       files = [];
       const keep = new Set(got.map((f) => f.id));
@@ -1025,8 +1037,9 @@ function fileView(f) {
   const node = el(
     "li",
     { class: "file", "data-file-id": f.id },
-    el("div", { class: "row" }, el("span", { class: "name", title: name }, name), f.dialect ? el("span", { class: "badge" }, f.dialect) : null),
+    el("div", { class: "row" }, el("span", { class: "name", title: name }, name), e2ee.fileBadge(f), f.dialect ? el("span", { class: "badge" }, f.dialect) : null),
     el("p", { class: "meta" }, formatBytes(f.size), " · uploaded ", timeEl(f.created_at), " · expires ", timeEl(f.expires_at)),
+    e2ee.fileNote(f),
     el("div", { class: "actions" }, toggle, newLink, del),
     formBox,
     errorNode,
@@ -1095,6 +1108,7 @@ function fileView(f) {
     try {
       await api("DELETE", `/v1/files/${encodeURIComponent(f.id)}`);
       announce(`${name} deleted`);
+      e2ee.forget(f.id);
       files = files.filter((x) => x.id !== f.id);
       fileNodes.delete(f.id);
       renderFiles();

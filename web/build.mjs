@@ -1,6 +1,7 @@
 // Builds the static assets the worker serves (wrangler.toml `[assets] directory = "./public"`)
 // from web/ and npm packages: nothing is loaded from a CDN at run time.
-//   public/index.html, app.js (web/app.js + tus-js-client, bundled and minified), app.css,
+//   public/index.html, app.js (web/app.js + tus-js-client, bundled and minified), share.js
+//   (web/share.js, the share page's end-to-end decryption, bundled as a classic script), app.css,
 //   favicon.svg, docs.html, docs.js, docs.css, docs-assets/ (swagger-ui-dist), _headers.
 // Run with `node web/build.mjs` (make build does).
 import { build } from "esbuild";
@@ -69,6 +70,19 @@ export async function buildPublic({ quiet = false } = {}) {
     bundle: true,
     minify: true,
     format: "esm",
+    platform: "browser",
+    target: ["es2020"],
+    sourcemap: false,
+    legalComments: "eof",
+    logLevel: quiet ? "error" : "warning",
+  });
+  // The share page loads it as `<script src="/share.js" defer>` (a classic script): an IIFE.
+  await build({
+    entryPoints: [path.join(web, "share.js")],
+    outfile: path.join(out, "share.js"),
+    bundle: true,
+    minify: true,
+    format: "iife",
     platform: "browser",
     target: ["es2020"],
     sourcemap: false,

@@ -13,6 +13,7 @@ pub mod ngcp;
 pub mod openapi;
 pub mod opentera;
 pub mod portsip;
+pub mod requests;
 pub mod service;
 pub mod share;
 pub mod share_page;
@@ -73,14 +74,17 @@ pub enum Op {
     Twake(twake::Op),
     Tus(tus::Op),
     Portsip(portsip::Op),
+    Requests(requests::Op),
 }
 
 /// The router's tables, most specific URL spaces first; NGCP (at the root) last.
-pub static TABLES: [Table<Dialect, Op>; 11] = [
+pub static TABLES: [Table<Dialect, Op>; 13] = [
     service::TABLE,
     admin::TABLE,
     webhooks::TABLE,
     native::TABLE,
+    requests::TABLE,
+    requests::TUS_TABLE,
     tus::TABLE,
     portsip::TABLE,
     opentera::TABLE,
@@ -517,6 +521,7 @@ async fn dispatch<P: Platform>(
         Op::Twake(op) => twake::handle(svc, op, &req, body).await,
         Op::Tus(op) => tus::handle(svc, op, &req, body).await,
         Op::Portsip(op) => portsip::handle(svc, op, &req, body).await,
+        Op::Requests(op) => requests::handle(svc, op, &req, body).await,
     };
     if let Some(acting) = req.acting.take() {
         *tenant = Some(acting);

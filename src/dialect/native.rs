@@ -168,6 +168,8 @@ pub fn file_json(l: &Listed) -> Value {
         "content_type": l.content_type,
         "created_at": iso8601_ms(l.created_at),
         "expires_at": l.expires_at.map(iso8601_ms),
+        "e2ee": l.e2ee,
+        "label": l.label,
     })
 }
 

@@ -26,11 +26,13 @@ pub fn tag(op: Op) -> &'static str {
         Op::Twake(_) => "Twake",
         Op::Tus(_) => "tus",
         Op::Portsip(_) => "PortSIP",
+        Op::Requests(_) => "file requests",
     }
 }
 
-const TAGS: [(&str, &str); 10] = [
+const TAGS: [(&str, &str); 11] = [
     ("edgeshare", "edgeshare's own API: a tenant's files whatever dialect uploaded them, and share links (`/s/{token}`)."),
+    ("file requests", "Upload-only links: a tenant asks for files (`/v1/requests`); anyone with the link sends them through tus at `/r/{token}/files/`, within the request's limits."),
     ("admin", "The operator's API: tenants and their keys at run time, with a token of `EDGESHARE_ADMIN_CREDENTIALS`."),
     ("tus", "tus 1.0 resumable uploads (core, creation, creation-with-upload, creation-defer-length, termination, expiration, checksum)."),
     ("NGCP", "Sipwise NGCP RTC fileshare: simple upload and download, at `/` and `/rtc/fileshare`."),

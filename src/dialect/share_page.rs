@@ -182,7 +182,7 @@ pub fn page(
                         visible_name(&f.name).to_string()
                     };
                     format!(
-                        "<li><span class=\"name\">{n}</span> <span class=\"size\">{size}</span> \
+                        "<li data-index=\"{i}\"><span class=\"name\">{n}</span> <span class=\"size\">{size}</span> \
                          <span class=\"type\">{ty}</span> {b}</li>",
                         n = escape(&name),
                         size = human_size(f.size),
@@ -225,7 +225,7 @@ pub fn error_page(e: &Error, token: &str) -> Reply {
         // the form may be an encrypted file's: its script can take the password and decrypt
         Error::PasswordRequired => page_document(401, "Password required", &form(""), true),
         Error::Forbidden(m) => page_document(403, "Wrong password", &form(m), true),
-        Error::TooManyRequests { .. } => document(429, "Too many attempts", &form(&e.message())),
+        Error::TooManyRequests { .. } => page_document(429, "Too many attempts", &form(&e.message()), true),
         Error::Expired(m) | Error::NotFound(m) => {
             let title = sentence(m);
             document(

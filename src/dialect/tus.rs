@@ -85,7 +85,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
     check_version(req.head.header("tus-resumable")).or_else(|e| if op == Op::Get { Ok(()) } else { Err(e) })?;
     let tenant = req.tenant()?;
     if op == Op::Create {
-        return create(svc, req, tenant, body).await;
+        return create(svc, req, tenant, body, Place::tenant()).await;
     }
     let id = req.path_uuid(PathParam::Id, UPLOAD_NOT_FOUND)?;
     match op {
@@ -98,7 +98,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
 }
 
 /// Headers on every tus answer: the version, and CORS for browser clients.
-fn base_headers() -> Vec<(&'static str, String)> {
+pub(super) fn base_headers() -> Vec<(&'static str, String)> {
     vec![
         ("Tus-Resumable", tus::VERSION.into()),
         ("Access-Control-Allow-Origin", "*".into()),
@@ -158,33 +158,60 @@ fn has_upload_body(head: &crate::dialect::Head) -> bool {
     head.header("content-type").is_some_and(|ct| ct.trim().eq_ignore_ascii_case(OFFSET_TYPE))
 }
 
-/// `POST /files/`: creation (with an upload in the body, if it has one).
-async fn create<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &Tenant, body: Body<P>) -> Result<Reply> {
-    let (ctx, head) = (svc.ctx, req.head);
+/// Where an upload is created: the tenant's `/files/`, or a file request's
+/// `/r/{token}/files/` (its id chosen, and reserved, by the request first; its label kept
+/// with the file).
+pub struct Place {
+    /// The path its `Location` is under (`/files`).
+    pub base: String,
+    pub id: Option<String>,
+    pub label: Option<String>,
+}
+
+impl Place {
+    fn tenant() -> Place {
+        Place { base: "/files".into(), id: None, label: None }
+    }
+}
+
+/// A creation's `Upload-Length` (`None`: deferred), checked against the largest file.
+pub fn creation_length(head: &crate::dialect::Head, max: u64) -> Result<Option<u64>> {
     let length = match (head.header("upload-length"), head.header("upload-defer-length")) {
         (Some(l), None) => Some(parse_u64(l, "Upload-Length")?),
         (None, Some(d)) if d.trim() == "1" => None,
         _ => return Err(Error::bad_request("send either Upload-Length or Upload-Defer-Length: 1")),
     };
-    if length.is_some_and(|l| l > ctx.config.max_file_size) {
-        return Err(Error::TooLarge { max: ctx.config.max_file_size });
+    if length.is_some_and(|l| l > max) {
+        return Err(Error::TooLarge { max });
     }
+    Ok(length)
+}
+
+/// `POST /files/`: creation (with an upload in the body, if it has one).
+pub(super) async fn create<P: Platform>(
+    svc: &Service<'_, P>,
+    req: &Request<'_>,
+    tenant: &Tenant,
+    body: Body<P>,
+    place: Place,
+) -> Result<Reply> {
+    let (ctx, head) = (svc.ctx, req.head);
+    let length = creation_length(head, ctx.config.max_file_size)?;
     let raw_meta = head.header("upload-metadata").map(str::to_string);
     let meta = parse_metadata(raw_meta.as_deref().unwrap_or(""))?;
     let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let name = get("filename").or(get("name")).map(crate::http::disposition::last_path_segment).unwrap_or("");
     let name = if name.is_empty() { "upload" } else { name };
     let content_type = content_type_or_guess(get("filetype").or(get("type")), name);
-    let mut new = NewUpload {
-        metadata: raw_meta,
-        length,
-        ..NewUpload::new(&new_uuid(), &tenant.0, Vendor::Tus, name, &content_type)
-    };
+    let id = place.id.unwrap_or_else(new_uuid);
+    let mut new =
+        NewUpload { metadata: raw_meta, length, ..NewUpload::new(&id, &tenant.0, Vendor::Tus, name, &content_type) };
     new.extra.e2ee = get("e2ee").map(e2ee_meta).transpose()?;
+    new.extra.label = place.label;
     let id = new.id.clone();
     let with_upload = has_upload_body(head);
     if with_upload && is_small_whole_file(ctx.config, head, length) {
-        return create_small(svc, req, new, body).await;
+        return create_small(svc, req, new, body, &place.base).await;
     }
     let st = if with_upload || length == Some(0) {
         // creation and its first bytes in one request to the upload's object
@@ -198,7 +225,7 @@ async fn create<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenant: &T
         svc.objects.create(new).await?
     };
     let mut headers = if with_upload { progress(&st) } else { base_headers() };
-    headers.push(("Location", format!("{}/files/{id}", req.origin)));
+    headers.push(("Location", format!("{}{}/{id}", req.origin, place.base)));
     if !with_upload && st.is_open() {
         headers.push(("Upload-Expires", http_date(st.idle_deadline())));
     }
@@ -232,6 +259,7 @@ async fn create_small<P: Platform>(
     req: &Request<'_>,
     new: NewUpload,
     body: Body<P>,
+    base: &str,
 ) -> Result<Reply> {
     let ctx = svc.ctx;
     let file = NewFile {
@@ -250,13 +278,13 @@ async fn create_small<P: Platform>(
     let record = ctx.keep_file(held, crate::engine::Expiry::Never).await?;
     let mut headers = base_headers();
     headers.push(("Upload-Offset", record.size.to_string()));
-    headers.push(("Location", format!("{}/files/{}", req.origin, record.id)));
+    headers.push(("Location", format!("{}{base}/{}", req.origin, record.id)));
     Ok(Reply::Empty { status: 201, headers })
 }
 
 /// `HEAD /files/{id}`: where the upload stands, from its last saved state (a write in
 /// flight does not hold it up). `Cache-Control: no-store`, always.
-async fn head<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<Reply> {
+pub(super) async fn head<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<Reply> {
     let mut headers = base_headers();
     headers.push(("Cache-Control", "no-store".into()));
     match svc.objects.state(id, &tenant.0, None).await {
@@ -288,7 +316,7 @@ async fn head<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> R
 }
 
 /// `PATCH /files/{id}`: append at `Upload-Offset`.
-async fn patch<P: Platform>(
+pub(super) async fn patch<P: Platform>(
     svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &Tenant,
@@ -335,6 +363,15 @@ async fn delete<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) ->
         other => other?,
     }
     Ok(Reply::Empty { status: 204, headers: base_headers() })
+}
+
+/// Termination of an upload that has not finished; a finished one's file stays (an
+/// upload through a file request: its file is the tenant's once it is there).
+pub(super) async fn terminate_unfinished<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, id: &str) -> Result<()> {
+    match svc.objects.cancel(id, &tenant.0, None, Cancel::KeepFinished).await {
+        Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// `GET /files/{id}`: the finished file, to its tenant.

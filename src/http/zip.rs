@@ -409,11 +409,9 @@ pub(crate) fn check_with_tools(zip: &[u8], files: &[(&str, Vec<u8>)], tag: &str)
             (n.to_string(), hex::encode(sha2::Sha256::digest(b)))
         })
         .collect();
-    let script = format!(
-        "import zipfile,hashlib,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n\
-             print(json.dumps([[i.filename, hashlib.sha256(z.read(i)).hexdigest()] for i in z.infolist()]))"
-    );
-    if let Ok(out) = std::process::Command::new("python3").arg("-c").arg(&script).arg(&path).output() {
+    let script = "import zipfile,hashlib,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n\
+             print(json.dumps([[i.filename, hashlib.sha256(z.read(i)).hexdigest()] for i in z.infolist()]))";
+    if let Ok(out) = std::process::Command::new("python3").arg("-c").arg(script).arg(&path).output() {
         assert!(out.status.success(), "python zipfile: {}", String::from_utf8_lossy(&out.stderr));
         let got: Vec<(String, String)> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(got, expect);

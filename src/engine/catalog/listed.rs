@@ -34,6 +34,12 @@ pub struct Listed {
     /// Who may read it besides its tenant (not kept in KV's listing).
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub access: Option<Access>,
+    /// Is it end-to-end encrypted (its description opaque, in its record)?
+    #[serde(rename = "x", default, skip_serializing_if = "std::ops::Not::not")]
+    pub e2ee: bool,
+    /// The file request it came through, by its label.
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl Listed {
@@ -52,6 +58,8 @@ impl Listed {
             created_at: r.created_at,
             expires_at: r.expires_at,
             access: Some(r.access()),
+            e2ee: r.extra.e2ee.is_some(),
+            label: r.extra.label.clone(),
         };
         while listed.to_json().len() > KV_METADATA_BYTES && !listed.name.is_empty() {
             let keep = listed.name.chars().count() * 3 / 4;

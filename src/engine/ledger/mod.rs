@@ -1,6 +1,7 @@
 //! The small strongly consistent objects (a Durable Object each in the worker): exact counts
 //! and lists that KV cannot give. One kind of object per module: NGCP sessions and a tenant's
-//! list and counters ([`session`]), IMiS logins ([`login`]), share links ([`link`]), Twake
+//! list and counters ([`session`]), IMiS logins ([`login`]), share links ([`link`]), file
+//! requests ([`request`]), Twake
 //! files while their chunks land ([`twake`]). This module is the envelope: the storage an
 //! object runs over ([`LedgerStore`]), one [`LedgerCall`] and [`LedgerAnswer`] naming each kind's
 //! calls, and [`serve`], which hands a call to its kind.
@@ -12,6 +13,7 @@
 
 pub mod link;
 pub mod login;
+pub mod request;
 pub mod session;
 pub mod twake;
 
@@ -93,8 +95,10 @@ pub enum LedgerCall {
     UseLogin,
     /// A Twake file's object.
     Twake(twake::TwakeCall),
-    /// A share link's object, or a file's list of links.
+    /// A share link's object, or a file's list of links (or a tenant's list of requests).
     Link(link::LinkCall),
+    /// A file request's object.
+    Request(request::RequestCall),
     /// A tenant's account ([`crate::engine::catalog::account`]), named so that the object
     /// knows whose it is before the call (to import what KV kept of its files before
     /// accounts, once).
@@ -117,6 +121,7 @@ pub enum LedgerAnswer {
     Tenant { tenant: String },
     Twake(twake::TwakeAnswer),
     Link(link::LinkAnswer),
+    Request(request::RequestAnswer),
     Account(account::AccountAnswer),
 }
 
@@ -182,6 +187,7 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: LedgerCall) -> Res
         }
         LedgerCall::Twake(call) => twake::serve(store, now, call).await.map(A::Twake),
         LedgerCall::Link(call) => link::serve(store, now, call).await.map(A::Link),
+        LedgerCall::Request(call) => request::serve(store, now, call).await.map(A::Request),
         LedgerCall::Account { call, .. } => account::serve(store, now, call).await.map(A::Account),
         LedgerCall::UseLogin => login::use_login(store, now).await.map(|tenant| A::Tenant { tenant }),
     }
@@ -197,6 +203,9 @@ pub async fn forget_at<L: LedgerStore>(store: &L, grace_secs: u64) -> Result<Opt
     if let Some(at) = session::forget_at(store, grace_secs).await? {
         return Ok(Some(at));
     }
+    if let Some(at) = request::forget_at(store, grace_secs).await? {
+        return Ok(Some(at));
+    }
     link::forget_at(store, grace_secs).await
 }
 
@@ -205,6 +214,7 @@ pub fn schedules(call: &LedgerCall) -> bool {
     match call {
         LedgerCall::CreateSession { .. } | LedgerCall::OpenLogin { .. } => true,
         LedgerCall::Link(call) => link::schedules(call),
+        LedgerCall::Request(call) => request::schedules(call),
         LedgerCall::Account { call, .. } => account::schedules(call),
         _ => false,
     }
