@@ -392,37 +392,20 @@ impl World {
             }
             Reply::Zip { span: None, .. } => Vec::new(),
             Reply::Zip { span: Some(span), bundle, .. } => {
-                use futures_util::StreamExt;
-                let stream = crate::engine::bundle::stream(MemorySource(&self.blobs), (**bundle).clone(), *span);
-                let chunks: Vec<Result<Vec<u8>>> = futures_executor::block_on(stream.collect());
-                chunks.into_iter().collect::<Result<Vec<_>>>().expect("the zip's stream").concat()
+                let mut out = Vec::new();
+                for piece in crate::engine::bundle::pieces(bundle, *span).expect("the zip's pieces") {
+                    match piece {
+                        crate::engine::bundle::Piece::Bytes(b) => out.extend_from_slice(&b),
+                        crate::engine::bundle::Piece::File { key, offset, len } => {
+                            let bytes = self.blobs.object(&key).unwrap_or_default();
+                            out.extend_from_slice(&bytes[offset as usize..(offset + len) as usize]);
+                        }
+                    }
+                }
+                out
             }
             other => panic!("not a download: {other:?}"),
         }
-    }
-}
-
-/// The in-memory R2 as a zip's source: a file's bytes in chunks of 64 KiB.
-pub struct MemorySource<'a>(pub &'a MemoryBlobs);
-
-impl crate::engine::bundle::Source for MemorySource<'_> {
-    fn read(
-        &self,
-        key: &str,
-        offset: u64,
-        len: u64,
-    ) -> LocalBoxFuture<'_, Result<futures_util::stream::LocalBoxStream<'static, Result<Vec<u8>>>>> {
-        use futures_util::StreamExt;
-        let bytes = self.0.object(key).unwrap_or_default();
-        let end = (offset + len).min(bytes.len() as u64) as usize;
-        let part = bytes.get(offset as usize..end).unwrap_or_default().to_vec();
-        let chunks: Vec<Result<Vec<u8>>> = part.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
-        Box::pin(async move { Ok(futures_util::stream::iter(chunks).boxed_local()) })
-    }
-
-    fn keep(&self, key: String, value: String) -> LocalBoxFuture<'_, Result<()>> {
-        use crate::store::BlobStore;
-        Box::pin(async move { self.0.put(&key, value.into_bytes(), &Default::default()).await.map(drop) })
     }
 }
 

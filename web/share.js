@@ -437,7 +437,10 @@ async function show(data, password, fresh) {
     else main.prepend(meta);
   }
 
-  const note = el("p", { class: "note" }, OPENED);
+  // "decrypted in this browser" only when the key opened something: with a wrong key, the
+  // note says what the file needs (the whole link) and the error line why it does not open
+  const opened = [...described.values()].some((d) => d.meta);
+  const note = el("p", { class: "note" }, opened ? OPENED : NOTE);
   if (single) {
     const f = files[0];
     const d = described.get(f.index);

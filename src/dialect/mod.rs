@@ -385,10 +385,16 @@ impl Outcome {
             matches!(e.auth, Auth::Capability | Auth::RevocableCapability) || e.path.ends_with("{token}")
         };
         match self.endpoint {
-            Some(e) if secret(e) => match path.rsplit_once('/') {
-                Some((rest, secret)) => format!("{rest}/{}…", secret.chars().take(4).collect::<String>()),
-                None => path.into(),
-            },
+            // the token's own segment wherever it is (`/s/{token}/zip`), else the last
+            Some(e) if secret(e) => {
+                let at = e.path.split('/').position(|s| s == "{token}");
+                let mut segments: Vec<String> = path.split('/').map(str::to_string).collect();
+                let at = at.filter(|&i| i < segments.len()).unwrap_or(segments.len() - 1);
+                if at > 0 {
+                    segments[at] = format!("{}…", segments[at].chars().take(4).collect::<String>());
+                }
+                segments.join("/")
+            }
             _ => path.into(),
         }
     }
@@ -982,5 +988,20 @@ mod tests {
         let tus = tus::TABLE.endpoints.iter().find(|e| e.op == super::Op::Tus(tus::Op::Head)).unwrap();
         let out = Outcome { endpoint: Some(tus), ..out };
         assert_eq!(out.log_path("/files/abc"), "/files/abc", "ids that are not credentials stay");
+        // a token inside the path is cut where it is
+        for (op, path, logged) in [
+            (super::Op::Native(native::Op::ShareZip), format!("/s/{secret}/zip"), "/s/Qm9i…/zip"),
+            (super::Op::Native(native::Op::ShareFile), format!("/s/{secret}/files/1"), "/s/Qm9i…/files/1"),
+            (
+                super::Op::Requests(requests::Op::TusPatch),
+                format!("/r/{secret}/files/{id}"),
+                &*format!("/r/Qm9i…/files/{id}"),
+            ),
+        ] {
+            let row = TABLES.iter().flat_map(|t| t.endpoints.iter()).find(|e| e.op == op).unwrap();
+            let reply = Reply::json(404, serde_json::json!({}));
+            let out = Outcome { dialect: Dialect::Native, reply, error: None, endpoint: Some(row), tenant: None };
+            assert_eq!(out.log_path(&path), logged);
+        }
     }
 }

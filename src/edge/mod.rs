@@ -3,7 +3,6 @@
 
 mod self_test;
 
-use futures_util::StreamExt;
 use worker::{event, Context, Env, Headers, Request, Response};
 
 use crate::config::Config;
@@ -371,10 +370,9 @@ async fn send(reply: Reply, b: &Bindings) -> Result<Response> {
             let h = headers_of(&plan.headers)?;
             let response = match span {
                 Some(span) => {
-                    let source = crate::platform::zip::R2Source(b.blobs.bucket.clone());
-                    let stream = crate::engine::bundle::stream(source, *bundle, span)
-                        .map(|chunk| chunk.map_err(|e| worker::Error::RustError(e.to_string())));
-                    Response::from_stream(stream)
+                    let pieces = crate::engine::bundle::pieces(&bundle, span)?;
+                    let body = crate::platform::zip::body(b.blobs.bucket.clone(), pieces, span.len)?;
+                    Response::from_body(worker::ResponseBody::Stream(body))
                 }
                 None => Response::empty(),
             };

@@ -380,20 +380,6 @@ fn split_ext(name: &str) -> (&str, &str) {
     }
 }
 
-/// A running CRC-32 (IEEE, as zip uses).
-#[derive(Clone, Default)]
-pub struct Crc(crc32fast::Hasher);
-
-impl Crc {
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-
-    pub fn value(&self) -> u32 {
-        self.0.clone().finalize()
-    }
-}
-
 /// Python's zipfile reads `zip` back (every name and byte, CRCs checked) and `unzip -t` tests
 /// it, when they are on the machine (for tests).
 #[cfg(test)]
@@ -438,14 +424,7 @@ mod tests {
     /// The whole archive of `files` (name, bytes), from its segments.
     fn build(files: &[(&str, Vec<u8>)], limits: Limits, span: Option<Span>) -> Vec<u8> {
         let archive = Archive::with_limits(files.iter().map(|(n, b)| entry(n, b.len() as u64)).collect(), limits);
-        let crcs: Vec<u32> = files
-            .iter()
-            .map(|(_, b)| {
-                let mut c = Crc::default();
-                c.update(b);
-                c.value()
-            })
-            .collect();
+        let crcs: Vec<u32> = files.iter().map(|(_, b)| crc32fast::hash(b)).collect();
         let span = span.unwrap_or(Span { start: 0, len: archive.len() });
         let mut out = Vec::new();
         for seg in archive.segments(span) {

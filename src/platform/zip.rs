@@ -1,43 +1,73 @@
-//! The worker's source of a zip's bytes ([`crate::engine::bundle::Source`]): ranges of R2
-//! objects read as streams, a chunk at a time as the client takes them, and the CRC-32s a
-//! first download computed written back.
+//! A zip's body in the worker: a `FixedLengthStream` of the archive's length (so the answer
+//! has its `Content-Length`), written by a task that runs while the answer streams: the
+//! archive's own records written as bytes, each file's range piped from R2 into it as R2
+//! gives it. No byte of a file enters wasm, and the pipe waits for the client: memory does
+//! not grow with the archive.
 
-use futures_util::future::LocalBoxFuture;
-use futures_util::stream::{LocalBoxStream, StreamExt};
+use js_sys::Uint8Array;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::Bucket;
 
-use crate::engine::bundle::Source;
+use crate::engine::bundle::Piece;
 use crate::error::{Error, Result};
 
-/// An owned handle on the bucket: the stream outlives the request's handler.
-pub struct R2Source(pub Bucket);
+fn failed(e: JsValue) -> Error {
+    let text = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string());
+    Error::Storage(format!("zip stream: {}", text.unwrap_or_default()))
+}
 
-impl Source for R2Source {
-    fn read(
-        &self,
-        key: &str,
-        offset: u64,
-        len: u64,
-    ) -> LocalBoxFuture<'_, Result<LocalBoxStream<'static, Result<Vec<u8>>>>> {
-        let key = key.to_string();
-        Box::pin(async move {
-            if len == 0 {
-                return Ok(futures_util::stream::empty().boxed_local());
+/// The readable side of the zip's body; the pieces are written into it in the background.
+pub fn body(bucket: Bucket, pieces: Vec<Piece>, len: u64) -> Result<web_sys::ReadableStream> {
+    use worker::worker_sys::FixedLengthStream;
+    let fixed = if len < u64::from(u32::MAX) {
+        FixedLengthStream::new(len as u32)
+    } else {
+        FixedLengthStream::new_big_int(js_sys::BigInt::from(len))
+    }
+    .map_err(failed)?;
+    let transform: &web_sys::TransformStream = fixed.unchecked_ref();
+    let (readable, writable) = (transform.readable(), transform.writable());
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = write(&bucket, &writable, pieces).await {
+            worker::console_error!("zip: {e}");
+            // the client sees a broken download (short of its Content-Length), never a wrong one
+            let _ = writable.abort_with_reason(&JsValue::from_str(&e.to_string()));
+        }
+    });
+    Ok(readable)
+}
+
+async fn write_bytes(writable: &web_sys::WritableStream, bytes: &[u8]) -> Result<()> {
+    let writer = writable.get_writer().map_err(failed)?;
+    let written = JsFuture::from(writer.write_with_chunk(&Uint8Array::from(bytes))).await;
+    writer.release_lock();
+    written.map(drop).map_err(failed)
+}
+
+async fn write(bucket: &Bucket, writable: &web_sys::WritableStream, pieces: Vec<Piece>) -> Result<()> {
+    for piece in pieces {
+        match piece {
+            Piece::Bytes(bytes) => write_bytes(writable, &bytes).await?,
+            Piece::File { len: 0, .. } => {}
+            Piece::File { key, offset, len } => {
+                let range = worker::Range::OffsetWithLength { offset, length: len };
+                let get = bucket.get(&key).range(range).execute().await;
+                let object = get.map_err(|e| Error::Storage(format!("r2 get: {e}")))?;
+                let object = object.ok_or_else(|| Error::Storage(format!("r2: no object {key}")))?;
+                let body = object.body().ok_or_else(|| Error::Storage(format!("r2: no body for {key}")))?;
+                match body.response_body().map_err(|e| Error::Storage(format!("r2 body: {e}")))? {
+                    worker::ResponseBody::Stream(stream) => {
+                        let options = web_sys::StreamPipeOptions::new();
+                        options.set_prevent_close(true);
+                        JsFuture::from(stream.pipe_to_with_options(writable, &options)).await.map_err(failed)?;
+                    }
+                    worker::ResponseBody::Body(bytes) => write_bytes(writable, &bytes).await?,
+                    worker::ResponseBody::Empty => {}
+                }
             }
-            let range = worker::Range::OffsetWithLength { offset, length: len };
-            let get = self.0.get(&key).range(range).execute().await;
-            let object = get.map_err(|e| Error::Storage(format!("r2 get: {e}")))?;
-            let object = object.ok_or_else(|| Error::Expired("file no longer available".into()))?;
-            let body = object.body().ok_or_else(|| Error::Storage(format!("r2: no body for {key}")))?;
-            let stream = body.stream().map_err(|e| Error::Storage(format!("r2 body: {e}")))?;
-            Ok(stream.map(|chunk| chunk.map_err(|e| Error::Storage(format!("r2 read: {e}")))).boxed_local())
-        })
+        }
     }
-
-    fn keep(&self, key: String, value: String) -> LocalBoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            self.0.put(&key, value.into_bytes()).execute().await.map_err(|e| Error::Storage(format!("r2 put: {e}")))?;
-            Ok(())
-        })
-    }
+    JsFuture::from(writable.close()).await.map_err(failed)?;
+    Ok(())
 }

@@ -227,6 +227,14 @@ impl BlobStore for MemoryBlobs {
         let (bytes, _, _) = objects.get(key).ok_or_else(|| Error::Storage(format!("r2: no object {key}")))?;
         Ok(hex::encode(Sha256::digest(bytes)))
     }
+
+    async fn crc32(&self, key: &str) -> Result<u32> {
+        self.faults.check("crc32")?;
+        self.reads.set(self.reads.get() + 1);
+        let objects = self.objects.borrow();
+        let (bytes, _, _) = objects.get(key).ok_or_else(|| Error::Storage(format!("r2: no object {key}")))?;
+        Ok(crc32fast::hash(bytes))
+    }
 }
 
 /// A KV entry: its value, the TTL it was written with, its metadata.

@@ -122,6 +122,8 @@ pub trait BlobStore {
     async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Vec<u8>>>;
     /// The sha256 (lowercase hex) of the object at `key`, read back.
     async fn sha256(&self, key: &str) -> Result<String>;
+    /// The CRC-32 (as zip has it) of the object at `key`, read back.
+    async fn crc32(&self, key: &str) -> Result<u32>;
 }
 
 /// The stores of one platform, as one type: the worker's (R2, KV, Durable Objects) or the host

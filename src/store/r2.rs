@@ -140,25 +140,43 @@ impl BlobStore for R2Blobs {
 
     /// Reads the object back through workerd's native digest; the bytes never enter wasm.
     async fn sha256(&self, key: &str) -> Result<String> {
+        Ok(hex::encode(self.digest(key, "SHA-256").await?))
+    }
+
+    /// As [`R2Blobs::sha256`], with workerd's native `crc32` digest (big-endian).
+    async fn crc32(&self, key: &str) -> Result<u32> {
+        let d = self.digest(key, "crc32").await?;
+        let bytes: [u8; 4] = d.as_slice().try_into().map_err(|_| Error::Storage("crc32: not 4 bytes".into()))?;
+        Ok(u32::from_be_bytes(bytes))
+    }
+}
+
+impl R2Blobs {
+    /// The object's digest by workerd's `crypto.DigestStream` (`SHA-256`, `crc32`): its body
+    /// piped into the digest natively.
+    async fn digest(&self, key: &str, algorithm: &str) -> Result<Vec<u8>> {
         let missing = || Error::Storage(format!("r2: no object {key}"));
+        let fail = |e: JsValue| Error::Storage(format!("r2 digest: {}", js_text(&e)));
         let object = self.bucket.get(key).execute().await.map_err(storage("get"))?.ok_or_else(missing)?;
         let body = object.body().ok_or_else(missing)?;
+        let digest = worker::worker_sys::DigestStream::new(algorithm);
+        let writable: &web_sys::WritableStream = digest.unchecked_ref();
         match body.response_body().map_err(storage("body"))? {
             worker::ResponseBody::Stream(stream) => {
-                let fail = |e: JsValue| Error::Storage(format!("r2 digest: {}", js_text(&e)));
-                let digest = worker::crypto::DigestStream::new(worker::crypto::DigestStreamAlgorithm::Sha256);
-                let writable: &web_sys::WritableStream = digest.raw().unchecked_ref();
                 JsFuture::from(stream.pipe_to(writable)).await.map_err(fail)?;
-                Ok(hex::encode(digest.digest().await.map_err(storage("digest"))?.to_vec()))
             }
             worker::ResponseBody::Body(bytes) => {
-                use sha2::Digest;
-                Ok(hex::encode(sha2::Sha256::digest(&bytes)))
+                let writer = writable.get_writer().map_err(fail)?;
+                JsFuture::from(writer.write_with_chunk(&js_sys::Uint8Array::from(bytes.as_slice())))
+                    .await
+                    .map_err(fail)?;
+                JsFuture::from(writer.close()).await.map_err(fail)?;
             }
             worker::ResponseBody::Empty => {
-                use sha2::Digest;
-                Ok(hex::encode(sha2::Sha256::digest(b"")))
+                JsFuture::from(writable.close()).await.map_err(fail)?;
             }
         }
+        let value = JsFuture::from(digest.digest()).await.map_err(fail)?;
+        Ok(js_sys::Uint8Array::new(&value).to_vec())
     }
 }

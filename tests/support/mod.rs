@@ -173,6 +173,25 @@ impl Server {
         self.spawn();
     }
 
+    /// The resident memory of this server's workerd processes (its process group), in KiB.
+    pub fn workerd_rss_kib(&self) -> u64 {
+        let Some(pgid) = self.child.as_ref().map(|c| c.id()) else { return 0 };
+        let mut total = 0;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // pid (comm) state ppid pgrp ...
+            let Some(close) = stat.rfind(')') else { continue };
+            let comm = &stat[stat.find('(').unwrap_or(0) + 1..close];
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            if comm.contains("workerd") && fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
+                let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+                let rss = status.lines().find(|l| l.starts_with("VmRSS:"));
+                total += rss.and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            }
+        }
+        total
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
