@@ -5,6 +5,7 @@
 // afterwards; the tenant's files (filter, sort, pages) and their links with their state.
 // Built into public/app.js by web/build.mjs (esbuild bundles tus-js-client).
 import * as tus from "tus-js-client";
+import { requestToken, startRequest } from "./request.js";
 import * as e2ee from "./e2ee-upload.js";
 
 const AUTH_KEY = "edgeshare.auth";
@@ -1124,6 +1125,12 @@ function fileView(f) {
 // Wiring
 
 function init() {
+  // /r/{token}: a file request's page, no sign-in
+  const request = requestToken();
+  if (request) {
+    startRequest(request);
+    return;
+  }
   $("sign-in-form").addEventListener("submit", signIn);
   for (const r of document.querySelectorAll('input[name="kind"]')) r.addEventListener("change", signInKindChanged);
   $("sign-out").addEventListener("click", () => signOut(""));
