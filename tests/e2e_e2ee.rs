@@ -52,3 +52,24 @@ fn encrypted_shares_round_trip_in_chromium() {
     let r = node("tests/browser/e2ee-real.mjs", &["--base", &srv.base, "--token", TOKEN, "--out", &out]);
     eprintln!("{r}");
 }
+
+/// A file request's page and a link of many files in Chromium (tests/browser/sharing.mjs).
+#[test]
+fn a_file_requests_page_and_a_link_of_many_files_in_chromium() {
+    if !Path::new(CHROMIUM).exists() {
+        assert!(std::env::var_os("CI").is_none(), "{CHROMIUM} is missing: the browser test must run in CI");
+        eprintln!("SKIPPED a_file_requests_page_and_a_link_of_many_files_in_chromium: {CHROMIUM} is absent");
+        return;
+    }
+    let srv = Server::start();
+    let out = root().join("target/e2e-sharing");
+    let _ = std::fs::remove_dir_all(&out);
+    let out = out.to_string_lossy().to_string();
+    let r = node("tests/browser/sharing.mjs", &["--base", &srv.base, "--token", TOKEN, "--out", &out]);
+    eprintln!("{r}");
+    for shot in ["request", "request-done", "share-many"] {
+        for width in ["phone", "desktop"] {
+            assert!(Path::new(&out).join(format!("{shot}-{width}.png")).exists(), "{shot}-{width}.png");
+        }
+    }
+}

@@ -102,6 +102,14 @@ export function startRequest(token) {
   };
 
   const headers = () => (password ? { "X-Request-Password": password } : {});
+  const fingerprintOf = (f) => ["edgeshare-request", token, f.name, f.type, f.size, f.lastModified].join("/");
+  /** Fingerprints of this browser's unfinished uploads through this request (tus's storage):
+   *  they hold their place, so they may go on even once the request has no place left. */
+  async function unfinished() {
+    const entries = await tus.defaultOptions.urlStorage.findAllUploads().catch(() => []);
+    const prefix = `tus::edgeshare-request/${token}/`;
+    return entries.filter((e) => String(e.urlStorageKey || "").startsWith(prefix));
+  }
 
   async function refresh() {
     let res;
@@ -141,15 +149,26 @@ export function startRequest(token) {
       el("li", {}, "Open until ", el("time", { datetime: info.expires_at }, until)),
     );
     const open = info.state === "open";
-    drop.hidden = !open;
+    const pending = await unfinished();
+    drop.hidden = !open && pending.length === 0;
     state.hidden = open;
-    if (!open) state.textContent = "This request has all the files it asked for.";
+    if (!open) {
+      state.textContent =
+        pending.length > 0
+          ? "This request takes no new files. To finish an upload that was interrupted, choose the same file again."
+          : "This request has all the files it asked for.";
+    }
   }
 
-  function add(files) {
+  async function add(files) {
+    const pending = new Set((await unfinished()).map((e) => String(e.urlStorageKey).split("::")[1]));
     for (const file of files) {
-      if (!info || info.state !== "open") break;
-      if (info.bytes_left !== null && file.size > info.bytes_left) {
+      if (!info) break;
+      if (info.state !== "open" && !pending.has(fingerprintOf(file))) {
+        announce(`${file.name}: this request takes no new files`);
+        continue;
+      }
+      if (info.state === "open" && info.bytes_left !== null && file.size > info.bytes_left && !pending.has(fingerprintOf(file))) {
         announce(`${file.name} is larger than what this request has left`);
         uploads.prepend(el("li", { class: "upload", "data-state": "error" }, el("div", { class: "row" }, el("span", { class: "name" }, file.name)), el("p", { class: "error" }, `Too large: ${formatBytes(info.bytes_left)} left.`)));
         continue;
@@ -179,7 +198,7 @@ export function startRequest(token) {
         }
         return again;
       },
-      fingerprint: (f) => Promise.resolve(["edgeshare-request", token, f.name, f.type, f.size, f.lastModified].join("/")),
+      fingerprint: (f) => Promise.resolve(fingerprintOf(f)),
       storeFingerprintForResuming: true,
       removeFingerprintOnSuccess: true,
       onProgress: (done, total) => {
@@ -242,7 +261,8 @@ export function startRequest(token) {
   });
   drop.addEventListener("click", () => input.click());
   input.addEventListener("change", () => {
-    add(input.files);
+    // a copy: clearing the input empties its live list
+    add(Array.from(input.files));
     input.value = "";
   });
   window.addEventListener("dragover", (e) => {
@@ -250,7 +270,7 @@ export function startRequest(token) {
   });
   window.addEventListener("drop", (e) => {
     e.preventDefault();
-    if (e.dataTransfer) add(e.dataTransfer.files);
+    if (e.dataTransfer) add(Array.from(e.dataTransfer.files));
   });
   document.title = "Send files · edgeshare";
   renderSent();
