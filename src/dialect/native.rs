@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::share::Shared;
+use super::share::{link_call, link_event, tokens, Shared};
 use super::Op::Native;
 use super::{form, Dialect, Head, Reply, Request, Service};
 use crate::auth::Tenant;
@@ -16,10 +16,8 @@ use crate::engine::catalog::listing::Listed;
 use crate::engine::file::ids::iso8601_ms;
 use crate::engine::file::record::{Extras, FileRecord, Vendor};
 use crate::engine::ledger::link::{
-    self, Change, Kdf, Link, LinkAnswer, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
+    self, Change, Kdf, Link, LinkCall, LinkChange, LinkState, LINK_NOT_FOUND, LINK_REVOKED,
 };
-use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
-use crate::engine::Missing;
 use crate::error::{Error, Result};
 use crate::route::{
     opt, row, Kind, Media, Param, PathParam, Spec, Table, DOWNLOAD, DOWNLOAD_HEAD, JSON, RANGE_HEADERS,
@@ -123,7 +121,6 @@ const SHARE_HEADERS: &[Param] =
 /// A share link refuses: no password (401), a wrong one or no such link when one is sent (403),
 /// expired, revoked or used up (410), too many wrong passwords (429).
 const SHARE_ERRORS: &[u16] = &[401, 403, 410, 416, 429];
-pub(super) const FILE_GONE: Missing = Missing { not_found: "file no longer available", expired: "file expired" };
 
 pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, body: Body<P>) -> Result<Reply> {
     match op {
@@ -560,37 +557,6 @@ async fn revoke_link<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>, tenan
         tokens(svc, &list, LinkCall::Remove { token: token.to_string() }).await?;
     }
     Ok(Reply::Empty { status: 204, headers: Vec::new() })
-}
-
-/// A call to a link's object.
-pub(super) async fn link_call<P: Platform>(svc: &Service<'_, P>, token: &str, call: LinkCall) -> Result<Link> {
-    match svc.objects.ledger(&link::link_object(token), LedgerCall::Link(call)).await? {
-        LedgerAnswer::Link(LinkAnswer::Link { link }) => Ok(link),
-        other => Err(Error::Internal(format!("link object answered {other:?}"))),
-    }
-}
-
-/// A call to a file's list of links.
-async fn tokens<P: Platform>(svc: &Service<'_, P>, list: &str, call: LinkCall) -> Result<Vec<String>> {
-    match svc.objects.ledger(list, LedgerCall::Link(call)).await? {
-        LedgerAnswer::Link(LinkAnswer::Tokens { tokens }) => Ok(tokens),
-        LedgerAnswer::Link(LinkAnswer::Done) => Ok(Vec::new()),
-        other => Err(Error::Internal(format!("links object answered {other:?}"))),
-    }
-}
-
-/// A share link as its webhooks describe it: never its whole token (a capability), only
-/// its first characters.
-pub(super) fn link_event(link: &Link, token: &str, record: &FileRecord) -> Value {
-    json!({
-        "link": {
-            "token_prefix": token.chars().take(6).collect::<String>(),
-            "downloads": link.downloads,
-            "max_downloads": link.max_downloads,
-            "expires_at": iso8601_ms(link.expires_at),
-        },
-        "file": {"id": record.list_id(), "name": record.name, "size": record.size, "sha256": record.sha256},
-    })
 }
 
 /// A tenant's usage and quota (`null`: no limit).

@@ -8,13 +8,15 @@
 use futures_util::stream::StreamExt;
 use serde_json::{json, Value};
 
-use super::native::{link_call, link_event, FILE_GONE};
 use super::{download_reply, fetch_whole, form, Head, Reply, Request, Service};
 use crate::auth::Tenant;
+use crate::engine::file::ids::iso8601_ms;
 use crate::engine::file::record::FileRecord;
 use crate::engine::file::visibility::Via;
+use crate::engine::ledger::link::LinkAnswer;
 use crate::engine::ledger::link::{self, Link, LinkCall, LinkedFile, LINK_NOT_FOUND};
-use crate::engine::{throttle, Opened, Read};
+use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
+use crate::engine::{throttle, Missing, Opened, Read};
 use crate::error::{Error, Result};
 use crate::http::disposition::DispositionKind;
 use crate::http::download::{plan_download, BodyPlan, CachePolicy, DownloadAsk, Served};
@@ -22,6 +24,7 @@ use crate::http::range::Span;
 use crate::route::{Method, PathParam};
 use crate::store::{Body, Platform};
 
+pub(super) const FILE_GONE: Missing = Missing { not_found: "file no longer available", expired: "file expired" };
 /// Longest password form accepted.
 const MAX_FORM: u64 = 4 * 1024;
 /// Files opened at once for a list or a zip.
@@ -240,7 +243,7 @@ fn list_json(token: &str, link: &Link, opened: &[(usize, Opened)], origin: &str,
         "token": token,
         "url": format!("{origin}/s/{token}"),
         "state": link.state(now).as_str(),
-        "expires_at": crate::engine::file::ids::iso8601_ms(link.expires_at),
+        "expires_at": iso8601_ms(link.expires_at),
         "max_downloads": link.max_downloads,
         "downloads": link.downloads,
         "has_password": link.has_password,
@@ -276,7 +279,7 @@ async fn zip<P: Platform>(
 }
 
 /// A bundle's download: status and headers as any download's, its bytes streamed.
-pub(super) async fn zip_reply<P: Platform>(
+pub(crate) async fn zip_reply<P: Platform>(
     svc: &Service<'_, P>,
     head: &Head,
     method: Method,
@@ -324,6 +327,37 @@ fn zip_name(link: &Link, files: &[(FileRecord, String)]) -> String {
 /// A field of an `application/x-www-form-urlencoded` body.
 pub(super) fn form_field(raw: &[u8], name: &str) -> Option<String> {
     super::urlencoded_value(std::str::from_utf8(raw).ok()?, name)
+}
+
+/// A call to a link's object.
+pub(super) async fn link_call<P: Platform>(svc: &Service<'_, P>, token: &str, call: LinkCall) -> Result<Link> {
+    match svc.objects.ledger(&link::link_object(token), LedgerCall::Link(call)).await? {
+        LedgerAnswer::Link(LinkAnswer::Link { link }) => Ok(link),
+        other => Err(Error::Internal(format!("link object answered {other:?}"))),
+    }
+}
+
+/// A call to a file's list of links.
+pub(super) async fn tokens<P: Platform>(svc: &Service<'_, P>, list: &str, call: LinkCall) -> Result<Vec<String>> {
+    match svc.objects.ledger(list, LedgerCall::Link(call)).await? {
+        LedgerAnswer::Link(LinkAnswer::Tokens { tokens }) => Ok(tokens),
+        LedgerAnswer::Link(LinkAnswer::Done) => Ok(Vec::new()),
+        other => Err(Error::Internal(format!("links object answered {other:?}"))),
+    }
+}
+
+/// A share link as its webhooks describe it: never its whole token (a capability), only
+/// its first characters.
+pub(super) fn link_event(link: &Link, token: &str, record: &FileRecord) -> Value {
+    json!({
+        "link": {
+            "token_prefix": token.chars().take(6).collect::<String>(),
+            "downloads": link.downloads,
+            "max_downloads": link.max_downloads,
+            "expires_at": iso8601_ms(link.expires_at),
+        },
+        "file": {"id": record.list_id(), "name": record.name, "size": record.size, "sha256": record.sha256},
+    })
 }
 
 #[cfg(test)]

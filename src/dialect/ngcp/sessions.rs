@@ -37,6 +37,7 @@ pub enum Op {
     Delete,
     AddFile,
     ListFiles,
+    Zip,
     PutFile,
     DeleteFile,
     CreateToken,
@@ -62,6 +63,11 @@ pub const TABLE: Table<Dialect, crate::dialect::Op> = Table {
         .with(Spec::DEFAULT.takes(JSON).errors(&[409, 410])),
         row!(Get "/sessions/{sid}/files", NgcpSessions(Op::ListFiles), Tenant, None, "Every file entry of a session.")
             .with(Spec::DEFAULT.errors(&[410])),
+        row!(Get "/sessions/{sid}/files.zip", NgcpSessions(Op::Zip), Tenant, None,
+            "edgeshare's extension: every stored file of a session as one zip, streamed (stored entries, \
+            `Content-Length` known in advance, Range, ETag; ZIP64 past 4 GiB; names made safe and unique). A \
+            download token is one file's, so its holder has no zip of the session.")
+        .with(Spec::ok(DOWNLOAD).headers(RANGE_HEADERS).errors(&[410, 416])),
         row!(Put "/sessions/{sid}/files/{fid}", NgcpSessions(Op::PutFile), Tenant, Read,
             "Store a file entry's content: a multipart `file` field or a raw body; once.")
         .with(Spec::DEFAULT.takes(&["multipart/form-data", "application/octet-stream"]).errors(&[409, 410])),
@@ -102,6 +108,7 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
                 Op::Delete => on.delete().await,
                 Op::AddFile => on.add_file(P::read(body)).await,
                 Op::ListFiles => on.list_files().await,
+                Op::Zip => on.zip(req).await,
                 _ => {
                     let fid = req.path_uuid(PathParam::Fid, FILE_NOT_FOUND)?;
                     match op {
@@ -275,6 +282,34 @@ impl<P: Platform> OnSession<'_, '_, P> {
             }
             other => unexpected(other),
         }
+    }
+
+    /// `GET /sessions/{sid}/files.zip`: the session's stored files as one zip (those whose
+    /// bytes are gone left out; `410` when none is left).
+    async fn zip(&self, req: &Request<'_>) -> Result<Reply> {
+        let LedgerAnswer::Files { files, .. } = self.call(LedgerCall::ListFiles { tenant: self.tenant() }).await?
+        else {
+            return Err(Error::Internal("session object: no files".into()));
+        };
+        let ctx = self.svc.ctx;
+        // in the order the entries were made
+        let mut entries: Vec<&FileEntry> = files.iter().filter(|f| f.state == FileState::Uploaded).collect();
+        entries.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        let mut opened = Vec::new();
+        for entry in entries {
+            let (Some(key), Some(id)) = (&entry.r2_key, &entry.file_id) else { continue };
+            match ctx.open_at(id, key, Via::Owner, Some(self.tenant), TOKEN_MISSING, Read::Head).await {
+                Ok(o) => opened.push((o.record, o.etag)),
+                Err(Error::NotFound(_) | Error::Expired(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if opened.is_empty() {
+            return Err(Error::Expired("no stored file in this session".into()));
+        }
+        let bundle = ctx.bundle(&opened).await?;
+        let name = format!("session-{}.zip", &self.sid[..8.min(self.sid.len())]);
+        crate::dialect::share::zip_reply(self.svc, req.head, req.method, bundle, &name).await
     }
 
     /// `PUT /sessions/{sid}/files/{fid}`: the bytes go through the engine like any file's
@@ -489,6 +524,36 @@ mod tests {
 
     fn expiring_objects(w: &World) -> usize {
         w.blobs.objects.borrow().keys().filter(|k| k.starts_with(keys::EXPIRING_PREFIX)).count()
+    }
+
+    /// Our extension: a session's stored files as one zip, to its tenant only.
+    #[test]
+    fn a_sessions_files_as_one_zip() {
+        let w = World::new();
+        let a = Some(ACME_BASIC);
+        let sid = id(&ok(&send(&w, Method::Post, "/sessions", a, JSON, br#"{"ttl": 600}"#)));
+        let zip = format!("/sessions/{sid}/files.zip");
+        assert_eq!(send(&w, Method::Get, &zip, a, None, b"").status(), 410, "nothing stored yet");
+        let mut files = Vec::new();
+        for (name, body) in [("a.txt", b"first".to_vec()), ("a.txt", b"second".to_vec()), ("never stored", Vec::new())]
+        {
+            let entry = format!(r#"{{"name": "{name}"}}"#);
+            let fid = id(&ok(&send(&w, Method::Post, &format!("/sessions/{sid}/files"), a, JSON, entry.as_bytes())));
+            w.advance(1);
+            if !body.is_empty() {
+                ok(&send(&w, Method::Put, &format!("/sessions/{sid}/files/{fid}"), a, Some("text/plain"), &body));
+                files.push(body);
+            }
+        }
+        assert_eq!(send(&w, Method::Get, &zip, Some(BOBCO_BASIC), None, b"").status(), 404, "another tenant's");
+        let got = send(&w, Method::Get, &zip, a, None, b"");
+        assert_eq!(got.status(), 200);
+        assert!(got.header("Content-Disposition").unwrap().contains(&format!("session-{}.zip", &sid[..8])));
+        crate::http::zip::check_with_tools(
+            &w.body(&got),
+            &[("a.txt", files[0].clone()), ("a (1).txt", files[1].clone())],
+            "session",
+        );
     }
 
     /// The spec's order: session, file entry, content, token, download by token.
