@@ -221,7 +221,8 @@ fn operation(dialect: Dialect, e: &Endpoint<Op>, id: String) -> Value {
         responses.insert(status.to_string(), r);
     }
     // a share link answers a browser's errors with a page
-    let html = e.op == Op::Native(super::native::Op::Share);
+    use super::native::Op as N;
+    let html = matches!(e.op, Op::Native(N::Share | N::ShareFile | N::ShareZip));
     for status in error_statuses(dialect, e) {
         let r = responses.entry(status.to_string()).or_insert_with(|| error_response(dialect, status));
         if html && status >= 400 {
