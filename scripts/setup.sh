@@ -2,7 +2,7 @@
 # Idempotent set-up for a fresh machine: installs only what is missing.
 #   wasm32 target, wasm-bindgen-cli (the version Cargo.lock pins), worker-build,
 #   npm packages (wrangler, esbuild, binaryen, swagger-ui-dist for the docs page, test clients
-#   with playwright-core), curl, Debian's chromium (the browser test), a Python venv with requests and schemathesis.
+#   with playwright-core), curl, unzip, Debian's chromium (the browser test), a Python venv with requests and schemathesis.
 # Nothing here downloads from anywhere but crates.io, the npm registry and Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +32,8 @@ fi
 
 need_apt=()
 command -v curl >/dev/null || need_apt+=(curl)
+# the zips are checked with Info-ZIP's `unzip -t` (tests/e2e_sharing.rs, tests/browser/sharing.mjs)
+command -v unzip >/dev/null || need_apt+=(unzip)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 # The browser test (tests/browser/upload.mjs) drives Debian's chromium with playwright-core:
 # no browser is ever downloaded by playwright itself.

@@ -5,6 +5,7 @@
 // It lists only what this browser sent through this request (localStorage), never anything
 // else of the tenant's.
 import * as tus from "tus-js-client";
+import { el, formatBytes } from "./dom.js";
 
 const MiB = 1024 * 1024;
 const RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, ...Array(180).fill(10000)];
@@ -14,34 +15,6 @@ const $ = (id) => document.getElementById(id);
 export function requestToken(pathname = window.location.pathname) {
   const m = /^\/r\/([A-Za-z0-9_-]{32})\/?$/.exec(pathname);
   return m ? m[1] : null;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
-    else if (k === "class") node.className = v;
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-function formatBytes(n) {
-  if (!Number.isFinite(n)) return "";
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i += 1;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 const WHEN = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };

@@ -134,11 +134,11 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         Op::Usage => Ok(Reply::json(200, usage_json(&svc.ctx.usage(&tenant.0).await?))),
         Op::ListFiles => list_files(svc, req, tenant).await,
         Op::DeleteFile => delete_file(svc, req, tenant).await,
-        Op::CreateLink => create_link(svc, req, tenant, P::read(body)).await,
+        Op::CreateLink => create_link(svc, req, tenant, P::read(body), true).await,
         Op::ListLinks => list_links(svc, req, tenant).await,
         Op::UpdateLink => update_link(svc, req, tenant, P::read(body)).await,
         Op::RevokeLink => revoke_link(svc, req, tenant).await,
-        Op::CreateLinkOf => create_link_of(svc, req, tenant, P::read(body)).await,
+        Op::CreateLinkOf => create_link(svc, req, tenant, P::read(body), false).await,
         Op::AddLinkFiles => add_link_files(svc, req, tenant, P::read(body)).await,
         Op::Share | Op::ShareFile | Op::ShareZip => unreachable!("answered above"),
     }
@@ -267,8 +267,8 @@ pub struct LinkAsk {
     pub password: Option<String>,
 }
 
-/// A link password's stored form, at the configured cost.
-fn hash(config: &crate::config::Config, password: &str) -> Result<String> {
+/// A password's stored form (a link's, a file request's), at the configured cost.
+pub(super) fn hash(config: &crate::config::Config, password: &str) -> Result<String> {
     let kdf = Kdf { memory_kib: config.link_kdf_kib, passes: link::KDF.passes };
     link::hash_password(password, random_bytes(), kdf)
 }
@@ -308,28 +308,19 @@ impl LinkAsk {
     }
 }
 
+/// `POST /v1/files/{id}/links` (the file in the path) and `POST /v1/links` (the files
+/// `file_ids` names).
 async fn create_link<P: Platform>(
     svc: &Service<'_, P>,
     req: &Request<'_>,
     tenant: &Tenant,
     body: crate::engine::upload::calls::ByteStream,
+    of_path: bool,
 ) -> Result<Reply> {
     let fields = form::small_json(body).await?;
     let ask = LinkAsk::parse(&fields, svc.ctx.config.link_ttl, svc.ctx.config.link_max_ttl)?;
-    let (record, _) = file_of(svc, req, tenant).await?;
-    make_link(svc, req, tenant, ask, vec![record]).await
-}
-
-/// `POST /v1/links`: a link to the files `file_ids` names.
-async fn create_link_of<P: Platform>(
-    svc: &Service<'_, P>,
-    req: &Request<'_>,
-    tenant: &Tenant,
-    body: crate::engine::upload::calls::ByteStream,
-) -> Result<Reply> {
-    let fields = form::small_json(body).await?;
-    let ask = LinkAsk::parse(&fields, svc.ctx.config.link_ttl, svc.ctx.config.link_max_ttl)?;
-    let records = files_named(svc, tenant, &fields).await?;
+    let records =
+        if of_path { vec![file_of(svc, req, tenant).await?.0] } else { files_named(svc, tenant, &fields).await? };
     make_link(svc, req, tenant, ask, records).await
 }
 

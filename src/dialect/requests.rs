@@ -21,7 +21,7 @@ use crate::engine::upload::calls::Uploads;
 use crate::engine::upload::state::UPLOAD_NOT_FOUND;
 use crate::error::{Error, Result};
 use crate::route::{opt, row, Kind, Media, Param, PathParam, Spec, Table, JSON};
-use crate::secret::{random_bytes, Secret};
+use crate::secret::Secret;
 use crate::store::{Body, Platform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,10 +205,7 @@ fn parse_ask(fields: &serde_json::Map<String, Value>, max_file_size: u64) -> Res
 
 fn hash<P: Platform>(svc: &Service<'_, P>, password: Change<String>) -> Result<Change<String>> {
     Ok(match password {
-        Change::Set(p) => {
-            let kdf = link::Kdf { memory_kib: svc.ctx.config.link_kdf_kib, passes: link::KDF.passes };
-            Change::Set(link::hash_password(&p, random_bytes(), kdf)?)
-        }
+        Change::Set(p) => Change::Set(super::native::hash(svc.ctx.config, &p)?),
         other => other,
     })
 }

@@ -320,7 +320,8 @@ pub enum Change<T> {
 }
 
 impl<T> Change<T> {
-    fn apply(self, field: &mut Option<T>) {
+    /// `field` with this change made.
+    pub fn apply(self, field: &mut Option<T>) {
         match self {
             Change::Keep => {}
             Change::Set(v) => *field = Some(v),

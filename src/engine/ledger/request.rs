@@ -313,9 +313,9 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: RequestCall) -> Re
             if let Some(n) = change.max_files {
                 request.max_files = n;
             }
-            apply(change.max_bytes, &mut request.max_bytes);
-            apply(change.password, &mut request.password);
-            apply(change.label, &mut request.label);
+            change.max_bytes.apply(&mut request.max_bytes);
+            change.password.apply(&mut request.password);
+            change.label.apply(&mut request.label);
             request.has_password = false;
             store.put(REQUEST_KEY, &json(&request)?).await?;
             answer(request)
@@ -326,14 +326,6 @@ pub async fn serve<L: LedgerStore>(store: &L, now: u64, call: RequestCall) -> Re
             store.put(REQUEST_KEY, &json(&request)?).await?;
             answer(request)
         }
-    }
-}
-
-fn apply<T>(change: Change<T>, field: &mut Option<T>) {
-    match change {
-        Change::Keep => {}
-        Change::Set(v) => *field = Some(v),
-        Change::Remove => *field = None,
     }
 }
 
