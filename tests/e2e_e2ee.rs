@@ -37,39 +37,36 @@ fn node(script: &str, args: &[&str]) -> serde_json::Value {
     r
 }
 
+/// Runs a browser script against a fresh server, its output in `target/{out}`: `None` (and a
+/// message) without chromium, except under CI.
+fn in_chromium(test: &str, script: &str, out: &str) -> Option<(serde_json::Value, std::path::PathBuf)> {
+    if !Path::new(CHROMIUM).exists() {
+        assert!(std::env::var_os("CI").is_none(), "{CHROMIUM} is missing: the browser test must run in CI");
+        eprintln!("SKIPPED {test}: {CHROMIUM} is absent");
+        return None;
+    }
+    let srv = Server::start();
+    let out = root().join("target").join(out);
+    let _ = std::fs::remove_dir_all(&out);
+    let r = node(script, &["--base", &srv.base, "--token", TOKEN, "--out", &out.to_string_lossy()]);
+    eprintln!("{r}");
+    Some((r, out))
+}
+
 #[test]
 fn encrypted_shares_round_trip_in_chromium() {
     node("tests/browser/e2ee.test.mjs", &[]);
-    if !Path::new(CHROMIUM).exists() {
-        assert!(std::env::var_os("CI").is_none(), "{CHROMIUM} is missing: the browser test must run in CI");
-        eprintln!("SKIPPED encrypted_shares_round_trip_in_chromium: {CHROMIUM} is absent");
-        return;
-    }
-    let srv = Server::start();
-    let out = root().join("target/e2e-e2ee");
-    let _ = std::fs::remove_dir_all(&out);
-    let out = out.to_string_lossy().to_string();
-    let r = node("tests/browser/e2ee-real.mjs", &["--base", &srv.base, "--token", TOKEN, "--out", &out]);
-    eprintln!("{r}");
+    in_chromium("encrypted_shares_round_trip_in_chromium", "tests/browser/e2ee-real.mjs", "e2e-e2ee");
 }
 
 /// A file request's page and a link of many files in Chromium (tests/browser/sharing.mjs).
 #[test]
 fn a_file_requests_page_and_a_link_of_many_files_in_chromium() {
-    if !Path::new(CHROMIUM).exists() {
-        assert!(std::env::var_os("CI").is_none(), "{CHROMIUM} is missing: the browser test must run in CI");
-        eprintln!("SKIPPED a_file_requests_page_and_a_link_of_many_files_in_chromium: {CHROMIUM} is absent");
-        return;
-    }
-    let srv = Server::start();
-    let out = root().join("target/e2e-sharing");
-    let _ = std::fs::remove_dir_all(&out);
-    let out = out.to_string_lossy().to_string();
-    let r = node("tests/browser/sharing.mjs", &["--base", &srv.base, "--token", TOKEN, "--out", &out]);
-    eprintln!("{r}");
+    let test = "a_file_requests_page_and_a_link_of_many_files_in_chromium";
+    let Some((_, out)) = in_chromium(test, "tests/browser/sharing.mjs", "e2e-sharing") else { return };
     for shot in ["request", "request-done", "share-many"] {
         for width in ["phone", "desktop"] {
-            assert!(Path::new(&out).join(format!("{shot}-{width}.png")).exists(), "{shot}-{width}.png");
+            assert!(out.join(format!("{shot}-{width}.png")).exists(), "{shot}-{width}.png");
         }
     }
 }
