@@ -17,6 +17,7 @@ use crate::engine::ledger::request::{
     self, FileRequest, RequestAnswer, RequestCall, RequestChange, MAX_LABEL, MAX_UPLOADS, REQUEST_NOT_FOUND,
 };
 use crate::engine::ledger::{LedgerAnswer, LedgerCall, LedgerCalls};
+use crate::engine::throttle;
 use crate::engine::upload::calls::Uploads;
 use crate::engine::upload::state::UPLOAD_NOT_FOUND;
 use crate::error::{Error, Result};
@@ -112,6 +113,22 @@ pub async fn handle<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>
         Op::TusOptions => Ok(tus::options(svc.ctx.config.max_file_size)),
         Op::TusCreate | Op::TusHead | Op::TusPatch | Op::TusDelete => upload(svc, op, req, body).await,
     }
+}
+
+/// The request's password, if the client sent one: every password tried costs a hash, so
+/// at most so many per client address and minute (as a share link's).
+async fn password<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Option<String>> {
+    let Some(given) = req.head.header("x-request-password") else { return Ok(None) };
+    if given.is_empty() || given.len() > link::MAX_PASSWORD {
+        return Err(Error::Forbidden("wrong password or no such file request".into()));
+    }
+    if let Some(limit) = svc.ctx.throttle {
+        let client = throttle::client_key(req.head.header("cf-connecting-ip"));
+        if !limit.allow(&throttle::password_key(&client)).await? {
+            return Err(Error::TooManyRequests { retry_after: throttle::RETRY_AFTER_SECS });
+        }
+    }
+    Ok(Some(given.to_string()))
 }
 
 fn token_of<'r>(req: &'r Request<'_>) -> Result<&'r str> {
@@ -313,7 +330,7 @@ async fn look<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Re
             body: PAGE.to_string(),
         });
     }
-    let password = req.head.header("x-request-password").map(str::to_string);
+    let password = password(svc, req).await?;
     let r = call(svc, token, RequestCall::Look { password }).await?;
     let now = svc.ctx.now();
     match r.state(now) {
@@ -351,7 +368,7 @@ async fn upload<P: Platform>(svc: &Service<'_, P>, op: Op, req: &Request<'_>, bo
         let length = tus::creation_length(req.head, svc.ctx.config.max_file_size)?
             .ok_or_else(|| Error::bad_request("a file request needs Upload-Length"))?;
         let id = new_uuid();
-        let password = req.head.header("x-request-password").map(str::to_string);
+        let password = password(svc, req).await?;
         let r = call(svc, token, RequestCall::Reserve { id: id.clone(), length, password }).await?;
         let tenant = Tenant(r.tenant.clone());
         let place = tus::Place { base, id: Some(id.clone()), label: r.label.clone() };
@@ -475,6 +492,9 @@ mod tests {
         let row = &listed["requests"][0];
         assert_eq!((row["files"].as_u64(), row["bytes"].as_u64(), row["done"].as_u64()), (Some(1), Some(12), Some(1)));
         assert_eq!(row["state"], "open");
+        // counted in the tenant's usage like any file
+        let usage = World::json(&w.send(Get, "/v1/usage", &[ACME], Vec::new()));
+        assert_eq!((usage["files"].as_u64(), usage["bytes"].as_u64()), (Some(1), Some(12)), "{usage}");
         // another tenant cannot see or revoke it
         let bob = [("Authorization", BOBCO_BEARER)];
         assert_eq!(World::json(&w.send(Get, "/v1/requests", &bob, Vec::new()))["requests"], json!([]));
