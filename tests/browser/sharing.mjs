@@ -6,7 +6,8 @@
 // the keyboard (the drop button opens the picker), one of them through a reload half way
 // (resumed: fewer bytes sent after the reload than the file holds); the list of what this
 // browser sent; the request then used up, and its page says so; the files are the tenant's,
-// with the label. A link to both files: its page lists them, each downloaded (sha256), and
+// with the label. A request with a password: its page asks for it (phone width), refuses a
+// wrong one, then takes a file. A link to both files: its page lists them, each downloaded (sha256), and
 // "Download all (zip)" reached with Tab and pressed with Enter saves one zip that unzip -t
 // and Python's zipfile accept with both files' bytes. Screenshots of both pages at 375x812 and
 // 1280x800 without horizontal scroll; no console error. Prints one JSON line {ok, failures,
@@ -132,6 +133,32 @@ try {
   check(arrived.length === 2, `files with the label: ${JSON.stringify(files)}`);
   const ids = [small, big].map((f) => arrived.find((a) => a.name === f.name)?.id);
   check(ids.every(Boolean), `both arrived: ${JSON.stringify(arrived)}`);
+
+  // a request with a password: its page asks for it, refuses a wrong one, then shows the request
+  const guarded = await api("POST", "/v1/requests", { password: "letmein", label: "Private drop" });
+  check(guarded.status === 201, `passworded request: ${guarded.status}`);
+  const gctx = await browser.newContext({ viewport: { width: 375, height: 812 } });
+  const gp = watch(await gctx.newPage(), "request-password");
+  await gp.goto(guarded.body.url);
+  await gp.locator("#request-password").waitFor({ state: "visible" });
+  check(await gp.locator("#request-drop").isHidden(), "the picker shows before the password");
+  await gp.locator("#request-password-input").fill("wrong");
+  await gp.keyboard.press("Enter");
+  await gp.locator("#request-password .error").filter({ hasText: "not right" }).waitFor();
+  await gp.locator("#request-password-input").fill("letmein");
+  await gp.keyboard.press("Enter");
+  await gp.locator("#request-title").filter({ hasText: "Private drop" }).waitFor();
+  await gp.locator("#request-drop").waitFor({ state: "visible" });
+  chooser = gp.waitForEvent("filechooser");
+  await gp.locator("#request-drop").click();
+  await (await chooser).setFiles(small.path);
+  await gp.locator("#request-uploads li[data-state=done]").first().waitFor({ timeout: 60000 });
+  steps.password = "asked, wrong refused, right accepted, file sent";
+  await gctx.close();
+  // the 401 and 403 the page saw are its own answers, not errors of the page
+  for (let i = errors.length - 1; i >= 0; i -= 1) {
+    if (/request-password: Failed to load resource: the server responded with a status of 40[13]/.test(errors[i])) errors.splice(i, 1);
+  }
 
   // a link to both
   const link = await api("POST", "/v1/links", { file_ids: ids });
