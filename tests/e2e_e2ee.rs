@@ -3,7 +3,9 @@
 //! encrypted in the browser with the key in the link's fragment, each decrypted to the same
 //! sha256 in a fresh browser context; the service holds neither plaintext nor name; a flipped
 //! ciphertext byte is refused (nothing saved); the link without its fragment, or with another
-//! key, says so. The format's own vectors (RFC 8188 §3.1) and edge cases run first in Node
+//! key, says so; a link with a password on top of its key asks for it (a wrong one refused in
+//! the page, the right one decrypts) and, without its key, saves nothing even with the right
+//! password. The format's own vectors (RFC 8188 §3.1) and edge cases run first in Node
 //! (tests/browser/e2ee.test.mjs), and the upload page's option (tests/browser/e2ee-upload.mjs).
 //!
 //! Without /usr/bin/chromium the browser part is skipped with a message, except under CI.

@@ -4,8 +4,11 @@
 // this script for files that are not encrypted; this script relies on:
 //   <div id="e2ee" data-token="{token}">…</div>  in <main>, when the link has an encrypted
 //       file (its fallback sentence is kept, and completed when the key is missing)
-//   <form id="password-form"> with <input name="password">  on a password page: with a key
-//       in the fragment, the password is checked here (X-Share-Password) instead of posted
+//   <form id="password-form"> with <input name="password">  on a password page: the
+//       password is checked here (X-Share-Password) instead of posted. With a key in the
+//       fragment, the link's encrypted files open on this page; without one, a link of one
+//       encrypted file says the key is missing (posted, the form would save its ciphertext,
+//       encrypted.bin, and count a download); any other link is posted as without this script
 //   <ul class="files"><li [data-index="{i}"]> <span class="name|size|type"> and a button
 //       (a.btn or form)</li>  on a page of several files: an encrypted file's row gets its
 //       real name and a "Download and decrypt" button in place of its ciphertext button
@@ -507,14 +510,34 @@ async function show(data, password, fresh) {
   }
 }
 
-function missingKey() {
+function missingKey(box) {
   const text = /(^#|&)k=/.test(location.hash) ? DAMAGED : MISSING;
-  const note = box0.querySelector("p") || el("p", { class: "note" });
+  const note = box.querySelector("p") || el("p", { class: "note" });
   note.textContent = `${NOTE} ${text}`;
   note.classList.add("e2ee-missing");
-  box0.replaceChildren(note);
+  box.replaceChildren(note);
   // the QR code is of the link without its key: it would not open the file either
   for (const fig of main.querySelectorAll("figure.qr")) fig.hidden = true;
+}
+
+/** The password page of a link of one encrypted file, the right password typed but no key
+ *  in the link: the page of the link as the service shows it, saying the key is missing
+ *  (and offering nothing to download: its ciphertext would be of no use). */
+function missingKeyPage(data, file) {
+  const h1 = main.querySelector("h1");
+  const box = el("div", { id: "e2ee", "data-token": token });
+  for (const node of [...main.children]) if (node !== h1) node.remove();
+  setTitle(h1, "An end-to-end encrypted file");
+  const meta = el("ul", { class: "meta" }, el("li", {}, humanSize(file.size)));
+  const exp = expiryLine(data);
+  if (exp) meta.append(exp);
+  if (h1) h1.after(meta, box);
+  else main.prepend(meta, box);
+  missingKey(box);
+  if (h1) {
+    h1.tabIndex = -1;
+    h1.focus();
+  }
 }
 
 async function openPage() {
@@ -564,8 +587,15 @@ function interceptPassword() {
       input.select();
       return;
     }
-    if (!data.files.some((f) => f && f.e2ee)) {
-      // nothing encrypted: the form does what it does without this script
+    const files = data.files.filter((f) => f && typeof f === "object");
+    if (!secret && files.length === 1 && files[0].e2ee) {
+      input.value = "";
+      missingKeyPage(data, files[0]);
+      return;
+    }
+    if (!secret || !files.some((f) => f.e2ee)) {
+      // nothing encrypted, or no key for a link of several files: the form does what it does
+      // without this script (the service's page of the files, which says what a key opens)
       submit.disabled = false;
       form.submit();
       return;
@@ -582,11 +612,8 @@ function start() {
     const same = now && secret && now.every((b, i) => b === secret[i]);
     if ((box0 || form) && !same && (now || secret)) location.reload();
   });
-  if (!secret) {
-    if (box0) missingKey();
-    return;
-  }
   if (form) interceptPassword();
+  else if (box0 && !secret) missingKey(box0);
   else if (box0) openPage().catch((e) => box0.append(errorLine(`This page could not open the file: ${e.message}`)));
 }
 

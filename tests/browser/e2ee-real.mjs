@@ -14,6 +14,11 @@
 // missing and offers no download; a wrong key says it does not open the file. Screenshots of
 // an encrypted file's share page at 375x812 and 1280x800, no horizontal scroll, no console
 // error on any page. Each download counts toward its link's limit (links default to none).
+// A fourth file (300 KiB) behind a link that also has a password (PATCH /v1/links/{token}):
+// the whole link shows the password form, a wrong one is refused inline (no navigation, the
+// fragment kept, nothing saved), the right one shows the real name and "Download and
+// decrypt" saves the file; the link without its fragment, after the right password, says
+// the key is missing and saves nothing (not even the ciphertext): one download in all.
 // Prints one JSON line {ok, failures, steps}; exits 1 on a failure.
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -57,6 +62,9 @@ const files = [
   randomFile("Urlaubsvideo Mallorca.mp4", 60 * MB),
 ];
 const [small, fifty, sixty] = files;
+// behind a password too: not in `files` (its JSON, page and bytes need the password)
+const guarded = randomFile("Mietvertrag Wohnung 3. OG – unterschrieben.pdf", 300 * 1024);
+const PASSWORD = "open sesame";
 lap("files");
 
 const browser = await chromium.launch({
@@ -175,6 +183,22 @@ try {
   check(after.bodyBytes === encSixty - after.patches[0], `bytes sent after the reload ${after.bodyBytes}, not the rest from the first offset ${encSixty - after.patches[0]}`);
   check(encSixty - after.patches[0] < sixty.size, "resumed from the start");
   lap("upload 60 MB with a reload");
+
+  // a fourth file, its link then given a password through the API
+  await up.locator("#file-input").setInputFiles(guarded.path);
+  await linkOf(guarded, 60000);
+  {
+    const res = await fetch(`${base}/v1/links/${encodeURIComponent(guarded.token)}`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    const body = await res.json().catch(() => ({}));
+    check(res.status === 200 && body.has_password === true, `password on the link: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+    const locked = await fetch(`${base}/s/${encodeURIComponent(guarded.token)}`, { headers: { Accept: "application/json" } });
+    check(locked.status === 401, `the passworded link's JSON without the password: ${locked.status}`);
+  }
+  lap("upload 300 KiB, password");
 
   // the uploader's own view: each file under its real name with a lock, links with the key
   await up.locator("#refresh").click();
@@ -361,6 +385,113 @@ try {
   }
   lap("no key, wrong key");
 
+  // ---------------------------------------------------------------------------------------
+  // 7. A link with a password on top of its key
+
+  {
+    const f = guarded;
+    const seen = { downloads: 0, navigations: 0 };
+    const { ctx, pg } = await recipient("password");
+    pg.on("download", () => {
+      seen.downloads += 1;
+    });
+    await pg.goto(f.url);
+    const form = pg.locator("#password-form");
+    await form.waitFor({ timeout: 20000 });
+    check((await pg.locator("h1").textContent()).trim() === "This link is protected", "password: the form's title");
+    pg.on("framenavigated", (fr) => {
+      if (fr === pg.mainFrame()) seen.navigations += 1;
+    });
+    // a wrong password: said in the form, the page (and its fragment) stays
+    await pg.locator("#password").fill("open sesam");
+    await form.getByRole("button").click();
+    const inline = form.locator("p.error[role=alert]");
+    await inline.filter({ hasText: /\S/ }).waitFor({ timeout: 20000 });
+    const wrongSaid = (await inline.textContent()).trim();
+    await pg.waitForTimeout(300);
+    check(/wrong password/i.test(wrongSaid), `password: a wrong one says ${wrongSaid}`);
+    check(pg.url() === f.url, `password: after a wrong one the page is at ${pg.url()}`);
+    check(seen.navigations === 0 && seen.downloads === 0, `password: a wrong one navigated or saved ${JSON.stringify(seen)}`);
+    check(await form.isVisible(), "password: the form is gone after a wrong password");
+    // the right one: the real name, and the file decrypted
+    await pg.locator("#password").fill(PASSWORD);
+    await form.getByRole("button").click();
+    const button = pg.getByRole("button", { name: "Download and decrypt" });
+    await button.waitFor({ timeout: 20000 });
+    const h1 = (await pg.locator("h1").textContent()).trim();
+    check(h1 === f.name, `password: the page shows ${h1}`);
+    check((await pg.title()).startsWith(f.name), `password: the title is ${await pg.title()}`);
+    check(pg.url() === f.url && seen.navigations === 0, `password: the right one navigated (${seen.navigations}) to ${pg.url()}`);
+    const dlPromise = pg.waitForEvent("download", { timeout: 60000 });
+    await button.click();
+    const dl = await dlPromise.catch((e) => {
+      check(false, `password: no download (${e.message.split("\n")[0]})`);
+      return null;
+    });
+    let got = null;
+    if (dl) {
+      const p = await dl.path();
+      got = { name: dl.suggestedFilename(), size: fs.statSync(p).size, sha: shaFile(p) };
+      check(got.sha === f.sha && got.size === f.size, `password: downloaded ${JSON.stringify(got)}, expected ${f.size} bytes ${f.sha}`);
+      check(got.name === f.name, `password: saved as ${got.name}`);
+    }
+    const status = await pg.locator(".e2ee-status").textContent().catch(() => "");
+    check(/Decrypted and verified/.test(status), `password: status ${status}`);
+    await noScroll(pg, "password");
+    await pg.screenshot({ path: path.join(out, "share-e2ee-password.png"), fullPage: true });
+    await ctx.close();
+    steps.password = { wrong: wrongSaid, shown: h1, download: got && { ...got, sha: got.sha.slice(0, 16) }, downloads: seen.downloads, navigations: seen.navigations };
+  }
+  {
+    // the same link without its fragment: the right password, then "the key is missing"
+    const f = guarded;
+    const seen = { downloads: 0, navigations: 0 };
+    const { ctx, pg } = await recipient("password no key");
+    pg.on("download", () => {
+      seen.downloads += 1;
+    });
+    await pg.goto(f.bare);
+    const form = pg.locator("#password-form");
+    await form.waitFor({ timeout: 20000 });
+    pg.on("framenavigated", (fr) => {
+      if (fr === pg.mainFrame()) seen.navigations += 1;
+    });
+    await pg.locator("#password").fill(PASSWORD);
+    await form.getByRole("button").click();
+    await pg.locator("#e2ee .e2ee-missing").waitFor({ timeout: 20000 });
+    const text = (await pg.locator("#e2ee").textContent()).trim();
+    await pg.waitForTimeout(500);
+    check(/part after # is missing/.test(text), `password no key: the page says ${text}`);
+    check(seen.downloads === 0, `password no key: ${seen.downloads} download(s) saved`);
+    check((await pg.getByRole("button", { name: "Download and decrypt" }).count()) === 0, "password no key: a Download and decrypt button");
+    const offered = await pg.evaluate(() => [...document.querySelectorAll("main a[href], main form[action], main button")].filter((n) => n.offsetParent !== null).map((n) => n.outerHTML.slice(0, 120)));
+    check(offered.length === 0, `password no key: the page offers ${offered.join(" | ")}`);
+    const h1 = (await pg.locator("h1").textContent()).trim();
+    check(!h1.includes(f.name), "password no key: the page shows the name");
+    await noScroll(pg, "password no key");
+    await pg.screenshot({ path: path.join(out, "share-e2ee-password-nokey.png"), fullPage: true });
+    steps.passwordNoKey = { said: text, title: h1, url: pg.url(), downloads: seen.downloads, navigations: seen.navigations };
+    await ctx.close();
+  }
+  {
+    // what the link counted: the one decrypted download (not a ciphertext one without the key)
+    const res = await fetch(`${base}/v1/links/${encodeURIComponent(guarded.token)}`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: "{}",
+    });
+    const link = await res.json().catch(() => ({}));
+    steps.password.linkDownloads = link.downloads;
+    check(res.status === 200 && link.downloads === 1, `password: the link counted ${res.status} ${link.downloads} download(s), not 1`);
+  }
+  // the 401 of the password page and the 403 of the wrong password are the service's answers,
+  // not errors of the page
+  steps.password.expectedConsole = errors.filter((e) => /^password( no key)?: Failed to load resource: the server responded with a status of 40[13]/.test(e));
+  for (let i = errors.length - 1; i >= 0; i -= 1) {
+    if (/^password( no key)?: Failed to load resource: the server responded with a status of 40[13]/.test(errors[i])) errors.splice(i, 1);
+  }
+  lap("password");
+
 } catch (e) {
   // a step that could not go on (a timeout, an element never shown): the rest is not run
   check(false, `stopped: ${String((e && e.message) || e).split("\n")[0]}`);
@@ -373,6 +504,6 @@ steps.errors = errors;
 check(errors.length === 0, `console: ${errors.join(" | ")}`);
 await browser.close();
 steps.timings.total = `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-for (const f of files) fs.rmSync(f.path, { force: true });
+for (const f of [...files, guarded]) fs.rmSync(f.path, { force: true });
 console.log(JSON.stringify({ ok: failures.length === 0, failures, steps }));
 process.exit(failures.length ? 1 : 0);
