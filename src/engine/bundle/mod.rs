@@ -5,6 +5,8 @@
 //! Each file's CRC-32 is read once, natively, where the range needs it and it is not known
 //! yet, and kept beside the file (`z/{id}`, [`keys::crc`]) for every later zip of it.
 
+use futures_util::stream::StreamExt;
+
 use super::Ctx;
 use crate::engine::file::keys;
 use crate::engine::file::record::FileRecord;
@@ -12,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::http::range::Span;
 use crate::http::zip::{safe_names, Archive, Entry, Segment};
 use crate::store::{BlobStore, Platform};
+
+/// Kept CRC-32s read at once.
+const READS_AT_ONCE: usize = 6;
 
 /// A file in a bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,10 +67,15 @@ impl<P: Platform> Ctx<'_, P> {
         let mut entries = Vec::with_capacity(files.len());
         let mut crcs = Vec::with_capacity(files.len());
         let mut tag = sha2::Sha256::new();
-        for ((record, etag), name) in files.iter().zip(names) {
+        // the kept CRC-32s, a few reads at a time
+        let kept: Vec<Result<Option<Vec<u8>>>> = futures_util::stream::iter(files.iter())
+            .map(|(record, _)| async move { self.blobs.get_bytes(&keys::crc(&record.id)).await })
+            .buffered(READS_AT_ONCE)
+            .collect()
+            .await;
+        for (((record, etag), name), kept) in files.iter().zip(names).zip(kept) {
             tag.update(format!("{name}\0{}\0{}\0{etag}\0", record.size, record.created_at));
-            let kept = self.blobs.get_bytes(&keys::crc(&record.id)).await?;
-            crcs.push(kept.and_then(|raw| parse_crc(&raw, record.size)));
+            crcs.push(kept?.and_then(|raw| parse_crc(&raw, record.size)));
             entries.push(Entry { name, size: record.size, modified: record.created_at });
         }
         let files = files.iter().map(|(r, _)| Bundled { id: r.id.clone(), r2_key: r.r2_key.clone() }).collect();
