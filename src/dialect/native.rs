@@ -365,11 +365,6 @@ async fn make_link<P: Platform>(
     let expires_at = records.iter().map(|r| ask.expires_at(now, r)).max().unwrap_or(now);
     let password = ask.password.as_deref().map(|p| hash(ctx.config, p)).transpose()?;
     let token = Secret::random::<24>();
-    let linked = |r: &FileRecord| link::LinkedFile {
-        file_id: r.id.clone(),
-        list_id: r.list_id().to_string(),
-        r2_key: r.r2_key.clone(),
-    };
     let mut link = Link {
         tenant: tenant.0.clone(),
         file_id: first.id.clone(),
@@ -385,7 +380,7 @@ async fn make_link<P: Platform>(
         notify: false,
         more: Vec::new(),
     };
-    link.add_files(records[1..].iter().map(linked).collect())?;
+    link.add_files(records[1..].iter().map(link::LinkedFile::of).collect())?;
     // its tenant's webhooks hear of it; its downloads only if some endpoint listens now
     let data = link_event(&link, token.expose(), first);
     let heard = ctx.emit(&tenant.0, "link.created", data).await?;
@@ -444,10 +439,7 @@ async fn add_link_files<P: Platform>(
     }
     let lists: Vec<String> = records.iter().map(|r| link::file_links_object(&tenant.0, &r.id)).collect();
     list_token(svc, tenant, &lists, token, current.expires_at).await?;
-    let files = records
-        .iter()
-        .map(|r| link::LinkedFile { file_id: r.id.clone(), list_id: r.list_id().to_string(), r2_key: r.r2_key.clone() })
-        .collect();
+    let files = records.iter().map(link::LinkedFile::of).collect();
     let link = link_call(svc, token, LinkCall::AddFiles { tenant: tenant.0.clone(), files }).await?;
     Ok(Reply::json(200, link_json(token, &link, req.origin, svc.ctx.now())))
 }

@@ -12,7 +12,7 @@ use super::Op::Requests;
 use super::{form, tus, Dialect, Reply, Request, Service};
 use crate::auth::Tenant;
 use crate::engine::file::ids::{iso8601_ms, new_uuid};
-use crate::engine::ledger::link::{self, Change, LinkAnswer, LinkCall};
+use crate::engine::ledger::link::{self, Change, LinkCall};
 use crate::engine::ledger::request::{
     self, FileRequest, RequestAnswer, RequestCall, RequestChange, MAX_LABEL, MAX_UPLOADS, REQUEST_NOT_FOUND,
 };
@@ -122,12 +122,8 @@ async fn password<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Resul
     if given.is_empty() || given.len() > link::MAX_PASSWORD {
         return Err(Error::Forbidden("wrong password or no such file request".into()));
     }
-    if let Some(limit) = svc.ctx.throttle {
-        let client = throttle::client_key(req.head.header("cf-connecting-ip"));
-        if !limit.allow(&throttle::password_key(&client)).await? {
-            return Err(Error::TooManyRequests { retry_after: throttle::RETRY_AFTER_SECS });
-        }
-    }
+    let client = throttle::client_key(req.head.header("cf-connecting-ip"));
+    throttle::password_attempt(svc.ctx.throttle, &client).await?;
     Ok(Some(given.to_string()))
 }
 
@@ -148,13 +144,9 @@ async fn call<P: Platform>(svc: &Service<'_, P>, token: &str, call: RequestCall)
     }
 }
 
-/// A call to the tenant's list of requests.
+/// A call to the tenant's list of requests (a list object as a file's list of links).
 async fn listed<P: Platform>(svc: &Service<'_, P>, tenant: &Tenant, call: LinkCall) -> Result<Vec<String>> {
-    match svc.objects.ledger(&request::requests_object(&tenant.0), LedgerCall::Link(call)).await? {
-        LedgerAnswer::Link(LinkAnswer::Tokens { tokens }) => Ok(tokens),
-        LedgerAnswer::Link(LinkAnswer::Done) => Ok(Vec::new()),
-        other => Err(Error::Internal(format!("requests list answered {other:?}"))),
-    }
+    super::share::tokens(svc, &request::requests_object(&tenant.0), call).await
 }
 
 /// A request as its tenant sees it.
@@ -207,14 +199,10 @@ fn parse_ask(fields: &serde_json::Map<String, Value>, max_file_size: u64) -> Res
             Some(_) => Err(Error::bad_request(format!("{name} must be a string of 1 to {max} bytes"))),
         }
     };
-    let set = |c: Change<u64>| match c {
-        Change::Set(v) => Some(v),
-        _ => None,
-    };
     Ok(Ask {
-        max_files: set(number("max_files", MAX_UPLOADS)?),
+        max_files: number("max_files", MAX_UPLOADS)?.set(),
         max_bytes: number("max_bytes", max_file_size.saturating_mul(MAX_UPLOADS))?,
-        expires_in: set(number("expires_in", MAX_TTL)?),
+        expires_in: number("expires_in", MAX_TTL)?.set(),
         label: text("label", MAX_LABEL)?,
         password: text("password", link::MAX_PASSWORD)?,
     })
@@ -236,24 +224,17 @@ async fn create<P: Platform>(
     let fields = form::small_json(body).await?;
     let ask = parse_ask(&fields, svc.ctx.config.max_file_size)?;
     let now = svc.ctx.now();
-    let some = |c: Change<String>| match c {
-        Change::Set(v) => Some(v),
-        _ => None,
-    };
     let request = FileRequest {
         tenant: tenant.0.clone(),
-        label: some(ask.label),
+        label: ask.label.set(),
         created_at: now,
         expires_at: now.saturating_add(ask.expires_in.unwrap_or(DEFAULT_TTL) * 1000),
         max_files: ask.max_files.unwrap_or(1),
-        max_bytes: match ask.max_bytes {
-            Change::Set(v) => Some(v),
-            _ => None,
-        },
+        max_bytes: ask.max_bytes.set(),
         files: 0,
         bytes: 0,
         done: 0,
-        password: some(hash(svc, ask.password)?),
+        password: hash(svc, ask.password)?.set(),
         has_password: false,
         revoked: false,
     };
@@ -290,15 +271,16 @@ async fn update<P: Platform>(
     let fields = form::small_json(body).await?;
     let ask = parse_ask(&fields, svc.ctx.config.max_file_size)?;
     let now = svc.ctx.now();
+    let expires_at = ask.expires_in.map(|s| now.saturating_add(s * 1000));
     let change = RequestChange {
-        expires_at: ask.expires_in.map(|s| now.saturating_add(s * 1000)),
+        expires_at,
         max_files: ask.max_files,
         max_bytes: ask.max_bytes,
         password: hash(svc, ask.password)?,
         label: ask.label,
     };
     let r = call(svc, token, RequestCall::Update { tenant: tenant.0.clone(), change }).await?;
-    if let Some(at) = ask.expires_in.map(|s| now.saturating_add(s * 1000)) {
+    if let Some(at) = expires_at {
         let add = LinkCall::Add { tenant: tenant.0.clone(), token: token.to_string(), expires_at: at };
         listed(svc, tenant, add).await?;
     }
@@ -317,26 +299,13 @@ async fn look<P: Platform>(svc: &Service<'_, P>, req: &Request<'_>) -> Result<Re
     let token = token_of(req)?;
     let wants_page = req.head.header("accept").is_some_and(|a| a.contains("text/html"));
     if wants_page {
-        return Ok(Reply::Text {
-            status: 200,
-            headers: vec![
-                ("Content-Type", "text/html; charset=utf-8".into()),
-                ("Content-Security-Policy", PAGE_CSP.into()),
-                ("Cache-Control", "private, no-store".into()),
-                ("X-Content-Type-Options", "nosniff".into()),
-                ("Referrer-Policy", "no-referrer".into()),
-                ("X-Robots-Tag", "noindex".into()),
-            ],
-            body: PAGE.to_string(),
-        });
+        return Ok(super::share_page::html(200, PAGE_CSP, PAGE.to_string()));
     }
     let password = password(svc, req).await?;
     let r = call(svc, token, RequestCall::Look { password }).await?;
     let now = svc.ctx.now();
-    match r.state(now) {
-        request::RequestState::Revoked => return Err(Error::Expired(request::REQUEST_REVOKED.into())),
-        request::RequestState::Expired => return Err(Error::Expired(request::REQUEST_EXPIRED.into())),
-        _ => {}
+    if let Some(closed) = r.closed(now) {
+        return Err(closed);
     }
     Ok(Reply::json(
         200,

@@ -97,10 +97,8 @@ async fn answer<P: Platform>(
         return Err(Error::not_found(LINK_NOT_FOUND));
     }
     // every password tried costs a hash: at most so many per client address and minute
-    if let (Some(_), Some(limit)) = (&password, svc.ctx.throttle) {
-        if !limit.allow(&throttle::password_key(client)).await? {
-            return Err(Error::TooManyRequests { retry_after: throttle::RETRY_AFTER_SECS });
-        }
+    if password.is_some() {
+        throttle::password_attempt(svc.ctx.throttle, client).await?;
     }
     let index = match what {
         Shared::File => Some(parse_index(req.params.get(PathParam::Index))?),
@@ -123,25 +121,25 @@ async fn answer<P: Platform>(
     let (want, count) = if posted && files.len() > 1 { (Want::Page, false) } else { (want, count) };
     let page_password = if posted { password } else { None };
     let owner = Tenant(link.tenant.clone());
-    if count && link.notify {
-        let first = files.first().map(|f| f.file_id.as_str()).unwrap_or("");
-        note_download(svc, &link, token, first, &owner).await;
-    }
+    // its tenant hears of a download (of the file served, or the zip's first), from the
+    // record the download opens
+    let notify = count && link.notify;
+    let through = Through { link: &link, token, notify };
     let method = if req.method == Method::Post { Method::Get } else { req.method };
     let single = files.len() == 1;
     match (want, what, index) {
-        (_, Shared::File, Some(i)) => one_file(svc, req, token, &files[i], &owner, method).await,
-        (Want::Bytes, Shared::Link, _) if single => one_file(svc, req, token, &files[0], &owner, method).await,
+        (_, Shared::File, Some(i)) => one_file(svc, req, &through, &files[i], &owner, method).await,
+        (Want::Bytes, Shared::Link, _) if single => one_file(svc, req, &through, &files[0], &owner, method).await,
         (Want::Bytes, _, _) => {
-            let opened = open_all(svc, &files, &owner).await?;
-            zip(svc, req, token, &link, opened, method).await
+            let opened = open_all(svc, files.iter().map(|f| (f.file_id.as_str(), f.r2_key.as_str())), &owner).await?;
+            zip(svc, req, &through, opened, method).await
         }
         (Want::List, _, _) => {
-            let opened = open_all(svc, &files, &owner).await?;
+            let opened = open_all(svc, files.iter().map(|f| (f.file_id.as_str(), f.r2_key.as_str())), &owner).await?;
             Ok(Reply::json(200, list_json(token, &link, &opened, req.origin, svc.ctx.now())))
         }
         (Want::Page, _, _) => {
-            let opened = open_all(svc, &files, &owner).await?;
+            let opened = open_all(svc, files.iter().map(|f| (f.file_id.as_str(), f.r2_key.as_str())), &owner).await?;
             let records: Vec<(usize, FileRecord)> = opened.into_iter().map(|(i, o)| (i, o.record)).collect();
             let now = svc.ctx.now();
             Ok(super::share_page::page(&records, &link, req.origin, token, now, page_password.as_deref()))
@@ -149,11 +147,21 @@ async fn answer<P: Platform>(
     }
 }
 
-/// A link's webhook event for a download, queued for after the answer.
-async fn note_download<P: Platform>(svc: &Service<'_, P>, link: &Link, token: &str, file_id: &str, owner: &Tenant) {
-    let record = svc.ctx.open_at(file_id, &link.r2_key, Via::Owner, Some(owner), FILE_GONE, Read::Head).await;
-    let Ok(opened) = record else { return };
-    let data = link_event(link, token, &opened.record);
+/// The link a download is served through.
+struct Through<'a> {
+    link: &'a Link,
+    token: &'a str,
+    /// Does its tenant hear of this download?
+    notify: bool,
+}
+
+/// A link's webhook events for a download of `record`, queued for after the answer.
+fn note_download<P: Platform>(svc: &Service<'_, P>, through: &Through<'_>, record: &FileRecord) {
+    if !through.notify {
+        return;
+    }
+    let link = through.link;
+    let data = link_event(link, through.token, record);
     let mut events = svc.ctx.later.1.borrow_mut();
     events.push((link.tenant.clone(), "link.downloaded".into(), data.clone()));
     if link.max_downloads == Some(link.downloads) {
@@ -172,7 +180,7 @@ fn parse_index(raw: &str) -> Result<usize> {
 async fn one_file<P: Platform>(
     svc: &Service<'_, P>,
     req: &Request<'_>,
-    token: &str,
+    through: &Through<'_>,
     file: &LinkedFile,
     owner: &Tenant,
     method: Method,
@@ -180,7 +188,8 @@ async fn one_file<P: Platform>(
     let read = fetch_whole(req.head, method);
     let mut opened =
         svc.ctx.open_at(&file.file_id, &file.r2_key, Via::Owner, Some(owner), FILE_GONE, read).await.map_err(gone)?;
-    opened.etag = link::link_etag(token, &opened.etag);
+    note_download(svc, through, &opened.record);
+    opened.etag = link::link_etag(through.token, &opened.etag);
     let reply = download_reply(opened, req.head, method, CachePolicy::Private);
     Ok(reply.with_headers(&[("X-Robots-Tag", "noindex".into())]))
 }
@@ -193,20 +202,22 @@ fn gone(e: Error) -> Error {
     }
 }
 
-/// The files of a link that are still there, with their place in it; `410` if none is.
-async fn open_all<P: Platform>(
+/// `owner`'s files (ids and objects) that are still there, with their place among them, a
+/// few at a time; `410` if none is.
+pub(super) async fn open_all<'f, P: Platform>(
     svc: &Service<'_, P>,
-    files: &[LinkedFile],
+    files: impl IntoIterator<Item = (&'f str, &'f str)>,
     owner: &Tenant,
 ) -> Result<Vec<(usize, Opened)>> {
     let ctx = svc.ctx;
-    let opened: Vec<(usize, Result<Opened>)> = futures_util::stream::iter(files.iter().enumerate())
-        .map(|(i, f)| async move {
-            (i, ctx.open_at(&f.file_id, &f.r2_key, Via::Owner, Some(owner), FILE_GONE, Read::Head).await)
-        })
-        .buffered(OPEN_AT_ONCE)
-        .collect()
-        .await;
+    let opened: Vec<(usize, Result<Opened>)> =
+        futures_util::stream::iter(files.into_iter().enumerate())
+            .map(|(i, (id, key))| async move {
+                (i, ctx.open_at(id, key, Via::Owner, Some(owner), FILE_GONE, Read::Head).await)
+            })
+            .buffered(OPEN_AT_ONCE)
+            .collect()
+            .await;
     let mut live = Vec::with_capacity(opened.len());
     for (i, o) in opened {
         match o {
@@ -238,7 +249,7 @@ fn list_json(token: &str, link: &Link, opened: &[(usize, Opened)], origin: &str,
             })
         })
         .collect();
-    let records: Vec<FileRecord> = opened.iter().map(|(_, o)| o.record.clone()).collect();
+    let zip_size = crate::engine::bundle::archive_of(opened.iter().map(|(_, o)| &o.record)).len();
     json!({
         "token": token,
         "url": format!("{origin}/s/{token}"),
@@ -249,32 +260,26 @@ fn list_json(token: &str, link: &Link, opened: &[(usize, Opened)], origin: &str,
         "has_password": link.has_password,
         "files": files,
         "zip_url": format!("/s/{token}/zip"),
-        "zip_size": zip_size(&records),
+        "zip_size": zip_size,
     })
-}
-
-/// The length of the zip of `records`, as [`zip`] will send it.
-fn zip_size(records: &[FileRecord]) -> u64 {
-    use crate::http::zip::{safe_names, Archive, Entry};
-    let names = safe_names(records.iter().map(|r| r.name.as_str()));
-    let entries = records.iter().zip(names).map(|(r, name)| Entry { name, size: r.size, modified: r.created_at });
-    Archive::new(entries.collect()).len()
 }
 
 /// The zip of a link's files that are still there.
 async fn zip<P: Platform>(
     svc: &Service<'_, P>,
     req: &Request<'_>,
-    token: &str,
-    link: &Link,
+    through: &Through<'_>,
     opened: Vec<(usize, Opened)>,
     method: Method,
 ) -> Result<Reply> {
     let files: Vec<(FileRecord, String)> = opened.into_iter().map(|(_, o)| (o.record, o.etag)).collect();
+    if let Some((first, _)) = files.first() {
+        note_download(svc, through, first);
+    }
     let mut bundle = svc.ctx.bundle(&files).await?;
     // the link's own validator, keyed by its token as a single file's is
-    bundle.etag = link::link_etag(token, &bundle.etag);
-    let name = zip_name(link, &files);
+    bundle.etag = link::link_etag(through.token, &bundle.etag);
+    let name = zip_name(&files);
     zip_reply(svc, req.head, method, bundle, &name).await
 }
 
@@ -314,8 +319,7 @@ pub(crate) async fn zip_reply<P: Platform>(
 }
 
 /// `{first file's name} and N more.zip`, or the name of the one file's stem.
-fn zip_name(link: &Link, files: &[(FileRecord, String)]) -> String {
-    let _ = link;
+fn zip_name(files: &[(FileRecord, String)]) -> String {
     let first = files.first().map(|(r, _)| crate::http::disposition::visible_name(&r.name).to_string());
     let stem = first.as_deref().map(|n| n.rsplit_once('.').map_or(n, |(s, _)| s)).unwrap_or("files");
     match files.len() {

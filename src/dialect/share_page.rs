@@ -76,11 +76,17 @@ fn page_document(status: u16, title: &str, main: &str, script: bool) -> Reply {
         title = escape(title),
         script = if script { SCRIPT } else { "" },
     );
+    html(status, if script { CSP_E2EE } else { CSP }, body)
+}
+
+/// A page that holds a capability (a link's, a file request's): under `csp`, never cached
+/// nor indexed, and no referrer sent from it.
+pub fn html(status: u16, csp: &'static str, body: String) -> Reply {
     Reply::Text {
         status,
         headers: vec![
             ("Content-Type", "text/html; charset=utf-8".into()),
-            ("Content-Security-Policy", if script { CSP_E2EE } else { CSP }.into()),
+            ("Content-Security-Policy", csp.into()),
             ("Cache-Control", "private, no-store".into()),
             ("X-Content-Type-Options", "nosniff".into()),
             ("Referrer-Policy", "no-referrer".into()),

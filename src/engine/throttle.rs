@@ -6,7 +6,7 @@
 
 use futures_util::future::LocalBoxFuture;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A counter per key over a fixed window: `allow` counts one attempt and says whether it is
 /// within the limit.
@@ -42,9 +42,20 @@ pub fn miss_key(client: &str) -> String {
     format!("auth:{client}")
 }
 
-/// The key of a client's share-link password attempts.
+/// The key of a client's password attempts (share links' and file requests').
 pub fn password_key(client: &str) -> String {
     format!("pw:{client}")
+}
+
+/// Counts one password attempt of `client` (a share link's, a file request's: each costs an
+/// Argon2id hash): `429` past the limit, where the platform has one.
+pub async fn password_attempt(limit: Option<&dyn Throttle>, client: &str) -> Result<()> {
+    match limit {
+        Some(limit) if !limit.allow(&password_key(client)).await? => {
+            Err(Error::TooManyRequests { retry_after: RETRY_AFTER_SECS })
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -295,18 +295,12 @@ impl<P: Platform> OnSession<'_, '_, P> {
         // in the order the entries were made
         let mut entries: Vec<&FileEntry> = files.iter().filter(|f| f.state == FileState::Uploaded).collect();
         entries.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        let mut opened = Vec::new();
-        for entry in entries {
-            let (Some(key), Some(id)) = (&entry.r2_key, &entry.file_id) else { continue };
-            match ctx.open_at(id, key, Via::Owner, Some(self.tenant), TOKEN_MISSING, Read::Head).await {
-                Ok(o) => opened.push((o.record, o.etag)),
-                Err(Error::NotFound(_) | Error::Expired(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if opened.is_empty() {
-            return Err(Error::Expired("no stored file in this session".into()));
-        }
+        let stored = entries.iter().filter_map(|e| Some((e.file_id.as_deref()?, e.r2_key.as_deref()?)));
+        let opened = match crate::dialect::share::open_all(self.svc, stored, self.tenant).await {
+            Err(Error::Expired(_)) => return Err(Error::Expired("no stored file in this session".into())),
+            other => other?,
+        };
+        let opened: Vec<_> = opened.into_iter().map(|(_, o)| (o.record, o.etag)).collect();
         let bundle = ctx.bundle(&opened).await?;
         let name = format!("session-{}.zip", &self.sid[..8.min(self.sid.len())]);
         crate::dialect::share::zip_reply(self.svc, req.head, req.method, bundle, &name).await

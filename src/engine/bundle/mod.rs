@@ -63,24 +63,22 @@ impl<P: Platform> Ctx<'_, P> {
     /// unique), with the CRC-32s kept for them.
     pub async fn bundle(&self, files: &[(FileRecord, String)]) -> Result<Bundle> {
         use sha2::Digest;
-        let names = safe_names(files.iter().map(|(r, _)| r.name.as_str()));
-        let mut entries = Vec::with_capacity(files.len());
-        let mut crcs = Vec::with_capacity(files.len());
-        let mut tag = sha2::Sha256::new();
+        let archive = archive_of(files.iter().map(|(r, _)| r));
         // the kept CRC-32s, a few reads at a time
         let kept: Vec<Result<Option<Vec<u8>>>> = futures_util::stream::iter(files.iter())
             .map(|(record, _)| async move { self.blobs.get_bytes(&keys::crc(&record.id)).await })
             .buffered(READS_AT_ONCE)
             .collect()
             .await;
-        for (((record, etag), name), kept) in files.iter().zip(names).zip(kept) {
-            tag.update(format!("{name}\0{}\0{}\0{etag}\0", record.size, record.created_at));
+        let mut crcs = Vec::with_capacity(files.len());
+        let mut tag = sha2::Sha256::new();
+        for (((record, etag), entry), kept) in files.iter().zip(archive.entries()).zip(kept) {
+            tag.update(format!("{}\0{}\0{}\0{etag}\0", entry.name, record.size, record.created_at));
             crcs.push(kept?.and_then(|raw| parse_crc(&raw, record.size)));
-            entries.push(Entry { name, size: record.size, modified: record.created_at });
         }
         let files = files.iter().map(|(r, _)| Bundled { id: r.id.clone(), r2_key: r.r2_key.clone() }).collect();
         let etag = format!("\"z{}\"", hex::encode(&tag.finalize()[..16]));
-        Ok(Bundle { archive: Archive::new(entries), files, crcs, etag })
+        Ok(Bundle { archive, files, crcs, etag })
     }
 
     /// Makes sure the CRC-32s the bytes `span` hold are known: each missing one read from its
@@ -104,6 +102,15 @@ impl<P: Platform> Ctx<'_, P> {
         }
         Ok(())
     }
+}
+
+/// The archive of `records`, in order: their names made safe and unique, their sizes and
+/// times (what a bundle sends, and what a listing announces as its length).
+pub fn archive_of<'a>(records: impl IntoIterator<Item = &'a FileRecord>) -> Archive {
+    let records: Vec<&FileRecord> = records.into_iter().collect();
+    let names = safe_names(records.iter().map(|r| r.name.as_str()));
+    let entries = records.iter().zip(names).map(|(r, name)| Entry { name, size: r.size, modified: r.created_at });
+    Archive::new(entries.collect())
 }
 
 /// The pieces that make bytes `span` of a bundle's archive, in order; the CRC-32s they hold

@@ -20,6 +20,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::file::record::FileRecord;
 use crate::error::{Error, Result};
 use crate::store::object::LedgerStore;
 
@@ -120,6 +121,13 @@ pub struct LinkedFile {
     pub file_id: String,
     pub list_id: String,
     pub r2_key: String,
+}
+
+impl LinkedFile {
+    /// A file as a link names it.
+    pub fn of(record: &FileRecord) -> LinkedFile {
+        LinkedFile { file_id: record.id.clone(), list_id: record.list_id().to_string(), r2_key: record.r2_key.clone() }
+    }
 }
 
 impl Link {
@@ -320,6 +328,14 @@ pub enum Change<T> {
 }
 
 impl<T> Change<T> {
+    /// The value it sets, if it sets one.
+    pub fn set(self) -> Option<T> {
+        match self {
+            Change::Set(v) => Some(v),
+            Change::Keep | Change::Remove => None,
+        }
+    }
+
     /// `field` with this change made.
     pub fn apply(self, field: &mut Option<T>) {
         match self {

@@ -110,7 +110,7 @@ impl FileRequest {
     }
 
     /// The refusal of an upload (or of anything) at `now`: revoked or expired (`410`).
-    fn closed(&self, now: u64) -> Option<Error> {
+    pub fn closed(&self, now: u64) -> Option<Error> {
         match self.state(now) {
             RequestState::Revoked => Some(Error::Expired(REQUEST_REVOKED.into())),
             RequestState::Expired => Some(Error::Expired(REQUEST_EXPIRED.into())),
