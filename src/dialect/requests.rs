@@ -476,6 +476,41 @@ mod tests {
         assert!(matches!(&page, Reply::Text { body, .. } if body.contains("/app.js")));
     }
 
+    /// Invented tokens and ids: `404` (tus-shaped under `/r/{token}/files/`), nothing written;
+    /// an absurd label or password refused; a request's token is no credential for `/v1/`.
+    #[test]
+    fn invented_tokens_find_nothing_and_absurd_asks_are_refused() {
+        let w = World::new();
+        let invented = "A".repeat(32);
+        let json = [("Accept", "application/json")];
+        assert_eq!(w.send(Get, &format!("/r/{invented}"), &json, Vec::new()).status(), 404);
+        let r = create(&w, &invented, 3, &[]);
+        assert_eq!((r.status(), r.header("Tus-Resumable")), (404, Some("1.0.0")));
+        let id = "88e5905d-5d96-4750-ab3d-77a1ed26f569";
+        assert_eq!(w.send(Head, &format!("/r/{invented}/files/{id}"), &[V], Vec::new()).status(), 404);
+        assert_eq!(w.send(Get, &format!("/r/{}", "x".repeat(5000)), &json, Vec::new()).status(), 404);
+        assert!(w.ledger(&request::request_object(&invented)).entries.borrow().is_empty(), "nothing written");
+        let token = make(&w, json!({}))["token"].as_str().unwrap().to_string();
+        assert_eq!(w.send(Head, &format!("/r/{token}/files/not-a-uuid"), &[V], Vec::new()).status(), 404);
+        assert_eq!(w.send(Head, &format!("/r/{token}/files/{id}"), &[V], Vec::new()).status(), 404, "not its upload");
+        for bad in [
+            json!({"label": "x".repeat(MAX_LABEL + 1)}),
+            json!({"password": "p".repeat(300)}),
+            json!({"label": "a\u{0}b"}),
+        ] {
+            assert_eq!(w.send(Post, "/v1/requests", &[ACME], bad.to_string().into_bytes()).status(), 400, "{bad}");
+        }
+        let long = "p".repeat(300);
+        let h = [("Accept", "application/json"), ("X-Request-Password", long.as_str())];
+        assert_eq!(
+            w.send(Get, &format!("/r/{token}"), &h, Vec::new()).status(),
+            403,
+            "an absurd password is not hashed"
+        );
+        let as_credential = format!("Bearer {token}");
+        assert_eq!(w.send(Get, "/v1/files", &[("Authorization", as_credential.as_str())], Vec::new()).status(), 401);
+    }
+
     #[test]
     fn a_passworded_request_asks_where_an_upload_starts() {
         let w = World::new();

@@ -472,6 +472,37 @@ mod tests {
         assert_eq!(w.send(Get, &format!("/s/{token}/zip"), &[], Vec::new()).status(), 410, "used up");
     }
 
+    /// Invented tokens and places: `404`, nothing counted, nothing written to the links' objects.
+    #[test]
+    fn invented_tokens_and_indexes_find_nothing() {
+        let w = World::new();
+        let ids = [upload(&w, "a.txt", b"aaa", ACME_BEARER), upload(&w, "b.txt", b"bbb", ACME_BEARER)];
+        let ask = serde_json::json!({"file_ids": ids}).to_string();
+        let token =
+            World::json(&w.send(Post, "/v1/links", &[ACME], ask.into_bytes()))["token"].as_str().unwrap().to_string();
+        let invented = "A".repeat(32);
+        for path in [
+            format!("/s/{invented}/zip"),
+            format!("/s/{invented}/files/0"),
+            format!("/s/{token}/files/2"),
+            format!("/s/{token}/files/99999"),
+            format!("/s/{token}/files/-1"),
+            format!("/s/{}/zip", "x".repeat(5000)),
+        ] {
+            assert_eq!(w.send(Get, &path, &[], Vec::new()).status(), 404, "{path}");
+        }
+        assert!(w.ledger(&link::link_object(&invented)).entries.borrow().is_empty(), "no object state for a guess");
+        assert_eq!(downloads(&w, &token), 0, "nothing counted");
+        // another tenant's credentials change nothing of it
+        let bob = [("Authorization", BOBCO_BEARER)];
+        let more = serde_json::json!({"file_ids": [ids[0]]}).to_string();
+        assert_eq!(
+            w.send(Post, &format!("/v1/links/{invented}/files"), &[ACME], more.clone().into_bytes()).status(),
+            404
+        );
+        assert_eq!(w.send(Post, "/v1/links", &bob, more.into_bytes()).status(), 404, "another tenant's file");
+    }
+
     #[test]
     fn deleting_a_file_drops_it_from_its_links_and_the_last_revokes_them() {
         let w = World::new();

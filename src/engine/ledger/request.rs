@@ -399,6 +399,26 @@ mod tests {
         );
     }
 
+    /// An invented token: every uploader's call costs one read, hashes nothing, writes nothing
+    /// and sets no alarm.
+    #[test]
+    fn an_unknown_request_costs_one_read_and_writes_nothing() {
+        let empty = MemoryLedger::default();
+        for c in [
+            RequestCall::Look { password: Some("guess".into()) },
+            RequestCall::Reserve { id: "u".into(), length: 1, password: Some("guess".into()) },
+            RequestCall::Owns { id: "u".into() },
+            RequestCall::Landed { id: "u".into() },
+            RequestCall::Release { id: "u".into() },
+            RequestCall::Revoke { tenant: "acme".into() },
+        ] {
+            assert_eq!(call(&empty, 1, c), Err(Error::not_found(REQUEST_NOT_FOUND)));
+        }
+        assert!(block_on(empty.list("")).unwrap().is_empty(), "nothing written");
+        assert_eq!(block_on(forget_at(&empty, 60)), Ok(None), "no alarm to set");
+        assert!(!schedules(&RequestCall::Reserve { id: "u".into(), length: 1, password: None }));
+    }
+
     #[test]
     fn a_request_is_its_tenants_and_may_be_revoked() {
         let store = MemoryLedger::default();
